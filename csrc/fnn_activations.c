@@ -1,0 +1,122 @@
+/* fnn_activations.c — every activation with its derivative beside it.
+ *
+ * Conventions chosen here (and documented in fastnn/activations.py):
+ *  - step u(z) = 1 if z >= 0 else 0; sign(z) = 1 if z >= 0 else -1 (the notes).
+ *    Both have derivative 0 almost everywhere; Python warns before training
+ *    through them.
+ *  - ReLU'(0) = 1, as in the notes, so the derivative reads z, not a.
+ *  - sigmoid never evaluates exp of a positive argument (no overflow for z << 0).
+ *  - softmax subtracts the row maximum before exp. */
+#ifndef FNN_T
+#include <math.h>
+#include <string.h>
+#include "fnn_activations.h"
+#define FNN_TEMPLATE_FILE "fnn_activations.c"
+#include "fnn_instantiate.h"
+#else
+
+/* ---- sigmoid:  a = 1 / (1 + e^{-z})          a' = a (1 − a) ---------------- */
+static void FNN_(sigmoid_fwd)(ptrdiff_t n, const FNN_T *Z, FNN_T *A)
+{
+    for (ptrdiff_t i = 0; i < n; i++) {
+        const FNN_T z = Z[i];
+        if (z >= 0) {
+            A[i] = (FNN_T)1 / ((FNN_T)1 + FNN_EXP(-z));
+        } else {
+            const FNN_T e = FNN_EXP(z);
+            A[i] = e / ((FNN_T)1 + e);
+        }
+    }
+}
+static void FNN_(sigmoid_bwd)(ptrdiff_t n, const FNN_T *A, FNN_T *G)
+{
+    for (ptrdiff_t i = 0; i < n; i++) G[i] *= A[i] * ((FNN_T)1 - A[i]);
+}
+
+/* ---- tanh:     a = tanh z                    a' = 1 − a² --------------------- */
+static void FNN_(tanh_fwd)(ptrdiff_t n, const FNN_T *Z, FNN_T *A)
+{
+    for (ptrdiff_t i = 0; i < n; i++) A[i] = FNN_TANH(Z[i]);
+}
+static void FNN_(tanh_bwd)(ptrdiff_t n, const FNN_T *A, FNN_T *G)
+{
+    for (ptrdiff_t i = 0; i < n; i++) G[i] *= (FNN_T)1 - A[i] * A[i];
+}
+
+/* ---- relu:     a = max(z, 0)                 a' = 1[z >= 0] ------------------ */
+static void FNN_(relu_fwd)(ptrdiff_t n, const FNN_T *Z, FNN_T *A)
+{
+    for (ptrdiff_t i = 0; i < n; i++) A[i] = Z[i] > 0 ? Z[i] : (FNN_T)0;
+}
+static void FNN_(relu_bwd)(ptrdiff_t n, const FNN_T *Z, FNN_T *G)
+{
+    for (ptrdiff_t i = 0; i < n; i++) G[i] = Z[i] >= 0 ? G[i] : (FNN_T)0;
+}
+
+/* ---- step:     a = u(z) = 1[z >= 0]          a' = 0 (a.e.) ------------------- */
+/* ---- sign:     a = 1 if z >= 0 else −1       a' = 0 (a.e.) ------------------- */
+static void FNN_(step_fwd)(ptrdiff_t n, const FNN_T *Z, FNN_T *A, FNN_T low)
+{
+    for (ptrdiff_t i = 0; i < n; i++) A[i] = Z[i] >= 0 ? (FNN_T)1 : low;
+}
+
+/* ---- softmax:  a_i = e^{z_i − m} / Σ_j e^{z_j − m},  m = max_j z_j
+ *               ∂C/∂z_i = a_i (g_i − Σ_j g_j a_j) ---------------------------- */
+static void FNN_(softmax_fwd)(ptrdiff_t B, ptrdiff_t n, const FNN_T *Z, FNN_T *A)
+{
+    for (ptrdiff_t r = 0; r < B; r++) {
+        const FNN_T *z = Z + r * n;
+        FNN_T *a = A + r * n;
+        FNN_T m = z[0], s = 0;
+        for (ptrdiff_t j = 1; j < n; j++) m = z[j] > m ? z[j] : m;
+        for (ptrdiff_t j = 0; j < n; j++) {
+            a[j] = FNN_EXP(z[j] - m);
+            s += a[j];
+        }
+        const FNN_T inv = (FNN_T)1 / s;
+        for (ptrdiff_t j = 0; j < n; j++) a[j] *= inv;
+    }
+}
+static void FNN_(softmax_bwd)(ptrdiff_t B, ptrdiff_t n, const FNN_T *A, FNN_T *G)
+{
+    for (ptrdiff_t r = 0; r < B; r++) {
+        const FNN_T *a = A + r * n;
+        FNN_T *g = G + r * n;
+        FNN_T s = 0;
+        for (ptrdiff_t j = 0; j < n; j++) s += g[j] * a[j];
+        for (ptrdiff_t j = 0; j < n; j++) g[j] = a[j] * (g[j] - s);
+    }
+}
+
+void FNN_(fnn_act_forward)(int id, ptrdiff_t B, ptrdiff_t n, const FNN_T *Z, FNN_T *A)
+{
+    const ptrdiff_t total = B * n;
+    switch (id) {
+    case FNN_ACT_SIGMOID: FNN_(sigmoid_fwd)(total, Z, A); break;
+    case FNN_ACT_TANH: FNN_(tanh_fwd)(total, Z, A); break;
+    case FNN_ACT_RELU: FNN_(relu_fwd)(total, Z, A); break;
+    case FNN_ACT_SOFTMAX: FNN_(softmax_fwd)(B, n, Z, A); break;
+    case FNN_ACT_STEP: FNN_(step_fwd)(total, Z, A, (FNN_T)0); break;
+    case FNN_ACT_SIGN: FNN_(step_fwd)(total, Z, A, (FNN_T)-1); break;
+    default: /* linear */
+        FNN_ASSERT(id == FNN_ACT_LINEAR);
+        if (A != Z) memcpy(A, Z, (size_t)total * sizeof(FNN_T));
+    }
+}
+
+void FNN_(fnn_act_backward)(int id, ptrdiff_t B, ptrdiff_t n, const FNN_T *Z,
+                            const FNN_T *A, FNN_T *G)
+{
+    const ptrdiff_t total = B * n;
+    switch (id) {
+    case FNN_ACT_SIGMOID: FNN_(sigmoid_bwd)(total, A, G); break;
+    case FNN_ACT_TANH: FNN_(tanh_bwd)(total, A, G); break;
+    case FNN_ACT_RELU: FNN_(relu_bwd)(total, Z, G); break;
+    case FNN_ACT_SOFTMAX: FNN_(softmax_bwd)(B, n, A, G); break;
+    case FNN_ACT_STEP:
+    case FNN_ACT_SIGN: memset(G, 0, (size_t)total * sizeof(FNN_T)); break;
+    default: FNN_ASSERT(id == FNN_ACT_LINEAR); /* a' = 1 */
+    }
+}
+
+#endif /* FNN_T */

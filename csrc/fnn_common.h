@@ -1,0 +1,91 @@
+/* fnn_common.h — shared definitions for every fastnn C kernel.
+ *
+ * Conventions (see DESIGN.md):
+ *  - Every kernel exists twice, for float (suffix _f32) and double (_f64).
+ *    A kernel file is written once against the type FNN_T and the name
+ *    macro FNN_(), and instantiated for both types by fnn_instantiate.h.
+ *  - Matrices are row-major.  Dimensions are `n_samples` (B), `n_in`, `n_out`.
+ *    A dense kernel W has shape (n_in, n_out), Keras's layout.
+ *  - Python validates and C trusts: preconditions are written in each header
+ *    and checked only by FNN_ASSERT in a debug build (-DFNN_DEBUG).
+ *  - No kernel allocates memory and none keeps mutable static state.
+ */
+#ifndef FNN_COMMON_H
+#define FNN_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef FNN_DEBUG
+#include <assert.h>
+#define FNN_ASSERT(cond) assert(cond)
+#else
+#define FNN_ASSERT(cond) ((void)0)
+#endif
+
+/* Activation ids (fastnn/activations.py mirrors them). */
+enum {
+    FNN_ACT_LINEAR = 0,
+    FNN_ACT_SIGMOID = 1,
+    FNN_ACT_TANH = 2,
+    FNN_ACT_RELU = 3,
+    FNN_ACT_SOFTMAX = 4,
+    FNN_ACT_STEP = 5,
+    FNN_ACT_SIGN = 6
+};
+
+/* Loss ids (fastnn/losses.py mirrors them). */
+enum {
+    FNN_LOSS_MSE = 0,
+    FNN_LOSS_BCE = 1,
+    FNN_LOSS_CCE = 2,
+    FNN_LOSS_SPARSE_CCE = 3
+};
+
+/* Accuracy kinds. */
+enum {
+    FNN_ACC_NONE = 0,
+    FNN_ACC_BINARY = 1,      /* mean over outputs of [a > 0.5] == [y > 0.5] */
+    FNN_ACC_CATEGORICAL = 2, /* argmax a == argmax y */
+    FNN_ACC_SPARSE = 3       /* argmax a == integer label */
+};
+
+/* Slots of the metric sums every loop accumulates (sum over samples). */
+enum {
+    FNN_SUM_LOSS = 0,  /* data loss + regularization penalty */
+    FNN_SUM_ACC = 1,
+    FNN_SUM_MAE = 2,
+    FNN_SUM_MSE = 3,
+    FNN_N_SUMS = 4
+};
+
+/* Optimizer ids (fastnn/optimizers.py mirrors them). */
+enum {
+    FNN_OPT_SGD = 0,
+    FNN_OPT_RMSPROP = 1,
+    FNN_OPT_ADAM = 2,
+    FNN_OPT_ADAMW = 3,
+    FNN_OPT_ADAGRAD = 4
+};
+
+/* Probabilities are clipped to [FNN_PROB_EPS, 1 - FNN_PROB_EPS] in the
+ * unfused cross-entropies (Keras's backend epsilon). */
+#define FNN_PROB_EPS 1e-7
+
+/* BLAS, Fortran interface, as exported by scipy.linalg.cython_blas.
+ * fastnn never links a BLAS: the pointers come from SciPy at run time. */
+typedef void (*fnn_sgemm_t)(char *transa, char *transb, int *m, int *n, int *k,
+                            float *alpha, float *a, int *lda, float *b, int *ldb,
+                            float *beta, float *c, int *ldc);
+typedef void (*fnn_dgemm_t)(char *transa, char *transb, int *m, int *n, int *k,
+                            double *alpha, double *a, int *lda, double *b, int *ldb,
+                            double *beta, double *c, int *ldc);
+typedef struct {
+    fnn_sgemm_t sgemm;
+    fnn_dgemm_t dgemm;
+    /* Products with B*n_in*n_out below this many multiply-adds use direct
+     * loops: a BLAS call costs more than the arithmetic for small layers. */
+    ptrdiff_t small_gemm;
+} fnn_blas;
+
+#endif /* FNN_COMMON_H */

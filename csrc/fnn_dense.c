@@ -1,0 +1,100 @@
+/* fnn_dense.c — dense forward and backward (see fnn_dense.h for shapes).
+ *
+ * Small products run as direct loops whose innermost loop walks a contiguous
+ * row of W or δ (so the compiler vectorises it); products of at least
+ * blas->small_gemm multiply-adds go to BLAS gemm, where packing pays off. */
+#ifndef FNN_T
+#include <string.h>
+#include "fnn_dense.h"
+#define FNN_TEMPLATE_FILE "fnn_dense.c"
+#include "fnn_instantiate.h"
+#else
+
+void FNN_(fnn_gemm_rm)(const fnn_blas *blas, int tA, int tB, ptrdiff_t M, ptrdiff_t N,
+                       ptrdiff_t K, FNN_T alpha, const FNN_T *A, ptrdiff_t lda,
+                       const FNN_T *Bm, ptrdiff_t ldb, FNN_T beta, FNN_T *C,
+                       ptrdiff_t ldc)
+{
+    /* Row-major C = op(A)·op(B) is column-major Cᵀ = op(B)ᵀ·op(A)ᵀ: swap the
+     * operands and keep the transpose flags. */
+    char ta = tA ? 'T' : 'N', tb = tB ? 'T' : 'N';
+    int m = (int)N, n = (int)M, k = (int)K;
+    int la = (int)lda, lb = (int)ldb, lc = (int)ldc;
+    FNN_ASSERT(M >= 0 && N >= 0 && K >= 0);
+    if (M == 0 || N == 0) return;
+    FNN_GEMM(blas)(&tb, &ta, &m, &n, &k, &alpha, (FNN_T *)Bm, &lb, (FNN_T *)A, &la,
+                   &beta, C, &lc);
+}
+
+void FNN_(fnn_dense_forward)(const fnn_blas *blas, ptrdiff_t B, ptrdiff_t n_in,
+                             ptrdiff_t n_out, const FNN_T *X, const FNN_T *W,
+                             const FNN_T *b, FNN_T *Z)
+{
+    FNN_ASSERT(B >= 0 && n_in >= 1 && n_out >= 1);
+    for (ptrdiff_t r = 0; r < B; r++) {
+        FNN_T *z = Z + r * n_out;
+        if (b) memcpy(z, b, (size_t)n_out * sizeof(FNN_T));
+        else memset(z, 0, (size_t)n_out * sizeof(FNN_T));
+    }
+    if (B * n_in * n_out >= blas->small_gemm) {
+        /* Z := 1·X·W + 1·Z   (Z holds the broadcast bias) */
+        FNN_(fnn_gemm_rm)(blas, 0, 0, B, n_out, n_in, (FNN_T)1, X, n_in, W, n_out,
+                          (FNN_T)1, Z, n_out);
+        return;
+    }
+    for (ptrdiff_t r = 0; r < B; r++) {
+        const FNN_T *x = X + r * n_in;
+        FNN_T *restrict z = Z + r * n_out;
+        for (ptrdiff_t i = 0; i < n_in; i++) {
+            const FNN_T xi = x[i];
+            const FNN_T *restrict w = W + i * n_out;
+            for (ptrdiff_t j = 0; j < n_out; j++) z[j] += xi * w[j];
+        }
+    }
+}
+
+void FNN_(fnn_dense_backward)(const fnn_blas *blas, ptrdiff_t B, ptrdiff_t n_in,
+                              ptrdiff_t n_out, const FNN_T *X, const FNN_T *delta,
+                              const FNN_T *W, FNN_T *dW, FNN_T *db, FNN_T *dX)
+{
+    /* ∂C/∂W[l] = a[l-1]ᵀ·δ[l]   ∂C/∂b[l] = Σ_rows δ[l]   ∂C/∂a[l-1] = δ[l]·W[l]ᵀ */
+    FNN_ASSERT(B >= 0 && n_in >= 1 && n_out >= 1);
+    if (db) {
+        memset(db, 0, (size_t)n_out * sizeof(FNN_T));
+        for (ptrdiff_t r = 0; r < B; r++) {
+            const FNN_T *restrict d = delta + r * n_out;
+            for (ptrdiff_t j = 0; j < n_out; j++) db[j] += d[j];
+        }
+    }
+    if (B * n_in * n_out >= blas->small_gemm) {
+        FNN_(fnn_gemm_rm)(blas, 1, 0, n_in, n_out, B, (FNN_T)1, X, n_in, delta, n_out,
+                          (FNN_T)0, dW, n_out);
+        if (dX)
+            FNN_(fnn_gemm_rm)(blas, 0, 1, B, n_in, n_out, (FNN_T)1, delta, n_out, W,
+                              n_out, (FNN_T)0, dX, n_in);
+        return;
+    }
+    memset(dW, 0, (size_t)(n_in * n_out) * sizeof(FNN_T));
+    for (ptrdiff_t r = 0; r < B; r++) {
+        const FNN_T *x = X + r * n_in;
+        const FNN_T *restrict d = delta + r * n_out;
+        for (ptrdiff_t i = 0; i < n_in; i++) {
+            const FNN_T xi = x[i];
+            FNN_T *restrict dw = dW + i * n_out;
+            for (ptrdiff_t j = 0; j < n_out; j++) dw[j] += xi * d[j];
+        }
+    }
+    if (!dX) return;
+    for (ptrdiff_t r = 0; r < B; r++) {
+        const FNN_T *restrict d = delta + r * n_out;
+        FNN_T *dx = dX + r * n_in;
+        for (ptrdiff_t i = 0; i < n_in; i++) {
+            const FNN_T *restrict w = W + i * n_out;
+            FNN_T s = 0;
+            for (ptrdiff_t j = 0; j < n_out; j++) s += d[j] * w[j];
+            dx[i] = s;
+        }
+    }
+}
+
+#endif /* FNN_T */

@@ -1,0 +1,32 @@
+/* fnn_dense.h — the dense layer: forward product and its gradients.
+ *
+ * Shapes (row-major):  X: (B, n_in)   W: (n_in, n_out)   b: (n_out,)   Z: (B, n_out)
+ *
+ * Preconditions (checked by Python, FNN_ASSERT in debug builds):
+ *   B >= 0, n_in >= 1, n_out >= 1, B*n_in, n_in*n_out, B*n_out < 2^31;
+ *   pointers valid for the sizes above; b may be NULL (no bias);
+ *   outputs do not alias inputs.
+ */
+#ifndef FNN_DENSE_H
+#define FNN_DENSE_H
+#include "fnn_common.h"
+
+#define FNN_DENSE_PROTOS(T, S)                                                   \
+    /* Z := X·W + b       (the notes' z = W·x + b, one row per sample) */        \
+    void fnn_dense_forward_##S(const fnn_blas *blas, ptrdiff_t B, ptrdiff_t n_in, \
+                               ptrdiff_t n_out, const T *X, const T *W,          \
+                               const T *b, T *Z);                                \
+    /* dW := Xᵀ·δ,  db := Σ_rows δ,  dX := δ·Wᵀ (dX may be NULL)   δ: (B, n_out) */ \
+    void fnn_dense_backward_##S(const fnn_blas *blas, ptrdiff_t B, ptrdiff_t n_in, \
+                                ptrdiff_t n_out, const T *X, const T *delta,     \
+                                const T *W, T *dW, T *db, T *dX);                \
+    /* C := alpha·op(A)·op(B) + beta·C, row-major, op = transpose if tA/tB */     \
+    void fnn_gemm_rm_##S(const fnn_blas *blas, int tA, int tB, ptrdiff_t M,      \
+                         ptrdiff_t N, ptrdiff_t K, T alpha, const T *A,          \
+                         ptrdiff_t lda, const T *Bm, ptrdiff_t ldb, T beta, T *C, \
+                         ptrdiff_t ldc);
+
+FNN_DENSE_PROTOS(float, f32)
+FNN_DENSE_PROTOS(double, f64)
+
+#endif

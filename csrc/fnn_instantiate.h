@@ -1,0 +1,45 @@
+/* fnn_instantiate.h — compile the generic kernel file FNN_TEMPLATE_FILE once
+ * for float (names ending _f32) and once for double (_f64).
+ *
+ * In a kernel file: FNN_T is the element type, FNN_(name) the suffixed name,
+ * FNN_GEMM(blas) the matching BLAS gemm pointer, FNN_EPS the type's epsilon. */
+#define FNN_T float
+#define FNN_(name) name##_f32
+#define FNN_GEMM(blas) ((blas)->sgemm)
+#define FNN_EXP expf
+#define FNN_LOG logf
+#define FNN_LOG1P log1pf
+#define FNN_TANH tanhf
+#define FNN_SQRT sqrtf
+#define FNN_FABS fabsf
+#include FNN_TEMPLATE_FILE
+#undef FNN_T
+#undef FNN_
+#undef FNN_GEMM
+#undef FNN_EXP
+#undef FNN_LOG
+#undef FNN_LOG1P
+#undef FNN_TANH
+#undef FNN_SQRT
+#undef FNN_FABS
+
+#define FNN_T double
+#define FNN_(name) name##_f64
+#define FNN_GEMM(blas) ((blas)->dgemm)
+#define FNN_EXP exp
+#define FNN_LOG log
+#define FNN_LOG1P log1p
+#define FNN_TANH tanh
+#define FNN_SQRT sqrt
+#define FNN_FABS fabs
+#include FNN_TEMPLATE_FILE
+#undef FNN_T
+#undef FNN_
+#undef FNN_GEMM
+#undef FNN_EXP
+#undef FNN_LOG
+#undef FNN_LOG1P
+#undef FNN_TANH
+#undef FNN_SQRT
+#undef FNN_FABS
+#undef FNN_TEMPLATE_FILE

@@ -1,0 +1,161 @@
+/* fnn_losses.c — see fnn_losses.h for the formulas and conventions. */
+#ifndef FNN_T
+#include <math.h>
+#include "fnn_losses.h"
+#define FNN_TEMPLATE_FILE "fnn_losses.c"
+#include "fnn_instantiate.h"
+#else
+
+static inline FNN_T FNN_(clip_prob)(FNN_T a, int *inside)
+{
+    const FNN_T lo = (FNN_T)FNN_PROB_EPS, hi = (FNN_T)1 - (FNN_T)FNN_PROB_EPS;
+    *inside = (a > lo) & (a < hi);
+    return a < lo ? lo : (a > hi ? hi : a);
+}
+
+/* log Σ_j e^{z_j}, stable */
+static inline double FNN_(logsumexp)(ptrdiff_t k, const FNN_T *z)
+{
+    FNN_T m = z[0];
+    double s = 0;
+    for (ptrdiff_t j = 1; j < k; j++) m = z[j] > m ? z[j] : m;
+    for (ptrdiff_t j = 0; j < k; j++) s += FNN_EXP(z[j] - m);
+    return (double)m + log(s);
+}
+
+double FNN_(fnn_loss)(int loss, int fused, ptrdiff_t B, ptrdiff_t k, const FNN_T *Z,
+                      const FNN_T *A, const FNN_T *Y, FNN_T *delta)
+{
+    double total = 0;
+    const int sparse = loss == FNN_LOSS_SPARSE_CCE;
+    const ptrdiff_t ky = sparse ? 1 : k;
+    const FNN_T inv_b = B > 0 ? (FNN_T)1 / (FNN_T)B : (FNN_T)0;
+    const FNN_T inv_bk = inv_b / (FNN_T)k;
+    for (ptrdiff_t r = 0; r < B; r++) {
+        const FNN_T *z = Z + r * k, *a = A + r * k, *y = Y + r * ky;
+        FNN_T *d = delta ? delta + r * k : NULL;
+        double l = 0;
+        int inside;
+        switch (loss) {
+        case FNN_LOSS_MSE: /* ℓ = (1/k) Σ (a − y)²      ∂C/∂a = 2 (a − y)/(B k) */
+            for (ptrdiff_t j = 0; j < k; j++) {
+                const FNN_T e = a[j] - y[j];
+                l += (double)e * e;
+                if (d) d[j] = (FNN_T)2 * e * inv_bk;
+            }
+            l /= (double)k;
+            break;
+        case FNN_LOSS_BCE:
+            if (fused) {
+                for (ptrdiff_t j = 0; j < k; j++) {
+                    const FNN_T zj = z[j];
+                    l += (double)(zj > 0 ? zj : 0) - (double)zj * y[j] +
+                         (double)FNN_LOG1P(FNN_EXP(-FNN_FABS(zj)));
+                    if (d) d[j] = (a[j] - y[j]) * inv_bk;
+                }
+            } else {
+                /* ℓ = −(1/k) Σ y log a + (1 − y) log(1 − a)
+                   ∂C/∂a = (a − y) / (a (1 − a)) / (B k) */
+                for (ptrdiff_t j = 0; j < k; j++) {
+                    const FNN_T ac = FNN_(clip_prob)(a[j], &inside);
+                    l -= (double)y[j] * FNN_LOG(ac) +
+                         (double)((FNN_T)1 - y[j]) * FNN_LOG((FNN_T)1 - ac);
+                    if (d)
+                        d[j] = inside ? (ac - y[j]) / (ac * ((FNN_T)1 - ac)) * inv_bk
+                                      : (FNN_T)0;
+                }
+            }
+            l /= (double)k;
+            break;
+        case FNN_LOSS_CCE:
+            if (fused) {
+                const double lse = FNN_(logsumexp)(k, z);
+                FNN_T ysum = 0;
+                for (ptrdiff_t j = 0; j < k; j++) {
+                    l += (double)y[j] * (lse - (double)z[j]);
+                    ysum += y[j];
+                }
+                /* ∂C/∂z = (a Σy − y)/B, which is (a − y)/B for a distribution y */
+                if (d)
+                    for (ptrdiff_t j = 0; j < k; j++) d[j] = (a[j] * ysum - y[j]) * inv_b;
+            } else { /* ℓ = −Σ y log a      ∂C/∂a = −y/(a B) */
+                for (ptrdiff_t j = 0; j < k; j++) {
+                    const FNN_T ac = FNN_(clip_prob)(a[j], &inside);
+                    l -= (double)y[j] * FNN_LOG(ac);
+                    if (d) d[j] = inside ? -y[j] / ac * inv_b : (FNN_T)0;
+                }
+            }
+            break;
+        default: { /* sparse CCE: y holds the class index c */
+            FNN_ASSERT(loss == FNN_LOSS_SPARSE_CCE);
+            const ptrdiff_t c = (ptrdiff_t)y[0];
+            FNN_ASSERT(c >= 0 && c < k);
+            if (fused) {
+                l = FNN_(logsumexp)(k, z) - (double)z[c];
+                if (d) {
+                    for (ptrdiff_t j = 0; j < k; j++) d[j] = a[j] * inv_b;
+                    d[c] -= inv_b;
+                }
+            } else {
+                const FNN_T ac = FNN_(clip_prob)(a[c], &inside);
+                l = -(double)FNN_LOG(ac);
+                if (d) {
+                    for (ptrdiff_t j = 0; j < k; j++) d[j] = 0;
+                    d[c] = inside ? -inv_b / ac : (FNN_T)0;
+                }
+            }
+        }
+        }
+        total += l;
+    }
+    return total;
+}
+
+static inline ptrdiff_t FNN_(argmax)(ptrdiff_t k, const FNN_T *v)
+{
+    ptrdiff_t best = 0;
+    for (ptrdiff_t j = 1; j < k; j++)
+        if (v[j] > v[best]) best = j;
+    return best;
+}
+
+void FNN_(fnn_metrics)(int acc, int want_err, ptrdiff_t B, ptrdiff_t k, const FNN_T *A,
+                       const FNN_T *Y, double *sums)
+{
+    const ptrdiff_t ky = acc == FNN_ACC_SPARSE ? 1 : k;
+    double s_acc = 0, s_mae = 0, s_mse = 0;
+    for (ptrdiff_t r = 0; r < B; r++) {
+        const FNN_T *a = A + r * k, *y = Y + r * ky;
+        switch (acc) {
+        case FNN_ACC_BINARY: {
+            ptrdiff_t hits = 0;
+            for (ptrdiff_t j = 0; j < k; j++)
+                hits += (a[j] > (FNN_T)0.5) == (y[j] > (FNN_T)0.5);
+            s_acc += (double)hits / (double)k;
+            break;
+        }
+        case FNN_ACC_CATEGORICAL:
+            s_acc += FNN_(argmax)(k, a) == FNN_(argmax)(k, y);
+            break;
+        case FNN_ACC_SPARSE:
+            s_acc += FNN_(argmax)(k, a) == (ptrdiff_t)y[0];
+            break;
+        default: break;
+        }
+        if (want_err) {
+            double e1 = 0, e2 = 0;
+            for (ptrdiff_t j = 0; j < k; j++) {
+                const double e = (double)a[j] - (double)y[j];
+                e1 += fabs(e);
+                e2 += e * e;
+            }
+            s_mae += e1 / (double)k;
+            s_mse += e2 / (double)k;
+        }
+    }
+    sums[FNN_SUM_ACC] += s_acc;
+    sums[FNN_SUM_MAE] += s_mae;
+    sums[FNN_SUM_MSE] += s_mse;
+}
+
+#endif /* FNN_T */

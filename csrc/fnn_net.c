@@ -1,0 +1,208 @@
+/* fnn_net.c — forward, backprop and the epoch loop over a plan (fnn_net.h).
+ *
+ * Backpropagation, in the notes' notation, per batch:
+ *   forward   z[l] = a[l−1]·W[l] + b[l],  a[l] = f(z[l])  (a[l] ⊙ m[l] under dropout)
+ *   output    δ[L] = ∂C/∂a[L] ⊙ f'(z[L])  or the fused  δ[L] = a[L] − y
+ *   recursion δ[l−1] = (δ[l]·W[l]ᵀ) ⊙ m[l−1] ⊙ f'(z[l−1])
+ *   gradients ∂C/∂W[l] = a[l−1]ᵀ·δ[l],  ∂C/∂b[l] = Σ_rows δ[l]  (+ penalty gradient)
+ */
+#ifndef FNN_T
+#include <math.h>
+#include <string.h>
+#include "fnn_net.h"
+#include "fnn_dense.h"
+#include "fnn_activations.h"
+#include "fnn_losses.h"
+#include "fnn_regularize.h"
+#include "fnn_dropout.h"
+
+ptrdiff_t fnn_net_layout(fnn_net *net)
+{
+    ptrdiff_t u = 0, widest = 1;
+    const ptrdiff_t n0 = net->layers[0].n_in;
+    net->ws_x = u; u += n0;
+    if (net->input_dropout > 0) { net->ws_xm = u; u += n0; net->ws_xd = u; u += n0; }
+    else net->ws_xm = net->ws_xd = -1;
+    for (ptrdiff_t l = 0; l < net->n_layers; l++) {
+        fnn_layer *L = &net->layers[l];
+        const ptrdiff_t w = L->n_out;
+        widest = w > widest ? w : widest;
+        L->ws_z = u; u += w;
+        if (L->act == FNN_ACT_LINEAR) L->ws_a = L->ws_z; /* a = z: share */
+        else { L->ws_a = u; u += w; }
+        L->ws_d = u; u += w;
+        if (L->dropout > 0) { L->ws_m = u; u += w; L->ws_ad = u; u += w; }
+        else L->ws_m = L->ws_ad = -1;
+    }
+    net->ws_y = u; u += net->y_cols;
+    net->max_width = widest;
+    net->ws_units = u;
+    return u;
+}
+
+#define FNN_TEMPLATE_FILE "fnn_net.c"
+#include "fnn_instantiate.h"
+#else
+
+double FNN_(fnn_net_penalty)(const fnn_net *net, const FNN_T *P, FNN_T *G)
+{
+    double pen = 0;
+    for (ptrdiff_t l = 0; l < net->n_layers; l++) {
+        const fnn_layer *L = &net->layers[l];
+        if (L->kernel_l1 > 0 || L->kernel_l2 > 0)
+            pen += FNN_(fnn_regularize)(L->n_in * L->n_out, P + L->w_off, L->kernel_l1,
+                                        L->kernel_l2, G ? G + L->w_off : NULL);
+        if (L->b_off >= 0 && (L->bias_l1 > 0 || L->bias_l2 > 0))
+            pen += FNN_(fnn_regularize)(L->n_out, P + L->b_off, L->bias_l1, L->bias_l2,
+                                        G ? G + L->b_off : NULL);
+    }
+    return pen;
+}
+
+/* Forward over B rows; returns the input of layer 0 as used (masked under dropout). */
+static const FNN_T *FNN_(forward)(const fnn_net *net, const FNN_T *P, FNN_T *ws,
+                                  ptrdiff_t cap, ptrdiff_t B, const FNN_T *X,
+                                  uint64_t *rng)
+{
+    const FNN_T *in = X;
+    const ptrdiff_t n0 = net->layers[0].n_in;
+    if (rng && net->input_dropout > 0) {
+        FNN_T *m = ws + cap * net->ws_xm, *xd = ws + cap * net->ws_xd;
+        FNN_(fnn_dropout_mask)(rng, B * n0, net->input_dropout, m);
+        FNN_(fnn_mul)(B * n0, X, m, xd);
+        in = xd;
+    }
+    const FNN_T *x0 = in;
+    for (ptrdiff_t l = 0; l < net->n_layers; l++) {
+        const fnn_layer *L = &net->layers[l];
+        FNN_T *z = ws + cap * L->ws_z, *a = ws + cap * L->ws_a;
+        FNN_(fnn_dense_forward)(&net->blas, B, L->n_in, L->n_out, in, P + L->w_off,
+                                L->b_off >= 0 ? P + L->b_off : NULL, z);
+        FNN_(fnn_act_forward)(L->act, B, L->n_out, z, a);
+        in = a;
+        if (rng && L->dropout > 0) {
+            FNN_T *m = ws + cap * L->ws_m, *ad = ws + cap * L->ws_ad;
+            FNN_(fnn_dropout_mask)(rng, B * L->n_out, L->dropout, m);
+            FNN_(fnn_mul)(B * L->n_out, a, m, ad);
+            in = ad;
+        }
+    }
+    return x0;
+}
+
+double FNN_(fnn_net_loss_grad)(const fnn_net *net, const FNN_T *P, FNN_T *G, FNN_T *ws,
+                               ptrdiff_t cap, ptrdiff_t B, const FNN_T *X,
+                               const FNN_T *Y, uint64_t *rng, double *sums)
+{
+    FNN_ASSERT(B >= 1 && B <= cap);
+    const ptrdiff_t last = net->n_layers - 1;
+    const FNN_T *x0 = FNN_(forward)(net, P, ws, cap, B, X, rng);
+    const fnn_layer *Lo = &net->layers[last];
+    FNN_T *zo = ws + cap * Lo->ws_z, *ao = ws + cap * Lo->ws_a, *d = ws + cap * Lo->ws_d;
+    const double data = FNN_(fnn_loss)(net->loss, net->fused, B, Lo->n_out, zo, ao, Y, d);
+    FNN_(fnn_metrics)(net->acc, net->want_err, B, Lo->n_out, ao, Y, sums);
+    if (!net->fused) FNN_(fnn_act_backward)(Lo->act, B, Lo->n_out, zo, ao, d);
+    for (ptrdiff_t l = last; l >= 0; l--) {
+        const fnn_layer *L = &net->layers[l];
+        const fnn_layer *Lp = l > 0 ? &net->layers[l - 1] : NULL;
+        const FNN_T *in = !Lp ? x0 : ws + cap * (Lp->dropout > 0 && rng ? Lp->ws_ad : Lp->ws_a);
+        FNN_T *dprev = Lp ? ws + cap * Lp->ws_d : NULL;
+        FNN_(fnn_dense_backward)(&net->blas, B, L->n_in, L->n_out, in, ws + cap * L->ws_d,
+                                 P + L->w_off, G + L->w_off,
+                                 L->b_off >= 0 ? G + L->b_off : NULL, dprev);
+        if (Lp) {
+            if (rng && Lp->dropout > 0)
+                FNN_(fnn_mul)(B * Lp->n_out, dprev, ws + cap * Lp->ws_m, dprev);
+            FNN_(fnn_act_backward)(Lp->act, B, Lp->n_out, ws + cap * Lp->ws_z,
+                                   ws + cap * Lp->ws_a, dprev);
+        }
+    }
+    const double cost = data / (double)B + FNN_(fnn_net_penalty)(net, P, G);
+    sums[FNN_SUM_LOSS] += cost * (double)B;
+    return cost;
+}
+
+int FNN_(fnn_net_train)(const fnn_net *net, fnn_optim *opt, FNN_T *P, FNN_T *G,
+                        FNN_T *S1, FNN_T *S2, FNN_T *ws, ptrdiff_t cap, const FNN_T *X,
+                        const FNN_T *Y, const int64_t *order, ptrdiff_t n,
+                        ptrdiff_t batch, uint64_t *rng, double *sums, ptrdiff_t *n_done)
+{
+    const ptrdiff_t n0 = net->layers[0].n_in, ky = net->y_cols;
+    FNN_T *xb = ws + cap * net->ws_x, *yb = ws + cap * net->ws_y;
+    FNN_ASSERT(batch >= 1 && batch <= cap);
+    *n_done = 0;
+    for (ptrdiff_t start = 0; start < n; start += batch) {
+        const ptrdiff_t B = n - start < batch ? n - start : batch;
+        for (ptrdiff_t r = 0; r < B; r++) { /* gather the batch rows */
+            const int64_t src = order[start + r];
+            memcpy(xb + r * n0, X + src * n0, (size_t)n0 * sizeof(FNN_T));
+            memcpy(yb + r * ky, Y + src * ky, (size_t)ky * sizeof(FNN_T));
+        }
+        double batch_sums[FNN_N_SUMS] = {0};
+        const double cost = FNN_(fnn_net_loss_grad)(net, P, G, ws, cap, B, xb, yb, rng,
+                                                    batch_sums);
+        if (!isfinite(cost)) return 1;
+        for (int s = 0; s < FNN_N_SUMS; s++) sums[s] += batch_sums[s];
+        FNN_(fnn_optim_step)(opt, net->n_params, P, G, S1, S2);
+        *n_done += B;
+    }
+    return 0;
+}
+
+void FNN_(fnn_net_evaluate)(const fnn_net *net, const FNN_T *P, FNN_T *ws, ptrdiff_t cap,
+                            const FNN_T *X, const FNN_T *Y, ptrdiff_t n, double *sums)
+{
+    const ptrdiff_t n0 = net->layers[0].n_in, ky = net->y_cols;
+    const fnn_layer *Lo = &net->layers[net->n_layers - 1];
+    double data = 0;
+    for (ptrdiff_t start = 0; start < n; start += cap) {
+        const ptrdiff_t B = n - start < cap ? n - start : cap;
+        const FNN_T *y = Y + start * ky;
+        FNN_(forward)(net, P, ws, cap, B, X + start * n0, NULL);
+        const FNN_T *zo = ws + cap * Lo->ws_z, *ao = ws + cap * Lo->ws_a;
+        data += FNN_(fnn_loss)(net->loss, net->fused, B, Lo->n_out, zo, ao, y, NULL);
+        FNN_(fnn_metrics)(net->acc, net->want_err, B, Lo->n_out, ao, y, sums);
+    }
+    sums[FNN_SUM_LOSS] += data + (double)n * FNN_(fnn_net_penalty)(net, P, NULL);
+}
+
+void FNN_(fnn_net_predict)(const fnn_net *net, const FNN_T *P, FNN_T *ws2, ptrdiff_t cap,
+                           const FNN_T *X, ptrdiff_t n, FNN_T *out)
+{
+    const ptrdiff_t n0 = net->layers[0].n_in, last = net->n_layers - 1;
+    const ptrdiff_t k = net->layers[last].n_out;
+    FNN_T *buf[2] = {ws2, ws2 + cap * net->max_width};
+    for (ptrdiff_t start = 0; start < n; start += cap) {
+        const ptrdiff_t B = n - start < cap ? n - start : cap;
+        const FNN_T *in = X + start * n0;
+        for (ptrdiff_t l = 0; l <= last; l++) {
+            const fnn_layer *L = &net->layers[l];
+            FNN_T *z = l == last ? out + start * k : buf[l & 1];
+            FNN_(fnn_dense_forward)(&net->blas, B, L->n_in, L->n_out, in, P + L->w_off,
+                                    L->b_off >= 0 ? P + L->b_off : NULL, z);
+            FNN_(fnn_act_forward)(L->act, B, L->n_out, z, z);
+            in = z;
+        }
+    }
+}
+
+ptrdiff_t FNN_(fnn_perceptron_epoch)(ptrdiff_t n, ptrdiff_t n_in, const FNN_T *X,
+                                     const FNN_T *y, double lr, FNN_T *w, FNN_T *b)
+{
+    ptrdiff_t mistakes = 0;
+    const FNN_T eta = (FNN_T)lr;
+    for (ptrdiff_t r = 0; r < n; r++) {
+        const FNN_T *x = X + r * n_in;
+        FNN_T z = *b;
+        for (ptrdiff_t i = 0; i < n_in; i++) z += w[i] * x[i];
+        const FNN_T err = y[r] - (z >= 0 ? (FNN_T)1 : (FNN_T)0);
+        if (err != 0) {
+            mistakes++;
+            for (ptrdiff_t i = 0; i < n_in; i++) w[i] += eta * err * x[i];
+            *b += eta * err;
+        }
+    }
+    return mistakes;
+}
+
+#endif /* FNN_T */

@@ -1,0 +1,38 @@
+/* fnn_optim.h — optimizer updates: one fused pass over the flat parameter
+ * buffer P (all layers' W and b back to back) with its gradient G and the
+ * optimizer's state slots S1, S2 (same length; unused slots may be NULL).
+ * Update rules, Keras's (η = lr, t = iterations after this step):
+ *
+ *   SGD       μ = 0:     w −= η g
+ *             μ > 0:     v = μ v − η g;  w += v               (S1 = v)
+ *             nesterov:  v = μ v − η g;  w += μ v − η g
+ *   RMSprop   v = ρ v + (1 − ρ) g²;  Δ = η g / √(v + ε)   (ε inside the root)
+ *             μ = 0: w −= Δ;  μ > 0: m = μ m + Δ; w −= m  (S1 = v, S2 = m)
+ *   Adam      m += (1 − β1)(g − m);  v += (1 − β2)(g² − v)
+ *             w −= η √(1 − β2ᵗ)/(1 − β1ᵗ) · m / (√v + ε)  ("epsilon hat": ε
+ *             added after the bias correction)          (S1 = m, S2 = v)
+ *   AdamW     w −= η λ w  (decoupled weight decay, before the Adam step)
+ *   Adagrad   s += g²;  w −= η g / √(s + ε)               (S1 = s)
+ *
+ * Preconditions: n >= 0; hyper-parameters in range (Python checks them);
+ * slots the rule uses are non-NULL; P, G, S1, S2 do not overlap.
+ */
+#ifndef FNN_OPTIM_H
+#define FNN_OPTIM_H
+#include "fnn_common.h"
+
+typedef struct {
+    int kind;           /* FNN_OPT_* */
+    int nesterov;
+    double lr, momentum, rho, beta_1, beta_2, epsilon, weight_decay;
+    int64_t iterations; /* steps taken so far; each update adds one */
+} fnn_optim;
+
+#define FNN_OPTIM_PROTOS(T, S)                                                      \
+    void fnn_optim_step_##S(fnn_optim *opt, ptrdiff_t n, T *P, const T *G, T *S1,    \
+                            T *S2);
+
+FNN_OPTIM_PROTOS(float, f32)
+FNN_OPTIM_PROTOS(double, f64)
+
+#endif

@@ -1,0 +1,439 @@
+# Design:
+#   fastnn/*.py (validation, names, bookkeeping)  ->  this module  ->  csrc/*.c
+#   This module is the thin, typed boundary.  It re-checks only the O(1) facts
+#   the C kernels rely on (dtype, contiguity, sizes, chaining of layers), takes
+#   raw pointers from NumPy arrays, dispatches float32 / float64, and releases
+#   the GIL around every kernel call.  All user-facing validation (values,
+#   labels, NaN/inf, names, ranges) happened before, in fastnn/_validation.py.
+#   `Net` owns the C plan of one compiled model (fnn_net): layer sizes,
+#   activation ids, offsets into the flat parameter buffer, regularization and
+#   dropout rates, loss id and the BLAS pointers taken from SciPy.
+#   Functions whose name ends in `_kernel` expose one C kernel each, for the
+#   tests that hold every kernel equal to its twin in fastnn/_reference.py.
+cimport numpy as cnp
+from libc.stdint cimport uint64_t, int64_t
+from libc.stdlib cimport malloc, free
+from scipy.linalg.cython_blas cimport sgemm, dgemm
+from fastnn._kernels.csrc cimport *
+
+import numpy as np
+
+cnp.import_array()
+
+# Direct loops below this many multiply-adds per product; BLAS above it.
+# Measured with benchmarks/bench_dense_threshold.py (see that file).
+DEFAULT_SMALL_GEMM = 64 * 64 * 32
+
+cdef fnn_blas _make_blas(Py_ssize_t small_gemm):
+    cdef fnn_blas blas
+    blas.sgemm = <fnn_sgemm_t>sgemm
+    blas.dgemm = <fnn_dgemm_t>dgemm
+    blas.small_gemm = small_gemm
+    return blas
+
+
+cdef void *_data(object arr, str name, bint is64, Py_ssize_t size,
+                 bint exact, bint writable) except? NULL:
+    """Pointer to the data of `arr` after checking dtype, order and size."""
+    if not cnp.PyArray_Check(arr):
+        raise TypeError(f"{name}: expected a numpy.ndarray, received {type(arr).__name__}")
+    cdef cnp.ndarray a = <cnp.ndarray>arr
+    cdef int want = cnp.NPY_FLOAT64 if is64 else cnp.NPY_FLOAT32
+    if cnp.PyArray_TYPE(a) != want:
+        raise TypeError(f"{name}: expected dtype {'float64' if is64 else 'float32'}, "
+                        f"received {a.dtype}")
+    if not cnp.PyArray_IS_C_CONTIGUOUS(a):
+        raise ValueError(f"{name}: expected a C-contiguous array")
+    if (exact and cnp.PyArray_SIZE(a) != size) or cnp.PyArray_SIZE(a) < size:
+        raise ValueError(f"{name}: expected {size} elements, received {cnp.PyArray_SIZE(a)}")
+    if writable and not cnp.PyArray_ISWRITEABLE(a):
+        raise ValueError(f"{name}: expected a writeable array")
+    return cnp.PyArray_DATA(a)
+
+
+cdef uint64_t *_rng(object state) except? NULL:
+    if not cnp.PyArray_Check(state):
+        raise TypeError("rng state: expected a numpy.ndarray")
+    cdef cnp.ndarray a = <cnp.ndarray>state
+    if (cnp.PyArray_TYPE(a) != cnp.NPY_UINT64 or not cnp.PyArray_IS_C_CONTIGUOUS(a)
+            or cnp.PyArray_SIZE(a) != 4 or not cnp.PyArray_ISWRITEABLE(a)):
+        raise ValueError("rng state: expected a writeable C-contiguous uint64 array of 4 words")
+    return <uint64_t *>cnp.PyArray_DATA(a)
+
+
+cdef class Net:
+    """The C plan of one compiled network (read-only once built).
+
+    layers: sequence of (n_in, n_out, act_id, w_off, b_off, kernel_l1,
+    kernel_l2, bias_l1, bias_l2, dropout) with b_off = -1 for no bias.
+    """
+    cdef fnn_net c
+    cdef readonly bint is64
+    cdef readonly Py_ssize_t n_in, n_out, y_cols, n_params, ws_units, max_width
+
+    def __cinit__(self, layers, double input_dropout, int loss, bint fused, int acc,
+                  bint want_err, Py_ssize_t y_cols, Py_ssize_t n_params, bint is64,
+                  Py_ssize_t small_gemm=DEFAULT_SMALL_GEMM):
+        cdef Py_ssize_t n = len(layers), l
+        if n < 1:
+            raise ValueError("Net: expected at least one layer")
+        self.c.layers = <fnn_layer *>malloc(n * sizeof(fnn_layer))
+        if self.c.layers == NULL:
+            raise MemoryError()
+        self.c.n_layers = n
+        for l in range(n):
+            (n_in, n_out, act, w_off, b_off, kl1, kl2, bl1, bl2, drop) = layers[l]
+            if n_in < 1 or n_out < 1 or not (0 <= act <= 6):
+                raise ValueError(f"Net: bad layer {l}: {layers[l]}")
+            if l > 0 and n_in != layers[l - 1][1]:
+                raise ValueError(f"Net: layer {l} takes {n_in} inputs, previous gives {layers[l - 1][1]}")
+            if w_off < 0 or w_off + n_in * n_out > n_params or b_off + n_out > n_params:
+                raise ValueError(f"Net: layer {l} parameters fall outside the buffer")
+            if not (0.0 <= drop < 1.0) or (drop > 0 and l == n - 1):
+                raise ValueError(f"Net: bad dropout rate on layer {l}")
+            self.c.layers[l] = fnn_layer(n_in=n_in, n_out=n_out, act=act, w_off=w_off,
+                                         b_off=b_off, kernel_l1=kl1, kernel_l2=kl2,
+                                         bias_l1=bl1, bias_l2=bl2, dropout=drop,
+                                         ws_z=0, ws_a=0, ws_d=0, ws_m=0, ws_ad=0)
+        if not (0 <= loss <= 3) or not (0 <= acc <= 3) or not (0.0 <= input_dropout < 1.0):
+            raise ValueError("Net: bad loss, accuracy kind or input dropout")
+        self.n_out = layers[n - 1][1]
+        if y_cols != (1 if loss == 3 else self.n_out):
+            raise ValueError("Net: y_cols does not match the loss")
+        self.c.input_dropout = input_dropout
+        self.c.loss = loss
+        self.c.fused = fused
+        self.c.acc = acc
+        self.c.want_err = want_err
+        self.c.y_cols = y_cols
+        self.c.n_params = n_params
+        self.c.blas = _make_blas(small_gemm)
+        self.ws_units = fnn_net_layout(&self.c)
+        self.max_width = self.c.max_width
+        self.is64 = is64
+        self.n_in = layers[0][0]
+        self.y_cols = y_cols
+        self.n_params = n_params
+
+    def __dealloc__(self):
+        free(self.c.layers)
+
+
+cdef fnn_optim _make_optim(tuple opt):
+    cdef fnn_optim o
+    (o.kind, o.nesterov, o.lr, o.momentum, o.rho, o.beta_1, o.beta_2, o.epsilon,
+     o.weight_decay, o.iterations) = opt
+    if not (0 <= o.kind <= 4):
+        raise ValueError(f"unknown optimizer kind {o.kind}")
+    return o
+
+
+def train(Net net not None, tuple opt, P, G, S1, S2, ws, Py_ssize_t cap, X, Y, order,
+          Py_ssize_t batch, rng, double[::1] sums not None):
+    """Mini-batch training over the rows `order` of X, Y.
+
+    Returns (status, n_done, iterations): status 1 means a batch cost was not
+    finite and training stopped before applying it."""
+    cdef bint d = net.is64
+    cdef Py_ssize_t n_rows = cnp.PyArray_DIM(X, 0) if cnp.PyArray_Check(X) else -1
+    cdef Py_ssize_t n_order, n_done = 0
+    cdef int status
+    cdef fnn_optim o = _make_optim(opt)
+    if cnp.PyArray_NDIM(X) != 2 or cnp.PyArray_DIM(X, 1) != net.n_in:
+        raise ValueError("train: X must be 2-D with n_in columns")
+    if batch < 1 or batch > cap or sums.shape[0] < FNN_N_SUMS:
+        raise ValueError("train: need 1 <= batch <= cap and 4 sums")
+    cdef void *px = _data(X, "X", d, n_rows * net.n_in, True, False)
+    cdef void *py = _data(Y, "Y", d, n_rows * net.y_cols, True, False)
+    cdef void *pp = _data(P, "P", d, net.n_params, True, True)
+    cdef void *pg = _data(G, "G", d, net.n_params, True, True)
+    cdef void *s1 = _data(S1, "S1", d, net.n_params, True, True)
+    cdef void *s2 = _data(S2, "S2", d, net.n_params, True, True)
+    cdef void *pw = _data(ws, "ws", d, cap * net.ws_units, False, True)
+    cdef int64_t[::1] idx = order
+    n_order = idx.shape[0]
+    cdef Py_ssize_t i
+    for i in range(n_order):
+        if idx[i] < 0 or idx[i] >= n_rows:
+            raise ValueError("train: order holds an index outside X")
+    cdef uint64_t *r = _rng(rng)
+    cdef const int64_t *po = &idx[0] if n_order > 0 else NULL
+    if n_order == 0:
+        return 0, 0, o.iterations
+    with nogil:
+        if d:
+            status = fnn_net_train_f64(&net.c, &o, <double *>pp, <double *>pg, <double *>s1,
+                                       <double *>s2, <double *>pw, cap, <const double *>px,
+                                       <const double *>py, po, n_order, batch, r, &sums[0],
+                                       &n_done)
+        else:
+            status = fnn_net_train_f32(&net.c, &o, <float *>pp, <float *>pg, <float *>s1,
+                                       <float *>s2, <float *>pw, cap, <const float *>px,
+                                       <const float *>py, po, n_order, batch, r, &sums[0],
+                                       &n_done)
+    return status, n_done, o.iterations
+
+
+def loss_grad(Net net not None, P, G, ws, Py_ssize_t cap, X, Y, rng, double[::1] sums not None):
+    """G := gradient of the batch cost on all rows of X, Y; returns the cost."""
+    cdef bint d = net.is64
+    cdef Py_ssize_t B = cnp.PyArray_DIM(X, 0)
+    cdef double cost
+    if B < 1 or B > cap or cnp.PyArray_NDIM(X) != 2 or sums.shape[0] < FNN_N_SUMS:
+        raise ValueError("loss_grad: need 1 <= len(X) <= cap, 2-D X and 4 sums")
+    cdef void *px = _data(X, "X", d, B * net.n_in, True, False)
+    cdef void *py = _data(Y, "Y", d, B * net.y_cols, True, False)
+    cdef void *pp = _data(P, "P", d, net.n_params, True, False)
+    cdef void *pg = _data(G, "G", d, net.n_params, True, True)
+    cdef void *pw = _data(ws, "ws", d, cap * net.ws_units, False, True)
+    cdef uint64_t *r = NULL if rng is None else _rng(rng)
+    with nogil:
+        if d:
+            cost = fnn_net_loss_grad_f64(&net.c, <const double *>pp, <double *>pg, <double *>pw,
+                                         cap, B, <const double *>px, <const double *>py, r, &sums[0])
+        else:
+            cost = fnn_net_loss_grad_f32(&net.c, <const float *>pp, <float *>pg, <float *>pw,
+                                         cap, B, <const float *>px, <const float *>py, r, &sums[0])
+    return cost
+
+
+def evaluate(Net net not None, P, ws, Py_ssize_t cap, X, Y, double[::1] sums not None):
+    """Adds the loss (with penalty) and metric sums over all rows of X, Y."""
+    cdef bint d = net.is64
+    cdef Py_ssize_t n = cnp.PyArray_DIM(X, 0)
+    if cap < 1 or cnp.PyArray_NDIM(X) != 2 or sums.shape[0] < FNN_N_SUMS:
+        raise ValueError("evaluate: need cap >= 1, 2-D X and 4 sums")
+    cdef void *px = _data(X, "X", d, n * net.n_in, True, False)
+    cdef void *py = _data(Y, "Y", d, n * net.y_cols, True, False)
+    cdef void *pp = _data(P, "P", d, net.n_params, True, False)
+    cdef void *pw = _data(ws, "ws", d, cap * net.ws_units, False, True)
+    with nogil:
+        if d:
+            fnn_net_evaluate_f64(&net.c, <const double *>pp, <double *>pw, cap,
+                                 <const double *>px, <const double *>py, n, &sums[0])
+        else:
+            fnn_net_evaluate_f32(&net.c, <const float *>pp, <float *>pw, cap,
+                                 <const float *>px, <const float *>py, n, &sums[0])
+
+
+cdef enum:
+    STACK_WS = 4096  # doubles of stack workspace for small predictions
+
+def predict(Net net not None, P, X):
+    """Network output for the rows of X (2-D, n_in columns, model dtype, C order).
+
+    Thread-safe: the workspace is per call (on the stack when it fits)."""
+    cdef bint d = net.is64
+    if not cnp.PyArray_Check(X) or cnp.PyArray_NDIM(X) != 2 or cnp.PyArray_DIM(X, 1) != net.n_in:
+        raise ValueError("predict: X must be a 2-D array with n_in columns")
+    cdef Py_ssize_t n = cnp.PyArray_DIM(X, 0)
+    cdef void *px = _data(X, "X", d, n * net.n_in, True, False)
+    cdef void *pp = _data(P, "P", d, net.n_params, True, False)
+    cdef cnp.ndarray out = cnp.PyArray_EMPTY(2, [n, net.n_out],
+                                             cnp.NPY_FLOAT64 if d else cnp.NPY_FLOAT32, 0)
+    cdef double stack[STACK_WS]
+    cdef Py_ssize_t item = 8 if d else 4
+    cdef Py_ssize_t cap = min(n, 256)
+    cdef void *w = <void *>stack
+    if n == 0:
+        return out
+    if 2 * cap * net.max_width * item > STACK_WS * 8:
+        cap = max(1, min(cap, (STACK_WS * 8) // (2 * net.max_width * item)))
+        if cap < 16 and cap < n:
+            cap = min(n, 256)
+            w = malloc(2 * cap * net.max_width * item)
+            if w == NULL:
+                raise MemoryError()
+    cdef void *po = cnp.PyArray_DATA(out)
+    with nogil:
+        if d:
+            fnn_net_predict_f64(&net.c, <const double *>pp, <double *>w, cap,
+                                <const double *>px, n, <double *>po)
+        else:
+            fnn_net_predict_f32(&net.c, <const float *>pp, <float *>w, cap,
+                                <const float *>px, n, <float *>po)
+    if w != <void *>stack:
+        free(w)
+    return out
+
+
+# ---- random numbers ---------------------------------------------------------
+
+def rng_seed(state, uint64_t seed, uint64_t stream):
+    fnn_rng_seed(_rng(state), seed, stream)
+
+
+def rng_permutation(state, Py_ssize_t n):
+    cdef uint64_t *r = _rng(state)
+    out = np.empty(n, dtype=np.int64)
+    cdef int64_t[::1] o = out
+    if n > 0:
+        with nogil:
+            fnn_rng_permutation(r, n, &o[0])
+    return out
+
+
+def rng_fill(state, out, str dist, double a, double b, bint truncated=False):
+    """Fill `out` (float32/float64, C order) with uniform(a, b) or normal(a, b)."""
+    cdef uint64_t *r = _rng(state)
+    cdef bint d = out.dtype == np.float64
+    cdef Py_ssize_t n = out.size
+    cdef void *p = _data(out, "out", d, n, True, True)
+    if dist == "uniform":
+        if d: fnn_rng_fill_uniform_f64(r, n, a, b, <double *>p)
+        else: fnn_rng_fill_uniform_f32(r, n, a, b, <float *>p)
+    elif dist == "normal":
+        if d: fnn_rng_fill_normal_f64(r, n, a, b, truncated, <double *>p)
+        else: fnn_rng_fill_normal_f32(r, n, a, b, truncated, <float *>p)
+    else:
+        raise ValueError(f"rng_fill: unknown distribution {dist!r}")
+
+
+def perceptron_epoch(X, y, double lr, w, b):
+    """One pass of the perceptron rule over the rows of X; returns #mistakes."""
+    cdef bint d = X.dtype == np.float64
+    if X.ndim != 2:
+        raise ValueError("perceptron_epoch: X must be 2-D")
+    cdef Py_ssize_t n = X.shape[0], n_in = X.shape[1]
+    cdef void *px = _data(X, "X", d, n * n_in, True, False)
+    cdef void *py = _data(y, "y", d, n, True, False)
+    cdef void *pw = _data(w, "w", d, n_in, True, True)
+    cdef void *pb = _data(b, "b", d, 1, True, True)
+    cdef Py_ssize_t mistakes
+    with nogil:
+        if d:
+            mistakes = fnn_perceptron_epoch_f64(n, n_in, <const double *>px, <const double *>py,
+                                                lr, <double *>pw, <double *>pb)
+        else:
+            mistakes = fnn_perceptron_epoch_f32(n, n_in, <const float *>px, <const float *>py,
+                                                lr, <float *>pw, <float *>pb)
+    return mistakes
+
+
+# ---- one C kernel each, for the kernel-vs-reference tests -------------------
+
+cdef bint _is64(x) except -1:
+    if not cnp.PyArray_Check(x):
+        raise TypeError("expected a numpy.ndarray")
+    return (<cnp.ndarray>x).dtype == np.float64
+
+
+def dense_forward_kernel(X, W, b, Z, Py_ssize_t small_gemm=DEFAULT_SMALL_GEMM):
+    cdef bint d = _is64(X)
+    cdef Py_ssize_t B = X.shape[0], n_in = X.shape[1], n_out = W.shape[1]
+    if W.shape[0] != n_in or n_in < 1 or n_out < 1:
+        raise ValueError("dense_forward_kernel: W must be (n_in, n_out)")
+    cdef fnn_blas blas = _make_blas(small_gemm)
+    cdef void *px = _data(X, "X", d, B * n_in, True, False)
+    cdef void *pw = _data(W, "W", d, n_in * n_out, True, False)
+    cdef void *pb = NULL if b is None else _data(b, "b", d, n_out, True, False)
+    cdef void *pz = _data(Z, "Z", d, B * n_out, True, True)
+    if d: fnn_dense_forward_f64(&blas, B, n_in, n_out, <double *>px, <double *>pw, <double *>pb, <double *>pz)
+    else: fnn_dense_forward_f32(&blas, B, n_in, n_out, <float *>px, <float *>pw, <float *>pb, <float *>pz)
+
+
+def dense_backward_kernel(X, delta, W, dW, db, dX, Py_ssize_t small_gemm=DEFAULT_SMALL_GEMM):
+    cdef bint d = _is64(X)
+    cdef Py_ssize_t B = X.shape[0], n_in = X.shape[1], n_out = W.shape[1]
+    if W.shape[0] != n_in or n_in < 1 or n_out < 1:
+        raise ValueError("dense_backward_kernel: W must be (n_in, n_out)")
+    cdef fnn_blas blas = _make_blas(small_gemm)
+    cdef void *px = _data(X, "X", d, B * n_in, True, False)
+    cdef void *pd = _data(delta, "delta", d, B * n_out, True, False)
+    cdef void *pw = _data(W, "W", d, n_in * n_out, True, False)
+    cdef void *pdw = _data(dW, "dW", d, n_in * n_out, True, True)
+    cdef void *pdb = NULL if db is None else _data(db, "db", d, n_out, True, True)
+    cdef void *pdx = NULL if dX is None else _data(dX, "dX", d, B * n_in, True, True)
+    if d: fnn_dense_backward_f64(&blas, B, n_in, n_out, <double *>px, <double *>pd, <double *>pw,
+                                 <double *>pdw, <double *>pdb, <double *>pdx)
+    else: fnn_dense_backward_f32(&blas, B, n_in, n_out, <float *>px, <float *>pd, <float *>pw,
+                                 <float *>pdw, <float *>pdb, <float *>pdx)
+
+
+def act_forward_kernel(int act, Z, A):
+    cdef bint d = _is64(Z)
+    if Z.ndim != 2 or Z.shape[1] < 1 or not (0 <= act <= 6):
+        raise ValueError("act_forward_kernel: Z must be 2-D, act a valid id")
+    cdef Py_ssize_t B = Z.shape[0], n = Z.shape[1]
+    cdef void *pz = _data(Z, "Z", d, B * n, True, False)
+    cdef void *pa = _data(A, "A", d, B * n, True, True)
+    if d: fnn_act_forward_f64(act, B, n, <double *>pz, <double *>pa)
+    else: fnn_act_forward_f32(act, B, n, <float *>pz, <float *>pa)
+
+
+def act_backward_kernel(int act, Z, A, G):
+    cdef bint d = _is64(Z)
+    if Z.ndim != 2 or Z.shape[1] < 1 or not (0 <= act <= 6):
+        raise ValueError("act_backward_kernel: Z must be 2-D, act a valid id")
+    cdef Py_ssize_t B = Z.shape[0], n = Z.shape[1]
+    cdef void *pz = _data(Z, "Z", d, B * n, True, False)
+    cdef void *pa = _data(A, "A", d, B * n, True, False)
+    cdef void *pg = _data(G, "G", d, B * n, True, True)
+    if d: fnn_act_backward_f64(act, B, n, <double *>pz, <double *>pa, <double *>pg)
+    else: fnn_act_backward_f32(act, B, n, <float *>pz, <float *>pa, <float *>pg)
+
+
+def loss_kernel(int loss, bint fused, Z, A, Y, delta):
+    """Returns Σ_rows ℓ_r; writes delta unless it is None.  Labels must be valid."""
+    cdef bint d = _is64(Z)
+    if Z.ndim != 2 or Z.shape[1] < 1 or not (0 <= loss <= 3):
+        raise ValueError("loss_kernel: Z must be 2-D, loss a valid id")
+    cdef Py_ssize_t B = Z.shape[0], k = Z.shape[1], ky = 1 if loss == 3 else k
+    cdef void *pz = _data(Z, "Z", d, B * k, True, False)
+    cdef void *pa = _data(A, "A", d, B * k, True, False)
+    cdef void *py = _data(Y, "Y", d, B * ky, True, False)
+    cdef void *pd = NULL if delta is None else _data(delta, "delta", d, B * k, True, True)
+    if loss == 3 and (np.any(Y < 0) or np.any(Y >= k) or np.any(Y != np.floor(Y))):
+        raise ValueError("loss_kernel: sparse labels must be integers in [0, k)")
+    if d: return fnn_loss_f64(loss, fused, B, k, <double *>pz, <double *>pa, <double *>py, <double *>pd)
+    return fnn_loss_f32(loss, fused, B, k, <float *>pz, <float *>pa, <float *>py, <float *>pd)
+
+
+def metrics_kernel(int acc, bint want_err, A, Y):
+    cdef bint d = _is64(A)
+    if A.ndim != 2 or A.shape[1] < 1 or not (0 <= acc <= 3):
+        raise ValueError("metrics_kernel: A must be 2-D, acc a valid id")
+    cdef Py_ssize_t B = A.shape[0], k = A.shape[1], ky = 1 if acc == 3 else k
+    if acc == 3 and want_err:
+        raise ValueError("metrics_kernel: errors need dense targets")
+    cdef void *pa = _data(A, "A", d, B * k, True, False)
+    cdef void *py = _data(Y, "Y", d, B * ky, True, False)
+    sums = np.zeros(FNN_N_SUMS)
+    cdef double[::1] s = sums
+    if d: fnn_metrics_f64(acc, want_err, B, k, <double *>pa, <double *>py, &s[0])
+    else: fnn_metrics_f32(acc, want_err, B, k, <float *>pa, <float *>py, &s[0])
+    return sums
+
+
+def regularize_kernel(W, double l1, double l2, G):
+    cdef bint d = _is64(W)
+    cdef Py_ssize_t n = W.size
+    cdef void *pw = _data(W, "W", d, n, True, False)
+    cdef void *pg = NULL if G is None else _data(G, "G", d, n, True, True)
+    if d: return fnn_regularize_f64(n, <double *>pw, l1, l2, <double *>pg)
+    return fnn_regularize_f32(n, <float *>pw, l1, l2, <float *>pg)
+
+
+def dropout_mask_kernel(state, double rate, M):
+    cdef bint d = _is64(M)
+    cdef Py_ssize_t n = M.size
+    if not (0.0 < rate < 1.0):
+        raise ValueError("dropout_mask_kernel: rate must be in (0, 1)")
+    cdef uint64_t *r = _rng(state)
+    cdef void *pm = _data(M, "M", d, n, True, True)
+    if d: fnn_dropout_mask_f64(r, n, rate, <double *>pm)
+    else: fnn_dropout_mask_f32(r, n, rate, <float *>pm)
+
+
+def optim_step_kernel(tuple opt, P, G, S1, S2):
+    """One optimizer update; returns the new iteration count."""
+    cdef bint d = _is64(P)
+    cdef Py_ssize_t n = P.size
+    cdef fnn_optim o = _make_optim(opt)
+    cdef void *pp = _data(P, "P", d, n, True, True)
+    cdef void *pg = _data(G, "G", d, n, True, False)
+    cdef void *s1 = _data(S1, "S1", d, n, True, True)
+    cdef void *s2 = _data(S2, "S2", d, n, True, True)
+    if d: fnn_optim_step_f64(&o, n, <double *>pp, <double *>pg, <double *>s1, <double *>s2)
+    else: fnn_optim_step_f32(&o, n, <float *>pp, <float *>pg, <float *>s1, <float *>s2)
+    return o.iterations

@@ -1,0 +1,105 @@
+# csrc.pxd — the one mirror of the C kernels' prototypes (csrc/fastnn.h).
+# Preconditions are documented in the C headers; callers in .pyx check them.
+from libc.stdint cimport uint64_t, int64_t
+
+cdef extern from "fastnn.h" nogil:
+    enum:
+        FNN_N_SUMS
+    ctypedef void (*fnn_sgemm_t)(char *, char *, int *, int *, int *, float *, float *,
+                                 int *, float *, int *, float *, float *, int *)
+    ctypedef void (*fnn_dgemm_t)(char *, char *, int *, int *, int *, double *, double *,
+                                 int *, double *, int *, double *, double *, int *)
+    ctypedef struct fnn_blas:
+        fnn_sgemm_t sgemm
+        fnn_dgemm_t dgemm
+        Py_ssize_t small_gemm
+
+    ctypedef struct fnn_optim:
+        int kind
+        int nesterov
+        double lr, momentum, rho, beta_1, beta_2, epsilon, weight_decay
+        int64_t iterations
+
+    ctypedef struct fnn_layer:
+        Py_ssize_t n_in, n_out
+        int act
+        Py_ssize_t w_off, b_off
+        double kernel_l1, kernel_l2, bias_l1, bias_l2
+        double dropout
+        Py_ssize_t ws_z, ws_a, ws_d, ws_m, ws_ad
+
+    ctypedef struct fnn_net:
+        Py_ssize_t n_layers
+        fnn_layer *layers
+        double input_dropout
+        int loss, fused, acc, want_err
+        Py_ssize_t y_cols, n_params
+        fnn_blas blas
+        Py_ssize_t ws_x, ws_xm, ws_xd, ws_y, ws_units, max_width
+
+    Py_ssize_t fnn_net_layout(fnn_net *net)
+
+    # dense
+    void fnn_dense_forward_f32(const fnn_blas *blas, Py_ssize_t B, Py_ssize_t n_in, Py_ssize_t n_out,
+                               const float *X, const float *W, const float *b, float *Z)
+    void fnn_dense_forward_f64(const fnn_blas *blas, Py_ssize_t B, Py_ssize_t n_in, Py_ssize_t n_out,
+                               const double *X, const double *W, const double *b, double *Z)
+    void fnn_dense_backward_f32(const fnn_blas *blas, Py_ssize_t B, Py_ssize_t n_in, Py_ssize_t n_out,
+                                const float *X, const float *delta, const float *W,
+                                float *dW, float *db, float *dX)
+    void fnn_dense_backward_f64(const fnn_blas *blas, Py_ssize_t B, Py_ssize_t n_in, Py_ssize_t n_out,
+                                const double *X, const double *delta, const double *W,
+                                double *dW, double *db, double *dX)
+    # activations
+    void fnn_act_forward_f32(int id, Py_ssize_t B, Py_ssize_t n, const float *Z, float *A)
+    void fnn_act_forward_f64(int id, Py_ssize_t B, Py_ssize_t n, const double *Z, double *A)
+    void fnn_act_backward_f32(int id, Py_ssize_t B, Py_ssize_t n, const float *Z, const float *A, float *G)
+    void fnn_act_backward_f64(int id, Py_ssize_t B, Py_ssize_t n, const double *Z, const double *A, double *G)
+    # losses and metrics
+    double fnn_loss_f32(int loss, int fused, Py_ssize_t B, Py_ssize_t k, const float *Z,
+                        const float *A, const float *Y, float *delta)
+    double fnn_loss_f64(int loss, int fused, Py_ssize_t B, Py_ssize_t k, const double *Z,
+                        const double *A, const double *Y, double *delta)
+    void fnn_metrics_f32(int acc, int want_err, Py_ssize_t B, Py_ssize_t k, const float *A,
+                         const float *Y, double *sums)
+    void fnn_metrics_f64(int acc, int want_err, Py_ssize_t B, Py_ssize_t k, const double *A,
+                         const double *Y, double *sums)
+    # regularization, dropout, optimizers
+    double fnn_regularize_f32(Py_ssize_t n, const float *W, double l1, double l2, float *G)
+    double fnn_regularize_f64(Py_ssize_t n, const double *W, double l1, double l2, double *G)
+    void fnn_dropout_mask_f32(uint64_t *state, Py_ssize_t n, double rate, float *M)
+    void fnn_dropout_mask_f64(uint64_t *state, Py_ssize_t n, double rate, double *M)
+    void fnn_optim_step_f32(fnn_optim *opt, Py_ssize_t n, float *P, const float *G, float *S1, float *S2)
+    void fnn_optim_step_f64(fnn_optim *opt, Py_ssize_t n, double *P, const double *G, double *S1, double *S2)
+    # rng
+    void fnn_rng_seed(uint64_t *state, uint64_t seed, uint64_t stream)
+    void fnn_rng_permutation(uint64_t *state, Py_ssize_t n, int64_t *out)
+    void fnn_rng_fill_uniform_f32(uint64_t *state, Py_ssize_t n, double low, double high, float *out)
+    void fnn_rng_fill_uniform_f64(uint64_t *state, Py_ssize_t n, double low, double high, double *out)
+    void fnn_rng_fill_normal_f32(uint64_t *state, Py_ssize_t n, double mean, double std, int truncated, float *out)
+    void fnn_rng_fill_normal_f64(uint64_t *state, Py_ssize_t n, double mean, double std, int truncated, double *out)
+    # network loops
+    double fnn_net_penalty_f32(const fnn_net *net, const float *P, float *G)
+    double fnn_net_penalty_f64(const fnn_net *net, const double *P, double *G)
+    double fnn_net_loss_grad_f32(const fnn_net *net, const float *P, float *G, float *ws, Py_ssize_t cap,
+                                 Py_ssize_t B, const float *X, const float *Y, uint64_t *rng, double *sums)
+    double fnn_net_loss_grad_f64(const fnn_net *net, const double *P, double *G, double *ws, Py_ssize_t cap,
+                                 Py_ssize_t B, const double *X, const double *Y, uint64_t *rng, double *sums)
+    int fnn_net_train_f32(const fnn_net *net, fnn_optim *opt, float *P, float *G, float *S1, float *S2,
+                          float *ws, Py_ssize_t cap, const float *X, const float *Y, const int64_t *order,
+                          Py_ssize_t n, Py_ssize_t batch, uint64_t *rng, double *sums, Py_ssize_t *n_done)
+    int fnn_net_train_f64(const fnn_net *net, fnn_optim *opt, double *P, double *G, double *S1, double *S2,
+                          double *ws, Py_ssize_t cap, const double *X, const double *Y, const int64_t *order,
+                          Py_ssize_t n, Py_ssize_t batch, uint64_t *rng, double *sums, Py_ssize_t *n_done)
+    void fnn_net_evaluate_f32(const fnn_net *net, const float *P, float *ws, Py_ssize_t cap,
+                              const float *X, const float *Y, Py_ssize_t n, double *sums)
+    void fnn_net_evaluate_f64(const fnn_net *net, const double *P, double *ws, Py_ssize_t cap,
+                              const double *X, const double *Y, Py_ssize_t n, double *sums)
+    void fnn_net_predict_f32(const fnn_net *net, const float *P, float *ws2, Py_ssize_t cap,
+                             const float *X, Py_ssize_t n, float *out)
+    void fnn_net_predict_f64(const fnn_net *net, const double *P, double *ws2, Py_ssize_t cap,
+                             const double *X, Py_ssize_t n, double *out)
+    Py_ssize_t fnn_perceptron_epoch_f32(Py_ssize_t n, Py_ssize_t n_in, const float *X, const float *y,
+                                        double lr, float *w, float *b)
+    Py_ssize_t fnn_perceptron_epoch_f64(Py_ssize_t n, Py_ssize_t n_in, const double *X, const double *y,
+                                        double lr, double *w, double *b)
