@@ -169,9 +169,7 @@ def _finish(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Stack the two classes, add the jitter, shuffle rows, fix dtypes."""
     X = np.concatenate([X0, X1], axis=0).astype(np.float64, copy=False)
-    y = np.concatenate(
-        [np.zeros(len(X0), dtype=np.int64), np.ones(len(X1), dtype=np.int64)]
-    )
+    y = np.concatenate([np.zeros(len(X0), dtype=np.int64), np.ones(len(X1), dtype=np.int64)])
     if noise > 0.0:
         X = X + rng.normal(0.0, noise * _SCALE, size=X.shape)
     order = rng.permutation(len(X))
@@ -300,7 +298,8 @@ def make_xor(
         magnitude = rng.uniform(_XOR_PADDING, _SCALE, size=(n, 2))
         sign_x = rng.choice(np.array([-1.0, 1.0]), size=n)
         sign_y = sign_x if same_sign else -sign_x
-        return magnitude * np.column_stack([sign_x, sign_y])
+        points: np.ndarray = magnitude * np.column_stack([sign_x, sign_y])
+        return points
 
     X1 = quadrant_points(n1, same_sign=True)
     X0 = quadrant_points(n0, same_sign=False)

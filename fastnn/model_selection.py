@@ -189,10 +189,12 @@ def _class_codes(func: str, name: str, labels: np.ndarray) -> np.ndarray:
                 f"labels. Received: NaN or inf in rows {bad[:5].tolist()}"
                 + (" ..." if bad.size > 5 else "")
             )
+    codes: np.ndarray
     if labels.ndim == 2:
-        return np.argmax(labels, axis=1).astype(np.int64)
-    _, codes = np.unique(labels, return_inverse=True)
-    return codes.reshape(-1).astype(np.int64)
+        codes = np.argmax(labels, axis=1)
+    else:
+        codes = np.unique(labels, return_inverse=True)[1].reshape(-1)
+    return codes.astype(np.int64, copy=False)
 
 
 def _looks_like_class_labels(y: np.ndarray) -> bool:
@@ -262,7 +264,7 @@ def _apportion(total: int, counts: np.ndarray, capacity: np.ndarray) -> np.ndarr
     """
     n = int(counts.sum())
     scaled = total * counts.astype(np.int64)
-    alloc = np.minimum(scaled // n, capacity)
+    alloc: np.ndarray = np.minimum(scaled // n, capacity)
     remainder = scaled - alloc * n  # exact integer remainders
     order = np.argsort(-remainder, kind="stable")
     left = total - int(alloc.sum())
@@ -395,7 +397,7 @@ def train_val_test_split(
         grouped = base[np.argsort(codes[base], kind="stable")]
         parts: tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]] = ([], [], [])
         start = 0
-        for n_tr, n_va, n_te in zip(train_per_class, val_per_class, test_per_class):
+        for n_tr, n_va, n_te in zip(train_per_class, val_per_class, test_per_class, strict=True):
             members = grouped[start : start + n_tr + n_va + n_te]
             start += n_tr + n_va + n_te
             parts[0].append(members[:n_tr])
@@ -403,7 +405,9 @@ def train_val_test_split(
             parts[2].append(members[n_tr + n_va :])
         train_idx, val_idx, test_idx = (np.concatenate(p) for p in parts)
         if rng is not None:  # interleave the classes
-            train_idx, val_idx, test_idx = (rng.permutation(p) for p in (train_idx, val_idx, test_idx))
+            train_idx, val_idx, test_idx = (
+                rng.permutation(p) for p in (train_idx, val_idx, test_idx)
+            )
         else:
             train_idx, val_idx, test_idx = (np.sort(p) for p in (train_idx, val_idx, test_idx))
 
@@ -467,6 +471,9 @@ class _BaseKFold:
         """
         return self._n_splits
 
+    def _split(self, x: ArrayLike, y: Any, func: str) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        raise NotImplementedError  # pragma: no cover - implemented by subclasses
+
     def _check_n_samples(self, func: str, n_samples: int) -> None:
         if self._n_splits > n_samples:
             raise ValueError(
@@ -527,7 +534,9 @@ class KFold(_BaseKFold):
     [0, 1, 2, 3, 4] [5, 6]
     """
 
-    def split(self, x: ArrayLike, y: ArrayLike | None = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    def split(
+        self, x: ArrayLike, y: ArrayLike | None = None
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Generate ``(train_idx, test_idx)`` index pairs, one per fold.
 
         The arguments are validated when ``split`` is called, before the
@@ -557,7 +566,12 @@ class KFold(_BaseKFold):
             If ``x`` is a scalar, ``y`` has a different length, or
             ``n_splits > n_samples``.
         """
-        func = "KFold.split()"
+        return self._split(x, y, func="KFold.split()")
+
+    def _split(
+        self, x: ArrayLike, y: ArrayLike | None, func: str
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Validate (naming ``func`` in errors) and return the fold iterator."""
         x_arr = _as_array(func, "x", x)
         if y is not None:
             _check_same_length(func, "x", x_arr, "y", _as_array(func, "y", y))
@@ -649,7 +663,12 @@ class StratifiedKFold(_BaseKFold):
             If the least populated class has fewer than ``n_splits`` members
             (some test folds will then lack that class).
         """
-        func = "StratifiedKFold.split()"
+        return self._split(x, y, func="StratifiedKFold.split()")
+
+    def _split(
+        self, x: ArrayLike, y: ArrayLike, func: str
+    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Validate (naming ``func`` in errors) and return the fold iterator."""
         x_arr = _as_array(func, "x", x)
         y_arr = _as_array(func, "y", y)
         _check_same_length(func, "x", x_arr, "y", y_arr)
@@ -666,7 +685,7 @@ class StratifiedKFold(_BaseKFold):
                 f"{int(present.min())} member(s), which is fewer than "
                 f"n_splits={k}; some test folds will contain no sample of it.",
                 UserWarning,
-                stacklevel=2,
+                stacklevel=3,  # warn in _split <- split or cross_validate <- caller
             )
         base = np.random.default_rng(self._seed).permutation(n) if self._shuffle else np.arange(n)
         grouped = base[np.argsort(codes[base], kind="stable")]
@@ -810,7 +829,7 @@ def cross_validate(
     else:
         splitter = KFold(cv_checked, shuffle=True, seed=seed)
     # Materialise the folds now so that every check runs before any training.
-    folds = list(splitter.split(x_arr, y_arr))
+    folds = list(splitter._split(x_arr, y_arr, func=func))
 
     from fastnn.models import clone_model  # lazy: keeps this module importable alone
 
@@ -853,8 +872,10 @@ def _scores_as_floats(func: str, fold: int, raw: Any) -> dict[str, float]:
         )
     scores: dict[str, float] = {}
     for name, value in raw.items():
-        if not isinstance(name, str) or _is_bool(value) or not isinstance(
-            value, (numbers.Real, np.integer, np.floating)
+        if (
+            not isinstance(name, str)
+            or _is_bool(value)
+            or not isinstance(value, (numbers.Real, np.integer, np.floating))
         ):
             raise TypeError(
                 f"{func}: model.evaluate(..., return_dict=True) must return a dict of "

@@ -115,7 +115,7 @@ def test_xor_geometry():
     assert np.abs(X).min() >= 0.3 - 1e-12
     assert np.abs(X).max() <= 5.0 + 1e-12
     # All four quadrants are populated.
-    quadrants = set(zip(np.sign(X[:, 0]).tolist(), np.sign(X[:, 1]).tolist()))
+    quadrants = set(zip(np.sign(X[:, 0]).tolist(), np.sign(X[:, 1]).tolist(), strict=True))
     assert quadrants == {(1.0, 1.0), (1.0, -1.0), (-1.0, 1.0), (-1.0, -1.0)}
 
 
@@ -166,7 +166,11 @@ BAD_INPUTS = [
     ({"n_samples": True}, TypeError, r"invalid type for argument `n_samples`.*n_samples=True"),
     ({"n_samples": None}, TypeError, r"invalid type for argument `n_samples`.*n_samples=None"),
     ({"n_samples": "10"}, TypeError, r"invalid type for argument `n_samples`.*n_samples='10'"),
-    ({"noise": -1}, ValueError, r"invalid value for argument `noise`\. Expected a finite float >= 0\. Received: noise=-1\.0"),
+    (
+        {"noise": -1},
+        ValueError,
+        r"invalid value for argument `noise`\. Expected a finite float >= 0\. Received: noise=-1\.0$",
+    ),
     ({"noise": -1e-300}, ValueError, r"argument `noise`"),
     ({"noise": float("nan")}, ValueError, r"argument `noise`.*noise=nan"),
     ({"noise": float("inf")}, ValueError, r"argument `noise`.*noise=inf"),

@@ -1,0 +1,162 @@
+"""Input validation shared by every public function, and fastnn's exceptions.
+
+Python validates and C trusts: the kernels run with bounds checks off, so every
+shape, dtype, finiteness, label and range check happens here, once, before the
+first kernel, and before any state of the model changes.
+
+One message format: ``"<func>(): <what>. Expected <expected>. Received: <name>=<value>"``.
+"""
+from __future__ import annotations
+
+import numbers
+from typing import Any, Iterable
+
+import numpy as np
+
+__all__ = [
+    "NotFittedError",
+    "NonFiniteLossError",
+    "ConvergenceWarning",
+    "MismatchedLossWarning",
+    "ZeroGradientWarning",
+]
+
+
+class NotFittedError(ValueError, AttributeError):
+    """The model has no weights yet (not built, or not given an input size)."""
+
+
+class NonFiniteLossError(FloatingPointError):
+    """Training produced a NaN or infinite loss; the last finite weights were kept."""
+
+
+class ConvergenceWarning(UserWarning):
+    """An iterative fit stopped before it converged."""
+
+
+class MismatchedLossWarning(UserWarning):
+    """The last layer's activation and the loss do not form a standard pair."""
+
+
+class ZeroGradientWarning(UserWarning):
+    """Backpropagation through an activation whose derivative is zero almost everywhere."""
+
+
+def _show(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def fail(func: str, what: str, expected: str, name: str, value: Any, *, error=ValueError):
+    """Raise `error` in the house format."""
+    raise error(f"{func}(): {what}. Expected {expected}. Received: {name}={_show(value)}")
+
+
+def check_int(func: str, name: str, value: Any, *, low: int | None = None,
+              high: int | None = None) -> int:
+    """An integer (not bool) in [low, high]."""
+    expected = "an int" + (f" >= {low}" if low is not None else "") + (
+        f" and <= {high}" if high is not None else "")
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        fail(func, f"invalid type for argument `{name}`", expected, name, value, error=TypeError)
+    value = int(value)
+    if (low is not None and value < low) or (high is not None and value > high):
+        fail(func, f"invalid value for argument `{name}`", expected, name, value)
+    return value
+
+
+def check_float(func: str, name: str, value: Any, *, low: float | None = None,
+                high: float | None = None, low_open: bool = False,
+                high_open: bool = False) -> float:
+    """A finite real number (not bool, not str) in the stated interval."""
+    lo = "" if low is None else (f" > {low}" if low_open else f" >= {low}")
+    hi = "" if high is None else (f" < {high}" if high_open else f" <= {high}")
+    expected = "a finite float" + lo + (" and" if lo and hi else "") + hi
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        fail(func, f"invalid type for argument `{name}`", expected, name, value, error=TypeError)
+    value = float(value)
+    bad = not np.isfinite(value)
+    bad = bad or (low is not None and (value <= low if low_open else value < low))
+    bad = bad or (high is not None and (value >= high if high_open else value > high))
+    if bad:
+        fail(func, f"invalid value for argument `{name}`", expected, name, value)
+    return value
+
+
+def check_bool(func: str, name: str, value: Any) -> bool:
+    if not isinstance(value, (bool, np.bool_)):
+        fail(func, f"invalid type for argument `{name}`", "a bool", name, value, error=TypeError)
+    return bool(value)
+
+
+def check_seed(func: str, value: Any) -> int | None:
+    if value is None:
+        return None
+    return check_int(func, "seed", value, low=0, high=2**64 - 1)
+
+
+def check_name(func: str, name: str, value: Any, valid: Iterable[str]) -> str:
+    """A case-insensitive name from `valid`; returns it lower-cased."""
+    valid = sorted(valid)
+    if not isinstance(value, str):
+        fail(func, f"invalid type for argument `{name}`", f"one of {valid}", name, value,
+             error=TypeError)
+    key = value.lower()
+    if key not in valid:
+        fail(func, f"unknown {name} {value!r}", f"one of {valid}", name, value)
+    return key
+
+
+def as_float_array(func: str, name: str, x: Any, dtype: np.dtype, *, ndim: int | None = 2,
+                   n_features: int | None = None, allow_empty: bool = False) -> np.ndarray:
+    """Convert an array-like once to a C-contiguous array of `dtype` and check it.
+
+    Accepts bool, int, uint and float data (any order, strides, read-only);
+    rejects other dtype kinds with TypeError and shape or NaN/inf problems with
+    ValueError.  Finiteness is checked after the cast (1e39 overflows float32).
+    """
+    if x is None:
+        fail(func, f"argument `{name}` is missing", "an array-like of numbers", name, x,
+             error=TypeError)
+    try:
+        arr = np.asarray(x)
+    except (ValueError, TypeError) as exc:  # ragged nested lists and the like
+        raise ValueError(f"{func}(): argument `{name}` is not a rectangular array of "
+                         f"numbers ({exc}).") from None
+    if arr.dtype.kind not in "biuf":
+        fail(func, f"unsupported dtype {arr.dtype} for argument `{name}`",
+             "bool, integer or float data", f"{name}.dtype", str(arr.dtype), error=TypeError)
+    if ndim is not None and arr.ndim != ndim:
+        hint = ""
+        if ndim == 2 and arr.ndim == 1:
+            hint = (" Use x.reshape(-1, 1) for one feature per sample or "
+                    "x.reshape(1, -1) for a single sample.")
+        raise ValueError(f"{func}(): argument `{name}` must be {ndim}-D. Expected shape "
+                         f"(n_samples, n_features). Received: {name}.shape={arr.shape}.{hint}")
+    if ndim == 2 and arr.shape[1] == 0:
+        fail(func, f"argument `{name}` has no features", "at least 1 column",
+             f"{name}.shape", arr.shape)
+    if n_features is not None and arr.shape[1] != n_features:
+        raise ValueError(f"{func}(): {name} has {arr.shape[1]} features, but the model "
+                         f"expects {n_features} (input shape (None, {n_features})).")
+    if not allow_empty and arr.shape[0] == 0:
+        fail(func, f"argument `{name}` has no samples", "at least 1 sample",
+             f"{name}.shape", arr.shape)
+    with np.errstate(over="ignore", invalid="ignore"):
+        arr = np.require(arr, dtype=dtype, requirements=["C", "A"])
+    check_finite(func, name, arr)
+    return arr
+
+
+def check_finite(func: str, name: str, arr: np.ndarray) -> None:
+    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        bad = np.argwhere(~np.isfinite(arr))[:5]
+        where = [tuple(int(i) for i in idx) if len(idx) > 1 else int(idx[0]) for idx in bad]
+        raise ValueError(f"{func}(): argument `{name}` contains NaN or infinity (after "
+                         f"conversion to {arr.dtype}) at indices {where}. Expected finite values.")
+
+
+def check_same_length(func: str, x: np.ndarray, y: np.ndarray, xname="x", yname="y") -> None:
+    if len(x) != len(y):
+        raise ValueError(f"{func}(): {xname} and {yname} have different numbers of samples. "
+                         f"Received: len({xname})={len(x)}, len({yname})={len(y)}.")

@@ -1,0 +1,99 @@
+"""Activation functions: names, ids shared with the C kernels, and NumPy-facing calls.
+
+Each activation f and its derivative f' are C kernels (csrc/fnn_activations.c):
+
+================  =================================  ==============================
+name              f(z)                               f'(z)
+================  =================================  ==============================
+``linear``/None   z                                  1
+``sigmoid``       1 / (1 + e^{-z})                   f(z) (1 - f(z))
+``tanh``          tanh z                             1 - tanh² z
+``relu``          max(z, 0)                          1 if z >= 0 else 0  (ReLU'(0)=1,
+                                                     as in the course notes)
+``softmax``       e^{z_i - max z} / Σ_j e^{z_j - max z}   Jacobian  diag(a) - a aᵀ
+``step``          u(z) = 1 if z >= 0 else 0          0 almost everywhere
+``sign``          1 if z >= 0 else -1                0 almost everywhere
+================  =================================  ==============================
+
+The notes give the sigmoid's derivative for tanh by mistake; fastnn uses the
+real one, 1 - tanh².  Training through ``step`` or ``sign`` with backpropagation
+warns (:class:`fastnn.ZeroGradientWarning`): their gradient is zero, so nothing
+before them learns.  Use :class:`fastnn.Perceptron` for the perceptron rule.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ._registry import resolve
+from ._validation import as_float_array
+
+LINEAR, SIGMOID, TANH, RELU, SOFTMAX, STEP, SIGN = range(7)
+
+ALL_OBJECTS_DICT = {
+    "linear": LINEAR,
+    "sigmoid": SIGMOID,
+    "tanh": TANH,
+    "relu": RELU,
+    "softmax": SOFTMAX,
+    "step": STEP,
+    "sign": SIGN,
+}
+NAMES = {v: k for k, v in ALL_OBJECTS_DICT.items()}
+ZERO_GRADIENT = {STEP, SIGN}
+
+
+def get(identifier) -> int:
+    """Activation id for a name (None means linear)."""
+    if identifier is None:
+        return LINEAR
+    return resolve("activations", identifier, ALL_OBJECTS_DICT)
+
+
+def serialize(act_id: int) -> str:
+    return NAMES[act_id]
+
+
+def _apply(name: str, x):
+    from ._kernels import _core
+
+    dtype = np.float64 if np.asarray(x).dtype == np.float64 else np.float32
+    z = as_float_array(name, "x", x, np.dtype(dtype), ndim=2, allow_empty=True)
+    out = np.empty_like(z)
+    if z.size:
+        _core.act_forward_kernel(ALL_OBJECTS_DICT[name], z, out)
+    return out
+
+
+def linear(x):
+    """f(z) = z, on a 2-D array (rows are samples)."""
+    return _apply("linear", x)
+
+
+def sigmoid(x):
+    """f(z) = 1 / (1 + e^{-z}), on a 2-D array."""
+    return _apply("sigmoid", x)
+
+
+def tanh(x):
+    """f(z) = tanh z, on a 2-D array."""
+    return _apply("tanh", x)
+
+
+def relu(x):
+    """f(z) = max(z, 0), on a 2-D array."""
+    return _apply("relu", x)
+
+
+def softmax(x):
+    """Row-wise softmax e^{z_i - max z} / Σ_j e^{z_j - max z}, on a 2-D array."""
+    return _apply("softmax", x)
+
+
+def step(x):
+    """u(z) = 1 if z >= 0 else 0, on a 2-D array."""
+    return _apply("step", x)
+
+
+def sign(x):
+    """1 if z >= 0 else -1, on a 2-D array."""
+    return _apply("sign", x)

@@ -1,0 +1,57 @@
+"""Weight initializers (Keras names and formulas), drawn from fastnn's C PRNG.
+
+fan_in, fan_out are the layer's n_in and n_out:
+
+* ``glorot_uniform`` U(−r, r), r = √(6 / (fan_in + fan_out))  (Dense's default)
+* ``glorot_normal``  truncated N(0, σ), σ = √(2 / (fan_in + fan_out)) / 0.8796…
+* ``he_uniform``     r = √(6 / fan_in);   ``he_normal``    σ = √(2 / fan_in) / 0.8796…
+* ``lecun_uniform``  r = √(3 / fan_in);   ``lecun_normal`` σ = √(1 / fan_in) / 0.8796…
+* ``random_uniform`` U(−0.05, 0.05);      ``random_normal`` N(0, 0.05)
+* ``zeros``, ``ones``
+
+"Truncated" redraws values beyond 2σ; 0.87962566103423978 is the standard
+deviation of a unit normal truncated at ±2, so the result keeps σ.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ._registry import resolve
+
+TRUNC_STD = 0.87962566103423978
+
+# name -> (distribution, scale rule)
+_RULES = {
+    "glorot_uniform": ("uniform", lambda fi, fo: math.sqrt(6.0 / (fi + fo))),
+    "glorot_normal": ("tnormal", lambda fi, fo: math.sqrt(2.0 / (fi + fo)) / TRUNC_STD),
+    "he_uniform": ("uniform", lambda fi, fo: math.sqrt(6.0 / fi)),
+    "he_normal": ("tnormal", lambda fi, fo: math.sqrt(2.0 / fi) / TRUNC_STD),
+    "lecun_uniform": ("uniform", lambda fi, fo: math.sqrt(3.0 / fi)),
+    "lecun_normal": ("tnormal", lambda fi, fo: math.sqrt(1.0 / fi) / TRUNC_STD),
+    "random_uniform": ("uniform", lambda fi, fo: 0.05),
+    "random_normal": ("normal", lambda fi, fo: 0.05),
+    "zeros": ("constant", lambda fi, fo: 0.0),
+    "ones": ("constant", lambda fi, fo: 1.0),
+}
+ALL_OBJECTS_DICT = {name: name for name in _RULES}
+
+
+def get(identifier) -> str:
+    """Canonical initializer name."""
+    return resolve("initializers", identifier, ALL_OBJECTS_DICT)
+
+
+def fill(name: str, out: np.ndarray, fan_in: int, fan_out: int, rng_state: np.ndarray) -> None:
+    """Fill `out` in place following initializer `name`."""
+    from ._kernels import _core
+
+    dist, rule = _RULES[name]
+    scale = rule(fan_in, fan_out)
+    if dist == "constant":
+        out.fill(scale)
+    elif dist == "uniform":
+        _core.rng_fill(rng_state, out, "uniform", -scale, scale)
+    else:
+        _core.rng_fill(rng_state, out, "normal", 0.0, scale, dist == "tnormal")

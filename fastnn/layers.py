@@ -1,0 +1,177 @@
+"""Layers of a Sequential model: Input, Dense and Dropout (Keras names and defaults).
+
+A layer holds its configuration.  Its weights live in the model's one flat
+parameter buffer; ``Dense.kernel`` and ``Dense.bias`` are read-only views of it
+and ``get_weights()`` returns copies.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from . import activations, initializers, regularizers
+from ._validation import check_float, check_int, fail
+
+
+class Layer:
+    """Base class of fastnn layers."""
+
+    _base_name = "layer"
+
+    def __init__(self, name: str | None = None):
+        if name is not None and not isinstance(name, str):
+            fail(type(self).__name__, "invalid type for argument `name`", "a str or None",
+                 "name", name, error=TypeError)
+        self.name = name
+        self._model = None
+
+    def get_config(self) -> dict:
+        return {"name": self.name}
+
+    @classmethod
+    def from_config(cls, config: dict) -> "Layer":
+        return cls(**config)
+
+    def get_weights(self) -> list[np.ndarray]:
+        return []
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name!r}>"
+
+
+def _check_shape(func: str, shape: Any) -> int:
+    """(n,) or n -> n, the number of input features."""
+    if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
+        shape = (shape,)
+    if not isinstance(shape, (tuple, list)) or len(shape) != 1:
+        fail(func, "invalid input shape; dense networks take flat feature vectors",
+             "a tuple (n_features,)", "shape", shape,
+             error=TypeError if not isinstance(shape, (tuple, list)) else ValueError)
+    return check_int(func, "shape[0]", shape[0], low=1, high=2**31 - 1)
+
+
+class InputLayer(Layer):
+    """Declares the number of input features: ``Input(shape=(n_features,))``."""
+
+    _base_name = "input_layer"
+
+    def __init__(self, shape, name: str | None = None):
+        super().__init__(name)
+        self.units = _check_shape("Input", shape)
+        self.shape = (self.units,)
+
+    def get_config(self) -> dict:
+        return {"shape": list(self.shape), "name": self.name}
+
+
+def Input(shape, name: str | None = None) -> InputLayer:  # noqa: N802 (Keras's name)
+    """The input of a Sequential model: ``fastnn.Input(shape=(n_features,))``."""
+    return InputLayer(shape, name=name)
+
+
+class Dense(Layer):
+    """Fully connected layer: ``z = x·W + b``, ``a = activation(z)``.
+
+    In the notes' vector form one neuron row computes ``z = W·x + b``; here the
+    kernel is stored as (n_in, units), Keras's layout, and a batch of rows X
+    gives ``Z = X·W + b``.
+
+    Parameters
+    ----------
+    units : int >= 1
+        Number of neurons (outputs).
+    activation : str or None
+        One of ``fastnn.activations.ALL_OBJECTS_DICT`` (None = linear).
+    use_bias : bool
+    kernel_initializer, bias_initializer : str
+        Names from ``fastnn.initializers`` (defaults glorot_uniform, zeros).
+    kernel_regularizer, bias_regularizer : Regularizer, name or None
+        ``fastnn.regularizers.l1(λ)``, ``l2(λ)``, ``l1_l2(l1, l2)``.
+    input_shape : tuple (n_features,), optional
+        On the first layer, instead of an ``Input``.
+    """
+
+    _base_name = "dense"
+
+    def __init__(self, units: int, activation: str | None = None, use_bias: bool = True,
+                 kernel_initializer: str = "glorot_uniform", bias_initializer: str = "zeros",
+                 kernel_regularizer=None, bias_regularizer=None, input_shape=None,
+                 name: str | None = None):
+        super().__init__(name)
+        self.units = check_int("Dense", "units", units, low=1, high=2**31 - 1)
+        self.activation = activations.get(activation)
+        if not isinstance(use_bias, (bool, np.bool_)):
+            fail("Dense", "invalid type for argument `use_bias`", "a bool", "use_bias",
+                 use_bias, error=TypeError)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.input_dim = None if input_shape is None else _check_shape("Dense", input_shape)
+        self._w_off = self._b_off = -1
+
+    def get_config(self) -> dict:
+        config = {
+            "units": self.units,
+            "activation": activations.serialize(self.activation),
+            "use_bias": self.use_bias,
+            "kernel_initializer": self.kernel_initializer,
+            "bias_initializer": self.bias_initializer,
+            "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
+            "bias_regularizer": regularizers.serialize(self.bias_regularizer),
+            "name": self.name,
+        }
+        if self.input_dim is not None:
+            config["input_shape"] = [self.input_dim]
+        return config
+
+    # weights: views into the model's flat buffer
+    def _view(self, which: str) -> np.ndarray | None:
+        model = self._model
+        if model is None or model._params is None:
+            return None
+        n_in = model._dense_inputs[self]
+        if which == "kernel":
+            v = model._params[self._w_off:self._w_off + n_in * self.units].reshape(n_in, self.units)
+        elif self.use_bias:
+            v = model._params[self._b_off:self._b_off + self.units]
+        else:
+            return None
+        v = v.view()
+        v.flags.writeable = False
+        return v
+
+    @property
+    def kernel(self) -> np.ndarray | None:
+        """Read-only view of the kernel W, shape (n_in, units); None before build."""
+        return self._view("kernel")
+
+    @property
+    def bias(self) -> np.ndarray | None:
+        """Read-only view of the bias b, shape (units,); None before build or without bias."""
+        return self._view("bias")
+
+    def get_weights(self) -> list[np.ndarray]:
+        return [w.copy() for w in (self.kernel, self.bias) if w is not None]
+
+
+class Dropout(Layer):
+    """Inverted dropout: during ``fit`` each unit of the previous layer's output
+    is zeroed with probability ``rate`` and the survivors are scaled by
+    ``1/(1 − rate)``; ``predict`` and ``evaluate`` use every unit unchanged.
+    Masks come from the model's seeded C PRNG (one mask per batch, shared by the
+    forward and backward pass)."""
+
+    _base_name = "dropout"
+
+    def __init__(self, rate: float, name: str | None = None):
+        super().__init__(name)
+        self.rate = check_float("Dropout", "rate", rate, low=0.0, high=1.0, high_open=True)
+
+    def get_config(self) -> dict:
+        return {"rate": self.rate, "name": self.name}
+
+
+ALL_OBJECTS_DICT = {"Dense": Dense, "Dropout": Dropout, "InputLayer": InputLayer}

@@ -1,0 +1,171 @@
+"""Optimizers: one fused C update over the flat parameter buffer per batch.
+
+Keras's defaults and update rules (η = learning_rate, g the gradient, t the
+step count after this step):
+
+* ``SGD(0.01, momentum=0.0, nesterov=False)``:
+  ``w −= η g``; with momentum ``v = μ v − η g; w += v``; Nesterov
+  ``v = μ v − η g; w += μ v − η g``.
+* ``RMSprop(0.001, rho=0.9, momentum=0.0, epsilon=1e-7)``:
+  ``v = ρ v + (1 − ρ) g²; w −= η g / √(v + ε)`` (ε inside the root, as Keras 3);
+  with momentum ``m = μ m + η g / √(v + ε); w −= m``.
+* ``Adam(0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7)``:
+  ``m += (1 − β1)(g − m); v += (1 − β2)(g² − v);
+  w −= η √(1 − β2ᵗ) / (1 − β1ᵗ) · m / (√v + ε)`` — ε is added after the bias
+  correction ("epsilon hat" in Kingma & Ba, Keras's placement).
+* ``AdamW(0.001, weight_decay=0.004, ...)``: ``w −= η λ w`` before the Adam step
+  (decoupled weight decay, applied to every parameter).
+* ``Adagrad(0.001, initial_accumulator_value=0.1, epsilon=1e-7)``:
+  ``s += g²; w −= η g / √(s + ε)``.
+
+Names are case-insensitive: ``compile(optimizer="Adam")``.  The state (moments,
+velocities, step count) persists across ``fit`` calls and is reset by ``compile``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ._registry import resolve
+from ._validation import check_bool, check_float
+
+SGD_ID, RMSPROP_ID, ADAM_ID, ADAMW_ID, ADAGRAD_ID = range(5)
+
+
+class Optimizer:
+    """Base class.  Subclasses define `_kind`, their hyper-parameters and slots."""
+
+    _kind: int
+    _n_slots: int = 0
+
+    def __init__(self, learning_rate: float):
+        name = type(self).__name__
+        self.learning_rate = check_float(name, "learning_rate", learning_rate, low=0.0,
+                                         low_open=True)
+        self.iterations = 0
+
+    # hyper-parameters as the C struct fnn_optim wants them
+    def _c_params(self) -> tuple:
+        g = lambda k, d=0.0: float(getattr(self, k, d))  # noqa: E731
+        return (self._kind, int(bool(getattr(self, "nesterov", False))), self.learning_rate,
+                g("momentum"), g("rho"), g("beta_1"), g("beta_2"), g("epsilon", 1e-7),
+                g("weight_decay"), int(self.iterations))
+
+    def _init_slots(self, n: int, dtype) -> tuple[np.ndarray, np.ndarray]:
+        """Fresh state slots for n parameters."""
+        return np.zeros(n, dtype), np.zeros(n, dtype)
+
+    def get_config(self) -> dict:
+        raise NotImplementedError
+
+    @classmethod
+    def from_config(cls, config: dict) -> "Optimizer":
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+class SGD(Optimizer):
+    """Gradient descent, optionally with (Nesterov) momentum to pass local minima."""
+
+    _kind = SGD_ID
+
+    def __init__(self, learning_rate: float = 0.01, momentum: float = 0.0,
+                 nesterov: bool = False):
+        super().__init__(learning_rate)
+        self.momentum = check_float("SGD", "momentum", momentum, low=0.0, high=1.0,
+                                    high_open=True)
+        self.nesterov = check_bool("SGD", "nesterov", nesterov)
+
+    def get_config(self) -> dict:
+        return {"learning_rate": self.learning_rate, "momentum": self.momentum,
+                "nesterov": self.nesterov}
+
+
+class RMSprop(Optimizer):
+    """Divides the step by a running root-mean-square of the gradient."""
+
+    _kind = RMSPROP_ID
+
+    def __init__(self, learning_rate: float = 0.001, rho: float = 0.9,
+                 momentum: float = 0.0, epsilon: float = 1e-7):
+        super().__init__(learning_rate)
+        self.rho = check_float("RMSprop", "rho", rho, low=0.0, high=1.0, high_open=True)
+        self.momentum = check_float("RMSprop", "momentum", momentum, low=0.0, high=1.0,
+                                    high_open=True)
+        self.epsilon = check_float("RMSprop", "epsilon", epsilon, low=0.0, low_open=True)
+
+    def get_config(self) -> dict:
+        return {"learning_rate": self.learning_rate, "rho": self.rho,
+                "momentum": self.momentum, "epsilon": self.epsilon}
+
+
+class Adam(Optimizer):
+    """Adaptive moment estimation (Kingma & Ba), Keras's ε placement."""
+
+    _kind = ADAM_ID
+
+    def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9,
+                 beta_2: float = 0.999, epsilon: float = 1e-7):
+        name = type(self).__name__
+        super().__init__(learning_rate)
+        self.beta_1 = check_float(name, "beta_1", beta_1, low=0.0, high=1.0, high_open=True)
+        self.beta_2 = check_float(name, "beta_2", beta_2, low=0.0, high=1.0, high_open=True)
+        self.epsilon = check_float(name, "epsilon", epsilon, low=0.0, low_open=True)
+
+    def get_config(self) -> dict:
+        return {"learning_rate": self.learning_rate, "beta_1": self.beta_1,
+                "beta_2": self.beta_2, "epsilon": self.epsilon}
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay ``w −= η λ w``."""
+
+    _kind = ADAMW_ID
+
+    def __init__(self, learning_rate: float = 0.001, weight_decay: float = 0.004,
+                 beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-7):
+        super().__init__(learning_rate, beta_1, beta_2, epsilon)
+        self.weight_decay = check_float("AdamW", "weight_decay", weight_decay, low=0.0)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "weight_decay": self.weight_decay}
+
+
+class Adagrad(Optimizer):
+    """Per-parameter steps shrinking with the sum of squared gradients."""
+
+    _kind = ADAGRAD_ID
+
+    def __init__(self, learning_rate: float = 0.001, initial_accumulator_value: float = 0.1,
+                 epsilon: float = 1e-7):
+        super().__init__(learning_rate)
+        self.initial_accumulator_value = check_float(
+            "Adagrad", "initial_accumulator_value", initial_accumulator_value, low=0.0)
+        self.epsilon = check_float("Adagrad", "epsilon", epsilon, low=0.0, low_open=True)
+
+    def _init_slots(self, n: int, dtype):
+        return np.full(n, self.initial_accumulator_value, dtype), np.zeros(n, dtype)
+
+    def get_config(self) -> dict:
+        return {"learning_rate": self.learning_rate,
+                "initial_accumulator_value": self.initial_accumulator_value,
+                "epsilon": self.epsilon}
+
+
+ALL_OBJECTS_DICT = {"sgd": SGD, "rmsprop": RMSprop, "adam": Adam, "adamw": AdamW,
+                    "adagrad": Adagrad}
+
+
+def get(identifier) -> Optimizer:
+    """An optimizer from a (case-insensitive) name, a config dict or an instance."""
+    if isinstance(identifier, dict):
+        cls = resolve("optimizers", identifier.get("class_name"), ALL_OBJECTS_DICT)
+        return cls.from_config(identifier.get("config", {}))
+    found = resolve("optimizers", identifier, ALL_OBJECTS_DICT, Optimizer)
+    return found if isinstance(found, Optimizer) else found()
+
+
+def serialize(opt: Optimizer) -> dict:
+    return {"class_name": type(opt).__name__, "config": opt.get_config()}
