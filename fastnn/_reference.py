@@ -1,0 +1,224 @@
+"""Pure-NumPy twins of every C kernel: the executable specification and the
+test oracle.  Never used on the hot path.
+
+Each function states the same math as its kernel (csrc/*.c) in the most direct
+NumPy form, computing in the dtype of its inputs.  Tests hold the kernels equal
+to these (tests/test_kernels.py) and check the network gradient built from them
+against finite differences (tests/test_gradients.py).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import activations as A
+from . import losses as L
+
+PROB_EPS = 1e-7
+
+
+# ---- dense -------------------------------------------------------------------
+def dense_forward(X, W, b=None):
+    """Z = X·W + b."""
+    Z = X @ W
+    return Z + b if b is not None else Z
+
+
+def dense_backward(X, delta, W):
+    """(dW, db, dX) = (Xᵀ·δ, Σ_rows δ, δ·Wᵀ)."""
+    return X.T @ delta, delta.sum(axis=0), delta @ W.T
+
+
+# ---- activations ---------------------------------------------------------------
+def act_forward(act, Z):
+    one = Z.dtype.type(1)
+    if act == A.SIGMOID:
+        with np.errstate(over="ignore"):
+            return np.where(Z >= 0, one / (one + np.exp(-np.abs(Z))),
+                            np.exp(-np.abs(Z)) / (one + np.exp(-np.abs(Z)))).astype(Z.dtype)
+    if act == A.TANH:
+        return np.tanh(Z)
+    if act == A.RELU:
+        return np.maximum(Z, 0)
+    if act == A.SOFTMAX:
+        e = np.exp(Z - Z.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+    if act == A.STEP:
+        return np.where(Z >= 0, one, Z.dtype.type(0))
+    if act == A.SIGN:
+        return np.where(Z >= 0, one, -one)
+    return Z.copy()
+
+
+def act_backward(act, Z, Act, G):
+    """∂C/∂z from G = ∂C/∂a."""
+    if act == A.SIGMOID:
+        return G * Act * (1 - Act)
+    if act == A.TANH:
+        return G * (1 - Act * Act)
+    if act == A.RELU:
+        return np.where(Z >= 0, G, 0).astype(G.dtype)
+    if act == A.SOFTMAX:
+        s = (G * Act).sum(axis=1, keepdims=True)
+        return Act * (G - s)
+    if act in (A.STEP, A.SIGN):
+        return np.zeros_like(G)
+    return G.copy()
+
+
+# ---- losses and metrics ----------------------------------------------------------
+def loss(loss_id, fused, Z, Act, Y):
+    """(Σ_rows ℓ_r, δ) with δ = ∂C/∂a (unfused) or ∂C/∂z (fused), C = mean ℓ."""
+    B, k = Act.shape
+    Z64, A64, Y64 = (np.asarray(v, np.float64) for v in (Z, Act, Y))
+    if loss_id == L.SPARSE_CCE:
+        Y64 = np.eye(k)[Y64[:, 0].astype(int)]
+    if loss_id == L.MSE:
+        ell = ((A64 - Y64) ** 2).mean(axis=1)
+        delta = 2 * (A64 - Y64) / (B * k)
+    elif loss_id == L.BCE and fused:
+        ell = (np.maximum(Z64, 0) - Z64 * Y64 + np.log1p(np.exp(-np.abs(Z64)))).mean(axis=1)
+        delta = (A64 - Y64) / (B * k)
+    elif loss_id == L.BCE:
+        ac = np.clip(A64, PROB_EPS, 1 - PROB_EPS)
+        inside = (A64 > PROB_EPS) & (A64 < 1 - PROB_EPS)
+        ell = -(Y64 * np.log(ac) + (1 - Y64) * np.log(1 - ac)).mean(axis=1)
+        delta = np.where(inside, (ac - Y64) / (ac * (1 - ac)), 0) / (B * k)
+    elif fused:  # softmax + (sparse) categorical cross-entropy
+        m = Z64.max(axis=1, keepdims=True)
+        lse = m + np.log(np.exp(Z64 - m).sum(axis=1, keepdims=True))
+        ell = (Y64 * (lse - Z64)).sum(axis=1)
+        delta = (A64 * Y64.sum(axis=1, keepdims=True) - Y64) / B
+    else:
+        ac = np.clip(A64, PROB_EPS, 1 - PROB_EPS)
+        inside = (A64 > PROB_EPS) & (A64 < 1 - PROB_EPS)
+        ell = -(Y64 * np.log(ac)).sum(axis=1)
+        delta = np.where(inside, -Y64 / ac, 0) / B
+    return float(ell.sum()), delta.astype(Act.dtype)
+
+
+def metrics(acc, want_err, Act, Y):
+    """Sums over rows: [0, accuracy, mae, mse]."""
+    sums = np.zeros(4)
+    if acc == 1:
+        sums[1] = ((Act > 0.5) == (Y > 0.5)).mean(axis=1).sum()
+    elif acc == 2:
+        sums[1] = (Act.argmax(axis=1) == Y.argmax(axis=1)).sum()
+    elif acc == 3:
+        sums[1] = (Act.argmax(axis=1) == Y[:, 0].astype(int)).sum()
+    if want_err:
+        e = Act.astype(np.float64) - Y
+        sums[2] = np.abs(e).mean(axis=1).sum()
+        sums[3] = (e ** 2).mean(axis=1).sum()
+    return sums
+
+
+# ---- regularization, dropout -----------------------------------------------------
+def regularize(W, l1, l2):
+    """(penalty l1·Σ|w| + l2·Σw², its gradient l1·sign(w) + 2·l2·w)."""
+    W64 = W.astype(np.float64)
+    pen = l1 * np.abs(W64).sum() + l2 * (W64 ** 2).sum()
+    return pen, (l1 * np.sign(W) + 2 * l2 * W).astype(W.dtype)
+
+
+def dropout_apply(Act, M):
+    """Inverted dropout with mask M (values 0 or 1/(1 − rate))."""
+    return Act * M
+
+
+# ---- optimizers ------------------------------------------------------------------
+def optim_step(kind, hp, t, P, G, S1, S2):
+    """One update (see fastnn/optimizers.py); returns new (P, S1, S2).  t is the
+    step number after this update; computes in float64."""
+    P, G, S1, S2 = (np.asarray(v, np.float64).copy() for v in (P, G, S1, S2))
+    lr, eps = hp["learning_rate"], hp.get("epsilon", 1e-7)
+    mu = hp.get("momentum", 0.0)
+    if kind == "sgd":
+        if mu == 0:
+            P -= lr * G
+        else:
+            S1 = mu * S1 - lr * G
+            P += mu * S1 - lr * G if hp.get("nesterov") else S1
+    elif kind == "rmsprop":
+        S1 = hp["rho"] * S1 + (1 - hp["rho"]) * G * G
+        step = lr * G / np.sqrt(S1 + eps)
+        if mu > 0:
+            S2 = mu * S2 + step
+            P -= S2
+        else:
+            P -= step
+    elif kind in ("adam", "adamw"):
+        b1, b2 = hp["beta_1"], hp["beta_2"]
+        if kind == "adamw":
+            P -= lr * hp["weight_decay"] * P
+        S1 = S1 + (1 - b1) * (G - S1)
+        S2 = S2 + (1 - b2) * (G * G - S2)
+        alpha = lr * np.sqrt(1 - b2 ** t) / (1 - b1 ** t)
+        P -= alpha * S1 / (np.sqrt(S2) + eps)
+    else:  # adagrad
+        S1 = S1 + G * G
+        P -= lr * G / np.sqrt(S1 + eps)
+    return P, S1, S2
+
+
+# ---- the whole network -------------------------------------------------------------
+def net_loss_grad(layers, params, X, Y, loss_id, masks=None, input_mask=None):
+    """Batch cost C = mean ℓ + penalty and its gradient for a plain list of layers.
+
+    layers: list of dicts with n_in, n_out, act, w_off, b_off (-1: no bias),
+    kernel_l1, kernel_l2, bias_l1, bias_l2.  masks[l]: dropout mask on layer l's
+    output (or None).  Mirrors fnn_net_loss_grad.
+    """
+    grads = np.zeros_like(params)
+    masks = masks or [None] * len(layers)
+    a = X if input_mask is None else X * input_mask
+    inputs, zs, acts = [], [], []
+    for lay, m in zip(layers, masks):
+        W = params[lay["w_off"]:lay["w_off"] + lay["n_in"] * lay["n_out"]].reshape(
+            lay["n_in"], lay["n_out"])
+        b = params[lay["b_off"]:lay["b_off"] + lay["n_out"]] if lay["b_off"] >= 0 else None
+        inputs.append(a)
+        z = dense_forward(a, W, b)
+        act = act_forward(lay["act"], z)
+        zs.append(z)
+        acts.append(act)
+        a = act if m is None else act * m
+    last = layers[-1]
+    fused = (last["act"], loss_id) in L.FUSED_PAIRS
+    total, delta = loss(loss_id, fused, zs[-1], acts[-1], Y)
+    if not fused:
+        delta = act_backward(last["act"], zs[-1], acts[-1], delta)
+    for l in range(len(layers) - 1, -1, -1):
+        lay = layers[l]
+        W = params[lay["w_off"]:lay["w_off"] + lay["n_in"] * lay["n_out"]].reshape(
+            lay["n_in"], lay["n_out"])
+        dW, db, dX = dense_backward(inputs[l], delta, W)
+        grads[lay["w_off"]:lay["w_off"] + dW.size] = dW.ravel()
+        if lay["b_off"] >= 0:
+            grads[lay["b_off"]:lay["b_off"] + lay["n_out"]] = db
+        if l > 0:
+            if masks[l - 1] is not None:
+                dX = dX * masks[l - 1]
+            delta = act_backward(layers[l - 1]["act"], zs[l - 1], acts[l - 1], dX)
+    penalty = 0.0
+    for lay in layers:
+        for off, n, l1, l2 in ((lay["w_off"], lay["n_in"] * lay["n_out"], lay["kernel_l1"],
+                                lay["kernel_l2"]),
+                               (lay["b_off"], lay["n_out"], lay["bias_l1"], lay["bias_l2"])):
+            if off >= 0 and (l1 or l2):
+                pen, g = regularize(params[off:off + n], l1, l2)
+                penalty += pen
+                grads[off:off + n] += g
+    return total / len(X) + penalty, grads
+
+
+def perceptron_epoch(X, y, lr, w, b):
+    """The perceptron rule over the rows in order; returns (w, b, mistakes)."""
+    w, b = w.copy(), float(b)
+    mistakes = 0
+    for x, t in zip(X, y):
+        err = t - (1.0 if x @ w + b >= 0 else 0.0)
+        if err:
+            mistakes += 1
+            w += lr * err * x
+            b += lr * err
+    return w, b, mistakes

@@ -1,0 +1,278 @@
+"""Every C kernel against its NumPy twin in fastnn/_reference.py, both dtypes,
+hypothesis-drawn shapes including 0 and 1 rows and single features; both the
+direct-loop and the BLAS paths of the dense kernels."""
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from fastnn import _reference as ref
+from fastnn import activations as A
+from fastnn import losses as L
+from fastnn._kernels import _core
+
+from ._oracles import ELEMENTWISE, tol
+
+DTYPES = [np.float32, np.float64]
+ALWAYS_LOOPS, ALWAYS_BLAS = 2**62, 0
+
+
+def rand(rng, shape, dtype, scale=1.0):
+    return np.ascontiguousarray(rng.standard_normal(shape) * scale, dtype=dtype)
+
+
+dims = st.integers(1, 9)
+rows = st.integers(0, 9)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("path", [ALWAYS_LOOPS, ALWAYS_BLAS], ids=["loops", "blas"])
+@given(B=rows, n_in=dims, n_out=dims, bias=st.booleans(), seed=st.integers(0, 2**31))
+def test_dense_forward(dtype, path, B, n_in, n_out, bias, seed):
+    rng = np.random.default_rng(seed)
+    X, W = rand(rng, (B, n_in), dtype), rand(rng, (n_in, n_out), dtype)
+    b = rand(rng, n_out, dtype) if bias else None
+    Z = np.full((B, n_out), np.nan, dtype)
+    _core.dense_forward_kernel(X, W, b, Z, path)
+    np.testing.assert_allclose(Z, ref.dense_forward(X, W, b), **tol(dtype))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("path", [ALWAYS_LOOPS, ALWAYS_BLAS], ids=["loops", "blas"])
+@given(B=rows, n_in=dims, n_out=dims, seed=st.integers(0, 2**31))
+def test_dense_backward(dtype, path, B, n_in, n_out, seed):
+    rng = np.random.default_rng(seed)
+    X, W, D = rand(rng, (B, n_in), dtype), rand(rng, (n_in, n_out), dtype), rand(rng, (B, n_out), dtype)
+    dW, db, dX = (np.full(s, np.nan, dtype) for s in ((n_in, n_out), n_out, (B, n_in)))
+    _core.dense_backward_kernel(X, D, W, dW, db, dX, path)
+    for got, want in zip((dW, db, dX), ref.dense_backward(X, D, W)):
+        np.testing.assert_allclose(got, want, **tol(dtype))
+    # dX may be skipped (first layer): dW and db are unaffected
+    dW2 = np.empty_like(dW)
+    _core.dense_backward_kernel(X, D, W, dW2, None, None, path)
+    np.testing.assert_array_equal(dW2, dW)
+
+
+def test_dense_large_uses_blas_and_agrees():
+    rng = np.random.default_rng(0)
+    X, W, b = rand(rng, (64, 100), np.float64), rand(rng, (100, 80), np.float64), rand(rng, 80, np.float64)
+    Z1, Z2 = np.empty((64, 80)), np.empty((64, 80))
+    _core.dense_forward_kernel(X, W, b, Z1, ALWAYS_LOOPS)
+    _core.dense_forward_kernel(X, W, b, Z2, ALWAYS_BLAS)
+    np.testing.assert_allclose(Z1, Z2, **tol(np.float64))
+    np.testing.assert_allclose(Z2, ref.dense_forward(X, W, b), **tol(np.float64))
+
+
+ACTS = list(A.ALL_OBJECTS_DICT.values())
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("act", ACTS, ids=[A.NAMES[a] for a in ACTS])
+@given(B=rows, n=dims, scale=st.sampled_from([0.1, 1.0, 30.0]), seed=st.integers(0, 2**31))
+def test_activation_forward_backward(dtype, act, B, n, scale, seed):
+    rng = np.random.default_rng(seed)
+    Z = rand(rng, (B, n), dtype, scale)
+    out = np.full_like(Z, np.nan)
+    _core.act_forward_kernel(act, Z, out)
+    want = ref.act_forward(act, Z)
+    np.testing.assert_allclose(out, want, **tol(dtype, ELEMENTWISE))
+    G = rand(rng, (B, n), dtype)
+    G2 = G.copy()
+    _core.act_backward_kernel(act, Z, out, G2)
+    np.testing.assert_allclose(G2, ref.act_backward(act, Z, out, G), **tol(dtype, ELEMENTWISE))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("act", ACTS, ids=[A.NAMES[a] for a in ACTS])
+def test_activation_in_place(dtype, act):
+    """predict applies activations in place (A aliases Z)."""
+    Z = rand(np.random.default_rng(1), (5, 4), dtype, 3.0)
+    want = ref.act_forward(act, Z)
+    _core.act_forward_kernel(act, Z, Z)
+    np.testing.assert_allclose(Z, want, **tol(dtype, ELEMENTWISE))
+
+
+def test_activation_conventions():
+    z = np.array([[-2.0, 0.0, 3.0]])
+    out = np.empty_like(z)
+    for act, want in ((A.STEP, [0, 1, 1]), (A.SIGN, [-1, 1, 1]), (A.RELU, [0, 0, 3])):
+        _core.act_forward_kernel(act, z, out)
+        np.testing.assert_array_equal(out[0], want)
+    g = np.ones_like(z)
+    _core.act_backward_kernel(A.RELU, z, out, g)
+    np.testing.assert_array_equal(g[0], [0, 1, 1])  # ReLU'(0) = 1, as the notes
+    # the real tanh derivative 1 − tanh² (the notes print the sigmoid's by mistake)
+    t = np.tanh(z)
+    g = np.ones_like(z)
+    _core.act_backward_kernel(A.TANH, z, t, g)
+    np.testing.assert_allclose(g, 1 - np.tanh(z) ** 2)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_softmax_and_sigmoid_extreme_logits(dtype):
+    z = np.array([[1e4, -1e4, 0.0], [-1e4, -1e4, -1e4]], dtype)
+    a = np.empty_like(z)
+    _core.act_forward_kernel(A.SOFTMAX, z, a)
+    assert np.isfinite(a).all()
+    np.testing.assert_allclose(a.sum(axis=1), 1, atol=1e-5)
+    _core.act_forward_kernel(A.SIGMOID, z, a)
+    assert np.isfinite(a).all() and a[0, 1] == 0 and a[0, 0] == 1
+    # fused losses are finite for huge logits too
+    for loss, act, Y in ((L.CCE, A.SOFTMAX, np.eye(3, dtype=dtype)[[1, 0]]),
+                         (L.BCE, A.SIGMOID, np.ones_like(z))):
+        _core.act_forward_kernel(act, z, a)
+        assert np.isfinite(_core.loss_kernel(loss, True, z, a, Y, np.empty_like(z)))
+
+
+PAIRS = [(L.MSE, A.LINEAR, False), (L.MSE, A.SIGMOID, False), (L.BCE, A.SIGMOID, True),
+         (L.BCE, A.SIGMOID, False), (L.BCE, A.TANH, False), (L.CCE, A.SOFTMAX, True),
+         (L.CCE, A.SOFTMAX, False), (L.CCE, A.SIGMOID, False), (L.SPARSE_CCE, A.SOFTMAX, True),
+         (L.SPARSE_CCE, A.SOFTMAX, False)]
+
+
+def make_targets(rng, loss, B, k, dtype):
+    if loss == L.SPARSE_CCE:
+        return rng.integers(0, k, (B, 1)).astype(dtype)
+    if loss == L.CCE:
+        return np.eye(k, dtype=dtype)[rng.integers(0, k, B)]
+    if loss == L.BCE:
+        return rng.random((B, k)).astype(dtype)
+    return rand(rng, (B, k), dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("loss,act,fused", PAIRS)
+@given(B=st.integers(1, 8), k=st.integers(2, 6), seed=st.integers(0, 2**31))
+def test_losses(dtype, loss, act, fused, B, k, seed):
+    rng = np.random.default_rng(seed)
+    Z = rand(rng, (B, k), dtype, 2.0)
+    Act = ref.act_forward(act, Z)
+    Y = make_targets(rng, loss, B, k, dtype)
+    delta = np.full_like(Z, np.nan)
+    total = _core.loss_kernel(loss, fused, Z, Act, Y, delta)
+    want_total, want_delta = ref.loss(loss, fused, Z, Act, Y)
+    np.testing.assert_allclose(total, want_total, **tol(dtype))
+    np.testing.assert_allclose(delta, want_delta, **tol(dtype))
+    assert _core.loss_kernel(loss, fused, Z, Act, Y, None) == total
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("acc", [0, 1, 2, 3])
+@given(B=rows, k=st.integers(1, 5), seed=st.integers(0, 2**31))
+def test_metrics(dtype, acc, B, k, seed):
+    rng = np.random.default_rng(seed)
+    Act = rng.random((B, k)).astype(dtype)
+    if acc == 3:
+        Y = rng.integers(0, k, (B, 1)).astype(dtype)
+    else:
+        Y = rng.random((B, k)).round().astype(dtype)
+    got = _core.metrics_kernel(acc, acc != 3, Act, Y)
+    np.testing.assert_allclose(got, ref.metrics(acc, acc != 3, Act, Y), rtol=1e-12, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@given(n=st.integers(0, 30), l1=st.sampled_from([0.0, 0.01, 0.5]),
+       l2=st.sampled_from([0.0, 0.01, 2.0]), seed=st.integers(0, 2**31))
+def test_regularize(dtype, n, l1, l2, seed):
+    rng = np.random.default_rng(seed)
+    W = rand(rng, n, dtype)
+    W[: n // 5] = 0  # sign(0) = 0
+    G0 = rand(rng, n, dtype)
+    G = G0.copy()
+    pen = _core.regularize_kernel(W, l1, l2, G)
+    want_pen, want_g = ref.regularize(W, l1, l2)
+    np.testing.assert_allclose(pen, want_pen, **tol(dtype))
+    np.testing.assert_allclose(G, G0 + want_g, **tol(dtype, ELEMENTWISE))
+    assert _core.regularize_kernel(W, l1, l2, None) == pen
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("rate", [0.1, 0.5, 0.9])
+def test_dropout_mask_statistics(dtype, rate):
+    state = np.zeros(4, np.uint64)
+    _core.rng_seed(state, 123, 2)
+    n = 200_000
+    M = np.empty(n, dtype)
+    _core.dropout_mask_kernel(state, rate, M)
+    scale = dtype(1 / (1 - rate))
+    assert set(np.unique(M)) <= {0, scale}
+    kept = (M > 0).mean()
+    # binomial standard deviation √(p(1−p)/n) <= 0.0012; 5σ bound
+    assert abs(kept - (1 - rate)) < 5 * np.sqrt(rate * (1 - rate) / n)
+    np.testing.assert_allclose(M.mean(), 1.0, atol=5 * np.sqrt(rate / (1 - rate) / n))
+    # same seed, same mask; inverted scaling is applied as a product
+    again = np.zeros(4, np.uint64)
+    _core.rng_seed(again, 123, 2)
+    M2 = np.empty(n, dtype)
+    _core.dropout_mask_kernel(again, rate, M2)
+    np.testing.assert_array_equal(M, M2)
+    Act = np.arange(n, dtype=dtype)
+    np.testing.assert_array_equal(ref.dropout_apply(Act, M), Act * M)
+
+
+OPTS = [
+    ("sgd", 0, dict(learning_rate=0.1)),
+    ("sgd", 0, dict(learning_rate=0.1, momentum=0.9)),
+    ("sgd", 0, dict(learning_rate=0.1, momentum=0.9, nesterov=True)),
+    ("rmsprop", 1, dict(learning_rate=0.01, rho=0.9)),
+    ("rmsprop", 1, dict(learning_rate=0.01, rho=0.8, momentum=0.5)),
+    ("adam", 2, dict(learning_rate=0.01, beta_1=0.9, beta_2=0.999)),
+    ("adamw", 3, dict(learning_rate=0.01, beta_1=0.8, beta_2=0.99, weight_decay=0.1)),
+    ("adagrad", 4, dict(learning_rate=0.1)),
+]
+
+
+def c_params(kind_id, hp, iterations):
+    return (kind_id, int(hp.get("nesterov", False)), hp["learning_rate"], hp.get("momentum", 0.0),
+            hp.get("rho", 0.0), hp.get("beta_1", 0.0), hp.get("beta_2", 0.0),
+            hp.get("epsilon", 1e-7), hp.get("weight_decay", 0.0), iterations)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("kind,kind_id,hp", OPTS, ids=[f"{o[0]}-{i}" for i, o in enumerate(OPTS)])
+def test_optimizer_steps_match_reference(dtype, kind, kind_id, hp):
+    rng = np.random.default_rng(7)
+    n = 50
+    P = rand(rng, n, dtype)
+    S1 = np.abs(rand(rng, n, dtype)) if kind == "adagrad" else np.zeros(n, dtype)
+    S2 = np.zeros(n, dtype)
+    rP, rS1, rS2 = P.astype(np.float64), S1.astype(np.float64), S2.astype(np.float64)
+    it = 0
+    for _ in range(5):
+        G = rand(rng, n, dtype)
+        it = _core.optim_step_kernel(c_params(kind_id, hp, it), P, G, S1, S2)
+        rP, rS1, rS2 = ref.optim_step(kind, hp, it, rP, G, rS1, rS2)
+    assert it == 5
+    t = dict(rtol=1e-12, atol=1e-14) if dtype == np.float64 else dict(rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(P, rP, **t)
+    np.testing.assert_allclose(S1, rS1, **t)
+    np.testing.assert_allclose(S2, rS2, **t)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_perceptron_epoch_matches_reference(dtype):
+    rng = np.random.default_rng(3)
+    X = rand(rng, (40, 3), dtype)
+    y = (X[:, 0] + 0.5 * X[:, 1] > 0).astype(dtype)
+    w, b = np.zeros(3, dtype), np.zeros(1, dtype)
+    mistakes = _core.perceptron_epoch(X, y, 0.5, w, b)
+    rw, rb, rm = ref.perceptron_epoch(X.astype(np.float64), y, 0.5, np.zeros(3), 0.0)
+    assert mistakes == rm
+    np.testing.assert_allclose(w, rw, **tol(dtype))
+    np.testing.assert_allclose(b[0], rb, **tol(dtype))
+
+
+def test_rng_is_deterministic_and_stream_separated():
+    s1, s2, s3 = (np.zeros(4, np.uint64) for _ in range(3))
+    _core.rng_seed(s1, 5, 0)
+    _core.rng_seed(s2, 5, 0)
+    _core.rng_seed(s3, 5, 1)
+    p1, p2, p3 = (_core.rng_permutation(s, 100) for s in (s1, s2, s3))
+    np.testing.assert_array_equal(p1, p2)
+    assert not np.array_equal(p1, p3)
+    np.testing.assert_array_equal(np.sort(p1), np.arange(100))
+    u = np.empty(100_000)
+    _core.rng_fill(s1, u, "uniform", -1.0, 1.0)
+    assert -1 <= u.min() and u.max() < 1 and abs(u.mean()) < 0.01
+    _core.rng_fill(s1, u, "normal", 0.0, 2.0, True)
+    assert np.abs(u).max() <= 4.0 and abs(u.std() - 2 * 0.8796) < 0.02
