@@ -1,0 +1,290 @@
+"""Training behaviour: optimizers (closed form and golden values), dropout,
+validation, callbacks, early stopping, loss/activation pairing, k-fold
+cross-validation and the overfitting remedies."""
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import fastnn
+from fastnn._kernels import _core
+from fastnn.callbacks import Callback, EarlyStopping
+from fastnn.layers import Dense, Dropout
+
+from .test_kernels import c_params
+
+
+def small_model(*extra, dtype="float32", seed=0, loss="binary_crossentropy", out="sigmoid",
+                metrics=("accuracy",), optimizer="adam"):
+    m = fastnn.Sequential([fastnn.Input(shape=(2,)), Dense(8, activation="tanh"), *extra,
+                           Dense(1, activation=out)], dtype=dtype, seed=seed)
+    m.compile(optimizer, loss, list(metrics))
+    return m
+
+
+def blob_data(n=200, seed=0):
+    X, y = fastnn.datasets.make_gaussian(n, noise=0.2, seed=seed)
+    return X / 5, y
+
+
+# ---- optimizers: first steps on C(w) = w², g = 2w, from w = 1 (float64) -------------------
+GOLDEN = [  # (optimizer, c-params kind id, hyper-parameters, w after step 1, after step 2)
+    ("sgd", 0, dict(learning_rate=0.1), 0.8, 0.64),                         # w −= η·2w
+    ("sgd", 0, dict(learning_rate=0.1, momentum=0.9), 0.8, 0.46),           # v = −0.2, −0.34
+    ("sgd", 0, dict(learning_rate=0.1, momentum=0.9, nesterov=True), 0.62, None),  # 1 − 0.18 − 0.2
+    ("rmsprop", 1, dict(learning_rate=0.01, rho=0.9), 1 - 0.02 / np.sqrt(0.4 + 1e-7), None),
+    ("adam", 2, dict(learning_rate=0.01, beta_1=0.9, beta_2=0.999),          # ≈ w − η·sign(g)
+     1 - 0.01 * np.sqrt(0.001) / 0.1 * 0.2 / (np.sqrt(0.004) + 1e-7), None),
+    ("adamw", 3, dict(learning_rate=0.01, beta_1=0.9, beta_2=0.999, weight_decay=0.5),
+     (1 - 0.005) - 0.01 * np.sqrt(0.001) / 0.1 * 0.2 / (np.sqrt(0.004) + 1e-7), None),
+    ("adagrad", 4, dict(learning_rate=0.1), 1 - 0.2 / np.sqrt(4.1 + 1e-7), None),  # s0 = 0.1
+]
+
+
+@pytest.mark.parametrize("name,kind,hp,w1,w2", GOLDEN, ids=[g[0] + str(i) for i, g in enumerate(GOLDEN)])
+def test_optimizer_first_steps_closed_form(name, kind, hp, w1, w2):
+    P = np.array([1.0])
+    S1 = np.array([0.1 if name == "adagrad" else 0.0])
+    S2 = np.zeros(1)
+    it = _core.optim_step_kernel(c_params(kind, hp, 0), P, 2 * P.copy(), S1, S2)
+    np.testing.assert_allclose(P[0], w1, rtol=1e-14)
+    if w2 is not None:
+        _core.optim_step_kernel(c_params(kind, hp, it), P, 2 * P.copy(), S1, S2)
+        np.testing.assert_allclose(P[0], w2, rtol=1e-14)
+
+
+@pytest.mark.parametrize("opt", ["sgd", "rmsprop", "adam", "adamw", "adagrad"])
+def test_optimizer_trajectory_on_quadratic_decreases(opt):
+    """A short trajectory on C(w) = w² with a scalar implementation written here."""
+    cls = fastnn.optimizers.get(opt)
+    hp = cls.get_config()
+    P, S1, S2 = np.array([1.0]), cls._init_slots(1, np.float64)[0], np.zeros(1)
+    it, w = 0, 1.0
+    s1, s2 = float(S1[0]), 0.0
+    for t in range(1, 11):
+        g = 2 * w
+        it = _core.optim_step_kernel(cls._c_params()[:9] + (it,), P, 2 * P.copy(), S1, S2)
+        lr, eps = hp["learning_rate"], hp.get("epsilon", 1e-7)
+        if opt == "sgd":
+            w -= lr * g
+        elif opt == "rmsprop":
+            s1 = hp["rho"] * s1 + (1 - hp["rho"]) * g * g
+            w -= lr * g / (s1 + eps) ** 0.5
+        elif opt == "adagrad":
+            s1 += g * g
+            w -= lr * g / (s1 + eps) ** 0.5
+        else:
+            b1, b2 = hp["beta_1"], hp["beta_2"]
+            w -= lr * hp.get("weight_decay", 0.0) * w
+            s1 = b1 * s1 + (1 - b1) * g
+            s2 = b2 * s2 + (1 - b2) * g * g
+            w -= lr * (1 - b2 ** t) ** 0.5 / (1 - b1 ** t) * s1 / (s2 ** 0.5 + eps)
+        np.testing.assert_allclose(P[0], w, rtol=1e-13)
+    assert it == 10 and 0 < w < 1
+
+
+def test_optimizer_names_case_insensitive_and_state_persists():
+    X, y = blob_data()
+    m = small_model(optimizer="Adam")
+    assert isinstance(m.optimizer, fastnn.optimizers.Adam)
+    m.fit(X, y, epochs=2, batch_size=50, verbose=0)
+    assert m.optimizer.iterations == 8
+    m.fit(X, y, epochs=1, batch_size=50, verbose=0)
+    assert m.optimizer.iterations == 12  # state carries over between fits
+    m.compile("sgd", "binary_crossentropy")
+    assert m.optimizer.iterations == 0
+
+
+# ---- dropout -----------------------------------------------------------------------------
+def test_dropout_only_while_training():
+    X, y = blob_data()
+    m = small_model(Dropout(0.5), seed=1)
+    m.fit(X, y, epochs=2, verbose=0)
+    p1, p2 = m.predict(X), m.predict(X)
+    np.testing.assert_array_equal(p1, p2)  # predict draws no randomness
+    twin = small_model(seed=1)  # same layers without Dropout, same weights
+    twin.build()
+    twin.set_weights(m.get_weights())
+    np.testing.assert_array_equal(twin.predict(X), p1)  # no scaling at inference
+    np.testing.assert_array_equal(twin.evaluate(X, y, verbose=0), m.evaluate(X, y, verbose=0))
+
+
+def test_dropout_changes_training_and_is_reproducible():
+    X, y = blob_data()
+    runs = []
+    for layers, seed in (((Dropout(0.3),), 0), ((Dropout(0.3),), 0), ((), 0), ((Dropout(0.3),), 1)):
+        m = small_model(*layers, seed=seed)
+        m.fit(X, y, epochs=3, verbose=0)
+        runs.append(np.concatenate([w.ravel() for w in m.get_weights()]))
+    np.testing.assert_array_equal(runs[0], runs[1])     # same seed: same masks
+    assert not np.array_equal(runs[0], runs[2])           # dropout did something
+    assert not np.array_equal(runs[0], runs[3])           # other seed: other masks
+
+
+def test_dropout_after_last_layer_is_rejected():
+    m = fastnn.Sequential([fastnn.Input(shape=(2,)), Dense(1), Dropout(0.5)])
+    with pytest.raises(ValueError, match="Dropout cannot be the last layer"):
+        m.build()
+
+
+# ---- fit bookkeeping, validation, callbacks ---------------------------------------------------
+def test_history_and_validation_split_uses_the_tail():
+    X, y = blob_data()
+    m = small_model()
+    h = m.fit(X, y, epochs=3, validation_split=0.25, verbose=0)
+    assert sorted(h.history) == ["accuracy", "loss", "val_accuracy", "val_loss"]
+    assert all(len(v) == 3 for v in h.history.values()) and h.epoch == [0, 1, 2]
+    val_loss, val_acc = m.evaluate(X[150:], y[150:], verbose=0)
+    assert h.history["val_loss"][-1] == pytest.approx(val_loss, rel=1e-6)
+    assert h.history["val_accuracy"][-1] == pytest.approx(val_acc, rel=1e-6)
+
+
+def test_validation_data_and_metrics_mae_mse():
+    X, y = blob_data()
+    m = small_model(loss="mse", metrics=("mae", "mse", "accuracy"))
+    h = m.fit(X[:150], y[:150], epochs=2, validation_data=(X[150:], y[150:]), verbose=0)
+    assert {"val_mae", "val_mse", "val_accuracy", "mae"} <= set(h.history)
+    pred = m.predict(X[150:])[:, 0]
+    np.testing.assert_allclose(h.history["val_mae"][-1], np.abs(pred - y[150:]).mean(), rtol=1e-5)
+    np.testing.assert_allclose(h.history["val_mse"][-1], h.history["val_loss"][-1], rtol=1e-6)
+
+
+def test_epochs_zero_and_batch_larger_than_data():
+    X, y = blob_data(20)
+    m = small_model()
+    m.build()
+    before = m.get_weights()
+    h = m.fit(X, y, epochs=0, verbose=0)
+    assert h.history == {} and all(np.array_equal(a, b) for a, b in zip(before, m.get_weights()))
+    m.fit(X, y, epochs=1, batch_size=1000, verbose=0)
+    assert m.optimizer.iterations == 1  # one full batch
+
+
+def test_progress_bar_output(capsys):
+    X, y = blob_data(64)
+    small_model().fit(X, y, epochs=2, batch_size=8, verbose=1)
+    out = capsys.readouterr().out
+    assert "Epoch 1/2" in out and "Epoch 2/2" in out and "8/8 [" in out and "loss:" in out
+    small_model().fit(X, y, epochs=1, verbose=2)
+    assert "accuracy:" in capsys.readouterr().out
+
+
+class Recorder(Callback):
+    def on_train_begin(self, logs=None):
+        self.weights, self.logs = [], []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.weights.append(self.model.get_weights())
+        self.logs.append(dict(logs))
+
+
+def test_early_stopping_stops_and_restores_best_weights():
+    X, y = blob_data()
+    rec = Recorder()
+    # min_delta so large that nothing after the first epoch counts as better
+    es = EarlyStopping(monitor="loss", min_delta=100.0, patience=2, restore_best_weights=True)
+    m = small_model()
+    h = m.fit(X, y, epochs=50, verbose=0, callbacks=[rec, es])
+    assert len(h.history["loss"]) == 3 and es.stopped_epoch == 2
+    for got, best in zip(m.get_weights(), rec.weights[0]):
+        np.testing.assert_array_equal(got, best)
+    assert not all(np.array_equal(a, b) for a, b in zip(rec.weights[-1], rec.weights[0]))
+
+
+def test_early_stopping_on_val_loss_after_overfitting():
+    X, y = fastnn.datasets.make_gaussian(300, noise=0.4, seed=0)
+    X = X / 5
+    m = fastnn.Sequential([fastnn.Input(shape=(2,)), Dense(128, activation="relu"),
+                           Dense(128, activation="relu"), Dense(1, activation="sigmoid")], seed=0)
+    m.compile(fastnn.optimizers.Adam(0.01), "binary_crossentropy")
+    es = EarlyStopping(patience=10, restore_best_weights=True)
+    h = m.fit(X[:60], y[:60], epochs=300, batch_size=16, validation_data=(X[60:], y[60:]),
+              verbose=0, callbacks=[es])
+    assert len(h.history["loss"]) < 300
+    best = min(h.history["val_loss"])
+    assert m.evaluate(X[60:], y[60:], verbose=0) == pytest.approx(best, rel=1e-6)
+
+
+def test_callbacks_must_be_callbacks():
+    X, y = blob_data(10)
+    with pytest.raises(TypeError, match="Callback"):
+        small_model().fit(X, y, callbacks=[object()], verbose=0)
+
+
+# ---- pairing of last layer and loss -----------------------------------------------------------
+@pytest.mark.parametrize("act,units,loss", [
+    ("sigmoid", 3, "categorical_crossentropy"),
+    (None, 1, "binary_crossentropy"),
+    ("softmax", 3, "binary_crossentropy"),
+    ("relu", 3, "sparse_categorical_crossentropy"),
+    ("softmax", 3, "mse"),
+])
+def test_mismatched_pairs_warn(act, units, loss):
+    m = fastnn.Sequential([fastnn.Input(shape=(2,)), Dense(units, activation=act)])
+    with pytest.warns(fastnn.MismatchedLossWarning, match="not a standard pair"):
+        m.compile("adam", loss)
+
+
+@pytest.mark.parametrize("act,units,loss", [
+    ("sigmoid", 1, "binary_crossentropy"), ("softmax", 3, "categorical_crossentropy"),
+    ("softmax", 3, "sparse_categorical_crossentropy"), (None, 2, "mse"), ("sigmoid", 1, "mse"),
+])
+def test_standard_pairs_are_quiet(act, units, loss):
+    fastnn.Sequential([fastnn.Input(shape=(2,)), Dense(units, activation=act)]).compile("adam", loss)
+
+
+@pytest.mark.parametrize("act,units,loss,match", [
+    ("softmax", 1, "categorical_crossentropy", "softmax over 1 unit"),
+    ("softmax", 1, "binary_crossentropy", "softmax over 1 unit"),
+    ("sigmoid", 1, "sparse_categorical_crossentropy", "at least 2"),
+])
+def test_impossible_pairs_raise(act, units, loss, match):
+    m = fastnn.Sequential([fastnn.Input(shape=(2,)), Dense(units, activation=act)])
+    with pytest.raises(ValueError, match=match):
+        m.compile("adam", loss)
+
+
+@pytest.mark.parametrize("act", ["step", "sign"])
+def test_backprop_through_step_or_sign_warns(act):
+    X, y = blob_data(20)
+    m = fastnn.Sequential([fastnn.Input(shape=(2,)), Dense(3, activation=act),
+                           Dense(1, activation="sigmoid")], seed=0)
+    m.compile("sgd", "binary_crossentropy")
+    m.build()
+    first = m.get_weights()[0]
+    with pytest.warns(fastnn.ZeroGradientWarning, match="derivative is zero"):
+        m.fit(X, y, epochs=2, verbose=0)
+    np.testing.assert_array_equal(m.get_weights()[0], first)  # indeed nothing flowed back
+
+
+# ---- k-fold cross-validation -----------------------------------------------------------------
+def test_cross_validate_trains_fresh_copies():
+    X, y = blob_data(120)
+    m = small_model()
+    m.build()
+    before = m.get_weights()
+    res = fastnn.model_selection.cross_validate(m, X, y, cv=4, seed=0,
+                                                fit_kwargs=dict(epochs=20), return_models=True)
+    assert len(res["fold_scores"]) == 4 and set(res["mean"]) == {"loss", "accuracy"}
+    assert res["mean"]["accuracy"] > 0.8
+    np.testing.assert_allclose(res["mean"]["loss"],
+                               np.mean([f["loss"] for f in res["fold_scores"]]))
+    for w0, w1 in zip(before, m.get_weights()):  # the original is untouched
+        np.testing.assert_array_equal(w0, w1)
+    copies = res["models"]
+    assert len({id(c) for c in copies}) == 4 and all(c is not m for c in copies)
+    assert all(c.optimizer is not m.optimizer for c in copies)
+
+
+# ---- overfitting remedies (examples/overfitting.py) -------------------------------------------
+def test_l2_dropout_and_early_stopping_each_shrink_the_gap():
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
+    try:
+        from overfitting import gaps
+    finally:
+        sys.path.pop(0)
+    runs = [gaps(seed) for seed in range(3)]
+    mean_gap = {v: np.mean([r[v][2] for r in runs]) for v in runs[0]}
+    for remedy in ("l2", "dropout", "early_stopping"):
+        assert mean_gap[remedy] < 0.8 * mean_gap["plain"], (remedy, mean_gap)
