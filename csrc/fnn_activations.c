@@ -11,6 +11,7 @@
 #include <math.h>
 #include <string.h>
 #include "fnn_activations.h"
+#include "fnn_fastmath.h"
 #define FNN_TEMPLATE_FILE "fnn_activations.c"
 #include "fnn_instantiate.h"
 #else
@@ -18,6 +19,10 @@
 /* ---- sigmoid:  a = 1 / (1 + e^{-z})          a' = a (1 − a) ---------------- */
 static void FNN_(sigmoid_fwd)(ptrdiff_t n, const FNN_T *Z, FNN_T *A)
 {
+    if (sizeof(FNN_T) == sizeof(float)) { /* vectorised float32 path */
+        fnn_fast_sigmoid_f32(n, (const float *)Z, (float *)A);
+        return;
+    }
     for (ptrdiff_t i = 0; i < n; i++) {
         const FNN_T z = Z[i];
         if (z >= 0) {
@@ -36,6 +41,10 @@ static void FNN_(sigmoid_bwd)(ptrdiff_t n, const FNN_T *A, FNN_T *G)
 /* ---- tanh:     a = tanh z                    a' = 1 − a² --------------------- */
 static void FNN_(tanh_fwd)(ptrdiff_t n, const FNN_T *Z, FNN_T *A)
 {
+    if (sizeof(FNN_T) == sizeof(float)) {
+        fnn_fast_tanh_f32(n, (const float *)Z, (float *)A);
+        return;
+    }
     for (ptrdiff_t i = 0; i < n; i++) A[i] = FNN_TANH(Z[i]);
 }
 static void FNN_(tanh_bwd)(ptrdiff_t n, const FNN_T *A, FNN_T *G)
@@ -69,10 +78,11 @@ static void FNN_(softmax_fwd)(ptrdiff_t B, ptrdiff_t n, const FNN_T *Z, FNN_T *A
         FNN_T *a = A + r * n;
         FNN_T m = z[0], s = 0;
         for (ptrdiff_t j = 1; j < n; j++) m = z[j] > m ? z[j] : m;
-        for (ptrdiff_t j = 0; j < n; j++) {
-            a[j] = FNN_EXP(z[j] - m);
-            s += a[j];
-        }
+        for (ptrdiff_t j = 0; j < n; j++) a[j] = z[j] - m;
+        if (sizeof(FNN_T) == sizeof(float)) fnn_fast_exp_f32(n, (const float *)a, (float *)a);
+        else
+            for (ptrdiff_t j = 0; j < n; j++) a[j] = FNN_EXP(a[j]);
+        for (ptrdiff_t j = 0; j < n; j++) s += a[j];
         const FNN_T inv = (FNN_T)1 / s;
         for (ptrdiff_t j = 0; j < n; j++) a[j] *= inv;
     }
