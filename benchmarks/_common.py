@@ -69,7 +69,7 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-def machine_report(thread_note: str) -> str:
+def machine_report(thread_note: str, probe: bool = True) -> str:
     import scipy
 
     try:
@@ -88,10 +88,56 @@ def machine_report(thread_note: str) -> str:
         f"threads     : {thread_note}",
     ]
     lines += [f"  pool      : {s}" for s in threadpool_summary()]
+    if probe:
+        lines.append(f"cpu probe   : {cpu_availability()}")
     return "\n".join(lines)
 
 
 # ---------------------------------------------------------------- timing
+def quiesce(seconds: float = 0.2) -> None:
+    """Let idle BLAS worker threads go to sleep before a timed block.
+
+    fastnn calls SciPy's OpenBLAS and NumPy code calls NumPy's own OpenBLAS:
+    two thread pools.  An OpenBLAS worker busy-waits after its last call
+    (measured here from /proc/self/task/*/stat: about 110 ms of CPU), so when
+    timing switches from one library to the other, the idle pool would still
+    occupy one of the 2 CPUs.  Every timed block starts after this pause."""
+    time.sleep(seconds)
+
+
+_SPIN = """
+import time, sys
+pc = time.perf_counter
+t0 = last = pc(); lost = 0.0; worst = 0.0
+while True:
+    t = pc()
+    g = t - last
+    if g > 5e-4:
+        lost += g; worst = max(worst, g)
+    last = t
+    if t - t0 > {secs}:
+        break
+print(lost / (t - t0), worst)
+"""
+
+
+def cpu_availability(seconds: float = 1.0) -> str:
+    """How much CPU time the host really gives: run 1, then 2, busy processes
+    for `seconds` and sum the gaps (> 0.5 ms) in their timelines.  On a VM
+    whose vCPUs are descheduled by the host this is far from 0 with 2."""
+    import subprocess
+
+    out = []
+    for n in (1, 2):
+        procs = [subprocess.Popen([sys.executable, "-c", _SPIN.format(secs=seconds)],
+                                  stdout=subprocess.PIPE, text=True) for _ in range(n)]
+        res = [tuple(map(float, p.communicate()[0].split())) for p in procs]
+        lost = sum(r[0] for r in res) / n
+        worst = max(r[1] for r in res)
+        out.append(f"{n} busy: {lost:.1%} of time lost in gaps (worst {worst * 1e3:.1f} ms)")
+    return "; ".join(out)
+
+
 def median(xs) -> float:
     return float(statistics.median(xs))
 

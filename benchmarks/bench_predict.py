@@ -74,6 +74,7 @@ def timer_overhead(k=20000) -> float:
 def latency(fn, n_calls, overhead):
     """(median, p90) seconds of single calls of fn, timer overhead removed."""
     pc = time.perf_counter
+    C.quiesce()
     for _ in range(1000):
         fn()
     ts = np.empty(n_calls)
@@ -83,6 +84,11 @@ def latency(fn, n_calls, overhead):
         ts[i] = pc() - t0
     ts -= overhead
     return float(np.median(ts)), float(np.percentile(ts, 90))
+
+
+def throughput(fn, repeats):
+    C.quiesce()
+    return C.median(C.time_call(fn, repeats))
 
 
 def main():
@@ -120,8 +126,8 @@ def main():
             for lbl, (med, p90) in res.items():
                 lat_rows.append([name, lbl, f"{med * 1e6:.2f}", f"{p90 * 1e6:.2f}",
                                  f"{base / med:.2f}x"])
-            tf = C.median(C.time_call(lambda: fm.predict(X), repeats))
-            tn = C.median(C.time_call(lambda: nm.predict(X), repeats))
+            tf = throughput(lambda: fm.predict(X), repeats)
+            tn = throughput(lambda: nm.predict(X), repeats)
             thr_rows.append([name, f"{len(X):,}", f"{tf * 1e3:.3f}", f"{tn * 1e3:.3f}",
                              f"{len(X) / tf:,.0f}", f"{len(X) / tn:,.0f}", f"{tn / tf:.2f}x"])
     print(f"\n(timer overhead subtracted: {overhead * 1e9:.0f} ns per call)")

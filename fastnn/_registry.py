@@ -10,6 +10,10 @@ from typing import Any, Mapping
 from ._validation import fail
 
 
+_SINGULAR = {"activations": "activation", "losses": "loss", "optimizers": "optimizer",
+             "regularizers": "regularizer", "initializers": "initializer"}
+
+
 def resolve(family: str, identifier: Any, table: Mapping[str, Any], base: type | None = None):
     """Return table[name] for a string, or an instance of `base` as is."""
     if base is not None and isinstance(identifier, base):
@@ -18,8 +22,24 @@ def resolve(family: str, identifier: Any, table: Mapping[str, Any], base: type |
         key = identifier.lower()
         if key in table:
             return table[key]
-        fail(f"{family}.get", f"unknown {family[:-1] if family.endswith('s') else family} "
-             f"{identifier!r}", f"one of {sorted(table)}", "identifier", identifier)
+        fail(f"{family}.get", f"unknown {_SINGULAR.get(family, family)} {identifier!r}",
+             f"one of {sorted(table)}", "identifier", identifier)
     kinds = f"a name from {sorted(table)}" + (f" or a {base.__name__} instance" if base else "")
     fail(f"{family}.get", f"could not interpret {family} identifier", kinds, "identifier",
          identifier, error=TypeError)
+
+
+def from_config_dict(family: str, identifier: dict, table: Mapping[str, Any]):
+    """Rebuild an object from ``{"class_name": name, "config": {...}}``."""
+    cls = resolve(family, identifier.get("class_name"), table)
+    config = identifier.get("config", {})
+    if not isinstance(config, dict):
+        fail(f"{family}.get", "invalid config", "a dict of keyword arguments", "config", config,
+             error=TypeError)
+    try:
+        return cls.from_config(config)
+    except TypeError as exc:
+        if "unexpected keyword" not in str(exc) and "positional argument" not in str(exc):
+            raise  # a house-format TypeError from the constructor itself
+        fail(f"{family}.get", f"invalid config for {cls.__name__} ({exc})",
+             "the constructor's keyword arguments", "config", config, error=TypeError)

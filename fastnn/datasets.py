@@ -23,7 +23,7 @@ Every generator has the same signature and the same contract:
   ``noise`` pushes points across the class boundary, as in the Playground.
 * The rows are shuffled, so a tail split (``validation_split``) sees both
   classes.
-* ``seed`` is ``None`` (fresh entropy) or an int >= 0 fed to
+* ``seed`` is ``None`` (fresh entropy) or an int in ``[0, 2**64 - 1]`` fed to
   :func:`numpy.random.default_rng`; the same seed gives bitwise-identical
   output.
 
@@ -44,10 +44,11 @@ Examples
 from __future__ import annotations
 
 import math
-import numbers
 from typing import Any
 
 import numpy as np
+
+from ._validation import check_float, check_int, check_seed
 
 __all__ = ["make_circle", "make_xor", "make_gaussian", "make_spiral"]
 
@@ -69,87 +70,12 @@ _SPIRAL_TURNS: float = 1.75
 _SPIRAL_RADIUS: float = 5.0
 
 
-# ---------------------------------------------------------------------------
-# Validation helpers
-# ---------------------------------------------------------------------------
-
-
-def _is_int(value: Any) -> bool:
-    """Return True for Python/NumPy integers, excluding ``bool``."""
-    return isinstance(value, (numbers.Integral, np.integer)) and not isinstance(
-        value, (bool, np.bool_)
-    )
-
-
-def _is_real(value: Any) -> bool:
-    """Return True for Python/NumPy real numbers, excluding ``bool``."""
-    return isinstance(value, (numbers.Real, np.integer, np.floating)) and not isinstance(
-        value, (bool, np.bool_)
-    )
-
-
-def _describe(value: Any) -> str:
-    """Short ``repr`` of a received value, with its type when that helps."""
-    text = repr(value)
-    if len(text) > 80:
-        text = text[:77] + "..."
-    return f"{text} (of type {type(value).__name__})"
-
-
-def _check_n_samples(func: str, n_samples: Any) -> int:
-    expected = "an int >= 2"
-    if not _is_int(n_samples):
-        raise TypeError(
-            f"{func}(): invalid type for argument `n_samples`. Expected {expected}. "
-            f"Received: n_samples={_describe(n_samples)}"
-        )
-    if n_samples < 2:
-        raise ValueError(
-            f"{func}(): invalid value for argument `n_samples`. Expected {expected} "
-            f"(one sample per class at least). Received: n_samples={n_samples!r}"
-        )
-    return int(n_samples)
-
-
-def _check_noise(func: str, noise: Any) -> float:
-    expected = "a finite float >= 0"
-    if not _is_real(noise):
-        raise TypeError(
-            f"{func}(): invalid type for argument `noise`. Expected {expected}. "
-            f"Received: noise={_describe(noise)}"
-        )
-    value = float(noise)
-    if not math.isfinite(value) or value < 0.0:
-        raise ValueError(
-            f"{func}(): invalid value for argument `noise`. Expected {expected}. "
-            f"Received: noise={value!r}"
-        )
-    return value
-
-
-def _check_seed(func: str, seed: Any) -> int | None:
-    expected = "None or an int >= 0"
-    if seed is None:
-        return None
-    if not _is_int(seed):
-        raise TypeError(
-            f"{func}(): invalid type for argument `seed`. Expected {expected}. "
-            f"Received: seed={_describe(seed)}"
-        )
-    if seed < 0:
-        raise ValueError(
-            f"{func}(): invalid value for argument `seed`. Expected {expected}. "
-            f"Received: seed={seed!r}"
-        )
-    return int(seed)
-
-
 def _validate(func: str, n_samples: Any, noise: Any, seed: Any) -> tuple[int, float, int | None]:
     """Validate the three shared arguments, in signature order."""
     return (
-        _check_n_samples(func, n_samples),
-        _check_noise(func, noise),
-        _check_seed(func, seed),
+        check_int(func, "n_samples", n_samples, low=2),
+        check_float(func, "noise", noise, low=0),
+        check_seed(func, seed),
     )
 
 
@@ -208,7 +134,8 @@ def make_circle(
         as a fraction of the data half-width 5 (``noise=0.1`` gives a
         standard deviation of 0.5). A finite float >= 0.
     seed : int or None, default=None
-        Seed for :func:`numpy.random.default_rng`. ``None`` or an int >= 0.
+        Seed for :func:`numpy.random.default_rng`. ``None`` or an int in
+        ``[0, 2**64 - 1]``.
 
     Returns
     -------
@@ -223,7 +150,7 @@ def make_circle(
         If an argument has the wrong type (``bool`` is rejected).
     ValueError
         If ``n_samples < 2``, ``noise`` is negative or not finite, or
-        ``seed < 0``.
+        ``seed`` is outside ``[0, 2**64 - 1]``.
 
     Examples
     --------
@@ -267,7 +194,8 @@ def make_xor(
         as a fraction of the data half-width 5. A finite float >= 0. Labels
         are assigned before the jitter.
     seed : int or None, default=None
-        Seed for :func:`numpy.random.default_rng`. ``None`` or an int >= 0.
+        Seed for :func:`numpy.random.default_rng`. ``None`` or an int in
+        ``[0, 2**64 - 1]``.
 
     Returns
     -------
@@ -282,7 +210,7 @@ def make_xor(
         If an argument has the wrong type (``bool`` is rejected).
     ValueError
         If ``n_samples < 2``, ``noise`` is negative or not finite, or
-        ``seed < 0``.
+        ``seed`` is outside ``[0, 2**64 - 1]``.
 
     Examples
     --------
@@ -326,7 +254,8 @@ def make_gaussian(
         Standard deviation of the extra Gaussian jitter on each coordinate,
         as a fraction of the data half-width 5. A finite float >= 0.
     seed : int or None, default=None
-        Seed for :func:`numpy.random.default_rng`. ``None`` or an int >= 0.
+        Seed for :func:`numpy.random.default_rng`. ``None`` or an int in
+        ``[0, 2**64 - 1]``.
 
     Returns
     -------
@@ -341,7 +270,7 @@ def make_gaussian(
         If an argument has the wrong type (``bool`` is rejected).
     ValueError
         If ``n_samples < 2``, ``noise`` is negative or not finite, or
-        ``seed < 0``.
+        ``seed`` is outside ``[0, 2**64 - 1]``.
 
     Examples
     --------
@@ -386,7 +315,8 @@ def make_spiral(
         Standard deviation of the Gaussian jitter added to each coordinate,
         as a fraction of the data half-width 5. A finite float >= 0.
     seed : int or None, default=None
-        Seed for :func:`numpy.random.default_rng`. ``None`` or an int >= 0.
+        Seed for :func:`numpy.random.default_rng`. ``None`` or an int in
+        ``[0, 2**64 - 1]``.
 
     Returns
     -------
@@ -401,7 +331,7 @@ def make_spiral(
         If an argument has the wrong type (``bool`` is rejected).
     ValueError
         If ``n_samples < 2``, ``noise`` is negative or not finite, or
-        ``seed < 0``.
+        ``seed`` is outside ``[0, 2**64 - 1]``.
 
     Examples
     --------

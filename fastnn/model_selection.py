@@ -17,7 +17,7 @@ Conventions shared by everything here:
   (``None`` for an array, ``bool`` or ``str`` for a number, a non-numeric
   dtype) and ``ValueError`` for a wrong value (range, shape, inconsistent
   lengths, NaN labels). Inputs are never modified.
-* ``seed`` is ``None`` or an int >= 0 passed to
+* ``seed`` is ``None`` or an int in ``[0, 2**64 - 1]`` passed to
   :func:`numpy.random.default_rng`; the same seed gives the same split.
 * Index arrays are sorted ``int64`` arrays; data parts are copies made by
   fancy indexing, never views of the inputs.
@@ -50,74 +50,30 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ._validation import (
+    check_bool,
+    check_finite,
+    check_float,
+    check_int,
+    check_same_length,
+    check_seed,
+    fail,
+)
+
 __all__ = ["train_val_test_split", "KFold", "StratifiedKFold", "cross_validate"]
 
 _NUMERIC_KINDS = "biuf"  # bool, signed int, unsigned int, float
+#: Losses that make :func:`cross_validate` treat the model as a classifier.
+_CLASSIFICATION_LOSSES = (
+    "binary_crossentropy",
+    "categorical_crossentropy",
+    "sparse_categorical_crossentropy",
+)
 
 
 # ---------------------------------------------------------------------------
-# Validation helpers
+# Validation helpers (the rest come from fastnn._validation)
 # ---------------------------------------------------------------------------
-
-
-def _is_int(value: Any) -> bool:
-    """Return True for Python/NumPy integers, excluding ``bool``."""
-    return isinstance(value, (numbers.Integral, np.integer)) and not isinstance(
-        value, (bool, np.bool_)
-    )
-
-
-def _is_bool(value: Any) -> bool:
-    return isinstance(value, (bool, np.bool_))
-
-
-def _describe(value: Any) -> str:
-    """Short ``repr`` of a received value, with its type."""
-    text = repr(value)
-    if len(text) > 80:
-        text = text[:77] + "..."
-    return f"{text} (of type {type(value).__name__})"
-
-
-def _check_seed(func: str, seed: Any) -> int | None:
-    expected = "None or an int >= 0"
-    if seed is None:
-        return None
-    if not _is_int(seed):
-        raise TypeError(
-            f"{func}: invalid type for argument `seed`. Expected {expected}. "
-            f"Received: seed={_describe(seed)}"
-        )
-    if seed < 0:
-        raise ValueError(
-            f"{func}: invalid value for argument `seed`. Expected {expected}. "
-            f"Received: seed={seed!r}"
-        )
-    return int(seed)
-
-
-def _check_bool(func: str, name: str, value: Any) -> bool:
-    if not _is_bool(value):
-        raise TypeError(
-            f"{func}: invalid type for argument `{name}`. Expected a bool. "
-            f"Received: {name}={_describe(value)}"
-        )
-    return bool(value)
-
-
-def _check_n_splits(func: str, n_splits: Any) -> int:
-    expected = "an int >= 2"
-    if not _is_int(n_splits):
-        raise TypeError(
-            f"{func}: invalid type for argument `n_splits`. Expected {expected}. "
-            f"Received: n_splits={_describe(n_splits)}"
-        )
-    if n_splits < 2:
-        raise ValueError(
-            f"{func}: invalid value for argument `n_splits`. Expected {expected}. "
-            f"Received: n_splits={n_splits!r}"
-        )
-    return int(n_splits)
 
 
 def _as_array(func: str, name: str, value: Any) -> np.ndarray:
@@ -126,39 +82,20 @@ def _as_array(func: str, name: str, value: Any) -> np.ndarray:
     Requires a numeric dtype (bool, int, uint or float) and at least one
     dimension, so that ``len`` is the number of samples.
     """
-    expected = "an array-like of numbers with at least one dimension"
+    expected = "an array-like of numbers with the samples along the first axis"
     if value is None:
-        raise TypeError(
-            f"{func}: invalid type for argument `{name}`. Expected {expected}. "
-            f"Received: {name}=None"
-        )
+        fail(func, f"invalid type for argument `{name}`", expected, name, value, error=TypeError)
     try:
         arr = np.asarray(value)
     except ValueError as exc:  # e.g. ragged nested lists
-        raise ValueError(
-            f"{func}: invalid value for argument `{name}`. Expected {expected}; "
-            f"it could not be converted to an array ({exc})."
-        ) from None
+        fail(func, f"argument `{name}` is not a rectangular array ({str(exc).rstrip('.')})",
+             expected, name, value)
     if arr.dtype.kind not in _NUMERIC_KINDS:
-        raise TypeError(
-            f"{func}: invalid dtype for argument `{name}`. Expected a numeric "
-            f"dtype (bool, int, uint or float). Received: {name} with dtype "
-            f"{arr.dtype}"
-        )
+        fail(func, f"unsupported dtype {arr.dtype} for argument `{name}`",
+             "bool, integer or float data", f"{name}.dtype", str(arr.dtype), error=TypeError)
     if arr.ndim == 0:
-        raise ValueError(
-            f"{func}: invalid value for argument `{name}`. Expected {expected}. "
-            f"Received: a scalar, {name}={_describe(value)}"
-        )
+        fail(func, f"argument `{name}` is a scalar", expected, name, value)
     return arr
-
-
-def _check_same_length(func: str, name_a: str, a: np.ndarray, name_b: str, b: np.ndarray) -> None:
-    if len(a) != len(b):
-        raise ValueError(
-            f"{func}: inconsistent number of samples. Expected `{name_b}` to have "
-            f"as many rows as `{name_a}` ({len(a)}). Received: len({name_b})={len(b)}"
-        )
 
 
 def _class_codes(func: str, name: str, labels: np.ndarray) -> np.ndarray:
@@ -169,27 +106,11 @@ def _class_codes(func: str, name: str, labels: np.ndarray) -> np.ndarray:
     """
     if labels.ndim == 2 and labels.shape[1] == 1:
         labels = labels[:, 0]
-    if labels.ndim not in (1, 2):
-        raise ValueError(
-            f"{func}: invalid shape for argument `{name}`. Expected 1-D class "
-            f"labels or a 2-D one-hot array. Received: {name} with shape "
-            f"{labels.shape}"
-        )
-    if labels.ndim == 2 and labels.shape[1] == 0:
-        raise ValueError(
-            f"{func}: invalid shape for argument `{name}`. Expected a 2-D one-hot "
-            f"array with at least one column. Received: {name} with shape "
-            f"{labels.shape}"
-        )
-    if labels.dtype.kind == "f":
-        bad = np.flatnonzero(~np.isfinite(labels).reshape(len(labels), -1).all(axis=1))
-        if bad.size:
-            raise ValueError(
-                f"{func}: invalid value for argument `{name}`. Expected finite class "
-                f"labels. Received: NaN or inf in rows {bad[:5].tolist()}"
-                + (" ..." if bad.size > 5 else "")
-            )
-    codes: np.ndarray
+    if labels.ndim not in (1, 2) or labels.shape[1:] == (0,):
+        fail(func, f"invalid shape for argument `{name}`",
+             "1-D class labels, a (n, 1) column or a 2-D one-hot array with at least one column",
+             f"{name}.shape", labels.shape)
+    check_finite(func, name, labels)
     if labels.ndim == 2:
         codes = np.argmax(labels, axis=1)
     else:
@@ -221,26 +142,14 @@ def _looks_like_class_labels(y: np.ndarray) -> bool:
 
 
 def _check_size(func: str, name: str, value: Any) -> int | float:
-    expected = "a float in (0, 1) (a fraction) or an int >= 1 (a count)"
-    if _is_int(value):
-        if value < 1:
-            raise ValueError(
-                f"{func}: invalid value for argument `{name}`. Expected {expected}. "
-                f"Received: {name}={value!r}"
-            )
-        return int(value)
+    """A fraction in (0, 1) (float) or a count >= 1 (int, not bool)."""
     if isinstance(value, (float, np.floating)):
-        fraction = float(value)
-        if not (0.0 < fraction < 1.0):  # also rejects NaN
-            raise ValueError(
-                f"{func}: invalid value for argument `{name}`. Expected {expected}. "
-                f"Received: {name}={fraction!r}"
-            )
-        return fraction
-    raise TypeError(
-        f"{func}: invalid type for argument `{name}`. Expected {expected}. "
-        f"Received: {name}={_describe(value)}"
-    )
+        return check_float(func, name, value, low=0, high=1, low_open=True, high_open=True)
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        fail(func, f"invalid type for argument `{name}`",
+             "a float in (0, 1) (a fraction) or an int >= 1 (a count)", name, value,
+             error=TypeError)
+    return check_int(func, name, value, low=1)
 
 
 def _size_to_count(size: int | float, n_samples: int) -> int:
@@ -340,7 +249,7 @@ def train_val_test_split(
     ValueError
         If lengths differ, a size is out of range, the fractions add up to 1
         or more, some part would be empty, ``stratify`` has a bad shape or
-        NaN/inf, or ``seed < 0``.
+        NaN/inf, or ``seed`` is outside ``[0, 2**64 - 1]``.
 
     Examples
     --------
@@ -350,36 +259,31 @@ def train_val_test_split(
     >>> [p.tolist() for p in parts[:3]]
     [[0, 1, 2, 3, 4, 5, 6, 7, 8, 9], [10, 11, 12, 13, 14], [15, 16, 17, 18, 19]]
     """
-    func = "train_val_test_split()"
+    func = "train_val_test_split"
     x_arr = _as_array(func, "x", x)
     y_arr = _as_array(func, "y", y)
-    _check_same_length(func, "x", x_arr, "y", y_arr)
+    check_same_length(func, x_arr, y_arr)
     val = _check_size(func, "val_size", val_size)
     test = _check_size(func, "test_size", test_size)
-    do_shuffle = _check_bool(func, "shuffle", shuffle)
+    do_shuffle = check_bool(func, "shuffle", shuffle)
     codes: np.ndarray | None = None
     if stratify is not None:
         strat = _as_array(func, "stratify", stratify)
-        _check_same_length(func, "x", x_arr, "stratify", strat)
+        check_same_length(func, x_arr, strat, yname="stratify")
         codes = _class_codes(func, "stratify", strat)
-    seed = _check_seed(func, seed)
+    seed = check_seed(func, seed)
 
     n = len(x_arr)
     if isinstance(val, float) and isinstance(test, float) and val + test >= 1.0:
-        raise ValueError(
-            f"{func}: invalid values for arguments `val_size` and `test_size`. "
-            f"Expected fractions adding up to less than 1. Received: "
-            f"val_size={val!r}, test_size={test!r} (sum {val + test!r})"
-        )
+        fail(func, "invalid values for arguments `val_size` and `test_size`",
+             "fractions adding up to less than 1", "val_size + test_size", val + test)
     n_val = _size_to_count(val, n)
     n_test = _size_to_count(test, n)
     n_train = n - n_val - n_test
     if n_train < 1 or n_val < 1 or n_test < 1:
-        raise ValueError(
-            f"{func}: cannot split n_samples={n} with val_size={val!r} and "
-            f"test_size={test!r}. Expected every part to get at least 1 sample. "
-            f"Received: train={max(n_train, 0)}, val={n_val}, test={n_test} samples"
-        )
+        fail(func, f"cannot split n_samples={n} with val_size={val!r} and test_size={test!r}",
+             "every part to get at least 1 sample", "sizes",
+             {"train": max(n_train, 0), "val": n_val, "test": n_test})
 
     rng = np.random.default_rng(seed) if do_shuffle else None
     if codes is None:
@@ -430,10 +334,10 @@ class _BaseKFold:
     """Shared constructor, validation and iteration of the K-fold splitters."""
 
     def __init__(self, n_splits: int = 5, shuffle: bool = False, seed: int | None = None) -> None:
-        func = f"{type(self).__name__}()"
-        self._n_splits = _check_n_splits(func, n_splits)
-        self._shuffle = _check_bool(func, "shuffle", shuffle)
-        self._seed = _check_seed(func, seed)
+        func = type(self).__name__
+        self._n_splits = check_int(func, "n_splits", n_splits, low=2)
+        self._shuffle = check_bool(func, "shuffle", shuffle)
+        self._seed = check_seed(func, seed)
 
     @property
     def n_splits(self) -> int:
@@ -476,10 +380,8 @@ class _BaseKFold:
 
     def _check_n_samples(self, func: str, n_samples: int) -> None:
         if self._n_splits > n_samples:
-            raise ValueError(
-                f"{func}: cannot make n_splits={self._n_splits} folds from "
-                f"n_samples={n_samples} samples. Expected n_splits <= n_samples."
-            )
+            fail(func, f"cannot make n_splits={self._n_splits} folds from "
+                 f"n_samples={n_samples} samples", "n_splits <= n_samples", "n_samples", n_samples)
 
     def _fold_ids(self, fold_of: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Yield ``(train, test)`` sorted int64 index arrays, fold by fold."""
@@ -517,7 +419,7 @@ class KFold(_BaseKFold):
         If ``n_splits`` is not an int (``bool`` is rejected), ``shuffle`` is
         not a bool, or ``seed`` is not None or an int.
     ValueError
-        If ``n_splits < 2`` or ``seed < 0``.
+        If ``n_splits < 2`` or ``seed`` is outside ``[0, 2**64 - 1]``.
 
     See Also
     --------
@@ -566,7 +468,7 @@ class KFold(_BaseKFold):
             If ``x`` is a scalar, ``y`` has a different length, or
             ``n_splits > n_samples``.
         """
-        return self._split(x, y, func="KFold.split()")
+        return self._split(x, y, func="KFold.split")
 
     def _split(
         self, x: ArrayLike, y: ArrayLike | None, func: str
@@ -574,7 +476,7 @@ class KFold(_BaseKFold):
         """Validate (naming ``func`` in errors) and return the fold iterator."""
         x_arr = _as_array(func, "x", x)
         if y is not None:
-            _check_same_length(func, "x", x_arr, "y", _as_array(func, "y", y))
+            check_same_length(func, x_arr, _as_array(func, "y", y))
         n = len(x_arr)
         self._check_n_samples(func, n)
 
@@ -614,7 +516,7 @@ class StratifiedKFold(_BaseKFold):
         If ``n_splits`` is not an int (``bool`` is rejected), ``shuffle`` is
         not a bool, or ``seed`` is not None or an int.
     ValueError
-        If ``n_splits < 2`` or ``seed < 0``.
+        If ``n_splits < 2`` or ``seed`` is outside ``[0, 2**64 - 1]``.
 
     See Also
     --------
@@ -663,7 +565,7 @@ class StratifiedKFold(_BaseKFold):
             If the least populated class has fewer than ``n_splits`` members
             (some test folds will then lack that class).
         """
-        return self._split(x, y, func="StratifiedKFold.split()")
+        return self._split(x, y, func="StratifiedKFold.split")
 
     def _split(
         self, x: ArrayLike, y: ArrayLike, func: str
@@ -671,7 +573,7 @@ class StratifiedKFold(_BaseKFold):
         """Validate (naming ``func`` in errors) and return the fold iterator."""
         x_arr = _as_array(func, "x", x)
         y_arr = _as_array(func, "y", y)
-        _check_same_length(func, "x", x_arr, "y", y_arr)
+        check_same_length(func, x_arr, y_arr)
         codes = _class_codes(func, "y", y_arr)
         n = len(x_arr)
         self._check_n_samples(func, n)
@@ -681,7 +583,7 @@ class StratifiedKFold(_BaseKFold):
         present = counts[counts > 0]
         if present.size and present.min() < k:
             warnings.warn(
-                f"{func}: the least populated class in `y` has only "
+                f"{func}(): the least populated class in `y` has only "
                 f"{int(present.min())} member(s), which is fewer than "
                 f"n_splits={k}; some test folds will contain no sample of it.",
                 UserWarning,
@@ -729,11 +631,18 @@ def cross_validate(
         Targets with as many rows as ``x``.
     cv : int, KFold or StratifiedKFold, default=5
         The splitter. An int ``k >= 2`` means
-        ``StratifiedKFold(k, shuffle=True, seed=seed)`` when ``y`` looks like
-        class labels (1-D or ``(n, 1)`` integer-valued, or 2-D one-hot with
-        exactly one 1 per row), else ``KFold(k, shuffle=True, seed=seed)``.
-        Pass a :class:`KFold` explicitly for integer-valued regression
-        targets.
+        ``StratifiedKFold(k, shuffle=True, seed=seed)`` when the model is a
+        classifier, else ``KFold(k, shuffle=True, seed=seed)``. The model
+        counts as a classifier when ``model.loss`` (the loss name a compiled
+        :class:`~fastnn.models.Sequential` exposes) is
+        ``"binary_crossentropy"``, ``"categorical_crossentropy"`` or
+        ``"sparse_categorical_crossentropy"`` *and* ``y`` holds class labels
+        (1-D or ``(n, 1)`` integer-valued, or 2-D one-hot with exactly one 1
+        per row). So a regression model (``loss="mse"``) gets plain K-fold
+        even for integer-valued targets, and so does a multi-label
+        ``binary_crossentropy`` model whose 2-D ``y`` may have several 1s
+        per row. A model without a ``loss`` attribute (or with ``None``)
+        gets :class:`KFold`. Pass a splitter object to choose explicitly.
     fit_kwargs : mapping or None, default=None
         Extra keyword arguments for ``fit`` (e.g. ``epochs``,
         ``batch_size``). ``verbose`` may be given to override the default 0;
@@ -766,13 +675,14 @@ def cross_validate(
     ValueError
         If ``x`` and ``y`` lengths differ, ``cv < 2`` or more folds than
         samples are requested, ``fit_kwargs`` contains ``x`` or ``y``,
-        ``seed < 0``, or the folds report different metric names.
+        ``seed`` is outside ``[0, 2**64 - 1]``, or the folds report different
+        metric names.
 
     Warns
     -----
     UserWarning
-        From :class:`StratifiedKFold` if a class has fewer than ``cv``
-        members.
+        From :class:`StratifiedKFold` (used for a classifier) if a class has
+        fewer than ``cv`` members.
 
     Examples
     --------
@@ -781,53 +691,42 @@ def cross_validate(
     >>> result["mean"]["accuracy"]  # doctest: +SKIP
     0.97
     """
-    func = "cross_validate()"
+    func = "cross_validate"
     if model is None:
-        raise TypeError(
-            f"{func}: invalid type for argument `model`. Expected a compiled fastnn "
-            f"model. Received: model=None"
-        )
+        fail(func, "invalid type for argument `model`", "a compiled fastnn model", "model", model,
+             error=TypeError)
     x_arr = _as_array(func, "x", x)
     y_arr = _as_array(func, "y", y)
-    _check_same_length(func, "x", x_arr, "y", y_arr)
+    check_same_length(func, x_arr, y_arr)
 
-    cv_checked: int | _BaseKFold
-    if _is_int(cv):
-        cv_checked = _check_n_splits(func, cv)
-    elif isinstance(cv, _BaseKFold):
-        cv_checked = cv
-    else:
-        raise TypeError(
-            f"{func}: invalid type for argument `cv`. Expected an int >= 2 or a "
-            f"KFold/StratifiedKFold instance. Received: cv={_describe(cv)}"
-        )
+    splitter: _BaseKFold | None = cv if isinstance(cv, _BaseKFold) else None
+    if splitter is None:
+        if isinstance(cv, (bool, np.bool_)) or not isinstance(cv, numbers.Integral):
+            fail(func, "invalid type for argument `cv`",
+                 "an int >= 2 or a KFold/StratifiedKFold instance", "cv", cv, error=TypeError)
+        n_splits = check_int(func, "cv", cv, low=2)
 
-    if fit_kwargs is None:
-        fit_kw: dict[str, Any] = {}
-    elif isinstance(fit_kwargs, Mapping) and all(isinstance(key, str) for key in fit_kwargs):
-        fit_kw = dict(fit_kwargs)
-    else:
-        raise TypeError(
-            f"{func}: invalid type for argument `fit_kwargs`. Expected None or a "
-            f"mapping with str keys. Received: fit_kwargs={_describe(fit_kwargs)}"
-        )
-    clashes = sorted({"x", "y"} & fit_kw.keys())
-    if clashes:
-        raise ValueError(
-            f"{func}: invalid value for argument `fit_kwargs`. Expected keyword "
-            f"arguments for fit() other than the data, which cross_validate passes "
-            f"itself. Received keys: {clashes}"
-        )
-    keep_models = _check_bool(func, "return_models", return_models)
-    seed = _check_seed(func, seed)
+    if fit_kwargs is not None and not (
+        isinstance(fit_kwargs, Mapping) and all(isinstance(key, str) for key in fit_kwargs)
+    ):
+        fail(func, "invalid type for argument `fit_kwargs`", "None or a mapping with str keys",
+             "fit_kwargs", fit_kwargs, error=TypeError)
+    fit_kw: dict[str, Any] = dict(fit_kwargs or {})
+    if {"x", "y"} & fit_kw.keys():
+        fail(func, "invalid value for argument `fit_kwargs`",
+             "keyword arguments for fit() other than `x` and `y` (cross_validate passes the "
+             "data itself)", "fit_kwargs", fit_kwargs)
+    keep_models = check_bool(func, "return_models", return_models)
+    seed = check_seed(func, seed)
 
-    splitter: _BaseKFold
-    if isinstance(cv_checked, _BaseKFold):
-        splitter = cv_checked
-    elif _looks_like_class_labels(y_arr):
-        splitter = StratifiedKFold(cv_checked, shuffle=True, seed=seed)
-    else:
-        splitter = KFold(cv_checked, shuffle=True, seed=seed)
+    if splitter is None:
+        loss = getattr(model, "loss", None)
+        if isinstance(loss, str) and loss in _CLASSIFICATION_LOSSES and _looks_like_class_labels(
+            y_arr
+        ):
+            splitter = StratifiedKFold(n_splits, shuffle=True, seed=seed)
+        else:
+            splitter = KFold(n_splits, shuffle=True, seed=seed)
     # Materialise the folds now so that every check runs before any training.
     folds = list(splitter._split(x_arr, y_arr, func=func))
 
@@ -847,11 +746,8 @@ def cross_validate(
     names = list(fold_scores[0])
     for fold, scores in enumerate(fold_scores):
         if set(scores) != set(names):
-            raise ValueError(
-                f"{func}: the model reported different metrics on different folds. "
-                f"Expected the names {names} on every fold. Received on fold {fold}: "
-                f"{list(scores)}"
-            )
+            fail(func, f"the model reported different metrics on fold {fold} than on fold 0",
+                 f"the names {names} on every fold", f"names on fold {fold}", list(scores))
     table = {name: np.array([s[name] for s in fold_scores], dtype=np.float64) for name in names}
     result: dict[str, Any] = {
         "fold_scores": fold_scores,
@@ -865,21 +761,17 @@ def cross_validate(
 
 def _scores_as_floats(func: str, fold: int, raw: Any) -> dict[str, float]:
     """Check that ``evaluate`` returned a mapping of str -> number; copy as floats."""
+    what = f"model.evaluate(..., return_dict=True) returned a bad result on fold {fold}"
+    expected = "a dict of metric name -> float"
     if not isinstance(raw, Mapping):
-        raise TypeError(
-            f"{func}: model.evaluate(..., return_dict=True) must return a dict of "
-            f"metric name -> float. Received on fold {fold}: {_describe(raw)}"
-        )
+        fail(func, what, expected, "result", raw, error=TypeError)
     scores: dict[str, float] = {}
     for name, value in raw.items():
         if (
             not isinstance(name, str)
-            or _is_bool(value)
-            or not isinstance(value, (numbers.Real, np.integer, np.floating))
+            or isinstance(value, (bool, np.bool_))
+            or not isinstance(value, numbers.Real)
         ):
-            raise TypeError(
-                f"{func}: model.evaluate(..., return_dict=True) must return a dict of "
-                f"metric name -> float. Received on fold {fold}: {name!r}: {_describe(value)}"
-            )
+            fail(func, what, expected, f"result[{name!r}]", value, error=TypeError)
         scores[name] = float(value)
     return scores

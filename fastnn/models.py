@@ -49,13 +49,15 @@ _STREAM_INIT, _STREAM_SHUFFLE, _STREAM_DROPOUT = range(3)
 
 
 def _check_dtype(func: str, dtype) -> np.dtype:
+    if dtype is None or isinstance(dtype, bool):
+        fail(func, "unsupported dtype", "'float32' or 'float64'", "dtype", dtype, error=TypeError)
     try:
         key = np.dtype(dtype).name
     except TypeError:
-        key = None
-    if key not in _DTYPES:
         fail(func, "unsupported dtype", "'float32' or 'float64'", "dtype", dtype,
-             error=TypeError if key is None else ValueError)
+             error=ValueError if isinstance(dtype, str) else TypeError)
+    if key not in _DTYPES:
+        fail(func, "unsupported dtype", "'float32' or 'float64'", "dtype", dtype)
     return _DTYPES[key]
 
 
@@ -76,6 +78,9 @@ class Sequential:
     """
 
     def __init__(self, layers=None, name: str = "sequential", *, dtype="float32", seed=None):
+        if not isinstance(name, str):
+            fail("Sequential", "invalid type for argument `name`", "a str", "name", name,
+                 error=TypeError)
         self.name = name
         self.dtype = _check_dtype("Sequential", dtype)
         seed = check_seed("Sequential", seed)
@@ -145,23 +150,30 @@ class Sequential:
             layer.name = name
         elif layer.name in {l.name for l in self._layers}:
             fail("add", "layer names must be unique", "a new name", "layer.name", layer.name)
+        saved = {l: l.get_weights() for l in self._dense} if self.built else None
         layer._model = self
         self._layers.append(layer)
-        if self.built:  # grow the model, keeping the weights it has
-            old = self.get_weights()
-            self._params = None
-            self._build(self._input_dim)
-            self._set_dense_weights(old)
+        if saved is not None:
+            if isinstance(layer, Dense):  # grow the buffer, keeping the weights it has
+                self._build(self._input_dim)
+                for dense, weights in saved.items():
+                    for off, w in zip((dense._w_off, dense._b_off), weights):
+                        self._params[off:off + w.size] = w.ravel()
+            else:  # no new parameters; the plan is rebuilt when next needed
+                self._net = None
 
-    def _build(self, input_dim: int) -> None:
-        """Allocate and initialise the flat parameter buffer for `input_dim` features."""
-        dense = self._dense
-        if not dense:
+    def _check_structure(self) -> None:
+        if not self._dense:
             raise ValueError("The model has no Dense layer; add one, e.g. "
                              "model.add(fastnn.layers.Dense(1)).")
         if isinstance(self._layers[-1], Dropout):
             raise ValueError("Dropout cannot be the last layer: it would drop outputs of "
                              "the network. Put it between Dense layers.")
+
+    def _build(self, input_dim: int) -> None:
+        """Allocate and initialise the flat parameter buffer for `input_dim` features."""
+        self._check_structure()
+        dense = self._dense
         n_in, offset = input_dim, 0
         inputs = {}
         offsets = []
@@ -217,14 +229,17 @@ class Sequential:
             self._build(self._input_dim)
 
     def _ensure_built(self, func: str) -> None:
-        if not self.built:
-            if self._input_dim is not None and self._dense:
-                self._build(self._input_dim)
-            else:
-                raise NotFittedError(
-                    f"{func}(): the model has no weights yet. Give it an input shape "
-                    f"(fastnn.Input(shape=(n_features,)) or input_shape= on the first "
-                    f"layer) or call fit() first.")
+        if self.built:
+            if self._net is None:
+                self._make_net()
+            return
+        if self._input_dim is not None:
+            self._build(self._input_dim)
+        else:
+            raise NotFittedError(
+                f"{func}(): the model has no weights yet. Give it an input shape "
+                f"(fastnn.Input(shape=(n_features,)) or input_shape= on the first "
+                f"layer) or call fit() first.")
 
     def _dropout_rates(self) -> tuple[float, list[float]]:
         """(rate on the input, rate on each Dense layer's output); consecutive
@@ -242,6 +257,7 @@ class Sequential:
 
     def _make_net(self) -> None:
         """Build the C plan from the layers, loss and metrics."""
+        self._check_structure()
         dense = self._dense
         in_drop, drops = self._dropout_rates()
         specs = []
@@ -269,8 +285,8 @@ class Sequential:
         """
         opt = O.get(optimizer)
         if loss is None:
-            raise ValueError("compile(): argument `loss` is missing. Expected one of "
-                             f"{sorted(L.ALL_OBJECTS_DICT)}. Received: loss=None")
+            raise TypeError("compile(): argument `loss` is missing. Expected one of "
+                            f"{sorted(L.ALL_OBJECTS_DICT)}. Received: loss=None")
         loss_id = L.get(loss)
         if metrics is None:
             metrics = []
@@ -347,27 +363,27 @@ class Sequential:
     def _inputs(self, func: str, x) -> np.ndarray:
         return as_float_array(func, "x", x, self.dtype, n_features=self._input_dim)
 
-    def _targets(self, func: str, y, n: int) -> np.ndarray:
+    def _targets(self, func: str, y, n: int, name: str = "y", xname: str = "x") -> np.ndarray:
         """Targets as the C loops want them: (n, n_out), or (n, 1) labels."""
         k = self._dense[-1].units
         loss = self._loss_id
         if y is None:
-            fail(func, "argument `y` is missing", "targets for every sample", "y", y,
+            fail(func, f"argument `{name}` is missing", "targets for every sample", name, y,
                  error=TypeError)
         arr = np.asarray(y)
         if arr.dtype.kind not in "biuf":
-            fail(func, f"unsupported dtype {arr.dtype} for argument `y`",
-                 "bool, integer or float data", "y.dtype", str(arr.dtype), error=TypeError)
+            fail(func, f"unsupported dtype {arr.dtype} for argument `{name}`",
+                 "bool, integer or float data", f"{name}.dtype", str(arr.dtype), error=TypeError)
         if len(arr) != n if arr.ndim else True:
-            raise ValueError(f"{func}(): x and y have different numbers of samples. "
-                             f"Received: len(x)={n}, y.shape={arr.shape}.")
+            raise ValueError(f"{func}(): {xname} and {name} have different numbers of samples. "
+                             f"Received: len({xname})={n}, {name}.shape={arr.shape}.")
         if loss == L.SPARSE_CCE:
             if arr.ndim == 2 and arr.shape[1] == 1:
                 arr = arr[:, 0]
             if arr.ndim != 1:
                 raise ValueError(
                     f"{func}(): sparse_categorical_crossentropy expects integer class labels "
-                    f"of shape (n_samples,). Received: y.shape={arr.shape}. For one-hot "
+                    f"of shape (n_samples,). Received: {name}.shape={arr.shape}. For one-hot "
                     "targets use loss='categorical_crossentropy'.")
             lab = arr.astype(np.float64)
             bad = ~np.isfinite(lab) | (lab != np.floor(lab)) | (lab < 0) | (lab >= k)
@@ -375,7 +391,7 @@ class Sequential:
                 idx = np.flatnonzero(bad)[:5]
                 raise ValueError(
                     f"{func}(): labels must be integers in [0, {k}) for a {k}-unit output. "
-                    f"Received: y[{idx.tolist()}]={arr[idx].tolist()}.")
+                    f"Received: {name}[{idx.tolist()}]={arr[idx].tolist()}.")
             return np.ascontiguousarray(lab.reshape(-1, 1), dtype=self.dtype)
         if arr.ndim == 1 and k == 1:
             arr = arr.reshape(-1, 1)
@@ -384,13 +400,13 @@ class Sequential:
             if arr.ndim == 1 and loss == L.CCE:
                 hint = (" These look like integer labels: use "
                         "loss='sparse_categorical_crossentropy' or one-hot encode them.")
-            raise ValueError(f"{func}(): y has shape {arr.shape}, but the model outputs "
-                             f"(None, {k}); expected y of shape ({n}, {k}).{hint}")
-        Y = as_float_array(func, "y", arr, self.dtype, allow_empty=True)
+            raise ValueError(f"{func}(): {name} has shape {arr.shape}, but the model outputs "
+                             f"(None, {k}); expected {name} of shape ({n}, {k}).{hint}")
+        Y = as_float_array(func, name, arr, self.dtype, allow_empty=True)
         if loss in (L.BCE, L.CCE) and ((Y < 0).any() or (Y > 1).any()):
             bad = np.argwhere((Y < 0) | (Y > 1))[:5]
             raise ValueError(f"{func}(): {L.NAMES[loss]} targets must lie in [0, 1]. "
-                             f"Received: y at {[tuple(map(int, b)) for b in bad]} = "
+                             f"Received: {name} at {[tuple(map(int, b)) for b in bad]} = "
                              f"{[float(Y[tuple(b)]) for b in bad]}.")
         return Y
 
@@ -436,7 +452,8 @@ class Sequential:
                      "validation_data", validation_data, error=TypeError)
             Xv = as_float_array(func, "validation_data[0]", validation_data[0], self.dtype,
                                 n_features=n_features)
-            Yv = self._targets(func, validation_data[1], len(Xv))
+            Yv = self._targets(func, validation_data[1], len(Xv), "validation_data[1]",
+                               "validation_data[0]")
         elif validation_split:
             n_val = int(len(X) * validation_split)
             if n_val < 1 or n_val >= len(X):
@@ -448,7 +465,9 @@ class Sequential:
             Xv = Yv = None
         # every check passed: from here on the model may change
         with self._lock:
-            if not self.built:
+            if self.built:
+                self._ensure_built(func)
+            else:
                 self._build(n_features)
             return self._fit_loop(X, Y, Xv, Yv, min(batch_size, len(X)), epochs, verbose,
                                   callbacks, shuffle)
@@ -573,6 +592,7 @@ class Sequential:
         net = self._net
         if (type(x) is np.ndarray and net is not None and x.dtype == self.dtype
                 and x.ndim == 2 and x.shape[1] == net.n_in and x.flags.c_contiguous
+                and x.flags.aligned
                 and batch_size is None and verbose == 0):
             if not np.isfinite(x).all():  # fast path: only the finiteness check remains
                 self._inputs("predict", x)
@@ -644,6 +664,9 @@ class Sequential:
 
     def summary(self, print_fn=None) -> None:
         """Print the layers, their output shapes and parameter counts."""
+        if print_fn is not None and not callable(print_fn):
+            fail("summary", "invalid type for argument `print_fn`", "a callable or None",
+                 "print_fn", print_fn, error=TypeError)
         print_fn = print_fn or print
         rows = [("Layer (type)", "Output Shape", "Param #")]
         n_in = self._input_dim

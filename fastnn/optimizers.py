@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._registry import resolve
+from ._registry import from_config_dict, resolve
 from ._validation import check_bool, check_float
 
 SGD_ID, RMSPROP_ID, ADAM_ID, ADAMW_ID, ADAGRAD_ID = range(5)
@@ -161,8 +161,7 @@ ALL_OBJECTS_DICT = {"sgd": SGD, "rmsprop": RMSprop, "adam": Adam, "adamw": AdamW
 def get(identifier) -> Optimizer:
     """An optimizer from a (case-insensitive) name, a config dict or an instance."""
     if isinstance(identifier, dict):
-        cls = resolve("optimizers", identifier.get("class_name"), ALL_OBJECTS_DICT)
-        return cls.from_config(identifier.get("config", {}))
+        return from_config_dict("optimizers", identifier, ALL_OBJECTS_DICT)
     found = resolve("optimizers", identifier, ALL_OBJECTS_DICT, Optimizer)
     return found if isinstance(found, Optimizer) else found()
 

@@ -49,18 +49,7 @@ class Perceptron:
         deterministic.  Warns with :class:`fastnn.ConvergenceWarning` when the
         data were not separated within ``max_epochs`` (XOR, for example)."""
         X = as_float_array("fit", "x", x, np.dtype(np.float64))
-        yv = np.asarray(y)
-        if yv.dtype.kind not in "biuf":
-            raise TypeError(f"fit(): labels must be numbers 0 or 1. Received: y.dtype={yv.dtype}")
-        if yv.ndim != 1:
-            raise ValueError(f"fit(): y must be 1-D labels. Received: y.shape={yv.shape}")
-        check_same_length("fit", X, yv)
-        bad = ~np.isin(yv, (0, 1))
-        if bad.any():
-            idx = np.flatnonzero(bad)[:5]
-            raise ValueError(f"fit(): labels must be 0 or 1. Received: y[{idx.tolist()}]="
-                             f"{yv[idx].tolist()}")
-        Y = np.ascontiguousarray(yv, dtype=np.float64)
+        Y = _labels("fit", X, y)
         w = np.zeros(X.shape[1])
         b = np.zeros(1)
         self.errors_ = []
@@ -92,4 +81,21 @@ class Perceptron:
 
     def score(self, x, y) -> float:
         """Fraction of samples classified correctly."""
-        return float(np.mean(self.predict(x) == np.asarray(y)))
+        pred = self.predict(x)
+        return float(np.mean(pred == _labels("score", pred, y)))
+
+
+def _labels(func: str, x: np.ndarray, y) -> np.ndarray:
+    """1-D labels in {0, 1}, one per row of x, as float64."""
+    yv = np.asarray(y)
+    if yv.dtype.kind not in "biuf":
+        raise TypeError(f"{func}(): labels must be numbers 0 or 1. Received: y.dtype={yv.dtype}")
+    if yv.ndim != 1:
+        raise ValueError(f"{func}(): y must be 1-D labels. Received: y.shape={yv.shape}")
+    check_same_length(func, x, yv)
+    bad = ~np.isin(yv, (0, 1))
+    if bad.any():
+        idx = np.flatnonzero(bad)[:5]
+        raise ValueError(f"{func}(): labels must be 0 or 1. Received: y[{idx.tolist()}]="
+                         f"{yv[idx].tolist()}")
+    return np.ascontiguousarray(yv, dtype=np.float64)

@@ -6,7 +6,7 @@ no division by the number of samples: the Keras convention), and
 """
 from __future__ import annotations
 
-from ._registry import resolve
+from ._registry import from_config_dict, resolve
 from ._validation import check_float
 
 
@@ -80,8 +80,7 @@ def get(identifier) -> Regularizer | None:
     if identifier is None:
         return None
     if isinstance(identifier, dict):
-        cls = resolve("regularizers", identifier.get("class_name"), ALL_OBJECTS_DICT)
-        return cls.from_config(identifier.get("config", {}))
+        return from_config_dict("regularizers", identifier, ALL_OBJECTS_DICT)
     found = resolve("regularizers", identifier, ALL_OBJECTS_DICT, Regularizer)
     return found if isinstance(found, Regularizer) else found()
 

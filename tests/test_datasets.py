@@ -178,7 +178,8 @@ BAD_INPUTS = [
     ({"noise": None}, TypeError, r"invalid type for argument `noise`"),
     ({"noise": False}, TypeError, r"invalid type for argument `noise`"),
     ({"noise": 0.1 + 0j}, TypeError, r"invalid type for argument `noise`"),
-    ({"seed": -1}, ValueError, r"invalid value for argument `seed`.*None or an int >= 0.*seed=-1"),
+    ({"seed": -1}, ValueError, r"invalid value for argument `seed`\. Expected an int >= 0.*seed=-1$"),
+    ({"seed": 2**64}, ValueError, r"invalid value for argument `seed`.*<= 18446744073709551615"),
     ({"seed": 1.5}, TypeError, r"invalid type for argument `seed`.*seed=1\.5"),
     ({"seed": "x"}, TypeError, r"invalid type for argument `seed`.*seed='x'"),
     ({"seed": True}, TypeError, r"invalid type for argument `seed`"),
@@ -199,3 +200,10 @@ def test_bad_input(make, kwargs, exc, match):
 def test_noise_accepts_int_zero(make):
     X, _ = make(10, noise=0, seed=0)
     assert X.shape == (10, 2)
+
+
+@gen_param
+def test_seed_accepts_the_full_numpy_range(make):
+    X1, y1 = make(10, seed=2**64 - 1)
+    X2, y2 = make(10, seed=np.uint64(2**64 - 1))
+    assert X1.tobytes() == X2.tobytes() and np.array_equal(y1, y2)

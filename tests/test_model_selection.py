@@ -234,39 +234,51 @@ Y6 = np.array([0, 1, 0, 1, 0, 1])
 SPLIT_BAD = [
     # (cls, x, y, exc, match)
     (KFold, None, None, TypeError, r"argument `x`.*Received: x=None"),
-    (KFold, "abcdef", None, TypeError, r"invalid dtype for argument `x`"),
-    (KFold, np.array(["a"] * 6), None, TypeError, r"invalid dtype for argument `x`"),
-    (KFold, np.zeros(6, dtype=object), None, TypeError, r"invalid dtype for argument `x`"),
-    (KFold, np.zeros(6, dtype=complex), None, TypeError, r"invalid dtype for argument `x`"),
-    (KFold, 5.0, None, ValueError, r"argument `x`.*scalar"),
-    (KFold, [[1, 2], [3]], None, ValueError, r"argument `x`.*could not be converted"),
-    (KFold, np.zeros(6), np.zeros(5), ValueError, r"inconsistent number of samples.*len\(y\)=5"),
+    (KFold, "abcdef", None, TypeError, r"unsupported dtype <U6 for argument `x`.*x\.dtype='<U6'"),
+    (KFold, np.array(["a"] * 6), None, TypeError, r"unsupported dtype <U1 for argument `x`"),
+    (KFold, np.zeros(6, dtype=object), None, TypeError, r"unsupported dtype object for argument `x`"),
+    (
+        KFold,
+        np.zeros(6, dtype=complex),
+        None,
+        TypeError,
+        r"unsupported dtype complex128 for argument `x`\. Expected bool, integer or float data",
+    ),
+    (KFold, 5.0, None, ValueError, r"argument `x` is a scalar\..*Received: x=5\.0$"),
+    (KFold, [[1, 2], [3]], None, ValueError, r"argument `x` is not a rectangular array.*x=\[\[1, 2\], \[3\]\]"),
+    (
+        KFold,
+        np.zeros(6),
+        np.zeros(5),
+        ValueError,
+        r"x and y have different numbers of samples.*len\(x\)=6, len\(y\)=5",
+    ),
     (KFold, np.zeros(2), None, ValueError, r"cannot make n_splits=3 folds from n_samples=2"),
     (KFold, np.zeros((0, 2)), None, ValueError, r"n_samples=0"),
     (StratifiedKFold, np.zeros(6), None, TypeError, r"argument `y`.*Received: y=None"),
-    (StratifiedKFold, np.zeros(6), Y6[:5], ValueError, r"inconsistent number of samples"),
+    (StratifiedKFold, np.zeros(6), Y6[:5], ValueError, r"different numbers of samples"),
     (
         StratifiedKFold,
         np.zeros(6),
         np.array(["a", "b"] * 3),
         TypeError,
-        r"invalid dtype for argument `y`",
+        r"unsupported dtype <U1 for argument `y`",
     ),
     (
         StratifiedKFold,
         np.zeros(6),
         np.array([0, 1, np.nan, 1, 0, 1]),
         ValueError,
-        r"finite class labels.*rows \[2\]",
+        r"argument `y` contains NaN or infinity.* at indices \[2\]\. Expected finite values",
     ),
     (
         StratifiedKFold,
         np.zeros(6),
         np.zeros((6, 2, 2)),
         ValueError,
-        r"invalid shape for argument `y`",
+        r"invalid shape for argument `y`\. Expected 1-D class labels.*y\.shape=\(6, 2, 2\)",
     ),
-    (StratifiedKFold, np.zeros(6), np.zeros((6, 0)), ValueError, r"invalid shape for argument `y`"),
+    (StratifiedKFold, np.zeros(6), np.zeros((6, 0)), ValueError, r"`y`.*y\.shape=\(6, 0\)"),
     (StratifiedKFold, np.zeros(2), Y6[:2], ValueError, r"cannot make n_splits=3"),
 ]
 
@@ -409,10 +421,10 @@ SPLIT3_BAD = [
     # (kwargs, exc, match)
     ({"x": None}, TypeError, r"argument `x`.*Received: x=None"),
     ({"y": None}, TypeError, r"argument `y`.*Received: y=None"),
-    ({"x": np.array(["a"] * 10)}, TypeError, r"invalid dtype for argument `x`"),
-    ({"y": np.zeros(10, dtype=complex)}, TypeError, r"invalid dtype for argument `y`"),
-    ({"x": 3}, ValueError, r"argument `x`.*scalar"),
-    ({"y": np.arange(9)}, ValueError, r"inconsistent number of samples.*len\(y\)=9"),
+    ({"x": np.array(["a"] * 10)}, TypeError, r"unsupported dtype <U1 for argument `x`"),
+    ({"y": np.zeros(10, dtype=complex)}, TypeError, r"unsupported dtype complex128 for argument `y`"),
+    ({"x": 3}, ValueError, r"argument `x` is a scalar.*Received: x=3$"),
+    ({"y": np.arange(9)}, ValueError, r"different numbers of samples.*len\(y\)=9"),
     (
         {"val_size": 0.0},
         ValueError,
@@ -421,30 +433,46 @@ SPLIT3_BAD = [
     ({"val_size": 1.0}, ValueError, r"argument `val_size`"),
     ({"val_size": -0.1}, ValueError, r"argument `val_size`"),
     ({"val_size": float("nan")}, ValueError, r"argument `val_size`.*nan"),
-    ({"val_size": 0}, ValueError, r"argument `val_size`.*int >= 1"),
+    ({"val_size": 0}, ValueError, r"argument `val_size`.*int >= 1.*Received: val_size=0$"),
     ({"val_size": -2}, ValueError, r"argument `val_size`"),
-    ({"val_size": True}, TypeError, r"invalid type for argument `val_size`"),
+    (
+        {"val_size": True},
+        TypeError,
+        (
+            r"invalid type for argument `val_size`\. Expected a float in \(0, 1\).*"
+            r"or an int >= 1.*Received: val_size=True$"
+        ),
+    ),
     ({"val_size": None}, TypeError, r"invalid type for argument `val_size`"),
     ({"val_size": "0.1"}, TypeError, r"invalid type for argument `val_size`"),
     ({"test_size": 1.5}, ValueError, r"argument `test_size`"),
     ({"test_size": float("inf")}, ValueError, r"argument `test_size`"),
     ({"test_size": False}, TypeError, r"invalid type for argument `test_size`"),
-    ({"val_size": 0.5, "test_size": 0.5}, ValueError, r"adding up to less than 1"),
-    ({"val_size": 5, "test_size": 5}, ValueError, r"every part to get at least 1 sample.*train=0"),
-    ({"val_size": 9, "test_size": 0.1}, ValueError, r"train=0"),
+    (
+        {"val_size": 0.5, "test_size": 0.5},
+        ValueError,
+        r"`val_size` and `test_size`.*adding up to less than 1.*val_size \+ test_size=1\.0$",
+    ),
+    (
+        {"val_size": 5, "test_size": 5},
+        ValueError,
+        r"every part to get at least 1 sample.*'train': 0, 'val': 5, 'test': 5",
+    ),
+    ({"val_size": 9, "test_size": 0.1}, ValueError, r"'train': 0"),
     ({"x": np.arange(2), "y": np.arange(2)}, ValueError, r"n_samples=2"),
     ({"shuffle": 1}, TypeError, r"invalid type for argument `shuffle`"),
     ({"shuffle": None}, TypeError, r"argument `shuffle`"),
-    ({"stratify": np.arange(9)}, ValueError, r"inconsistent number of samples.*len\(stratify\)=9"),
-    ({"stratify": np.array(["a"] * 10)}, TypeError, r"invalid dtype for argument `stratify`"),
+    ({"stratify": np.arange(9)}, ValueError, r"different numbers of samples.*len\(stratify\)=9"),
+    ({"stratify": np.array(["a"] * 10)}, TypeError, r"unsupported dtype <U1 for argument `stratify`"),
     (
         {"stratify": np.r_[np.nan, np.zeros(9)]},
         ValueError,
-        r"`stratify`.*finite class labels.*rows \[0\]",
+        r"argument `stratify` contains NaN or infinity.*at indices \[0\]",
     ),
     ({"stratify": np.zeros((10, 2, 1))}, ValueError, r"invalid shape for argument `stratify`"),
-    ({"stratify": 1}, ValueError, r"argument `stratify`.*scalar"),
-    ({"seed": -1}, ValueError, r"invalid value for argument `seed`"),
+    ({"stratify": 1}, ValueError, r"argument `stratify` is a scalar"),
+    ({"seed": -1}, ValueError, r"invalid value for argument `seed`.*Received: seed=-1$"),
+    ({"seed": 2**64}, ValueError, r"invalid value for argument `seed`.*<= 18446744073709551615"),
     ({"seed": 2.0}, TypeError, r"invalid type for argument `seed`"),
     ({"seed": "0"}, TypeError, r"invalid type for argument `seed`"),
 ]
@@ -467,8 +495,9 @@ def test_train_val_test_split_bad_input(kwargs, exc, match):
 class FakeModel:
     """Records what it was fit and evaluated on; scores are simple functions of the data."""
 
-    def __init__(self, name="template"):
+    def __init__(self, name="template", loss=None):
         self.name = name
+        self.loss = loss  # what a compiled fastnn.Sequential exposes; decides stratification
         self.fit_calls = []
         self.eval_calls = []
 
@@ -494,7 +523,7 @@ def clones(monkeypatch):
     def clone_model(model):
         if not isinstance(model, FakeModel):  # pragma: no cover
             raise TypeError("not a model")
-        copy = FakeModel(name=f"clone{len(made)}")
+        copy = FakeModel(name=f"clone{len(made)}", loss=getattr(model, "loss", None))
         made.append(copy)
         return copy
 
@@ -542,32 +571,134 @@ def test_cross_validate_fits_and_evaluates_on_the_right_folds(clones, cv):
     assert "models" not in result
 
 
-def test_cross_validate_int_cv_stratifies_class_labels(clones):
-    x, y = make_xy(30)
-    cross_validate(FakeModel(), x, y, cv=5, seed=7)
-    expected = list(StratifiedKFold(5, shuffle=True, seed=7).split(x, y))
+CLASSIFICATION_LOSSES = [
+    "binary_crossentropy",
+    "categorical_crossentropy",
+    "sparse_categorical_crossentropy",
+]
+
+
+def assert_folds(clones, x, expected):
+    """Each clone was evaluated on the matching test fold of `expected`."""
+    assert len(clones) == len(expected)
     for model, (_, test) in zip(clones, expected, strict=True):
         assert np.array_equal(model.eval_calls[0][0], x[test])
 
 
-@pytest.mark.parametrize("variant", ["onehot", "column", "float_integral"])
-def test_cross_validate_int_cv_recognises_label_formats(clones, variant):
+@pytest.mark.parametrize("loss", CLASSIFICATION_LOSSES)
+def test_cross_validate_int_cv_stratifies_for_a_classifier(clones, loss):
     x, y = make_xy(30)
-    y_variant = {"onehot": np.eye(3)[y], "column": y[:, None], "float_integral": y.astype(float)}[
-        variant
-    ]
-    cross_validate(FakeModel(), x, y_variant, cv=3, seed=2)
-    expected = list(StratifiedKFold(3, shuffle=True, seed=2).split(x, y))
+    cross_validate(FakeModel(loss=loss), x, y, cv=5, seed=7)
+    expected = list(StratifiedKFold(5, shuffle=True, seed=7).split(x, y))
+    # Sanity: the stratified folds differ from the plain shuffled ones.
+    plain = list(KFold(5, shuffle=True, seed=7).split(x))
+    assert not all(np.array_equal(a[1], b[1]) for a, b in zip(expected, plain, strict=True))
+    assert_folds(clones, x, expected)
+
+
+@pytest.mark.parametrize(
+    ("variant", "loss"),
+    [
+        ("onehot", "categorical_crossentropy"),
+        ("column", "sparse_categorical_crossentropy"),
+        ("float_integral", "sparse_categorical_crossentropy"),
+        ("binary_column", "binary_crossentropy"),
+        ("binary_onehot", "binary_crossentropy"),
+    ],
+)
+def test_cross_validate_int_cv_recognises_label_formats(clones, variant, loss):
+    x, y = make_xy(30)
+    y2 = y % 2
+    y_variant = {
+        "onehot": np.eye(3)[y],
+        "column": y[:, None],
+        "float_integral": y.astype(float),
+        "binary_column": y2[:, None].astype(np.float32),
+        "binary_onehot": np.eye(2)[y2],
+    }[variant]
+    labels = y2 if variant.startswith("binary") else y
+    cross_validate(FakeModel(loss=loss), x, y_variant, cv=3, seed=2)
+    expected = list(StratifiedKFold(3, shuffle=True, seed=2).split(x, labels))
     for model, (_, test) in zip(clones, expected, strict=True):
         assert np.array_equal(model.eval_calls[0][1], y_variant[test])
 
 
-def test_cross_validate_int_cv_uses_kfold_for_regression(clones):
+@pytest.mark.parametrize("loss", ["mse", None, "no attribute", len])
+def test_cross_validate_int_cv_uses_kfold_for_a_non_classifier(clones, loss):
+    # Integer class-like targets: the model, not the values of y, decides.
+    x, y = make_xy(20)
+    model = FakeModel(loss=loss)
+    if loss == "no attribute":
+        del model.loss
+    cross_validate(model, x, y, cv=4, seed=3)
+    assert_folds(clones, x, list(KFold(4, shuffle=True, seed=3).split(x)))
+
+
+def test_cross_validate_int_cv_uses_kfold_for_regression_targets(clones):
     x, y = make_xy(20, classes=False)
-    cross_validate(FakeModel(), x, y, cv=4, seed=3)
-    expected = list(KFold(4, shuffle=True, seed=3).split(x))
-    for model, (_, test) in zip(clones, expected, strict=True):
-        assert np.array_equal(model.eval_calls[0][0], x[test])
+    cross_validate(FakeModel(loss="mse"), x, y, cv=4, seed=3)
+    assert_folds(clones, x, list(KFold(4, shuffle=True, seed=3).split(x)))
+
+
+@pytest.mark.parametrize("loss", CLASSIFICATION_LOSSES)
+def test_cross_validate_int_cv_uses_kfold_when_y_is_not_labels(clones, loss):
+    # Soft targets (probabilities) are not class labels, whatever the loss.
+    x, _ = make_xy(20)
+    y = np.random.default_rng(0).dirichlet(np.ones(3), size=20)
+    cross_validate(FakeModel(loss=loss), x, y, cv=4, seed=3)
+    assert_folds(clones, x, list(KFold(4, shuffle=True, seed=3).split(x)))
+
+
+def test_cross_validate_int_cv_uses_kfold_for_multilabel_binary_crossentropy(clones):
+    x, _ = make_xy(24)
+    y = np.zeros((24, 3))
+    y[::2, 0] = 1
+    y[::3, 1] = 1  # several rows carry more than one 1
+    y[1::4, 2] = 1
+    assert (y.sum(axis=1) > 1).any()
+    cross_validate(FakeModel(loss="binary_crossentropy"), x, y, cv=4, seed=3)
+    assert_folds(clones, x, list(KFold(4, shuffle=True, seed=3).split(x)))
+
+
+@pytest.mark.parametrize(
+    ("loss", "out", "expected"),
+    [
+        ("binary_crossentropy", "sigmoid", "StratifiedKFold"),
+        ("mean_squared_error", "linear", "KFold"),  # alias; .loss is the canonical "mse"
+    ],
+)
+def test_cross_validate_reads_the_loss_of_a_real_sequential(monkeypatch, loss, out, expected):
+    import fastnn
+    import fastnn.model_selection as ms
+    from fastnn.layers import Dense
+
+    made = []
+
+    def recording(cls):
+        class Recording(cls):
+            def __init__(self, *args, **kwargs):
+                super().__init__(*args, **kwargs)
+                made.append(cls.__name__)
+
+        return Recording
+
+    monkeypatch.setattr(ms, "KFold", recording(KFold))
+    monkeypatch.setattr(ms, "StratifiedKFold", recording(StratifiedKFold))
+    model = fastnn.Sequential(
+        [fastnn.Input(shape=(2,)), Dense(1, activation=out)], dtype="float64", seed=0
+    )
+    model.compile("sgd", loss)
+    x = np.random.default_rng(0).normal(size=(24, 2))
+    y = (x[:, 0] > 0).astype(np.int64)  # integer-valued 0/1 targets either way
+    result = cross_validate(model, x, y, cv=3, seed=0, fit_kwargs={"epochs": 1})
+    assert made == [expected] and len(result["fold_scores"]) == 3
+
+
+def test_cross_validate_explicit_splitter_ignores_the_loss(clones):
+    x, y = make_xy(20)
+    cv = KFold(4)
+    cross_validate(FakeModel(loss="sparse_categorical_crossentropy"), x, y, cv=cv)
+    assert_folds(clones, x, list(cv.split(x)))
 
 
 def test_cross_validate_seed_determinism_and_shuffle(clones):
@@ -608,8 +739,11 @@ def test_cross_validate_keeps_dtypes(clones):
 def test_cross_validate_warns_through_stratified_kfold(clones):
     x, y = make_xy(10)
     y = np.array([0] * 8 + [1] * 2)
-    with pytest.warns(UserWarning, match="least populated class"):
-        result = cross_validate(FakeModel(), x, y, cv=3, seed=0)
+    with pytest.warns(UserWarning, match=r"^cross_validate\(\): the least populated class"):
+        result = cross_validate(FakeModel(loss="binary_crossentropy"), x, y, cv=3, seed=0)
+    assert len(result["fold_scores"]) == 3
+    # A regression model gets KFold, hence no warning (warnings are errors in the suite).
+    result = cross_validate(FakeModel(loss="mse"), x, y, cv=3, seed=0)
     assert len(result["fold_scores"]) == 3
 
 
@@ -623,7 +757,10 @@ def test_cross_validate_rejects_bad_evaluate_result(monkeypatch):
             return {"loss": "low"}
 
     x, y = make_xy(9)
-    for cls, match in ((BadModel, r"must return a dict.*list"), (NaNameModel, r"'loss': 'low'")):
+    for cls, match in (
+        (BadModel, r"evaluate.*bad result on fold 0.*dict of metric name.*result=\[0\.5, 0\.9\]"),
+        (NaNameModel, r"bad result on fold 0.*Received: result\['loss'\]='low'$"),
+    ):
         stub = types.SimpleNamespace(clone_model=lambda model, cls=cls: cls())
         monkeypatch.setitem(sys.modules, "fastnn.models", stub)
         with pytest.raises(TypeError, match=rf"^cross_validate\(\): .*{match}"):
@@ -636,10 +773,18 @@ CV_BAD = [
     ({"model": None}, TypeError, r"argument `model`.*Received: model=None"),
     ({"x": None}, TypeError, r"argument `x`"),
     ({"y": None}, TypeError, r"argument `y`"),
-    ({"x": np.array([["a", "b"]] * 12)}, TypeError, r"invalid dtype for argument `x`"),
-    ({"y": Y12[:-1]}, ValueError, r"inconsistent number of samples.*len\(y\)=11"),
-    ({"cv": 1}, ValueError, r"invalid value for argument `n_splits`.*Received: n_splits=1"),
-    ({"cv": True}, TypeError, r"invalid type for argument `cv`"),
+    ({"x": np.array([["a", "b"]] * 12)}, TypeError, r"unsupported dtype <U1 for argument `x`"),
+    ({"y": Y12[:-1]}, ValueError, r"different numbers of samples.*len\(y\)=11"),
+    ({"cv": 1}, ValueError, r"invalid value for argument `cv`\. Expected an int >= 2\. Received: cv=1$"),
+    ({"cv": np.int64(0)}, ValueError, r"invalid value for argument `cv`.*Received: cv=0$"),
+    (
+        {"cv": True},
+        TypeError,
+        (
+            r"invalid type for argument `cv`\. Expected an int >= 2 or a KFold/StratifiedKFold "
+            r"instance\. Received: cv=True$"
+        ),
+    ),
     ({"cv": 3.0}, TypeError, r"invalid type for argument `cv`"),
     ({"cv": "5"}, TypeError, r"invalid type for argument `cv`"),
     ({"cv": None}, TypeError, r"invalid type for argument `cv`"),
@@ -647,8 +792,13 @@ CV_BAD = [
     ({"cv": 13}, ValueError, r"cannot make n_splits=13 folds from n_samples=12"),
     ({"cv": KFold(20)}, ValueError, r"cannot make n_splits=20"),
     ({"fit_kwargs": [("epochs", 1)]}, TypeError, r"invalid type for argument `fit_kwargs`"),
-    ({"fit_kwargs": {1: 2}}, TypeError, r"argument `fit_kwargs`.*str keys"),
-    ({"fit_kwargs": {"x": 1}}, ValueError, r"invalid value for argument `fit_kwargs`.*\['x'\]"),
+    ({"fit_kwargs": {1: 2}}, TypeError, r"argument `fit_kwargs`.*str keys.*fit_kwargs=\{1: 2\}"),
+    (
+        {"fit_kwargs": {"x": 1}},
+        ValueError,
+        r"invalid value for argument `fit_kwargs`.*other than `x` and `y`.*fit_kwargs=\{'x': 1\}",
+    ),
+    ({"fit_kwargs": {"epochs": 2, "y": 1}}, ValueError, r"argument `fit_kwargs`.*'y': 1\}$"),
     ({"return_models": 1}, TypeError, r"invalid type for argument `return_models`"),
     ({"seed": -1}, ValueError, r"invalid value for argument `seed`"),
     ({"seed": 0.5}, TypeError, r"invalid type for argument `seed`"),
