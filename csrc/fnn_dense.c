@@ -55,6 +55,10 @@ void FNN_(fnn_dense_forward)(const fnn_blas *blas, ptrdiff_t B, ptrdiff_t n_in,
                           (FNN_T)1, Z, n_out);
         return;
     }
+    if (n_out == 1) { /* one unit: a dot product per row, W is a contiguous vector */
+        for (ptrdiff_t r = 0; r < B; r++) Z[r] += FNN_(dot)(n_in, X + r * n_in, W);
+        return;
+    }
     for (ptrdiff_t r = 0; r < B; r++) {
         const FNN_T *x = X + r * n_in;
         FNN_T *restrict z = Z + r * n_out;
@@ -88,6 +92,16 @@ void FNN_(fnn_dense_backward)(const fnn_blas *blas, ptrdiff_t B, ptrdiff_t n_in,
         return;
     }
     memset(dW, 0, (size_t)(n_in * n_out) * sizeof(FNN_T));
+    if (n_out == 1) { /* dW += δ_r x_r and dX_r = δ_r W: contiguous in i */
+        for (ptrdiff_t r = 0; r < B; r++) {
+            const FNN_T *restrict x = X + r * n_in;
+            const FNN_T d = delta[r];
+            for (ptrdiff_t i = 0; i < n_in; i++) dW[i] += d * x[i];
+            if (dX)
+                for (ptrdiff_t i = 0; i < n_in; i++) dX[r * n_in + i] = d * W[i];
+        }
+        return;
+    }
     for (ptrdiff_t r = 0; r < B; r++) {
         const FNN_T *x = X + r * n_in;
         const FNN_T *restrict d = delta + r * n_out;

@@ -178,7 +178,7 @@ BAD_INPUTS = [
     ({"noise": None}, TypeError, r"invalid type for argument `noise`"),
     ({"noise": False}, TypeError, r"invalid type for argument `noise`"),
     ({"noise": 0.1 + 0j}, TypeError, r"invalid type for argument `noise`"),
-    ({"seed": -1}, ValueError, r"invalid value for argument `seed`\. Expected an int >= 0.*seed=-1$"),
+    ({"seed": -1}, ValueError, r"invalid value for argument `seed`\. Expected an int >= 0.*=-1$"),
     ({"seed": 2**64}, ValueError, r"invalid value for argument `seed`.*<= 18446744073709551615"),
     ({"seed": 1.5}, TypeError, r"invalid type for argument `seed`.*seed=1\.5"),
     ({"seed": "x"}, TypeError, r"invalid type for argument `seed`.*seed='x'"),

@@ -236,7 +236,7 @@ SPLIT_BAD = [
     (KFold, None, None, TypeError, r"argument `x`.*Received: x=None"),
     (KFold, "abcdef", None, TypeError, r"unsupported dtype <U6 for argument `x`.*x\.dtype='<U6'"),
     (KFold, np.array(["a"] * 6), None, TypeError, r"unsupported dtype <U1 for argument `x`"),
-    (KFold, np.zeros(6, dtype=object), None, TypeError, r"unsupported dtype object for argument `x`"),
+    (KFold, np.zeros(6, dtype=object), None, TypeError, r"unsupported dtype object for arg.* `x`"),
     (
         KFold,
         np.zeros(6, dtype=complex),
@@ -245,7 +245,13 @@ SPLIT_BAD = [
         r"unsupported dtype complex128 for argument `x`\. Expected bool, integer or float data",
     ),
     (KFold, 5.0, None, ValueError, r"argument `x` is a scalar\..*Received: x=5\.0$"),
-    (KFold, [[1, 2], [3]], None, ValueError, r"argument `x` is not a rectangular array.*x=\[\[1, 2\], \[3\]\]"),
+    (
+        KFold,
+        [[1, 2], [3]],
+        None,
+        ValueError,
+        r"argument `x` is not a rectangular array.*Received: x=\[\[1, 2\], \[3\]\]$",
+    ),
     (
         KFold,
         np.zeros(6),
@@ -422,7 +428,7 @@ SPLIT3_BAD = [
     ({"x": None}, TypeError, r"argument `x`.*Received: x=None"),
     ({"y": None}, TypeError, r"argument `y`.*Received: y=None"),
     ({"x": np.array(["a"] * 10)}, TypeError, r"unsupported dtype <U1 for argument `x`"),
-    ({"y": np.zeros(10, dtype=complex)}, TypeError, r"unsupported dtype complex128 for argument `y`"),
+    ({"y": np.zeros(10, dtype=complex)}, TypeError, r"unsupported dtype complex128 for arg.* `y`"),
     ({"x": 3}, ValueError, r"argument `x` is a scalar.*Received: x=3$"),
     ({"y": np.arange(9)}, ValueError, r"different numbers of samples.*len\(y\)=9"),
     (
@@ -463,7 +469,7 @@ SPLIT3_BAD = [
     ({"shuffle": 1}, TypeError, r"invalid type for argument `shuffle`"),
     ({"shuffle": None}, TypeError, r"argument `shuffle`"),
     ({"stratify": np.arange(9)}, ValueError, r"different numbers of samples.*len\(stratify\)=9"),
-    ({"stratify": np.array(["a"] * 10)}, TypeError, r"unsupported dtype <U1 for argument `stratify`"),
+    ({"stratify": np.array(["a"] * 10)}, TypeError, r"unsupported dtype <U1 for arg.* `stratify`"),
     (
         {"stratify": np.r_[np.nan, np.zeros(9)]},
         ValueError,
@@ -775,7 +781,7 @@ CV_BAD = [
     ({"y": None}, TypeError, r"argument `y`"),
     ({"x": np.array([["a", "b"]] * 12)}, TypeError, r"unsupported dtype <U1 for argument `x`"),
     ({"y": Y12[:-1]}, ValueError, r"different numbers of samples.*len\(y\)=11"),
-    ({"cv": 1}, ValueError, r"invalid value for argument `cv`\. Expected an int >= 2\. Received: cv=1$"),
+    ({"cv": 1}, ValueError, r"invalid value for argument `cv`\. Expected an int >= 2\. .*cv=1$"),
     ({"cv": np.int64(0)}, ValueError, r"invalid value for argument `cv`.*Received: cv=0$"),
     (
         {"cv": True},
