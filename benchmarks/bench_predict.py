@@ -10,11 +10,13 @@ NumPy model, and before any timing the outputs are asserted to agree within
   array; every call is timed on its own with time.perf_counter (the cost of
   the timer itself, measured on an empty call, is subtracted); the table gives
   the median and the 90th percentile over N calls (N = 20000, 5000 with
-  --quick) after 1000 warm-up calls.  The row "fastnn _core.predict" is the C
-  entry point without ``Sequential.predict``'s Python checks (internal API,
-  shown only to split the cost).
-* batch throughput: ``predict(X)`` on 10,000 rows, median of R calls
-  (R = 11, 5 with --quick) after one warm-up call.
+  --quick), made in 5 interleaved rounds (each: 0.2 s pause, 200 warm-up
+  calls, N/5 timed calls).  The row "fastnn _core.predict" is the C entry
+  point without ``Sequential.predict``'s Python checks (internal API, shown
+  only to split the cost).
+* batch throughput: ``predict(X)`` on 10,000 rows, median of R interleaved
+  rounds (R = 11, 5 with --quick; each: pause, one warm-up call, one timed
+  call); "min" is the ratio of the fastest calls.
 
     python benchmarks/bench_predict.py [--quick] [--threads N]
 """
@@ -71,24 +73,28 @@ def timer_overhead(k=20000) -> float:
     return float(np.median(ts))
 
 
-def latency(fn, n_calls, overhead):
-    """(median, p90) seconds of single calls of fn, timer overhead removed."""
+def timed_calls(fn, n_calls, warmup=200):
+    """Seconds of each of n_calls single calls of fn (after `warmup` untimed calls)."""
     pc = time.perf_counter
-    C.quiesce()
-    for _ in range(1000):
+    for _ in range(warmup):
         fn()
     ts = np.empty(n_calls)
     for i in range(n_calls):
         t0 = pc()
         fn()
         ts[i] = pc() - t0
-    ts -= overhead
-    return float(np.median(ts)), float(np.percentile(ts, 90))
+    return ts
 
 
-def throughput(fn, repeats):
-    C.quiesce()
-    return C.median(C.time_call(fn, repeats))
+def interleaved(cands, rounds, one_round):
+    """{label: array of times}: `rounds` rounds, each running every candidate in
+    turn after a pause (host noise and idle BLAS threads then hit all alike)."""
+    out = {lbl: [] for lbl, _ in cands}
+    for _ in range(rounds):
+        for lbl, fn in cands:
+            C.quiesce()
+            out[lbl].append(one_round(fn))
+    return {lbl: np.concatenate(v) for lbl, v in out.items()}
 
 
 def main():
@@ -121,22 +127,27 @@ def main():
             cands = [("fastnn model.predict", lambda: fm.predict(x1)),
                      ("fastnn _core.predict", lambda: _core.predict(net, params, x1)),
                      ("NumPy MLP predict", lambda: nm.predict(x1))]
-            res = {lbl: latency(fn, n_calls, overhead) for lbl, fn in cands}
-            base = res["NumPy MLP predict"][0]
-            for lbl, (med, p90) in res.items():
-                lat_rows.append([name, lbl, f"{med * 1e6:.2f}", f"{p90 * 1e6:.2f}",
-                                 f"{base / med:.2f}x"])
-            tf = throughput(lambda: fm.predict(X), repeats)
-            tn = throughput(lambda: nm.predict(X), repeats)
+            rounds = 5
+            res = interleaved(cands, rounds, lambda fn: timed_calls(fn, n_calls // rounds))
+            base = np.median(res["NumPy MLP predict"] - overhead)
+            for lbl, ts in res.items():
+                ts = ts - overhead
+                med = np.median(ts)
+                lat_rows.append([name, lbl, f"{med * 1e6:.2f}",
+                                 f"{np.percentile(ts, 90) * 1e6:.2f}", f"{base / med:.2f}x"])
+            big = [("fastnn", lambda: fm.predict(X)), ("NumPy", lambda: nm.predict(X))]
+            res = interleaved(big, repeats, lambda fn: timed_calls(fn, 1, warmup=1))
+            tf, tn = np.median(res["fastnn"]), np.median(res["NumPy"])
             thr_rows.append([name, f"{len(X):,}", f"{tf * 1e3:.3f}", f"{tn * 1e3:.3f}",
-                             f"{len(X) / tf:,.0f}", f"{len(X) / tn:,.0f}", f"{tn / tf:.2f}x"])
+                             f"{len(X) / tf:,.0f}", f"{len(X) / tn:,.0f}", f"{tn / tf:.2f}x",
+                             f"{res['NumPy'].min() / res['fastnn'].min():.2f}x"])
     print(f"\n(timer overhead subtracted: {overhead * 1e9:.0f} ns per call)")
     print(f"\nSingle-sample predict latency, x1 of shape (1, n) float32, {n_calls} calls each")
     print(C.fmt_table(["net", "implementation", "median µs", "p90 µs",
                        "speed-up vs NumPy (median)"], lat_rows))
     print(f"\nBatch predict throughput, median of {repeats} calls")
     print(C.fmt_table(["net", "rows", "fastnn ms", "NumPy ms", "fastnn samples/s",
-                       "NumPy samples/s", "speed-up"], thr_rows))
+                       "NumPy samples/s", "speed-up", "speed-up (min)"], thr_rows))
     for line in notes:
         print(line)
 
