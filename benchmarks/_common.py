@@ -69,6 +69,28 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+def build_info() -> str:
+    """git commit of the repo, whether fastnn/ or csrc/ differ from it, and when
+    the compiled core was built (fastnn is edited concurrently: results belong
+    to one build)."""
+    import glob
+    import subprocess
+
+    try:
+        head = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
+                              capture_output=True, text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--", "fastnn",
+                                "csrc", "setup.py"],
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        head, dirty = "?", ""
+    sos = glob.glob(os.path.join(ROOT, "fastnn", "_kernels", "_core*.so"))
+    built = (datetime.datetime.fromtimestamp(os.path.getmtime(sos[0])).isoformat(timespec="seconds")
+             if sos else "?")
+    return (f"commit {head or '?'}{' + uncommitted changes in fastnn/csrc' if dirty else ''}, "
+            f"_core built {built}")
+
+
 def machine_report(thread_note: str, probe: bool = True) -> str:
     import scipy
 
@@ -84,6 +106,7 @@ def machine_report(thread_note: str, probe: bool = True) -> str:
         f"cpu         : {cpu_model()}, {os.cpu_count()} logical CPUs",
         f"python      : {platform.python_version()} ({platform.platform()})",
         f"numpy       : {np.__version__}   scipy: {scipy.__version__}   fastnn: {fv}",
+        f"fastnn build: {build_info()}",
         f"env         : " + ", ".join(f"{v}={os.environ.get(v, '(unset)')}" for v in THREAD_VARS),
         f"threads     : {thread_note}",
     ]

@@ -140,7 +140,7 @@ def summarize(rows, key, label):
     for r in sorted(wrong, key=lambda r: r["macs"]):
         out.append(f"    mis-routed: B={r['B']} {r['n_in']}x{r['n_out']} ({r['macs']:,} MACs): "
                    f"loops {r['tl'] * 1e6:.1f} µs, BLAS {r['tb'] * 1e6:.1f} µs")
-    for bmin in (2, 8, 32):
+    for bmin in (2, 32):
         (g2, lost2, T2, wrong2), _ = best_threshold(sub, bmin)
         out.append(f"rule 'loops if B < {bmin} or MACs < T': best T={fmt_macs(T2)}: "
                    f"geo-mean slowdown {g2:.3f}, {len(wrong2)} mis-routed, {lost2 * 1e6:.0f} µs lost")
@@ -200,6 +200,13 @@ def main():
     both = [dict(r, both_l=r["fwd_l"] + r["bwd_l"], both_b=r["fwd_b"] + r["bwd_b"]) for r in rows]
     for line in summarize(both, "both", "forward + backward (one small_gemm for both)"):
         print(line)
+    stalled = [r for r in rows if r["macs"] >= 100_000
+               and min(r["macs"] / r["fwd_b"], 2 * r["macs"] / r["bwd_b"]) < 1e9]
+    if stalled:
+        print(f"\nWARNING: {len(stalled)} shapes ran BLAS below 1 GMAC/s (e.g. B={stalled[0]['B']} "
+              f"{stalled[0]['n_in']}x{stalled[0]['n_out']}: fwd {stalled[0]['fwd_b'] * 1e6:.0f} µs): "
+              "multi-threaded OpenBLAS calls stalled (host CPU throttling, see the cpu probe "
+              "line); compare with --threads 1")
     worst = max(r["diff"] for r in rows)
     print(f"\nlargest relative difference between the two paths over the grid: {worst:.2e}")
     print(f"elapsed {elapsed:.0f} s")

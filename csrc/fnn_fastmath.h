@@ -21,10 +21,16 @@
 #include <stdint.h>
 #include <string.h>
 
-typedef float fnn_v4f __attribute__((vector_size(16)));
-typedef int32_t fnn_v4i __attribute__((vector_size(16)));
-
+/* 4 lanes (16 bytes) on the baseline, 8 (32 bytes) where AVX2 is enabled */
+#ifdef __AVX2__
+#define FNN_VLEN 8
+#define FNN_V4(c) ((fnn_v4f){(c), (c), (c), (c), (c), (c), (c), (c)})
+#else
+#define FNN_VLEN 4
 #define FNN_V4(c) ((fnn_v4f){(c), (c), (c), (c)})
+#endif
+typedef float fnn_v4f __attribute__((vector_size(4 * FNN_VLEN)));
+typedef int32_t fnn_v4i __attribute__((vector_size(4 * FNN_VLEN)));
 
 static inline fnn_v4f fnn_vsel(fnn_v4i mask, fnn_v4f a, fnn_v4f b)
 {
@@ -82,14 +88,14 @@ static inline fnn_v4f fnn_vtanh(fnn_v4f x)
     static inline void name(ptrdiff_t n, const float *in, float *out)          \
     {                                                                           \
         ptrdiff_t i = 0;                                                        \
-        for (; i + 4 <= n; i += 4) {                                            \
+        for (; i + FNN_VLEN <= n; i += FNN_VLEN) {                              \
             fnn_v4f v;                                                          \
             memcpy(&v, in + i, sizeof v);                                       \
             v = vf(v);                                                          \
             memcpy(out + i, &v, sizeof v);                                      \
         }                                                                       \
         if (i < n) {                                                            \
-            float buf[4] = {0, 0, 0, 0};                                        \
+            float buf[FNN_VLEN] = {0};                                          \
             memcpy(buf, in + i, (size_t)(n - i) * sizeof(float));               \
             fnn_v4f v;                                                          \
             memcpy(&v, buf, sizeof v);                                          \

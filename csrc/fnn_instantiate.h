@@ -1,10 +1,17 @@
 /* fnn_instantiate.h — compile the generic kernel file FNN_TEMPLATE_FILE once
- * for float (names ending _f32) and once for double (_f64).
+ * for float (names ending _f32) and once for double (_f64).  When FNN_ISA is
+ * defined (fnn_isa_avx2.c), it is appended to every name: fnn_dense_forward_f32_avx2.
  *
  * In a kernel file: FNN_T is the element type, FNN_(name) the suffixed name,
- * FNN_GEMM(blas) the matching BLAS gemm pointer, FNN_EPS the type's epsilon. */
+ * FNN_GEMM(blas) the matching BLAS gemm pointer. */
+#ifndef FNN_ISA
+#define FNN_ISA /* empty: the portable baseline */
+#endif
+#define FNN_PASTE_(a, b, c) a##b##c
+#define FNN_PASTE(a, b, c) FNN_PASTE_(a, b, c)
+
 #define FNN_T float
-#define FNN_(name) name##_f32
+#define FNN_(name) FNN_PASTE(name, _f32, FNN_ISA)
 #define FNN_GEMM(blas) ((blas)->sgemm)
 #define FNN_EXP expf
 #define FNN_LOG logf
@@ -24,7 +31,7 @@
 #undef FNN_FABS
 
 #define FNN_T double
-#define FNN_(name) name##_f64
+#define FNN_(name) FNN_PASTE(name, _f64, FNN_ISA)
 #define FNN_GEMM(blas) ((blas)->dgemm)
 #define FNN_EXP exp
 #define FNN_LOG log

@@ -80,4 +80,10 @@ ptrdiff_t fnn_net_layout(fnn_net *net);
 FNN_NET_PROTOS(float, f32)
 FNN_NET_PROTOS(double, f64)
 
+/* The same loops compiled for AVX2 + FMA (fnn_isa_avx2.c); call them only
+ * when fnn_have_avx2() returns 1. */
+int fnn_have_avx2(void);
+FNN_NET_PROTOS(float, f32_avx2)
+FNN_NET_PROTOS(double, f64_avx2)
+
 #endif

@@ -92,7 +92,9 @@ def info() -> None:
     print(f"numpy {np.__version__}, scipy {scipy.__version__} (BLAS via scipy.linalg.cython_blas)")
     print(f"dense layers use direct C loops below {_core.DEFAULT_SMALL_GEMM} multiply-adds "
           "per product, BLAS gemm above")
-    print("kernels: portable build (no -march=native); dtypes float32 (default), float64")
+    print(f"instruction set: {_core.get_isa()} (available: {', '.join(_core.available_isas())}; "
+          "FASTNN_ISA=baseline forces the portable kernels)")
+    print("dtypes: float32 (default), float64")
 
 
 def main(argv=None) -> int:

@@ -14,6 +14,14 @@ from fastnn.layers import Dense, Dropout
 from ._oracles import FD_ATOL, FD_EPS, FD_RTOL
 
 
+@pytest.fixture(autouse=True, params=_core.available_isas())
+def isa(request):
+    """Every check runs on each instruction set this CPU has (baseline, avx2)."""
+    previous = _core.set_isa(request.param)
+    yield request.param
+    _core.set_isa(previous)
+
+
 def targets(loss, n, k, rng):
     if loss == "sparse_categorical_crossentropy":
         return rng.integers(0, k, n)

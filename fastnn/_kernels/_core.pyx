@@ -16,9 +16,36 @@ from libc.stdlib cimport malloc, free
 from scipy.linalg.cython_blas cimport sgemm, dgemm
 from fastnn._kernels.csrc cimport *
 
+import os
+
 import numpy as np
 
 cnp.import_array()
+
+# Instruction set of the network loops: the portable baseline, or the AVX2+FMA
+# build of the same C (csrc/fnn_isa_avx2.c) where the CPU has it.
+# FASTNN_ISA=baseline forces the baseline.
+cdef bint _AVX2 = fnn_have_avx2() != 0 and os.environ.get("FASTNN_ISA", "").lower() != "baseline"
+
+
+def available_isas():
+    """Instruction sets this CPU can run the network loops with."""
+    return ("baseline", "avx2") if fnn_have_avx2() else ("baseline",)
+
+
+def get_isa():
+    """The instruction set in use: "baseline" or "avx2"."""
+    return "avx2" if _AVX2 else "baseline"
+
+
+def set_isa(str name):
+    """Choose the instruction set ("baseline" or "avx2"); returns the previous one."""
+    global _AVX2
+    if name not in available_isas():
+        raise ValueError(f"set_isa(): expected one of {available_isas()}, received {name!r}")
+    previous = get_isa()
+    _AVX2 = name == "avx2"
+    return previous
 
 # Direct loops below this many multiply-adds per product; BLAS above it.
 # Measured with benchmarks/bench_dense_threshold.py (see that file).
@@ -160,12 +187,23 @@ def train(Net net not None, tuple opt, P, G, S1, S2, ws, Py_ssize_t cap, X, Y, o
     cdef const int64_t *po = &idx[0] if n_order > 0 else NULL
     if n_order == 0:
         return 0, 0, o.iterations
+    cdef bint v = _AVX2
     with nogil:
-        if d:
+        if d and v:
+            status = fnn_net_train_f64_avx2(&net.c, &o, <double *>pp, <double *>pg, <double *>s1,
+                                            <double *>s2, <double *>pw, cap, <const double *>px,
+                                            <const double *>py, po, n_order, batch, r, &sums[0],
+                                            &n_done)
+        elif d:
             status = fnn_net_train_f64(&net.c, &o, <double *>pp, <double *>pg, <double *>s1,
                                        <double *>s2, <double *>pw, cap, <const double *>px,
                                        <const double *>py, po, n_order, batch, r, &sums[0],
                                        &n_done)
+        elif v:
+            status = fnn_net_train_f32_avx2(&net.c, &o, <float *>pp, <float *>pg, <float *>s1,
+                                            <float *>s2, <float *>pw, cap, <const float *>px,
+                                            <const float *>py, po, n_order, batch, r, &sums[0],
+                                            &n_done)
         else:
             status = fnn_net_train_f32(&net.c, &o, <float *>pp, <float *>pg, <float *>s1,
                                        <float *>s2, <float *>pw, cap, <const float *>px,
@@ -187,10 +225,19 @@ def loss_grad(Net net not None, P, G, ws, Py_ssize_t cap, X, Y, rng, double[::1]
     cdef void *pg = _data(G, "G", d, net.n_params, True, True)
     cdef void *pw = _data(ws, "ws", d, cap * net.ws_units, False, True)
     cdef uint64_t *r = NULL if rng is None else _rng(rng)
+    cdef bint v = _AVX2
     with nogil:
-        if d:
+        if d and v:
+            cost = fnn_net_loss_grad_f64_avx2(&net.c, <const double *>pp, <double *>pg, <double *>pw,
+                                              cap, B, <const double *>px, <const double *>py, r,
+                                              &sums[0])
+        elif d:
             cost = fnn_net_loss_grad_f64(&net.c, <const double *>pp, <double *>pg, <double *>pw,
                                          cap, B, <const double *>px, <const double *>py, r, &sums[0])
+        elif v:
+            cost = fnn_net_loss_grad_f32_avx2(&net.c, <const float *>pp, <float *>pg, <float *>pw,
+                                              cap, B, <const float *>px, <const float *>py, r,
+                                              &sums[0])
         else:
             cost = fnn_net_loss_grad_f32(&net.c, <const float *>pp, <float *>pg, <float *>pw,
                                          cap, B, <const float *>px, <const float *>py, r, &sums[0])
@@ -207,10 +254,17 @@ def evaluate(Net net not None, P, ws, Py_ssize_t cap, X, Y, double[::1] sums not
     cdef void *py = _data(Y, "Y", d, n * net.y_cols, True, False)
     cdef void *pp = _data(P, "P", d, net.n_params, True, False)
     cdef void *pw = _data(ws, "ws", d, cap * net.ws_units, False, True)
+    cdef bint v = _AVX2
     with nogil:
-        if d:
+        if d and v:
+            fnn_net_evaluate_f64_avx2(&net.c, <const double *>pp, <double *>pw, cap,
+                                      <const double *>px, <const double *>py, n, &sums[0])
+        elif d:
             fnn_net_evaluate_f64(&net.c, <const double *>pp, <double *>pw, cap,
                                  <const double *>px, <const double *>py, n, &sums[0])
+        elif v:
+            fnn_net_evaluate_f32_avx2(&net.c, <const float *>pp, <float *>pw, cap,
+                                      <const float *>px, <const float *>py, n, &sums[0])
         else:
             fnn_net_evaluate_f32(&net.c, <const float *>pp, <float *>pw, cap,
                                  <const float *>px, <const float *>py, n, &sums[0])
@@ -245,10 +299,17 @@ def predict(Net net not None, P, X):
             if w == NULL:
                 raise MemoryError()
     cdef void *po = cnp.PyArray_DATA(out)
+    cdef bint v = _AVX2
     with nogil:
-        if d:
+        if d and v:
+            fnn_net_predict_f64_avx2(&net.c, <const double *>pp, <double *>w, cap,
+                                     <const double *>px, n, <double *>po)
+        elif d:
             fnn_net_predict_f64(&net.c, <const double *>pp, <double *>w, cap,
                                 <const double *>px, n, <double *>po)
+        elif v:
+            fnn_net_predict_f32_avx2(&net.c, <const float *>pp, <float *>w, cap,
+                                     <const float *>px, n, <float *>po)
         else:
             fnn_net_predict_f32(&net.c, <const float *>pp, <float *>w, cap,
                                 <const float *>px, n, <float *>po)

@@ -103,3 +103,23 @@ cdef extern from "fastnn.h" nogil:
                                         double lr, float *w, float *b)
     Py_ssize_t fnn_perceptron_epoch_f64(Py_ssize_t n, Py_ssize_t n_in, const double *X, const double *y,
                                         double lr, double *w, double *b)
+    # the same loops compiled for AVX2 + FMA (csrc/fnn_isa_avx2.c)
+    int fnn_have_avx2()
+    double fnn_net_loss_grad_f32_avx2(const fnn_net *net, const float *P, float *G, float *ws, Py_ssize_t cap,
+                                 Py_ssize_t B, const float *X, const float *Y, uint64_t *rng, double *sums)
+    double fnn_net_loss_grad_f64_avx2(const fnn_net *net, const double *P, double *G, double *ws, Py_ssize_t cap,
+                                 Py_ssize_t B, const double *X, const double *Y, uint64_t *rng, double *sums)
+    int fnn_net_train_f32_avx2(const fnn_net *net, fnn_optim *opt, float *P, float *G, float *S1, float *S2,
+                          float *ws, Py_ssize_t cap, const float *X, const float *Y, const int64_t *order,
+                          Py_ssize_t n, Py_ssize_t batch, uint64_t *rng, double *sums, Py_ssize_t *n_done)
+    int fnn_net_train_f64_avx2(const fnn_net *net, fnn_optim *opt, double *P, double *G, double *S1, double *S2,
+                          double *ws, Py_ssize_t cap, const double *X, const double *Y, const int64_t *order,
+                          Py_ssize_t n, Py_ssize_t batch, uint64_t *rng, double *sums, Py_ssize_t *n_done)
+    void fnn_net_evaluate_f32_avx2(const fnn_net *net, const float *P, float *ws, Py_ssize_t cap,
+                              const float *X, const float *Y, Py_ssize_t n, double *sums)
+    void fnn_net_evaluate_f64_avx2(const fnn_net *net, const double *P, double *ws, Py_ssize_t cap,
+                              const double *X, const double *Y, Py_ssize_t n, double *sums)
+    void fnn_net_predict_f32_avx2(const fnn_net *net, const float *P, float *ws2, Py_ssize_t cap,
+                             const float *X, Py_ssize_t n, float *out)
+    void fnn_net_predict_f64_avx2(const fnn_net *net, const double *P, double *ws2, Py_ssize_t cap,
+                             const double *X, Py_ssize_t n, double *out)
