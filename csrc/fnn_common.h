@@ -80,9 +80,15 @@ typedef void (*fnn_sgemm_t)(char *transa, char *transb, int *m, int *n, int *k,
 typedef void (*fnn_dgemm_t)(char *transa, char *transb, int *m, int *n, int *k,
                             double *alpha, double *a, int *lda, double *b, int *ldb,
                             double *beta, double *c, int *ldc);
+typedef void (*fnn_sgemv_t)(char *trans, int *m, int *n, float *alpha, float *a, int *lda,
+                            float *x, int *incx, float *beta, float *y, int *incy);
+typedef void (*fnn_dgemv_t)(char *trans, int *m, int *n, double *alpha, double *a, int *lda,
+                            double *x, int *incx, double *beta, double *y, int *incy);
 typedef struct {
     fnn_sgemm_t sgemm;
     fnn_dgemm_t dgemm;
+    fnn_sgemv_t sgemv;
+    fnn_dgemv_t dgemv;
     /* Products with B*n_in*n_out below this many multiply-adds use direct
      * loops: a BLAS call costs more than the arithmetic for small layers. */
     ptrdiff_t small_gemm;

@@ -49,6 +49,16 @@ void FNN_(fnn_dense_forward)(const fnn_blas *blas, ptrdiff_t B, ptrdiff_t n_in,
         if (b) memcpy(z, b, (size_t)n_out * sizeof(FNN_T));
         else memset(z, 0, (size_t)n_out * sizeof(FNN_T));
     }
+    if (B == 1 && n_in * n_out >= blas->small_gemm) {
+        /* one sample, matrix-vector: z := Wᵀ·x + z.  Row-major W (n_in, n_out) is
+         * the column-major (n_out, n_in) matrix whose product with x gives z. */
+        char trans = 'N';
+        int m = (int)n_out, n = (int)n_in, lda = (int)n_out, one = 1;
+        FNN_T alpha = 1, beta = 1;
+        FNN_GEMV(blas)(&trans, &m, &n, &alpha, (FNN_T *)W, &lda, (FNN_T *)X, &one, &beta, Z,
+                       &one);
+        return;
+    }
     if (B * n_in * n_out >= blas->small_gemm) {
         /* Z := 1·X·W + 1·Z   (Z holds the broadcast bias) */
         FNN_(fnn_gemm_rm)(blas, 0, 0, B, n_out, n_in, (FNN_T)1, X, n_in, W, n_out,

@@ -13,6 +13,7 @@
 #define FNN_T float
 #define FNN_(name) FNN_PASTE(name, _f32, FNN_ISA)
 #define FNN_GEMM(blas) ((blas)->sgemm)
+#define FNN_GEMV(blas) ((blas)->sgemv)
 #define FNN_EXP expf
 #define FNN_LOG logf
 #define FNN_LOG1P log1pf
@@ -23,6 +24,7 @@
 #undef FNN_T
 #undef FNN_
 #undef FNN_GEMM
+#undef FNN_GEMV
 #undef FNN_EXP
 #undef FNN_LOG
 #undef FNN_LOG1P
@@ -33,6 +35,7 @@
 #define FNN_T double
 #define FNN_(name) FNN_PASTE(name, _f64, FNN_ISA)
 #define FNN_GEMM(blas) ((blas)->dgemm)
+#define FNN_GEMV(blas) ((blas)->dgemv)
 #define FNN_EXP exp
 #define FNN_LOG log
 #define FNN_LOG1P log1p
@@ -43,6 +46,7 @@
 #undef FNN_T
 #undef FNN_
 #undef FNN_GEMM
+#undef FNN_GEMV
 #undef FNN_EXP
 #undef FNN_LOG
 #undef FNN_LOG1P

@@ -13,7 +13,7 @@
 cimport numpy as cnp
 from libc.stdint cimport uint64_t, int64_t
 from libc.stdlib cimport malloc, free
-from scipy.linalg.cython_blas cimport sgemm, dgemm
+from scipy.linalg.cython_blas cimport dgemm, dgemv, sgemm, sgemv
 from fastnn._kernels.csrc cimport *
 
 import os
@@ -55,6 +55,8 @@ cdef fnn_blas _make_blas(Py_ssize_t small_gemm):
     cdef fnn_blas blas
     blas.sgemm = <fnn_sgemm_t>sgemm
     blas.dgemm = <fnn_dgemm_t>dgemm
+    blas.sgemv = <fnn_sgemv_t>sgemv
+    blas.dgemv = <fnn_dgemv_t>dgemv
     blas.small_gemm = small_gemm
     return blas
 

@@ -9,9 +9,15 @@ cdef extern from "fastnn.h" nogil:
                                  int *, float *, int *, float *, float *, int *)
     ctypedef void (*fnn_dgemm_t)(char *, char *, int *, int *, int *, double *, double *,
                                  int *, double *, int *, double *, double *, int *)
+    ctypedef void (*fnn_sgemv_t)(char *, int *, int *, float *, float *, int *, float *, int *,
+                                 float *, float *, int *)
+    ctypedef void (*fnn_dgemv_t)(char *, int *, int *, double *, double *, int *, double *, int *,
+                                 double *, double *, int *)
     ctypedef struct fnn_blas:
         fnn_sgemm_t sgemm
         fnn_dgemm_t dgemm
+        fnn_sgemv_t sgemv
+        fnn_dgemv_t dgemv
         Py_ssize_t small_gemm
 
     ctypedef struct fnn_optim:
