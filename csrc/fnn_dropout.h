@@ -16,5 +16,7 @@
 
 FNN_DROPOUT_PROTOS(float, f32)
 FNN_DROPOUT_PROTOS(double, f64)
+FNN_DROPOUT_PROTOS(float, f32_avx2)   /* fnn_isa_avx2.c */
+FNN_DROPOUT_PROTOS(double, f64_avx2)
 
 #endif

@@ -34,5 +34,7 @@ typedef struct {
 
 FNN_OPTIM_PROTOS(float, f32)
 FNN_OPTIM_PROTOS(double, f64)
+FNN_OPTIM_PROTOS(float, f32_avx2)   /* fnn_isa_avx2.c */
+FNN_OPTIM_PROTOS(double, f64_avx2)
 
 #endif

@@ -14,5 +14,7 @@
 
 FNN_REG_PROTOS(float, f32)
 FNN_REG_PROTOS(double, f64)
+FNN_REG_PROTOS(float, f32_avx2)   /* fnn_isa_avx2.c */
+FNN_REG_PROTOS(double, f64_avx2)
 
 #endif

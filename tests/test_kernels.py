@@ -14,6 +14,14 @@ from fastnn._kernels import _core
 from ._oracles import ELEMENTWISE, tol
 
 DTYPES = [np.float32, np.float64]
+
+
+@pytest.fixture(autouse=True, params=_core.available_isas())
+def isa(request):
+    """Every kernel is checked on each instruction set this CPU has."""
+    previous = _core.set_isa(request.param)
+    yield request.param
+    _core.set_isa(previous)
 ALWAYS_LOOPS, ALWAYS_BLAS = 2**62, 0
 
 

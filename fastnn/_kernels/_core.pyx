@@ -10,6 +10,8 @@
 #   dropout rates, loss id and the BLAS pointers taken from SciPy.
 #   Functions whose name ends in `_kernel` expose one C kernel each, for the
 #   tests that hold every kernel equal to its twin in fastnn/_reference.py.
+#   Every call goes to the portable build or to its AVX2+FMA twin
+#   (csrc/fnn_isa_avx2.c), as chosen at import or by set_isa().
 cimport numpy as cnp
 from libc.stdint cimport uint64_t, int64_t
 from libc.stdlib cimport malloc, free
@@ -391,7 +393,9 @@ def dense_forward_kernel(X, W, b, Z, Py_ssize_t small_gemm=DEFAULT_SMALL_GEMM):
     cdef void *pw = _data(W, "W", d, n_in * n_out, True, False)
     cdef void *pb = NULL if b is None else _data(b, "b", d, n_out, True, False)
     cdef void *pz = _data(Z, "Z", d, B * n_out, True, True)
-    if d: fnn_dense_forward_f64(&blas, B, n_in, n_out, <double *>px, <double *>pw, <double *>pb, <double *>pz)
+    if d and _AVX2: fnn_dense_forward_f64_avx2(&blas, B, n_in, n_out, <double *>px, <double *>pw, <double *>pb, <double *>pz)
+    elif d: fnn_dense_forward_f64(&blas, B, n_in, n_out, <double *>px, <double *>pw, <double *>pb, <double *>pz)
+    elif _AVX2: fnn_dense_forward_f32_avx2(&blas, B, n_in, n_out, <float *>px, <float *>pw, <float *>pb, <float *>pz)
     else: fnn_dense_forward_f32(&blas, B, n_in, n_out, <float *>px, <float *>pw, <float *>pb, <float *>pz)
 
 
@@ -407,8 +411,12 @@ def dense_backward_kernel(X, delta, W, dW, db, dX, Py_ssize_t small_gemm=DEFAULT
     cdef void *pdw = _data(dW, "dW", d, n_in * n_out, True, True)
     cdef void *pdb = NULL if db is None else _data(db, "db", d, n_out, True, True)
     cdef void *pdx = NULL if dX is None else _data(dX, "dX", d, B * n_in, True, True)
-    if d: fnn_dense_backward_f64(&blas, B, n_in, n_out, <double *>px, <double *>pd, <double *>pw,
-                                 <double *>pdw, <double *>pdb, <double *>pdx)
+    if d and _AVX2: fnn_dense_backward_f64_avx2(&blas, B, n_in, n_out, <double *>px, <double *>pd,
+                                                <double *>pw, <double *>pdw, <double *>pdb, <double *>pdx)
+    elif d: fnn_dense_backward_f64(&blas, B, n_in, n_out, <double *>px, <double *>pd, <double *>pw,
+                                   <double *>pdw, <double *>pdb, <double *>pdx)
+    elif _AVX2: fnn_dense_backward_f32_avx2(&blas, B, n_in, n_out, <float *>px, <float *>pd, <float *>pw,
+                                            <float *>pdw, <float *>pdb, <float *>pdx)
     else: fnn_dense_backward_f32(&blas, B, n_in, n_out, <float *>px, <float *>pd, <float *>pw,
                                  <float *>pdw, <float *>pdb, <float *>pdx)
 
@@ -420,7 +428,9 @@ def act_forward_kernel(int act, Z, A):
     cdef Py_ssize_t B = Z.shape[0], n = Z.shape[1]
     cdef void *pz = _data(Z, "Z", d, B * n, True, False)
     cdef void *pa = _data(A, "A", d, B * n, True, True)
-    if d: fnn_act_forward_f64(act, B, n, <double *>pz, <double *>pa)
+    if d and _AVX2: fnn_act_forward_f64_avx2(act, B, n, <double *>pz, <double *>pa)
+    elif d: fnn_act_forward_f64(act, B, n, <double *>pz, <double *>pa)
+    elif _AVX2: fnn_act_forward_f32_avx2(act, B, n, <float *>pz, <float *>pa)
     else: fnn_act_forward_f32(act, B, n, <float *>pz, <float *>pa)
 
 
@@ -432,7 +442,9 @@ def act_backward_kernel(int act, Z, A, G):
     cdef void *pz = _data(Z, "Z", d, B * n, True, False)
     cdef void *pa = _data(A, "A", d, B * n, True, False)
     cdef void *pg = _data(G, "G", d, B * n, True, True)
-    if d: fnn_act_backward_f64(act, B, n, <double *>pz, <double *>pa, <double *>pg)
+    if d and _AVX2: fnn_act_backward_f64_avx2(act, B, n, <double *>pz, <double *>pa, <double *>pg)
+    elif d: fnn_act_backward_f64(act, B, n, <double *>pz, <double *>pa, <double *>pg)
+    elif _AVX2: fnn_act_backward_f32_avx2(act, B, n, <float *>pz, <float *>pa, <float *>pg)
     else: fnn_act_backward_f32(act, B, n, <float *>pz, <float *>pa, <float *>pg)
 
 
@@ -448,7 +460,9 @@ def loss_kernel(int loss, bint fused, Z, A, Y, delta):
     cdef void *pd = NULL if delta is None else _data(delta, "delta", d, B * k, True, True)
     if loss == 3 and (np.any(Y < 0) or np.any(Y >= k) or np.any(Y != np.floor(Y))):
         raise ValueError("loss_kernel: sparse labels must be integers in [0, k)")
+    if d and _AVX2: return fnn_loss_f64_avx2(loss, fused, B, k, <double *>pz, <double *>pa, <double *>py, <double *>pd)
     if d: return fnn_loss_f64(loss, fused, B, k, <double *>pz, <double *>pa, <double *>py, <double *>pd)
+    if _AVX2: return fnn_loss_f32_avx2(loss, fused, B, k, <float *>pz, <float *>pa, <float *>py, <float *>pd)
     return fnn_loss_f32(loss, fused, B, k, <float *>pz, <float *>pa, <float *>py, <float *>pd)
 
 
@@ -497,6 +511,8 @@ def optim_step_kernel(tuple opt, P, G, S1, S2):
     cdef void *pg = _data(G, "G", d, n, True, False)
     cdef void *s1 = _data(S1, "S1", d, n, True, True)
     cdef void *s2 = _data(S2, "S2", d, n, True, True)
-    if d: fnn_optim_step_f64(&o, n, <double *>pp, <double *>pg, <double *>s1, <double *>s2)
+    if d and _AVX2: fnn_optim_step_f64_avx2(&o, n, <double *>pp, <double *>pg, <double *>s1, <double *>s2)
+    elif d: fnn_optim_step_f64(&o, n, <double *>pp, <double *>pg, <double *>s1, <double *>s2)
+    elif _AVX2: fnn_optim_step_f32_avx2(&o, n, <float *>pp, <float *>pg, <float *>s1, <float *>s2)
     else: fnn_optim_step_f32(&o, n, <float *>pp, <float *>pg, <float *>s1, <float *>s2)
     return o.iterations

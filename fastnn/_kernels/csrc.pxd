@@ -129,3 +129,23 @@ cdef extern from "fastnn.h" nogil:
                              const float *X, Py_ssize_t n, float *out)
     void fnn_net_predict_f64_avx2(const fnn_net *net, const double *P, double *ws2, Py_ssize_t cap,
                              const double *X, Py_ssize_t n, double *out)
+    void fnn_dense_forward_f32_avx2(const fnn_blas *blas, Py_ssize_t B, Py_ssize_t n_in, Py_ssize_t n_out,
+                               const float *X, const float *W, const float *b, float *Z)
+    void fnn_dense_forward_f64_avx2(const fnn_blas *blas, Py_ssize_t B, Py_ssize_t n_in, Py_ssize_t n_out,
+                               const double *X, const double *W, const double *b, double *Z)
+    void fnn_dense_backward_f32_avx2(const fnn_blas *blas, Py_ssize_t B, Py_ssize_t n_in, Py_ssize_t n_out,
+                                const float *X, const float *delta, const float *W,
+                                float *dW, float *db, float *dX)
+    void fnn_dense_backward_f64_avx2(const fnn_blas *blas, Py_ssize_t B, Py_ssize_t n_in, Py_ssize_t n_out,
+                                const double *X, const double *delta, const double *W,
+                                double *dW, double *db, double *dX)
+    void fnn_act_forward_f32_avx2(int id, Py_ssize_t B, Py_ssize_t n, const float *Z, float *A)
+    void fnn_act_forward_f64_avx2(int id, Py_ssize_t B, Py_ssize_t n, const double *Z, double *A)
+    void fnn_act_backward_f32_avx2(int id, Py_ssize_t B, Py_ssize_t n, const float *Z, const float *A, float *G)
+    void fnn_act_backward_f64_avx2(int id, Py_ssize_t B, Py_ssize_t n, const double *Z, const double *A, double *G)
+    double fnn_loss_f32_avx2(int loss, int fused, Py_ssize_t B, Py_ssize_t k, const float *Z,
+                        const float *A, const float *Y, float *delta)
+    double fnn_loss_f64_avx2(int loss, int fused, Py_ssize_t B, Py_ssize_t k, const double *Z,
+                        const double *A, const double *Y, double *delta)
+    void fnn_optim_step_f32_avx2(fnn_optim *opt, Py_ssize_t n, float *P, const float *G, float *S1, float *S2)
+    void fnn_optim_step_f64_avx2(fnn_optim *opt, Py_ssize_t n, double *P, const double *G, double *S1, double *S2)
