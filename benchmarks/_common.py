@@ -20,7 +20,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 # `python benchmarks/x.py` imports the in-place build of this repo, unless
 # PYTHONPATH already provides a fastnn (e.g. a frozen build of one commit).
-import importlib.util  # noqa: E402
+import importlib.util
 
 if importlib.util.find_spec("fastnn") is None:
     sys.path.insert(0, ROOT)
@@ -88,12 +88,13 @@ def build_info() -> str:
     head, dirty = "?", ""
     try:
         out = subprocess.run(["git", "-C", root, "rev-parse", "--short", "HEAD"],
-                             capture_output=True, text=True, timeout=10)
+                             capture_output=True, text=True, timeout=10, check=False)
         if out.returncode == 0:
             head = out.stdout.strip()
             dirty = subprocess.run(["git", "-C", root, "status", "--porcelain", "--", "fastnn",
                                     "csrc", "setup.py"],
-                                   capture_output=True, text=True, timeout=10).stdout.strip()
+                                   capture_output=True, text=True, timeout=10,
+                                   check=False).stdout.strip()
         elif os.path.exists(os.path.join(root, "SNAPSHOT_COMMIT")):
             with open(os.path.join(root, "SNAPSHOT_COMMIT")) as f:
                 head = f"snapshot of {f.read().strip()}"
@@ -112,7 +113,7 @@ def machine_report(thread_note: str, probe: bool = True) -> str:
     try:
         import fastnn
         fv = fastnn.__version__
-    except Exception as e:  # pragma: no cover - reported, not fatal
+    except ImportError as e:  # reported, not fatal
         fv = f"not importable ({e})"
     lines = [
         f"date        : {datetime.datetime.now().isoformat(timespec='seconds')}",
@@ -122,7 +123,7 @@ def machine_report(thread_note: str, probe: bool = True) -> str:
         f"python      : {platform.python_version()} ({platform.platform()})",
         f"numpy       : {np.__version__}   scipy: {scipy.__version__}   fastnn: {fv}",
         f"fastnn build: {build_info()}",
-        f"env         : " + ", ".join(f"{v}={os.environ.get(v, '(unset)')}" for v in THREAD_VARS),
+        "env         : " + ", ".join(f"{v}={os.environ.get(v, '(unset)')}" for v in THREAD_VARS),
         f"threads     : {thread_note}",
     ]
     lines += [f"  pool      : {s}" for s in threadpool_summary()]

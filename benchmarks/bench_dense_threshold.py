@@ -32,9 +32,10 @@ import argparse
 import math
 import time
 
+import _common as C  # first: puts the repo root on sys.path if needed
 import numpy as np
 
-import _common as C  # noqa: E402  (puts the repo root on sys.path)
+# isort: split
 from fastnn._kernels import _core
 
 BATCHES = [1, 8, 32, 128, 256]
@@ -45,11 +46,21 @@ DEFAULT = getattr(_core, "DEFAULT_SMALL_GEMM", 64 * 64 * 32)
 
 def shape_arrays(B, n_in, n_out, rng):
     f = np.float32
-    return dict(X=rng.standard_normal((B, n_in)).astype(f),
-                W=(rng.standard_normal((n_in, n_out)) / math.sqrt(n_in)).astype(f),
-                b=rng.standard_normal(n_out).astype(f),
-                Z=np.empty((B, n_out), f), delta=rng.standard_normal((B, n_out)).astype(f),
-                dW=np.empty((n_in, n_out), f), db=np.empty(n_out, f), dX=np.empty((B, n_in), f))
+    return {"X": rng.standard_normal((B, n_in)).astype(f),
+            "W": (rng.standard_normal((n_in, n_out)) / math.sqrt(n_in)).astype(f),
+            "b": rng.standard_normal(n_out).astype(f),
+            "Z": np.empty((B, n_out), f), "delta": rng.standard_normal((B, n_out)).astype(f),
+            "dW": np.empty((n_in, n_out), f), "db": np.empty(n_out, f),
+            "dX": np.empty((B, n_in), f)}
+
+
+def kernel_calls(a):
+    """The four calls timed for one shape: forward and backward, loops and BLAS."""
+    X, W, b, Z, delta, dW, db, dX = (a[k] for k in ("X", "W", "b", "Z", "delta", "dW", "db", "dX"))
+    fwd, bwd = _core.dense_forward_kernel, _core.dense_backward_kernel
+    return (lambda: fwd(X, W, b, Z, LOOPS), lambda: fwd(X, W, b, Z, BLAS),
+            lambda: bwd(X, delta, W, dW, db, dX, LOOPS),
+            lambda: bwd(X, delta, W, dW, db, dX, BLAS))
 
 
 def check_paths(a) -> float:
@@ -97,7 +108,7 @@ def best_threshold(rows, bmin=1):
     cands = sorted({r["macs"] for r in rows}) + [2**62]
     scored = []
     for T in cands:
-        g, wrong, lost = cost(rows, lambda r: r["B"] >= bmin and r["macs"] >= T)
+        g, wrong, lost = cost(rows, lambda r, T=T: r["B"] >= bmin and r["macs"] >= T)
         scored.append((g, lost, T, wrong))
     g_best = min(s[0] for s in scored)
     # among (near-)ties, report the whole interval of equally good thresholds
@@ -167,16 +178,12 @@ def main():
                 for n_out in WIDTHS:
                     a = shape_arrays(B, n_in, n_out, rng)
                     diff = check_paths(a)
-                    fl = lambda: _core.dense_forward_kernel(a["X"], a["W"], a["b"], a["Z"], LOOPS)
-                    fb = lambda: _core.dense_forward_kernel(a["X"], a["W"], a["b"], a["Z"], BLAS)
-                    bl = lambda: _core.dense_backward_kernel(a["X"], a["delta"], a["W"], a["dW"],
-                                                             a["db"], a["dX"], LOOPS)
-                    bb = lambda: _core.dense_backward_kernel(a["X"], a["delta"], a["W"], a["dW"],
-                                                             a["db"], a["dX"], BLAS)
+                    fl, fb, bl, bb = kernel_calls(a)
                     f_l, f_b = time_pair(fl, fb, rounds, target)
                     b_l, b_b = time_pair(bl, bb, rounds, target)
-                    rows.append(dict(B=B, n_in=n_in, n_out=n_out, macs=B * n_in * n_out,
-                                     fwd_l=f_l, fwd_b=f_b, bwd_l=b_l, bwd_b=b_b, diff=diff))
+                    rows.append({"B": B, "n_in": n_in, "n_out": n_out,
+                                 "macs": B * n_in * n_out, "fwd_l": f_l, "fwd_b": f_b,
+                                 "bwd_l": b_l, "bwd_b": b_b, "diff": diff})
     elapsed = time.perf_counter() - t_start
     table = []
     for r in rows:

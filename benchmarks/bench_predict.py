@@ -25,12 +25,14 @@ from __future__ import annotations
 import argparse
 import time
 
+import _common as C  # first: puts the repo root on sys.path if needed
 import numpy as np
 
-import _common as C  # noqa: E402  (puts the repo root on sys.path)
+# isort: split
+from numpy_mlp import NumpyMLP
+
 import fastnn
 from fastnn._kernels import _core
-from numpy_mlp import NumpyMLP
 
 NETS = [
     ("tiny 2-16-16-1", [2, 16, 16, 1], ["tanh", "tanh", "sigmoid"], "binary_crossentropy"),
@@ -97,6 +99,38 @@ def interleaved(cands, rounds, one_round):
     return {lbl: np.concatenate(v) for lbl, v in out.items()}
 
 
+def bench_net(name, sizes, acts, loss, X, n_calls, repeats, overhead):
+    """(latency rows, throughput row) of one net."""
+    fm, nm = make_pair(sizes, acts, loss)
+    x1 = np.ascontiguousarray(X[:1])
+    assert x1.dtype == np.float32 and x1.flags.c_contiguous and x1.shape == (1, sizes[0])
+    for xs in (x1, X):
+        pf, pn = fm.predict(xs), nm.predict(xs)
+        err = float(np.abs(pf - pn).max())
+        assert pf.shape == pn.shape and err <= 1e-5, (
+            f"{name}: fastnn and NumPy predictions differ by {err:g} on {xs.shape}")
+    net, params = fm._net, fm._params
+    cands = [("fastnn model.predict", lambda: fm.predict(x1)),
+             ("fastnn _core.predict", lambda: _core.predict(net, params, x1)),
+             ("NumPy MLP predict", lambda: nm.predict(x1))]
+    rounds = 5
+    res = interleaved(cands, rounds, lambda fn: timed_calls(fn, n_calls // rounds))
+    base = np.median(res["NumPy MLP predict"] - overhead)
+    lat_rows = []
+    for lbl, ts in res.items():
+        ts = ts - overhead
+        med = np.median(ts)
+        lat_rows.append([name, lbl, f"{med * 1e6:.2f}", f"{np.percentile(ts, 90) * 1e6:.2f}",
+                         f"{base / med:.2f}x"])
+    big = [("fastnn", lambda: fm.predict(X)), ("NumPy", lambda: nm.predict(X))]
+    res = interleaved(big, repeats, lambda fn: timed_calls(fn, 1, warmup=1))
+    tf, tn = np.median(res["fastnn"]), np.median(res["NumPy"])
+    thr_row = [name, f"{len(X):,}", f"{tf * 1e3:.3f}", f"{tn * 1e3:.3f}", f"{len(X) / tf:,.0f}",
+               f"{len(X) / tn:,.0f}", f"{tn / tf:.2f}x",
+               f"{res['NumPy'].min() / res['fastnn'].min():.2f}x"]
+    return lat_rows, thr_row
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="fewer calls and repeats")
@@ -115,32 +149,9 @@ def main():
             if X is None:
                 notes.append(f"{name}: skipped ({C.MNIST_PATH} not found)")
                 continue
-            fm, nm = make_pair(sizes, acts, loss)
-            x1 = np.ascontiguousarray(X[:1])
-            assert x1.dtype == np.float32 and x1.flags.c_contiguous and x1.shape == (1, sizes[0])
-            for xs in (x1, X):
-                pf, pn = fm.predict(xs), nm.predict(xs)
-                err = float(np.abs(pf - pn).max())
-                assert pf.shape == pn.shape and err <= 1e-5, (
-                    f"{name}: fastnn and NumPy predictions differ by {err:g} on {xs.shape}")
-            net, params = fm._net, fm._params
-            cands = [("fastnn model.predict", lambda: fm.predict(x1)),
-                     ("fastnn _core.predict", lambda: _core.predict(net, params, x1)),
-                     ("NumPy MLP predict", lambda: nm.predict(x1))]
-            rounds = 5
-            res = interleaved(cands, rounds, lambda fn: timed_calls(fn, n_calls // rounds))
-            base = np.median(res["NumPy MLP predict"] - overhead)
-            for lbl, ts in res.items():
-                ts = ts - overhead
-                med = np.median(ts)
-                lat_rows.append([name, lbl, f"{med * 1e6:.2f}",
-                                 f"{np.percentile(ts, 90) * 1e6:.2f}", f"{base / med:.2f}x"])
-            big = [("fastnn", lambda: fm.predict(X)), ("NumPy", lambda: nm.predict(X))]
-            res = interleaved(big, repeats, lambda fn: timed_calls(fn, 1, warmup=1))
-            tf, tn = np.median(res["fastnn"]), np.median(res["NumPy"])
-            thr_rows.append([name, f"{len(X):,}", f"{tf * 1e3:.3f}", f"{tn * 1e3:.3f}",
-                             f"{len(X) / tf:,.0f}", f"{len(X) / tn:,.0f}", f"{tn / tf:.2f}x",
-                             f"{res['NumPy'].min() / res['fastnn'].min():.2f}x"])
+            lat, thr = bench_net(name, sizes, acts, loss, X, n_calls, repeats, overhead)
+            lat_rows += lat
+            thr_rows.append(thr)
     print(f"\n(timer overhead subtracted: {overhead * 1e9:.0f} ns per call)")
     print(f"\nSingle-sample predict latency, x1 of shape (1, n) float32, {n_calls} calls each")
     print(C.fmt_table(["net", "implementation", "median µs", "p90 µs",

@@ -21,18 +21,24 @@ Before timing, an agreement check trains both for one epoch without shuffling
 from the same weights (on at most 512 samples) and prints the largest weight
 difference: the two must compute the same thing for the timings to compare.
 
-    python benchmarks/bench_train.py [--quick] [--threads N]
+--small-gemm N rebuilds fastnn's C plan with another loops/BLAS threshold
+(through the internal ``fastnn._kernels._core.Net(..., small_gemm=N)``), to
+check a threshold from bench_dense_threshold.py end to end.
+
+    python benchmarks/bench_train.py [--quick] [--threads N] [--small-gemm N]
 """
 from __future__ import annotations
 
 import argparse
 import time
 
+import _common as C  # first: puts the repo root on sys.path if needed
 import numpy as np
 
-import _common as C  # noqa: E402  (puts the repo root on sys.path)
-import fastnn
+# isort: split
 from numpy_mlp import SGD, Adam, NumpyMLP
+
+import fastnn
 
 WORKLOADS = [
     # name, data key, sizes, activations, loss, optimizer, batch sizes
@@ -142,10 +148,21 @@ def main():
     ap.add_argument("--quick", action="store_true", help="5 timed epochs instead of 9")
     ap.add_argument("--threads", type=int, default=None,
                     help="limit BLAS/OpenMP threads (threadpoolctl; nothing set without it)")
+    ap.add_argument("--small-gemm", type=int, default=None,
+                    help="override fastnn's loops/BLAS threshold (internal API)")
     args = ap.parse_args()
+    from fastnn._kernels import _core
+
+    sg_note = f"default ({getattr(_core, 'DEFAULT_SMALL_GEMM', '?')})"
+    if args.small_gemm is not None:
+        import functools
+
+        _core.Net = functools.partial(_core.Net, small_gemm=args.small_gemm)
+        sg_note = f"{args.small_gemm} (overridden via fastnn._kernels._core.Net)"
     ctx, note = C.thread_limits(args.threads)
     with ctx:
         print(C.machine_report(note))
+        print(f"small_gemm  : {sg_note}")
         repeats, rows, notes, details = run(args)
     print()
     print(f"Training throughput, float32, median of {repeats} interleaved rounds "

@@ -29,6 +29,7 @@ mask.
 """
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -177,12 +178,12 @@ class NumpyMLP:
         self.optimizer = optimizer if optimizer is not None else SGD()
         self.rng = np.random.default_rng(seed)
 
-        n_params = sum(i * o + o for i, o in zip(sizes[:-1], sizes[1:]))
+        n_params = sum(i * o + o for i, o in itertools.pairwise(sizes))
         self.params = np.zeros(n_params, F32)
         self.grads = np.zeros(n_params, F32)
         self.W, self.b, self.gW, self.gb = [], [], [], []
         off = 0
-        for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+        for n_in, n_out in itertools.pairwise(sizes):
             for flat, Ws, bs in ((self.params, self.W, self.b), (self.grads, self.gW, self.gb)):
                 Ws.append(flat[off:off + n_in * n_out].reshape(n_in, n_out))
                 bs.append(flat[off + n_in * n_out:off + n_in * n_out + n_out])

@@ -294,17 +294,15 @@ def predict(Net net not None, P, X):
                                              cnp.NPY_FLOAT64 if d else cnp.NPY_FLOAT32, 0)
     cdef double stack[STACK_WS]
     cdef Py_ssize_t item = 8 if d else 4
-    cdef Py_ssize_t cap = min(n, 256)
+    cdef Py_ssize_t cap = min(n, 1024)  # rows per chunk: large enough for BLAS to pay off
+    cdef size_t need = 2 * cap * net.max_width * item
     cdef void *w = <void *>stack
     if n == 0:
         return out
-    if 2 * cap * net.max_width * item > STACK_WS * 8:
-        cap = max(1, min(cap, (STACK_WS * 8) // (2 * net.max_width * item)))
-        if cap < 16 and cap < n:
-            cap = min(n, 256)
-            w = malloc(2 * cap * net.max_width * item)
-            if w == NULL:
-                raise MemoryError()
+    if need > sizeof(stack):  # the ping-pong buffers do not fit on the stack
+        w = malloc(need)
+        if w == NULL:
+            raise MemoryError()
     cdef void *po = cnp.PyArray_DATA(out)
     cdef bint v = _AVX2
     with nogil:
