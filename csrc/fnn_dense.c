@@ -2,7 +2,9 @@
  *
  * Small products run as direct loops whose innermost loop walks a contiguous
  * row of W or δ (so the compiler vectorises it); products of at least
- * blas->small_gemm multiply-adds go to BLAS gemm, where packing pays off. */
+ * blas->small_gemm multiply-adds go to BLAS (gemm, or gemv for one sample).
+ * Measured exceptions (benchmarks/bench_dense_threshold.py): with n_in <= 2
+ * the loops win at every size, and so does the backward pass of one sample. */
 #ifndef FNN_T
 #include <string.h>
 #include "fnn_dense.h"
@@ -59,7 +61,7 @@ void FNN_(fnn_dense_forward)(const fnn_blas *blas, ptrdiff_t B, ptrdiff_t n_in,
                        &one);
         return;
     }
-    if (B * n_in * n_out >= blas->small_gemm) {
+    if (n_in > 2 && B * n_in * n_out >= blas->small_gemm) {
         /* Z := 1·X·W + 1·Z   (Z holds the broadcast bias) */
         FNN_(fnn_gemm_rm)(blas, 0, 0, B, n_out, n_in, (FNN_T)1, X, n_in, W, n_out,
                           (FNN_T)1, Z, n_out);
@@ -93,7 +95,7 @@ void FNN_(fnn_dense_backward)(const fnn_blas *blas, ptrdiff_t B, ptrdiff_t n_in,
             for (ptrdiff_t j = 0; j < n_out; j++) db[j] += d[j];
         }
     }
-    if (B * n_in * n_out >= blas->small_gemm) {
+    if (B > 1 && n_in > 2 && B * n_in * n_out >= blas->small_gemm) {
         FNN_(fnn_gemm_rm)(blas, 1, 0, n_in, n_out, B, (FNN_T)1, X, n_in, delta, n_out,
                           (FNN_T)0, dW, n_out);
         if (dX)
