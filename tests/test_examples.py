@@ -1,9 +1,12 @@
 """The runnable examples run and say what they should."""
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+import fastnn
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -11,8 +14,10 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 def run(name, *args):
     if not (EXAMPLES / name).exists():
         pytest.skip("examples/ is not next to the tests")
+    root = str(Path(fastnn.__file__).resolve().parent.parent)  # the fastnn under test
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]))
     out = subprocess.run([sys.executable, str(EXAMPLES / name), *args], capture_output=True,
-                         text=True, timeout=120)
+                         text=True, timeout=120, env=env)
     assert out.returncode == 0, out.stderr
     return out.stdout
 
