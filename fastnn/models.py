@@ -590,13 +590,11 @@ class Sequential:
         allowed (each uses its own workspace).
         """
         net = self._net
-        if (type(x) is np.ndarray and net is not None and x.dtype == self.dtype
-                and x.ndim == 2 and x.shape[1] == net.n_in and x.flags.c_contiguous
-                and x.flags.aligned
-                and batch_size is None and verbose == 0):
-            if not np.isfinite(x).all():  # fast path: only the finiteness check remains
-                self._inputs("predict", x)
-            return _core.predict(net, self._params, x)
+        if net is not None and batch_size is None and verbose == 0:
+            # fast path: input already C-contiguous, finite, of the model dtype (checked in C)
+            out = _core.predict_fast(net, self._params, x)
+            if out is not None:
+                return out
         if batch_size is not None:
             check_int("predict", "batch_size", batch_size, low=1)
         _check_verbose("predict", verbose)

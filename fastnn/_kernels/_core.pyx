@@ -14,6 +14,7 @@
 #   (csrc/fnn_isa_avx2.c), as chosen at import or by set_isa().
 cimport numpy as cnp
 from libc.stdint cimport uint64_t, int64_t
+from libc.math cimport isfinite
 from libc.stdlib cimport malloc, free
 from scipy.linalg.cython_blas cimport dgemm, dgemv, sgemm, sgemv
 from fastnn._kernels.csrc cimport *
@@ -321,6 +322,39 @@ def predict(Net net not None, P, X):
     if w != <void *>stack:
         free(w)
     return out
+
+
+def predict_fast(Net net not None, P, X):
+    """predict() for input already in final form, or None.
+
+    Returns the output when X is a C-contiguous, aligned, 2-D ndarray of the
+    model dtype with n_in columns and only finite values; otherwise None, and
+    the caller takes the converting, fully checked path.  All checks are C."""
+    if type(X) is not cnp.ndarray:
+        return None
+    cdef cnp.ndarray a = <cnp.ndarray>X
+    if (cnp.PyArray_NDIM(a) != 2 or cnp.PyArray_DIM(a, 1) != net.n_in
+            or cnp.PyArray_TYPE(a) != (cnp.NPY_FLOAT64 if net.is64 else cnp.NPY_FLOAT32)
+            or not cnp.PyArray_IS_C_CONTIGUOUS(a) or not cnp.PyArray_ISALIGNED(a)):
+        return None
+    cdef Py_ssize_t i, size = cnp.PyArray_SIZE(a)
+    cdef const float *xf = <const float *>cnp.PyArray_DATA(a)
+    cdef const double *xd = <const double *>cnp.PyArray_DATA(a)
+    cdef bint finite = True
+    with nogil:
+        if net.is64:
+            for i in range(size):
+                if not isfinite(xd[i]):
+                    finite = False
+                    break
+        else:
+            for i in range(size):
+                if not isfinite(xf[i]):
+                    finite = False
+                    break
+    if not finite:
+        return None
+    return predict(net, P, X)
 
 
 # ---- random numbers ---------------------------------------------------------
