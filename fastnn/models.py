@@ -374,7 +374,7 @@ class Sequential:
         if arr.dtype.kind not in "biuf":
             fail(func, f"unsupported dtype {arr.dtype} for argument `{name}`",
                  "bool, integer or float data", f"{name}.dtype", str(arr.dtype), error=TypeError)
-        if len(arr) != n if arr.ndim else True:
+        if arr.ndim == 0 or len(arr) != n:
             raise ValueError(f"{func}(): {xname} and {name} have different numbers of samples. "
                              f"Received: len({xname})={n}, {name}.shape={arr.shape}.")
         if loss == L.SPARSE_CCE:
@@ -473,8 +473,6 @@ class Sequential:
                                   callbacks, shuffle)
 
     def _fit_loop(self, X, Y, Xv, Yv, batch, epochs, verbose, callbacks, shuffle):
-        if self._net.y_cols != Y.shape[1] or self._net.n_in != X.shape[1]:
-            self._make_net()
         dense = self._dense
         for layer in dense:
             if layer.activation in A.ZERO_GRADIENT:
@@ -574,8 +572,6 @@ class Sequential:
         self._ensure_built(func)
         X = self._inputs(func, x)
         Y = self._targets(func, y, len(X))
-        if self._net.y_cols != Y.shape[1]:
-            self._make_net()
         logs = self._logs(self._evaluate_sums(X, Y), len(X))
         if return_dict:
             return logs
