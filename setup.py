@@ -30,7 +30,8 @@ if sys.platform == "win32":
 else:
     # -fno-math-errno lets sqrt vectorise (errno is never read); NaN/inf semantics stay
     extra_compile_args = ["-O3", "-std=c11", "-fno-math-errno", "-Wno-unused-function"]
-    extra_compile_args += ["-O0", "-g", "-DFNN_DEBUG"] if DEBUG else ["-DNDEBUG"]
+    # Python's own flags carry -DNDEBUG; -UNDEBUG after them turns assert() back on
+    extra_compile_args += ["-O0", "-g", "-DFNN_DEBUG", "-UNDEBUG"] if DEBUG else ["-DNDEBUG"]
 
 csources = sorted(glob("csrc/*.c"))
 extensions = [

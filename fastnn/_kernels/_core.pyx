@@ -83,7 +83,18 @@ cdef void *_data(object arr, str name, bint is64, Py_ssize_t size,
         raise ValueError(f"{name}: expected {size} elements, received {cnp.PyArray_SIZE(a)}")
     if writable and not cnp.PyArray_ISWRITEABLE(a):
         raise ValueError(f"{name}: expected a writeable array")
+    if not cnp.PyArray_ISALIGNED(a):
+        raise ValueError(f"{name}: expected an aligned array")
     return cnp.PyArray_DATA(a)
+
+
+cdef Py_ssize_t _rows(object X, Py_ssize_t n_cols, str func) except -1:
+    """Rows of X after checking it is a 2-D ndarray with n_cols columns."""
+    if not cnp.PyArray_Check(X):
+        raise TypeError(f"{func}: X must be a numpy.ndarray, received {type(X).__name__}")
+    if cnp.PyArray_NDIM(<cnp.ndarray>X) != 2 or cnp.PyArray_DIM(<cnp.ndarray>X, 1) != n_cols:
+        raise ValueError(f"{func}: X must be 2-D with {n_cols} columns")
+    return cnp.PyArray_DIM(<cnp.ndarray>X, 0)
 
 
 cdef uint64_t *_rng(object state) except? NULL:
@@ -170,12 +181,10 @@ def train(Net net not None, tuple opt, P, G, S1, S2, ws, Py_ssize_t cap, X, Y, o
     Returns (status, n_done, iterations): status 1 means a batch cost was not
     finite and training stopped before applying it."""
     cdef bint d = net.is64
-    cdef Py_ssize_t n_rows = cnp.PyArray_DIM(X, 0) if cnp.PyArray_Check(X) else -1
+    cdef Py_ssize_t n_rows = _rows(X, net.n_in, "train")
     cdef Py_ssize_t n_order, n_done = 0
     cdef int status
     cdef fnn_optim o = _make_optim(opt)
-    if cnp.PyArray_NDIM(X) != 2 or cnp.PyArray_DIM(X, 1) != net.n_in:
-        raise ValueError("train: X must be 2-D with n_in columns")
     if batch < 1 or batch > cap or sums.shape[0] < FNN_N_SUMS:
         raise ValueError("train: need 1 <= batch <= cap and 4 sums")
     cdef void *px = _data(X, "X", d, n_rows * net.n_in, True, False)
@@ -223,10 +232,10 @@ def train(Net net not None, tuple opt, P, G, S1, S2, ws, Py_ssize_t cap, X, Y, o
 def loss_grad(Net net not None, P, G, ws, Py_ssize_t cap, X, Y, rng, double[::1] sums not None):
     """G := gradient of the batch cost on all rows of X, Y; returns the cost."""
     cdef bint d = net.is64
-    cdef Py_ssize_t B = cnp.PyArray_DIM(X, 0)
+    cdef Py_ssize_t B = _rows(X, net.n_in, "loss_grad")
     cdef double cost
-    if B < 1 or B > cap or cnp.PyArray_NDIM(X) != 2 or sums.shape[0] < FNN_N_SUMS:
-        raise ValueError("loss_grad: need 1 <= len(X) <= cap, 2-D X and 4 sums")
+    if B < 1 or B > cap or sums.shape[0] < FNN_N_SUMS:
+        raise ValueError("loss_grad: need 1 <= len(X) <= cap and 4 sums")
     cdef void *px = _data(X, "X", d, B * net.n_in, True, False)
     cdef void *py = _data(Y, "Y", d, B * net.y_cols, True, False)
     cdef void *pp = _data(P, "P", d, net.n_params, True, False)
@@ -255,9 +264,9 @@ def loss_grad(Net net not None, P, G, ws, Py_ssize_t cap, X, Y, rng, double[::1]
 def evaluate(Net net not None, P, ws, Py_ssize_t cap, X, Y, double[::1] sums not None):
     """Adds the loss (with penalty) and metric sums over all rows of X, Y."""
     cdef bint d = net.is64
-    cdef Py_ssize_t n = cnp.PyArray_DIM(X, 0)
-    if cap < 1 or cnp.PyArray_NDIM(X) != 2 or sums.shape[0] < FNN_N_SUMS:
-        raise ValueError("evaluate: need cap >= 1, 2-D X and 4 sums")
+    cdef Py_ssize_t n = _rows(X, net.n_in, "evaluate")
+    if cap < 1 or sums.shape[0] < FNN_N_SUMS:
+        raise ValueError("evaluate: need cap >= 1 and 4 sums")
     cdef void *px = _data(X, "X", d, n * net.n_in, True, False)
     cdef void *py = _data(Y, "Y", d, n * net.y_cols, True, False)
     cdef void *pp = _data(P, "P", d, net.n_params, True, False)
@@ -286,9 +295,7 @@ def predict(Net net not None, P, X):
 
     Thread-safe: the workspace is per call (on the stack when it fits)."""
     cdef bint d = net.is64
-    if not cnp.PyArray_Check(X) or cnp.PyArray_NDIM(X) != 2 or cnp.PyArray_DIM(X, 1) != net.n_in:
-        raise ValueError("predict: X must be a 2-D array with n_in columns")
-    cdef Py_ssize_t n = cnp.PyArray_DIM(X, 0)
+    cdef Py_ssize_t n = _rows(X, net.n_in, "predict")
     cdef void *px = _data(X, "X", d, n * net.n_in, True, False)
     cdef void *pp = _data(P, "P", d, net.n_params, True, False)
     cdef cnp.ndarray out = cnp.PyArray_EMPTY(2, [n, net.n_out],
@@ -508,6 +515,8 @@ def metrics_kernel(int acc, bint want_err, A, Y):
     cdef Py_ssize_t B = A.shape[0], k = A.shape[1], ky = 1 if acc == 3 else k
     if acc == 3 and want_err:
         raise ValueError("metrics_kernel: errors need dense targets")
+    if acc == 3 and (np.any(Y < 0) or np.any(Y >= k) or np.any(Y != np.floor(Y))):
+        raise ValueError("metrics_kernel: sparse labels must be integers in [0, k)")
     cdef void *pa = _data(A, "A", d, B * k, True, False)
     cdef void *py = _data(Y, "Y", d, B * ky, True, False)
     sums = np.zeros(FNN_N_SUMS)
