@@ -28,11 +28,12 @@ def net(n_in, *layers, seed=0, dtype="float32"):
 
 def test_circle_above_95_percent():
     X, y = fastnn.datasets.make_circle(600, noise=0.05, seed=0)
-    m = net(2, Dense(4, activation="tanh"), Dense(2, activation="tanh"),
+    m = net(2, Dense(8, activation="tanh"), Dense(4, activation="tanh"),
             Dense(1, activation="sigmoid"))
     m.compile(fastnn.optimizers.Adam(0.03), "binary_crossentropy", ["accuracy"])
     h = m.fit(X / 5, y, epochs=200, batch_size=16, validation_split=0.25, verbose=0)
-    assert h.history["val_accuracy"][-1] > 0.95  # reaches 1.00
+    # reaches 1.00 (0.993-1.00 for seeds 0-3; the notes' smaller 4-2 net gets 0.96-1.00)
+    assert h.history["val_accuracy"][-1] > 0.95
 
 
 def test_digits_above_95_percent_test_accuracy():
