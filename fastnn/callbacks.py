@@ -112,6 +112,7 @@ class EarlyStopping(Callback):
                 self.best_weights = self.model.get_weights()
             if self.baseline is None or self._better(current, self.baseline):
                 self.wait = 0
+            return  # never stop on an epoch that improved (Keras 3)
         if self.wait >= self.patience and epoch > 0:
             self.stopped_epoch = epoch
             self.model.stop_training = True

@@ -99,7 +99,8 @@ class Sequential:
         self._want_err = False
         self.history = None
         self.stop_training = False
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # fit, compile, add, set_weights; re-entrant for callbacks
+        self._fitting_thread = None      # ident of the thread inside fit(), if any
         self._rng = {}
         for stream in (_STREAM_INIT, _STREAM_SHUFFLE, _STREAM_DROPOUT):
             state = np.zeros(4, np.uint64)
@@ -109,8 +110,13 @@ class Sequential:
             if not isinstance(layers, (list, tuple)):
                 fail("Sequential", "invalid type for argument `layers`", "a list of layers",
                      "layers", layers, error=TypeError)
-            for layer in layers:
-                self.add(layer)
+            try:
+                for layer in layers:
+                    self.add(layer)
+            except Exception:
+                for layer in self._layers:  # give the layers back: they stay usable
+                    layer._model = None
+                raise
 
     # ------------------------------------------------------------------ structure
     @property
@@ -127,7 +133,15 @@ class Sequential:
         return self._params is not None
 
     def add(self, layer: Layer) -> None:
-        """Append a layer.  An Input (or ``input_shape=``) may only come first."""
+        """Append a layer.  An Input (or ``input_shape=``) may only come first.
+
+        On a built model the weights of the existing layers are kept; on a
+        compiled one the loss pairing is checked again and the optimizer state
+        restarts (the parameter vector changed).  A failed call changes nothing."""
+        with self._lock:
+            self._add(layer)
+
+    def _add(self, layer: Layer) -> None:
         if not isinstance(layer, Layer):
             fail("add", "invalid layer", "an Input, Dense or Dropout layer", "layer", layer,
                  error=TypeError)
@@ -135,32 +149,45 @@ class Sequential:
             fail("add", "this layer already belongs to a model", "a new layer instance",
                  "layer", layer)
         first = not self._layers
+        input_dim = self._input_dim
         if isinstance(layer, InputLayer) or getattr(layer, "input_dim", None) is not None:
             if not first:
                 fail("add", "an input shape can only be given to the first layer",
                      "Input(...) or input_shape= on the first layer only", "layer", layer)
-            self._input_dim = layer.units if isinstance(layer, InputLayer) else layer.input_dim
+            input_dim = layer.units if isinstance(layer, InputLayer) else layer.input_dim
+        if layer.name is not None and layer.name in {l.name for l in self._layers}:
+            fail("add", "layer names must be unique", "a new name", "layer.name", layer.name)
+        compiled = None
+        if isinstance(layer, Dense) and self.optimizer is not None:
+            compiled = self._compile_settings("add", self._loss_id, self._metric_names, layer)
+        # every check passed: change the model
         if layer.name is None:
-            base = layer._base_name
             taken = {l.name for l in self._layers}
-            k, name = 0, base
+            k, name = 0, layer._base_name
             while name in taken:
                 k += 1
-                name = f"{base}_{k}"
+                name = f"{layer._base_name}_{k}"
             layer.name = name
-        elif layer.name in {l.name for l in self._layers}:
-            fail("add", "layer names must be unique", "a new name", "layer.name", layer.name)
         saved = {l: l.get_weights() for l in self._dense} if self.built else None
         layer._model = self
         self._layers.append(layer)
-        if saved is not None:
-            if isinstance(layer, Dense):  # grow the buffer, keeping the weights it has
-                self._build(self._input_dim)
-                for dense, weights in saved.items():
-                    for off, w in zip((dense._w_off, dense._b_off), weights):
-                        self._params[off:off + w.size] = w.ravel()
-            else:  # no new parameters; the plan is rebuilt when next needed
-                self._net = None
+        self._input_dim = input_dim
+        if saved is None or not isinstance(layer, Dense):
+            self._net = None  # the plan is rebuilt when next needed
+            return
+        try:  # grow the buffer, keeping the weights it has
+            self._build(self._input_dim)
+        except BaseException:
+            self._layers.pop()
+            layer._model = None
+            raise
+        for dense, weights in saved.items():
+            for off, w in zip((dense._w_off, dense._b_off), weights):
+                self._params[off:off + w.size] = w.ravel()
+        if compiled is not None:
+            self._acc_kind, self._want_err = compiled[0], compiled[1]
+            self.optimizer.iterations = 0
+            self._make_net()
 
     def _check_structure(self) -> None:
         if not self._dense:
@@ -296,16 +323,26 @@ class Sequential:
         dense = self._dense
         if not dense:
             raise ValueError("compile(): the model has no Dense layer.")
-        last = dense[-1]
+        acc_kind, want_err, names = self._compile_settings("compile", loss_id, metrics, dense[-1])
+        with self._lock:
+            self.optimizer, self._loss_id, self.loss = opt, loss_id, L.NAMES[loss_id]
+            self._metric_names, self._acc_kind, self._want_err = names, acc_kind, want_err
+            opt.iterations = 0
+            self._slots = None
+            if self.built:
+                self._make_net()
+
+    def _compile_settings(self, func: str, loss_id: int, metrics, last: Dense):
+        """(accuracy kind, want mae/mse, metric names) for `last` as output layer;
+        raises or warns for the loss pairing.  Changes nothing."""
         acc_kind, want_err, names = ACC_NONE, False, []
         for m in metrics:
             if not isinstance(m, str):
-                fail("compile", "invalid metric", f"names from {sorted(_METRICS)}",
+                fail(func, "invalid metric", f"names from {sorted(_METRICS)}",
                      "metric", m, error=TypeError)
             key = m.lower()
             if key not in _METRICS:
-                fail("compile", f"unknown metric {m!r}", f"one of {sorted(_METRICS)}",
-                     "metric", m)
+                fail(func, f"unknown metric {m!r}", f"one of {sorted(_METRICS)}", "metric", m)
             family, kind = _METRICS[key]
             if family == "acc":
                 if kind is None:
@@ -313,51 +350,46 @@ class Sequential:
                             L.SPARSE_CCE: ACC_SPARSE}.get(
                         loss_id, ACC_BINARY if last.units == 1 else ACC_CATEGORICAL)
                 if acc_kind not in (ACC_NONE, kind):
-                    raise ValueError("compile(): only one kind of accuracy can be tracked "
+                    raise ValueError(f"{func}(): only one kind of accuracy can be tracked "
                                      f"at a time. Received: metrics={metrics!r}")
                 if (kind == ACC_SPARSE) != (loss_id == L.SPARSE_CCE):
                     raise ValueError(
-                        f"compile(): metric {m!r} does not fit loss {L.NAMES[loss_id]!r}: "
+                        f"{func}(): metric {m!r} does not fit loss {L.NAMES[loss_id]!r}: "
                         "sparse_categorical_accuracy needs integer labels "
                         "(sparse_categorical_crossentropy), other accuracies need targets "
                         "shaped like the output.")
                 acc_kind = kind
             else:
                 if loss_id == L.SPARSE_CCE:
-                    raise ValueError(f"compile(): metric {m!r} needs targets shaped like the "
+                    raise ValueError(f"{func}(): metric {m!r} needs targets shaped like the "
                                      "output; sparse_categorical_crossentropy takes integer "
                                      "labels.")
                 want_err = True
             if m in names:
-                raise ValueError(f"compile(): metric {m!r} is listed twice.")
+                raise ValueError(f"{func}(): metric {m!r} is listed twice.")
             names.append(m)
-        self._check_pair(last, loss_id)
-        self.optimizer, self._loss_id, self.loss = opt, loss_id, L.NAMES[loss_id]
-        self._metric_names, self._acc_kind, self._want_err = names, acc_kind, want_err
-        opt.iterations = 0
-        self._slots = None
-        if self.built:
-            self._make_net()
+        self._check_pair(last, loss_id, func)
+        return acc_kind, want_err, names
 
     @staticmethod
-    def _check_pair(last: Dense, loss_id: int) -> None:
+    def _check_pair(last: Dense, loss_id: int, func: str = "compile") -> None:
         act = last.activation
         if act == A.SOFTMAX and last.units == 1:
-            raise ValueError("compile(): a softmax over 1 unit always outputs 1.0. For binary "
+            raise ValueError(f"{func}(): a softmax over 1 unit always outputs 1.0. For binary "
                              "classification use Dense(1, activation='sigmoid') with "
                              "binary_crossentropy.")
         if loss_id == L.SPARSE_CCE and last.units == 1:
-            raise ValueError("compile(): sparse_categorical_crossentropy needs one output unit "
+            raise ValueError(f"{func}(): sparse_categorical_crossentropy needs one output unit "
                              "per class (at least 2). For two classes use Dense(1, "
                              "activation='sigmoid') with binary_crossentropy.")
         if (act, loss_id) not in L.STANDARD_PAIRS and act not in A.ZERO_GRADIENT:
             warnings.warn(
-                f"compile(): last activation {A.NAMES[act]!r} with loss "
+                f"{func}(): last activation {A.NAMES[act]!r} with loss "
                 f"{L.NAMES[loss_id]!r} is not a standard pair: {L.suggestion(loss_id)}. "
                 "Standard pairs: sigmoid + binary_crossentropy (binary, multilabel), "
                 "softmax + categorical_crossentropy (multiclass), linear + mse "
                 "(regression), sigmoid + mse or binary_crossentropy (values in [0, 1]).",
-                MismatchedLossWarning, stacklevel=3)
+                MismatchedLossWarning, stacklevel=4)
 
     # ------------------------------------------------------------------ data checks
     def _inputs(self, func: str, x) -> np.ndarray:
@@ -392,7 +424,11 @@ class Sequential:
                 raise ValueError(
                     f"{func}(): labels must be integers in [0, {k}) for a {k}-unit output. "
                     f"Received: {name}[{idx.tolist()}]={arr[idx].tolist()}.")
-            return np.ascontiguousarray(lab.reshape(-1, 1), dtype=self.dtype)
+            Y = np.ascontiguousarray(lab.reshape(-1, 1), dtype=self.dtype)
+            if (Y[:, 0] != lab).any():  # float32 holds integers exactly only up to 2**24
+                raise ValueError(f"{func}(): labels up to {int(lab.max())} are not exact in "
+                                 f"{self.dtype.name}; use dtype='float64' for so many classes.")
+            return Y
         if arr.ndim == 1 and k == 1:
             arr = arr.reshape(-1, 1)
         if arr.ndim != 2 or arr.shape[1] != k:
@@ -422,6 +458,16 @@ class Sequential:
         A NaN or infinite loss stops training with :class:`fastnn.NonFiniteLossError`
         and puts back the weights from the start of that epoch.
         """
+        with self._lock:  # validation sees the same model that trains
+            self._fitting_thread = threading.get_ident()
+            try:
+                return self._fit(x, y, batch_size, epochs, verbose, callbacks,
+                                 validation_split, validation_data, shuffle)
+            finally:
+                self._fitting_thread = None
+
+    def _fit(self, x, y, batch_size, epochs, verbose, callbacks, validation_split,
+             validation_data, shuffle) -> History:
         func = "fit"
         if self.optimizer is None:
             raise RuntimeError("fit(): the model must be compiled first: "
@@ -455,7 +501,7 @@ class Sequential:
             Yv = self._targets(func, validation_data[1], len(Xv), "validation_data[1]",
                                "validation_data[0]")
         elif validation_split:
-            n_val = int(len(X) * validation_split)
+            n_val = len(X) - math.floor(len(X) * (1.0 - validation_split))  # as Keras
             if n_val < 1 or n_val >= len(X):
                 raise ValueError(f"fit(): validation_split={validation_split} of {len(X)} "
                                  f"samples leaves {n_val} for validation and "
@@ -464,13 +510,12 @@ class Sequential:
         else:
             Xv = Yv = None
         # every check passed: from here on the model may change
-        with self._lock:
-            if self.built:
-                self._ensure_built(func)
-            else:
-                self._build(n_features)
-            return self._fit_loop(X, Y, Xv, Yv, min(batch_size, len(X)), epochs, verbose,
-                                  callbacks, shuffle)
+        if self.built:
+            self._ensure_built(func)
+        else:
+            self._build(n_features)
+        return self._fit_loop(X, Y, Xv, Yv, min(batch_size, len(X)), epochs, verbose,
+                              callbacks, shuffle)
 
     def _fit_loop(self, X, Y, Xv, Yv, batch, epochs, verbose, callbacks, shuffle):
         dense = self._dense
@@ -548,8 +593,9 @@ class Sequential:
             logs[name] = float(sums[slot] / max(n, 1))
         return logs
 
-    def _evaluate_sums(self, X: np.ndarray, Y: np.ndarray) -> np.ndarray:
-        cap = max(1, min(len(X), 1024))
+    def _evaluate_sums(self, X: np.ndarray, Y: np.ndarray, batch_size=None) -> np.ndarray:
+        """Loss and metric sums over X, Y, forward in chunks of batch_size (default 1024)."""
+        cap = max(1, min(len(X), batch_size or 1024))
         ws = np.empty(cap * self._net.ws_units, self.dtype)
         sums = np.zeros(4)
         _core.evaluate(self._net, self._params, ws, cap, X, Y, sums)
@@ -566,13 +612,14 @@ class Sequential:
         if self.optimizer is None:
             raise RuntimeError("evaluate(): the model must be compiled first.")
         if batch_size is not None:
-            check_int(func, "batch_size", batch_size, low=1)
+            batch_size = check_int(func, "batch_size", batch_size, low=1)
         _check_verbose(func, verbose)
         return_dict = check_bool(func, "return_dict", return_dict)
-        self._ensure_built(func)
-        X = self._inputs(func, x)
-        Y = self._targets(func, y, len(X))
-        logs = self._logs(self._evaluate_sums(X, Y), len(X))
+        with self._lock:
+            self._ensure_built(func)
+            X = self._inputs(func, x)
+            Y = self._targets(func, y, len(X))
+            logs = self._logs(self._evaluate_sums(X, Y, batch_size), len(X))
         if return_dict:
             return logs
         values = list(logs.values())
@@ -583,8 +630,13 @@ class Sequential:
 
         `x` must be 2-D; one sample is ``x.reshape(1, -1)``.  0 samples give a
         (0, n_outputs) array.  Thread-safe: concurrent calls on one model are
-        allowed (each uses its own workspace).
+        allowed (each uses its own workspace).  While ``fit`` runs in another
+        thread, ``predict`` raises RuntimeError instead of reading weights that
+        are being updated (from ``fit``'s own thread, e.g. in a callback, it works).
         """
+        if self._fitting_thread is not None and self._fitting_thread != threading.get_ident():
+            raise RuntimeError("predict(): the model is being trained by fit() in another "
+                               "thread; call predict when fit has returned.")
         net = self._net
         if net is not None and batch_size is None and verbose == 0:
             # fast path: input already C-contiguous, finite, of the model dtype (checked in C)
@@ -624,8 +676,9 @@ class Sequential:
     def set_weights(self, weights) -> None:
         """Replace all weights (same list layout as ``get_weights``).  Every array is
         checked (count, shape, finiteness) before any is written."""
-        self._ensure_built("set_weights")
-        self._set_dense_weights(weights)
+        with self._lock:
+            self._ensure_built("set_weights")
+            self._set_dense_weights(weights)
 
     def _set_dense_weights(self, weights) -> None:
         func = "set_weights"

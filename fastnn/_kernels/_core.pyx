@@ -14,7 +14,9 @@
 #   (csrc/fnn_isa_avx2.c), as chosen at import or by set_isa().
 cimport numpy as cnp
 from libc.stdint cimport uint64_t, int64_t
-from libc.math cimport isfinite
+from libc.math cimport floor, isfinite
+cdef extern from "Python.h":
+    const Py_ssize_t PY_SSIZE_T_MAX
 from libc.stdlib cimport malloc, free
 from scipy.linalg.cython_blas cimport dgemm, dgemv, sgemm, sgemv
 from fastnn._kernels.csrc cimport *
@@ -97,6 +99,29 @@ cdef Py_ssize_t _rows(object X, Py_ssize_t n_cols, str func) except -1:
     return cnp.PyArray_DIM(<cnp.ndarray>X, 0)
 
 
+cdef int _check_sparse_labels(Net net, void *py, Py_ssize_t n) except -1:
+    """Sparse labels index the output row in C: each must be an integer in [0, n_out)."""
+    cdef Py_ssize_t i, bad = -1
+    cdef double v, k = <double>net.n_out
+    if net.c.loss != 3 and net.c.acc != 3:
+        return 0
+    with nogil:
+        for i in range(n):
+            v = (<double *>py)[i] if net.is64 else <double>(<float *>py)[i]
+            if not (v >= 0 and v < k and v == floor(v)):
+                bad = i
+                break
+    if bad >= 0:
+        raise ValueError(f"sparse labels must be integers in [0, {net.n_out}); row {bad} is not")
+    return 0
+
+
+cdef Py_ssize_t _workspace_rows(Net net, Py_ssize_t cap, str func) except -1:
+    if cap < 1 or cap > PY_SSIZE_T_MAX // (net.ws_units * 8):
+        raise ValueError(f"{func}: workspace rows out of range: {cap}")
+    return cap
+
+
 cdef uint64_t *_rng(object state) except? NULL:
     if not cnp.PyArray_Check(state):
         raise TypeError("rng state: expected a numpy.ndarray")
@@ -143,6 +168,8 @@ cdef class Net:
                                          ws_z=0, ws_a=0, ws_d=0, ws_m=0, ws_ad=0)
         if not (0 <= loss <= 3) or not (0 <= acc <= 3) or not (0.0 <= input_dropout < 1.0):
             raise ValueError("Net: bad loss, accuracy kind or input dropout")
+        if ((loss == 3) != (acc == 3) and acc != 0) or (loss == 3 and want_err):
+            raise ValueError("Net: sparse labels go with the sparse loss and accuracy only")
         self.n_out = layers[n - 1][1]
         if y_cols != (1 if loss == 3 else self.n_out):
             raise ValueError("Net: y_cols does not match the loss")
@@ -193,7 +220,9 @@ def train(Net net not None, tuple opt, P, G, S1, S2, ws, Py_ssize_t cap, X, Y, o
     cdef void *pg = _data(G, "G", d, net.n_params, True, True)
     cdef void *s1 = _data(S1, "S1", d, net.n_params, True, True)
     cdef void *s2 = _data(S2, "S2", d, net.n_params, True, True)
-    cdef void *pw = _data(ws, "ws", d, cap * net.ws_units, False, True)
+    cdef void *pw = _data(ws, "ws", d, _workspace_rows(net, cap, "train") * net.ws_units,
+                          False, True)
+    _check_sparse_labels(net, py, n_rows)
     cdef int64_t[::1] idx = order
     n_order = idx.shape[0]
     cdef Py_ssize_t i
@@ -240,7 +269,9 @@ def loss_grad(Net net not None, P, G, ws, Py_ssize_t cap, X, Y, rng, double[::1]
     cdef void *py = _data(Y, "Y", d, B * net.y_cols, True, False)
     cdef void *pp = _data(P, "P", d, net.n_params, True, False)
     cdef void *pg = _data(G, "G", d, net.n_params, True, True)
-    cdef void *pw = _data(ws, "ws", d, cap * net.ws_units, False, True)
+    cdef void *pw = _data(ws, "ws", d, _workspace_rows(net, cap, "loss_grad") * net.ws_units,
+                          False, True)
+    _check_sparse_labels(net, py, B)
     cdef uint64_t *r = NULL if rng is None else _rng(rng)
     cdef bint v = _AVX2
     with nogil:
@@ -270,7 +301,9 @@ def evaluate(Net net not None, P, ws, Py_ssize_t cap, X, Y, double[::1] sums not
     cdef void *px = _data(X, "X", d, n * net.n_in, True, False)
     cdef void *py = _data(Y, "Y", d, n * net.y_cols, True, False)
     cdef void *pp = _data(P, "P", d, net.n_params, True, False)
-    cdef void *pw = _data(ws, "ws", d, cap * net.ws_units, False, True)
+    cdef void *pw = _data(ws, "ws", d, _workspace_rows(net, cap, "evaluate") * net.ws_units,
+                          False, True)
+    _check_sparse_labels(net, py, n)
     cdef bint v = _AVX2
     with nogil:
         if d and v:
