@@ -4,7 +4,6 @@ dropout, early stopping — shrinks the gap between training and validation loss
 
 Run:  python examples/overfitting.py
 """
-import numpy as np
 
 import fastnn
 from fastnn.callbacks import EarlyStopping

@@ -27,7 +27,7 @@ from . import optimizers as O
 from ._kernels import _core
 from ._validation import (MismatchedLossWarning, NonFiniteLossError, NotFittedError,
                           ZeroGradientWarning, as_float_array, check_bool, check_float,
-                          check_int, check_same_length, check_seed, fail)
+                          check_int, check_seed, fail)
 from .callbacks import Callback, History, ProgressBar
 from .layers import ALL_OBJECTS_DICT as LAYERS
 from .layers import Dense, Dropout, InputLayer, Layer
