@@ -526,7 +526,7 @@ class Sequential:
                     "activation, whose derivative is zero almost everywhere: "
                     "backpropagation cannot train the weights that feed it. Use "
                     "fastnn.Perceptron for the perceptron rule, or sigmoid/tanh.",
-                    ZeroGradientWarning, stacklevel=3)
+                    ZeroGradientWarning, stacklevel=4)
                 break
         if self._slots is None:
             self._slots = self.optimizer._init_slots(self._params.size, self.dtype)
