@@ -1,0 +1,388 @@
+"""The training half of a Sequential model (Keras's ``Trainer``): ``compile``,
+the target checks, ``fit`` with its C epoch loop, and ``evaluate``.
+
+``fit`` validates everything first, then calls the C epoch loop once per epoch
+(or per progress-bar refresh): batch gathering, forward, loss, backward,
+regularization and the optimizer step all run in C.  The model's structure,
+weights and inference live in :mod:`fastnn.models`, which mixes this class in.
+"""
+from __future__ import annotations
+
+import math
+import threading
+import warnings
+
+import numpy as np
+
+from . import activations as A
+from . import losses as L
+from . import optimizers as O
+from ._kernels import _core
+from ._validation import (MismatchedLossWarning, NonFiniteLossError, ZeroGradientWarning,
+                          as_float_array, check_bool, check_float, check_int, fail)
+from .callbacks import Callback, History, ProgressBar
+from .layers import Dense
+
+# accuracy kinds (csrc/fnn_common.h)
+ACC_NONE, ACC_BINARY, ACC_CATEGORICAL, ACC_SPARSE = range(4)
+SUM_LOSS, SUM_ACC, SUM_MAE, SUM_MSE = range(4)
+
+_METRICS = {
+    "accuracy": ("acc", None), "acc": ("acc", None),
+    "binary_accuracy": ("acc", ACC_BINARY),
+    "categorical_accuracy": ("acc", ACC_CATEGORICAL),
+    "sparse_categorical_accuracy": ("acc", ACC_SPARSE),
+    "mae": ("err", SUM_MAE), "mean_absolute_error": ("err", SUM_MAE),
+    "mse": ("err", SUM_MSE), "mean_squared_error": ("err", SUM_MSE),
+}
+STREAM_INIT, STREAM_SHUFFLE, STREAM_DROPOUT = range(3)
+
+
+class Trainer:
+    """compile / fit / evaluate for :class:`fastnn.Sequential` (a mixin: it uses the
+    model's layers, flat buffers, C plan and lock)."""
+
+    # ------------------------------------------------------------------ compile
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None) -> None:
+        """Configure training: ``compile(optimizer="adam", loss="mse", metrics=["mae"])``.
+
+        Warns with :class:`fastnn.MismatchedLossWarning` when the last activation
+        and the loss are not one of the standard pairs (see ``fastnn.losses``),
+        and raises for impossible ones (softmax or sparse categorical
+        cross-entropy on a single unit).  Resets the optimizer state.
+        """
+        opt = O.get(optimizer)
+        if loss is None:
+            raise TypeError("compile(): argument `loss` is missing. Expected one of "
+                            f"{sorted(L.ALL_OBJECTS_DICT)}. Received: loss=None")
+        loss_id = L.get(loss)
+        if metrics is None:
+            metrics = []
+        if isinstance(metrics, str) or not isinstance(metrics, (list, tuple)):
+            fail("compile", "invalid type for argument `metrics`", "a list of metric names",
+                 "metrics", metrics, error=TypeError)
+        dense = self._dense
+        if not dense:
+            raise ValueError("compile(): the model has no Dense layer.")
+        acc_kind, want_err, names = self._compile_settings("compile", loss_id, metrics, dense[-1])
+        with self._lock:
+            self.optimizer, self._loss_id, self.loss = opt, loss_id, L.NAMES[loss_id]
+            self._metric_names, self._acc_kind, self._want_err = names, acc_kind, want_err
+            opt.iterations = 0
+            self._slots = None
+            if self.built:
+                self._make_net()
+
+    def _compile_settings(self, func: str, loss_id: int, metrics, last: Dense):
+        """(accuracy kind, want mae/mse, metric names) for `last` as output layer;
+        raises or warns for the loss pairing.  Changes nothing."""
+        acc_kind, want_err, names = ACC_NONE, False, []
+        for m in metrics:
+            if not isinstance(m, str):
+                fail(func, "invalid metric", f"names from {sorted(_METRICS)}",
+                     "metric", m, error=TypeError)
+            key = m.lower()
+            if key not in _METRICS:
+                fail(func, f"unknown metric {m!r}", f"one of {sorted(_METRICS)}", "metric", m)
+            family, kind = _METRICS[key]
+            if family == "acc":
+                if kind is None:
+                    kind = {L.BCE: ACC_BINARY, L.CCE: ACC_CATEGORICAL,
+                            L.SPARSE_CCE: ACC_SPARSE}.get(
+                        loss_id, ACC_BINARY if last.units == 1 else ACC_CATEGORICAL)
+                if acc_kind not in (ACC_NONE, kind):
+                    raise ValueError(f"{func}(): only one kind of accuracy can be tracked "
+                                     f"at a time. Received: metrics={metrics!r}")
+                if (kind == ACC_SPARSE) != (loss_id == L.SPARSE_CCE):
+                    raise ValueError(
+                        f"{func}(): metric {m!r} does not fit loss {L.NAMES[loss_id]!r}: "
+                        "sparse_categorical_accuracy needs integer labels "
+                        "(sparse_categorical_crossentropy), other accuracies need targets "
+                        "shaped like the output.")
+                acc_kind = kind
+            else:
+                if loss_id == L.SPARSE_CCE:
+                    raise ValueError(f"{func}(): metric {m!r} needs targets shaped like the "
+                                     "output; sparse_categorical_crossentropy takes integer "
+                                     "labels.")
+                want_err = True
+            if m in names:
+                raise ValueError(f"{func}(): metric {m!r} is listed twice.")
+            names.append(m)
+        self._check_pair(last, loss_id, func)
+        return acc_kind, want_err, names
+
+    @staticmethod
+    def _check_pair(last: Dense, loss_id: int, func: str = "compile") -> None:
+        act = last.activation
+        if act == A.SOFTMAX and last.units == 1:
+            raise ValueError(f"{func}(): a softmax over 1 unit always outputs 1.0. For binary "
+                             "classification use Dense(1, activation='sigmoid') with "
+                             "binary_crossentropy.")
+        if loss_id == L.SPARSE_CCE and last.units == 1:
+            raise ValueError(f"{func}(): sparse_categorical_crossentropy needs one output unit "
+                             "per class (at least 2). For two classes use Dense(1, "
+                             "activation='sigmoid') with binary_crossentropy.")
+        if (act, loss_id) not in L.STANDARD_PAIRS and act not in A.ZERO_GRADIENT:
+            warnings.warn(
+                f"{func}(): last activation {A.NAMES[act]!r} with loss "
+                f"{L.NAMES[loss_id]!r} is not a standard pair: {L.suggestion(loss_id)}. "
+                "Standard pairs: sigmoid + binary_crossentropy (binary, multilabel), "
+                "softmax + categorical_crossentropy (multiclass), linear + mse "
+                "(regression), sigmoid + mse or binary_crossentropy (values in [0, 1]).",
+                MismatchedLossWarning, stacklevel=4)
+
+    # ------------------------------------------------------------------ data checks
+    def _inputs(self, func: str, x) -> np.ndarray:
+        return as_float_array(func, "x", x, self.dtype, n_features=self._input_dim)
+
+    def _targets(self, func: str, y, n: int, name: str = "y", xname: str = "x") -> np.ndarray:
+        """Targets as the C loops want them: (n, n_out), or (n, 1) labels."""
+        k = self._dense[-1].units
+        loss = self._loss_id
+        if y is None:
+            fail(func, f"argument `{name}` is missing", "targets for every sample", name, y,
+                 error=TypeError)
+        arr = np.asarray(y)
+        if arr.dtype.kind not in "biuf":
+            fail(func, f"unsupported dtype {arr.dtype} for argument `{name}`",
+                 "bool, integer or float data", f"{name}.dtype", str(arr.dtype), error=TypeError)
+        if arr.ndim == 0 or len(arr) != n:
+            raise ValueError(f"{func}(): {xname} and {name} have different numbers of samples. "
+                             f"Received: len({xname})={n}, {name}.shape={arr.shape}.")
+        if loss == L.SPARSE_CCE:
+            if arr.ndim == 2 and arr.shape[1] == 1:
+                arr = arr[:, 0]
+            if arr.ndim != 1:
+                raise ValueError(
+                    f"{func}(): sparse_categorical_crossentropy expects integer class labels "
+                    f"of shape (n_samples,). Received: {name}.shape={arr.shape}. For one-hot "
+                    "targets use loss='categorical_crossentropy'.")
+            lab = arr.astype(np.float64)
+            bad = ~np.isfinite(lab) | (lab != np.floor(lab)) | (lab < 0) | (lab >= k)
+            if bad.any():
+                idx = np.flatnonzero(bad)[:5]
+                raise ValueError(
+                    f"{func}(): labels must be integers in [0, {k}) for a {k}-unit output. "
+                    f"Received: {name}[{idx.tolist()}]={arr[idx].tolist()}.")
+            Y = np.ascontiguousarray(lab.reshape(-1, 1), dtype=self.dtype)
+            if (Y[:, 0] != lab).any():  # float32 holds integers exactly only up to 2**24
+                raise ValueError(f"{func}(): labels up to {int(lab.max())} are not exact in "
+                                 f"{self.dtype.name}; use dtype='float64' for so many classes.")
+            return Y
+        if arr.ndim == 1 and k == 1:
+            arr = arr.reshape(-1, 1)
+        if arr.ndim != 2 or arr.shape[1] != k:
+            hint = ""
+            if arr.ndim == 1 and loss == L.CCE:
+                hint = (" These look like integer labels: use "
+                        "loss='sparse_categorical_crossentropy' or one-hot encode them.")
+            raise ValueError(f"{func}(): {name} has shape {arr.shape}, but the model outputs "
+                             f"(None, {k}); expected {name} of shape ({n}, {k}).{hint}")
+        Y = as_float_array(func, name, arr, self.dtype, allow_empty=True)
+        if loss in (L.BCE, L.CCE) and ((Y < 0).any() or (Y > 1).any()):
+            bad = np.argwhere((Y < 0) | (Y > 1))[:5]
+            raise ValueError(f"{func}(): {L.NAMES[loss]} targets must lie in [0, 1]. "
+                             f"Received: {name} at {[tuple(map(int, b)) for b in bad]} = "
+                             f"{[float(Y[tuple(b)]) for b in bad]}.")
+        return Y
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, x=None, y=None, batch_size=None, epochs: int = 1, verbose="auto",
+            callbacks=None, validation_split: float = 0.0, validation_data=None,
+            shuffle: bool = True) -> History:
+        """Train for `epochs` passes over (x, y) with mini-batch backpropagation.
+
+        Every argument is checked before any state changes; a failing call leaves
+        weights, optimizer state and random streams untouched.  ``validation_split``
+        holds out the *last* fraction of the samples (before shuffling), as Keras.
+        A NaN or infinite loss stops training with :class:`fastnn.NonFiniteLossError`
+        and puts back the weights from the start of that epoch.
+        """
+        with self._lock:  # validation sees the same model that trains
+            self._fitting_thread = threading.get_ident()
+            try:
+                return self._fit(x, y, batch_size, epochs, verbose, callbacks,
+                                 validation_split, validation_data, shuffle)
+            finally:
+                self._fitting_thread = None
+
+    def _fit(self, x, y, batch_size, epochs, verbose, callbacks, validation_split,
+             validation_data, shuffle) -> History:
+        func = "fit"
+        if self.optimizer is None:
+            raise RuntimeError("fit(): the model must be compiled first: "
+                               "model.compile(optimizer=..., loss=...).")
+        batch_size = 32 if batch_size is None else check_int(func, "batch_size", batch_size,
+                                                             low=1)
+        epochs = check_int(func, "epochs", epochs, low=0)
+        verbose = _check_verbose(func, verbose)
+        validation_split = check_float(func, "validation_split", validation_split, low=0.0,
+                                       high=1.0, high_open=True)
+        shuffle = check_bool(func, "shuffle", shuffle)
+        callbacks = _check_callbacks(func, callbacks)
+        if x is None and y is None:
+            raise TypeError("fit(): arguments `x` and `y` are missing.")
+        if self._input_dim is None:
+            xa = as_float_array(func, "x", x, self.dtype)
+            n_features = xa.shape[1]
+        else:
+            xa = self._inputs(func, x)
+            n_features = self._input_dim
+        Y = self._targets(func, y, len(xa))
+        X = xa
+        if validation_data is not None:
+            if validation_split:
+                raise ValueError("fit(): give validation_data or validation_split, not both.")
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+                fail(func, "invalid validation_data", "a tuple (x_val, y_val)",
+                     "validation_data", validation_data, error=TypeError)
+            Xv = as_float_array(func, "validation_data[0]", validation_data[0], self.dtype,
+                                n_features=n_features)
+            Yv = self._targets(func, validation_data[1], len(Xv), "validation_data[1]",
+                               "validation_data[0]")
+        elif validation_split:
+            n_val = len(X) - math.floor(len(X) * (1.0 - validation_split))  # as Keras
+            if n_val < 1 or n_val >= len(X):
+                raise ValueError(f"fit(): validation_split={validation_split} of {len(X)} "
+                                 f"samples leaves {n_val} for validation and "
+                                 f"{len(X) - n_val} for training; both need at least 1.")
+            X, Xv, Y, Yv = X[:-n_val], X[-n_val:], Y[:-n_val], Y[-n_val:]
+        else:
+            Xv = Yv = None
+        # every check passed: from here on the model may change
+        if self.built:
+            self._ensure_built(func)
+        else:
+            self._build(n_features)
+        return self._fit_loop(X, Y, Xv, Yv, min(batch_size, len(X)), epochs, verbose,
+                              callbacks, shuffle)
+
+    def _fit_loop(self, X, Y, Xv, Yv, batch, epochs, verbose, callbacks, shuffle):
+        dense = self._dense
+        for layer in dense:
+            if layer.activation in A.ZERO_GRADIENT:
+                warnings.warn(
+                    f"fit(): layer {layer.name!r} uses the {A.NAMES[layer.activation]!r} "
+                    "activation, whose derivative is zero almost everywhere: "
+                    "backpropagation cannot train the weights that feed it. Use "
+                    "fastnn.Perceptron for the perceptron rule, or sigmoid/tanh.",
+                    ZeroGradientWarning, stacklevel=4)
+                break
+        if self._slots is None:
+            self._slots = self.optimizer._init_slots(self._params.size, self.dtype)
+        S1, S2 = self._slots
+        net, n = self._net, len(X)
+        ws = np.empty(batch * net.ws_units, self.dtype)
+        n_batches = math.ceil(n / batch)
+        chunk_batches = n_batches if verbose != 1 else max(1, math.ceil(n_batches / 20))
+        history = History()
+        cbs = [history, *callbacks]
+        for cb in cbs:
+            cb.set_model(self)
+        history.params = {"epochs": epochs, "steps": n_batches, "verbose": verbose}
+        bar = ProgressBar(epochs, n_batches, verbose)
+        self.stop_training = False
+        self.history = history
+        for cb in cbs:
+            cb.on_train_begin()
+        for epoch in range(epochs):
+            for cb in cbs:
+                cb.on_epoch_begin(epoch)
+            bar.epoch_begin(epoch)
+            if shuffle:
+                order = _core.rng_permutation(self._rng[STREAM_SHUFFLE], n)
+            else:
+                order = np.arange(n, dtype=np.int64)
+            snapshot = (self._params.copy(), S1.copy(), S2.copy(), self.optimizer.iterations)
+            sums = np.zeros(4)
+            done = 0
+            for b0 in range(0, n_batches, chunk_batches):
+                part = order[b0 * batch:(b0 + chunk_batches) * batch]
+                status, n_done, its = _core.train(
+                    net, self.optimizer._c_params(), self._params, self._grads, S1, S2, ws,
+                    batch, X, Y, part, batch, self._rng[STREAM_DROPOUT], sums)
+                self.optimizer.iterations = its
+                done += n_done
+                if status or not np.isfinite(self._params).all():
+                    self._params[:], S1[:], S2[:] = snapshot[:3]
+                    self.optimizer.iterations = snapshot[3]
+                    raise NonFiniteLossError(
+                        f"fit(): the loss became NaN or infinite in epoch {epoch + 1} "
+                        f"(after {done} of {n} samples); the weights from the start of that "
+                        "epoch were put back. Lower the learning rate, scale the inputs, or "
+                        "check the targets.")
+                bar.update(min(n_batches, b0 + chunk_batches), self._logs(sums, done))
+            logs = self._logs(sums, n)
+            if Xv is not None:
+                vs = self._evaluate_sums(Xv, Yv)
+                logs.update({f"val_{k}": v for k, v in self._logs(vs, len(Xv)).items()})
+            bar.epoch_end(logs)
+            for cb in cbs:
+                cb.on_epoch_end(epoch, logs)
+            if self.stop_training:
+                break
+        for cb in cbs:
+            cb.on_train_end()
+        return history
+
+    def _logs(self, sums: np.ndarray, n: int) -> dict:
+        logs = {"loss": float(sums[SUM_LOSS] / max(n, 1))}
+        for name in self._metric_names:
+            family, slot = _METRICS[name.lower()]
+            slot = SUM_ACC if family == "acc" else slot
+            logs[name] = float(sums[slot] / max(n, 1))
+        return logs
+
+    def _evaluate_sums(self, X: np.ndarray, Y: np.ndarray, batch_size=None) -> np.ndarray:
+        """Loss and metric sums over X, Y, forward in chunks of batch_size (default 1024)."""
+        cap = max(1, min(len(X), batch_size or 1024))
+        ws = np.empty(cap * self._net.ws_units, self.dtype)
+        sums = np.zeros(4)
+        _core.evaluate(self._net, self._params, ws, cap, X, Y, sums)
+        return sums
+
+    # ------------------------------------------------------------------ evaluate / predict
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", return_dict=False):
+        """Loss (with regularization penalties, as Keras) and metrics on (x, y).
+
+        Returns the loss alone when no metrics were compiled, else
+        ``[loss, metric, ...]``; a dict with ``return_dict=True``.
+        """
+        func = "evaluate"
+        if self.optimizer is None:
+            raise RuntimeError("evaluate(): the model must be compiled first.")
+        if batch_size is not None:
+            batch_size = check_int(func, "batch_size", batch_size, low=1)
+        _check_verbose(func, verbose)
+        return_dict = check_bool(func, "return_dict", return_dict)
+        with self._lock:
+            self._ensure_built(func)
+            X = self._inputs(func, x)
+            Y = self._targets(func, y, len(X))
+            logs = self._logs(self._evaluate_sums(X, Y, batch_size), len(X))
+        if return_dict:
+            return logs
+        values = list(logs.values())
+        return values[0] if len(values) == 1 else values
+
+
+
+def _check_verbose(func: str, verbose) -> int:
+    if verbose == "auto":
+        return 1
+    return check_int(func, "verbose", verbose, low=0, high=2)
+
+
+def _check_callbacks(func: str, callbacks) -> list[Callback]:
+    if callbacks is None:
+        return []
+    if not isinstance(callbacks, (list, tuple)):
+        fail(func, "invalid type for argument `callbacks`", "a list of Callback objects",
+             "callbacks", callbacks, error=TypeError)
+    for cb in callbacks:
+        if not isinstance(cb, Callback):
+            fail(func, "invalid callback", "instances of fastnn.callbacks.Callback",
+                 "callback", cb, error=TypeError)
+    return list(callbacks)
+
