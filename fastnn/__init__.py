@@ -8,16 +8,16 @@
 """
 from . import (activations, callbacks, datasets, initializers, layers, losses,
                model_selection, optimizers, regularizers)
-from ._validation import (ConvergenceWarning, MismatchedLossWarning, NonFiniteLossError,
-                          NotFittedError, ZeroGradientWarning)
+from ._validation import (ConvergenceWarning, MismatchedLossWarning, ModelFileError,
+                          NonFiniteLossError, NotFittedError, ZeroGradientWarning)
+from ._version import __version__
 from .layers import Input
 from .models import Sequential, clone_model
 from .perceptron import Perceptron
-
-__version__ = "0.1.0"
+from .saving import load_model
 
 __all__ = [
-    "Sequential", "Input", "Perceptron", "clone_model", "layers", "activations", "losses",
+    "Sequential", "Input", "load_model", "ModelFileError", "Perceptron", "clone_model", "layers", "activations", "losses",
     "optimizers", "regularizers", "initializers", "callbacks", "datasets",
     "model_selection", "NotFittedError", "NonFiniteLossError", "ConvergenceWarning",
     "MismatchedLossWarning", "ZeroGradientWarning", "__version__",

@@ -19,11 +19,25 @@ __all__ = [
     "ConvergenceWarning",
     "MismatchedLossWarning",
     "ZeroGradientWarning",
+    "ModelFileError",
 ]
 
 
 class NotFittedError(ValueError, AttributeError):
     """The model has no weights yet (not built, or not given an input size)."""
+
+
+class ModelFileError(ValueError):
+    """A model file is malformed, damaged, of a newer format, or not a fastnn file.
+
+    ``path`` is the file and ``reason`` what is wrong with it."""
+
+    def __init__(self, path, reason: str):
+        self.path, self.reason = path, reason
+        super().__init__(f"{path!r} is not a valid fastnn model file: {reason}")
+
+    def __reduce__(self):
+        return type(self), (self.path, self.reason)
 
 
 class NonFiniteLossError(FloatingPointError):

@@ -376,29 +376,100 @@ class Sequential(Trainer):
 
         print_summary(self, print_fn)
 
+    # ------------------------------------------------------------------ saving
+    def save(self, filepath, overwrite: bool = True) -> None:
+        """Save the whole model to `filepath` (fastnn's file format; ``.fastnn`` is the
+        usual suffix): architecture, weights, compile settings and the training state
+        (optimizer slots, step count, learning rate, random streams), so
+        ``fastnn.load_model`` gives a model that trains on exactly as this one would.
+        The write is atomic: the previous file stays intact until the new one is
+        complete.  Safe while other threads predict; raises RuntimeError while ``fit``
+        runs in another thread."""
+        from . import saving
+
+        saving.save(self, filepath, overwrite=overwrite)
+
+    def save_weights(self, filepath, overwrite: bool = True) -> None:
+        """Save only the weights (with the architecture they belong to)."""
+        from . import saving
+
+        saving.save(self, filepath, kind="weights", overwrite=overwrite)
+
+    def load_weights(self, filepath, *, allow_nonfinite: bool = False) -> None:
+        """Set the weights from a file written by ``save_weights`` or ``save``; the
+        Dense layers must have the same shapes.  The optimizer state is kept."""
+        from . import saving
+
+        saving.load_weights(self, filepath, allow_nonfinite=allow_nonfinite)
+
+    def _check_not_training(self, func: str) -> None:
+        if self._fitting_thread is not None and self._fitting_thread != threading.get_ident():
+            raise RuntimeError(f"{func}(): the model is being trained by fit() in another "
+                               f"thread; call {func} when fit has returned (or from a "
+                               "callback).")
+
+    def __reduce__(self):
+        # copy and serialise through the model file: arrays and JSON, no C pointers
+        from . import saving
+
+        return saving.model_from_bytes, (saving.model_to_bytes(self),)
+
     # ------------------------------------------------------------------ config
     def get_config(self) -> dict:
         layers = [{"class_name": type(l).__name__, "config": l.get_config()}
                   for l in self._layers]
         if self._input_dim is not None and not any(
                 isinstance(l, InputLayer) or getattr(l, "input_dim", None) for l in self._layers):
+            taken = {l.name for l in self._layers}
+            name, k = "input_layer", 0
+            while name in taken:
+                k += 1
+                name = f"input_layer_{k}"
             layers.insert(0, {"class_name": "InputLayer",
-                              "config": {"shape": [self._input_dim], "name": "input_layer"}})
+                              "config": {"shape": [self._input_dim], "name": name}})
         return {"name": self.name, "dtype": self.dtype.name, "seed": self._seed_given,
                 "layers": layers}
 
     @classmethod
     def from_config(cls, config: dict) -> "Sequential":
+        """The model `get_config` describes (unbuilt: no weights).  A damaged config
+        raises ValueError or TypeError saying which entry is wrong."""
+        func = "Sequential.from_config"
+        if not isinstance(config, dict):
+            fail(func, "invalid config", "a dict from get_config()", "config", config,
+                 error=TypeError)
+        unknown = set(config) - {"name", "dtype", "seed", "layers"}
+        if unknown:
+            fail(func, f"unknown config keys {sorted(unknown)}",
+                 "only 'name', 'dtype', 'seed' and 'layers'", "config", config)
+        specs = config.get("layers", [])
+        if not isinstance(specs, list):
+            fail(func, "invalid config['layers']", "a list of layer configs", "layers", specs,
+                 error=TypeError)
         layers = []
-        for spec in config["layers"]:
-            if spec["class_name"] not in LAYERS:
-                raise ValueError(f"Unknown layer class {spec['class_name']!r}; expected one "
-                                 f"of {sorted(LAYERS)}.")
-            layers.append(LAYERS[spec["class_name"]].from_config(dict(spec["config"])))
+        for i, spec in enumerate(specs):
+            if (not isinstance(spec, dict) or set(spec) != {"class_name", "config"}
+                    or not isinstance(spec["config"], dict)):
+                fail(func, f"invalid config['layers'][{i}]",
+                     "{'class_name': name, 'config': {...}}", f"layers[{i}]", spec,
+                     error=TypeError)
+            name = spec["class_name"]
+            if not isinstance(name, str) or name not in LAYERS:
+                fail(func, f"unknown layer class in config['layers'][{i}]",
+                     f"one of {sorted(LAYERS)}", "class_name", name)
+            kwargs = spec["config"]
+            if not all(isinstance(k, str) for k in kwargs):
+                fail(func, f"invalid config['layers'][{i}]['config']",
+                     "keyword arguments", "config", kwargs, error=TypeError)
+            try:
+                layers.append(LAYERS[name].from_config(dict(kwargs)))
+            except TypeError as exc:
+                if "argument" not in str(exc) or "Expected" in str(exc):
+                    raise  # the layer's own house-format message
+                fail(func, f"invalid config for layer {i} ({name}): {exc}",
+                     "the layer's constructor arguments", "config", kwargs, error=TypeError)
         return cls(layers, name=config.get("name", "sequential"),
                    dtype=config.get("dtype", "float32"), seed=config.get("seed"))
-
-
 
 
 def clone_model(model: Sequential) -> Sequential:
