@@ -60,6 +60,8 @@ def snapshot(model, kind: str = "model") -> tuple[dict, list[tuple[str, np.ndarr
     thread."""
     model._check_not_training(f"save{'_weights' if kind == 'weights' else ''}")
     with model._lock:
+        if model._input_dim is not None and model._dense:
+            model._ensure_built("save")  # the weights predict() would create, created now
         config = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION,
                   "fastnn_version": __version__, "kind": kind,
                   "model": {"class_name": "Sequential", "config": model.get_config()},
@@ -241,9 +243,10 @@ def _read_zip(zf: zipfile.ZipFile, size: int):
     text = zf.read(cinfo).decode("utf-8")
     config = json.loads(text, parse_constant=_reject_constant)
     model, expected = _check_config(config)
-    _need(set(names) == set(expected) | {"config.json"},
-          f"members {sorted(set(names) - {'config.json'})} differ from the ones the config "
-          f"implies {sorted(expected)}")
+    missing = sorted(set(expected) - set(names))
+    extra = sorted(set(names) - set(expected) - {"config.json"})
+    _need(not missing, f"members {missing} are missing")
+    _need(not extra, f"unexpected members {extra}")
     dtype = np.dtype(model.dtype).str
     headers = {name: _read_header(zf, name, shape, dtype) for name, shape in expected.items()}
     arrays = {}
@@ -369,7 +372,10 @@ def _read_header(zf, name: str, shape: tuple, dtype: str) -> tuple[int, tuple]:
         _need(version in ((1, 0), (2, 0)), f"{name}: unsupported .npy version {version}")
         read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
                 else np.lib.format.read_array_header_2_0)
-        got_shape, fortran, got_dtype = read(f, max_header_size=MAX_HEADER_BYTES)
+        try:
+            got_shape, fortran, got_dtype = read(f, max_header_size=MAX_HEADER_BYTES)
+        except (ValueError, SyntaxError, TypeError) as exc:
+            raise _Bad(f"{name}: unreadable .npy header ({exc})") from None
         offset = f.tell()
     _need(got_dtype.str == dtype and got_dtype.fields is None,
           f"{name}: dtype {got_dtype.str!r}, expected {dtype!r}")
