@@ -27,9 +27,11 @@ import hashlib
 import io
 import json
 import os
+import struct
 import tempfile
 import warnings
 import zipfile
+import zlib
 
 import numpy as np
 
@@ -45,7 +47,6 @@ MAX_CONFIG_BYTES = 1 << 20      # config.json
 MAX_LAYERS = 1000
 MAX_HEADER_BYTES = 10_000       # one .npy header
 MAX_PARAMS = 2**31 - 1          # as Sequential._build
-_CHUNK = 1 << 24                # bytes read or hashed at a time
 _DATE = (1980, 1, 1, 0, 0, 0)   # fixed member date: same model, same bytes
 _STREAMS = ("init", "shuffle", "dropout")   # fastnn.training.STREAM_* order
 _SLOTS = ("optimizer/slot_1.npy", "optimizer/slot_2.npy")
@@ -204,7 +205,7 @@ def read_archive(source, where) -> tuple[dict, dict, object]:
         _need(f.read(4) == b"PK\x03\x04", "not a fastnn model file (not a zip archive)")
         f.seek(0)
         with zipfile.ZipFile(f) as zf:
-            return _read_zip(zf, size)
+            return _read_zip(f, zf, size)
     except ModelFileError:
         raise
     except _Bad as exc:
@@ -222,7 +223,7 @@ def read_archive(source, where) -> tuple[dict, dict, object]:
             f.close()
 
 
-def _read_zip(zf: zipfile.ZipFile, size: int):
+def _read_zip(f, zf: zipfile.ZipFile, size: int):
     infos = zf.infolist()
     names = [i.filename for i in infos]
     _need(len(names) == len(set(names)), "duplicate member names")
@@ -251,7 +252,7 @@ def _read_zip(zf: zipfile.ZipFile, size: int):
     headers = {name: _read_header(zf, name, shape, dtype) for name, shape in expected.items()}
     arrays = {}
     for name, (offset, shape) in headers.items():
-        arrays[name] = _read_data(zf, name, offset, shape, dtype,
+        arrays[name] = _read_data(f, zf.getinfo(name), offset, shape, dtype,
                                   config["arrays"][name]["sha256"])
     return config, arrays, model
 
@@ -388,21 +389,25 @@ def _read_header(zf, name: str, shape: tuple, dtype: str) -> tuple[int, tuple]:
     return offset, shape
 
 
-def _read_data(zf, name: str, offset: int, shape: tuple, dtype: str, digest: str):
+def _read_data(f, info, offset: int, shape: tuple, dtype: str, digest: str):
+    """One member's array, read straight from the archive into its final buffer (a
+    stored member is its bytes after the local header), with the zip CRC-32 and the
+    config's SHA-256 checked."""
+    name = info.filename
+    f.seek(info.header_offset)
+    local = f.read(30)
+    _need(len(local) == 30 and local[:4] == b"PK\x03\x04", f"{name}: damaged local header")
+    n_name, n_extra = struct.unpack("<HH", local[26:30])
+    _need(f.read(n_name) == name.encode("ascii"), f"{name}: damaged local header")
+    f.seek(n_extra, os.SEEK_CUR)
+    head = f.read(offset)
     arr = np.empty(shape, dtype)
-    buf = memoryview(arr.reshape(-1)).cast("B") if arr.size else memoryview(b"")
-    sha = hashlib.sha256()
-    with zf.open(name) as f:
-        f.read(offset)
-        pos = 0
-        while pos < len(buf):
-            chunk = f.read(min(_CHUNK, len(buf) - pos))
-            _need(bool(chunk), f"{name}: the data ends early")
-            buf[pos:pos + len(chunk)] = chunk
-            sha.update(chunk)
-            pos += len(chunk)
-        _need(f.read(1) == b"", f"{name}: data after the array")  # also checks the CRC
-    _need(sha.hexdigest() == digest, f"{name}: the data does not match its SHA-256")
+    buf = memoryview(arr.reshape(-1)).cast("B")
+    _need(len(head) == offset and f.readinto(buf) == len(buf), f"{name}: the data ends early")
+    _need(zlib.crc32(buf, zlib.crc32(head)) == info.CRC, f"{name}: bad CRC-32 (the file "
+          "is damaged)")
+    _need(hashlib.sha256(buf).hexdigest() == digest,
+          f"{name}: the data does not match its SHA-256")
     return arr
 
 

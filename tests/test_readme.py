@@ -17,3 +17,4 @@ def test_readme_snippets_run(capsys):
         exec(compile(block, str(README), "exec"), namespace)  # noqa: S102 (our own README)
     out = capsys.readouterr().out
     assert "['accuracy', 'loss', 'val_accuracy', 'val_loss']" in out
+    assert "\nTrue\n" in out  # the saved and loaded model predict bitwise the same
