@@ -6,7 +6,11 @@
  *    through them.
  *  - ReLU'(0) = 1, as in the notes, so the derivative reads z, not a.
  *  - sigmoid never evaluates exp of a positive argument (no overflow for z << 0).
- *  - softmax subtracts the row maximum before exp. */
+ *  - softmax subtracts the row maximum before exp.
+ *  - NaN in gives NaN out, in every forward and backward pass (IEEE-faithful):
+ *    comparisons are written so that NaN takes the pass-through branch, and the
+ *    derivatives of relu, step and sign turn a NaN z into a NaN gradient.  An
+ *    overflow inside the network (inf − inf) therefore shows in the output. */
 #ifndef FNN_T
 #include <math.h>
 #include <string.h>
@@ -55,18 +59,28 @@ static void FNN_(tanh_bwd)(ptrdiff_t n, const FNN_T *A, FNN_T *G)
 /* ---- relu:     a = max(z, 0)                 a' = 1[z >= 0] ------------------ */
 static void FNN_(relu_fwd)(ptrdiff_t n, const FNN_T *Z, FNN_T *A)
 {
-    for (ptrdiff_t i = 0; i < n; i++) A[i] = Z[i] > 0 ? Z[i] : (FNN_T)0;
+    for (ptrdiff_t i = 0; i < n; i++) A[i] = Z[i] < 0 ? (FNN_T)0 : Z[i];
 }
 static void FNN_(relu_bwd)(ptrdiff_t n, const FNN_T *Z, FNN_T *G)
 {
-    for (ptrdiff_t i = 0; i < n; i++) G[i] = Z[i] >= 0 ? G[i] : (FNN_T)0;
+    for (ptrdiff_t i = 0; i < n; i++) {
+        const FNN_T z = Z[i];
+        G[i] = z >= 0 ? G[i] : (z < 0 ? (FNN_T)0 : z);
+    }
 }
 
 /* ---- step:     a = u(z) = 1[z >= 0]          a' = 0 (a.e.) ------------------- */
 /* ---- sign:     a = 1 if z >= 0 else −1       a' = 0 (a.e.) ------------------- */
 static void FNN_(step_fwd)(ptrdiff_t n, const FNN_T *Z, FNN_T *A, FNN_T low)
 {
-    for (ptrdiff_t i = 0; i < n; i++) A[i] = Z[i] >= 0 ? (FNN_T)1 : low;
+    for (ptrdiff_t i = 0; i < n; i++) {
+        const FNN_T z = Z[i];
+        A[i] = z >= 0 ? (FNN_T)1 : (z < 0 ? low : z);
+    }
+}
+static void FNN_(step_bwd)(ptrdiff_t n, const FNN_T *Z, FNN_T *G)
+{
+    for (ptrdiff_t i = 0; i < n; i++) G[i] = Z[i] == Z[i] ? (FNN_T)0 : Z[i];
 }
 
 /* ---- softmax:  a_i = e^{z_i − m} / Σ_j e^{z_j − m},  m = max_j z_j
@@ -124,7 +138,7 @@ void FNN_(fnn_act_backward)(int id, ptrdiff_t B, ptrdiff_t n, const FNN_T *Z,
     case FNN_ACT_RELU: FNN_(relu_bwd)(total, Z, G); break;
     case FNN_ACT_SOFTMAX: FNN_(softmax_bwd)(B, n, A, G); break;
     case FNN_ACT_STEP:
-    case FNN_ACT_SIGN: memset(G, 0, (size_t)total * sizeof(FNN_T)); break;
+    case FNN_ACT_SIGN: FNN_(step_bwd)(total, Z, G); break;
     default: FNN_ASSERT(id == FNN_ACT_LINEAR); /* a' = 1 */
     }
 }

@@ -6,10 +6,13 @@
 #include "fnn_instantiate.h"
 #else
 
+/* clip(a, ε, 1 − ε) with both bounds rounded to FNN_T (in float32 1 − 1e-7 is
+   1 − 2⁻²³).  `inside` (the clip's derivative) is 1 on the closed interval, as
+   TensorFlow's clip_by_value, and for NaN, which passes through unchanged. */
 static inline FNN_T FNN_(clip_prob)(FNN_T a, int *inside)
 {
     const FNN_T lo = (FNN_T)FNN_PROB_EPS, hi = (FNN_T)1 - (FNN_T)FNN_PROB_EPS;
-    *inside = (a > lo) & (a < hi);
+    *inside = !(a < lo) & !(a > hi);
     return a < lo ? lo : (a > hi ? hi : a);
 }
 

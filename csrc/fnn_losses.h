@@ -13,8 +13,9 @@
  * Fused pairs compute ℓ from z, exactly and without clipping:
  *   sigmoid+BCE: ℓ = (1/k) Σ_j max(z,0) − z·y + log(1 + e^{−|z|})
  *   softmax+CCE: ℓ = Σ_j y_j (logsumexp(z) − z_j)
- * Unfused cross-entropies clip a to [ε, 1 − ε], ε = FNN_PROB_EPS, and their
- * gradient is that of the clipped expression (0 where clipping is active).
+ * Unfused cross-entropies clip a to [ε, 1 − ε], ε = FNN_PROB_EPS, with the bounds
+ * rounded to the working type, and their gradient is that of the clipped
+ * expression (0 where a lies strictly outside the bounds; NaN stays NaN).
  *
  * Preconditions: B >= 0, k >= 1; sparse labels integral in [0, k);
  * BCE targets in [0, 1]; delta does not alias Z, A, Y.

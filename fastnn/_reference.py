@@ -42,10 +42,9 @@ def act_forward(act, Z):
     if act == A.SOFTMAX:
         e = np.exp(Z - Z.max(axis=1, keepdims=True))
         return e / e.sum(axis=1, keepdims=True)
-    if act == A.STEP:
-        return np.where(Z >= 0, one, Z.dtype.type(0))
-    if act == A.SIGN:
-        return np.where(Z >= 0, one, -one)
+    if act in (A.STEP, A.SIGN):  # NaN stays NaN
+        low = Z.dtype.type(0) if act == A.STEP else -one
+        return np.where(Z >= 0, one, np.where(Z < 0, low, Z))
     return Z.copy()
 
 
@@ -56,16 +55,27 @@ def act_backward(act, Z, Act, G):
     if act == A.TANH:
         return G * (1 - Act * Act)
     if act == A.RELU:
-        return np.where(Z >= 0, G, 0).astype(G.dtype)
+        return np.where(Z >= 0, G, np.where(Z < 0, 0, Z)).astype(G.dtype)
     if act == A.SOFTMAX:
         s = (G * Act).sum(axis=1, keepdims=True)
         return Act * (G - s)
     if act in (A.STEP, A.SIGN):
-        return np.zeros_like(G)
+        return np.where(np.isnan(Z), Z, 0).astype(G.dtype)
     return G.copy()
 
 
 # ---- losses and metrics ----------------------------------------------------------
+def _clip_prob(Act):
+    """(clip(a, ε, 1 − ε) in float64, where the clip passes the gradient), with the
+    bounds rounded to Act's dtype as the C kernels do: in float32 1 − 1e-7 is
+    1 − 2⁻²³, so a float32 tanh output of exactly 1 − 2⁻²³ is on the bound, inside.
+    The derivative is 1 on the closed interval and for NaN (which passes through)."""
+    t = np.asarray(Act).dtype.type
+    lo, hi = t(PROB_EPS), t(1) - t(PROB_EPS)
+    inside = ~(Act < lo) & ~(Act > hi)
+    return np.clip(Act, lo, hi).astype(np.float64), inside
+
+
 def loss(loss_id, fused, Z, Act, Y):
     """(Σ_rows ℓ_r, δ) with δ = ∂C/∂a (unfused) or ∂C/∂z (fused), C = mean ℓ."""
     B, k = Act.shape
@@ -79,8 +89,7 @@ def loss(loss_id, fused, Z, Act, Y):
         ell = (np.maximum(Z64, 0) - Z64 * Y64 + np.log1p(np.exp(-np.abs(Z64)))).mean(axis=1)
         delta = (A64 - Y64) / (B * k)
     elif loss_id == L.BCE:
-        ac = np.clip(A64, PROB_EPS, 1 - PROB_EPS)
-        inside = (A64 > PROB_EPS) & (A64 < 1 - PROB_EPS)
+        ac, inside = _clip_prob(Act)
         ell = -(Y64 * np.log(ac) + (1 - Y64) * np.log(1 - ac)).mean(axis=1)
         delta = np.where(inside, (ac - Y64) / (ac * (1 - ac)), 0) / (B * k)
     elif fused:  # softmax + (sparse) categorical cross-entropy
@@ -89,8 +98,7 @@ def loss(loss_id, fused, Z, Act, Y):
         ell = (Y64 * (lse - Z64)).sum(axis=1)
         delta = (A64 * Y64.sum(axis=1, keepdims=True) - Y64) / B
     else:
-        ac = np.clip(A64, PROB_EPS, 1 - PROB_EPS)
-        inside = (A64 > PROB_EPS) & (A64 < 1 - PROB_EPS)
+        ac, inside = _clip_prob(Act)
         ell = -(Y64 * np.log(ac)).sum(axis=1)
         delta = np.where(inside, -Y64 / ac, 0) / B
     return float(ell.sum()), delta.astype(Act.dtype)

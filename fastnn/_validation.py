@@ -132,6 +132,7 @@ def as_float_array(func: str, name: str, x: Any, dtype: np.dtype, *, ndim: int |
     if x is None:
         fail(func, f"argument `{name}` is missing", "an array-like of numbers", name, x,
              error=TypeError)
+    check_not_masked(func, name, x)
     try:
         arr = np.asarray(x)
     except (ValueError, TypeError) as exc:  # ragged nested lists and the like
@@ -160,6 +161,16 @@ def as_float_array(func: str, name: str, x: Any, dtype: np.dtype, *, ndim: int |
         arr = np.require(arr, dtype=dtype, requirements=["C", "A"])
     check_finite(func, name, arr)
     return arr
+
+
+def check_not_masked(func: str, name: str, x: Any) -> None:
+    """Masked arrays are refused: a network has no meaning for a missing input, and
+    np.asarray would silently use the values under the mask."""
+    if isinstance(x, np.ma.MaskedArray):
+        raise TypeError(f"{func}(): argument `{name}` is a masked array; fastnn does not "
+                        "handle missing values. Fill or drop them first (e.g. "
+                        f"{name}.filled(value) or {name}.compressed()). Received: "
+                        f"{np.ma.count_masked(x)} masked entries.")
 
 
 def check_finite(func: str, name: str, arr: np.ndarray) -> None:

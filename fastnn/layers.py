@@ -133,15 +133,15 @@ class Dense(Layer):
         if model is None or model._params is None:
             return None
         n_in = model._dense_inputs[self]
-        if which == "kernel":
-            v = model._params[self._w_off:self._w_off + n_in * self.units].reshape(n_in, self.units)
-        elif self.use_bias:
-            v = model._params[self._b_off:self._b_off + self.units]
-        else:
+        if which == "bias" and not self.use_bias:
             return None
-        v = v.view()
-        v.flags.writeable = False
-        return v
+        # a view through a read-only buffer: unlike a view with the flag cleared, it
+        # cannot be made writable again (setflags(write=True) raises)
+        params = model._params
+        frozen = np.frombuffer(memoryview(params).toreadonly(), dtype=params.dtype)
+        if which == "kernel":
+            return frozen[self._w_off:self._w_off + n_in * self.units].reshape(n_in, self.units)
+        return frozen[self._b_off:self._b_off + self.units]
 
     @property
     def kernel(self) -> np.ndarray | None:

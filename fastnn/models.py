@@ -14,9 +14,11 @@ loop (``compile``, ``fit``, ``evaluate``); :mod:`fastnn.saving` the model file;
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import secrets
 import threading
+import time
 
 import numpy as np
 
@@ -84,7 +86,8 @@ class Sequential(Trainer):
         self._want_err = False
         self.history = None
         self.stop_training = False
-        self._lock = threading.RLock()  # fit, compile, add, set_weights; re-entrant for callbacks
+        self._lock = threading.RLock()  # held by every write; re-entrant for callbacks
+        self._guard = _core.StateGuard()  # counts reads, flags the writer (see _reading)
         self._fitting_thread = None      # ident of the thread inside fit(), if any
         self._rng = {}
         for stream in (STREAM_INIT, STREAM_SHUFFLE, STREAM_DROPOUT):
@@ -123,7 +126,7 @@ class Sequential(Trainer):
         On a built model the weights of the existing layers are kept; on a
         compiled one the loss pairing is checked again and the optimizer state
         restarts (the parameter vector changed).  A failed call changes nothing."""
-        with self._lock:
+        with self._writing():
             self._add(layer)
 
     def _add(self, layer: Layer) -> None:
@@ -241,6 +244,14 @@ class Sequential(Trainer):
             self._build(self._input_dim)
 
     def _ensure_built(self, func: str) -> None:
+        """Create the weights and the plan if they are missing (a write).  Never call
+        it inside a read section: the write would wait for that read."""
+        if self.built and self._net is not None:
+            return
+        with self._writing():
+            self._ensure_built_locked(func)
+
+    def _ensure_built_locked(self, func: str) -> None:
         if self.built:
             if self._net is None:
                 self._make_net()
@@ -282,9 +293,55 @@ class Sequential(Trainer):
         loss = self._loss_id if self._loss_id is not None else L.MSE
         last = dense[-1]
         y_cols = 1 if loss == L.SPARSE_CCE else last.units
-        self._net = _core.Net(specs, in_drop, loss, (last.activation, loss) in L.FUSED_PAIRS,
-                              self._acc_kind, self._want_err, y_cols, self._params.size,
-                              self.dtype == np.float64)
+        net = _core.Net(specs, in_drop, loss, (last.activation, loss) in L.FUSED_PAIRS,
+                        self._acc_kind, self._want_err, y_cols, self._params.size,
+                        self.dtype == np.float64)
+        net.params, net.guard = self._params, self._guard
+        self._net = net  # one attribute: readers get a plan with its own buffer
+
+    # ------------------------------------------------------------------ readers / writer
+    # Reads (predict, evaluate, get_weights, get_layer_outputs, save) run together and
+    # release the GIL in C; writes (fit, set_weights, add, compile, load_weights, the
+    # build) are exclusive: a writer holds the RLock, raises its flag in the StateGuard
+    # so no new read starts, and waits for the running reads to finish.  A read that
+    # finds another thread writing waits for it, except during fit(), when it raises
+    # RuntimeError.  The thread that writes may also read (callbacks inside fit).
+    @contextlib.contextmanager
+    def _reading(self, func: str):
+        guard = self._guard
+        if not guard.try_read():
+            self._wait_to_read(func)
+        try:
+            yield
+        finally:
+            guard.end_read()
+
+    def _wait_to_read(self, func: str) -> None:
+        while True:
+            self._check_not_training(func)
+            if self._lock.acquire(timeout=0.005):
+                try:  # no other thread writes while we hold the writers' lock
+                    if self._guard.try_read():
+                        return
+                finally:
+                    self._lock.release()
+
+    @contextlib.contextmanager
+    def _writing(self):
+        with self._lock:
+            guard, me = self._guard, threading.get_ident()
+            if guard.writer == me:  # a write inside a write of this thread (callbacks)
+                yield
+                return
+            guard.writer = me
+            try:
+                delay = 1e-5
+                while guard.readers:  # reads already running finish on the old state
+                    time.sleep(delay)
+                    delay = min(2 * delay, 1e-3)
+                yield
+            finally:
+                guard.writer = 0
 
     def predict(self, x, batch_size=None, verbose=0) -> np.ndarray:
         """Network output for the samples in `x`, shape (n_samples, n_outputs).
@@ -295,50 +352,53 @@ class Sequential(Trainer):
         thread, ``predict`` raises RuntimeError instead of reading weights that
         are being updated (from ``fit``'s own thread, e.g. in a callback, it works).
         """
-        if self._fitting_thread is not None and self._fitting_thread != threading.get_ident():
-            raise RuntimeError("predict(): the model is being trained by fit() in another "
-                               "thread; call predict when fit has returned.")
         net = self._net
         if net is not None and batch_size is None and verbose == 0:
-            # fast path: input already C-contiguous, finite, of the model dtype (checked in C)
-            out = _core.predict_fast(net, self._params, x)
+            # fast path: input already C-contiguous, finite, of the model dtype, and no
+            # writer at work (all checked in C); the read is counted while it runs
+            out = _core.predict_fast(net, x)
             if out is not None:
                 return out
+        self._check_not_training("predict")
         if batch_size is not None:
             check_int("predict", "batch_size", batch_size, low=1)
         _check_verbose("predict", verbose)
         self._ensure_built("predict")
-        X = as_float_array("predict", "x", x, self.dtype, n_features=self._input_dim,
-                           allow_empty=True)
-        return _core.predict(self._net, self._params, X)
+        with self._reading("predict"):
+            net = self._net
+            X = as_float_array("predict", "x", x, self.dtype, n_features=net.n_in,
+                               allow_empty=True)
+            return _core.predict(net, net.params, X)
 
     def get_layer_outputs(self, x) -> list[np.ndarray]:
         """The activations a[l] of every Dense layer for the samples in `x` — a look
         inside the "black box" (no dropout)."""
         self._ensure_built("get_layer_outputs")
-        X = self._inputs("get_layer_outputs", x)
-        outs, a = [], X
-        for layer in self._dense:
-            z = np.empty((len(a), layer.units), self.dtype)
-            _core.dense_forward_kernel(a, np.ascontiguousarray(layer.kernel),
-                                       None if layer.bias is None else
-                                       np.ascontiguousarray(layer.bias), z)
-            _core.act_forward_kernel(layer.activation, z, z)
-            outs.append(z)
-            a = z
+        with self._reading("get_layer_outputs"):
+            X = self._inputs("get_layer_outputs", x)
+            outs, a = [], X
+            for layer in self._dense:
+                z = np.empty((len(a), layer.units), self.dtype)
+                _core.dense_forward_kernel(a, np.ascontiguousarray(layer.kernel),
+                                           None if layer.bias is None else
+                                           np.ascontiguousarray(layer.bias), z)
+                _core.act_forward_kernel(layer.activation, z, z)
+                outs.append(z)
+                a = z
         return outs
 
     # ------------------------------------------------------------------ weights
     def get_weights(self) -> list[np.ndarray]:
         """Copies of the weights: per Dense layer, kernel (n_in, units) then bias."""
         self._ensure_built("get_weights")
-        return [w for layer in self._dense for w in layer.get_weights()]
+        with self._reading("get_weights"):
+            return [w for layer in self._dense for w in layer.get_weights()]
 
     def set_weights(self, weights) -> None:
         """Replace all weights (same list layout as ``get_weights``).  Every array is
         checked (count, shape, finiteness) before any is written."""
-        with self._lock:
-            self._ensure_built("set_weights")
+        with self._writing():
+            self._ensure_built_locked("set_weights")
             self._set_dense_weights(weights)
 
     def _set_dense_weights(self, weights) -> None:

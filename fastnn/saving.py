@@ -59,10 +59,11 @@ def snapshot(model, kind: str = "model") -> tuple[dict, list[tuple[str, np.ndarr
     """(config, [(member name, array copy)]) for `model`, taken under its lock so the
     state is one consistent moment.  Raises RuntimeError while fit() runs in another
     thread."""
-    model._check_not_training(f"save{'_weights' if kind == 'weights' else ''}")
-    with model._lock:
-        if model._input_dim is not None and model._dense:
-            model._ensure_built("save")  # the weights predict() would create, created now
+    func = "save_weights" if kind == "weights" else "save"
+    model._check_not_training(func)
+    if model._input_dim is not None and model._dense:
+        model._ensure_built(func)  # the weights predict() would create, created now
+    with model._reading(func):  # one consistent moment; predicts may run alongside
         config = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION,
                   "fastnn_version": __version__, "kind": kind,
                   "model": {"class_name": "Sequential", "config": model.get_config()},
@@ -472,7 +473,7 @@ def load_weights(model, filepath, *, allow_nonfinite: bool = False) -> None:
                for part in ("kernel", "bias")[:1 + layer.use_bias]
                if saved._input_dim is not None]
     _check_finite(path, arrays, allow_nonfinite)
-    with model._lock:
+    with model._writing():
         input_dim = model._input_dim if model._input_dim is not None else saved._input_dim
         mine = []
         if input_dim is not None:
@@ -485,7 +486,7 @@ def load_weights(model, filepath, *, allow_nonfinite: bool = False) -> None:
             raise ValueError(f"{func}(): the file's weights do not fit this model. Expected "
                              f"shapes {mine}. Received: {theirs} from {path!r}.")
         model._input_dim = input_dim
-        model._ensure_built(func)
+        model._ensure_built_locked(func)
         model._set_dense_weights(weights)
 
 

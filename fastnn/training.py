@@ -9,7 +9,9 @@ weights and inference live in :mod:`fastnn.models`, which mixes this class in.
 from __future__ import annotations
 
 import math
+import signal
 import threading
+import time
 import warnings
 
 import numpy as np
@@ -19,7 +21,8 @@ from . import losses as L
 from . import optimizers as O
 from ._kernels import _core
 from ._validation import (MismatchedLossWarning, NonFiniteLossError, ZeroGradientWarning,
-                          as_float_array, check_bool, check_float, check_int, fail)
+                          as_float_array, check_bool, check_float, check_int,
+                          check_not_masked, fail)
 from .callbacks import Callback, History, ProgressBar
 from .layers import Dense
 
@@ -36,6 +39,39 @@ _METRICS = {
     "mse": ("err", SUM_MSE), "mean_squared_error": ("err", SUM_MSE),
 }
 STREAM_INIT, STREAM_SHUFFLE, STREAM_DROPOUT = range(3)
+CHUNK_SECONDS = 0.05  # C work per call of the epoch loop (Ctrl-C latency)
+
+
+class _HeldInterrupt:
+    """Hold Ctrl-C (SIGINT) while the C epoch loop and its bookkeeping run.
+
+    The C loop runs without the GIL, so Python's handler could only run between
+    chunks anyway; but it could run between the kernel's return and the update of
+    ``optimizer.iterations`` and leave the two inconsistent.  Here the handler only
+    records the signal; the loop stops after the chunk it is in, and on exit the
+    original handler runs (KeyboardInterrupt for the default one), with weights,
+    optimizer slots, step count and random streams all at the last finished batch.
+    Only in the main thread (the one signals reach) and only over a Python handler.
+    """
+
+    def __enter__(self):
+        self.pending, self.previous = None, None
+        if threading.current_thread() is threading.main_thread():
+            previous = signal.getsignal(signal.SIGINT)
+            if callable(previous):
+                self.previous = previous
+                signal.signal(signal.SIGINT, self._hold)
+        return self
+
+    def _hold(self, signum, frame):
+        self.pending = (signum, frame)
+
+    def __exit__(self, *exc):
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+            if self.pending is not None:
+                self.previous(*self.pending)
+        return False
 
 
 class Trainer:
@@ -65,7 +101,7 @@ class Trainer:
         if not dense:
             raise ValueError("compile(): the model has no Dense layer.")
         acc_kind, want_err, names = self._compile_settings("compile", loss_id, metrics, dense[-1])
-        with self._lock:
+        with self._writing():
             self.optimizer, self._loss_id, self.loss = opt, loss_id, L.NAMES[loss_id]
             self._metric_names, self._acc_kind, self._want_err = names, acc_kind, want_err
             opt.iterations = 0
@@ -143,6 +179,7 @@ class Trainer:
         if y is None:
             fail(func, f"argument `{name}` is missing", "targets for every sample", name, y,
                  error=TypeError)
+        check_not_masked(func, name, y)
         arr = np.asarray(y)
         if arr.dtype.kind not in "biuf":
             fail(func, f"unsupported dtype {arr.dtype} for argument `{name}`",
@@ -199,8 +236,13 @@ class Trainer:
         A NaN or infinite loss stops training with :class:`fastnn.NonFiniteLossError`
         and puts back the weights from the start of that epoch.
         """
-        with self._lock:  # validation sees the same model that trains
-            self._fitting_thread = threading.get_ident()
+        me = threading.get_ident()
+        if self._fitting_thread == me:
+            raise RuntimeError("fit(): this model's fit() is already running in this thread "
+                               "(called from a callback?). Stop it with "
+                               "model.stop_training = True, or train a clone.")
+        with self._writing():  # validation sees the same model that trains
+            self._fitting_thread = me
             try:
                 return self._fit(x, y, batch_size, epochs, verbose, callbacks,
                                  validation_split, validation_data, shuffle)
@@ -252,7 +294,7 @@ class Trainer:
             Xv = Yv = None
         # every check passed: from here on the model may change
         if self.built:
-            self._ensure_built(func)
+            self._ensure_built_locked(func)
         else:
             self._build(n_features)
         return self._fit_loop(X, Y, Xv, Yv, min(batch_size, len(X)), epochs, verbose,
@@ -275,7 +317,8 @@ class Trainer:
         net, n = self._net, len(X)
         ws = np.empty(batch * net.ws_units, self.dtype)
         n_batches = math.ceil(n / batch)
-        chunk_batches = n_batches if verbose != 1 else max(1, math.ceil(n_batches / 20))
+        bar_every = n_batches if verbose != 1 else max(1, math.ceil(n_batches / 20))
+        per_batch = CHUNK_SECONDS  # unknown: the first chunk is one batch, then measured
         history = History()
         cbs = [history, *callbacks]
         for cb in cbs:
@@ -296,23 +339,34 @@ class Trainer:
                 order = np.arange(n, dtype=np.int64)
             snapshot = (self._params.copy(), S1.copy(), S2.copy(), self.optimizer.iterations)
             sums = np.zeros(4)
-            done = 0
-            for b0 in range(0, n_batches, chunk_batches):
-                part = order[b0 * batch:(b0 + chunk_batches) * batch]
-                status, n_done, its = _core.train(
-                    net, self.optimizer._c_params(), self._params, self._grads, S1, S2, ws,
-                    batch, X, Y, part, batch, self._rng[STREAM_DROPOUT], sums)
-                self.optimizer.iterations = its
-                done += n_done
-                if status or not np.isfinite(self._params).all():
-                    self._params[:], S1[:], S2[:] = snapshot[:3]
-                    self.optimizer.iterations = snapshot[3]
-                    raise NonFiniteLossError(
-                        f"fit(): the loss became NaN or infinite in epoch {epoch + 1} "
-                        f"(after {done} of {n} samples); the weights from the start of that "
-                        "epoch were put back. Lower the learning rate, scale the inputs, or "
-                        "check the targets.")
-                bar.update(min(n_batches, b0 + chunk_batches), self._logs(sums, done))
+            done = b0 = 0
+            with _HeldInterrupt() as sigint:
+                while b0 < n_batches:
+                    # one C call per chunk: ~CHUNK_SECONDS of work, so Ctrl-C lands promptly,
+                    # and no further than the next progress-bar refresh
+                    size = max(1, min(int(CHUNK_SECONDS / per_batch), n_batches - b0))
+                    size = min(size, bar_every - b0 % bar_every)
+                    part = order[b0 * batch:(b0 + size) * batch]
+                    t0 = time.perf_counter()
+                    status, n_done, its = _core.train(
+                        net, self.optimizer._c_params(), self._params, self._grads, S1, S2,
+                        ws, batch, X, Y, part, batch, self._rng[STREAM_DROPOUT], sums)
+                    per_batch = max((time.perf_counter() - t0) / size, 1e-9)
+                    self.optimizer.iterations = its
+                    done += n_done
+                    b0 += size
+                    if status or not np.isfinite(self._params).all():
+                        self._params[:], S1[:], S2[:] = snapshot[:3]
+                        self.optimizer.iterations = snapshot[3]
+                        raise NonFiniteLossError(
+                            f"fit(): the loss became NaN or infinite in epoch {epoch + 1} "
+                            f"(after {done} of {n} samples); the weights from the start of "
+                            "that epoch were put back. Lower the learning rate, scale the "
+                            "inputs, or check the targets.")
+                    if b0 % bar_every == 0 or b0 == n_batches:
+                        bar.update(b0, self._logs(sums, done))
+                    if sigint.pending:  # the state is whole: stop here, then raise
+                        break
             logs = self._logs(sums, n)
             if Xv is not None:
                 vs = self._evaluate_sums(Xv, Yv)
@@ -356,8 +410,9 @@ class Trainer:
             batch_size = check_int(func, "batch_size", batch_size, low=1)
         _check_verbose(func, verbose)
         return_dict = check_bool(func, "return_dict", return_dict)
-        with self._lock:
-            self._ensure_built(func)
+        self._check_not_training(func)
+        self._ensure_built(func)
+        with self._reading(func):
             X = self._inputs(func, x)
             Y = self._targets(func, y, len(X))
             logs = self._logs(self._evaluate_sums(X, Y, batch_size), len(X))

@@ -18,10 +18,12 @@ from libc.math cimport floor, isfinite
 cdef extern from "Python.h":
     const Py_ssize_t PY_SSIZE_T_MAX
 from libc.stdlib cimport malloc, free
+from cpython.pythread cimport PyThread_get_thread_ident
 from scipy.linalg.cython_blas cimport dgemm, dgemv, sgemm, sgemv
 from fastnn._kernels.csrc cimport *
 
 import os
+import warnings
 
 import numpy as np
 
@@ -132,15 +134,42 @@ cdef uint64_t *_rng(object state) except? NULL:
     return <uint64_t *>cnp.PyArray_DATA(a)
 
 
+cdef class StateGuard:
+    """Readers/writer state of one model (the discipline is in fastnn/models.py).
+
+    `readers` counts the reads running now (predict, evaluate, get_weights,
+    save); `writer` is the ident of the thread changing the model, 0 if none.
+    Both change only with the GIL held, and try_read checks and counts in one
+    step without releasing it, so a read either is counted before a writer
+    raises its flag (and the writer waits for it) or sees the flag."""
+    cdef public Py_ssize_t readers
+    cdef public unsigned long writer
+
+    cpdef bint try_read(self):
+        """Count one more read unless another thread is writing."""
+        if self.writer != 0 and self.writer != PyThread_get_thread_ident():
+            return False
+        self.readers += 1
+        return True
+
+    cpdef void end_read(self):
+        self.readers -= 1
+
+
 cdef class Net:
     """The C plan of one compiled network (read-only once built).
 
     layers: sequence of (n_in, n_out, act_id, w_off, b_off, kernel_l1,
     kernel_l2, bias_l1, bias_l2, dropout) with b_off = -1 for no bias.
+    `params` (the flat buffer the plan indexes) and `guard` (the model's
+    StateGuard) are attached by the model, so that one attribute read gives a
+    plan and the buffer it belongs to.
     """
     cdef fnn_net c
     cdef readonly bint is64
     cdef readonly Py_ssize_t n_in, n_out, y_cols, n_params, ws_units, max_width
+    cdef public object params
+    cdef public StateGuard guard
 
     def __cinit__(self, layers, double input_dropout, int loss, bint fused, int acc,
                   bint want_err, Py_ssize_t y_cols, Py_ssize_t n_params, bint is64,
@@ -361,40 +390,53 @@ def predict(Net net not None, P, X):
                                 <const float *>px, n, <float *>po)
     if w != <void *>stack:
         free(w)
+    if not _all_finite(po, n * net.n_out, d):
+        warnings.warn("predict(): the network produced NaN or infinite outputs (an "
+                      "overflow inside it, e.g. inputs too large for the weights, or "
+                      "non-finite weights).", RuntimeWarning, stacklevel=2)
     return out
 
 
-def predict_fast(Net net not None, P, X):
-    """predict() for input already in final form, or None.
+cdef bint _all_finite(const void *p, Py_ssize_t n, bint is64) noexcept nogil:
+    cdef Py_ssize_t i
+    cdef const double *pd = <const double *>p
+    cdef const float *pf = <const float *>p
+    if is64:
+        for i in range(n):
+            if not isfinite(pd[i]):
+                return False
+    else:
+        for i in range(n):
+            if not isfinite(pf[i]):
+                return False
+    return True
 
-    Returns the output when X is a C-contiguous, aligned, 2-D ndarray of the
-    model dtype with n_in columns and only finite values; otherwise None, and
-    the caller takes the converting, fully checked path.  All checks are C."""
-    if type(X) is not cnp.ndarray:
+
+def predict_fast(Net net not None, X):
+    """predict() with the plan's own buffer, for input already in final form, or None.
+
+    Returns the output when X is a C-contiguous, aligned, 2-D ndarray (not a
+    subclass) of the model dtype with n_in columns and only finite values, and
+    no other thread is changing the model; otherwise None, and the caller takes
+    the converting, fully checked path.  All checks are C; the read is counted
+    in the model's guard while it runs."""
+    cdef StateGuard guard = net.guard
+    if type(X) is not cnp.ndarray or guard is None or net.params is None:
         return None
     cdef cnp.ndarray a = <cnp.ndarray>X
     if (cnp.PyArray_NDIM(a) != 2 or cnp.PyArray_DIM(a, 1) != net.n_in
             or cnp.PyArray_TYPE(a) != (cnp.NPY_FLOAT64 if net.is64 else cnp.NPY_FLOAT32)
             or not cnp.PyArray_IS_C_CONTIGUOUS(a) or not cnp.PyArray_ISALIGNED(a)):
         return None
-    cdef Py_ssize_t i, size = cnp.PyArray_SIZE(a)
-    cdef const float *xf = <const float *>cnp.PyArray_DATA(a)
-    cdef const double *xd = <const double *>cnp.PyArray_DATA(a)
-    cdef bint finite = True
-    with nogil:
-        if net.is64:
-            for i in range(size):
-                if not isfinite(xd[i]):
-                    finite = False
-                    break
-        else:
-            for i in range(size):
-                if not isfinite(xf[i]):
-                    finite = False
-                    break
-    if not finite:
+    if not guard.try_read():  # counted from here: a writer now waits for this read
         return None
-    return predict(net, P, X)
+    cdef bint finite
+    try:
+        with nogil:
+            finite = _all_finite(cnp.PyArray_DATA(a), cnp.PyArray_SIZE(a), net.is64)
+        return predict(net, net.params, X) if finite else None
+    finally:
+        guard.readers -= 1
 
 
 # ---- random numbers ---------------------------------------------------------

@@ -1,0 +1,99 @@
+"""Ctrl-C during fit (issue 7): it lands within 0.2 s at any batch size, and the
+interrupted model is whole — weights, optimizer slots, step count and random
+streams all at the last finished batch — and trains on afterwards."""
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import fastnn
+from fastnn import training
+from fastnn.layers import Dense, Dropout
+
+ROOT = Path(fastnn.__file__).resolve().parent.parent
+
+CHILD = r"""
+import sys, time, numpy as np, fastnn
+from fastnn.layers import Dense, Dropout
+batch = int(sys.argv[1])
+rng = np.random.default_rng(0)
+X = rng.standard_normal((40000, 64)).astype(np.float32)
+y = rng.integers(0, 10, 40000)
+
+def make():
+    m = fastnn.Sequential([fastnn.Input(shape=(64,)), Dense(512, activation="relu"),
+                           Dropout(0.2), Dense(512, activation="relu"),
+                           Dense(10, activation="softmax")], seed=7)
+    m.compile("adam", "sparse_categorical_crossentropy")
+    return m
+
+m = make()
+print("start", flush=True)
+try:
+    m.fit(X, y, epochs=1, batch_size=batch, shuffle=False, verbose=0)
+    print("finished before the signal", flush=True)
+    sys.exit(3)
+except KeyboardInterrupt:
+    print("interrupted", flush=True)
+k = m.optimizer.iterations
+# the same k batches in one uninterrupted run give the same state, bit for bit
+ref = make()
+ref.fit(X[:k * batch], y[:k * batch], epochs=1, batch_size=batch, shuffle=False, verbose=0)
+same = (all(np.array_equal(a, b) for a, b in zip(m.get_weights(), ref.get_weights()))
+        and all(np.array_equal(a, b) for a, b in zip(m._slots, ref._slots))
+        and all(np.array_equal(m._rng[s], ref._rng[s]) for s in range(3))
+        and ref.optimizer.iterations == k)
+m.fit(X[:256], y[:256], epochs=1, batch_size=batch, verbose=0)   # trains on
+print("batches", k, "consistent", same, flush=True)
+"""
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+@pytest.mark.parametrize("batch", [1, 32, 512])
+def test_ctrl_c_lands_promptly_and_leaves_a_whole_model(batch):
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT),
+                                                       os.environ.get("PYTHONPATH", "")]))
+    child = subprocess.Popen([sys.executable, "-c", CHILD, str(batch)], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "start"
+        time.sleep(0.4)  # well inside the epoch (several seconds at any of these sizes)
+        sent = time.monotonic()
+        child.send_signal(signal.SIGINT)
+        line = child.stdout.readline().strip()
+        latency = time.monotonic() - sent
+        rest = child.stdout.read()
+        assert child.wait(60) == 0, child.stderr.read()
+    finally:
+        child.kill()
+        child.stdout.close()
+        child.stderr.close()
+    assert line == "interrupted"
+    assert latency < 0.2, f"Ctrl-C took {latency:.3f} s to land"
+    words = rest.split()
+    assert words[0] == "batches" and int(words[1]) > 0 and words[3] == "True", rest
+
+
+def test_chunking_does_not_change_training(monkeypatch):
+    rng = np.random.default_rng(1)
+    X, y = rng.standard_normal((300, 8)), rng.integers(0, 3, 300)
+
+    def run():
+        m = fastnn.Sequential([fastnn.Input(shape=(8,)), Dense(16, activation="relu"),
+                               Dropout(0.3), Dense(3, activation="softmax")], seed=2)
+        m.compile("adam", "sparse_categorical_crossentropy", ["accuracy"])
+        h = m.fit(X, y, epochs=3, batch_size=7, verbose=0)
+        return m, h.history
+
+    one_call, h1 = run()
+    monkeypatch.setattr(training, "CHUNK_SECONDS", 1e-12)  # one C call per batch
+    per_batch, h2 = run()
+    assert h1 == h2
+    assert all(np.array_equal(a, b) for a, b in zip(one_call.get_weights(),
+                                                    per_batch.get_weights()))
+    assert one_call.optimizer.iterations == per_batch.optimizer.iterations == 3 * 43
