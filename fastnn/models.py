@@ -38,9 +38,11 @@ _DTYPES = {"float32": np.dtype(np.float32), "float64": np.dtype(np.float64)}
 def _check_dtype(func: str, dtype) -> np.dtype:
     if dtype is None or isinstance(dtype, bool):
         fail(func, "unsupported dtype", "'float32' or 'float64'", "dtype", dtype, error=TypeError)
+    if not isinstance(dtype, (str, type, np.dtype)):
+        fail(func, "unsupported dtype", "'float32' or 'float64'", "dtype", dtype, error=TypeError)
     try:
         key = np.dtype(dtype).name
-    except TypeError:
+    except (TypeError, ValueError):
         fail(func, "unsupported dtype", "'float32' or 'float64'", "dtype", dtype,
              error=ValueError if isinstance(dtype, str) else TypeError)
     if key not in _DTYPES:

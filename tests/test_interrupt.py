@@ -74,6 +74,7 @@ def test_ctrl_c_lands_promptly_and_leaves_a_whole_model(batch):
         child.stdout.close()
         child.stderr.close()
     assert line == "interrupted"
+    print(f"batch {batch}: Ctrl-C landed after {latency * 1e3:.1f} ms")
     assert latency < 0.2, f"Ctrl-C took {latency:.3f} s to land"
     words = rest.split()
     assert words[0] == "batches" and int(words[1]) > 0 and words[3] == "True", rest

@@ -313,3 +313,24 @@ def test_fast_float32_math():
     np.testing.assert_array_equal(out, [[np.nan, 1, 0, 0.5]])
     _core.act_forward_kernel(A.TANH, special, out)
     np.testing.assert_array_equal(out, [[np.nan, 1, -1, 0]])
+
+
+@pytest.mark.parametrize("loss", [L.BCE, L.CCE])
+def test_probability_clip_at_the_float32_bound(loss):
+    """Found by hypothesis's long profile: in float32 the clip bound 1 − 1e-7 rounds
+    to 1 − 2⁻²³, which a tanh output can equal exactly.  C and reference agree that
+    the bound is inside (the clip passes the gradient on the closed interval), and
+    below ε the gradient is 0."""
+    a = np.float32(1) - np.float32(2.0 ** -23)
+    assert a == np.float32(1) - np.float32(1e-7)
+    Act = np.array([[a, 1e-9, 0.5]], np.float32)
+    Z = np.zeros_like(Act)
+    Y = np.array([[0.0, 1.0, 0.0]], np.float32)
+    delta = np.full_like(Act, np.nan)
+    total = _core.loss_kernel(loss, False, Z, Act, Y, delta)
+    want_total, want_delta = ref.loss(loss, False, Z, Act, Y)
+    np.testing.assert_allclose(total, want_total, rtol=1e-5)
+    np.testing.assert_allclose(delta, want_delta, rtol=1e-5)
+    assert delta[0, 1] == 0  # clipped below ε: no gradient
+    if loss == L.BCE:
+        np.testing.assert_allclose(delta[0, 0], 2.0 ** 23 / 3, rtol=1e-5)  # 1/(1−a)/(B·k)
