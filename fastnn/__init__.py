@@ -15,9 +15,11 @@ from .layers import Input
 from .models import Sequential, clone_model
 from .perceptron import Perceptron
 from .saving import load_model
+from .threads import get_num_threads, num_threads, set_num_threads
 
 __all__ = [
-    "Sequential", "Input", "load_model", "ModelFileError", "Perceptron", "clone_model", "layers", "activations", "losses",
+    "Sequential", "Input", "load_model", "ModelFileError", "set_num_threads",
+    "get_num_threads", "num_threads", "Perceptron", "clone_model", "layers", "activations", "losses",
     "optimizers", "regularizers", "initializers", "callbacks", "datasets",
     "model_selection", "NotFittedError", "NonFiniteLossError", "ConvergenceWarning",
     "MismatchedLossWarning", "ZeroGradientWarning", "__version__",

@@ -1,5 +1,13 @@
 """Splitting data for honest evaluation: train/validation/test and K-fold.
 
+This module teaches the course notes' two habits with no dependency beyond
+NumPy.  **With scikit-learn installed, use scikit-learn's tools instead**:
+``sklearn.model_selection`` (``train_test_split``, ``KFold``,
+``StratifiedKFold``, ``cross_validate``, ``GridSearchCV``) with
+:class:`fastnn.sklearn.FastNNClassifier` / ``FastNNRegressor`` — they are the
+real thing, run folds in parallel (``n_jobs``, or a Dask cluster) and fit into
+pipelines.
+
 The course notes fastnn is built from recommend two habits:
 
 * **Three-way split.** Train on the training set, tune hyper-parameters by

@@ -1,0 +1,192 @@
+"""fastnn's scikit-learn estimators (issue 9): scikit-learn's own estimator checks,
+the model-selection tools with n_jobs, pickling, and a real Dask cluster."""
+import os
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sklearn = pytest.importorskip("sklearn")
+
+from sklearn.base import clone  # noqa: E402
+from sklearn.datasets import load_digits, load_iris, make_multilabel_classification  # noqa: E402
+from sklearn.model_selection import GridSearchCV, RandomizedSearchCV, cross_val_score  # noqa: E402
+from sklearn.pipeline import make_pipeline  # noqa: E402
+from sklearn.preprocessing import StandardScaler  # noqa: E402
+from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
+
+import fastnn  # noqa: E402
+from fastnn.sklearn import FastNNClassifier, FastNNRegressor  # noqa: E402
+
+# the checks train with the default max_iter on small sets, as they do MLP's
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+ROOT = Path(fastnn.__file__).resolve().parent.parent
+
+
+@parametrize_with_checks([FastNNClassifier(), FastNNRegressor()])
+def test_scikit_learn_estimator_checks(estimator, check):
+    check(estimator)
+
+
+def digits(n=600):
+    X, y = load_digits(return_X_y=True)
+    return X[:n] / 16.0, y[:n]
+
+
+def test_classifier_targets_of_every_kind():
+    X, y = load_iris(return_X_y=True)
+    X = StandardScaler().fit_transform(X)
+    names = np.array(["setosa", "versicolor", "virginica"])[y]
+    clf = FastNNClassifier((16,), max_iter=300, random_state=0).fit(X, names)
+    assert list(clf.classes_) == list(names[[0, 50, 100]]) and clf.score(X, names) > 0.9
+    proba = clf.predict_proba(X)
+    assert proba.shape == (150, 3) and np.allclose(proba.sum(axis=1), 1)
+    assert np.allclose(np.exp(clf.predict_log_proba(X)), proba)
+    binary = FastNNClassifier((8,), max_iter=1000, random_state=0).fit(X, y == 2)
+    assert binary.n_outputs_ == 1 and binary.out_activation_ == "logistic"
+    assert binary.predict_proba(X).shape == (150, 2) and binary.score(X, y == 2) > 0.9
+    Xm, Ym = make_multilabel_classification(200, n_features=10, n_classes=4, random_state=0)
+    multi = FastNNClassifier((32,), max_iter=300, random_state=0).fit(Xm, Ym)
+    assert multi.predict(Xm).shape == (200, 4) and set(np.unique(multi.predict(Xm))) <= {0, 1}
+    assert (multi.predict(Xm) == Ym).mean() > 0.8
+    assert [c.shape for c in multi.coefs_] == [(10, 32), (32, 4)]
+    assert [b.shape for b in multi.intercepts_] == [(32,), (4,)]
+
+
+def test_regressor_single_and_multi_output():
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, (400, 3))
+    Y = np.column_stack([np.sin(2 * X[:, 0]), X[:, 1] * X[:, 2]])
+    reg = FastNNRegressor((32,), activation="tanh", learning_rate_init=0.01, max_iter=400,
+                          random_state=0).fit(X, Y)
+    assert reg.predict(X).shape == (400, 2) and reg.score(X, Y) > 0.9
+    one = clone(reg).fit(X, Y[:, 0])
+    assert one.predict(X).shape == (400,) and one.n_iter_ == len(one.loss_curve_) >= 1
+    logistic = FastNNRegressor((8,), output_activation="logistic", max_iter=50,
+                               random_state=0).fit(X, (Y[:, 0] + 1) / 2)
+    assert ((logistic.predict(X) > 0) & (logistic.predict(X) < 1)).all()
+
+
+def test_mlp_parameters_mean_the_same():
+    X, y = digits(300)
+    base = dict(hidden_layer_sizes=(16,), max_iter=20, random_state=0)
+    for solver in ("sgd", "adam", "rmsprop", "adagrad", "adamw"):
+        clf = FastNNClassifier(solver=solver, **base).fit(X, y)
+        assert clf.n_iter_ >= 1 and np.isfinite(clf.loss_)
+    small = FastNNClassifier(alpha=1.0, **base).fit(X, y)
+    big = FastNNClassifier(alpha=1e-6, **base).fit(X, y)
+    assert np.abs(small.coefs_[0]).sum() < np.abs(big.coefs_[0]).sum()  # L2 shrinks
+    early = FastNNClassifier(early_stopping=True, n_iter_no_change=3,
+                             **{**base, "max_iter": 200}).fit(X, y)
+    assert early.best_loss_ is None and len(early.validation_scores_) == early.n_iter_
+    assert early.n_iter_ < 200 and early.best_validation_score_ == max(early.validation_scores_)
+    stopped = FastNNClassifier(tol=10.0, n_iter_no_change=2, **{**base, "max_iter": 100})
+    assert stopped.fit(X, y).n_iter_ == 4  # as MLP: stops when the count exceeds 2
+    with pytest.raises(ValueError, match="lbfgs"):
+        FastNNClassifier(solver="lbfgs").fit(X, y)
+    with pytest.raises(ValueError, match="activation"):
+        FastNNClassifier(activation="softmax").fit(X, y)
+
+
+def test_partial_fit_and_warm_start():
+    X, y = digits(400)
+    clf = FastNNClassifier((32,), learning_rate_init=0.01, random_state=0)
+    with pytest.raises(ValueError, match="classes"):
+        clf.partial_fit(X, y)
+    for _ in range(10):
+        clf.partial_fit(X, y, classes=np.arange(10))
+    assert clf.n_iter_ == 10 and clf.t_ == 10 * 400 and clf.score(X, y) > 0.8
+    warm = FastNNClassifier((32,), max_iter=5, warm_start=True, random_state=0)
+    warm.fit(X, y)
+    first = warm.coefs_[0].copy()
+    warm.fit(X, y)
+    assert warm.n_iter_ == 10 and not np.array_equal(first, warm.coefs_[0])
+
+
+def test_pipeline_grid_search_and_cross_val_with_n_jobs():
+    X, y = digits(500)
+    pipe = make_pipeline(StandardScaler(), FastNNClassifier(
+        (16,), learning_rate_init=0.01, max_iter=30, random_state=0))
+    grid = {"fastnnclassifier__alpha": [1e-4, 1e-2],
+            "fastnnclassifier__hidden_layer_sizes": [(8,), (16,)]}
+    serial = GridSearchCV(pipe, grid, cv=3, n_jobs=1).fit(X, y)
+    parallel = GridSearchCV(pipe, grid, cv=3, n_jobs=2).fit(X, y)
+    assert np.array_equal(serial.cv_results_["mean_test_score"],
+                          parallel.cv_results_["mean_test_score"])
+    assert serial.best_score_ > 0.8
+    scores = cross_val_score(clone(pipe), X, y, cv=3, n_jobs=2)
+    assert np.array_equal(scores, cross_val_score(clone(pipe), X, y, cv=3, n_jobs=1))
+    search = RandomizedSearchCV(pipe, {"fastnnclassifier__learning_rate_init": [1e-3, 1e-2]},
+                                n_iter=2, cv=2, random_state=0).fit(X, y)
+    assert search.best_estimator_.predict(X).shape == (500,)
+
+
+def test_pickle_predicts_bitwise_the_same_and_seeds_cross_processes(tmp_path):
+    X, y = digits(300)
+    clf = FastNNClassifier((16,), max_iter=10, random_state=3).fit(X, y)
+    again = pickle.loads(pickle.dumps(clf))
+    assert np.array_equal(again.predict_proba(X), clf.predict_proba(X))
+    joblib = pytest.importorskip("joblib")
+    joblib.dump(clf, tmp_path / "clf.joblib")
+    assert np.array_equal(joblib.load(tmp_path / "clf.joblib").predict_proba(X),
+                          clf.predict_proba(X))
+    code = ("import numpy as np, sys; from sklearn.datasets import load_digits\n"
+            "from fastnn.sklearn import FastNNClassifier\n"
+            "X, y = load_digits(return_X_y=True); X, y = X[:300] / 16.0, y[:300]\n"
+            "c = FastNNClassifier((16,), max_iter=10, random_state=3).fit(X, y)\n"
+            "np.save(sys.argv[1], c.coefs_[0])\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT),
+                                                       os.environ.get("PYTHONPATH", "")]))
+    out = subprocess.run([sys.executable, "-W", "ignore", "-c", code, str(tmp_path / "c.npy")],
+                         capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert np.array_equal(np.load(tmp_path / "c.npy"), clf.coefs_[0])
+
+
+def test_thread_settings(tmp_path):
+    pytest.importorskip("threadpoolctl")
+    with fastnn.num_threads(1):
+        assert fastnn.get_num_threads() == 1
+    with pytest.raises(ValueError):
+        fastnn.set_num_threads(0)
+    assert not fastnn.threads.in_worker_process()
+    fastnn.threads.one_thread_per_worker()  # the main process keeps the user's setting
+    code = ("import fastnn, numpy, multiprocessing as mp\n"
+            "def work(_):\n"
+            "    fastnn.threads.one_thread_per_worker()\n"
+            "    return fastnn.get_num_threads()\n"
+            "if __name__ == '__main__':\n"
+            "    with mp.get_context('spawn').Pool(1) as pool:\n"
+            "        print(pool.map(work, [0]))\n")
+    script = tmp_path / "worker_threads_probe.py"
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(ROOT),
+                                                       os.environ.get("PYTHONPATH", "")]))
+    script.write_text(code)
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[1]"
+
+
+def test_grid_search_on_a_real_dask_cluster():
+    distributed = pytest.importorskip("distributed")
+    import joblib
+
+    X, y = digits(400)
+    grid = {"alpha": [1e-4, 1e-2], "hidden_layer_sizes": [(8,), (16,)]}
+    est = FastNNClassifier(max_iter=20, random_state=0)
+    serial = GridSearchCV(est, grid, cv=3, n_jobs=1).fit(X, y)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        with joblib.parallel_backend("dask"):
+            on_dask = GridSearchCV(est, grid, cv=3, n_jobs=-1).fit(X, y)
+        workers = client.run(lambda: os.getpid())
+    assert len(workers) == 2
+    assert np.array_equal(serial.cv_results_["mean_test_score"],
+                          on_dask.cv_results_["mean_test_score"])
+    assert np.array_equal(serial.best_estimator_.predict_proba(X),
+                          on_dask.best_estimator_.predict_proba(X))
