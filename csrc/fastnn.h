@@ -10,4 +10,5 @@
 #include "fnn_optim.h"
 #include "fnn_rng.h"
 #include "fnn_net.h"
+#include "fnn_fpenv.h"
 #endif

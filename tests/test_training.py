@@ -288,3 +288,24 @@ def test_l2_dropout_and_early_stopping_each_shrink_the_gap():
     mean_gap = {v: np.mean([r[v][2] for r in runs]) for v in runs[0]}
     for remedy in ("l2", "dropout", "early_stopping"):
         assert mean_gap[remedy] < 0.8 * mean_gap["plain"], (remedy, mean_gap)
+
+
+def test_training_flushes_subnormal_optimizer_state_and_restores_the_fp_mode():
+    """csrc/fnn_fpenv.h: moments of zero-gradient weights decay into subnormals
+    (slow on x86) — training flushes them to zero, and leaves the caller's
+    floating-point mode as it was."""
+    import platform
+
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((1000, 16)), rng.integers(0, 4, 1000)
+    m = fastnn.Sequential([fastnn.Input(shape=(16,)), Dense(128, activation="relu"),
+                           Dropout(0.2), Dense(128, activation="relu"),
+                           Dense(4, activation="softmax")], seed=7)
+    m.compile("adam", "sparse_categorical_crossentropy")
+    m.fit(X, y, epochs=1, batch_size=1, shuffle=False, verbose=0)  # 115 subnormal without
+    tiny = np.finfo(np.float32).tiny
+    m1 = m._slots[0]
+    if platform.machine().lower() in ("x86_64", "amd64"):
+        assert not ((m1 != 0) & (np.abs(m1) < tiny)).any()
+    sub = np.array([tiny], np.float32) / np.float32(4)  # a subnormal, computed here
+    assert sub[0] != 0 and sub[0] * np.float32(2) != 0  # FTZ/DAZ did not leak out of fit

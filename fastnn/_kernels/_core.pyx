@@ -263,7 +263,9 @@ def train(Net net not None, tuple opt, P, G, S1, S2, ws, Py_ssize_t cap, X, Y, o
     if n_order == 0:
         return 0, 0, o.iterations
     cdef bint v = _AVX2
+    cdef unsigned int fpenv
     with nogil:
+        fpenv = fnn_ftz_enter()  # subnormals flushed to zero while training (fnn_fpenv.h)
         if d and v:
             status = fnn_net_train_f64_avx2(&net.c, &o, <double *>pp, <double *>pg, <double *>s1,
                                             <double *>s2, <double *>pw, cap, <const double *>px,
@@ -284,6 +286,7 @@ def train(Net net not None, tuple opt, P, G, S1, S2, ws, Py_ssize_t cap, X, Y, o
                                        <float *>s2, <float *>pw, cap, <const float *>px,
                                        <const float *>py, po, n_order, batch, r, &sums[0],
                                        &n_done)
+        fnn_ftz_leave(fpenv)
     return status, n_done, o.iterations
 
 

@@ -111,6 +111,8 @@ cdef extern from "fastnn.h" nogil:
                                         double lr, double *w, double *b)
     # the same loops compiled for AVX2 + FMA (csrc/fnn_isa_avx2.c)
     int fnn_have_avx2()
+    unsigned int fnn_ftz_enter()
+    void fnn_ftz_leave(unsigned int old)
     double fnn_net_loss_grad_f32_avx2(const fnn_net *net, const float *P, float *G, float *ws, Py_ssize_t cap,
                                  Py_ssize_t B, const float *X, const float *Y, uint64_t *rng, double *sums)
     double fnn_net_loss_grad_f64_avx2(const fnn_net *net, const double *P, double *G, double *ws, Py_ssize_t cap,
