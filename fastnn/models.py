@@ -464,6 +464,20 @@ class Sequential(Trainer):
 
         saving.load_weights(self, filepath, allow_nonfinite=allow_nonfinite)
 
+    def export(self, filepath, format="onnx", verbose=True, overwrite: bool = True) -> None:
+        """Export for inference in another runtime (Keras 3's name).  ``format="onnx"``
+        writes an ONNX model (opset 17, dynamic batch axis, the model's dtype) that
+        ONNX Runtime runs with the outputs of ``predict``; see
+        ``fastnn.interop.onnx``.  Needs ``pip install "fastnn[onnx]"``."""
+        if format != "onnx":
+            raise ValueError(f"export(): unsupported format {format!r}. Expected 'onnx' "
+                             "(fastnn exports ONNX only; model.save writes fastnn's own file).")
+        from .interop import onnx
+
+        onnx.export(self, filepath, overwrite=overwrite)
+        if verbose:
+            print(f"Saved the ONNX model to {filepath!s}")
+
     def _check_not_training(self, func: str) -> None:
         if self._fitting_thread is not None and self._fitting_thread != threading.get_ident():
             raise RuntimeError(f"{func}(): the model is being trained by fit() in another "

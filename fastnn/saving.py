@@ -123,13 +123,20 @@ def save(model, path, *, kind: str = "model", overwrite: bool = True) -> None:
     path = _check_path(func, path)
     overwrite = check_bool(func, "overwrite", overwrite)
     config, arrays = snapshot(model, kind)
+    atomic_write(func, path, lambda f: write_archive(f, config, arrays), overwrite)
+
+
+def atomic_write(func: str, path: str, write, overwrite: bool = True) -> None:
+    """Call ``write(binary file)`` on a temporary file beside `path`, fsync it, rename
+    it over `path` (never replacing an existing file when not `overwrite`) and fsync
+    the folder; on any exception the temporary file is removed and `path` untouched."""
     folder = os.path.dirname(os.path.abspath(path))
     if not overwrite and os.path.lexists(path):
         raise FileExistsError(f"{func}(): {path!r} exists and overwrite=False.")
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.tmp-")
     try:
         with os.fdopen(fd, "wb") as f:
-            write_archive(f, config, arrays)
+            write(f)
             f.flush()
             os.fchmod(f.fileno(), _file_mode(path))
             os.fsync(f.fileno())

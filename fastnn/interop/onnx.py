@@ -1,0 +1,108 @@
+"""ONNX export: ``model.export(path, format="onnx")`` (Keras 3's name).
+
+The graph, opset 17, one input ``"input"`` of shape ``(batch, n_features)`` (the
+batch axis is dynamic) and one output ``"output"``, in the model's dtype
+(float32 or float64).  Per Dense layer: ``Gemm`` (``x·W + b``) or ``MatMul``
+without bias, then the activation:
+
+=========  ==================================================================
+linear     nothing
+sigmoid    ``Sigmoid``
+tanh       ``Tanh``
+relu       ``Relu``
+softmax    ``Softmax(axis=-1)``
+step       ``Where(IsNaN(z), z, Cast(z >= 0))`` — 1 for z >= 0, else 0, NaN kept
+sign       ``Where(IsNaN(z), z, Where(z >= 0, 1, -1))``
+=========  ==================================================================
+
+Dropout is the identity at inference and is left out.  Needs ``onnx``
+(``pip install "fastnn[onnx]"``); ONNX Runtime runs the result.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import activations as A
+from ..layers import Dense
+
+OPSET = 17
+
+
+def _onnx():
+    try:
+        import onnx
+        from onnx import helper, numpy_helper
+    except ImportError:
+        raise ImportError('exporting to ONNX needs the onnx package: pip install '
+                          '"fastnn[onnx]"') from None
+    return onnx, helper, numpy_helper
+
+
+def to_onnx(model):
+    """The model as an ``onnx.ModelProto`` (weights copied, under the model's read lock)."""
+    onnx, helper, numpy_helper = _onnx()
+    model._ensure_built("export")
+    with model._reading("export"):
+        dense = model._dense
+        weights = [layer.get_weights() for layer in dense]
+        n_in, dtype = model._input_dim, model.dtype
+    elem = onnx.TensorProto.DOUBLE if dtype == np.float64 else onnx.TensorProto.FLOAT
+    nodes, inits = [], []
+
+    def const(name, value):
+        inits.append(numpy_helper.from_array(np.asarray(value, dtype), name))
+        return name
+
+    x = "input"
+    for j, (layer, w) in enumerate(zip(dense, weights)):
+        z = f"dense{j}_z"
+        if layer.use_bias:
+            nodes.append(helper.make_node("Gemm", [x, const(f"dense{j}_kernel", w[0]),
+                                                   const(f"dense{j}_bias", w[1])], [z]))
+        else:
+            nodes.append(helper.make_node("MatMul", [x, const(f"dense{j}_kernel", w[0])], [z]))
+        x = _activation(helper, nodes, const, layer, j, z, elem)
+    nodes.append(helper.make_node("Identity", [x], ["output"]))
+    graph = helper.make_graph(
+        nodes, model.name, [helper.make_tensor_value_info("input", elem, ["batch", n_in])],
+        [helper.make_tensor_value_info("output", elem, ["batch", dense[-1].units])],
+        initializer=inits)
+    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
+                              producer_name="fastnn")
+    proto.ir_version = 8  # ONNX Runtime reads IR 8 for opset 17 everywhere
+    onnx.checker.check_model(proto)
+    return proto
+
+
+def _activation(helper, nodes, const, layer: Dense, j: int, z: str, elem) -> str:
+    act, out = layer.activation, f"dense{j}_a"
+    ops = {A.SIGMOID: "Sigmoid", A.TANH: "Tanh", A.RELU: "Relu"}
+    if act == A.LINEAR:
+        return z
+    if act in ops:
+        nodes.append(helper.make_node(ops[act], [z], [out]))
+    elif act == A.SOFTMAX:
+        nodes.append(helper.make_node("Softmax", [z], [out], axis=-1))
+    elif act in (A.STEP, A.SIGN):
+        ge, nan, val = f"dense{j}_ge", f"dense{j}_isnan", f"dense{j}_val"
+        nodes.append(helper.make_node("GreaterOrEqual", [z, const(f"dense{j}_zero", 0)], [ge]))
+        nodes.append(helper.make_node("IsNaN", [z], [nan]))
+        if act == A.STEP:
+            nodes.append(helper.make_node("Cast", [ge], [val], to=elem))
+        else:
+            nodes.append(helper.make_node("Where", [ge, const(f"dense{j}_one", 1),
+                                                    const(f"dense{j}_minus_one", -1)], [val]))
+        nodes.append(helper.make_node("Where", [nan, z, val], [out]))
+    else:  # pragma: no cover - every activation fastnn has is listed above
+        raise ValueError(f"export(): activation {A.NAMES[act]!r} of layer {layer.name!r} "
+                         "has no ONNX translation.")
+    return out
+
+
+def export(model, filepath, overwrite: bool = True) -> None:
+    """Write the ONNX file atomically (as ``model.save`` does)."""
+    from ..saving import _check_path, atomic_write
+
+    path = _check_path("export", filepath)
+    data = to_onnx(model).SerializeToString()
+    atomic_write("export", path, lambda f: f.write(data), overwrite)
