@@ -239,3 +239,23 @@ def test_stress_predictors_against_a_writer():
 
     run_threads(reader, reader, reader, reader, writer)
     assert len(seen) > 50 and all(s in valid for s in seen)
+
+
+@pytest.mark.parametrize("call", ["predict", "evaluate"])
+def test_predict_and_evaluate_release_the_gil(call):
+    """The guarantee behind multi-threaded serving (benchmarks/bench_threads.py
+    measures 1.9x for 2 threads on 2 cores): while one thread is inside the C loop
+    of a large predict/evaluate, another runs Python freely.  Holding the GIL would
+    freeze the counter for the whole call."""
+    m = model(n_in=256, width=1024)
+    X = np.random.default_rng(7).standard_normal((20_000, 256)).astype(np.float32)
+    y = np.zeros(len(X), int)
+    run = {"predict": lambda: m.predict(X), "evaluate": lambda: m.evaluate(X, y, verbose=0)}
+    run[call]()  # warm up
+    t = threading.Thread(target=run[call])
+    count = 0
+    t.start()
+    while t.is_alive():
+        count += 1
+    t.join()
+    assert count > 20_000, f"only {count} Python steps ran beside {call}"

@@ -354,6 +354,24 @@ def evaluate(Net net not None, P, ws, Py_ssize_t cap, X, Y, double[::1] sums not
 
 cdef enum:
     STACK_WS = 4096  # doubles of stack workspace for small predictions
+    SMALL_WORK = 4096  # rows x parameters below which predict keeps the GIL
+
+
+cdef inline void _predict_rows(Net net, const void *pp, void *w, Py_ssize_t cap,
+                               const void *px, Py_ssize_t n, void *po, bint d,
+                               bint v) noexcept nogil:
+    if d and v:
+        fnn_net_predict_f64_avx2(&net.c, <const double *>pp, <double *>w, cap,
+                                 <const double *>px, n, <double *>po)
+    elif d:
+        fnn_net_predict_f64(&net.c, <const double *>pp, <double *>w, cap,
+                            <const double *>px, n, <double *>po)
+    elif v:
+        fnn_net_predict_f32_avx2(&net.c, <const float *>pp, <float *>w, cap,
+                                 <const float *>px, n, <float *>po)
+    else:
+        fnn_net_predict_f32(&net.c, <const float *>pp, <float *>w, cap,
+                            <const float *>px, n, <float *>po)
 
 def predict(Net net not None, P, X):
     """Network output for the rows of X (2-D, n_in columns, model dtype, C order).
@@ -378,19 +396,11 @@ def predict(Net net not None, P, X):
             raise MemoryError()
     cdef void *po = cnp.PyArray_DATA(out)
     cdef bint v = _AVX2
-    with nogil:
-        if d and v:
-            fnn_net_predict_f64_avx2(&net.c, <const double *>pp, <double *>w, cap,
-                                     <const double *>px, n, <double *>po)
-        elif d:
-            fnn_net_predict_f64(&net.c, <const double *>pp, <double *>w, cap,
-                                <const double *>px, n, <double *>po)
-        elif v:
-            fnn_net_predict_f32_avx2(&net.c, <const float *>pp, <float *>w, cap,
-                                     <const float *>px, n, <float *>po)
-        else:
-            fnn_net_predict_f32(&net.c, <const float *>pp, <float *>w, cap,
-                                <const float *>px, n, <float *>po)
+    if n * net.n_params < SMALL_WORK:  # under ~1 µs: releasing the GIL would cost more
+        _predict_rows(net, pp, w, cap, px, n, po, d, v)
+    else:
+        with nogil:
+            _predict_rows(net, pp, w, cap, px, n, po, d, v)
     if w != <void *>stack:
         free(w)
     if not _all_finite(po, n * net.n_out, d):
