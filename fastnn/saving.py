@@ -429,7 +429,8 @@ def _check_finite(where, arrays: dict, allow_nonfinite: bool) -> None:
 
 
 def load_model(filepath, compile: bool = True, *, allow_nonfinite: bool = False):
-    """The model saved at `filepath` by ``model.save``: architecture, weights and,
+    """The model saved at `filepath` by ``model.save`` — or a Keras 3 ``.keras`` file
+    (see ``fastnn.interop.keras``; needs ``fastnn[keras]``): architecture, weights and,
     with ``compile=True``, the compile settings and the whole training state
     (optimizer slots, step count, learning rate, random streams), so ``fit``
     continues exactly where the saved model stopped.  ``compile=False`` gives an
@@ -438,7 +439,22 @@ def load_model(filepath, compile: bool = True, *, allow_nonfinite: bool = False)
     path = _check_path("load_model", filepath)
     compile = check_bool("load_model", "compile", compile)
     allow_nonfinite = check_bool("load_model", "allow_nonfinite", allow_nonfinite)
+    if _is_keras_file(path):
+        from .interop import keras
+
+        return keras.load(path, compile)
     return model_from_archive(path, path, compile, allow_nonfinite)
+
+
+def _is_keras_file(path: str) -> bool:
+    """A Keras 3 .keras file (zip with config.json and model.weights.h5)?  Anything
+    unreadable is left to the fastnn loader, which reports it."""
+    try:
+        with zipfile.ZipFile(path) as zf:
+            names = set(zf.namelist())
+    except (OSError, zipfile.BadZipFile, ValueError, EOFError):
+        return False
+    return "model.weights.h5" in names and "config.json" in names
 
 
 def model_from_archive(source, where, compile: bool = True, allow_nonfinite: bool = False):

@@ -1,0 +1,252 @@
+"""Keras 3 ``.keras`` files in: ``fastnn.load_model("model.keras")``.
+
+A ``.keras`` file is a zip of ``config.json`` (the architecture, as JSON) and
+``model.weights.h5`` (HDF5; a Dense layer's kernel and bias at
+``layers/dense[_k]/vars/0`` and ``vars/1``, numbered by class in layer order).
+fastnn reads a ``Sequential`` or a functional chain of ``InputLayer``, ``Dense``
+(any activation fastnn has) and ``Dropout``, float32 or float64, into a
+``fastnn.Sequential`` predicting the same values.  Everything else — another
+layer type, an activation, initializer, regularizer or constraint fastnn lacks,
+a custom (registered) object, a Lambda — raises ``ModelFileError`` (a
+ValueError) naming the layer and the object.  Nothing in the file is executed:
+the JSON is read as data, classes are matched by name against the short list
+above, and HDF5 datasets are read as plain float arrays after their shapes are
+checked against the config.  The file's compile settings are not imported
+(compile the loaded model yourself).  Needs ``h5py``:
+``pip install "fastnn[keras]"``.
+"""
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import numpy as np
+
+from .._validation import ModelFileError
+
+MAX_CONFIG_BYTES = 16 << 20
+MAX_WEIGHTS_BYTES = 8 << 30
+_ACTIVATIONS = {"linear": "linear", None: "linear", "sigmoid": "sigmoid", "tanh": "tanh",
+                "relu": "relu", "softmax": "softmax"}
+_INITIALIZERS = {"GlorotUniform": "glorot_uniform", "GlorotNormal": "glorot_normal",
+                 "HeUniform": "he_uniform", "HeNormal": "he_normal",
+                 "LecunUniform": "lecun_uniform", "LecunNormal": "lecun_normal",
+                 "RandomUniform": "random_uniform", "RandomNormal": "random_normal",
+                 "Zeros": "zeros", "Ones": "ones"}
+_REGULARIZERS = {"L1": ("l1",), "L2": ("l2",), "L1L2": ("l1", "l2")}
+
+
+def is_keras_file(names) -> bool:
+    return "model.weights.h5" in names and "config.json" in names
+
+
+class _Bad(Exception):
+    pass
+
+
+def _need(ok, reason):
+    if not ok:
+        raise _Bad(reason)
+
+
+def load(path, compile: bool = True):
+    """The fastnn model for the Keras file at `path` (see the module docstring)."""
+    try:
+        import h5py
+    except ImportError:
+        raise ImportError('reading .keras files needs h5py: pip install "fastnn[keras]"') \
+            from None
+    try:
+        with zipfile.ZipFile(path) as zf:
+            config = _read_json(zf)
+            plan = _plan(config)
+            weights_info = zf.getinfo("model.weights.h5")
+            _need(weights_info.file_size <= MAX_WEIGHTS_BYTES, "model.weights.h5 is too large")
+            with zf.open(weights_info) as f:
+                blob = f.read(MAX_WEIGHTS_BYTES + 1)
+        with h5py.File(io.BytesIO(blob), "r") as h5:
+            weights = _read_weights(h5, plan, h5py.Dataset)
+    except ModelFileError:
+        raise
+    except _Bad as exc:
+        raise ModelFileError(path, f"Keras file: {exc}") from None
+    except (zipfile.BadZipFile, OSError, ValueError, KeyError, TypeError, RecursionError,
+            UnicodeError, EOFError) as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise
+        raise ModelFileError(path, f"Keras file: {type(exc).__name__}: {exc}") from None
+    return _build(plan, weights, config, compile)
+
+
+def _read_json(zf):
+    info = zf.getinfo("config.json")
+    _need(info.file_size <= MAX_CONFIG_BYTES, "config.json is too large")
+    with zf.open(info) as f:
+        text = f.read(MAX_CONFIG_BYTES + 1)
+    _need(len(text) <= MAX_CONFIG_BYTES, "config.json is too large")
+    return json.loads(text.decode("utf-8"), parse_constant=lambda c: _need(False, c))
+
+
+def _plan(config):
+    """[(kind, name, settings)] for the chain, every object checked."""
+    _need(isinstance(config, dict), "config.json is not an object")
+    kind, body = config.get("class_name"), config.get("config")
+    _need(kind in ("Sequential", "Functional", "Model") and isinstance(body, dict),
+          f"the model is a {kind!r}; fastnn reads Sequential or functional chains")
+    _check_object(config, "the model")
+    layers = body.get("layers")
+    _need(isinstance(layers, list) and 0 < len(layers) <= 1000, "no list of layers")
+    plan, previous = [], None
+    for i, spec in enumerate(layers):
+        _need(isinstance(spec, dict) and isinstance(spec.get("config"), dict),
+              f"layer {i} is not a layer config")
+        cls, cfg = spec.get("class_name"), spec["config"]
+        name = cfg.get("name", f"#{i}")
+        _check_object(spec, f"layer {name!r}")
+        if kind != "Sequential":  # a functional model must be a chain
+            inbound = spec.get("inbound_nodes") or []
+            sources = [a["config"]["keras_history"][0] for node in inbound
+                       for a in node.get("args", []) if isinstance(a, dict)
+                       and a.get("class_name") == "__keras_tensor__"]
+            _need((previous is None and not sources) or sources == [previous],
+                  f"layer {name!r} is not fed by the layer before it; fastnn reads chains")
+        previous = name
+        if cls == "InputLayer":
+            shape = cfg.get("batch_shape") or cfg.get("batch_input_shape")
+            _need(i == 0 and isinstance(shape, list) and len(shape) == 2
+                  and type(shape[1]) is int and shape[1] >= 1,
+                  f"input layer {name!r} is not a flat (None, n) input")
+            plan.append(("input", name, {"n": shape[1], "dtype": _dtype(cfg.get("dtype"))}))
+        elif cls == "Dense":
+            plan.append(("dense", name, _dense(cfg, name)))
+        elif cls == "Dropout":
+            rate = cfg.get("rate")
+            _need(isinstance(rate, (int, float)) and 0 <= rate < 1,
+                  f"dropout {name!r} has rate {rate!r}")
+            plan.append(("dropout", name, {"rate": float(rate)}))
+        else:
+            raise _Bad(f"layer {name!r} is a {cls!r}; fastnn reads InputLayer, Dense and "
+                       "Dropout only")
+    if plan[0][0] != "input":  # a Sequential built without an Input layer
+        shape = body.get("build_input_shape")
+        _need(isinstance(shape, list) and len(shape) == 2 and type(shape[1]) is int
+              and shape[1] >= 1, "the file does not give the input size")
+        plan.insert(0, ("input", "input_layer", {"n": shape[1], "dtype": "float32"}))
+    if kind != "Sequential":
+        outputs = body.get("output_layers")
+        _need(isinstance(outputs, list) and outputs[:1] == [previous],
+              "the model's output is not its last layer")
+    _need(any(p[0] == "dense" for p in plan), "the model has no Dense layer")
+    return plan
+
+
+def _check_object(spec, what):
+    registered = spec.get("registered_name")
+    module = spec.get("module")
+    _need(registered is None or registered == spec.get("class_name"),
+          f"{what} is a custom object ({registered!r}); fastnn runs no custom code")
+    _need(module is None or (isinstance(module, str) and module.startswith("keras")),
+          f"{what} comes from module {module!r}; fastnn reads Keras's own layers only")
+
+
+def _dtype(policy):
+    name = policy.get("config", {}).get("name") if isinstance(policy, dict) else policy
+    _need(name in (None, "float32", "float64"),
+          f"dtype policy {name!r}; fastnn computes in float32 or float64")
+    return name or "float32"
+
+
+def _dense(cfg, name):
+    act = cfg.get("activation")
+    if isinstance(act, dict):  # a serialized activation object
+        act = act.get("config", {}).get("name") if act.get("class_name") in (
+            "function", "Activation") else act.get("class_name")
+    _need(act in _ACTIVATIONS, f"dense {name!r} uses activation {act!r}; fastnn has "
+          f"{sorted(k for k in _ACTIVATIONS if k)}")
+    out = {"units": cfg.get("units"), "activation": _ACTIVATIONS[act],
+           "use_bias": cfg.get("use_bias", True), "dtype": _dtype(cfg.get("dtype"))}
+    _need(type(out["units"]) is int and 1 <= out["units"] < 2**31,
+          f"dense {name!r} has units {out['units']!r}")
+    _need(isinstance(out["use_bias"], bool), f"dense {name!r}: use_bias is not a bool")
+    for key in ("kernel_initializer", "bias_initializer"):
+        init = cfg.get(key)
+        cls = init.get("class_name") if isinstance(init, dict) else init
+        _need(cls in _INITIALIZERS or cls in _INITIALIZERS.values(),
+              f"dense {name!r}: {key} {cls!r} is not one fastnn has")
+        out[key] = _INITIALIZERS.get(cls, cls)
+    for key in ("kernel_regularizer", "bias_regularizer"):
+        reg = cfg.get(key)
+        if reg is None:
+            out[key] = None
+            continue
+        cls = reg.get("class_name") if isinstance(reg, dict) else reg
+        _need(cls in _REGULARIZERS, f"dense {name!r}: {key} {cls!r} is not one fastnn has")
+        values = reg.get("config", {})
+        out[key] = {k: float(values.get(k, 0.0)) for k in ("l1", "l2")}
+    for key in ("kernel_constraint", "bias_constraint", "activity_regularizer",
+                "quantization_config", "lora_rank"):
+        _need(not cfg.get(key), f"dense {name!r}: {key} {cfg.get(key)!r} is not supported "
+              "by fastnn")
+    return out
+
+
+def _read_weights(h5, plan, dataset_type):
+    """[(kernel, bias or None)] per Dense, shapes checked before reading."""
+    out, n_in, k = [], None, 0
+    for kind, name, s in plan:
+        if kind == "input":
+            n_in = s["n"]
+        if kind != "dense":
+            continue
+        group = f"layers/{'dense' if k == 0 else f'dense_{k}'}/vars"
+        k += 1
+        _need(group in h5, f"no weights for dense {name!r} (expected {group})")
+        wanted = [("0", (n_in, s["units"]))] + ([("1", (s["units"],))] if s["use_bias"] else [])
+        _need(len(h5[group]) == len(wanted), f"dense {name!r} has {len(h5[group])} weight "
+              f"arrays, expected {len(wanted)}")
+        arrays = []
+        for key, shape in wanted:
+            ds = h5[group].get(key)
+            _need(isinstance(ds, dataset_type) and ds.shape == shape
+                  and ds.dtype in (np.float32, np.float64),
+                  f"dense {name!r} weight {key}: expected float array of shape {shape}, "
+                  f"found {getattr(ds, 'shape', None)} {getattr(ds, 'dtype', None)}")
+            arrays.append(np.asarray(ds[()]))
+        out.append((arrays[0], arrays[1] if len(arrays) > 1 else None))
+        n_in = s["units"]
+    return out
+
+
+def _build(plan, weights, config, compile):
+    import warnings
+
+    from .. import Sequential
+    from ..layers import Dense, Dropout, Input
+    from ..regularizers import l1_l2
+
+    dtypes = {s["dtype"] for kind, _, s in plan if kind in ("input", "dense")}
+    dtype = "float64" if dtypes == {"float64"} else "float32"
+    layers = []
+    for kind, name, s in plan:
+        if kind == "input":
+            layers.append(Input(shape=(s["n"],), name=name))
+        elif kind == "dropout":
+            layers.append(Dropout(s["rate"], name=name))
+        else:
+            regs = [l1_l2(**r) if r else None for r in (s["kernel_regularizer"],
+                                                         s["bias_regularizer"])]
+            layers.append(Dense(s["units"], activation=s["activation"], use_bias=s["use_bias"],
+                                kernel_initializer=s["kernel_initializer"],
+                                bias_initializer=s["bias_initializer"],
+                                kernel_regularizer=regs[0], bias_regularizer=regs[1],
+                                name=name))
+    model = Sequential(layers, name=str(config.get("config", {}).get("name", "sequential")),
+                       dtype=dtype)
+    flat = [w for pair in weights for w in pair if w is not None]
+    model.set_weights(flat)
+    if compile and config.get("compile_config"):
+        warnings.warn("load_model(): the Keras file's compile settings (optimizer, loss, "
+                      "metrics) are not imported; call model.compile(...) to train the "
+                      "loaded model.", UserWarning, stacklevel=3)
+    return model
