@@ -17,7 +17,17 @@ from .perceptron import Perceptron
 from .saving import load_model
 from .threads import get_num_threads, num_threads, set_num_threads
 
+
+
+def get_include() -> str:
+    """The folder to put on Cython's include path to ``cimport fastnn.capi``."""
+    import os
+
+    return os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
 __all__ = [
+    "get_include",
     "Sequential", "Input", "load_model", "ModelFileError", "set_num_threads",
     "get_num_threads", "num_threads", "Perceptron", "clone_model", "layers", "activations", "losses",
     "optimizers", "regularizers", "initializers", "callbacks", "datasets",

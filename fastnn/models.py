@@ -478,6 +478,17 @@ class Sequential(Trainer):
         if verbose:
             print(f"Saved the ONNX model to {filepath!s}")
 
+    def c_handle(self):
+        """The C-level entry for Cython code (``cimport fastnn.capi``): an object
+        holding the C plan and a copy of the current weights, whose ``capsule`` gives
+        the ``fastnn_handle`` that ``fastnn.capi.forward`` runs nogil.  A snapshot:
+        later training does not change it.  See fastnn/capi.pxd."""
+        self._check_not_training("c_handle")
+        self._ensure_built("c_handle")
+        with self._reading("c_handle"):
+            net = self._net
+            return _core.CHandle(net, net.params)
+
     def _check_not_training(self, func: str) -> None:
         if self._fitting_thread is not None and self._fitting_thread != threading.get_ident():
             raise RuntimeError(f"{func}(): the model is being trained by fit() in another "

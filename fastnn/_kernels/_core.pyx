@@ -19,6 +19,8 @@ cdef extern from "Python.h":
     const Py_ssize_t PY_SSIZE_T_MAX
 from libc.stdlib cimport malloc, free
 from cpython.pythread cimport PyThread_get_thread_ident
+from cpython.pycapsule cimport PyCapsule_New
+from fastnn.capi cimport fastnn_handle
 from scipy.linalg.cython_blas cimport dgemm, dgemv, sgemm, sgemv
 from fastnn._kernels.csrc cimport *
 
@@ -360,18 +362,81 @@ cdef enum:
 cdef inline void _predict_rows(Net net, const void *pp, void *w, Py_ssize_t cap,
                                const void *px, Py_ssize_t n, void *po, bint d,
                                bint v) noexcept nogil:
+    _forward_plan(&net.c, pp, w, cap, px, n, po, d, v)
+
+
+cdef inline void _forward_plan(const fnn_net *c, const void *pp, void *w, Py_ssize_t cap,
+                               const void *px, Py_ssize_t n, void *po, bint d,
+                               bint v) noexcept nogil:
     if d and v:
-        fnn_net_predict_f64_avx2(&net.c, <const double *>pp, <double *>w, cap,
+        fnn_net_predict_f64_avx2(c, <const double *>pp, <double *>w, cap,
                                  <const double *>px, n, <double *>po)
     elif d:
-        fnn_net_predict_f64(&net.c, <const double *>pp, <double *>w, cap,
-                            <const double *>px, n, <double *>po)
+        fnn_net_predict_f64(c, <const double *>pp, <double *>w, cap, <const double *>px, n,
+                            <double *>po)
     elif v:
-        fnn_net_predict_f32_avx2(&net.c, <const float *>pp, <float *>w, cap,
+        fnn_net_predict_f32_avx2(c, <const float *>pp, <float *>w, cap,
                                  <const float *>px, n, <float *>po)
     else:
-        fnn_net_predict_f32(&net.c, <const float *>pp, <float *>w, cap,
-                            <const float *>px, n, <float *>po)
+        fnn_net_predict_f32(c, <const float *>pp, <float *>w, cap, <const float *>px, n,
+                            <float *>po)
+
+
+# ---- the Cython API (fastnn/capi.pxd) -----------------------------------------
+cdef struct _capi_ctx:
+    const fnn_net *plan
+    const void *params
+    bint is64, avx2
+    Py_ssize_t max_width
+
+
+cdef int _capi_forward(const void *ctx, const void *x, Py_ssize_t n, void *out) noexcept nogil:
+    """fastnn_forward_fn: the plan's forward over n rows, a workspace per call."""
+    cdef const _capi_ctx *c = <const _capi_ctx *>ctx
+    cdef double stack[STACK_WS]
+    cdef Py_ssize_t cap = min(n, 1024)
+    cdef size_t need = 2 * cap * c.max_width * (8 if c.is64 else 4)
+    cdef void *w = <void *>stack
+    if n <= 0:
+        return 0
+    if need > sizeof(stack):
+        w = malloc(need)
+        if w == NULL:
+            return -1
+    _forward_plan(c.plan, c.params, w, cap, x, n, out, c.is64, c.avx2)
+    if w != <void *>stack:
+        free(w)
+    return 0
+
+
+cdef class CHandle:
+    """What ``model.c_handle()`` returns: a plan and a private copy of the weights,
+    alive as long as this object, and ``capsule`` holding the fastnn_handle."""
+    cdef readonly Net net
+    cdef readonly object params
+    cdef _capi_ctx ctx
+    cdef fastnn_handle handle
+
+    def __cinit__(self, Net net not None, params):
+        self.net = net
+        self.params = np.array(params, dtype=np.float64 if net.is64 else np.float32,
+                               order="C", copy=True)
+        if self.params.shape != (net.n_params,):
+            raise ValueError("CHandle: params do not fit the plan")
+        self.ctx.plan = &net.c
+        self.ctx.params = cnp.PyArray_DATA(<cnp.ndarray>self.params)
+        self.ctx.is64 = net.is64
+        self.ctx.avx2 = _AVX2
+        self.ctx.max_width = net.max_width
+        self.handle.ctx = &self.ctx
+        self.handle.forward = _capi_forward
+        self.handle.n_in = net.n_in
+        self.handle.n_out = net.n_out
+        self.handle.is64 = net.is64
+
+    @property
+    def capsule(self):
+        return PyCapsule_New(&self.handle, b"fastnn.capi.handle", NULL)
 
 def predict(Net net not None, P, X):
     """Network output for the rows of X (2-D, n_in columns, model dtype, C order).
