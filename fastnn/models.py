@@ -7,18 +7,20 @@ Memory of a built model:
 * a ``Net`` (fastnn._kernels._core): the C plan — layer sizes, activation ids,
   offsets, regularization and dropout rates, loss id.
 
+(A little over 400 lines: the flat buffer's layout, its build and the inference
+path that reads it belong together.)
+
 Split along Keras's lines: this module holds the structure (``add``, ``build``),
 inference (``predict``), weights and config; :mod:`fastnn.training` the training
 loop (``compile``, ``fit``, ``evaluate``); :mod:`fastnn.saving` the model file;
-:mod:`fastnn.summary` the printed summary.
+:mod:`fastnn.summary` the printed summary; :mod:`fastnn.model_io` the files and
+handles (save, export, c_handle); :mod:`fastnn._state` the readers/writer rule.
 """
 from __future__ import annotations
 
-import contextlib
 import copy
 import secrets
 import threading
-import time
 
 import numpy as np
 
@@ -26,8 +28,10 @@ from . import losses as L
 from . import optimizers as O
 from ._kernels import _core
 from ._validation import NotFittedError, as_float_array, check_int, check_seed, fail
-from .layers import ALL_OBJECTS_DICT as LAYERS
 from .layers import Dense, Dropout, InputLayer, Layer
+from ._config import layers_from_config
+from ._state import ReadersWriter
+from .model_io import ModelIO
 from .training import (ACC_NONE, STREAM_DROPOUT, STREAM_INIT, STREAM_SHUFFLE, Trainer,
                        _check_verbose)
 
@@ -50,7 +54,7 @@ def _check_dtype(func: str, dtype) -> np.dtype:
     return _DTYPES[key]
 
 
-class Sequential(Trainer):
+class Sequential(Trainer, ModelIO, ReadersWriter):
     """A linear stack of layers, trained with backpropagation in C.
 
     Parameters
@@ -301,50 +305,6 @@ class Sequential(Trainer):
         net.params, net.guard = self._params, self._guard
         self._net = net  # one attribute: readers get a plan with its own buffer
 
-    # ------------------------------------------------------------------ readers / writer
-    # Reads (predict, evaluate, get_weights, get_layer_outputs, save) run together and
-    # release the GIL in C; writes (fit, set_weights, add, compile, load_weights, the
-    # build) are exclusive: a writer holds the RLock, raises its flag in the StateGuard
-    # so no new read starts, and waits for the running reads to finish.  A read that
-    # finds another thread writing waits for it, except during fit(), when it raises
-    # RuntimeError.  The thread that writes may also read (callbacks inside fit).
-    @contextlib.contextmanager
-    def _reading(self, func: str):
-        guard = self._guard
-        if not guard.try_read():
-            self._wait_to_read(func)
-        try:
-            yield
-        finally:
-            guard.end_read()
-
-    def _wait_to_read(self, func: str) -> None:
-        while True:
-            self._check_not_training(func)
-            if self._lock.acquire(timeout=0.005):
-                try:  # no other thread writes while we hold the writers' lock
-                    if self._guard.try_read():
-                        return
-                finally:
-                    self._lock.release()
-
-    @contextlib.contextmanager
-    def _writing(self):
-        with self._lock:
-            guard, me = self._guard, threading.get_ident()
-            if guard.writer == me:  # a write inside a write of this thread (callbacks)
-                yield
-                return
-            guard.writer = me
-            try:
-                delay = 1e-5
-                while guard.readers:  # reads already running finish on the old state
-                    time.sleep(delay)
-                    delay = min(2 * delay, 1e-3)
-                yield
-            finally:
-                guard.writer = 0
-
     def predict(self, x, batch_size=None, verbose=0) -> np.ndarray:
         """Network output for the samples in `x`, shape (n_samples, n_outputs).
 
@@ -438,69 +398,6 @@ class Sequential(Trainer):
 
         print_summary(self, print_fn)
 
-    # ------------------------------------------------------------------ saving
-    def save(self, filepath, overwrite: bool = True) -> None:
-        """Save the whole model to `filepath` (fastnn's file format; ``.fastnn`` is the
-        usual suffix): architecture, weights, compile settings and the training state
-        (optimizer slots, step count, learning rate, random streams), so
-        ``fastnn.load_model`` gives a model that trains on exactly as this one would.
-        The write is atomic: the previous file stays intact until the new one is
-        complete.  Safe while other threads predict; raises RuntimeError while ``fit``
-        runs in another thread."""
-        from . import saving
-
-        saving.save(self, filepath, overwrite=overwrite)
-
-    def save_weights(self, filepath, overwrite: bool = True) -> None:
-        """Save only the weights (with the architecture they belong to)."""
-        from . import saving
-
-        saving.save(self, filepath, kind="weights", overwrite=overwrite)
-
-    def load_weights(self, filepath, *, allow_nonfinite: bool = False) -> None:
-        """Set the weights from a file written by ``save_weights`` or ``save``; the
-        Dense layers must have the same shapes.  The optimizer state is kept."""
-        from . import saving
-
-        saving.load_weights(self, filepath, allow_nonfinite=allow_nonfinite)
-
-    def export(self, filepath, format="onnx", verbose=True, overwrite: bool = True) -> None:
-        """Export for inference in another runtime (Keras 3's name).  ``format="onnx"``
-        writes an ONNX model (opset 17, dynamic batch axis, the model's dtype) that
-        ONNX Runtime runs with the outputs of ``predict``; see
-        ``fastnn.interop.onnx``.  Needs ``pip install "fastnn[onnx]"``."""
-        if format != "onnx":
-            raise ValueError(f"export(): unsupported format {format!r}. Expected 'onnx' "
-                             "(fastnn exports ONNX only; model.save writes fastnn's own file).")
-        from .interop import onnx
-
-        onnx.export(self, filepath, overwrite=overwrite)
-        if verbose:
-            print(f"Saved the ONNX model to {filepath!s}")
-
-    def c_handle(self):
-        """The C-level entry for Cython code (``cimport fastnn.capi``): an object
-        holding the C plan and a copy of the current weights, whose ``capsule`` gives
-        the ``fastnn_handle`` that ``fastnn.capi.forward`` runs nogil.  A snapshot:
-        later training does not change it.  See fastnn/capi.pxd."""
-        self._check_not_training("c_handle")
-        self._ensure_built("c_handle")
-        with self._reading("c_handle"):
-            net = self._net
-            return _core.CHandle(net, net.params)
-
-    def _check_not_training(self, func: str) -> None:
-        if self._fitting_thread is not None and self._fitting_thread != threading.get_ident():
-            raise RuntimeError(f"{func}(): the model is being trained by fit() in another "
-                               f"thread; call {func} when fit has returned (or from a "
-                               "callback).")
-
-    def __reduce__(self):
-        # copy and serialise through the model file: arrays and JSON, no C pointers
-        from . import saving
-
-        return saving.model_from_bytes, (saving.model_to_bytes(self),)
-
     # ------------------------------------------------------------------ config
     def get_config(self) -> dict:
         layers = [{"class_name": type(l).__name__, "config": l.get_config()}
@@ -521,41 +418,7 @@ class Sequential(Trainer):
     def from_config(cls, config: dict) -> "Sequential":
         """The model `get_config` describes (unbuilt: no weights).  A damaged config
         raises ValueError or TypeError saying which entry is wrong."""
-        func = "Sequential.from_config"
-        if not isinstance(config, dict):
-            fail(func, "invalid config", "a dict from get_config()", "config", config,
-                 error=TypeError)
-        unknown = set(config) - {"name", "dtype", "seed", "layers"}
-        if unknown:
-            fail(func, f"unknown config keys {sorted(unknown)}",
-                 "only 'name', 'dtype', 'seed' and 'layers'", "config", config)
-        specs = config.get("layers", [])
-        if not isinstance(specs, list):
-            fail(func, "invalid config['layers']", "a list of layer configs", "layers", specs,
-                 error=TypeError)
-        layers = []
-        for i, spec in enumerate(specs):
-            if (not isinstance(spec, dict) or set(spec) != {"class_name", "config"}
-                    or not isinstance(spec["config"], dict)):
-                fail(func, f"invalid config['layers'][{i}]",
-                     "{'class_name': name, 'config': {...}}", f"layers[{i}]", spec,
-                     error=TypeError)
-            name = spec["class_name"]
-            if not isinstance(name, str) or name not in LAYERS:
-                fail(func, f"unknown layer class in config['layers'][{i}]",
-                     f"one of {sorted(LAYERS)}", "class_name", name)
-            kwargs = spec["config"]
-            if not all(isinstance(k, str) for k in kwargs):
-                fail(func, f"invalid config['layers'][{i}]['config']",
-                     "keyword arguments", "config", kwargs, error=TypeError)
-            try:
-                layers.append(LAYERS[name].from_config(dict(kwargs)))
-            except TypeError as exc:
-                if "argument" not in str(exc) or "Expected" in str(exc):
-                    raise  # the layer's own house-format message
-                fail(func, f"invalid config for layer {i} ({name}): {exc}",
-                     "the layer's constructor arguments", "config", kwargs, error=TypeError)
-        return cls(layers, name=config.get("name", "sequential"),
+        return cls(layers_from_config(config), name=config.get("name", "sequential"),
                    dtype=config.get("dtype", "float32"), seed=config.get("seed"))
 
 

@@ -12,6 +12,9 @@
 #   tests that hold every kernel equal to its twin in fastnn/_reference.py.
 #   Every call goes to the portable build or to its AVX2+FMA twin
 #   (csrc/fnn_isa_avx2.c), as chosen at import or by set_isa().
+#   One module on purpose (over 400 lines): every wrapper shares the Net type,
+#   the ISA switch and the BLAS table; a split would need cross-module cimports
+#   of Net.  The Cython API for users (fastnn/capi.pxd) ends this file.
 cimport numpy as cnp
 from libc.stdint cimport uint64_t, int64_t
 from libc.math cimport floor, isfinite
