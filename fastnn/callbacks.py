@@ -1,9 +1,15 @@
-"""Callbacks run by ``fit`` between epochs (never per batch: batches run in C).
+"""Callbacks run by ``fit`` between epochs (batches run in C, so batch hooks run
+once per chunk of batches, about every 50 ms of work — ``fit`` says so once).
 
-``History`` is always attached; ``EarlyStopping`` stops on a monitored metric.
+``History`` is always attached (after the user's callbacks, as Keras, so it
+records what they add to ``logs``, e.g. ``learning_rate``).  Keras 3's names,
+arguments and semantics: ``EarlyStopping``, ``ModelCheckpoint``,
+``ReduceLROnPlateau``, ``LearningRateScheduler``, ``CSVLogger``,
+``TerminateOnNaN``, ``LambdaCallback``.
 """
 from __future__ import annotations
 
+import os
 import sys
 import time
 import warnings
@@ -14,13 +20,22 @@ from ._validation import check_bool, check_float, check_int, check_name, fail
 
 
 class Callback:
-    """Base class.  ``fit`` calls these hooks; ``self.model`` is the model."""
+    """Base class.  ``fit`` calls these hooks; ``self.model`` is the model and
+    ``self.params`` holds ``epochs``, ``steps`` and ``verbose``."""
 
     def __init__(self):
         self.model = None
+        self.params = {}
 
     def set_model(self, model) -> None:
         self.model = model
+
+    def set_params(self, params) -> None:
+        self.params = params
+
+    def on_train_batch_begin(self, batch: int, logs=None): ...
+
+    def on_train_batch_end(self, batch: int, logs=None): ...
 
     def on_train_begin(self, logs=None): ...
 
@@ -39,6 +54,9 @@ class History(Callback):
         self.history: dict[str, list[float]] = {}
         self.epoch: list[int] = []
         self.params: dict = {}
+
+    def set_params(self, params) -> None:
+        self.params = params
 
     def on_train_begin(self, logs=None):
         self.epoch = []
@@ -125,6 +143,235 @@ class EarlyStopping(Callback):
                 print(f"Restoring model weights from the end of the best epoch: "
                       f"{self.best_epoch + 1}.")
             self.model.set_weights(self.best_weights)
+
+
+def _mode(func: str, mode, monitor: str) -> str:
+    mode = check_name(func, "mode", mode, ["auto", "min", "max"])
+    if mode == "auto":
+        mode = "max" if "acc" in monitor or monitor.startswith("fmeasure") else "min"
+    return mode
+
+
+def _check_monitor(func: str, monitor) -> str:
+    if not isinstance(monitor, str):
+        fail(func, "invalid type for argument `monitor`", "a metric name", "monitor",
+             monitor, error=TypeError)
+    return monitor
+
+
+class ModelCheckpoint(Callback):
+    """Save the model (``model.save``) or its weights after every epoch, or only when
+    `monitor` improves (``save_best_only``).  `filepath` may hold ``{epoch}`` (from
+    1) and any log key, formatted as ``str.format``: ``"ckpt-{epoch:02d}-{val_loss:.3f}.fastnn"``.
+    Saves are atomic (see ``model.save``).  ``save_freq="epoch"`` only: fastnn's
+    batches run in C."""
+
+    def __init__(self, filepath, monitor: str = "val_loss", verbose: int = 0,
+                 save_best_only: bool = False, save_weights_only: bool = False,
+                 mode: str = "auto", save_freq="epoch", initial_value_threshold=None):
+        super().__init__()
+        func = "ModelCheckpoint"
+        if not isinstance(filepath, (str, os.PathLike)) or isinstance(filepath, bytes):
+            fail(func, "invalid type for argument `filepath`", "a str or os.PathLike",
+                 "filepath", filepath, error=TypeError)
+        self.filepath = os.fspath(filepath)
+        self.monitor = _check_monitor(func, monitor)
+        self.verbose = check_int(func, "verbose", verbose, low=0, high=2)
+        self.save_best_only = check_bool(func, "save_best_only", save_best_only)
+        self.save_weights_only = check_bool(func, "save_weights_only", save_weights_only)
+        self.mode = _mode(func, mode, self.monitor)
+        if save_freq != "epoch":
+            fail(func, "unsupported save_freq", "'epoch' (fastnn runs batches in C, so "
+                 "it saves between epochs)", "save_freq", save_freq)
+        self.best = (None if initial_value_threshold is None
+                     else check_float(func, "initial_value_threshold", initial_value_threshold))
+
+    def _improved(self, current) -> bool:
+        if self.best is None:
+            return True
+        return current < self.best if self.mode == "min" else current > self.best
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        try:
+            path = self.filepath.format(epoch=epoch + 1, **logs)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise KeyError(f"ModelCheckpoint: filepath {self.filepath!r} names {exc}, which "
+                           f"is not in the logs {sorted(logs)} nor 'epoch'.") from None
+        if self.save_best_only:
+            current = logs.get(self.monitor)
+            if current is None:
+                warnings.warn(f"ModelCheckpoint: can save best model only with "
+                              f"{self.monitor!r} available; skipping (logs have "
+                              f"{sorted(logs)}).", RuntimeWarning, stacklevel=2)
+                return
+            if not self._improved(current):
+                if self.verbose:
+                    print(f"Epoch {epoch + 1}: {self.monitor} did not improve from "
+                          f"{self.best:.5f}")
+                return
+            if self.verbose:
+                print(f"Epoch {epoch + 1}: {self.monitor} improved to {current:.5f}, "
+                      f"saving model to {path}")
+            self.best = current
+        elif self.verbose:
+            print(f"Epoch {epoch + 1}: saving model to {path}")
+        if self.save_weights_only:
+            self.model.save_weights(path)
+        else:
+            self.model.save(path)
+
+
+class ReduceLROnPlateau(Callback):
+    """Multiply the learning rate by `factor` when `monitor` has not improved by
+    `min_delta` for `patience` epochs; then wait `cooldown` epochs; never below
+    `min_lr`.  Adds ``learning_rate`` to the logs (and so to ``History``)."""
+
+    def __init__(self, monitor: str = "val_loss", factor: float = 0.1, patience: int = 10,
+                 verbose: int = 0, mode: str = "auto", min_delta: float = 1e-4,
+                 cooldown: int = 0, min_lr: float = 0.0):
+        super().__init__()
+        func = "ReduceLROnPlateau"
+        self.monitor = _check_monitor(func, monitor)
+        self.factor = check_float(func, "factor", factor, low=0.0, high=1.0, low_open=True,
+                                  high_open=True)
+        self.patience = check_int(func, "patience", patience, low=0)
+        self.verbose = check_int(func, "verbose", verbose, low=0, high=2)
+        self.mode = _mode(func, mode, self.monitor)
+        self.min_delta = check_float(func, "min_delta", min_delta, low=0.0)
+        self.cooldown = check_int(func, "cooldown", cooldown, low=0)
+        self.min_lr = check_float(func, "min_lr", min_lr, low=0.0)
+
+    def on_train_begin(self, logs=None):
+        self.wait = self.cooldown_counter = 0
+        self.best = np.inf if self.mode == "min" else -np.inf
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs if logs is not None else {}
+        opt = self.model.optimizer
+        logs["learning_rate"] = float(opt.learning_rate)
+        current = logs.get(self.monitor)
+        if current is None:
+            warnings.warn(f"ReduceLROnPlateau: metric {self.monitor!r} is not available; "
+                          f"available metrics are {sorted(logs)}.", RuntimeWarning,
+                          stacklevel=2)
+            return
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.wait = 0
+        better = (current < self.best - self.min_delta if self.mode == "min"
+                  else current > self.best + self.min_delta)
+        if better:
+            self.best, self.wait = current, 0
+        elif self.cooldown_counter == 0:
+            self.wait += 1
+            if self.wait >= self.patience and opt.learning_rate > self.min_lr:
+                new_lr = max(opt.learning_rate * self.factor, self.min_lr)
+                if new_lr > 0:
+                    opt.learning_rate = new_lr
+                    if self.verbose:
+                        print(f"Epoch {epoch + 1}: ReduceLROnPlateau reducing learning "
+                              f"rate to {new_lr}.")
+                self.cooldown_counter, self.wait = self.cooldown, 0
+
+
+class LearningRateScheduler(Callback):
+    """Set the learning rate at the start of every epoch to
+    ``schedule(epoch, learning_rate)`` (epoch from 0).  Adds ``learning_rate`` to the
+    logs.  A per-step schedule runs in C (``fastnn.optimizers.schedules`` — not yet)."""
+
+    def __init__(self, schedule, verbose: int = 0):
+        super().__init__()
+        if not callable(schedule):
+            fail("LearningRateScheduler", "invalid type for argument `schedule`",
+                 "a function (epoch, lr) -> lr", "schedule", schedule, error=TypeError)
+        self.schedule = schedule
+        self.verbose = check_int("LearningRateScheduler", "verbose", verbose, low=0, high=2)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        opt = self.model.optimizer
+        lr = self.schedule(epoch, float(opt.learning_rate))
+        if isinstance(lr, np.ndarray) and lr.size == 1:
+            lr = lr.item()
+        opt.learning_rate = check_float("LearningRateScheduler", "schedule(epoch, lr)", lr,
+                                        low=0.0, low_open=True)
+        if self.verbose:
+            print(f"Epoch {epoch + 1}: LearningRateScheduler setting learning rate to {lr}.")
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["learning_rate"] = float(self.model.optimizer.learning_rate)
+
+
+class CSVLogger(Callback):
+    """Write ``epoch`` and every log value to a CSV file, one row per epoch (columns:
+    epoch, then the log keys sorted), as Keras; ``append=True`` adds to an existing
+    file without repeating its header."""
+
+    def __init__(self, filename, separator: str = ",", append: bool = False):
+        super().__init__()
+        if not isinstance(filename, (str, os.PathLike)) or isinstance(filename, bytes):
+            fail("CSVLogger", "invalid type for argument `filename`", "a str or os.PathLike",
+                 "filename", filename, error=TypeError)
+        if not isinstance(separator, str) or len(separator) != 1:
+            fail("CSVLogger", "invalid argument `separator`", "one character", "separator",
+                 separator)
+        self.filename, self.sep = os.fspath(filename), separator
+        self.append = check_bool("CSVLogger", "append", append)
+        self._file = self._keys = None
+
+    def on_train_begin(self, logs=None):
+        exists = self.append and os.path.exists(self.filename) and \
+            os.path.getsize(self.filename) > 0
+        self._file = open(self.filename, "a" if self.append else "w", newline="")
+        self._keys = None
+        self._header_written = exists
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        if self._keys is None:
+            self._keys = sorted(logs)
+        if not self._header_written:
+            self._file.write(self.sep.join(["epoch", *self._keys]) + "\n")
+            self._header_written = True
+        row = [str(epoch)] + [repr(float(logs[k])) if k in logs else "NA" for k in self._keys]
+        self._file.write(self.sep.join(row) + "\n")
+        self._file.flush()
+
+    def on_train_end(self, logs=None):
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+class TerminateOnNaN(Callback):
+    """Stop training, without an exception, when the loss becomes NaN or infinite.
+
+    fastnn checks the loss in C after every chunk of batches; without this callback
+    a non-finite loss raises ``NonFiniteLossError``.  With it, ``fit`` puts back the
+    weights from the start of that epoch (fastnn never keeps NaN weights), prints
+    which epoch, and returns the History so far."""
+
+
+class LambdaCallback(Callback):
+    """A callback from functions: ``LambdaCallback(on_epoch_end=lambda epoch, logs: ...)``;
+    also ``on_epoch_begin``, ``on_train_begin(logs)``, ``on_train_end(logs)``,
+    ``on_train_batch_begin/end(batch, logs)`` (run per chunk of batches)."""
+
+    _HOOKS = ("on_epoch_begin", "on_epoch_end", "on_train_begin", "on_train_end",
+              "on_train_batch_begin", "on_train_batch_end")
+
+    def __init__(self, **hooks):
+        super().__init__()
+        for name, fn in hooks.items():
+            if name not in self._HOOKS:
+                fail("LambdaCallback", f"unknown hook {name!r}", f"one of {list(self._HOOKS)}",
+                     name, fn)
+            if fn is not None and not callable(fn):
+                fail("LambdaCallback", f"invalid `{name}`", "a function", name, fn,
+                     error=TypeError)
+            if fn is not None:
+                setattr(self, name, fn)
 
 
 class ProgressBar:

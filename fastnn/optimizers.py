@@ -38,10 +38,18 @@ class Optimizer:
     _n_slots: int = 0
 
     def __init__(self, learning_rate: float):
-        name = type(self).__name__
-        self.learning_rate = check_float(name, "learning_rate", learning_rate, low=0.0,
-                                         low_open=True)
+        self.learning_rate = learning_rate
         self.iterations = 0
+
+    @property
+    def learning_rate(self) -> float:
+        """The step size; settable between epochs (callbacks do), checked when set."""
+        return self._learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, value) -> None:
+        self._learning_rate = check_float(type(self).__name__, "learning_rate", value,
+                                          low=0.0, low_open=True)
 
     # hyper-parameters as the C struct fnn_optim wants them
     def _c_params(self) -> tuple:

@@ -26,7 +26,7 @@ from ._kernels import _core
 from ._validation import (MismatchedLossWarning, NonFiniteLossError, ZeroGradientWarning,
                           as_float_array, check_bool, check_float, check_int,
                           check_not_masked, fail)
-from .callbacks import Callback, History, ProgressBar
+from .callbacks import Callback, History, ProgressBar, TerminateOnNaN
 from .layers import Dense
 
 # accuracy kinds (csrc/fnn_common.h)
@@ -323,15 +323,24 @@ class Trainer:
         bar_every = n_batches if verbose != 1 else max(1, math.ceil(n_batches / 20))
         per_batch = CHUNK_SECONDS  # unknown: the first chunk is one batch, then measured
         history = History()
-        cbs = [history, *callbacks]
+        cbs = [*callbacks, history]  # History last, as Keras: it sees what callbacks add
+        params = {"epochs": epochs, "steps": n_batches, "verbose": verbose}
         for cb in cbs:
             cb.set_model(self)
-        history.params = {"epochs": epochs, "steps": n_batches, "verbose": verbose}
+            cb.set_params(params)
+        batch_cbs = [cb for cb in cbs if _batch_hooks(cb)]
+        if batch_cbs:
+            warnings.warn(
+                f"fit(): {type(batch_cbs[0]).__name__} has batch hooks; fastnn runs the "
+                "batches in C and calls them once per chunk of batches (about every 50 ms "
+                "of work), with the index of the chunk's first (begin) or last (end) batch "
+                "and the logs so far.", UserWarning, stacklevel=4)
+        nan_stops = any(isinstance(cb, TerminateOnNaN) for cb in cbs)
         bar = ProgressBar(epochs, n_batches, verbose)
         self.stop_training = False
         self.history = history
         for cb in cbs:
-            cb.on_train_begin()
+            cb.on_train_begin({})
         for epoch in range(epochs):
             for cb in cbs:
                 cb.on_epoch_begin(epoch)
@@ -350,6 +359,8 @@ class Trainer:
                     size = max(1, min(int(CHUNK_SECONDS / per_batch), n_batches - b0))
                     size = min(size, bar_every - b0 % bar_every)
                     part = order[b0 * batch:(b0 + size) * batch]
+                    for cb in batch_cbs:
+                        _call_batch_hook(cb, "begin", b0, {})
                     t0 = time.perf_counter()
                     status, n_done, its = _core.train(
                         net, self.optimizer._c_params(), self._params, self._grads, S1, S2,
@@ -361,6 +372,11 @@ class Trainer:
                     if status or not np.isfinite(self._params).all():
                         self._params[:], S1[:], S2[:] = snapshot[:3]
                         self.optimizer.iterations = snapshot[3]
+                        if nan_stops:  # TerminateOnNaN: stop without an exception
+                            print(f"Epoch {epoch + 1}: invalid loss, terminating training "
+                                  "(the weights from the start of the epoch were put back)")
+                            self.stop_training = True
+                            break
                         raise NonFiniteLossError(
                             f"fit(): the loss became NaN or infinite in epoch {epoch + 1} "
                             f"(after {done} of {n} samples); the weights from the start of "
@@ -368,8 +384,12 @@ class Trainer:
                             "inputs, or check the targets.")
                     if b0 % bar_every == 0 or b0 == n_batches:
                         bar.update(b0, self._logs(sums, done))
+                    for cb in batch_cbs:
+                        _call_batch_hook(cb, "end", b0 - 1, self._logs(sums, done))
                     if sigint.pending:  # the state is whole: stop here, then raise
                         break
+            if self.stop_training and nan_stops and done < n:
+                break  # terminated on NaN: no epoch-end for a half epoch
             logs = self._logs(sums, n)
             if Xv is not None:
                 vs = self._evaluate_sums(Xv, Yv)
@@ -380,7 +400,7 @@ class Trainer:
             if self.stop_training:
                 break
         for cb in cbs:
-            cb.on_train_end()
+            cb.on_train_end(history.history and {k: v[-1] for k, v in history.history.items()})
         return history
 
     def _logs(self, sums: np.ndarray, n: int) -> dict:
@@ -424,6 +444,23 @@ class Trainer:
         values = list(logs.values())
         return values[0] if len(values) == 1 else values
 
+
+
+def _batch_hooks(cb) -> bool:
+    """Does `cb` define a batch hook (Keras's on_train_batch_* or on_batch_*)?"""
+    for name in ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin",
+                 "on_batch_end"):
+        if name in vars(cb) or (hasattr(type(cb), name)
+                                and getattr(type(cb), name) is not getattr(Callback, name, None)):
+            return True
+    return False
+
+
+def _call_batch_hook(cb, when: str, batch: int, logs: dict) -> None:
+    getattr(cb, f"on_train_batch_{when}")(batch, logs)
+    legacy = getattr(cb, f"on_batch_{when}", None)  # Keras's older name
+    if legacy is not None:
+        legacy(batch, logs)
 
 
 def _check_verbose(func: str, verbose) -> int:

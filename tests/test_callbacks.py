@@ -1,0 +1,147 @@
+"""Keras 3's callbacks (issue 10, item 1): ModelCheckpoint, ReduceLROnPlateau,
+LearningRateScheduler, CSVLogger, TerminateOnNaN, LambdaCallback, and the
+callback surface (params, batch hooks per chunk, learning_rate in the logs)."""
+import csv
+import os
+
+import numpy as np
+import pytest
+
+import fastnn
+from fastnn.callbacks import (Callback, CSVLogger, LambdaCallback, LearningRateScheduler,
+                              ModelCheckpoint, ReduceLROnPlateau, TerminateOnNaN)
+from fastnn.layers import Dense
+
+
+def data(n=200, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, 4))
+    return X, (X[:, 0] + X[:, 1] > 0).astype(int)
+
+
+def model(lr=0.05, seed=0):
+    m = fastnn.Sequential([fastnn.Input(shape=(4,)), Dense(8, activation="tanh"),
+                           Dense(1, activation="sigmoid")], seed=seed)
+    m.compile(fastnn.optimizers.SGD(lr), "binary_crossentropy", ["accuracy"])
+    return m
+
+
+def test_model_checkpoint_every_epoch_with_a_template(tmp_path):
+    X, y = data()
+    m = model()
+    snapshots = []
+
+    class Keep(Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            snapshots.append(self.model.get_weights())
+
+    pattern = str(tmp_path / "ckpt-{epoch:02d}-{val_loss:.3f}.fastnn")
+    h = m.fit(X, y, epochs=3, verbose=0, validation_split=0.2,
+              callbacks=[ModelCheckpoint(pattern, monitor="val_loss"), Keep()])
+    names = sorted(os.listdir(tmp_path))
+    assert [n[:8] for n in names] == ["ckpt-01-", "ckpt-02-", "ckpt-03-"]
+    assert names[1] == f"ckpt-02-{h.history['val_loss'][1]:.3f}.fastnn"
+    for name, weights in zip(names, snapshots):
+        loaded = fastnn.load_model(tmp_path / name)
+        assert all(np.array_equal(a, b) for a, b in zip(loaded.get_weights(), weights))
+
+
+def test_model_checkpoint_best_only_and_weights_only(tmp_path):
+    X, y = data()
+    m = model(lr=0.5)
+    best = ModelCheckpoint(tmp_path / "best.fastnn", monitor="val_accuracy",
+                           save_best_only=True, save_weights_only=True)
+    h = m.fit(X, y, epochs=6, verbose=0, validation_split=0.25, callbacks=[best])
+    accs = h.history["val_accuracy"]
+    assert best.mode == "max" and best.best == max(accs)
+    fresh = model()
+    fresh.load_weights(tmp_path / "best.fastnn")  # a weights file
+    assert fastnn.load_model(tmp_path / "best.fastnn").optimizer is None
+    with pytest.raises(ValueError, match="save_freq"):
+        ModelCheckpoint(tmp_path / "x.fastnn", save_freq=10)
+    with pytest.raises(KeyError, match="val_auc"):
+        model().fit(X, y, epochs=1, verbose=0,
+                    callbacks=[ModelCheckpoint(str(tmp_path / "{val_auc}.fastnn"))])
+    with pytest.warns(RuntimeWarning, match="only with 'val_loss' available"):
+        model().fit(X, y, epochs=1, verbose=0,
+                    callbacks=[ModelCheckpoint(tmp_path / "b.fastnn", save_best_only=True)])
+
+
+def test_reduce_lr_on_plateau():
+    X, y = data()
+    m = model(lr=0.08)
+    cb = ReduceLROnPlateau(monitor="loss", factor=0.5, patience=2, min_delta=10.0,
+                           cooldown=1, min_lr=0.011)
+    h = m.fit(X, y, epochs=9, verbose=0, callbacks=[cb])
+    # min_delta=10: no epoch counts as an improvement after the first
+    # logged: the rate each epoch ran with; cut after 2 epochs without improvement,
+    # then one epoch of cooldown, as Keras
+    assert h.history["learning_rate"] == [0.08, 0.08, 0.08, 0.04, 0.04, 0.02, 0.02, 0.011,
+                                          0.011]
+    assert m.optimizer.learning_rate == 0.011
+    with pytest.raises(ValueError, match="factor"):
+        ReduceLROnPlateau(factor=1.0)
+
+
+def test_learning_rate_scheduler_and_settable_rate():
+    X, y = data()
+    m = model()
+    h = m.fit(X, y, epochs=4, verbose=0,
+              callbacks=[LearningRateScheduler(lambda epoch, lr: 0.1 * 0.5 ** epoch)])
+    assert h.history["learning_rate"] == [0.1, 0.05, 0.025, 0.0125]
+    with pytest.raises(ValueError, match="schedule"):
+        model().fit(X, y, epochs=1, verbose=0,
+                    callbacks=[LearningRateScheduler(lambda epoch, lr: -1.0)])
+    with pytest.raises(ValueError, match="learning_rate"):
+        m.optimizer.learning_rate = float("nan")
+    m.optimizer.learning_rate = 0.2
+    assert m.optimizer.get_config()["learning_rate"] == 0.2
+
+
+def test_csv_logger(tmp_path):
+    X, y = data()
+    path = tmp_path / "log.csv"
+    h = model().fit(X, y, epochs=3, verbose=0, validation_split=0.2,
+                    callbacks=[CSVLogger(path)])
+    model().fit(X, y, epochs=2, verbose=0, validation_split=0.2,
+                callbacks=[CSVLogger(path, append=True)])
+    with open(path) as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == ["epoch", "accuracy", "loss", "val_accuracy", "val_loss"]
+    assert [r[0] for r in rows[1:]] == ["0", "1", "2", "0", "1"]  # one header, appended rows
+    assert float(rows[2][2]) == h.history["loss"][1]
+
+
+def test_terminate_on_nan_stops_without_an_exception():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(64, 4)) * 1e4
+    y = x @ np.array([1.0, 2.0, 3.0, 4.0])
+
+    def diverging():
+        m = fastnn.Sequential([fastnn.Input(shape=(4,)), Dense(8, activation="relu"),
+                               Dense(1)], seed=1)
+        m.compile(optimizer=fastnn.optimizers.SGD(learning_rate=10.0), loss="mse")
+        return m
+
+    with pytest.raises(fastnn.NonFiniteLossError):
+        diverging().fit(x, y, epochs=20, batch_size=8, verbose=0)
+    m = diverging()
+    h = m.fit(x, y, epochs=20, batch_size=8, verbose=0, callbacks=[TerminateOnNaN()])
+    assert len(h.epoch) < 20 and all(np.isfinite(v) for v in h.history.get("loss", []))
+    assert all(np.isfinite(w).all() for w in m.get_weights())
+
+
+def test_lambda_callback_params_and_batch_hooks():
+    X, y = data()
+    seen = {"epochs": [], "batches": 0, "begin": None}
+    cb = LambdaCallback(on_epoch_end=lambda epoch, logs: seen["epochs"].append(epoch),
+                        on_train_begin=lambda logs: seen.update(begin=dict(logs)),
+                        on_train_batch_end=lambda batch, logs: seen.update(
+                            batches=seen["batches"] + 1, last=(batch, logs["loss"])))
+    with pytest.warns(UserWarning, match="once per chunk of batches"):
+        model().fit(X, y, epochs=3, batch_size=10, verbose=0, callbacks=[cb])
+    assert seen["epochs"] == [0, 1, 2] and seen["begin"] == {}
+    assert 3 <= seen["batches"] <= 3 * 20 and seen["last"][0] == 19  # last batch index
+    assert cb.params == {"epochs": 3, "steps": 20, "verbose": 0}
+    with pytest.raises(ValueError, match="unknown hook"):
+        LambdaCallback(on_epoch_finish=print)
