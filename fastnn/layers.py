@@ -26,6 +26,20 @@ class Layer:
         self.name = name
         self._model = None
 
+    @property
+    def trainable(self) -> bool:
+        """Always True: fastnn's C loop trains every layer.  Setting it to False raises
+        (freezing is not supported yet) rather than being silently ignored."""
+        return True
+
+    @trainable.setter
+    def trainable(self, value) -> None:
+        if value is not True:
+            raise ValueError(f"{type(self).__name__}.trainable: fastnn trains every layer "
+                             "in its C loop and cannot freeze one yet. Received: "
+                             f"trainable={value!r}. To keep a layer's weights, save them "
+                             "(layer.get_weights()) and put them back after fit.")
+
     def get_config(self) -> dict:
         return {"name": self.name}
 

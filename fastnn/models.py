@@ -21,6 +21,7 @@ from __future__ import annotations
 import copy
 import secrets
 import threading
+import time
 
 import numpy as np
 
@@ -31,6 +32,7 @@ from ._validation import NotFittedError, as_float_array, check_int, check_seed, 
 from .layers import Dense, Dropout, InputLayer, Layer
 from ._config import layers_from_config
 from ._state import ReadersWriter
+from .utils import _next_seed
 from .model_io import ModelIO
 from .training import (ACC_NONE, STREAM_DROPOUT, STREAM_INIT, STREAM_SHUFFLE, Trainer,
                        _check_verbose)
@@ -78,6 +80,8 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
         self.dtype = _check_dtype("Sequential", dtype)
         seed = check_seed("Sequential", seed)
         self._seed_given = seed
+        if seed is None:  # from set_random_seed's sequence, else from the OS
+            seed = _next_seed()
         self.seed = seed if seed is not None else secrets.randbits(63)
         self._layers: list[Layer] = []
         self._input_dim: int | None = None
@@ -182,6 +186,63 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
             self._acc_kind, self._want_err = compiled[0], compiled[1]
             self.optimizer.iterations = 0
             self._make_net()
+
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
+        """A layer by name or by index into ``model.layers`` (Keras)."""
+        if (name is None) == (index is None):
+            raise ValueError("get_layer(): give exactly one of `name` or `index`.")
+        layers = self.layers
+        if index is not None:
+            index = check_int("get_layer", "index", index)
+            if not -len(layers) <= index < len(layers):
+                raise ValueError(f"get_layer(): index {index} is out of range for a model "
+                                 f"of {len(layers)} layers.")
+            return layers[index]
+        for layer in layers:
+            if layer.name == name:
+                return layer
+        fail("get_layer", f"no layer named {name!r}", f"one of {[l.name for l in layers]}",
+             "name", name)
+
+    def pop(self) -> Layer:
+        """Remove and return the last layer (Keras).  The other layers keep their
+        weights; on a compiled model the loss pairing is checked again and the
+        optimizer state restarts.  A failed call changes nothing."""
+        with self._writing():
+            return self._pop()
+
+    def _pop(self) -> Layer:
+        if not self.layers:
+            raise TypeError("pop(): there are no layers in the model.")
+        last = self._layers[-1]
+        rest = self._layers[:-1]
+        dense = [l for l in rest if isinstance(l, Dense)]
+        if self.built and dense and isinstance(rest[-1], Dropout):
+            raise ValueError("pop(): that would leave a Dropout layer last, which fastnn "
+                             "does not allow in a built model; pop it as well.")
+        compiled = None
+        if self.optimizer is not None and dense and isinstance(last, Dense):
+            compiled = self._compile_settings("pop", self._loss_id, self._metric_names,
+                                              dense[-1])
+        saved = {l: l.get_weights() for l in dense} if self.built else None
+        self._layers.pop()
+        last._model = None
+        if not dense or saved is None:
+            self._params = self._grads = self._slots = None
+            self._net = None
+            if not dense:
+                self._dense_inputs = {}
+            return last
+        if isinstance(last, Dense):
+            self._build(self._input_dim)
+            for layer, weights in saved.items():
+                for off, w in zip((layer._w_off, layer._b_off), weights):
+                    self._params[off:off + w.size] = w.ravel()
+            if compiled is not None:
+                self._acc_kind, self._want_err = compiled[0], compiled[1]
+                self.optimizer.iterations = 0
+        self._make_net()
+        return last
 
     def _check_structure(self) -> None:
         if not self._dense:
@@ -326,11 +387,15 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
             check_int("predict", "batch_size", batch_size, low=1)
         _check_verbose("predict", verbose)
         self._ensure_built("predict")
+        t0 = time.perf_counter()
         with self._reading("predict"):
             net = self._net
             X = as_float_array("predict", "x", x, self.dtype, n_features=net.n_in,
                                allow_empty=True)
-            return _core.predict(net, net.params, X)
+            out = _core.predict(net, net.params, X)
+        if verbose:  # one C call: Keras's last progress line, once
+            print(f"{len(X)}/{len(X)} - {(time.perf_counter() - t0) * 1e3:.0f}ms")
+        return out
 
     def get_layer_outputs(self, x) -> list[np.ndarray]:
         """The activations a[l] of every Dense layer for the samples in `x` — a look

@@ -230,14 +230,16 @@ class Trainer:
     # ------------------------------------------------------------------ fit
     def fit(self, x=None, y=None, batch_size=None, epochs: int = 1, verbose="auto",
             callbacks=None, validation_split: float = 0.0, validation_data=None,
-            shuffle: bool = True) -> History:
+            shuffle: bool = True, initial_epoch: int = 0) -> History:
         """Train for `epochs` passes over (x, y) with mini-batch backpropagation.
 
         Every argument is checked before any state changes; a failing call leaves
         weights, optimizer state and random streams untouched.  ``validation_split``
         holds out the *last* fraction of the samples (before shuffling), as Keras.
         A NaN or infinite loss stops training with :class:`fastnn.NonFiniteLossError`
-        and puts back the weights from the start of that epoch.
+        and puts back the weights from the start of that epoch.  ``initial_epoch``
+        resumes the epoch count (epochs ``initial_epoch`` to ``epochs - 1`` run, as
+        Keras).
         """
         me = threading.get_ident()
         if self._fitting_thread == me:
@@ -248,12 +250,12 @@ class Trainer:
             self._fitting_thread = me
             try:
                 return self._fit(x, y, batch_size, epochs, verbose, callbacks,
-                                 validation_split, validation_data, shuffle)
+                                 validation_split, validation_data, shuffle, initial_epoch)
             finally:
                 self._fitting_thread = None
 
     def _fit(self, x, y, batch_size, epochs, verbose, callbacks, validation_split,
-             validation_data, shuffle) -> History:
+             validation_data, shuffle, initial_epoch=0) -> History:
         func = "fit"
         if self.optimizer is None:
             raise RuntimeError("fit(): the model must be compiled first: "
@@ -261,6 +263,7 @@ class Trainer:
         batch_size = 32 if batch_size is None else check_int(func, "batch_size", batch_size,
                                                              low=1)
         epochs = check_int(func, "epochs", epochs, low=0)
+        initial_epoch = check_int(func, "initial_epoch", initial_epoch, low=0)
         verbose = _check_verbose(func, verbose)
         validation_split = check_float(func, "validation_split", validation_split, low=0.0,
                                        high=1.0, high_open=True)
@@ -301,9 +304,10 @@ class Trainer:
         else:
             self._build(n_features)
         return self._fit_loop(X, Y, Xv, Yv, min(batch_size, len(X)), epochs, verbose,
-                              callbacks, shuffle)
+                              callbacks, shuffle, initial_epoch)
 
-    def _fit_loop(self, X, Y, Xv, Yv, batch, epochs, verbose, callbacks, shuffle):
+    def _fit_loop(self, X, Y, Xv, Yv, batch, epochs, verbose, callbacks, shuffle,
+                  initial_epoch=0):
         dense = self._dense
         for layer in dense:
             if layer.activation in A.ZERO_GRADIENT:
@@ -341,7 +345,7 @@ class Trainer:
         self.history = history
         for cb in cbs:
             cb.on_train_begin({})
-        for epoch in range(epochs):
+        for epoch in range(initial_epoch, epochs):
             for cb in cbs:
                 cb.on_epoch_begin(epoch)
             bar.epoch_begin(epoch)
@@ -419,6 +423,29 @@ class Trainer:
         _core.evaluate(self._net, self._params, ws, cap, X, Y, sums)
         return sums
 
+    # ------------------------------------------------------------------ one batch (Keras)
+    def train_on_batch(self, x, y, return_dict: bool = False):
+        """One optimizer step on (x, y) as one batch; the loss and metrics of that step."""
+        history = self.fit(x, y, batch_size=len(np.asarray(x)) or 1, epochs=1, verbose=0,
+                           shuffle=False)
+        logs = {k: v[-1] for k, v in history.history.items()}
+        return logs if check_bool("train_on_batch", "return_dict", return_dict) else (
+            list(logs.values()) if len(logs) > 1 else next(iter(logs.values())))
+
+    def test_on_batch(self, x, y, return_dict: bool = False):
+        """``evaluate`` on (x, y) as one batch."""
+        return self.evaluate(x, y, batch_size=max(1, len(np.asarray(x))), verbose=0,
+                             return_dict=return_dict)
+
+    def predict_on_batch(self, x):
+        """``predict`` on x as one batch."""
+        return self.predict(x)
+
+    @property
+    def metrics_names(self) -> list[str]:
+        """``["loss", *metrics]``: the order of ``evaluate``'s list."""
+        return ["loss", *self._metric_names]
+
     # ------------------------------------------------------------------ evaluate / predict
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", return_dict=False):
         """Loss (with regularization penalties, as Keras) and metrics on (x, y).
@@ -431,14 +458,19 @@ class Trainer:
             raise RuntimeError("evaluate(): the model must be compiled first.")
         if batch_size is not None:
             batch_size = check_int(func, "batch_size", batch_size, low=1)
-        _check_verbose(func, verbose)
+        verbose = _check_verbose(func, verbose)
         return_dict = check_bool(func, "return_dict", return_dict)
         self._check_not_training(func)
         self._ensure_built(func)
+        t0 = time.perf_counter()
         with self._reading(func):
             X = self._inputs(func, x)
             Y = self._targets(func, y, len(X))
             logs = self._logs(self._evaluate_sums(X, Y, batch_size), len(X))
+        if verbose:  # one C call: Keras's last progress line, once
+            ms = (time.perf_counter() - t0) * 1e3
+            print(f"{len(X)}/{len(X)} - {ms:.0f}ms - " +
+                  " - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
         if return_dict:
             return logs
         values = list(logs.values())

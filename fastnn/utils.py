@@ -1,0 +1,53 @@
+"""Keras's small utilities: ``to_categorical`` and ``set_random_seed``."""
+from __future__ import annotations
+
+import random
+
+import numpy as np
+
+from ._validation import check_int, check_seed, fail
+
+_seeds = None  # a seed sequence for models created with seed=None, once set_random_seed ran
+
+
+def to_categorical(y, num_classes=None, dtype="float32") -> np.ndarray:
+    """One-hot rows for integer class labels: ``to_categorical([0, 2], 3)`` gives
+    ``[[1, 0, 0], [0, 0, 1]]`` (a trailing axis of size 1 is dropped, as Keras)."""
+    func = "to_categorical"
+    arr = np.asarray(y)
+    if arr.dtype.kind not in "biuf":
+        fail(func, f"unsupported dtype {arr.dtype}", "integer class labels", "y.dtype",
+             str(arr.dtype), error=TypeError)
+    if arr.ndim > 1 and arr.shape[-1] == 1:
+        arr = arr[..., 0]
+    if arr.size and (not np.isfinite(arr).all() or (arr != np.round(arr)).any()
+                     or arr.min() < 0):
+        raise ValueError(f"{func}(): labels must be integers >= 0. Received: "
+                         f"{arr.ravel()[:5].tolist()}...")
+    labels = arr.astype(np.int64)
+    k = int(labels.max()) + 1 if num_classes is None and labels.size else (num_classes or 0)
+    k = check_int(func, "num_classes", k, low=1)
+    if labels.size and labels.max() >= k:
+        raise ValueError(f"{func}(): label {int(labels.max())} is not below "
+                         f"num_classes={k}.")
+    out = np.zeros(labels.shape + (k,), dtype=dtype)
+    np.put_along_axis(out, labels[..., None], 1, axis=-1)
+    return out
+
+
+def set_random_seed(seed: int) -> None:
+    """Seed Python's ``random``, NumPy's global generator and fastnn: models created
+    afterwards with ``seed=None`` take their seeds from a sequence started here, so a
+    script gives the same run every time (Keras's meaning)."""
+    global _seeds
+    seed = check_seed("set_random_seed", seed)
+    if seed is None:
+        fail("set_random_seed", "invalid value for argument `seed`", "an int >= 0", "seed",
+             seed, error=TypeError)
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    _seeds = np.random.default_rng(seed)
+
+
+def _next_seed():
+    return None if _seeds is None else int(_seeds.integers(2**63))

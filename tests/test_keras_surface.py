@@ -1,0 +1,113 @@
+"""Keras's model surface (issue 10, item 6, in part): get_layer, pop,
+metrics_names, train/test/predict_on_batch, fit(initial_epoch=), verbose on
+evaluate/predict, utils.to_categorical / set_random_seed, and no silent
+``trainable = False``."""
+import numpy as np
+import pytest
+
+import fastnn
+from fastnn import utils
+from fastnn.layers import Dense, Dropout
+
+
+def model(seed=0):
+    m = fastnn.Sequential([fastnn.Input(shape=(4,)), Dense(8, activation="relu", name="h"),
+                           Dropout(0.2), Dense(3, activation="softmax", name="out")],
+                          seed=seed)
+    m.compile("adam", "sparse_categorical_crossentropy", ["accuracy"])
+    return m
+
+
+def data(n=60):
+    rng = np.random.default_rng(0)
+    return rng.standard_normal((n, 4)), rng.integers(0, 3, n)
+
+
+def test_get_layer():
+    m = model()
+    assert m.get_layer("h") is m.layers[0] and m.get_layer(index=-1).name == "out"
+    with pytest.raises(ValueError, match=r"no layer named 'x'.*\['h', 'dropout', 'out'\]"):
+        m.get_layer("x")
+    with pytest.raises(ValueError, match="exactly one"):
+        m.get_layer()
+    with pytest.raises(ValueError, match="out of range"):
+        m.get_layer(index=3)
+
+
+def test_pop_keeps_the_other_weights_and_rechecks_the_loss():
+    X, y = data()
+    m = model()
+    m.fit(X, y, epochs=1, verbose=0)
+    kept = m.layers[0].get_weights()
+    with pytest.raises(ValueError, match="Dropout layer last"):
+        m.pop()
+    assert [l.name for l in m.layers] == ["h", "dropout", "out"]  # unchanged
+    m2 = fastnn.Sequential([fastnn.Input(shape=(4,)), Dense(8, name="h"),
+                            Dense(3, activation="softmax"), Dense(3, activation="softmax")],
+                           seed=0)
+    m2.compile("adam", "categorical_crossentropy")
+    m2.build()
+    first = m2.layers[0].get_weights()
+    popped = m2.pop()
+    assert isinstance(popped, Dense) and len(m2.layers) == 2 and m2.count_params() == 4 * 8 + 8 + 8 * 3 + 3
+    assert all(np.array_equal(a, b) for a, b in zip(m2.layers[0].get_weights(), first))
+    assert m2.predict(np.ones((2, 4))).shape == (2, 3)
+    m2.fit(np.ones((6, 4)), np.eye(3)[[0, 1, 2, 0, 1, 2]], verbose=0)
+    assert kept[0].shape == (4, 8)
+    empty = fastnn.Sequential()
+    with pytest.raises(TypeError, match="no layers"):
+        empty.pop()
+
+
+def test_on_batch_methods_and_metrics_names():
+    X, y = data()
+    m = model()
+    assert m.metrics_names == ["loss", "accuracy"]
+    before = m.get_weights()
+    loss, acc = m.train_on_batch(X, y)
+    assert m.optimizer.iterations == 1 and 0 <= acc <= 1 and np.isfinite(loss)
+    assert not np.array_equal(before[0], m.get_weights()[0])
+    assert m.test_on_batch(X, y, return_dict=True).keys() == {"loss", "accuracy"}
+    assert np.array_equal(m.predict_on_batch(X), m.predict(X))
+
+
+def test_initial_epoch_and_verbose(capsys):
+    X, y = data()
+    h = model().fit(X, y, epochs=5, initial_epoch=3, verbose=0)
+    assert h.epoch == [3, 4]
+    m = model()
+    m.evaluate(X, y)  # verbose="auto": one line, as Keras's last progress line
+    m.predict(X, verbose=1)
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("60/60 - ") and "accuracy:" in out[0] and "loss:" in out[0]
+    assert out[1].startswith("60/60 - ")
+    m.evaluate(X, y, verbose=0)
+    assert capsys.readouterr().out == ""
+
+
+def test_trainable_false_is_refused_not_ignored():
+    m = model()
+    with pytest.raises(ValueError, match="cannot freeze"):
+        m.layers[0].trainable = False
+    m.layers[0].trainable = True
+    assert m.layers[0].trainable
+
+
+def test_to_categorical_and_set_random_seed():
+    assert utils.to_categorical([0, 2, 1]).tolist() == [[1, 0, 0], [0, 0, 1], [0, 1, 0]]
+    assert utils.to_categorical(np.array([[1], [0]]), num_classes=3).shape == (2, 3)
+    with pytest.raises(ValueError, match="not below"):
+        utils.to_categorical([3], num_classes=3)
+    with pytest.raises(ValueError, match="integers"):
+        utils.to_categorical([0.5])
+    utils.set_random_seed(42)
+    a = fastnn.Sequential([fastnn.Input(shape=(3,)), Dense(2)])
+    a.build()
+    utils.set_random_seed(42)
+    b = fastnn.Sequential([fastnn.Input(shape=(3,)), Dense(2)])
+    b.build()
+    c = fastnn.Sequential([fastnn.Input(shape=(3,)), Dense(2)])
+    c.build()
+    assert a.seed == b.seed != c.seed
+    assert np.array_equal(a.get_weights()[0], b.get_weights()[0])
+    fastnn.utils._seeds = None  # back to OS seeds for the other tests
