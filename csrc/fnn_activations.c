@@ -83,6 +83,94 @@ static void FNN_(step_bwd)(ptrdiff_t n, const FNN_T *Z, FNN_T *G)
     for (ptrdiff_t i = 0; i < n; i++) G[i] = Z[i] == Z[i] ? (FNN_T)0 : Z[i];
 }
 
+/* ---- leaky_relu: a = z if z >= 0 else α z     a' = 1 if z >= 0 else α  (α = 0.2,
+ *      Keras's activation default) ------------------------------------------ */
+#define FNN_LEAKY_SLOPE 0.2
+static void FNN_(leaky_fwd)(ptrdiff_t n, const FNN_T *Z, FNN_T *A)
+{
+    for (ptrdiff_t i = 0; i < n; i++) {
+        const FNN_T z = Z[i];
+        A[i] = z < 0 ? (FNN_T)FNN_LEAKY_SLOPE * z : z;
+    }
+}
+static void FNN_(leaky_bwd)(ptrdiff_t n, const FNN_T *Z, FNN_T *G)
+{
+    for (ptrdiff_t i = 0; i < n; i++) {
+        const FNN_T z = Z[i];
+        G[i] = z >= 0 ? G[i] : (z < 0 ? (FNN_T)FNN_LEAKY_SLOPE * G[i] : z);
+    }
+}
+
+/* ---- elu:   a = z if z > 0 else α (e^z − 1)       a' = 1 if z > 0 else a + α
+ * ---- selu:  λ·elu(z) with α = 1.67326324, λ = 1.05070098 (Klambauer et al.)
+ *            a' = λ if z > 0 else a + λα ------------------------------------- */
+#define FNN_SELU_ALPHA 1.6732632423543772848170429916717
+#define FNN_SELU_SCALE 1.0507009873554804934193349852946
+static void FNN_(elu_fwd)(ptrdiff_t n, const FNN_T *Z, FNN_T *A, FNN_T alpha, FNN_T scale)
+{
+    for (ptrdiff_t i = 0; i < n; i++) {
+        const FNN_T z = Z[i];
+        A[i] = scale * (z > 0 ? z : alpha * FNN_EXPM1(z));
+    }
+}
+static void FNN_(elu_bwd)(ptrdiff_t n, const FNN_T *Z, const FNN_T *A, FNN_T *G,
+                          FNN_T alpha, FNN_T scale)
+{
+    for (ptrdiff_t i = 0; i < n; i++)
+        G[i] *= Z[i] > 0 ? scale : A[i] + scale * alpha; /* NaN z: A is NaN */
+}
+
+/* ---- gelu:  a = z Φ(z) = ½ z (1 + erf(z/√2))      a' = Φ(z) + z φ(z),
+ *            φ(z) = e^{−z²/2}/√(2π)  (exact form, Keras's default) ------------- */
+static void FNN_(gelu_fwd)(ptrdiff_t n, const FNN_T *Z, FNN_T *A)
+{
+    for (ptrdiff_t i = 0; i < n; i++) {
+        const FNN_T z = Z[i];
+        A[i] = (FNN_T)0.5 * z * ((FNN_T)1 + FNN_ERF(z * (FNN_T)0.70710678118654752440));
+    }
+}
+static void FNN_(gelu_bwd)(ptrdiff_t n, const FNN_T *Z, FNN_T *G)
+{
+    for (ptrdiff_t i = 0; i < n; i++) {
+        const FNN_T z = Z[i];
+        const FNN_T cdf = (FNN_T)0.5 * ((FNN_T)1 + FNN_ERF(z * (FNN_T)0.70710678118654752440));
+        const FNN_T pdf = FNN_EXP((FNN_T)-0.5 * z * z) * (FNN_T)0.39894228040143267794;
+        G[i] *= cdf + z * pdf;
+    }
+}
+
+/* ---- softplus: a = log(1 + e^z) = max(z, 0) + log1p(e^{−|z|})   a' = σ(z) ---- */
+static inline FNN_T FNN_(sigma)(FNN_T z)
+{
+    if (z >= 0) return (FNN_T)1 / ((FNN_T)1 + FNN_EXP(-z));
+    const FNN_T e = FNN_EXP(z);
+    return e / ((FNN_T)1 + e);
+}
+static void FNN_(softplus_fwd)(ptrdiff_t n, const FNN_T *Z, FNN_T *A)
+{
+    for (ptrdiff_t i = 0; i < n; i++) {
+        const FNN_T z = Z[i];
+        A[i] = (z > 0 ? z : (FNN_T)0) + FNN_LOG1P(FNN_EXP(-FNN_FABS(z)));
+    }
+}
+static void FNN_(softplus_bwd)(ptrdiff_t n, const FNN_T *Z, FNN_T *G)
+{
+    for (ptrdiff_t i = 0; i < n; i++) G[i] *= FNN_(sigma)(Z[i]);
+}
+
+/* ---- swish / silu: a = z σ(z)                 a' = σ(z) + a (1 − σ(z)) ------- */
+static void FNN_(swish_fwd)(ptrdiff_t n, const FNN_T *Z, FNN_T *A)
+{
+    for (ptrdiff_t i = 0; i < n; i++) A[i] = Z[i] * FNN_(sigma)(Z[i]);
+}
+static void FNN_(swish_bwd)(ptrdiff_t n, const FNN_T *Z, const FNN_T *A, FNN_T *G)
+{
+    for (ptrdiff_t i = 0; i < n; i++) {
+        const FNN_T s = FNN_(sigma)(Z[i]);
+        G[i] *= s + A[i] * ((FNN_T)1 - s);
+    }
+}
+
 /* ---- softmax:  a_i = e^{z_i − m} / Σ_j e^{z_j − m},  m = max_j z_j
  *               ∂C/∂z_i = a_i (g_i − Σ_j g_j a_j) ---------------------------- */
 static void FNN_(softmax_fwd)(ptrdiff_t B, ptrdiff_t n, const FNN_T *Z, FNN_T *A)
@@ -122,6 +210,14 @@ void FNN_(fnn_act_forward)(int id, ptrdiff_t B, ptrdiff_t n, const FNN_T *Z, FNN
     case FNN_ACT_SOFTMAX: FNN_(softmax_fwd)(B, n, Z, A); break;
     case FNN_ACT_STEP: FNN_(step_fwd)(total, Z, A, (FNN_T)0); break;
     case FNN_ACT_SIGN: FNN_(step_fwd)(total, Z, A, (FNN_T)-1); break;
+    case FNN_ACT_LEAKY_RELU: FNN_(leaky_fwd)(total, Z, A); break;
+    case FNN_ACT_ELU: FNN_(elu_fwd)(total, Z, A, (FNN_T)1, (FNN_T)1); break;
+    case FNN_ACT_SELU:
+        FNN_(elu_fwd)(total, Z, A, (FNN_T)FNN_SELU_ALPHA, (FNN_T)FNN_SELU_SCALE);
+        break;
+    case FNN_ACT_GELU: FNN_(gelu_fwd)(total, Z, A); break;
+    case FNN_ACT_SOFTPLUS: FNN_(softplus_fwd)(total, Z, A); break;
+    case FNN_ACT_SWISH: FNN_(swish_fwd)(total, Z, A); break;
     default: /* linear */
         FNN_ASSERT(id == FNN_ACT_LINEAR);
         if (A != Z) memcpy(A, Z, (size_t)total * sizeof(FNN_T));
@@ -139,6 +235,14 @@ void FNN_(fnn_act_backward)(int id, ptrdiff_t B, ptrdiff_t n, const FNN_T *Z,
     case FNN_ACT_SOFTMAX: FNN_(softmax_bwd)(B, n, A, G); break;
     case FNN_ACT_STEP:
     case FNN_ACT_SIGN: FNN_(step_bwd)(total, Z, G); break;
+    case FNN_ACT_LEAKY_RELU: FNN_(leaky_bwd)(total, Z, G); break;
+    case FNN_ACT_ELU: FNN_(elu_bwd)(total, Z, A, G, (FNN_T)1, (FNN_T)1); break;
+    case FNN_ACT_SELU:
+        FNN_(elu_bwd)(total, Z, A, G, (FNN_T)FNN_SELU_ALPHA, (FNN_T)FNN_SELU_SCALE);
+        break;
+    case FNN_ACT_GELU: FNN_(gelu_bwd)(total, Z, G); break;
+    case FNN_ACT_SOFTPLUS: FNN_(softplus_bwd)(total, Z, G); break;
+    case FNN_ACT_SWISH: FNN_(swish_bwd)(total, Z, A, G); break;
     default: FNN_ASSERT(id == FNN_ACT_LINEAR); /* a' = 1 */
     }
 }

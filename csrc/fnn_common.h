@@ -31,7 +31,14 @@ enum {
     FNN_ACT_RELU = 3,
     FNN_ACT_SOFTMAX = 4,
     FNN_ACT_STEP = 5,
-    FNN_ACT_SIGN = 6
+    FNN_ACT_SIGN = 6,
+    FNN_ACT_LEAKY_RELU = 7,
+    FNN_ACT_ELU = 8,
+    FNN_ACT_SELU = 9,
+    FNN_ACT_GELU = 10,
+    FNN_ACT_SOFTPLUS = 11,
+    FNN_ACT_SWISH = 12,
+    FNN_N_ACTS = 13
 };
 
 /* Loss ids (fastnn/losses.py mirrors them). */

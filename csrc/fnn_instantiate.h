@@ -20,6 +20,8 @@
 #define FNN_TANH tanhf
 #define FNN_SQRT sqrtf
 #define FNN_FABS fabsf
+#define FNN_EXPM1 expm1f
+#define FNN_ERF erff
 #include FNN_TEMPLATE_FILE
 #undef FNN_T
 #undef FNN_
@@ -31,6 +33,8 @@
 #undef FNN_TANH
 #undef FNN_SQRT
 #undef FNN_FABS
+#undef FNN_EXPM1
+#undef FNN_ERF
 
 #define FNN_T double
 #define FNN_(name) FNN_PASTE(name, _f64, FNN_ISA)
@@ -42,6 +46,8 @@
 #define FNN_TANH tanh
 #define FNN_SQRT sqrt
 #define FNN_FABS fabs
+#define FNN_EXPM1 expm1
+#define FNN_ERF erf
 #include FNN_TEMPLATE_FILE
 #undef FNN_T
 #undef FNN_
@@ -53,4 +59,6 @@
 #undef FNN_TANH
 #undef FNN_SQRT
 #undef FNN_FABS
+#undef FNN_EXPM1
+#undef FNN_ERF
 #undef FNN_TEMPLATE_FILE

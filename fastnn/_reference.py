@@ -45,7 +45,41 @@ def act_forward(act, Z):
     if act in (A.STEP, A.SIGN):  # NaN stays NaN
         low = Z.dtype.type(0) if act == A.STEP else -one
         return np.where(Z >= 0, one, np.where(Z < 0, low, Z))
+    if act in _SMOOTH:
+        with np.errstate(over="ignore", under="ignore"):
+            return _SMOOTH[act][0](Z.astype(np.float64)).astype(Z.dtype)
     return Z.copy()
+
+
+SELU_ALPHA, SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
+
+
+def _sigma(z):
+    return np.where(z >= 0, 1 / (1 + np.exp(-np.abs(z))),
+                    np.exp(-np.abs(z)) / (1 + np.exp(-np.abs(z))))
+
+
+def _erf(z):
+    from scipy.special import erf
+
+    return erf(z)
+
+
+# activation id -> (f(z), f'(z)), in float64
+_SMOOTH = {
+    A.LEAKY_RELU: (lambda z: np.where(z < 0, 0.2 * z, z),
+                   lambda z: np.where(z >= 0, 1.0, np.where(z < 0, 0.2, z))),
+    A.ELU: (lambda z: np.where(z > 0, z, np.expm1(np.minimum(z, 0))),
+            lambda z: np.where(z > 0, 1.0, np.exp(np.minimum(z, 0)) + 0 * z)),
+    A.SELU: (lambda z: SELU_SCALE * np.where(z > 0, z, SELU_ALPHA * np.expm1(np.minimum(z, 0))),
+             lambda z: np.where(z > 0, SELU_SCALE,
+                                SELU_SCALE * SELU_ALPHA * np.exp(np.minimum(z, 0)) + 0 * z)),
+    A.GELU: (lambda z: 0.5 * z * (1 + _erf(z / np.sqrt(2))),
+             lambda z: 0.5 * (1 + _erf(z / np.sqrt(2))) + z * np.exp(-0.5 * z * z)
+             / np.sqrt(2 * np.pi)),
+    A.SOFTPLUS: (lambda z: np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z))), _sigma),
+    A.SWISH: (lambda z: z * _sigma(z), lambda z: _sigma(z) + z * _sigma(z) * (1 - _sigma(z))),
+}
 
 
 def act_backward(act, Z, Act, G):
@@ -61,6 +95,9 @@ def act_backward(act, Z, Act, G):
         return Act * (G - s)
     if act in (A.STEP, A.SIGN):
         return np.where(np.isnan(Z), Z, 0).astype(G.dtype)
+    if act in _SMOOTH:
+        with np.errstate(over="ignore", under="ignore"):
+            return (G.astype(np.float64) * _SMOOTH[act][1](Z.astype(np.float64))).astype(G.dtype)
     return G.copy()
 
 

@@ -13,7 +13,16 @@ name              f(z)                               f'(z)
 ``softmax``       e^{z_i - max z} / Σ_j e^{z_j - max z}   Jacobian  diag(a) - a aᵀ
 ``step``          u(z) = 1 if z >= 0 else 0          0 almost everywhere
 ``sign``          1 if z >= 0 else -1                0 almost everywhere
+``leaky_relu``    z if z >= 0 else 0.2 z             1 or 0.2 (Keras's 0.2 slope)
+``elu``           z if z > 0 else e^z - 1            1 or f(z) + 1
+``selu``          λ elu_α(z), α=1.6733, λ=1.0507     λ or f(z) + λα
+``gelu``          z Φ(z) = ½ z (1 + erf(z/√2))       Φ(z) + z φ(z) (exact, Keras's
+                                                     default)
+``softplus``      log(1 + e^z)                       σ(z)
+``swish``/silu    z σ(z)                             σ(z) + f(z)(1 - σ(z))
 ================  =================================  ==============================
+
+NaN in gives NaN out for every one of them and for every derivative.
 
 The notes give the sigmoid's derivative for tanh by mistake; fastnn uses the
 real one, 1 - tanh².  Training through ``step`` or ``sign`` with backpropagation
@@ -27,7 +36,8 @@ import numpy as np
 from ._registry import resolve
 from ._validation import as_float_array
 
-LINEAR, SIGMOID, TANH, RELU, SOFTMAX, STEP, SIGN = range(7)
+(LINEAR, SIGMOID, TANH, RELU, SOFTMAX, STEP, SIGN, LEAKY_RELU, ELU, SELU, GELU, SOFTPLUS,
+ SWISH) = range(13)
 
 ALL_OBJECTS_DICT = {
     "linear": LINEAR,
@@ -37,8 +47,15 @@ ALL_OBJECTS_DICT = {
     "softmax": SOFTMAX,
     "step": STEP,
     "sign": SIGN,
+    "leaky_relu": LEAKY_RELU,
+    "elu": ELU,
+    "selu": SELU,
+    "gelu": GELU,
+    "softplus": SOFTPLUS,
+    "swish": SWISH,
+    "silu": SWISH,
 }
-NAMES = {v: k for k, v in ALL_OBJECTS_DICT.items()}
+NAMES = {v: k for k, v in ALL_OBJECTS_DICT.items() if k != "silu"}
 ZERO_GRADIENT = {STEP, SIGN}
 
 
@@ -97,3 +114,36 @@ def step(x):
 def sign(x):
     """1 if z >= 0 else -1, on a 2-D array."""
     return _apply("sign", x)
+
+
+def leaky_relu(x):
+    """z if z >= 0 else 0.2 z, on a 2-D array."""
+    return _apply("leaky_relu", x)
+
+
+def elu(x):
+    """z if z > 0 else e^z - 1, on a 2-D array."""
+    return _apply("elu", x)
+
+
+def selu(x):
+    """1.0507 · (z if z > 0 else 1.6733 (e^z - 1)), on a 2-D array."""
+    return _apply("selu", x)
+
+
+def gelu(x):
+    """½ z (1 + erf(z/√2)), on a 2-D array."""
+    return _apply("gelu", x)
+
+
+def softplus(x):
+    """log(1 + e^z), on a 2-D array."""
+    return _apply("softplus", x)
+
+
+def swish(x):
+    """z σ(z) (also called silu), on a 2-D array."""
+    return _apply("swish", x)
+
+
+silu = swish

@@ -89,7 +89,8 @@ def test_output_activation_loss_pairs(act, loss, batch):
     check_gradient(model, X, targets(loss, batch, 3, rng))
 
 
-@pytest.mark.parametrize("hidden", ["sigmoid", "tanh", "relu", "linear", "softmax"])
+@pytest.mark.parametrize("hidden", ["sigmoid", "tanh", "relu", "linear", "softmax", "leaky_relu",
+                                    "elu", "selu", "gelu", "softplus", "swish"])
 @pytest.mark.parametrize("loss", ["mse", "binary_crossentropy", "categorical_crossentropy"])
 def test_hidden_activations(hidden, loss):
     rng = np.random.default_rng(2)

@@ -23,8 +23,8 @@ EXPECTED = np.load(DATA / "keras_expected.npz") if (DATA / "keras_expected.npz")
 pytestmark = pytest.mark.skipif(EXPECTED is None, reason="tests/data is not present")
 
 
-@pytest.mark.parametrize("name", ["sequential_activations", "sequential_float64",
-                                  "functional_chain"])
+@pytest.mark.parametrize("name", ["sequential_activations", "sequential_new_activations",
+                                  "sequential_float64", "functional_chain"])
 def test_keras_models_predict_as_in_keras(name):
     model = fastnn.load_model(DATA / f"{name}.keras")
     X, want = EXPECTED[f"{name}_x"], EXPECTED[f"{name}_y"]
@@ -58,7 +58,7 @@ def test_loaded_model_keeps_names_regularizers_and_trains():
 
 @pytest.mark.parametrize("name,pattern", [
     ("unsupported_layer", "layer 'batch_normalization' is a 'BatchNormalization'"),
-    ("unsupported_activation", "uses activation 'elu'"),
+    ("unsupported_activation", "uses activation 'hard_sigmoid'"),
     ("unsupported_constraint", "kernel_constraint .*MaxNorm"),
     ("lambda_layer", "layer 'lambda' is a 'Lambda'"),
 ])

@@ -11,7 +11,8 @@ pytest.importorskip("onnx")
 import fastnn  # noqa: E402
 from fastnn.layers import Dense, Dropout  # noqa: E402
 
-ACTS = ["linear", "sigmoid", "tanh", "relu", "softmax", "step", "sign"]
+ACTS = ["linear", "sigmoid", "tanh", "relu", "softmax", "step", "sign", "leaky_relu", "elu",
+        "selu", "gelu", "softplus", "swish"]
 
 
 def run_onnx(path, X):
@@ -33,7 +34,11 @@ def test_onnx_runtime_gives_the_outputs_of_predict(tmp_path, act, dtype):
     for rows in (X, X[:1]):  # the batch axis is dynamic
         got, want = run_onnx(tmp_path / "m.onnx", rows), m.predict(rows)
         assert got.dtype == want.dtype and got.shape == want.shape
-        if dtype == "float64":
+        if dtype == "float64" and act == "gelu":
+            # the exported float64 gelu computes Erf in float32 (ONNX Runtime has no float64
+            # Erf): float32-size error in the output
+            np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+        elif dtype == "float64":
             np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-13)
         else:
             np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)

@@ -659,8 +659,9 @@ CASES = [
     p(lambda: Dense(NAN), TypeError,
       r"Dense\(\): invalid type for argument `units`.*Received: units=nan", "Dense-units-nan"),
     p(lambda: Dense(2, activation="nope"), ValueError,
-      r"activations\.get\(\): unknown activation 'nope'\. Expected one of \['linear', 'relu', "
-      r"'sigmoid', 'sign', 'softmax', 'step', 'tanh'\]\. Received: identifier='nope'",
+      r"activations\.get\(\): unknown activation 'nope'\. Expected one of \['elu', 'gelu', "
+      r"'leaky_relu', 'linear', 'relu', 'selu', 'sigmoid', 'sign', 'silu', 'softmax', "
+      r"'softplus', 'step', 'swish', 'tanh'\]\. Received: identifier='nope'",
       "Dense-activation-unknown"),
     p(lambda: Dense(2, activation=3), TypeError,
       r"activations\.get\(\): could not interpret .*Received: identifier=3", "Dense-activation-int"),

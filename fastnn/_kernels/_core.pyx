@@ -188,7 +188,7 @@ cdef class Net:
         self.c.n_layers = n
         for l in range(n):
             (n_in, n_out, act, w_off, b_off, kl1, kl2, bl1, bl2, drop) = layers[l]
-            if n_in < 1 or n_out < 1 or not (0 <= act <= 6):
+            if n_in < 1 or n_out < 1 or not (0 <= act < FNN_N_ACTS):
                 raise ValueError(f"Net: bad layer {l}: {layers[l]}")
             if l > 0 and n_in != layers[l - 1][1]:
                 raise ValueError(f"Net: layer {l} takes {n_in} inputs, previous gives {layers[l - 1][1]}")
@@ -621,7 +621,7 @@ def dense_backward_kernel(X, delta, W, dW, db, dX, Py_ssize_t small_gemm=DEFAULT
 
 def act_forward_kernel(int act, Z, A):
     cdef bint d = _is64(Z)
-    if Z.ndim != 2 or Z.shape[1] < 1 or not (0 <= act <= 6):
+    if Z.ndim != 2 or Z.shape[1] < 1 or not (0 <= act < FNN_N_ACTS):
         raise ValueError("act_forward_kernel: Z must be 2-D, act a valid id")
     cdef Py_ssize_t B = Z.shape[0], n = Z.shape[1]
     cdef void *pz = _data(Z, "Z", d, B * n, True, False)
@@ -634,7 +634,7 @@ def act_forward_kernel(int act, Z, A):
 
 def act_backward_kernel(int act, Z, A, G):
     cdef bint d = _is64(Z)
-    if Z.ndim != 2 or Z.shape[1] < 1 or not (0 <= act <= 6):
+    if Z.ndim != 2 or Z.shape[1] < 1 or not (0 <= act < FNN_N_ACTS):
         raise ValueError("act_backward_kernel: Z must be 2-D, act a valid id")
     cdef Py_ssize_t B = Z.shape[0], n = Z.shape[1]
     cdef void *pz = _data(Z, "Z", d, B * n, True, False)

@@ -5,6 +5,7 @@ from libc.stdint cimport uint64_t, int64_t
 cdef extern from "fastnn.h" nogil:
     enum:
         FNN_N_SUMS
+        FNN_N_ACTS
     ctypedef void (*fnn_sgemm_t)(char *, char *, int *, int *, int *, float *, float *,
                                  int *, float *, int *, float *, float *, int *)
     ctypedef void (*fnn_dgemm_t)(char *, char *, int *, int *, int *, double *, double *,

@@ -28,7 +28,9 @@ from .._validation import ModelFileError
 MAX_CONFIG_BYTES = 16 << 20
 MAX_WEIGHTS_BYTES = 8 << 30
 _ACTIVATIONS = {"linear": "linear", None: "linear", "sigmoid": "sigmoid", "tanh": "tanh",
-                "relu": "relu", "softmax": "softmax"}
+                "relu": "relu", "softmax": "softmax", "leaky_relu": "leaky_relu", "elu": "elu",
+                "selu": "selu", "gelu": "gelu", "softplus": "softplus", "swish": "swish",
+                "silu": "swish"}
 _INITIALIZERS = {"GlorotUniform": "glorot_uniform", "GlorotNormal": "glorot_normal",
                  "HeUniform": "he_uniform", "HeNormal": "he_normal",
                  "LecunUniform": "lecun_uniform", "LecunNormal": "lecun_normal",

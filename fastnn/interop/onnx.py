@@ -13,6 +13,10 @@ relu       ``Relu``
 softmax    ``Softmax(axis=-1)``
 step       ``Where(IsNaN(z), z, Cast(z >= 0))`` — 1 for z >= 0, else 0, NaN kept
 sign       ``Where(IsNaN(z), z, Where(z >= 0, 1, -1))``
+leaky_relu ``Where(z < 0, 0.2 z, z)``; elu, selu ``λ Where(z < 0, α (Exp(z) - 1), z)``
+softplus   ``Relu(z) + Log(1 + Exp(-Abs(z)))`` (exact in float64, unlike ORT's ops)
+gelu       ``½ z (1 + Erf(z/√2))`` (the Gelu op needs opset 20)
+swish      ``z · Sigmoid(z)``
 =========  ==================================================================
 
 Dropout is the identity at inference and is left out.  Needs ``onnx``
@@ -74,6 +78,10 @@ def to_onnx(model):
     return proto
 
 
+def onnx_float64() -> int:
+    return _onnx()[0].TensorProto.DOUBLE
+
+
 def _activation(helper, nodes, const, layer: Dense, j: int, z: str, elem) -> str:
     act, out = layer.activation, f"dense{j}_a"
     ops = {A.SIGMOID: "Sigmoid", A.TANH: "Tanh", A.RELU: "Relu"}
@@ -83,6 +91,49 @@ def _activation(helper, nodes, const, layer: Dense, j: int, z: str, elem) -> str
         nodes.append(helper.make_node(ops[act], [z], [out]))
     elif act == A.SOFTMAX:
         nodes.append(helper.make_node("Softmax", [z], [out], axis=-1))
+    elif act in (A.LEAKY_RELU, A.ELU, A.SELU):  # Where/Exp: exact in float64 too (ORT's
+        # LeakyRelu/Elu/Selu take float32 attributes and computed float64 to ~1e-6)
+        neg, low = f"dense{j}_neg", f"dense{j}_low"
+        nodes.append(helper.make_node("Less", [z, const(f"dense{j}_zero", 0)], [neg]))
+        if act == A.LEAKY_RELU:
+            nodes.append(helper.make_node("Mul", [z, const(f"dense{j}_slope", 0.2)], [low]))
+            nodes.append(helper.make_node("Where", [neg, low, z], [out]))
+        else:
+            alpha, scale = (1.0, 1.0) if act == A.ELU else (1.6732632423543772,
+                                                             1.0507009873554805)
+            e, em1 = f"dense{j}_exp", f"dense{j}_expm1"
+            nodes.append(helper.make_node("Exp", [z], [e]))
+            nodes.append(helper.make_node("Sub", [e, const(f"dense{j}_one", 1)], [em1]))
+            nodes.append(helper.make_node("Mul", [em1, const(f"dense{j}_alpha", alpha)], [low]))
+            nodes.append(helper.make_node("Where", [neg, low, z], [f"dense{j}_elu"]))
+            nodes.append(helper.make_node("Mul", [f"dense{j}_elu", const(f"dense{j}_scale",
+                                                                          scale)], [out]))
+    elif act == A.GELU:  # ½ z (1 + erf(z/√2)): Gelu is an op only from opset 20
+        t, e, p = f"dense{j}_scaled", f"dense{j}_erf", f"dense{j}_half"
+        nodes.append(helper.make_node("Mul", [z, const(f"dense{j}_inv_sqrt2",
+                                                        0.7071067811865476)], [t]))
+        if elem == onnx_float64():  # ONNX Runtime has no float64 Erf: compute it in float32
+            nodes.append(helper.make_node("Cast", [t], [f"{t}_f32"], to=1))
+            nodes.append(helper.make_node("Erf", [f"{t}_f32"], [f"{e}_f32"]))
+            nodes.append(helper.make_node("Cast", [f"{e}_f32"], [e], to=elem))
+        else:
+            nodes.append(helper.make_node("Erf", [t], [e]))
+        nodes.append(helper.make_node("Add", [e, const(f"dense{j}_one", 1)], [p]))
+        nodes.append(helper.make_node("Mul", [z, p], [f"dense{j}_zp"]))
+        nodes.append(helper.make_node("Mul", [f"dense{j}_zp", const(f"dense{j}_0.5", 0.5)],
+                                      [out]))
+    elif act == A.SOFTPLUS:  # max(z, 0) + log(1 + e^{-|z|}), stable in both dtypes
+        names = [f"dense{j}_{k}" for k in ("relu", "abs", "negabs", "exp", "one_plus", "log")]
+        nodes.append(helper.make_node("Relu", [z], [names[0]]))
+        nodes.append(helper.make_node("Abs", [z], [names[1]]))
+        nodes.append(helper.make_node("Neg", [names[1]], [names[2]]))
+        nodes.append(helper.make_node("Exp", [names[2]], [names[3]]))
+        nodes.append(helper.make_node("Add", [names[3], const(f"dense{j}_one", 1)], [names[4]]))
+        nodes.append(helper.make_node("Log", [names[4]], [names[5]]))
+        nodes.append(helper.make_node("Add", [names[0], names[5]], [out]))
+    elif act == A.SWISH:
+        nodes.append(helper.make_node("Sigmoid", [z], [f"dense{j}_sigmoid"]))
+        nodes.append(helper.make_node("Mul", [z, f"dense{j}_sigmoid"], [out]))
     elif act in (A.STEP, A.SIGN):
         ge, nan, val = f"dense{j}_ge", f"dense{j}_isnan", f"dense{j}_val"
         nodes.append(helper.make_node("GreaterOrEqual", [z, const(f"dense{j}_zero", 0)], [ge]))

@@ -50,10 +50,15 @@ models = {
         ("dense", 6, dict(activation="linear")), ("dense", 4, dict(activation="softmax"))]),
     "sequential_float64": sequential("f64", 3, [("dense", 7, dict(activation="tanh")),
                                                 ("dense", 1, {})], dtype="float64"),
+    "sequential_new_activations": sequential("new_acts", 5, [
+        ("dense", 9, dict(activation="leaky_relu")), ("dense", 9, dict(activation="elu")),
+        ("dense", 9, dict(activation="selu")), ("dense", 9, dict(activation="gelu")),
+        ("dense", 9, dict(activation="softplus")), ("dense", 3, dict(activation="silu"))]),
     "functional_chain": functional("chain"),
     "unsupported_layer": keras.Sequential([keras.Input(shape=(4,)), layers.Dense(4),
                                            layers.BatchNormalization(), layers.Dense(1)]),
-    "unsupported_activation": sequential("elu", 4, [("dense", 3, dict(activation="elu"))]),
+    "unsupported_activation": sequential("hard", 4, [
+        ("dense", 3, dict(activation="hard_sigmoid"))]),
     "unsupported_constraint": sequential("cons", 4, [
         ("dense", 3, dict(kernel_constraint=keras.constraints.MaxNorm(2.0)))]),
     "lambda_layer": keras.Sequential([keras.Input(shape=(4,)), layers.Dense(4),
