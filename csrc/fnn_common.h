@@ -46,7 +46,15 @@ enum {
     FNN_LOSS_MSE = 0,
     FNN_LOSS_BCE = 1,
     FNN_LOSS_CCE = 2,
-    FNN_LOSS_SPARSE_CCE = 3
+    FNN_LOSS_SPARSE_CCE = 3,
+    FNN_LOSS_MAE = 4,
+    FNN_LOSS_HUBER = 5,
+    FNN_LOSS_LOG_COSH = 6,
+    FNN_LOSS_POISSON = 7,
+    FNN_LOSS_KLD = 8,
+    FNN_LOSS_HINGE = 9,
+    FNN_LOSS_SQUARED_HINGE = 10,
+    FNN_N_LOSSES = 11
 };
 
 /* Accuracy kinds. */

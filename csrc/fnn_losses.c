@@ -89,6 +89,67 @@ double FNN_(fnn_loss)(int loss, int fused, ptrdiff_t B, ptrdiff_t k, const FNN_T
                 }
             }
             break;
+        /* The elementwise losses below: ℓ = (1/k) Σ_j g(a_j, y_j), ∂C/∂a_j = g'(a_j)/(B k),
+           e = a − y (Keras's formulas; hinge targets are ±1, converted in Python). */
+        case FNN_LOSS_MAE: /* g = |e|      g' = sign(e) (0 at 0, NaN kept) */
+            for (ptrdiff_t j = 0; j < k; j++) {
+                const FNN_T e = a[j] - y[j];
+                l += (double)FNN_FABS(e);
+                if (d) d[j] = (e > 0 ? (FNN_T)1 : (e < 0 ? (FNN_T)-1 : e * 0)) * inv_bk;
+            }
+            l /= (double)k;
+            break;
+        case FNN_LOSS_HUBER: /* δ = 1: g = ½e² for |e| <= 1, |e| − ½ beyond; g' = clip(e, −1, 1) */
+            for (ptrdiff_t j = 0; j < k; j++) {
+                const FNN_T e = a[j] - y[j], ae = FNN_FABS(e);
+                l += ae <= 1 ? 0.5 * (double)e * e : (double)ae - 0.5;
+                if (d) d[j] = (e > 1 ? (FNN_T)1 : (e < -1 ? (FNN_T)-1 : e)) * inv_bk;
+            }
+            l /= (double)k;
+            break;
+        case FNN_LOSS_LOG_COSH: /* g = log cosh e = |e| + log1p(e^{−2|e|}) − log 2; g' = tanh e */
+            for (ptrdiff_t j = 0; j < k; j++) {
+                const FNN_T e = a[j] - y[j], ae = FNN_FABS(e);
+                l += (double)ae + (double)FNN_LOG1P(FNN_EXP(-2 * ae)) - 0.69314718055994530942;
+                if (d) d[j] = FNN_TANH(e) * inv_bk;
+            }
+            l /= (double)k;
+            break;
+        case FNN_LOSS_POISSON: /* g = a − y log(a + ε)     g' = 1 − y/(a + ε) */
+            for (ptrdiff_t j = 0; j < k; j++) {
+                const FNN_T ae = a[j] + (FNN_T)FNN_PROB_EPS;
+                l += (double)a[j] - (double)y[j] * FNN_LOG(ae);
+                if (d) d[j] = ((FNN_T)1 - y[j] / ae) * inv_bk;
+            }
+            l /= (double)k;
+            break;
+        case FNN_LOSS_KLD: /* ℓ = Σ_j y_c log(y_c / a_c), both clipped to [ε, 1]:
+                              ∂C/∂a = −y_c / a_c / B where a is inside the clip */
+            for (ptrdiff_t j = 0; j < k; j++) {
+                const FNN_T yc = y[j] < (FNN_T)FNN_PROB_EPS ? (FNN_T)FNN_PROB_EPS
+                                 : (y[j] > 1 ? (FNN_T)1 : y[j]);
+                const FNN_T ac = a[j] < (FNN_T)FNN_PROB_EPS ? (FNN_T)FNN_PROB_EPS
+                                 : (a[j] > 1 ? (FNN_T)1 : a[j]);
+                const int in = !(a[j] < (FNN_T)FNN_PROB_EPS) & !(a[j] > 1);
+                l += (double)yc * FNN_LOG(yc / ac);
+                if (d) d[j] = in ? -yc / ac * inv_b : (FNN_T)0;
+            }
+            break;
+        case FNN_LOSS_HINGE: /* g = max(1 − y a, 0)     g' = −y where 1 − y a > 0 */
+        case FNN_LOSS_SQUARED_HINGE: /* g = max(1 − y a, 0)²   g' = −2 y max(1 − y a, 0) */
+            for (ptrdiff_t j = 0; j < k; j++) {
+                const FNN_T m = (FNN_T)1 - y[j] * a[j];
+                const FNN_T h = m > 0 ? m : (m <= 0 ? (FNN_T)0 : m); /* NaN kept */
+                if (loss == FNN_LOSS_HINGE) {
+                    l += (double)h;
+                    if (d) d[j] = (m > 0 ? -y[j] : (m <= 0 ? (FNN_T)0 : m)) * inv_bk;
+                } else {
+                    l += (double)h * h;
+                    if (d) d[j] = (FNN_T)-2 * y[j] * h * inv_bk;
+                }
+            }
+            l /= (double)k;
+            break;
         default: { /* sparse CCE: y holds the class index c */
             FNN_ASSERT(loss == FNN_LOSS_SPARSE_CCE);
             const ptrdiff_t c = (ptrdiff_t)y[0];

@@ -102,6 +102,24 @@ def act_backward(act, Z, Act, G):
 
 
 # ---- losses and metrics ----------------------------------------------------------
+def _hinge_margin(a, y):
+    return np.maximum(1 - y * a, 0)
+
+
+# loss id -> (g(a, y), g'(a, y)) per element, in float64 (see fastnn/losses.py)
+_ELEMENTWISE_LOSSES = {
+    L.MAE: (lambda a, y: np.abs(a - y), lambda a, y: np.sign(a - y)),
+    L.HUBER: (lambda a, y: np.where(np.abs(a - y) <= 1, 0.5 * (a - y) ** 2, np.abs(a - y) - 0.5),
+              lambda a, y: np.clip(a - y, -1, 1)),
+    L.LOG_COSH: (lambda a, y: np.abs(a - y) + np.log1p(np.exp(-2 * np.abs(a - y))) - np.log(2),
+                 lambda a, y: np.tanh(a - y)),
+    L.POISSON: (lambda a, y: a - y * np.log(a + PROB_EPS), lambda a, y: 1 - y / (a + PROB_EPS)),
+    L.HINGE: (_hinge_margin, lambda a, y: np.where(1 - y * a > 0, -y, 0.0)),
+    L.SQUARED_HINGE: (lambda a, y: _hinge_margin(a, y) ** 2,
+                      lambda a, y: -2 * y * _hinge_margin(a, y)),
+}
+
+
 def _clip_prob(Act):
     """(clip(a, ε, 1 − ε) in float64, where the clip passes the gradient), with the
     bounds rounded to Act's dtype as the C kernels do: in float32 1 − 1e-7 is
@@ -129,6 +147,19 @@ def loss(loss_id, fused, Z, Act, Y):
         ac, inside = _clip_prob(Act)
         ell = -(Y64 * np.log(ac) + (1 - Y64) * np.log(1 - ac)).mean(axis=1)
         delta = np.where(inside, (ac - Y64) / (ac * (1 - ac)), 0) / (B * k)
+    elif loss_id in _ELEMENTWISE_LOSSES:
+        g, dg = _ELEMENTWISE_LOSSES[loss_id]
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            ell = g(A64, Y64).mean(axis=1)
+            delta = dg(A64, Y64) / (B * k)
+    elif loss_id == L.KLD:
+        t = np.asarray(Act).dtype.type
+        eps = t(PROB_EPS)
+        yc = np.clip(Y64.astype(Act.dtype), eps, t(1)).astype(np.float64)
+        ac = np.clip(Act, eps, t(1)).astype(np.float64)
+        inside = ~(Act < eps) & ~(Act > 1)
+        ell = (yc * np.log(yc / ac)).sum(axis=1)
+        delta = np.where(inside, -yc / ac, 0) / B
     elif fused:  # softmax + (sparse) categorical cross-entropy
         m = Z64.max(axis=1, keepdims=True)
         lse = m + np.log(np.exp(Z64 - m).sum(axis=1, keepdims=True))

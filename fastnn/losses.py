@@ -6,6 +6,16 @@ Per-sample losses ℓ (k outputs); the reported loss is the mean over samples:
 * ``binary_crossentropy`` — ℓ = −(1/k) Σ_j y_j log a_j + (1 − y_j) log(1 − a_j)
 * ``categorical_crossentropy`` — ℓ = −Σ_j y_j log a_j   (y one-hot or a distribution)
 * ``sparse_categorical_crossentropy`` — ℓ = −log a_c   (y an integer label c)
+* ``mae`` — ℓ = (1/k) Σ_j |a_j − y_j|
+* ``huber`` — ℓ = (1/k) Σ_j h(a_j − y_j), h(e) = ½e² for |e| ≤ 1, |e| − ½ beyond (δ = 1)
+* ``log_cosh`` — ℓ = (1/k) Σ_j log cosh(a_j − y_j)
+* ``poisson`` — ℓ = (1/k) Σ_j a_j − y_j log(a_j + 1e-7)   (a softplus or exp output)
+* ``kl_divergence`` — ℓ = Σ_j y_j log(y_j / a_j), both clipped to [1e-7, 1]
+* ``hinge`` — ℓ = (1/k) Σ_j max(1 − y_j a_j, 0); ``squared_hinge`` its square.  Targets
+  are ±1; 0/1 targets are converted to −1/1 first, as Keras does.
+
+These are Keras's formulas, names and aliases (``mean_absolute_error``,
+``logcosh``, ``kld``, ``kullback_leibler_divergence``).
 
 With a sigmoid output, binary cross-entropy is computed from the logits z
 (exact, no clipping) and its gradient is the fused δ = a − y; the same holds for
@@ -29,7 +39,8 @@ from __future__ import annotations
 from . import activations as A
 from ._registry import resolve
 
-MSE, BCE, CCE, SPARSE_CCE = range(4)
+(MSE, BCE, CCE, SPARSE_CCE, MAE, HUBER, LOG_COSH, POISSON, KLD, HINGE,
+ SQUARED_HINGE) = range(11)
 
 ALL_OBJECTS_DICT = {
     "mse": MSE,
@@ -37,14 +48,32 @@ ALL_OBJECTS_DICT = {
     "binary_crossentropy": BCE,
     "categorical_crossentropy": CCE,
     "sparse_categorical_crossentropy": SPARSE_CCE,
+    "mae": MAE,
+    "mean_absolute_error": MAE,
+    "huber": HUBER,
+    "log_cosh": LOG_COSH,
+    "logcosh": LOG_COSH,
+    "poisson": POISSON,
+    "kl_divergence": KLD,
+    "kld": KLD,
+    "kullback_leibler_divergence": KLD,
+    "hinge": HINGE,
+    "squared_hinge": SQUARED_HINGE,
 }
 NAMES = {MSE: "mse", BCE: "binary_crossentropy", CCE: "categorical_crossentropy",
-         SPARSE_CCE: "sparse_categorical_crossentropy"}
+         SPARSE_CCE: "sparse_categorical_crossentropy", MAE: "mae", HUBER: "huber",
+         LOG_COSH: "log_cosh", POISSON: "poisson", KLD: "kl_divergence", HINGE: "hinge",
+         SQUARED_HINGE: "squared_hinge"}
+HINGE_LOSSES = {HINGE, SQUARED_HINGE}
 
 # (last activation, loss) pairs that the table above recommends.
 STANDARD_PAIRS = {
     (A.SIGMOID, BCE), (A.SOFTMAX, CCE), (A.SOFTMAX, SPARSE_CCE),
     (A.LINEAR, MSE), (A.SIGMOID, MSE), (A.TANH, MSE), (A.RELU, MSE),
+    *((act, loss) for act in (A.LINEAR, A.SIGMOID, A.TANH, A.RELU)
+      for loss in (MAE, HUBER, LOG_COSH)),
+    (A.SOFTPLUS, POISSON), (A.RELU, POISSON), (A.SOFTMAX, KLD),
+    (A.TANH, HINGE), (A.LINEAR, HINGE), (A.TANH, SQUARED_HINGE), (A.LINEAR, SQUARED_HINGE),
 }
 FUSED_PAIRS = {(A.SIGMOID, BCE), (A.SOFTMAX, CCE), (A.SOFTMAX, SPARSE_CCE)}
 
@@ -60,4 +89,13 @@ def suggestion(loss: int) -> str:
         CCE: "categorical_crossentropy expects a softmax output",
         SPARSE_CCE: "sparse_categorical_crossentropy expects a softmax output",
         MSE: "mse expects a linear output (any values) or sigmoid (values in [0, 1])",
+        MAE: "mae expects a linear output (or sigmoid/tanh/relu for bounded targets)",
+        HUBER: "huber expects a linear output (or sigmoid/tanh/relu for bounded targets)",
+        LOG_COSH: "log_cosh expects a linear output (or sigmoid/tanh/relu for bounded "
+                  "targets)",
+        POISSON: "poisson expects a positive output (softplus or relu) for counts",
+        KLD: "kl_divergence expects a softmax output (a distribution)",
+        HINGE: "hinge expects a linear or tanh output and ±1 (or 0/1) targets",
+        SQUARED_HINGE: "squared_hinge expects a linear or tanh output and ±1 (or 0/1) "
+                       "targets",
     }[loss]

@@ -220,6 +220,8 @@ class Trainer:
             raise ValueError(f"{func}(): {name} has shape {arr.shape}, but the model outputs "
                              f"(None, {k}); expected {name} of shape ({n}, {k}).{hint}")
         Y = as_float_array(func, name, arr, self.dtype, allow_empty=True)
+        if loss in L.HINGE_LOSSES and ((Y == 0) | (Y == 1)).all():
+            Y = 2 * Y - 1  # 0/1 labels to the ±1 the hinge wants (Keras does the same)
         if loss in (L.BCE, L.CCE) and ((Y < 0).any() or (Y > 1).any()):
             bad = np.argwhere((Y < 0) | (Y > 1))[:5]
             raise ValueError(f"{func}(): {L.NAMES[loss]} targets must lie in [0, 1]. "

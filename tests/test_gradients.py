@@ -29,6 +29,12 @@ def targets(loss, n, k, rng):
         return np.eye(k)[rng.integers(0, k, n)]
     if loss == "binary_crossentropy":
         return rng.random((n, k))
+    if loss == "kl_divergence":
+        return rng.dirichlet(np.ones(k), n)
+    if loss == "poisson":
+        return rng.poisson(2.0, (n, k)).astype(float)
+    if loss in ("hinge", "squared_hinge"):
+        return rng.choice([-1.0, 1.0], (n, k))
     return rng.standard_normal((n, k))
 
 
@@ -77,6 +83,8 @@ OUTPUT_PAIRS = [  # (last activation, loss) — standard and mismatched pairs
     ("softmax", "binary_crossentropy"),            # unfused BCE through the softmax Jacobian
     ("sigmoid", "categorical_crossentropy"),       # unfused CCE through sigmoid'
     ("sigmoid", "sparse_categorical_crossentropy"),
+    ("linear", "mae"), ("linear", "huber"), ("tanh", "log_cosh"), ("softplus", "poisson"),
+    ("softmax", "kl_divergence"), ("tanh", "hinge"), ("linear", "squared_hinge"),
 ]
 
 

@@ -135,7 +135,9 @@ def test_softmax_and_sigmoid_extreme_logits(dtype):
 PAIRS = [(L.MSE, A.LINEAR, False), (L.MSE, A.SIGMOID, False), (L.BCE, A.SIGMOID, True),
          (L.BCE, A.SIGMOID, False), (L.BCE, A.TANH, False), (L.CCE, A.SOFTMAX, True),
          (L.CCE, A.SOFTMAX, False), (L.CCE, A.SIGMOID, False), (L.SPARSE_CCE, A.SOFTMAX, True),
-         (L.SPARSE_CCE, A.SOFTMAX, False)]
+         (L.SPARSE_CCE, A.SOFTMAX, False), (L.MAE, A.LINEAR, False), (L.HUBER, A.LINEAR, False),
+         (L.LOG_COSH, A.TANH, False), (L.POISSON, A.SOFTPLUS, False), (L.KLD, A.SOFTMAX, False),
+         (L.HINGE, A.TANH, False), (L.SQUARED_HINGE, A.LINEAR, False)]
 
 
 def make_targets(rng, loss, B, k, dtype):
@@ -145,6 +147,12 @@ def make_targets(rng, loss, B, k, dtype):
         return np.eye(k, dtype=dtype)[rng.integers(0, k, B)]
     if loss == L.BCE:
         return rng.random((B, k)).astype(dtype)
+    if loss == L.KLD:
+        return rng.dirichlet(np.ones(k), B).astype(dtype)
+    if loss == L.POISSON:
+        return rng.poisson(2.0, (B, k)).astype(dtype)
+    if loss in (L.HINGE, L.SQUARED_HINGE):
+        return rng.choice([-1.0, 1.0], (B, k)).astype(dtype)
     return rand(rng, (B, k), dtype)
 
 

@@ -380,7 +380,7 @@ def case_files(base, tmp):
         **{"compile.optimizer.class_name": "os.system"}))
     add("bad_learning_rate", "learning_rate", config=edit_config(
         **{"compile.optimizer.config.learning_rate": -1}))
-    add("unknown_loss", "unknown loss", config=edit_config(**{"compile.loss": "hinge"}))
+    add("unknown_loss", "unknown loss", config=edit_config(**{"compile.loss": "ctc"}))
     add("zero_rng_state", "random stream 'dropout'", config=edit_config(
         **{"state.rng.dropout": [0, 0, 0, 0]}))
     add("negative_iterations", "invalid iterations", config=edit_config(

@@ -309,3 +309,34 @@ def test_training_flushes_subnormal_optimizer_state_and_restores_the_fp_mode():
         assert not ((m1 != 0) & (np.abs(m1) < tiny)).any()
     sub = np.array([tiny], np.float32) / np.float32(4)  # a subnormal, computed here
     assert sub[0] != 0 and sub[0] * np.float32(2) != 0  # FTZ/DAZ did not leak out of fit
+
+
+@pytest.mark.parametrize("loss,out", [("mae", "linear"), ("huber", "linear"),
+                                      ("log_cosh", "linear"), ("poisson", "softplus"),
+                                      ("kl_divergence", "softmax"), ("hinge", "tanh"),
+                                      ("squared_hinge", "tanh")])
+def test_keras_losses_train(loss, out):
+    """Each of Keras's other losses trains in the C loop (gradients are checked in
+    test_gradients.py): the loss falls; hinge takes 0/1 labels as Keras does."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((256, 4))
+    if loss == "kl_divergence":
+        logits = X[:, :3] * 2
+        y = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    elif loss == "poisson":
+        y = rng.poisson(np.exp(0.5 * X[:, :1]))
+    elif loss in ("hinge", "squared_hinge"):
+        y = (X[:, :1] > 0).astype(float)  # 0/1: converted to -1/1
+    else:
+        y = X[:, :1] * 2 + 1
+    m = fastnn.Sequential([fastnn.Input(shape=(4,)), Dense(16, activation="tanh"),
+                           Dense(y.shape[1], activation=out)], seed=0)
+    m.compile(fastnn.optimizers.Adam(0.02), loss)
+    h = m.fit(X, y, epochs=30, batch_size=32, verbose=0)
+    if loss == "poisson":  # its minimum is not 0: beat the best constant rate instead
+        mu = y.mean()
+        assert h.history["loss"][-1] < np.mean(mu - y * np.log(mu + 1e-7)) - 0.05
+    else:
+        assert h.history["loss"][-1] < 0.6 * h.history["loss"][0]
+    if loss == "hinge":
+        assert ((m.predict(X)[:, 0] > 0) == (y[:, 0] > 0)).mean() > 0.9

@@ -821,8 +821,10 @@ CASES += [
       r"losses\.get\(\).*Received: identifier=None", "losses.get-None"),
     p(lambda: losses.get("nope"), ValueError,
       r"^losses\.get\(\): unknown loss 'nope'\. Expected one of \['binary_crossentropy', "
-      r"'categorical_crossentropy', 'mean_squared_error', 'mse', "
-      r"'sparse_categorical_crossentropy'\]\. Received: identifier='nope'$", "losses.get-unknown"),
+      r"'categorical_crossentropy', 'hinge', 'huber', 'kl_divergence', 'kld', "
+      r"'kullback_leibler_divergence', 'log_cosh', 'logcosh', 'mae', 'mean_absolute_error', "
+      r"'mean_squared_error', 'mse', 'poisson', 'sparse_categorical_crossentropy', "
+      r"'squared_hinge'\]\. Received: identifier='nope'$", "losses.get-unknown"),
     p(lambda: fastnn.activations.get("nope"), ValueError,
       r"activations\.get\(\): unknown activation 'nope'", "activations.get-unknown"),
     p(lambda: fastnn.initializers.get(1.0), TypeError,

@@ -200,7 +200,7 @@ cdef class Net:
                                          b_off=b_off, kernel_l1=kl1, kernel_l2=kl2,
                                          bias_l1=bl1, bias_l2=bl2, dropout=drop,
                                          ws_z=0, ws_a=0, ws_d=0, ws_m=0, ws_ad=0)
-        if not (0 <= loss <= 3) or not (0 <= acc <= 3) or not (0.0 <= input_dropout < 1.0):
+        if not (0 <= loss < FNN_N_LOSSES) or not (0 <= acc <= 3) or not (0.0 <= input_dropout < 1.0):
             raise ValueError("Net: bad loss, accuracy kind or input dropout")
         if ((loss == 3) != (acc == 3) and acc != 0) or (loss == 3 and want_err):
             raise ValueError("Net: sparse labels go with the sparse loss and accuracy only")
@@ -649,7 +649,7 @@ def act_backward_kernel(int act, Z, A, G):
 def loss_kernel(int loss, bint fused, Z, A, Y, delta):
     """Returns Σ_rows ℓ_r; writes delta unless it is None.  Labels must be valid."""
     cdef bint d = _is64(Z)
-    if Z.ndim != 2 or Z.shape[1] < 1 or not (0 <= loss <= 3):
+    if Z.ndim != 2 or Z.shape[1] < 1 or not (0 <= loss < FNN_N_LOSSES):
         raise ValueError("loss_kernel: Z must be 2-D, loss a valid id")
     cdef Py_ssize_t B = Z.shape[0], k = Z.shape[1], ky = 1 if loss == 3 else k
     cdef void *pz = _data(Z, "Z", d, B * k, True, False)

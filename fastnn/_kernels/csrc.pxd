@@ -6,6 +6,7 @@ cdef extern from "fastnn.h" nogil:
     enum:
         FNN_N_SUMS
         FNN_N_ACTS
+        FNN_N_LOSSES
     ctypedef void (*fnn_sgemm_t)(char *, char *, int *, int *, int *, float *, float *,
                                  int *, float *, int *, float *, float *, int *)
     ctypedef void (*fnn_dgemm_t)(char *, char *, int *, int *, int *, double *, double *,
