@@ -80,7 +80,10 @@ enum {
     FNN_OPT_RMSPROP = 1,
     FNN_OPT_ADAM = 2,
     FNN_OPT_ADAMW = 3,
-    FNN_OPT_ADAGRAD = 4
+    FNN_OPT_ADAGRAD = 4,
+    FNN_OPT_NADAM = 5,
+    FNN_OPT_ADAMAX = 6,
+    FNN_N_OPTS = 7
 };
 
 /* Probabilities are clipped to [FNN_PROB_EPS, 1 - FNN_PROB_EPS] in the

@@ -122,6 +122,46 @@ double FNN_(fnn_net_loss_grad)(const fnn_net *net, const FNN_T *P, FNN_T *G, FNN
     return cost;
 }
 
+/* G := G scaled by min(1, c/‖G‖) per weight tensor (clipnorm), then over all of
+   them (global_clipnorm); then clamped to [−clipvalue, clipvalue] (Keras's order). */
+static void FNN_(scale_to_norm)(FNN_T *g, ptrdiff_t n, double limit, double norm)
+{
+    if (norm > limit) {
+        const FNN_T s = (FNN_T)(limit / norm);
+        for (ptrdiff_t i = 0; i < n; i++) g[i] *= s;
+    }
+}
+static double FNN_(sq_norm)(const FNN_T *g, ptrdiff_t n)
+{
+    double s = 0;
+    for (ptrdiff_t i = 0; i < n; i++) s += (double)g[i] * g[i];
+    return s;
+}
+static void FNN_(clip_gradients)(const fnn_net *net, const fnn_optim *opt, FNN_T *G)
+{
+    if (opt->clipnorm > 0) {
+        for (ptrdiff_t l = 0; l < net->n_layers; l++) {
+            const fnn_layer *L = &net->layers[l];
+            FNN_T *gw = G + L->w_off;
+            const ptrdiff_t nw = L->n_in * L->n_out;
+            FNN_(scale_to_norm)(gw, nw, opt->clipnorm, sqrt(FNN_(sq_norm)(gw, nw)));
+            if (L->b_off >= 0) {
+                FNN_T *gb = G + L->b_off;
+                FNN_(scale_to_norm)(gb, L->n_out, opt->clipnorm,
+                                    sqrt(FNN_(sq_norm)(gb, L->n_out)));
+            }
+        }
+    }
+    if (opt->global_clipnorm > 0)
+        FNN_(scale_to_norm)(G, net->n_params, opt->global_clipnorm,
+                            sqrt(FNN_(sq_norm)(G, net->n_params)));
+    if (opt->clipvalue > 0) {
+        const FNN_T c = (FNN_T)opt->clipvalue;
+        for (ptrdiff_t i = 0; i < net->n_params; i++)
+            G[i] = G[i] > c ? c : (G[i] < -c ? -c : G[i]);
+    }
+}
+
 int FNN_(fnn_net_train)(const fnn_net *net, fnn_optim *opt, FNN_T *P, FNN_T *G,
                         FNN_T *S1, FNN_T *S2, FNN_T *ws, ptrdiff_t cap, const FNN_T *X,
                         const FNN_T *Y, const int64_t *order, ptrdiff_t n,
@@ -143,6 +183,8 @@ int FNN_(fnn_net_train)(const fnn_net *net, fnn_optim *opt, FNN_T *P, FNN_T *G,
                                                     batch_sums);
         if (!isfinite(cost)) return 1;
         for (int s = 0; s < FNN_N_SUMS; s++) sums[s] += batch_sums[s];
+        if (opt->clipnorm > 0 || opt->global_clipnorm > 0 || opt->clipvalue > 0)
+            FNN_(clip_gradients)(net, opt, G);
         FNN_(fnn_optim_step)(opt, net->n_params, P, G, S1, S2);
         *n_done += B;
     }

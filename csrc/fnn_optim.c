@@ -65,6 +65,40 @@ void FNN_(fnn_optim_step)(fnn_optim *opt, ptrdiff_t n, FNN_T *restrict P,
         }
         break;
     }
+    case FNN_OPT_NADAM: {
+        const double t = (double)opt->iterations, b1 = opt->beta_1;
+        const double mu_t = b1 * (1.0 - 0.5 * pow(0.96, 0.004 * t));
+        const double mu_next = b1 * (1.0 - 0.5 * pow(0.96, 0.004 * (t + 1.0)));
+        const double prod = opt->u_product * mu_t, prod_next = prod * mu_next;
+        opt->u_product = prod;
+        const FNN_T cm = (FNN_T)(mu_next / (1.0 - prod_next));
+        const FNN_T cg = (FNN_T)((1.0 - mu_t) / (1.0 - prod));
+        const FNN_T vc = (FNN_T)(1.0 / (1.0 - pow(opt->beta_2, t)));
+        const FNN_T c1 = (FNN_T)(1.0 - b1), c2 = (FNN_T)(1.0 - opt->beta_2);
+        for (ptrdiff_t i = 0; i < n; i++) {
+            const FNN_T g = G[i];
+            const FNN_T m = S1[i] + c1 * (g - S1[i]);
+            const FNN_T v = S2[i] + c2 * (g * g - S2[i]);
+            S1[i] = m;
+            S2[i] = v;
+            P[i] -= lr * (cm * m + cg * g) / (FNN_SQRT(v * vc) + eps);
+        }
+        break;
+    }
+    case FNN_OPT_ADAMAX: {
+        const double t = (double)opt->iterations;
+        const FNN_T alpha = (FNN_T)(opt->lr / (1.0 - pow(opt->beta_1, t)));
+        const FNN_T c1 = (FNN_T)(1.0 - opt->beta_1), b2 = (FNN_T)opt->beta_2;
+        for (ptrdiff_t i = 0; i < n; i++) {
+            const FNN_T g = G[i], ag = FNN_FABS(g);
+            const FNN_T m = S1[i] + c1 * (g - S1[i]);
+            const FNN_T u = b2 * S2[i] > ag ? b2 * S2[i] : ag;
+            S1[i] = m;
+            S2[i] = u;
+            P[i] -= alpha * m / (u + eps);
+        }
+        break;
+    }
     default: /* Adagrad */
         FNN_ASSERT(opt->kind == FNN_OPT_ADAGRAD);
         for (ptrdiff_t i = 0; i < n; i++) {

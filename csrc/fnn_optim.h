@@ -13,6 +13,17 @@
  *             added after the bias correction)          (S1 = m, S2 = v)
  *   AdamW     w −= η λ w  (decoupled weight decay, before the Adam step)
  *   Adagrad   s += g²;  w −= η g / √(s + ε)               (S1 = s)
+ *   Nadam     Keras's: μ_t = β1 (1 − ½·0.96^(0.004 t)), Π_t = Π_{s<=t} μ_s (u_product,
+ *             kept by the caller and advanced here); m, v as Adam;
+ *             m̂ = μ_{t+1} m / (1 − Π_t μ_{t+1}) + (1 − μ_t) g / (1 − Π_t);
+ *             v̂ = v / (1 − β2ᵗ);  w −= η m̂ / (√v̂ + ε)          (S1 = m, S2 = v)
+ *   Adamax    m += (1 − β1)(g − m);  u = max(β2 u, |g|);
+ *             w −= η / (1 − β1ᵗ) · m / (u + ε)                   (S1 = m, S2 = u)
+ *
+ * Gradient clipping (fnn_net_train, before the update, Keras's order): clipnorm
+ * scales each weight tensor's gradient to norm <= clipnorm; global_clipnorm
+ * scales all of them together to global norm <= global_clipnorm; clipvalue
+ * clamps every element to [−clipvalue, clipvalue].  0 turns each off.
  *
  * Preconditions: n >= 0; hyper-parameters in range (Python checks them);
  * slots the rule uses are non-NULL; P, G, S1, S2 do not overlap.
@@ -26,6 +37,8 @@ typedef struct {
     int nesterov;
     double lr, momentum, rho, beta_1, beta_2, epsilon, weight_decay;
     int64_t iterations; /* steps taken so far; each update adds one */
+    double clipnorm, clipvalue, global_clipnorm; /* 0: off */
+    double u_product;   /* Nadam: Π_{s<=iterations} μ_s (1 before the first step) */
 } fnn_optim;
 
 #define FNN_OPTIM_PROTOS(T, S)                                                      \

@@ -230,6 +230,19 @@ def optim_step(kind, hp, t, P, G, S1, S2):
         S2 = S2 + (1 - b2) * (G * G - S2)
         alpha = lr * np.sqrt(1 - b2 ** t) / (1 - b1 ** t)
         P -= alpha * S1 / (np.sqrt(S2) + eps)
+    elif kind == "nadam":
+        b1, b2 = hp["beta_1"], hp["beta_2"]
+        mu = lambda s: b1 * (1 - 0.5 * 0.96 ** (0.004 * s))  # noqa: E731
+        prod = np.prod([mu(s) for s in range(1, t + 1)])
+        S1 = S1 + (1 - b1) * (G - S1)
+        S2 = S2 + (1 - b2) * (G * G - S2)
+        m_hat = mu(t + 1) * S1 / (1 - prod * mu(t + 1)) + (1 - mu(t)) * G / (1 - prod)
+        P -= lr * m_hat / (np.sqrt(S2 / (1 - b2 ** t)) + eps)
+    elif kind == "adamax":
+        b1, b2 = hp["beta_1"], hp["beta_2"]
+        S1 = S1 + (1 - b1) * (G - S1)
+        S2 = np.maximum(b2 * S2, np.abs(G))
+        P -= lr / (1 - b1 ** t) * S1 / (S2 + eps)
     else:  # adagrad
         S1 = S1 + G * G
         P -= lr * G / np.sqrt(S1 + eps)

@@ -17,6 +17,16 @@ step count after this step):
   (decoupled weight decay, applied to every parameter).
 * ``Adagrad(0.001, initial_accumulator_value=0.1, epsilon=1e-7)``:
   ``s += g²; w −= η g / √(s + ε)``.
+* ``Nadam(0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7)``: Adam with Nesterov
+  momentum and Keras's momentum schedule μ_t = β1 (1 − ½·0.96^(0.004 t)).
+* ``Adamax(0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7)``: ``u = max(β2 u, |g|);
+  w −= η/(1 − β1ᵗ) · m/(u + ε)``.
+
+Every optimizer takes Keras's gradient clipping: ``clipnorm`` (each weight
+tensor's gradient to norm <= clipnorm), ``global_clipnorm`` (all of them
+together), ``clipvalue`` (each element to [−clipvalue, clipvalue]) — applied in
+the C loop before the update, in that order.  ``clipnorm`` and
+``global_clipnorm`` cannot both be set.
 
 Names are case-insensitive: ``compile(optimizer="Adam")``.  The state (moments,
 velocities, step count) persists across ``fit`` calls and is reset by ``compile``.
@@ -28,7 +38,16 @@ import numpy as np
 from ._registry import from_config_dict, resolve
 from ._validation import check_bool, check_float
 
-SGD_ID, RMSPROP_ID, ADAM_ID, ADAMW_ID, ADAGRAD_ID = range(5)
+SGD_ID, RMSPROP_ID, ADAM_ID, ADAMW_ID, ADAGRAD_ID, NADAM_ID, ADAMAX_ID = range(7)
+_CLIPS = ("clipnorm", "clipvalue", "global_clipnorm")
+
+
+def nadam_u_product(t: int, beta_1: float) -> float:
+    """Π_{s=1..t} β1 (1 − ½·0.96^(0.004 s)): Nadam's momentum product after t steps."""
+    if t <= 0:
+        return 1.0
+    s = np.arange(1, t + 1, dtype=np.float64)
+    return float(np.exp(np.sum(np.log(beta_1 * (1.0 - 0.5 * 0.96 ** (0.004 * s))))))
 
 
 class Optimizer:
@@ -37,9 +56,18 @@ class Optimizer:
     _kind: int
     _n_slots: int = 0
 
-    def __init__(self, learning_rate: float):
+    def __init__(self, learning_rate: float, clipnorm=None, clipvalue=None,
+                 global_clipnorm=None):
         self.learning_rate = learning_rate
         self.iterations = 0
+        name = type(self).__name__
+        for key, value in zip(_CLIPS, (clipnorm, clipvalue, global_clipnorm)):
+            setattr(self, key, None if value is None else
+                    check_float(name, key, value, low=0.0, low_open=True))
+        if self.clipnorm is not None and self.global_clipnorm is not None:
+            raise ValueError(f"{name}(): give clipnorm or global_clipnorm, not both. "
+                             f"Received: clipnorm={clipnorm}, global_clipnorm={global_clipnorm}")
+        self._u_cache = (0, 1.0)
 
     @property
     def learning_rate(self) -> float:
@@ -54,9 +82,18 @@ class Optimizer:
     # hyper-parameters as the C struct fnn_optim wants them
     def _c_params(self) -> tuple:
         g = lambda k, d=0.0: float(getattr(self, k, d))  # noqa: E731
+        u = 1.0
+        if self._kind == NADAM_ID:
+            if self._u_cache[0] != self.iterations:
+                self._u_cache = (self.iterations, nadam_u_product(self.iterations, self.beta_1))
+            u = self._u_cache[1]
         return (self._kind, int(bool(getattr(self, "nesterov", False))), self.learning_rate,
                 g("momentum"), g("rho"), g("beta_1"), g("beta_2"), g("epsilon", 1e-7),
-                g("weight_decay"), int(self.iterations))
+                g("weight_decay"), int(self.iterations),
+                *(float(getattr(self, k) or 0.0) for k in _CLIPS), u)
+
+    def _clip_config(self) -> dict:
+        return {k: getattr(self, k) for k in _CLIPS if getattr(self, k) is not None}
 
     def _init_slots(self, n: int, dtype) -> tuple[np.ndarray, np.ndarray]:
         """Fresh state slots for n parameters."""
@@ -80,15 +117,15 @@ class SGD(Optimizer):
     _kind = SGD_ID
 
     def __init__(self, learning_rate: float = 0.01, momentum: float = 0.0,
-                 nesterov: bool = False):
-        super().__init__(learning_rate)
+                 nesterov: bool = False, **clipping):
+        super().__init__(learning_rate, **clipping)
         self.momentum = check_float("SGD", "momentum", momentum, low=0.0, high=1.0,
                                     high_open=True)
         self.nesterov = check_bool("SGD", "nesterov", nesterov)
 
     def get_config(self) -> dict:
         return {"learning_rate": self.learning_rate, "momentum": self.momentum,
-                "nesterov": self.nesterov}
+                "nesterov": self.nesterov, **self._clip_config()}
 
 
 class RMSprop(Optimizer):
@@ -97,8 +134,8 @@ class RMSprop(Optimizer):
     _kind = RMSPROP_ID
 
     def __init__(self, learning_rate: float = 0.001, rho: float = 0.9,
-                 momentum: float = 0.0, epsilon: float = 1e-7):
-        super().__init__(learning_rate)
+                 momentum: float = 0.0, epsilon: float = 1e-7, **clipping):
+        super().__init__(learning_rate, **clipping)
         self.rho = check_float("RMSprop", "rho", rho, low=0.0, high=1.0, high_open=True)
         self.momentum = check_float("RMSprop", "momentum", momentum, low=0.0, high=1.0,
                                     high_open=True)
@@ -106,7 +143,7 @@ class RMSprop(Optimizer):
 
     def get_config(self) -> dict:
         return {"learning_rate": self.learning_rate, "rho": self.rho,
-                "momentum": self.momentum, "epsilon": self.epsilon}
+                "momentum": self.momentum, "epsilon": self.epsilon, **self._clip_config()}
 
 
 class Adam(Optimizer):
@@ -115,16 +152,16 @@ class Adam(Optimizer):
     _kind = ADAM_ID
 
     def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9,
-                 beta_2: float = 0.999, epsilon: float = 1e-7):
+                 beta_2: float = 0.999, epsilon: float = 1e-7, **clipping):
         name = type(self).__name__
-        super().__init__(learning_rate)
+        super().__init__(learning_rate, **clipping)
         self.beta_1 = check_float(name, "beta_1", beta_1, low=0.0, high=1.0, high_open=True)
         self.beta_2 = check_float(name, "beta_2", beta_2, low=0.0, high=1.0, high_open=True)
         self.epsilon = check_float(name, "epsilon", epsilon, low=0.0, low_open=True)
 
     def get_config(self) -> dict:
         return {"learning_rate": self.learning_rate, "beta_1": self.beta_1,
-                "beta_2": self.beta_2, "epsilon": self.epsilon}
+                "beta_2": self.beta_2, "epsilon": self.epsilon, **self._clip_config()}
 
 
 class AdamW(Adam):
@@ -133,8 +170,9 @@ class AdamW(Adam):
     _kind = ADAMW_ID
 
     def __init__(self, learning_rate: float = 0.001, weight_decay: float = 0.004,
-                 beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-7):
-        super().__init__(learning_rate, beta_1, beta_2, epsilon)
+                 beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-7,
+                 **clipping):
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, **clipping)
         self.weight_decay = check_float("AdamW", "weight_decay", weight_decay, low=0.0)
 
     def get_config(self) -> dict:
@@ -147,8 +185,8 @@ class Adagrad(Optimizer):
     _kind = ADAGRAD_ID
 
     def __init__(self, learning_rate: float = 0.001, initial_accumulator_value: float = 0.1,
-                 epsilon: float = 1e-7):
-        super().__init__(learning_rate)
+                 epsilon: float = 1e-7, **clipping):
+        super().__init__(learning_rate, **clipping)
         self.initial_accumulator_value = check_float(
             "Adagrad", "initial_accumulator_value", initial_accumulator_value, low=0.0)
         self.epsilon = check_float("Adagrad", "epsilon", epsilon, low=0.0, low_open=True)
@@ -159,11 +197,23 @@ class Adagrad(Optimizer):
     def get_config(self) -> dict:
         return {"learning_rate": self.learning_rate,
                 "initial_accumulator_value": self.initial_accumulator_value,
-                "epsilon": self.epsilon}
+                "epsilon": self.epsilon, **self._clip_config()}
+
+
+class Nadam(Adam):
+    """Adam with Nesterov momentum (Dozat), Keras's momentum schedule."""
+
+    _kind = NADAM_ID
+
+
+class Adamax(Adam):
+    """Adam with the infinity norm: ``u = max(β2 u, |g|)``."""
+
+    _kind = ADAMAX_ID
 
 
 ALL_OBJECTS_DICT = {"sgd": SGD, "rmsprop": RMSprop, "adam": Adam, "adamw": AdamW,
-                    "adagrad": Adagrad}
+                    "adagrad": Adagrad, "nadam": Nadam, "adamax": Adamax}
 
 
 def get(identifier) -> Optimizer:

@@ -235,13 +235,18 @@ OPTS = [
     ("adam", 2, dict(learning_rate=0.01, beta_1=0.9, beta_2=0.999)),
     ("adamw", 3, dict(learning_rate=0.01, beta_1=0.8, beta_2=0.99, weight_decay=0.1)),
     ("adagrad", 4, dict(learning_rate=0.1)),
+    ("nadam", 5, dict(learning_rate=0.01, beta_1=0.9, beta_2=0.999)),
+    ("adamax", 6, dict(learning_rate=0.01, beta_1=0.9, beta_2=0.99)),
 ]
 
 
 def c_params(kind_id, hp, iterations):
+    from fastnn.optimizers import NADAM_ID, nadam_u_product
+
+    u = nadam_u_product(iterations, hp["beta_1"]) if kind_id == NADAM_ID else 1.0
     return (kind_id, int(hp.get("nesterov", False)), hp["learning_rate"], hp.get("momentum", 0.0),
             hp.get("rho", 0.0), hp.get("beta_1", 0.0), hp.get("beta_2", 0.0),
-            hp.get("epsilon", 1e-7), hp.get("weight_decay", 0.0), iterations)
+            hp.get("epsilon", 1e-7), hp.get("weight_decay", 0.0), iterations, 0.0, 0.0, 0.0, u)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

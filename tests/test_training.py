@@ -64,7 +64,8 @@ def test_optimizer_trajectory_on_quadratic_decreases(opt):
     s1, s2 = float(S1[0]), 0.0
     for t in range(1, 11):
         g = 2 * w
-        it = _core.optim_step_kernel(cls._c_params()[:9] + (it,), P, 2 * P.copy(), S1, S2)
+        it = _core.optim_step_kernel(cls._c_params()[:9] + (it,) + cls._c_params()[10:], P,
+                                     2 * P.copy(), S1, S2)
         lr, eps = hp["learning_rate"], hp.get("epsilon", 1e-7)
         if opt == "sgd":
             w -= lr * g
@@ -340,3 +341,64 @@ def test_keras_losses_train(loss, out):
         assert h.history["loss"][-1] < 0.6 * h.history["loss"][0]
     if loss == "hinge":
         assert ((m.predict(X)[:, 0] > 0) == (y[:, 0] > 0)).mean() > 0.9
+
+
+def _flat_grads(m, X, y):
+    """The batch gradient of the model's loss, through the C kernel."""
+    ws = np.empty(len(X) * m._net.ws_units, m.dtype)
+    G = np.zeros_like(m._params)
+    Y = m._targets("fit", y, len(X))
+    _core.loss_grad(m._net, m._params, G, ws, len(X), m._inputs("fit", X), Y, None, np.zeros(4))
+    return G
+
+
+@pytest.mark.parametrize("clip", [dict(clipnorm=0.05), dict(global_clipnorm=0.05),
+                                  dict(clipvalue=0.01)])
+def test_gradient_clipping_matches_keras_rules(clip):
+    """One SGD step with clipping equals the step with the gradient clipped by hand
+    (clipnorm per weight tensor, global_clipnorm over all, clipvalue per element)."""
+    rng = np.random.default_rng(0)
+    X, y = rng.standard_normal((16, 3)) * 3, rng.standard_normal((16, 2)) * 3
+    m = fastnn.Sequential([fastnn.Input(shape=(3,)), Dense(4, activation="tanh"), Dense(2)],
+                          dtype="float64", seed=0)
+    m.compile(fastnn.optimizers.SGD(0.1, **clip), "mse")
+    m.build()
+    P0 = m._params.copy()
+    G = _flat_grads(m, X, y)
+    if "clipnorm" in clip:
+        for layer in m._dense:
+            for off, size in ((layer._w_off, layer.kernel.size), (layer._b_off, layer.units)):
+                g = G[off:off + size]
+                g *= min(1.0, clip["clipnorm"] / np.linalg.norm(g))
+    elif "global_clipnorm" in clip:
+        G *= min(1.0, clip["global_clipnorm"] / np.linalg.norm(G))
+    else:
+        G = np.clip(G, -clip["clipvalue"], clip["clipvalue"])
+    m.fit(X, y, batch_size=16, epochs=1, shuffle=False, verbose=0)
+    np.testing.assert_allclose(m._params, P0 - 0.1 * G, rtol=1e-12, atol=1e-14)
+    assert m.optimizer.get_config()[next(iter(clip))] == next(iter(clip.values()))
+    with pytest.raises(ValueError, match="not both"):
+        fastnn.optimizers.Adam(clipnorm=1.0, global_clipnorm=1.0)
+
+
+@pytest.mark.parametrize("name", ["nadam", "adamax"])
+def test_nadam_and_adamax_train_and_resume(name, tmp_path):
+    rng = np.random.default_rng(1)
+    X, y = rng.standard_normal((128, 4)), rng.integers(0, 3, 128)
+
+    def make():
+        m = fastnn.Sequential([fastnn.Input(shape=(4,)), Dense(16, activation="relu"),
+                               Dense(3, activation="softmax")], seed=2)
+        m.compile(fastnn.optimizers.get({"class_name": name, "config": {"learning_rate": 0.01}}),
+                  "sparse_categorical_crossentropy")
+        return m
+
+    one = make()
+    h = one.fit(X, y, epochs=6, batch_size=16, verbose=0)
+    assert h.history["loss"][-1] < h.history["loss"][0]
+    half = make()
+    half.fit(X, y, epochs=3, batch_size=16, verbose=0)
+    half.save(tmp_path / "m.fastnn")
+    again = fastnn.load_model(tmp_path / "m.fastnn")
+    again.fit(X, y, epochs=3, batch_size=16, verbose=0)
+    assert all(np.array_equal(a, b) for a, b in zip(one.get_weights(), again.get_weights()))

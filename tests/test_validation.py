@@ -247,7 +247,8 @@ CASES = [
     # ---- compile ---------------------------------------------------------------------
     p(lambda: bare().compile(optimizer="nope", loss="categorical_crossentropy"), ValueError,
       r"optimizers\.get\(\): unknown optimizer 'nope'\. Expected one of "
-      r"\['adagrad', 'adam', 'adamw', 'rmsprop', 'sgd'\]\. Received: identifier='nope'",
+      r"\['adagrad', 'adam', 'adamax', 'adamw', 'nadam', 'rmsprop', 'sgd'\]\. "
+      r"Received: identifier='nope'",
       "compile-optimizer-unknown"),
     p(lambda: bare().compile(optimizer=3, loss="categorical_crossentropy"), TypeError,
       r"optimizers\.get\(\): could not interpret .*Received: identifier=3", "compile-optimizer-int"),
@@ -802,7 +803,8 @@ CASES += [
     # ---- registries --------------------------------------------------------------------
     p(lambda: optimizers.get("nope"), ValueError,
       r"^optimizers\.get\(\): unknown optimizer 'nope'\. Expected one of \['adagrad', 'adam', "
-      r"'adamw', 'rmsprop', 'sgd'\]\. Received: identifier='nope'$", "optimizers.get-unknown"),
+      r"'adamax', 'adamw', 'nadam', 'rmsprop', 'sgd'\]\. Received: identifier='nope'$",
+      "optimizers.get-unknown"),
     p(lambda: optimizers.get(3), TypeError,
       r"optimizers\.get\(\): could not interpret .*Received: identifier=3", "optimizers.get-int"),
     p(lambda: optimizers.get({"class_name": "nope"}), ValueError,

@@ -229,8 +229,9 @@ cdef class Net:
 cdef fnn_optim _make_optim(tuple opt):
     cdef fnn_optim o
     (o.kind, o.nesterov, o.lr, o.momentum, o.rho, o.beta_1, o.beta_2, o.epsilon,
-     o.weight_decay, o.iterations) = opt
-    if not (0 <= o.kind <= 4):
+     o.weight_decay, o.iterations, o.clipnorm, o.clipvalue, o.global_clipnorm,
+     o.u_product) = opt
+    if not (0 <= o.kind < FNN_N_OPTS):
         raise ValueError(f"unknown optimizer kind {o.kind}")
     return o
 

@@ -7,6 +7,7 @@ cdef extern from "fastnn.h" nogil:
         FNN_N_SUMS
         FNN_N_ACTS
         FNN_N_LOSSES
+        FNN_N_OPTS
     ctypedef void (*fnn_sgemm_t)(char *, char *, int *, int *, int *, float *, float *,
                                  int *, float *, int *, float *, float *, int *)
     ctypedef void (*fnn_dgemm_t)(char *, char *, int *, int *, int *, double *, double *,
@@ -27,6 +28,7 @@ cdef extern from "fastnn.h" nogil:
         int nesterov
         double lr, momentum, rho, beta_1, beta_2, epsilon, weight_decay
         int64_t iterations
+        double clipnorm, clipvalue, global_clipnorm, u_product
 
     ctypedef struct fnn_layer:
         Py_ssize_t n_in, n_out
