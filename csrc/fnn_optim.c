@@ -10,7 +10,8 @@ void FNN_(fnn_optim_step)(fnn_optim *opt, ptrdiff_t n, FNN_T *restrict P,
                           const FNN_T *restrict G, FNN_T *restrict S1,
                           FNN_T *restrict S2)
 {
-    const FNN_T lr = (FNN_T)opt->lr, eps = (FNN_T)opt->epsilon;
+    const double lr_d = fnn_sched_lr(opt); /* before the count advances: Keras's step */
+    const FNN_T lr = (FNN_T)lr_d, eps = (FNN_T)opt->epsilon;
     const FNN_T mu = (FNN_T)opt->momentum;
     opt->iterations += 1;
     switch (opt->kind) {
@@ -50,10 +51,10 @@ void FNN_(fnn_optim_step)(fnn_optim *opt, ptrdiff_t n, FNN_T *restrict P,
     case FNN_OPT_ADAM:
     case FNN_OPT_ADAMW: {
         const double t = (double)opt->iterations;
-        const FNN_T alpha = (FNN_T)(opt->lr * sqrt(1.0 - pow(opt->beta_2, t)) /
+        const FNN_T alpha = (FNN_T)(lr_d * sqrt(1.0 - pow(opt->beta_2, t)) /
                                     (1.0 - pow(opt->beta_1, t)));
         const FNN_T c1 = (FNN_T)(1.0 - opt->beta_1), c2 = (FNN_T)(1.0 - opt->beta_2);
-        const FNN_T decay = (FNN_T)(opt->kind == FNN_OPT_ADAMW ? opt->lr * opt->weight_decay : 0.0);
+        const FNN_T decay = (FNN_T)(opt->kind == FNN_OPT_ADAMW ? lr_d * opt->weight_decay : 0.0);
         for (ptrdiff_t i = 0; i < n; i++) {
             const FNN_T g = G[i];
             const FNN_T m = S1[i] + c1 * (g - S1[i]);
@@ -87,7 +88,7 @@ void FNN_(fnn_optim_step)(fnn_optim *opt, ptrdiff_t n, FNN_T *restrict P,
     }
     case FNN_OPT_ADAMAX: {
         const double t = (double)opt->iterations;
-        const FNN_T alpha = (FNN_T)(opt->lr / (1.0 - pow(opt->beta_1, t)));
+        const FNN_T alpha = (FNN_T)(lr_d / (1.0 - pow(opt->beta_1, t)));
         const FNN_T c1 = (FNN_T)(1.0 - opt->beta_1), b2 = (FNN_T)opt->beta_2;
         for (ptrdiff_t i = 0; i < n; i++) {
             const FNN_T g = G[i], ag = FNN_FABS(g);

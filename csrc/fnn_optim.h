@@ -30,6 +30,7 @@
  */
 #ifndef FNN_OPTIM_H
 #define FNN_OPTIM_H
+#include <math.h>
 #include "fnn_common.h"
 
 typedef struct {
@@ -39,7 +40,52 @@ typedef struct {
     int64_t iterations; /* steps taken so far; each update adds one */
     double clipnorm, clipvalue, global_clipnorm; /* 0: off */
     double u_product;   /* Nadam: Π_{s<=iterations} μ_s (1 before the first step) */
+    /* learning-rate schedule (fastnn/schedules.py), evaluated at every step from the
+       step count before it; sched = 0: the constant lr */
+    int sched, s_staircase, s_cycle, s_n;
+    double s_init, s_steps, s_rate, s_end, s_power, s_alpha, s_warm_steps, s_warm_target;
+    const double *s_bounds, *s_values; /* piecewise: s_n boundaries, s_n + 1 values */
 } fnn_optim;
+
+/* the learning rate of the next step (Keras's schedule formulas) */
+static inline double fnn_sched_lr(const fnn_optim *o)
+{
+    const double step = (double)o->iterations;
+    switch (o->sched) {
+    case 1: { /* exponential */
+        const double p = step / o->s_steps;
+        return o->s_init * pow(o->s_rate, o->s_staircase ? floor(p) : p);
+    }
+    case 2: { /* inverse time */
+        const double p = step / o->s_steps;
+        return o->s_init / (1.0 + o->s_rate * (o->s_staircase ? floor(p) : p));
+    }
+    case 3: /* piecewise constant */
+        for (int i = 0; i < o->s_n; i++)
+            if (step <= o->s_bounds[i]) return o->s_values[i];
+        return o->s_values[o->s_n];
+    case 4: { /* polynomial */
+        double steps = o->s_steps, s = step;
+        if (o->s_cycle) {
+            const double c = ceil(s / steps);
+            steps *= c > 1.0 ? c : 1.0;
+        } else if (s > steps) {
+            s = steps;
+        }
+        return (o->s_init - o->s_end) * pow(1.0 - s / steps, o->s_power) + o->s_end;
+    }
+    case 5: { /* cosine with linear warm-up */
+        if (step < o->s_warm_steps)
+            return o->s_init + (o->s_warm_target - o->s_init) * step / o->s_warm_steps;
+        double s = step - o->s_warm_steps;
+        if (s > o->s_steps) s = o->s_steps;
+        const double cosine = 0.5 * (1.0 + cos(3.14159265358979323846 * s / o->s_steps));
+        return o->s_warm_target * ((1.0 - o->s_alpha) * cosine + o->s_alpha);
+    }
+    default:
+        return o->lr;
+    }
+}
 
 #define FNN_OPTIM_PROTOS(T, S)                                                      \
     void fnn_optim_step_##S(fnn_optim *opt, ptrdiff_t n, T *P, const T *G, T *S1,    \

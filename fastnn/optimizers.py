@@ -35,6 +35,9 @@ from __future__ import annotations
 
 import numpy as np
 
+import warnings
+
+from . import schedules
 from ._registry import from_config_dict, resolve
 from ._validation import check_bool, check_float
 
@@ -58,7 +61,8 @@ class Optimizer:
 
     def __init__(self, learning_rate: float, clipnorm=None, clipvalue=None,
                  global_clipnorm=None):
-        self.learning_rate = learning_rate
+        self._schedule = self._lr_function = None
+        self._set_rate(learning_rate)
         self.iterations = 0
         name = type(self).__name__
         for key, value in zip(_CLIPS, (clipnorm, clipvalue, global_clipnorm)):
@@ -69,15 +73,47 @@ class Optimizer:
                              f"Received: clipnorm={clipnorm}, global_clipnorm={global_clipnorm}")
         self._u_cache = (0, 1.0)
 
+    def _set_rate(self, value) -> None:
+        name = type(self).__name__
+        if isinstance(value, dict):
+            value = schedules.deserialize(value)
+        if isinstance(value, schedules.LearningRateSchedule):
+            self._schedule, self._learning_rate = value, None
+        elif callable(value) and not isinstance(value, (int, float)):
+            warnings.warn(f"{name}(): a Python function as learning_rate cannot run in the "
+                          "C loop; it is evaluated at the start of every chunk of batches "
+                          "(about every 50 ms of work). Use a schedule from "
+                          "fastnn.optimizers.schedules for a per-step rate.", UserWarning,
+                          stacklevel=4)
+            self._lr_function, self._learning_rate = value, None
+        else:
+            self._learning_rate = check_float(name, "learning_rate", value, low=0.0,
+                                              low_open=True)
+
     @property
     def learning_rate(self) -> float:
-        """The step size; settable between epochs (callbacks do), checked when set."""
+        """The step size of the next step (a schedule's value at the current step
+        count); settable between epochs (callbacks do) unless it is a schedule."""
+        if self._schedule is not None:
+            return float(self._schedule(self.iterations))
+        if self._lr_function is not None:
+            return check_float(type(self).__name__, "learning_rate(step)",
+                               self._lr_function(self.iterations), low=0.0, low_open=True)
         return self._learning_rate
 
     @learning_rate.setter
     def learning_rate(self, value) -> None:
-        self._learning_rate = check_float(type(self).__name__, "learning_rate", value,
-                                          low=0.0, low_open=True)
+        if self._schedule is not None and not isinstance(value, schedules.LearningRateSchedule):
+            raise TypeError(f"{type(self).__name__}: this optimizer's learning rate is the "
+                            f"schedule {self._schedule!r}, which cannot be set. Received: "
+                            f"learning_rate={value!r}")
+        self._schedule = self._lr_function = None
+        self._set_rate(value)
+
+    def _rate_config(self):
+        if self._schedule is not None:
+            return schedules.serialize(self._schedule)
+        return self._lr_function if self._lr_function is not None else self._learning_rate
 
     # hyper-parameters as the C struct fnn_optim wants them
     def _c_params(self) -> tuple:
@@ -87,10 +123,13 @@ class Optimizer:
             if self._u_cache[0] != self.iterations:
                 self._u_cache = (self.iterations, nadam_u_product(self.iterations, self.beta_1))
             u = self._u_cache[1]
-        return (self._kind, int(bool(getattr(self, "nesterov", False))), self.learning_rate,
-                g("momentum"), g("rho"), g("beta_1"), g("beta_2"), g("epsilon", 1e-7),
-                g("weight_decay"), int(self.iterations),
-                *(float(getattr(self, k) or 0.0) for k in _CLIPS), u)
+        fields = (self._kind, int(bool(getattr(self, "nesterov", False))), self.learning_rate,
+                  g("momentum"), g("rho"), g("beta_1"), g("beta_2"), g("epsilon", 1e-7),
+                  g("weight_decay"), int(self.iterations),
+                  *(float(getattr(self, k) or 0.0) for k in _CLIPS), u)
+        if self._schedule is not None:
+            fields += self._schedule._c_fields()
+        return fields
 
     def _clip_config(self) -> dict:
         return {k: getattr(self, k) for k in _CLIPS if getattr(self, k) is not None}
@@ -124,7 +163,7 @@ class SGD(Optimizer):
         self.nesterov = check_bool("SGD", "nesterov", nesterov)
 
     def get_config(self) -> dict:
-        return {"learning_rate": self.learning_rate, "momentum": self.momentum,
+        return {"learning_rate": self._rate_config(), "momentum": self.momentum,
                 "nesterov": self.nesterov, **self._clip_config()}
 
 
@@ -142,7 +181,7 @@ class RMSprop(Optimizer):
         self.epsilon = check_float("RMSprop", "epsilon", epsilon, low=0.0, low_open=True)
 
     def get_config(self) -> dict:
-        return {"learning_rate": self.learning_rate, "rho": self.rho,
+        return {"learning_rate": self._rate_config(), "rho": self.rho,
                 "momentum": self.momentum, "epsilon": self.epsilon, **self._clip_config()}
 
 
@@ -160,7 +199,7 @@ class Adam(Optimizer):
         self.epsilon = check_float(name, "epsilon", epsilon, low=0.0, low_open=True)
 
     def get_config(self) -> dict:
-        return {"learning_rate": self.learning_rate, "beta_1": self.beta_1,
+        return {"learning_rate": self._rate_config(), "beta_1": self.beta_1,
                 "beta_2": self.beta_2, "epsilon": self.epsilon, **self._clip_config()}
 
 
@@ -195,7 +234,7 @@ class Adagrad(Optimizer):
         return np.full(n, self.initial_accumulator_value, dtype), np.zeros(n, dtype)
 
     def get_config(self) -> dict:
-        return {"learning_rate": self.learning_rate,
+        return {"learning_rate": self._rate_config(),
                 "initial_accumulator_value": self.initial_accumulator_value,
                 "epsilon": self.epsilon, **self._clip_config()}
 

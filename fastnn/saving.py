@@ -62,6 +62,11 @@ def snapshot(model, kind: str = "model") -> tuple[dict, list[tuple[str, np.ndarr
                 arrays += [(f"weights/{j}/{part}.npy", w) for part, w in
                            zip(("kernel", "bias"), layer.get_weights())]
         if kind == "model":
+            if model.optimizer is not None and model.optimizer._lr_function is not None:
+                raise ValueError(f"{func}(): the optimizer's learning rate is a Python "
+                                 "function, which a model file cannot hold (it holds no "
+                                 "code). Use a schedule from fastnn.optimizers.schedules, "
+                                 "or save_weights.")
             if model.optimizer is not None:
                 config["compile"] = {"optimizer": O.serialize(model.optimizer),
                                      "loss": model.loss,

@@ -21,6 +21,7 @@ from libc.math cimport floor, isfinite
 cdef extern from "Python.h":
     const Py_ssize_t PY_SSIZE_T_MAX
 from libc.stdlib cimport malloc, free
+from libc.string cimport memset
 from cpython.pythread cimport PyThread_get_thread_ident
 from cpython.pycapsule cimport PyCapsule_New
 from fastnn.capi cimport fastnn_handle
@@ -227,12 +228,30 @@ cdef class Net:
 
 
 cdef fnn_optim _make_optim(tuple opt):
+    """opt: the 14 scalars of fastnn.optimizers.Optimizer._c_params, then optionally
+    the schedule's 13 fields (schedules.LearningRateSchedule._c_fields); the
+    piecewise arrays must stay referenced by the caller during the call."""
     cdef fnn_optim o
+    cdef const double[::1] bounds
+    cdef const double[::1] values
+    memset(&o, 0, sizeof(o))
     (o.kind, o.nesterov, o.lr, o.momentum, o.rho, o.beta_1, o.beta_2, o.epsilon,
      o.weight_decay, o.iterations, o.clipnorm, o.clipvalue, o.global_clipnorm,
-     o.u_product) = opt
+     o.u_product) = opt[:14]
     if not (0 <= o.kind < FNN_N_OPTS):
         raise ValueError(f"unknown optimizer kind {o.kind}")
+    if len(opt) > 14:
+        (o.sched, o.s_init, o.s_steps, o.s_rate, o.s_end, o.s_power, o.s_alpha,
+         o.s_warm_steps, o.s_warm_target, o.s_staircase, o.s_cycle) = opt[14:25]
+        if not (0 <= o.sched <= 5):
+            raise ValueError(f"unknown schedule kind {o.sched}")
+        if o.sched == 3:
+            bounds, values = opt[25], opt[26]
+            if values.shape[0] != bounds.shape[0] + 1 or bounds.shape[0] == 0:
+                raise ValueError("piecewise schedule: need len(values) == len(boundaries) + 1")
+            o.s_n = <int>bounds.shape[0]
+            o.s_bounds = &bounds[0]
+            o.s_values = &values[0]
     return o
 
 

@@ -29,6 +29,10 @@ cdef extern from "fastnn.h" nogil:
         double lr, momentum, rho, beta_1, beta_2, epsilon, weight_decay
         int64_t iterations
         double clipnorm, clipvalue, global_clipnorm, u_product
+        int sched, s_staircase, s_cycle, s_n
+        double s_init, s_steps, s_rate, s_end, s_power, s_alpha, s_warm_steps, s_warm_target
+        const double *s_bounds
+        const double *s_values
 
     ctypedef struct fnn_layer:
         Py_ssize_t n_in, n_out

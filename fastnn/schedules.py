@@ -1,0 +1,219 @@
+"""Learning-rate schedules (``fastnn.optimizers.schedules``), Keras's formulas,
+evaluated per optimizer step **inside the C loop**: a schedule is data the
+kernel reads (csrc/fnn_optim.c), not a Python call per batch.  ``step`` is the
+optimizer's step count before the update (0 for the first batch).
+
+* ``ExponentialDecay(initial_learning_rate, decay_steps, decay_rate, staircase=False)``:
+  ``lr = lr0 · rate^(step / decay_steps)`` (the exponent floored with staircase).
+* ``InverseTimeDecay(initial_learning_rate, decay_steps, decay_rate, staircase=False)``:
+  ``lr = lr0 / (1 + rate · step / decay_steps)``.
+* ``PiecewiseConstantDecay(boundaries, values)``: ``values[i]`` for
+  ``boundaries[i-1] < step <= boundaries[i]``.
+* ``PolynomialDecay(initial_learning_rate, decay_steps, end_learning_rate=1e-4,
+  power=1.0, cycle=False)``: ``(lr0 − end)(1 − s/decay_steps)^power + end``,
+  ``s = min(step, decay_steps)`` (with cycle, decay_steps grows to the next
+  multiple of itself).
+* ``CosineDecay(initial_learning_rate, decay_steps, alpha=0.0, warmup_target=None,
+  warmup_steps=0)``: a linear warm-up from lr0 to ``warmup_target`` over
+  ``warmup_steps``, then ``peak · ((1 − α)·½(1 + cos(π s/decay_steps)) + α)``,
+  ``s = min(step − warmup_steps, decay_steps)``.
+
+A plain Python function ``lr(step)`` is accepted too, but it cannot run in C: it
+is evaluated at the start of every chunk of batches (about every 50 ms of work)
+and ``compile`` warns.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ._validation import check_bool, check_float, check_int, fail
+
+NONE, EXPONENTIAL, INVERSE_TIME, PIECEWISE, POLYNOMIAL, COSINE = range(6)
+
+
+class LearningRateSchedule:
+    """Base class: ``schedule(step)`` gives the rate; ``_c_fields()`` what C reads."""
+
+    _kind = NONE
+
+    def __call__(self, step) -> float:
+        raise NotImplementedError
+
+    def get_config(self) -> dict:
+        raise NotImplementedError
+
+    @classmethod
+    def from_config(cls, config: dict):
+        return cls(**config)
+
+    def _c_fields(self) -> tuple:
+        """(kind, init, steps, rate, end, power, alpha, warm_steps, warm_target,
+        staircase, cycle, boundaries, values) for the C struct."""
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.get_config()})"
+
+
+def _positive(name, key, value):
+    return check_float(name, key, value, low=0.0, low_open=True)
+
+
+class ExponentialDecay(LearningRateSchedule):
+    _kind = EXPONENTIAL
+
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
+                 name="ExponentialDecay"):
+        self.initial_learning_rate = _positive(name, "initial_learning_rate",
+                                               initial_learning_rate)
+        self.decay_steps = _positive(name, "decay_steps", decay_steps)
+        self.decay_rate = _positive(name, "decay_rate", decay_rate)
+        self.staircase = check_bool(name, "staircase", staircase)
+
+    def __call__(self, step):
+        p = step / self.decay_steps
+        return self.initial_learning_rate * self.decay_rate ** (math.floor(p) if self.staircase
+                                                                 else p)
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate,
+                "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
+                "staircase": self.staircase}
+
+    def _c_fields(self):
+        return (self._kind, self.initial_learning_rate, self.decay_steps, self.decay_rate,
+                0.0, 0.0, 0.0, 0.0, 0.0, self.staircase, False, None, None)
+
+
+class InverseTimeDecay(ExponentialDecay):
+    _kind = INVERSE_TIME
+
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
+                 name="InverseTimeDecay"):
+        super().__init__(initial_learning_rate, decay_steps, decay_rate, staircase, name)
+
+    def __call__(self, step):
+        p = step / self.decay_steps
+        return self.initial_learning_rate / (1 + self.decay_rate *
+                                             (math.floor(p) if self.staircase else p))
+
+
+class PiecewiseConstantDecay(LearningRateSchedule):
+    _kind = PIECEWISE
+
+    def __init__(self, boundaries, values, name="PiecewiseConstantDecay"):
+        if not isinstance(boundaries, (list, tuple)) or not isinstance(values, (list, tuple)):
+            fail(name, "invalid boundaries/values", "lists", "boundaries", boundaries,
+                 error=TypeError)
+        if len(values) != len(boundaries) + 1:
+            raise ValueError(f"{name}(): expected len(values) == len(boundaries) + 1. "
+                             f"Received: {len(boundaries)} boundaries, {len(values)} values.")
+        self.boundaries = [check_float(name, "boundaries[i]", b) for b in boundaries]
+        if any(b2 <= b1 for b1, b2 in zip(self.boundaries, self.boundaries[1:])):
+            raise ValueError(f"{name}(): boundaries must increase. Received: {boundaries}")
+        self.values = [_positive(name, "values[i]", v) for v in values]
+
+    def __call__(self, step):
+        for b, v in zip(self.boundaries, self.values):
+            if step <= b:
+                return v
+        return self.values[-1]
+
+    def get_config(self):
+        return {"boundaries": list(self.boundaries), "values": list(self.values)}
+
+    def _c_fields(self):
+        return (self._kind, self.values[0], 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, False, False,
+                np.array(self.boundaries, np.float64), np.array(self.values, np.float64))
+
+
+class PolynomialDecay(LearningRateSchedule):
+    _kind = POLYNOMIAL
+
+    def __init__(self, initial_learning_rate, decay_steps, end_learning_rate=0.0001,
+                 power=1.0, cycle=False, name="PolynomialDecay"):
+        self.initial_learning_rate = _positive(name, "initial_learning_rate",
+                                               initial_learning_rate)
+        self.decay_steps = _positive(name, "decay_steps", decay_steps)
+        self.end_learning_rate = _positive(name, "end_learning_rate", end_learning_rate)
+        self.power = check_float(name, "power", power, low=0.0)
+        self.cycle = check_bool(name, "cycle", cycle)
+
+    def __call__(self, step):
+        steps = self.decay_steps
+        if self.cycle:
+            steps = steps * max(1.0, math.ceil(step / steps))
+        else:
+            step = min(step, steps)
+        return ((self.initial_learning_rate - self.end_learning_rate)
+                * (1 - step / steps) ** self.power + self.end_learning_rate)
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate,
+                "decay_steps": self.decay_steps, "end_learning_rate": self.end_learning_rate,
+                "power": self.power, "cycle": self.cycle}
+
+    def _c_fields(self):
+        return (self._kind, self.initial_learning_rate, self.decay_steps, 0.0,
+                self.end_learning_rate, self.power, 0.0, 0.0, 0.0, False, self.cycle, None,
+                None)
+
+
+class CosineDecay(LearningRateSchedule):
+    _kind = COSINE
+
+    def __init__(self, initial_learning_rate, decay_steps, alpha=0.0, name="CosineDecay",
+                 warmup_target=None, warmup_steps=0):
+        self.initial_learning_rate = check_float(name, "initial_learning_rate",
+                                                 initial_learning_rate, low=0.0)
+        self.decay_steps = _positive(name, "decay_steps", decay_steps)
+        self.alpha = check_float(name, "alpha", alpha, low=0.0, high=1.0)
+        self.warmup_target = None if warmup_target is None else _positive(
+            name, "warmup_target", warmup_target)
+        self.warmup_steps = check_int(name, "warmup_steps", warmup_steps, low=0)
+
+    def __call__(self, step):
+        if step < self.warmup_steps:
+            return self.initial_learning_rate + (self.warmup_target - self.initial_learning_rate
+                                                 ) * step / self.warmup_steps
+        peak = self.warmup_target if self.warmup_target is not None else \
+            self.initial_learning_rate
+        s = min(step - self.warmup_steps, self.decay_steps)
+        return peak * ((1 - self.alpha) * 0.5 * (1 + math.cos(math.pi * s / self.decay_steps))
+                       + self.alpha)
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate,
+                "decay_steps": self.decay_steps, "alpha": self.alpha,
+                "warmup_target": self.warmup_target, "warmup_steps": self.warmup_steps}
+
+    def _c_fields(self):
+        target = self.initial_learning_rate if self.warmup_target is None else \
+            self.warmup_target
+        return (self._kind, self.initial_learning_rate, self.decay_steps, 0.0, 0.0, 0.0,
+                self.alpha, float(self.warmup_steps), target, False, False, None, None)
+
+
+ALL_OBJECTS_DICT = {c.__name__: c for c in (ExponentialDecay, InverseTimeDecay,
+                                            PiecewiseConstantDecay, PolynomialDecay,
+                                            CosineDecay)}
+
+
+def deserialize(config: dict) -> LearningRateSchedule:
+    """A schedule from ``{"class_name": ..., "config": {...}}`` (names from the table
+    above only)."""
+    name = config.get("class_name")
+    if name not in ALL_OBJECTS_DICT or not isinstance(config.get("config"), dict):
+        fail("schedules.deserialize", "unknown schedule", f"one of {sorted(ALL_OBJECTS_DICT)}",
+             "class_name", name)
+    try:
+        return ALL_OBJECTS_DICT[name].from_config(config["config"])
+    except TypeError as exc:
+        fail("schedules.deserialize", f"invalid config for {name} ({exc})",
+             "the schedule's arguments", "config", config["config"], error=TypeError)
+
+
+def serialize(schedule: LearningRateSchedule) -> dict:
+    return {"class_name": type(schedule).__name__, "config": schedule.get_config()}
