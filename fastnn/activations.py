@@ -34,7 +34,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._registry import resolve
-from ._validation import as_float_array
+from ._validation import as_float_array, fail
 
 (LINEAR, SIGMOID, TANH, RELU, SOFTMAX, STEP, SIGN, LEAKY_RELU, ELU, SELU, GELU, SOFTPLUS,
  SWISH) = range(13)
@@ -60,9 +60,18 @@ ZERO_GRADIENT = {STEP, SIGN}
 
 
 def get(identifier) -> int:
-    """Activation id for a name (None means linear)."""
+    """Activation id for a name, or for one of this module's functions
+    (``activation=fastnn.activations.relu``, as Keras); None means linear."""
     if identifier is None:
         return LINEAR
+    if callable(identifier) and not isinstance(identifier, str):
+        name = getattr(identifier, "__name__", None)
+        if globals().get(name) is identifier and name in ALL_OBJECTS_DICT:
+            return ALL_OBJECTS_DICT[name]
+        fail("activations.get", "not one of fastnn's activations (they run in C, which "
+             "cannot call a Python function per batch)",
+             f"a name from {sorted(ALL_OBJECTS_DICT)} or fastnn.activations.<name>",
+             "identifier", identifier, error=TypeError)
     return resolve("activations", identifier, ALL_OBJECTS_DICT)
 
 

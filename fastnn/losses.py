@@ -78,8 +78,54 @@ STANDARD_PAIRS = {
 FUSED_PAIRS = {(A.SIGMOID, BCE), (A.SOFTMAX, CCE), (A.SOFTMAX, SPARSE_CCE)}
 
 
+class Loss:
+    """Keras's loss objects, for code that writes ``loss=BinaryCrossentropy()``: each
+    names one of the losses above.  fastnn computes cross-entropies from the logits
+    itself whenever the last layer is sigmoid or softmax, so ``from_logits=True``
+    (a linear last layer) is refused with the way to write it."""
+
+    _name = ""
+
+    def __init__(self, from_logits: bool = False, **kwargs):
+        name = type(self).__name__
+        if from_logits:
+            raise ValueError(f"{name}(from_logits=True): fastnn computes the loss from the "
+                             "logits itself when the last layer has the activation "
+                             "(sigmoid or softmax): give the last Dense that activation and "
+                             "use from_logits=False (the result is the same, and stable).")
+        for key, value in kwargs.items():
+            if key == "delta" and value == 1.0 or key in ("name", "reduction") and \
+                    value in (None, "sum_over_batch_size", self._name):
+                continue
+            raise ValueError(f"{name}(): fastnn supports only Keras's defaults here. "
+                             f"Received: {key}={value!r}")
+
+    def get_config(self) -> dict:
+        return {"name": self._name}
+
+
+def _loss_class(cls_name: str, loss_name: str) -> type:
+    return type(cls_name, (Loss,), {"_name": loss_name, "__doc__": f"The ``{loss_name}`` loss."})
+
+
+MeanSquaredError = _loss_class("MeanSquaredError", "mse")
+BinaryCrossentropy = _loss_class("BinaryCrossentropy", "binary_crossentropy")
+CategoricalCrossentropy = _loss_class("CategoricalCrossentropy", "categorical_crossentropy")
+SparseCategoricalCrossentropy = _loss_class("SparseCategoricalCrossentropy",
+                                            "sparse_categorical_crossentropy")
+MeanAbsoluteError = _loss_class("MeanAbsoluteError", "mae")
+Huber = _loss_class("Huber", "huber")
+LogCosh = _loss_class("LogCosh", "log_cosh")
+Poisson = _loss_class("Poisson", "poisson")
+KLDivergence = _loss_class("KLDivergence", "kl_divergence")
+Hinge = _loss_class("Hinge", "hinge")
+SquaredHinge = _loss_class("SquaredHinge", "squared_hinge")
+
+
 def get(identifier) -> int:
-    """Loss id for a name."""
+    """Loss id for a name or a loss object (``BinaryCrossentropy()``)."""
+    if isinstance(identifier, Loss):
+        return ALL_OBJECTS_DICT[identifier._name]
     return resolve("losses", identifier, ALL_OBJECTS_DICT)
 
 

@@ -111,3 +111,26 @@ def test_to_categorical_and_set_random_seed():
     assert a.seed == b.seed != c.seed
     assert np.array_equal(a.get_weights()[0], b.get_weights()[0])
     fastnn.utils._seeds = None  # back to OS seeds for the other tests
+
+
+def test_activation_functions_loss_objects_and_layer_weights():
+    m = fastnn.Sequential([fastnn.Input(shape=(4,)),
+                           Dense(8, activation=fastnn.activations.gelu),
+                           Dense(3, activation=fastnn.activations.softmax)], seed=0)
+    assert m.layers[0].activation == fastnn.activations.GELU
+    with pytest.raises(TypeError, match="cannot call a Python function"):
+        Dense(2, activation=lambda z: z)
+    # Keras builds at once: weights exist before any fit
+    kernel, bias = m.layers[0].get_weights()
+    assert kernel.shape == (4, 8) and bias.shape == (8,)
+    m.layers[1].set_weights([np.ones((8, 3)), np.zeros(3)])
+    assert np.array_equal(m.get_weights()[2], np.ones((8, 3)))
+    assert np.array_equal(m.get_weights()[0], kernel)  # the other layer untouched
+    with pytest.raises(ValueError, match=r"expected shape|has shape"):
+        m.layers[1].set_weights([np.ones((8, 2)), np.zeros(2)])
+    m.compile("adam", fastnn.losses.SparseCategoricalCrossentropy(), ["accuracy"])
+    assert m.loss == "sparse_categorical_crossentropy"
+    with pytest.raises(ValueError, match="from_logits"):
+        fastnn.losses.CategoricalCrossentropy(from_logits=True)
+    with pytest.raises(ValueError, match="delta=2"):
+        fastnn.losses.Huber(delta=2)
