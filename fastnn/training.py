@@ -6,8 +6,9 @@ the target checks, ``fit`` with its C epoch loop, and ``evaluate``.
 regularization and the optimizer step all run in C.  The model's structure,
 weights and inference live in :mod:`fastnn.models`, which mixes this class in.
 
-(Over 400 lines on purpose: compile's pairing rules, the target checks and the
-epoch loop are one unit — fit checks everything they rely on before the loop.)
+(About 500 lines on purpose: compile's pairing rules, the target checks, the epoch
+loop and its one-batch variants are one unit — fit checks everything they rely on
+before the loop.)
 """
 from __future__ import annotations
 
