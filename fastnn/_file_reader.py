@@ -93,6 +93,14 @@ def _read_zip(f, zf: zipfile.ZipFile, size: int):
               and info.header_offset + info.compress_size <= size,
               f"member {info.filename!r} declares {info.file_size} bytes, more than the "
               "file holds")
+    # members may not overlap (a member hidden inside another's data would let a small
+    # file declare arrays larger than itself): each one ends before the next begins
+    spans = sorted((i.header_offset, 30 + len(i.filename.encode("utf-8")) + i.compress_size,
+                    i.filename) for i in infos)
+    for (start, length, name), nxt in zip(spans, [s[0] for s in spans[1:]] + [zf.start_dir]):
+        _need(start + length <= nxt, f"member {name!r} overlaps the next member")
+    _need(sum(i.compress_size for i in infos) <= size, "members declare more bytes than the "
+          "file holds")
     _need("config.json" in names, "no config.json member")
     cinfo = zf.getinfo("config.json")
     _need(cinfo.file_size <= MAX_CONFIG_BYTES,

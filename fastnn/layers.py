@@ -169,11 +169,15 @@ class Dense(Layer):
 
     def get_weights(self) -> list[np.ndarray]:
         """Copies of [kernel, bias]; a model that knows its input size creates its
-        weights now if it has none yet (Keras builds at once)."""
+        weights now if it has none yet (Keras builds at once).  A read of the model
+        (see fastnn/_state.py)."""
         model = self._model
-        if model is not None and not model.built and model._input_dim is not None:
+        if model is None:
+            return []
+        if not model.built and model._input_dim is not None:
             model._ensure_built("get_weights")
-        return [w.copy() for w in (self.kernel, self.bias) if w is not None]
+        with model._reading("get_weights"):
+            return [w.copy() for w in (self.kernel, self.bias) if w is not None]
 
     def set_weights(self, weights) -> None:
         """Replace this layer's [kernel, bias] (checked as ``model.set_weights``)."""
@@ -184,10 +188,11 @@ class Dense(Layer):
         if not isinstance(weights, (list, tuple)):
             fail(f"{self.name}.set_weights", "invalid type for argument `weights`",
                  "a list [kernel, bias]", "weights", weights, error=TypeError)
-        model._ensure_built("set_weights")
-        others = [w for layer in model._dense for w in
-                  (weights if layer is self else layer.get_weights())]
-        model.set_weights(others)
+        with model._writing():  # the other layers' weights and the write, one moment
+            model._ensure_built_locked("set_weights")
+            others = [w for layer in model._dense for w in
+                      (weights if layer is self else layer.get_weights())]
+            model._set_dense_weights(others)
 
 
 class Dropout(Layer):

@@ -224,6 +224,15 @@ def _is_keras_file(path: str) -> bool:
 
 def model_from_archive(source, where, compile: bool = True, allow_nonfinite: bool = False):
     config, arrays, model = read_archive(source, where)
+    try:
+        return _assemble(config, arrays, model, where, compile, allow_nonfinite)
+    except ModelFileError:
+        raise
+    except (ValueError, TypeError) as exc:  # the config's layers, loss and metrics disagree
+        raise ModelFileError(where, f"the model it describes is invalid: {exc}") from None
+
+
+def _assemble(config, arrays, model, where, compile, allow_nonfinite):
     _check_finite(where, arrays, allow_nonfinite)
     if model._input_dim is not None:
         model._build(model._input_dim)
@@ -273,8 +282,12 @@ def load_weights(model, filepath, *, allow_nonfinite: bool = False) -> None:
         if not theirs or mine != theirs:
             raise ValueError(f"{func}(): the file's weights do not fit this model. Expected "
                              f"shapes {mine}. Received: {theirs} from {path!r}.")
-        model._input_dim = input_dim
-        model._ensure_built_locked(func)
+        previous, model._input_dim = model._input_dim, input_dim
+        try:
+            model._ensure_built_locked(func)
+        except BaseException:
+            model._input_dim = previous
+            raise
         model._set_dense_weights(weights)
 
 

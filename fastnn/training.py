@@ -352,14 +352,15 @@ class Trainer:
             for cb in cbs:
                 cb.on_epoch_begin(epoch)
             bar.epoch_begin(epoch)
-            if shuffle:
-                order = _core.rng_permutation(self._rng[STREAM_SHUFFLE], n)
-            else:
-                order = np.arange(n, dtype=np.int64)
-            snapshot = (self._params.copy(), S1.copy(), S2.copy(), self.optimizer.iterations)
+            snapshot = (self._params.copy(), S1.copy(), S2.copy(), self.optimizer.iterations,
+                        {k: v.copy() for k, v in self._rng.items()})
             sums = np.zeros(4)
             done = b0 = 0
             with _HeldInterrupt() as sigint:
+                if shuffle:
+                    order = _core.rng_permutation(self._rng[STREAM_SHUFFLE], n)
+                else:
+                    order = np.arange(n, dtype=np.int64)
                 while b0 < n_batches:
                     # one C call per chunk: ~CHUNK_SECONDS of work, so Ctrl-C lands promptly,
                     # and no further than the next progress-bar refresh
@@ -379,6 +380,8 @@ class Trainer:
                     if status or not np.isfinite(self._params).all():
                         self._params[:], S1[:], S2[:] = snapshot[:3]
                         self.optimizer.iterations = snapshot[3]
+                        for stream, state in snapshot[4].items():
+                            self._rng[stream][:] = state
                         if nan_stops:  # TerminateOnNaN: stop without an exception
                             print(f"Epoch {epoch + 1}: invalid loss, terminating training "
                                   "(the weights from the start of the epoch were put back)")

@@ -221,6 +221,10 @@ def test_load_weights_into_a_different_architecture_changes_nothing(tmp_path):
     with pytest.raises(ValueError, match="do not fit"):
         unbuilt.load_weights(tmp_path / "w.fastnn")
     assert not unbuilt.built and unbuilt._input_dim is None
+    dropout_last = fastnn.Sequential([Dense(8), Dense(3), Dropout(0.5)])  # cannot be built
+    with pytest.raises(ValueError, match="Dropout cannot be the last layer"):
+        dropout_last.load_weights(tmp_path / "w.fastnn")
+    assert not dropout_last.built and dropout_last._input_dim is None
 
 
 # ---------------------------------------------------------------------------- arguments
@@ -389,6 +393,13 @@ def case_files(base, tmp):
     add("listing_differs", "arrays listed", config=edit_config(**{"arrays": {}}))
     add("bad_sha_entry", "entry for", config=lambda c: {
         **c, "arrays": {**c["arrays"], KERNEL: {"shape": [5, 8], "dtype": "<f4", "sha256": 1}}})
+    add("overlapping_members", "overlaps the next member", raw=_overlapping(base))
+    add("bad_metric", "invalid: .*unknown metric 'bogus'",
+        config=edit_config(**{"compile.metrics": ["bogus"]}))
+    add("dropout_last", "Dropout cannot be the last layer", config=lambda c: {
+        **c, "model": {**c["model"], "config": {**c["model"]["config"], "layers": [
+            *c["model"]["config"]["layers"],
+            {"class_name": "Dropout", "config": {"rate": 0.5, "name": "extra"}}]}}})
     add("missing_member", r"members \['weights/1/bias.npy'\] are missing", drop=("weights/1/bias.npy",))
     add("extra_member", r"unexpected members \['evil.py'\]", extra=[("evil.py", b"import os")])
     add("duplicate_member", "duplicate", extra=[(KERNEL, members(base)[KERNEL])])
@@ -400,6 +411,26 @@ def case_files(base, tmp):
     for pct in (10, 50, 99):
         add(f"truncated_{pct}pct", "BadZipFile|EOF|not a zip", raw=blob[:len(blob) * pct // 100])
     return out
+
+
+def _overlapping(base):
+    """The base file with the central directory pointing the bias member into the
+    kernel member's data: a member hidden inside another (the nesting that lets a
+    small file declare arrays much larger than itself)."""
+    import struct
+
+    blob = bytearray(base.read_bytes())
+    with zipfile.ZipFile(base) as zf:
+        kernel = zf.getinfo(KERNEL).header_offset
+    name = b"weights/0/bias.npy"
+    at = blob.index(b"PK\x01\x02" + bytes(24)[:0])  # first central directory record
+    while True:
+        at = blob.index(b"PK\x01\x02", at)
+        n = struct.unpack_from("<H", blob, at + 28)[0]
+        if bytes(blob[at + 46:at + 46 + n]) == name:
+            struct.pack_into("<I", blob, at + 42, kernel + 40)
+            return bytes(blob)
+        at += 46
 
 
 def _npy_of(arr):
