@@ -179,13 +179,20 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
             self._layers.pop()
             layer._model = None
             raise
+        self._restore_weights(saved, compiled)
+        if compiled is not None:
+            self._make_net()
+
+    def _restore_weights(self, saved: dict, compiled) -> None:
+        """After a rebuild of the buffer: put back the saved weights of the Dense
+        layers that remain, and apply the re-checked compile settings (the
+        optimizer restarts: the parameter vector changed)."""
         for dense, weights in saved.items():
             for off, w in zip((dense._w_off, dense._b_off), weights):
                 self._params[off:off + w.size] = w.ravel()
         if compiled is not None:
             self._acc_kind, self._want_err = compiled[0], compiled[1]
             self.optimizer.iterations = 0
-            self._make_net()
 
     def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
         """A layer by name or by index into ``model.layers`` (Keras)."""
@@ -235,12 +242,7 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
             return last
         if isinstance(last, Dense):
             self._build(self._input_dim)
-            for layer, weights in saved.items():
-                for off, w in zip((layer._w_off, layer._b_off), weights):
-                    self._params[off:off + w.size] = w.ravel()
-            if compiled is not None:
-                self._acc_kind, self._want_err = compiled[0], compiled[1]
-                self.optimizer.iterations = 0
+            self._restore_weights(saved, compiled)
         self._make_net()
         return last
 
