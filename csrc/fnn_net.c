@@ -90,6 +90,37 @@ static const FNN_T *FNN_(forward)(const fnn_net *net, const FNN_T *P, FNN_T *ws,
     return x0;
 }
 
+/* Σ_r w_r ℓ_r over B rows (w_r = 1 unweighted) and, unless delta is NULL, δ = ∂C/∂(a or
+   z) of C = (1/B) Σ_r w_r ℓ_r (Keras's "sum over batch size"); metric sums weighted by
+   w_r.  Weighted rows go one at a time through the unweighted kernels. */
+static double FNN_(weighted_loss)(const fnn_net *net, ptrdiff_t B, const FNN_T *zo,
+                                  const FNN_T *ao, const FNN_T *Y, FNN_T *delta,
+                                  double *sums)
+{
+    const ptrdiff_t k = net->layers[net->n_layers - 1].n_out, ys = net->y_cols;
+    if (!net->weighted) {
+        const double data = FNN_(fnn_loss)(net->loss, net->fused, B, k, zo, ao, Y, delta);
+        FNN_(fnn_metrics)(net->acc, net->want_err, B, k, ao, Y, sums);
+        return data;
+    }
+    double data = 0;
+    for (ptrdiff_t r = 0; r < B; r++) {
+        const FNN_T *y = Y + r * ys;
+        const FNN_T w = y[ys - 1];
+        FNN_T *d = delta ? delta + r * k : NULL;
+        data += (double)w * FNN_(fnn_loss)(net->loss, net->fused, 1, k, zo + r * k,
+                                           ao + r * k, y, d);
+        if (d) {
+            const FNN_T s = w / (FNN_T)B;
+            for (ptrdiff_t j = 0; j < k; j++) d[j] *= s;
+        }
+        double m[FNN_N_SUMS] = {0};
+        FNN_(fnn_metrics)(net->acc, net->want_err, 1, k, ao + r * k, y, m);
+        for (int s = 0; s < FNN_N_SUMS; s++) sums[s] += (double)w * m[s];
+    }
+    return data;
+}
+
 double FNN_(fnn_net_loss_grad)(const fnn_net *net, const FNN_T *P, FNN_T *G, FNN_T *ws,
                                ptrdiff_t cap, ptrdiff_t B, const FNN_T *X,
                                const FNN_T *Y, uint64_t *rng, double *sums)
@@ -99,8 +130,7 @@ double FNN_(fnn_net_loss_grad)(const fnn_net *net, const FNN_T *P, FNN_T *G, FNN
     const FNN_T *x0 = FNN_(forward)(net, P, ws, cap, B, X, rng);
     const fnn_layer *Lo = &net->layers[last];
     FNN_T *zo = ws + cap * Lo->ws_z, *ao = ws + cap * Lo->ws_a, *d = ws + cap * Lo->ws_d;
-    const double data = FNN_(fnn_loss)(net->loss, net->fused, B, Lo->n_out, zo, ao, Y, d);
-    FNN_(fnn_metrics)(net->acc, net->want_err, B, Lo->n_out, ao, Y, sums);
+    const double data = FNN_(weighted_loss)(net, B, zo, ao, Y, d, sums);
     if (!net->fused) FNN_(fnn_act_backward)(Lo->act, B, Lo->n_out, zo, ao, d);
     for (ptrdiff_t l = last; l >= 0; l--) {
         const fnn_layer *L = &net->layers[l];
@@ -202,8 +232,7 @@ void FNN_(fnn_net_evaluate)(const fnn_net *net, const FNN_T *P, FNN_T *ws, ptrdi
         const FNN_T *y = Y + start * ky;
         FNN_(forward)(net, P, ws, cap, B, X + start * n0, NULL);
         const FNN_T *zo = ws + cap * Lo->ws_z, *ao = ws + cap * Lo->ws_a;
-        data += FNN_(fnn_loss)(net->loss, net->fused, B, Lo->n_out, zo, ao, y, NULL);
-        FNN_(fnn_metrics)(net->acc, net->want_err, B, Lo->n_out, ao, y, sums);
+        data += FNN_(weighted_loss)(net, B, zo, ao, y, NULL, sums);
     }
     sums[FNN_SUM_LOSS] += data + (double)n * FNN_(fnn_net_penalty)(net, P, NULL);
 }

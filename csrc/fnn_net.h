@@ -39,7 +39,10 @@ typedef struct {
     int fused;                /* output delta is a − y (sigmoid+BCE, softmax+CE) */
     int acc;                  /* FNN_ACC_* */
     int want_err;             /* accumulate mae and mse */
-    ptrdiff_t y_cols;         /* columns of Y: n_out of the last layer, 1 if sparse */
+    ptrdiff_t y_cols;         /* columns of Y: n_out of the last layer, 1 if sparse,
+                                 plus 1 when weighted */
+    int weighted;             /* Y's last column is the sample weight w_r: the batch
+                                 cost is (1/B) Σ_r w_r ℓ_r, metrics sum w_r m_r */
     ptrdiff_t n_params;
     fnn_blas blas;
     /* set by fnn_net_layout */

@@ -349,6 +349,11 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
 
     def _make_net(self) -> None:
         """Build the C plan from the layers, loss and metrics."""
+        self._net = self._plan()  # one attribute: readers get a plan with its own buffer
+
+    def _plan(self, weighted: bool = False):
+        """A C plan for the current layers, loss and metrics; ``weighted``: the targets
+        carry a last column of sample weights."""
         self._check_structure()
         dense = self._dense
         in_drop, drops = self._dropout_rates()
@@ -361,12 +366,12 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
                           br.l1 if br else 0.0, br.l2 if br else 0.0, drop))
         loss = self._loss_id if self._loss_id is not None else L.MSE
         last = dense[-1]
-        y_cols = 1 if loss == L.SPARSE_CCE else last.units
+        y_cols = (1 if loss == L.SPARSE_CCE else last.units) + weighted
         net = _core.Net(specs, in_drop, loss, (last.activation, loss) in L.FUSED_PAIRS,
                         self._acc_kind, self._want_err, y_cols, self._params.size,
-                        self.dtype == np.float64)
+                        self.dtype == np.float64, weighted=weighted)
         net.params, net.guard = self._params, self._guard
-        self._net = net  # one attribute: readers get a plan with its own buffer
+        return net
 
     def predict(self, x, batch_size=None, verbose=0) -> np.ndarray:
         """Network output for the samples in `x`, shape (n_samples, n_outputs).

@@ -233,7 +233,8 @@ class Trainer:
     # ------------------------------------------------------------------ fit
     def fit(self, x=None, y=None, batch_size=None, epochs: int = 1, verbose="auto",
             callbacks=None, validation_split: float = 0.0, validation_data=None,
-            shuffle: bool = True, initial_epoch: int = 0) -> History:
+            shuffle: bool = True, initial_epoch: int = 0, sample_weight=None,
+            class_weight=None) -> History:
         """Train for `epochs` passes over (x, y) with mini-batch backpropagation.
 
         Every argument is checked before any state changes; a failing call leaves
@@ -242,7 +243,10 @@ class Trainer:
         A NaN or infinite loss stops training with :class:`fastnn.NonFiniteLossError`
         and puts back the weights from the start of that epoch.  ``initial_epoch``
         resumes the epoch count (epochs ``initial_epoch`` to ``epochs - 1`` run, as
-        Keras).
+        Keras).  ``sample_weight`` (one value >= 0 per sample) and ``class_weight``
+        (``{class index: weight}``) weight each sample's loss as Keras does: the batch
+        cost is (1/B) Σ w_r ℓ_r, the metrics are weighted means; ``validation_data``
+        may carry weights as a third element.
         """
         me = threading.get_ident()
         if self._fitting_thread == me:
@@ -253,12 +257,14 @@ class Trainer:
             self._fitting_thread = me
             try:
                 return self._fit(x, y, batch_size, epochs, verbose, callbacks,
-                                 validation_split, validation_data, shuffle, initial_epoch)
+                                 validation_split, validation_data, shuffle, initial_epoch,
+                                 sample_weight, class_weight)
             finally:
                 self._fitting_thread = None
 
     def _fit(self, x, y, batch_size, epochs, verbose, callbacks, validation_split,
-             validation_data, shuffle, initial_epoch=0) -> History:
+             validation_data, shuffle, initial_epoch=0, sample_weight=None,
+             class_weight=None) -> History:
         func = "fit"
         if self.optimizer is None:
             raise RuntimeError("fit(): the model must be compiled first: "
@@ -281,17 +287,21 @@ class Trainer:
             xa = self._inputs(func, x)
             n_features = self._input_dim
         Y = self._targets(func, y, len(xa))
+        W = self._weights(func, sample_weight, class_weight, Y, len(xa))
         X = xa
         if validation_data is not None:
             if validation_split:
                 raise ValueError("fit(): give validation_data or validation_split, not both.")
-            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-                fail(func, "invalid validation_data", "a tuple (x_val, y_val)",
+            if not isinstance(validation_data, (tuple, list)) or \
+                    len(validation_data) not in (2, 3):
+                fail(func, "invalid validation_data", "a tuple (x_val, y_val[, sample_weight])",
                      "validation_data", validation_data, error=TypeError)
             Xv = as_float_array(func, "validation_data[0]", validation_data[0], self.dtype,
                                 n_features=n_features)
             Yv = self._targets(func, validation_data[1], len(Xv), "validation_data[1]",
                                "validation_data[0]")
+            Wv = self._weights(func, validation_data[2] if len(validation_data) == 3 else None,
+                               None, Yv, len(Xv))
         elif validation_split:
             n_val = len(X) - math.floor(len(X) * (1.0 - validation_split))  # as Keras
             if n_val < 1 or n_val >= len(X):
@@ -299,18 +309,58 @@ class Trainer:
                                  f"samples leaves {n_val} for validation and "
                                  f"{len(X) - n_val} for training; both need at least 1.")
             X, Xv, Y, Yv = X[:-n_val], X[-n_val:], Y[:-n_val], Y[-n_val:]
+            W, Wv = (None, None) if W is None else (W[:-n_val], W[-n_val:])
         else:
-            Xv = Yv = None
+            Xv = Yv = Wv = None
         # every check passed: from here on the model may change
         if self.built:
             self._ensure_built_locked(func)
         else:
             self._build(n_features)
         return self._fit_loop(X, Y, Xv, Yv, min(batch_size, len(X)), epochs, verbose,
-                              callbacks, shuffle, initial_epoch)
+                              callbacks, shuffle, initial_epoch, W, Wv)
+
+    def _weights(self, func, sample_weight, class_weight, Y, n):
+        """Per-sample weights (sample_weight × class_weight[class]), or None."""
+        if sample_weight is None and class_weight is None:
+            return None
+        W = np.ones(n)
+        if sample_weight is not None:
+            sw = as_float_array(func, "sample_weight", sample_weight, np.dtype(np.float64),
+                                ndim=None, allow_empty=True)
+            if sw.ndim == 2 and sw.shape[1] == 1:
+                sw = sw[:, 0]
+            if sw.shape != (n,) or (sw < 0).any():
+                raise ValueError(f"{func}(): sample_weight must hold one value >= 0 per sample "
+                                 f"({n}). Received: shape {sw.shape}, min "
+                                 f"{sw.min() if sw.size else None}.")
+            W *= sw
+        if class_weight is not None:
+            if not isinstance(class_weight, dict) or not all(
+                    isinstance(k, (int, np.integer)) and not isinstance(k, bool)
+                    for k in class_weight):
+                fail(func, "invalid class_weight", "a dict {class index: weight}",
+                     "class_weight", class_weight, error=TypeError)
+            k = Y.shape[1]
+            if self._loss_id == L.SPARSE_CCE:
+                classes = Y[:, 0].astype(np.int64)
+            elif k > 1:
+                classes = Y.argmax(axis=1)
+            else:
+                classes = (Y[:, 0] > (0 if self._loss_id in L.HINGE_LOSSES else 0.5)).astype(
+                    np.int64)
+            missing = sorted(set(np.unique(classes).tolist()) - set(map(int, class_weight)))
+            if missing:
+                raise ValueError(f"{func}(): class_weight has no weight for classes {missing}. "
+                                 f"Received: class_weight={class_weight!r}")
+            table = np.zeros(int(max(classes.max(initial=0), max(class_weight))) + 1)
+            for c, w in class_weight.items():
+                table[c] = check_float(func, f"class_weight[{c}]", w, low=0.0)
+            W *= table[classes]
+        return W
 
     def _fit_loop(self, X, Y, Xv, Yv, batch, epochs, verbose, callbacks, shuffle,
-                  initial_epoch=0):
+                  initial_epoch=0, W=None, Wv=None):
         dense = self._dense
         for layer in dense:
             if layer.activation in A.ZERO_GRADIENT:
@@ -325,6 +375,9 @@ class Trainer:
             self._slots = self.optimizer._init_slots(self._params.size, self.dtype)
         S1, S2 = self._slots
         net, n = self._net, len(X)
+        if W is not None:  # the weights ride in a last column of the targets (C gathers it)
+            net = self._plan(weighted=True)
+            Y = np.ascontiguousarray(np.hstack([Y, W[:, None].astype(self.dtype)]))
         ws = np.empty(batch * net.ws_units, self.dtype)
         n_batches = math.ceil(n / batch)
         bar_every = n_batches if verbose != 1 else max(1, math.ceil(n_batches / 20))
@@ -356,6 +409,7 @@ class Trainer:
                         {k: v.copy() for k, v in self._rng.items()})
             sums = np.zeros(4)
             done = b0 = 0
+            wdone = 0.0  # Σ weights of the applied samples: the metrics' divisor
             with _HeldInterrupt() as sigint:
                 if shuffle:
                     order = _core.rng_permutation(self._rng[STREAM_SHUFFLE], n)
@@ -376,6 +430,8 @@ class Trainer:
                     per_batch = max((time.perf_counter() - t0) / size, 1e-9)
                     self.optimizer.iterations = its
                     done += n_done
+                    if W is not None:
+                        wdone += float(W[part[:n_done]].sum())
                     b0 += size
                     if status or not np.isfinite(self._params).all():
                         self._params[:], S1[:], S2[:] = snapshot[:3]
@@ -393,17 +449,19 @@ class Trainer:
                             "that epoch were put back. Lower the learning rate, scale the "
                             "inputs, or check the targets.")
                     if b0 % bar_every == 0 or b0 == n_batches:
-                        bar.update(b0, self._logs(sums, done))
+                        bar.update(b0, self._logs(sums, done, wdone if W is not None else None))
                     for cb in batch_cbs:
-                        _call_batch_hook(cb, "end", b0 - 1, self._logs(sums, done))
+                        _call_batch_hook(cb, "end", b0 - 1,
+                                         self._logs(sums, done, wdone if W is not None else None))
                     if sigint.pending:  # the state is whole: stop here, then raise
                         break
             if self.stop_training and nan_stops and done < n:
                 break  # terminated on NaN: no epoch-end for a half epoch
-            logs = self._logs(sums, n)
+            logs = self._logs(sums, n, None if W is None else float(W.sum()))
             if Xv is not None:
-                vs = self._evaluate_sums(Xv, Yv)
-                logs.update({f"val_{k}": v for k, v in self._logs(vs, len(Xv)).items()})
+                vs = self._evaluate_sums(Xv, Yv, W=Wv)
+                logs.update({f"val_{k}": v for k, v in self._logs(
+                    vs, len(Xv), None if Wv is None else float(Wv.sum())).items()})
             bar.epoch_end(logs)
             for cb in cbs:
                 cb.on_epoch_end(epoch, logs)
@@ -413,20 +471,29 @@ class Trainer:
             cb.on_train_end(history.history and {k: v[-1] for k, v in history.history.items()})
         return history
 
-    def _logs(self, sums: np.ndarray, n: int) -> dict:
+    def _logs(self, sums: np.ndarray, n: int, weight_sum=None) -> dict:
+        """The loss is Σ w ℓ / n (Keras's sum over batch size); metrics are means, weighted
+        means (Σ w m / Σ w) with sample weights."""
         logs = {"loss": float(sums[SUM_LOSS] / max(n, 1))}
+        div = max(n, 1) if weight_sum is None else (weight_sum if weight_sum > 0 else 1.0)
         for name in self._metric_names:
             family, slot = _METRICS[name.lower()]
             slot = SUM_ACC if family == "acc" else slot
-            logs[name] = float(sums[slot] / max(n, 1))
+            logs[name] = float(sums[slot] / div)
         return logs
 
-    def _evaluate_sums(self, X: np.ndarray, Y: np.ndarray, batch_size=None) -> np.ndarray:
-        """Loss and metric sums over X, Y, forward in chunks of batch_size (default 1024)."""
+    def _evaluate_sums(self, X: np.ndarray, Y: np.ndarray, batch_size=None,
+                       W=None) -> np.ndarray:
+        """Loss and metric sums over X, Y (weighted by W), forward in chunks of
+        batch_size (default 1024)."""
         cap = max(1, min(len(X), batch_size or 1024))
-        ws = np.empty(cap * self._net.ws_units, self.dtype)
+        net = self._net
+        if W is not None:
+            net = self._plan(weighted=True)
+            Y = np.ascontiguousarray(np.hstack([Y, W[:, None].astype(self.dtype)]))
+        ws = np.empty(cap * net.ws_units, self.dtype)
         sums = np.zeros(4)
-        _core.evaluate(self._net, self._params, ws, cap, X, Y, sums)
+        _core.evaluate(net, self._params, ws, cap, X, Y, sums)
         return sums
 
     # ------------------------------------------------------------------ one batch (Keras)
@@ -453,8 +520,10 @@ class Trainer:
         return ["loss", *self._metric_names]
 
     # ------------------------------------------------------------------ evaluate / predict
-    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", return_dict=False):
-        """Loss (with regularization penalties, as Keras) and metrics on (x, y).
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", return_dict=False,
+                 sample_weight=None):
+        """Loss (with regularization penalties, as Keras) and metrics on (x, y),
+        weighted by ``sample_weight`` if given (as in ``fit``).
 
         Returns the loss alone when no metrics were compiled, else
         ``[loss, metric, ...]``; a dict with ``return_dict=True``.
@@ -472,7 +541,9 @@ class Trainer:
         with self._reading(func):
             X = self._inputs(func, x)
             Y = self._targets(func, y, len(X))
-            logs = self._logs(self._evaluate_sums(X, Y, batch_size), len(X))
+            W = self._weights(func, sample_weight, None, Y, len(X))
+            logs = self._logs(self._evaluate_sums(X, Y, batch_size, W), len(X),
+                              None if W is None else float(W.sum()))
         if verbose:  # one C call: Keras's last progress line, once
             ms = (time.perf_counter() - t0) * 1e3
             print(f"{len(X)}/{len(X)} - {ms:.0f}ms - " +

@@ -196,3 +196,44 @@ def test_float32_gradient_close_to_float64():
     g32 = cost_and_grad(m32, X.astype(np.float32), Y)[1]
     g64 = cost_and_grad(m64, X, Y)[1]
     np.testing.assert_allclose(g32, g64, rtol=1e-4, atol=1e-5 * np.abs(g64).max())
+
+
+@pytest.mark.parametrize("act,loss", [("sigmoid", "binary_crossentropy"),
+                                      ("softmax", "sparse_categorical_crossentropy"),
+                                      ("softmax", "categorical_crossentropy"),
+                                      ("linear", "mse"), ("linear", "huber")])
+def test_sample_weighted_gradients(act, loss):
+    """C = (1/B) Σ_r w_r ℓ_r (Keras): the analytic gradient of the weighted plan matches
+    central differences of the weighted cost, and the cost is the weighted sum."""
+    rng = np.random.default_rng(5)
+    model = build([Dense(5, activation="tanh", bias_initializer="random_normal"),
+                   Dense(3, activation=act)], loss, 4)
+    X = rng.standard_normal((7, 4))
+    Y = model._targets("test", targets(loss, 7, 3, rng), 7)
+    w = rng.uniform(0, 3, 7)
+    Yw = np.ascontiguousarray(np.hstack([Y, w[:, None]]))
+    net, P = model._plan(weighted=True), model._params
+
+    def cost_grad():
+        ws = np.empty(len(X) * net.ws_units)
+        G = np.empty_like(P)
+        return _core.loss_grad(net, P, G, ws, len(X), X, Yw, None, np.zeros(4)), G
+
+    cost, G = cost_grad()
+    rows = []
+    for r in range(7):  # the weighted sum, row by row through the unweighted plan
+        c1, _ = cost_and_grad(model, X[r:r + 1], Y[r:r + 1] if loss != "sparse_categorical_crossentropy"
+                              else Y[r:r + 1, 0])
+        rows.append(w[r] * c1)
+    np.testing.assert_allclose(cost, sum(rows) / 7, rtol=1e-12)
+    fd = np.empty_like(G)
+    saved = P.copy()
+    for i in range(P.size):
+        h = FD_EPS * max(1.0, abs(saved[i]))
+        P[i] = saved[i] + h
+        up, _ = cost_grad()
+        P[i] = saved[i] - h
+        down, _ = cost_grad()
+        P[i] = saved[i]
+        fd[i] = (up - down) / (2 * h)
+    np.testing.assert_allclose(G, fd, rtol=1e-5, atol=1e-8 * max(1.0, abs(cost)))

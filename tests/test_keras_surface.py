@@ -134,3 +134,46 @@ def test_activation_functions_loss_objects_and_layer_weights():
         fastnn.losses.CategoricalCrossentropy(from_logits=True)
     with pytest.raises(ValueError, match="delta=2"):
         fastnn.losses.Huber(delta=2)
+
+
+def weighted_model():
+    m = fastnn.Sequential([fastnn.Input(shape=(4,)), Dense(8, activation="tanh"),
+                           Dense(3, activation="softmax")], seed=0, dtype="float64")
+    m.compile("sgd", "sparse_categorical_crossentropy", ["accuracy"])
+    return m
+
+
+def test_sample_and_class_weights():
+    """Keras's weighting: loss = Σ w ℓ / n, metrics weighted means; class_weight is a
+    per-class sample weight; weights of 1 train as no weights (up to rounding)."""
+    X, y = data(120)
+    w = np.random.default_rng(3).uniform(0, 2, len(y))
+    m = weighted_model()
+    loss, acc = m.evaluate(X, y, verbose=0, sample_weight=w)
+    p = m.predict(X)
+    assert loss == pytest.approx(np.sum(w * -np.log(p[np.arange(len(y)), y])) / len(y))
+    assert acc == pytest.approx(np.sum(w * (p.argmax(1) == y)) / w.sum())
+    plain, ones = weighted_model(), weighted_model()
+    plain.fit(X, y, epochs=2, batch_size=16, verbose=0)
+    ones.fit(X, y, epochs=2, batch_size=16, verbose=0, sample_weight=np.ones(len(y)))
+    for a, b in zip(plain.get_weights(), ones.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+    cw = {0: 1.0, 1: 2.5, 2: 0.5}
+    by_class, by_sample = weighted_model(), weighted_model()
+    h1 = by_class.fit(X, y, epochs=2, verbose=0, class_weight=cw, validation_split=0.25)
+    h2 = by_sample.fit(X, y, epochs=2, verbose=0, validation_split=0.25,
+                       sample_weight=np.array([cw[c] for c in y]))
+    assert h1.history == h2.history
+    assert all(np.array_equal(a, b) for a, b in zip(by_class.get_weights(),
+                                                    by_sample.get_weights()))
+    h = weighted_model().fit(X[:90], y[:90], epochs=1, verbose=0,
+                             validation_data=(X[90:], y[90:], w[90:]))
+    assert "val_accuracy" in h.history
+    with pytest.raises(ValueError, match="one value >= 0 per sample"):
+        weighted_model().fit(X, y, verbose=0, sample_weight=-w)
+    with pytest.raises(ValueError, match="one value >= 0 per sample"):
+        weighted_model().fit(X, y, verbose=0, sample_weight=w[:5])
+    with pytest.raises(ValueError, match=r"no weight for classes \[2\]"):
+        weighted_model().fit(X, y, verbose=0, class_weight={0: 1, 1: 2})
+    with pytest.raises(TypeError, match="class_weight"):
+        weighted_model().fit(X, y, verbose=0, class_weight=[1, 2, 3])

@@ -113,9 +113,10 @@ cdef int _check_sparse_labels(Net net, void *py, Py_ssize_t n) except -1:
     cdef double v, k = <double>net.n_out
     if net.c.loss != 3 and net.c.acc != 3:
         return 0
+    cdef Py_ssize_t stride = net.y_cols  # the label, then the weight when weighted
     with nogil:
         for i in range(n):
-            v = (<double *>py)[i] if net.is64 else <double>(<float *>py)[i]
+            v = (<double *>py)[i * stride] if net.is64 else <double>(<float *>py)[i * stride]
             if not (v >= 0 and v < k and v == floor(v)):
                 bad = i
                 break
@@ -179,7 +180,7 @@ cdef class Net:
 
     def __cinit__(self, layers, double input_dropout, int loss, bint fused, int acc,
                   bint want_err, Py_ssize_t y_cols, Py_ssize_t n_params, bint is64,
-                  Py_ssize_t small_gemm=DEFAULT_SMALL_GEMM):
+                  Py_ssize_t small_gemm=DEFAULT_SMALL_GEMM, bint weighted=False):
         cdef Py_ssize_t n = len(layers), l
         if n < 1:
             raise ValueError("Net: expected at least one layer")
@@ -206,14 +207,15 @@ cdef class Net:
         if ((loss == 3) != (acc == 3) and acc != 0) or (loss == 3 and want_err):
             raise ValueError("Net: sparse labels go with the sparse loss and accuracy only")
         self.n_out = layers[n - 1][1]
-        if y_cols != (1 if loss == 3 else self.n_out):
-            raise ValueError("Net: y_cols does not match the loss")
+        if y_cols != (1 if loss == 3 else self.n_out) + weighted:
+            raise ValueError("Net: y_cols does not match the loss (and weight column)")
         self.c.input_dropout = input_dropout
         self.c.loss = loss
         self.c.fused = fused
         self.c.acc = acc
         self.c.want_err = want_err
         self.c.y_cols = y_cols
+        self.c.weighted = weighted
         self.c.n_params = n_params
         self.c.blas = _make_blas(small_gemm)
         self.ws_units = fnn_net_layout(&self.c)

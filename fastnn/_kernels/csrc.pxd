@@ -48,6 +48,7 @@ cdef extern from "fastnn.h" nogil:
         double input_dropout
         int loss, fused, acc, want_err
         Py_ssize_t y_cols, n_params
+        int weighted
         fnn_blas blas
         Py_ssize_t ws_x, ws_xm, ws_xd, ws_y, ws_units, max_width
 
