@@ -28,6 +28,8 @@ from ._validation import (MismatchedLossWarning, NonFiniteLossError, ZeroGradien
                           as_float_array, check_bool, check_float, check_int,
                           check_not_masked, fail)
 from .callbacks import Callback, History, ProgressBar, TerminateOnNaN
+from .metrics import EPOCH_METRICS
+from .metrics import compute as _epoch_metric
 from .layers import Dense
 
 # accuracy kinds (csrc/fnn_common.h)
@@ -41,6 +43,8 @@ _METRICS = {
     "sparse_categorical_accuracy": ("acc", ACC_SPARSE),
     "mae": ("err", SUM_MAE), "mean_absolute_error": ("err", SUM_MAE),
     "mse": ("err", SUM_MSE), "mean_squared_error": ("err", SUM_MSE),
+    "rmse": ("rmse", SUM_MSE), "root_mean_squared_error": ("rmse", SUM_MSE),
+    **{name: ("epoch", None) for name in EPOCH_METRICS},
 }
 STREAM_INIT, STREAM_SHUFFLE, STREAM_DROPOUT = range(3)
 CHUNK_SECONDS = 0.05  # C work per call of the epoch loop (Ctrl-C latency)
@@ -140,6 +144,10 @@ class Trainer:
                         "(sparse_categorical_crossentropy), other accuracies need targets "
                         "shaped like the output.")
                 acc_kind = kind
+            elif family == "epoch":
+                if key == "r2_score" and loss_id == L.SPARSE_CCE:
+                    raise ValueError(f"{func}(): r2_score needs targets shaped like the "
+                                     "output, not integer labels.")
             else:
                 if loss_id == L.SPARSE_CCE:
                     raise ValueError(f"{func}(): metric {m!r} needs targets shaped like the "
@@ -375,6 +383,7 @@ class Trainer:
             self._slots = self.optimizer._init_slots(self._params.size, self.dtype)
         S1, S2 = self._slots
         net, n = self._net, len(X)
+        Y_plain = Y
         if W is not None:  # the weights ride in a last column of the targets (C gathers it)
             net = self._plan(weighted=True)
             Y = np.ascontiguousarray(np.hstack([Y, W[:, None].astype(self.dtype)]))
@@ -457,11 +466,13 @@ class Trainer:
                         break
             if self.stop_training and nan_stops and done < n:
                 break  # terminated on NaN: no epoch-end for a half epoch
-            logs = self._logs(sums, n, None if W is None else float(W.sum()))
+            logs = self._logs(sums, n, None if W is None else float(W.sum()),
+                              (X, Y_plain, W) if self._has_epoch_metrics else None)
             if Xv is not None:
                 vs = self._evaluate_sums(Xv, Yv, W=Wv)
                 logs.update({f"val_{k}": v for k, v in self._logs(
-                    vs, len(Xv), None if Wv is None else float(Wv.sum())).items()})
+                    vs, len(Xv), None if Wv is None else float(Wv.sum()),
+                    (Xv, Yv, Wv) if self._has_epoch_metrics else None).items()})
             bar.epoch_end(logs)
             for cb in cbs:
                 cb.on_epoch_end(epoch, logs)
@@ -471,16 +482,33 @@ class Trainer:
             cb.on_train_end(history.history and {k: v[-1] for k, v in history.history.items()})
         return history
 
-    def _logs(self, sums: np.ndarray, n: int, weight_sum=None) -> dict:
+    def _logs(self, sums: np.ndarray, n: int, weight_sum=None, data=None) -> dict:
         """The loss is Σ w ℓ / n (Keras's sum over batch size); metrics are means, weighted
-        means (Σ w m / Σ w) with sample weights."""
+        means (Σ w m / Σ w) with sample weights.  `data` = (X, Y, W) adds the epoch
+        metrics (fastnn.metrics), from one forward pass over X."""
         logs = {"loss": float(sums[SUM_LOSS] / max(n, 1))}
         div = max(n, 1) if weight_sum is None else (weight_sum if weight_sum > 0 else 1.0)
+        P = None
         for name in self._metric_names:
             family, slot = _METRICS[name.lower()]
+            if family == "epoch":
+                if data is None:
+                    continue  # known at the end of an epoch only
+                if P is None:
+                    P = _core.predict(self._net, self._params, data[0])
+                logs[name] = _epoch_metric(name.lower(), P, data[1],
+                                           self._loss_id == L.SPARSE_CCE,
+                                           self._loss_id in L.HINGE_LOSSES, data[2])
+                continue
             slot = SUM_ACC if family == "acc" else slot
             logs[name] = float(sums[slot] / div)
+            if family == "rmse":
+                logs[name] = float(np.sqrt(logs[name]))
         return logs
+
+    @property
+    def _has_epoch_metrics(self) -> bool:
+        return any(_METRICS[m.lower()][0] == "epoch" for m in self._metric_names)
 
     def _evaluate_sums(self, X: np.ndarray, Y: np.ndarray, batch_size=None,
                        W=None) -> np.ndarray:
@@ -543,7 +571,8 @@ class Trainer:
             Y = self._targets(func, y, len(X))
             W = self._weights(func, sample_weight, None, Y, len(X))
             logs = self._logs(self._evaluate_sums(X, Y, batch_size, W), len(X),
-                              None if W is None else float(W.sum()))
+                              None if W is None else float(W.sum()),
+                              (X, Y, W) if self._has_epoch_metrics else None)
         if verbose:  # one C call: Keras's last progress line, once
             ms = (time.perf_counter() - t0) * 1e3
             print(f"{len(X)}/{len(X)} - {ms:.0f}ms - " +
