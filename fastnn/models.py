@@ -505,3 +505,5 @@ def clone_model(model: Sequential) -> Sequential:
         clone.compile(optimizer=O.get(O.serialize(model.optimizer)), loss=model.loss,
                       metrics=list(model._metric_names))
     return clone
+
+from .saving import load_model  # noqa: E402,F401  (keras.models.load_model)
