@@ -192,6 +192,27 @@ static void FNN_(clip_gradients)(const fnn_net *net, const fnn_optim *opt, FNN_T
     }
 }
 
+/* trainable = False: the frozen layers' weights and optimizer state as they were */
+static void FNN_(restore_frozen)(const fnn_net *net, const fnn_optim *opt, FNN_T *P,
+                                 FNN_T *S1, FNN_T *S2)
+{
+    const FNN_T *kp = (const FNN_T *)opt->keep_P, *k1 = (const FNN_T *)opt->keep_S1,
+                *k2 = (const FNN_T *)opt->keep_S2;
+    for (ptrdiff_t l = 0; l < net->n_layers; l++) {
+        const fnn_layer *L = &net->layers[l];
+        if (!L->frozen) continue;
+        const ptrdiff_t ranges[2][2] = {{L->w_off, L->n_in * L->n_out},
+                                        {L->b_off, L->b_off >= 0 ? L->n_out : 0}};
+        for (int r = 0; r < 2; r++) {
+            const ptrdiff_t off = ranges[r][0], len = ranges[r][1];
+            if (len <= 0) continue;
+            memcpy(P + off, kp + off, (size_t)len * sizeof(FNN_T));
+            if (S1) memcpy(S1 + off, k1 + off, (size_t)len * sizeof(FNN_T));
+            if (S2) memcpy(S2 + off, k2 + off, (size_t)len * sizeof(FNN_T));
+        }
+    }
+}
+
 int FNN_(fnn_net_train)(const fnn_net *net, fnn_optim *opt, FNN_T *P, FNN_T *G,
                         FNN_T *S1, FNN_T *S2, FNN_T *ws, ptrdiff_t cap, const FNN_T *X,
                         const FNN_T *Y, const int64_t *order, ptrdiff_t n,
@@ -216,6 +237,7 @@ int FNN_(fnn_net_train)(const fnn_net *net, fnn_optim *opt, FNN_T *P, FNN_T *G,
         if (opt->clipnorm > 0 || opt->global_clipnorm > 0 || opt->clipvalue > 0)
             FNN_(clip_gradients)(net, opt, G);
         FNN_(fnn_optim_step)(opt, net->n_params, P, G, S1, S2);
+        if (opt->keep_P) FNN_(restore_frozen)(net, opt, P, S1, S2);
         *n_done += B;
     }
     return 0;

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from . import activations, initializers, regularizers
-from ._validation import check_float, check_int, fail
+from ._validation import check_bool, check_float, check_int, fail
 
 
 class Layer:
@@ -28,17 +28,20 @@ class Layer:
 
     @property
     def trainable(self) -> bool:
-        """Always True: fastnn's C loop trains every layer.  Setting it to False raises
-        (freezing is not supported yet) rather than being silently ignored."""
-        return True
+        """False freezes the layer's weights: the C loop still backpropagates through it
+        but puts its weights and optimizer state back after every update (Keras)."""
+        return getattr(self, "_trainable", True)
 
     @trainable.setter
     def trainable(self, value) -> None:
-        if value is not True:
-            raise ValueError(f"{type(self).__name__}.trainable: fastnn trains every layer "
-                             "in its C loop and cannot freeze one yet. Received: "
-                             f"trainable={value!r}. To keep a layer's weights, save them "
-                             "(layer.get_weights()) and put them back after fit.")
+        value = check_bool(f"{type(self).__name__}.trainable", "trainable", value)
+        model = self._model
+        if model is None or not model.built:
+            self._trainable = value
+            return
+        with model._writing():  # the plan carries the frozen flags
+            self._trainable = value
+            model._make_net()
 
     def get_config(self) -> dict:
         return {"name": self.name}
@@ -111,8 +114,9 @@ class Dense(Layer):
     def __init__(self, units: int, activation: str | None = None, use_bias: bool = True,
                  kernel_initializer: str = "glorot_uniform", bias_initializer: str = "zeros",
                  kernel_regularizer=None, bias_regularizer=None, input_shape=None,
-                 name: str | None = None):
+                 name: str | None = None, trainable: bool = True):
         super().__init__(name)
+        self._trainable = check_bool("Dense", "trainable", trainable)
         self.units = check_int("Dense", "units", units, low=1, high=2**31 - 1)
         self.activation = activations.get(activation)
         if not isinstance(use_bias, (bool, np.bool_)):
@@ -137,6 +141,8 @@ class Dense(Layer):
             "bias_regularizer": regularizers.serialize(self.bias_regularizer),
             "name": self.name,
         }
+        if not self.trainable:
+            config["trainable"] = False
         if self.input_dim is not None:
             config["input_shape"] = [self.input_dim]
         return config

@@ -363,7 +363,8 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
             specs.append((self._dense_inputs[layer], layer.units, layer.activation,
                           layer._w_off, layer._b_off,
                           kr.l1 if kr else 0.0, kr.l2 if kr else 0.0,
-                          br.l1 if br else 0.0, br.l2 if br else 0.0, drop))
+                          br.l1 if br else 0.0, br.l2 if br else 0.0, drop,
+                          not layer.trainable))
         loss = self._loss_id if self._loss_id is not None else L.MSE
         last = dense[-1]
         y_cols = (1 if loss == L.SPARSE_CCE else last.units) + weighted

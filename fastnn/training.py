@@ -388,6 +388,9 @@ class Trainer:
             net = self._plan(weighted=True)
             Y = np.ascontiguousarray(np.hstack([Y, W[:, None].astype(self.dtype)]))
         ws = np.empty(batch * net.ws_units, self.dtype)
+        keep = None  # trainable=False layers: what C puts back after every update
+        if any(not layer.trainable for layer in self._dense):
+            keep = (self._params.copy(), S1.copy(), S2.copy())
         n_batches = math.ceil(n / batch)
         bar_every = n_batches if verbose != 1 else max(1, math.ceil(n_batches / 20))
         per_batch = CHUNK_SECONDS  # unknown: the first chunk is one batch, then measured
@@ -435,7 +438,7 @@ class Trainer:
                     t0 = time.perf_counter()
                     status, n_done, its = _core.train(
                         net, self.optimizer._c_params(), self._params, self._grads, S1, S2,
-                        ws, batch, X, Y, part, batch, self._rng[STREAM_DROPOUT], sums)
+                        ws, batch, X, Y, part, batch, self._rng[STREAM_DROPOUT], sums, keep)
                     per_batch = max((time.perf_counter() - t0) / size, 1e-9)
                     self.optimizer.iterations = its
                     done += n_done

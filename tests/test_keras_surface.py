@@ -85,12 +85,28 @@ def test_initial_epoch_and_verbose(capsys):
     assert capsys.readouterr().out == ""
 
 
-def test_trainable_false_is_refused_not_ignored():
+def test_trainable_false_freezes_the_layer(tmp_path):
+    """Keras's freezing: the frozen layer's weights and optimizer state stay put in
+    the C loop while the others train through it; the flag is saved and can be
+    undone."""
+    X, y = data(200)
     m = model()
-    with pytest.raises(ValueError, match="cannot freeze"):
-        m.layers[0].trainable = False
-    m.layers[0].trainable = True
-    assert m.layers[0].trainable
+    m.build()
+    frozen = m.layers[0]
+    frozen.trainable = False
+    before, out_before = frozen.get_weights(), m.layers[2].get_weights()
+    m.fit(X, y, epochs=3, batch_size=16, verbose=0)
+    assert all(np.array_equal(a, b) for a, b in zip(frozen.get_weights(), before))
+    assert not np.array_equal(m.layers[2].get_weights()[0], out_before[0])
+    w_off = frozen._w_off
+    assert not m._slots[0][w_off:w_off + 4 * 8].any()  # Adam's moments never moved
+    m.save(tmp_path / "m.fastnn")
+    assert fastnn.load_model(tmp_path / "m.fastnn").layers[0].trainable is False
+    frozen.trainable = True
+    m.fit(X, y, epochs=1, batch_size=16, verbose=0)
+    assert not np.array_equal(frozen.get_weights()[0], before[0])
+    with pytest.raises(TypeError, match="trainable"):
+        frozen.trainable = "no"
 
 
 def test_to_categorical_and_set_random_seed():

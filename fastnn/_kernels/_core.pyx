@@ -189,7 +189,8 @@ cdef class Net:
             raise MemoryError()
         self.c.n_layers = n
         for l in range(n):
-            (n_in, n_out, act, w_off, b_off, kl1, kl2, bl1, bl2, drop) = layers[l]
+            (n_in, n_out, act, w_off, b_off, kl1, kl2, bl1, bl2, drop) = layers[l][:10]
+            frozen = len(layers[l]) > 10 and layers[l][10]
             if n_in < 1 or n_out < 1 or not (0 <= act < FNN_N_ACTS):
                 raise ValueError(f"Net: bad layer {l}: {layers[l]}")
             if l > 0 and n_in != layers[l - 1][1]:
@@ -201,7 +202,8 @@ cdef class Net:
             self.c.layers[l] = fnn_layer(n_in=n_in, n_out=n_out, act=act, w_off=w_off,
                                          b_off=b_off, kernel_l1=kl1, kernel_l2=kl2,
                                          bias_l1=bl1, bias_l2=bl2, dropout=drop,
-                                         ws_z=0, ws_a=0, ws_d=0, ws_m=0, ws_ad=0)
+                                         frozen=frozen, ws_z=0, ws_a=0, ws_d=0, ws_m=0,
+                                         ws_ad=0)
         if not (0 <= loss < FNN_N_LOSSES) or not (0 <= acc <= 3) or not (0.0 <= input_dropout < 1.0):
             raise ValueError("Net: bad loss, accuracy kind or input dropout")
         if ((loss == 3) != (acc == 3) and acc != 0) or (loss == 3 and want_err):
@@ -258,7 +260,7 @@ cdef fnn_optim _make_optim(tuple opt):
 
 
 def train(Net net not None, tuple opt, P, G, S1, S2, ws, Py_ssize_t cap, X, Y, order,
-          Py_ssize_t batch, rng, double[::1] sums not None):
+          Py_ssize_t batch, rng, double[::1] sums not None, keep=None):
     """Mini-batch training over the rows `order` of X, Y.
 
     Returns (status, n_done, iterations): status 1 means a batch cost was not
@@ -268,6 +270,10 @@ def train(Net net not None, tuple opt, P, G, S1, S2, ws, Py_ssize_t cap, X, Y, o
     cdef Py_ssize_t n_order, n_done = 0
     cdef int status
     cdef fnn_optim o = _make_optim(opt)
+    if keep is not None:  # (P, S1, S2) copies for the frozen layers
+        o.keep_P = _data(keep[0], "keep P", d, net.n_params, True, False)
+        o.keep_S1 = _data(keep[1], "keep S1", d, net.n_params, True, False)
+        o.keep_S2 = _data(keep[2], "keep S2", d, net.n_params, True, False)
     if batch < 1 or batch > cap or sums.shape[0] < FNN_N_SUMS:
         raise ValueError("train: need 1 <= batch <= cap and 4 sums")
     cdef void *px = _data(X, "X", d, n_rows * net.n_in, True, False)

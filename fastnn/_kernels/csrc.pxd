@@ -33,6 +33,9 @@ cdef extern from "fastnn.h" nogil:
         double s_init, s_steps, s_rate, s_end, s_power, s_alpha, s_warm_steps, s_warm_target
         const double *s_bounds
         const double *s_values
+        const void *keep_P
+        const void *keep_S1
+        const void *keep_S2
 
     ctypedef struct fnn_layer:
         Py_ssize_t n_in, n_out
@@ -40,6 +43,7 @@ cdef extern from "fastnn.h" nogil:
         Py_ssize_t w_off, b_off
         double kernel_l1, kernel_l2, bias_l1, bias_l2
         double dropout
+        int frozen
         Py_ssize_t ws_z, ws_a, ws_d, ws_m, ws_ad
 
     ctypedef struct fnn_net:

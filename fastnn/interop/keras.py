@@ -171,6 +171,8 @@ def _dense(cfg, name):
     _need(type(out["units"]) is int and 1 <= out["units"] < 2**31,
           f"dense {name!r} has units {out['units']!r}")
     _need(isinstance(out["use_bias"], bool), f"dense {name!r}: use_bias is not a bool")
+    out["trainable"] = cfg.get("trainable", True)
+    _need(isinstance(out["trainable"], bool), f"dense {name!r}: trainable is not a bool")
     for key in ("kernel_initializer", "bias_initializer"):
         init = cfg.get(key)
         cls = init.get("class_name") if isinstance(init, dict) else init
@@ -242,7 +244,7 @@ def _build(plan, weights, config, compile):
                                 kernel_initializer=s["kernel_initializer"],
                                 bias_initializer=s["bias_initializer"],
                                 kernel_regularizer=regs[0], bias_regularizer=regs[1],
-                                name=name))
+                                name=name, trainable=s["trainable"]))
     model = Sequential(layers, name=str(config.get("config", {}).get("name", "sequential")),
                        dtype=dtype)
     flat = [w for pair in weights for w in pair if w is not None]
