@@ -8,6 +8,11 @@ fan_in, fan_out are the layer's n_in and n_out:
 * ``lecun_uniform``  r = √(3 / fan_in);   ``lecun_normal`` σ = √(1 / fan_in) / 0.8796…
 * ``random_uniform`` U(−0.05, 0.05);      ``random_normal`` N(0, 0.05)
 * ``zeros``, ``ones``
+* ``orthogonal``     Keras's: the Q of the QR decomposition of a N(0, 1) matrix
+  (signs fixed by diag R; transposed when n_in < n_out)
+
+Keras's initializer objects work where names do: ``kernel_initializer=HeNormal()``
+(default arguments only; a ``seed`` is the model's, not the initializer's).
 
 "Truncated" redraws values beyond 2σ; 0.87962566103423978 is the standard
 deviation of a unit normal truncated at ±2, so the result keeps σ.
@@ -34,12 +39,45 @@ _RULES = {
     "random_normal": ("normal", lambda fi, fo: 0.05),
     "zeros": ("constant", lambda fi, fo: 0.0),
     "ones": ("constant", lambda fi, fo: 1.0),
+    "orthogonal": ("orthogonal", lambda fi, fo: 1.0),
 }
 ALL_OBJECTS_DICT = {name: name for name in _RULES}
 
 
+class Initializer:
+    """Keras's initializer objects (``HeNormal()``): each names one initializer."""
+
+    _name = ""
+
+    def __init__(self, seed=None):
+        if seed is not None:
+            raise ValueError(f"{type(self).__name__}(seed=...): fastnn draws every "
+                             "initializer from the model's seeded generator; give "
+                             "Sequential(seed=...) instead.")
+
+    def get_config(self) -> dict:
+        return {}
+
+
+def _initializer_class(cls_name: str, name: str) -> type:
+    return type(cls_name, (Initializer,), {"_name": name, "__doc__": f"``{name}``."})
+
+
+GlorotUniform = _initializer_class("GlorotUniform", "glorot_uniform")
+GlorotNormal = _initializer_class("GlorotNormal", "glorot_normal")
+HeUniform = _initializer_class("HeUniform", "he_uniform")
+HeNormal = _initializer_class("HeNormal", "he_normal")
+LecunUniform = _initializer_class("LecunUniform", "lecun_uniform")
+LecunNormal = _initializer_class("LecunNormal", "lecun_normal")
+Zeros = _initializer_class("Zeros", "zeros")
+Ones = _initializer_class("Ones", "ones")
+Orthogonal = _initializer_class("Orthogonal", "orthogonal")
+
+
 def get(identifier) -> str:
-    """Canonical initializer name."""
+    """Canonical initializer name, for a name or an initializer object."""
+    if isinstance(identifier, Initializer):
+        return identifier._name
     return resolve("initializers", identifier, ALL_OBJECTS_DICT)
 
 
@@ -51,6 +89,15 @@ def fill(name: str, out: np.ndarray, fan_in: int, fan_out: int, rng_state: np.nd
     scale = rule(fan_in, fan_out)
     if dist == "constant":
         out.fill(scale)
+    elif dist == "orthogonal":
+        rows, cols = max(fan_in, fan_out), min(fan_in, fan_out)
+        a = np.empty(rows * cols, np.float64)
+        _core.rng_fill(rng_state, a, "normal", 0.0, 1.0)
+        q, r_ = np.linalg.qr(a.reshape(rows, cols))
+        q = q * np.sign(np.diag(r_))
+        if fan_in < fan_out:
+            q = q.T
+        out[:] = q.reshape(-1).astype(out.dtype)
     elif dist == "uniform":
         _core.rng_fill(rng_state, out, "uniform", -scale, scale)
     else:

@@ -193,3 +193,19 @@ def test_sample_and_class_weights():
         weighted_model().fit(X, y, verbose=0, class_weight={0: 1, 1: 2})
     with pytest.raises(TypeError, match="class_weight"):
         weighted_model().fit(X, y, verbose=0, class_weight=[1, 2, 3])
+
+
+def test_orthogonal_and_initializer_objects():
+    from fastnn import initializers as I
+
+    for n_in, n_out in ((6, 4), (3, 7)):
+        m = fastnn.Sequential([fastnn.Input(shape=(n_in,)),
+                               Dense(n_out, kernel_initializer=I.Orthogonal())],
+                              seed=0, dtype="float64")
+        m.build()
+        W = m.get_weights()[0]
+        gram = W.T @ W if n_in >= n_out else W @ W.T
+        np.testing.assert_allclose(gram, np.eye(min(n_in, n_out)), atol=1e-12)
+    assert Dense(2, kernel_initializer=I.HeNormal()).kernel_initializer == "he_normal"
+    with pytest.raises(ValueError, match="Sequential\\(seed"):
+        I.GlorotUniform(seed=1)
