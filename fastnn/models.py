@@ -34,8 +34,8 @@ from ._config import layers_from_config
 from ._state import ReadersWriter
 from .utils import _next_seed
 from .model_io import ModelIO
-from .training import (ACC_NONE, STREAM_DROPOUT, STREAM_INIT, STREAM_SHUFFLE, Trainer,
-                       _check_verbose)
+from ._fit_helpers import _check_verbose
+from .training import ACC_NONE, STREAM_DROPOUT, STREAM_INIT, STREAM_SHUFFLE, Trainer
 
 _DTYPES = {"float32": np.dtype(np.float32), "float64": np.dtype(np.float64)}
 
@@ -507,4 +507,6 @@ def clone_model(model: Sequential) -> Sequential:
                       metrics=list(model._metric_names))
     return clone
 
-from .saving import load_model  # noqa: E402,F401  (keras.models.load_model)
+from . import saving as _saving  # noqa: E402  (after Sequential: saving reads it lazily)
+
+load_model = _saving.load_model  # keras.models.load_model

@@ -6,14 +6,13 @@ the target checks, ``fit`` with its C epoch loop, and ``evaluate``.
 regularization and the optimizer step all run in C.  The model's structure,
 weights and inference live in :mod:`fastnn.models`, which mixes this class in.
 
-(About 500 lines on purpose: compile's pairing rules, the target checks, the epoch
-loop and its one-batch variants are one unit — fit checks everything they rely on
-before the loop.)
+(About 550 lines on purpose: compile's pairing rules, the target and weight checks,
+the epoch loop and its one-batch variants are one unit — fit checks everything they
+rely on before the loop.  Its helpers are in fastnn._fit_helpers.)
 """
 from __future__ import annotations
 
 import math
-import signal
 import threading
 import time
 import warnings
@@ -27,7 +26,9 @@ from ._kernels import _core
 from ._validation import (MismatchedLossWarning, NonFiniteLossError, ZeroGradientWarning,
                           as_float_array, check_bool, check_float, check_int,
                           check_not_masked, fail)
-from .callbacks import Callback, History, ProgressBar, TerminateOnNaN
+from ._fit_helpers import (_batch_hooks, _call_batch_hook, _check_callbacks,
+                           _check_verbose, _HeldInterrupt)
+from .callbacks import History, ProgressBar, TerminateOnNaN
 from .metrics import EPOCH_METRICS
 from .metrics import compute as _epoch_metric
 from .layers import Dense
@@ -48,38 +49,6 @@ _METRICS = {
 }
 STREAM_INIT, STREAM_SHUFFLE, STREAM_DROPOUT = range(3)
 CHUNK_SECONDS = 0.05  # C work per call of the epoch loop (Ctrl-C latency)
-
-
-class _HeldInterrupt:
-    """Hold Ctrl-C (SIGINT) while the C epoch loop and its bookkeeping run.
-
-    The C loop runs without the GIL, so Python's handler could only run between
-    chunks anyway; but it could run between the kernel's return and the update of
-    ``optimizer.iterations`` and leave the two inconsistent.  Here the handler only
-    records the signal; the loop stops after the chunk it is in, and on exit the
-    original handler runs (KeyboardInterrupt for the default one), with weights,
-    optimizer slots, step count and random streams all at the last finished batch.
-    Only in the main thread (the one signals reach) and only over a Python handler.
-    """
-
-    def __enter__(self):
-        self.pending, self.previous = None, None
-        if threading.current_thread() is threading.main_thread():
-            previous = signal.getsignal(signal.SIGINT)
-            if callable(previous):
-                self.previous = previous
-                signal.signal(signal.SIGINT, self._hold)
-        return self
-
-    def _hold(self, signum, frame):
-        self.pending = (signum, frame)
-
-    def __exit__(self, *exc):
-        if self.previous is not None:
-            signal.signal(signal.SIGINT, self.previous)
-            if self.pending is not None:
-                self.previous(*self.pending)
-        return False
 
 
 class Trainer:
@@ -584,41 +553,3 @@ class Trainer:
             return logs
         values = list(logs.values())
         return values[0] if len(values) == 1 else values
-
-
-
-def _batch_hooks(cb) -> bool:
-    """Does `cb` define a batch hook (Keras's on_train_batch_* or on_batch_*)?"""
-    for name in ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin",
-                 "on_batch_end"):
-        if name in vars(cb) or (hasattr(type(cb), name)
-                                and getattr(type(cb), name) is not getattr(Callback, name, None)):
-            return True
-    return False
-
-
-def _call_batch_hook(cb, when: str, batch: int, logs: dict) -> None:
-    getattr(cb, f"on_train_batch_{when}")(batch, logs)
-    legacy = getattr(cb, f"on_batch_{when}", None)  # Keras's older name
-    if legacy is not None:
-        legacy(batch, logs)
-
-
-def _check_verbose(func: str, verbose) -> int:
-    if verbose == "auto":
-        return 1
-    return check_int(func, "verbose", verbose, low=0, high=2)
-
-
-def _check_callbacks(func: str, callbacks) -> list[Callback]:
-    if callbacks is None:
-        return []
-    if not isinstance(callbacks, (list, tuple)):
-        fail(func, "invalid type for argument `callbacks`", "a list of Callback objects",
-             "callbacks", callbacks, error=TypeError)
-    for cb in callbacks:
-        if not isinstance(cb, Callback):
-            fail(func, "invalid callback", "instances of fastnn.callbacks.Callback",
-                 "callback", cb, error=TypeError)
-    return list(callbacks)
-

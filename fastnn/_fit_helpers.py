@@ -1,0 +1,77 @@
+"""Helpers of the training loop (fastnn.training): holding Ctrl-C over a C chunk,
+batch hooks, and the checks of fit's `verbose` and `callbacks` arguments."""
+from __future__ import annotations
+
+import signal
+import threading
+
+from ._validation import check_int, fail
+from .callbacks import Callback
+
+
+class _HeldInterrupt:
+    """Hold Ctrl-C (SIGINT) while the C epoch loop and its bookkeeping run.
+
+    The C loop runs without the GIL, so Python's handler could only run between
+    chunks anyway; but it could run between the kernel's return and the update of
+    ``optimizer.iterations`` and leave the two inconsistent.  Here the handler only
+    records the signal; the loop stops after the chunk it is in, and on exit the
+    original handler runs (KeyboardInterrupt for the default one), with weights,
+    optimizer slots, step count and random streams all at the last finished batch.
+    Only in the main thread (the one signals reach) and only over a Python handler.
+    """
+
+    def __enter__(self):
+        self.pending, self.previous = None, None
+        if threading.current_thread() is threading.main_thread():
+            previous = signal.getsignal(signal.SIGINT)
+            if callable(previous):
+                self.previous = previous
+                signal.signal(signal.SIGINT, self._hold)
+        return self
+
+    def _hold(self, signum, frame):
+        self.pending = (signum, frame)
+
+    def __exit__(self, *exc):
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+            if self.pending is not None:
+                self.previous(*self.pending)
+        return False
+
+
+def _batch_hooks(cb) -> bool:
+    """Does `cb` define a batch hook (Keras's on_train_batch_* or on_batch_*)?"""
+    for name in ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin",
+                 "on_batch_end"):
+        if name in vars(cb) or (hasattr(type(cb), name)
+                                and getattr(type(cb), name) is not getattr(Callback, name, None)):
+            return True
+    return False
+
+
+def _call_batch_hook(cb, when: str, batch: int, logs: dict) -> None:
+    getattr(cb, f"on_train_batch_{when}")(batch, logs)
+    legacy = getattr(cb, f"on_batch_{when}", None)  # Keras's older name
+    if legacy is not None:
+        legacy(batch, logs)
+
+
+def _check_verbose(func: str, verbose) -> int:
+    if verbose == "auto":
+        return 1
+    return check_int(func, "verbose", verbose, low=0, high=2)
+
+
+def _check_callbacks(func: str, callbacks) -> list[Callback]:
+    if callbacks is None:
+        return []
+    if not isinstance(callbacks, (list, tuple)):
+        fail(func, "invalid type for argument `callbacks`", "a list of Callback objects",
+             "callbacks", callbacks, error=TypeError)
+    for cb in callbacks:
+        if not isinstance(cb, Callback):
+            fail(func, "invalid callback", "instances of fastnn.callbacks.Callback",
+                 "callback", cb, error=TypeError)
+    return list(callbacks)
