@@ -23,6 +23,7 @@ import zipfile
 
 import numpy as np
 
+from .._file_reader import _Bad, _need  # one way to say "this file is invalid"
 from .._validation import ModelFileError
 
 MAX_CONFIG_BYTES = 16 << 20
@@ -37,19 +38,6 @@ _INITIALIZERS = {"GlorotUniform": "glorot_uniform", "GlorotNormal": "glorot_norm
                  "RandomUniform": "random_uniform", "RandomNormal": "random_normal",
                  "Zeros": "zeros", "Ones": "ones"}
 _REGULARIZERS = {"L1": ("l1",), "L2": ("l2",), "L1L2": ("l1", "l2")}
-
-
-def is_keras_file(names) -> bool:
-    return "model.weights.h5" in names and "config.json" in names
-
-
-class _Bad(Exception):
-    pass
-
-
-def _need(ok, reason):
-    if not ok:
-        raise _Bad(reason)
 
 
 def load(path, compile: bool = True):
