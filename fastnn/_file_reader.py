@@ -21,6 +21,7 @@ import zlib
 import numpy as np
 
 from . import losses as L
+from . import metrics as M
 from . import optimizers as O
 from ._validation import MismatchedLossWarning, ModelFileError
 from ._version import __version__
@@ -197,14 +198,18 @@ def _check_config(config):
 def _check_compile(comp) -> None:
     if comp is None:
         return
-    _need(isinstance(comp, dict) and set(comp) == {"optimizer", "loss", "metrics"},
-          "compile settings need exactly optimizer, loss and metrics")
+    _need(isinstance(comp, dict) and {"optimizer", "loss", "metrics"} <= set(comp)
+          <= {"optimizer", "loss", "metrics", "from_logits"},
+          "compile settings need optimizer, loss and metrics (and optionally from_logits)")
     _need(isinstance(comp["optimizer"], dict), "invalid optimizer config")
+    _need(type(comp.get("from_logits", False)) is bool, "invalid from_logits")
     _need(isinstance(comp["metrics"], list) and len(comp["metrics"]) <= 16
-          and all(isinstance(m, str) for m in comp["metrics"]), "invalid metrics list")
+          and all(isinstance(m, (str, dict)) for m in comp["metrics"]), "invalid metrics list")
     try:
         O.get(comp["optimizer"])
-        L.get(comp["loss"])
+        L.make(comp["loss"], comp.get("from_logits", False))
+        for m in comp["metrics"]:
+            M.deserialize(m)
     except (ValueError, TypeError) as exc:
         raise _Bad(f"invalid compile settings: {exc}") from None
 

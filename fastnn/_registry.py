@@ -11,7 +11,8 @@ from ._validation import fail
 
 
 _SINGULAR = {"activations": "activation", "losses": "loss", "optimizers": "optimizer",
-             "regularizers": "regularizer", "initializers": "initializer"}
+             "regularizers": "regularizer", "initializers": "initializer",
+             "metrics": "metric"}
 
 
 def resolve(family: str, identifier: Any, table: Mapping[str, Any], base: type | None = None):

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 from . import activations as A
 from ._registry import resolve
+from ._validation import check_bool
 
 (MSE, BCE, CCE, SPARSE_CCE, MAE, HUBER, LOG_COSH, POISSON, KLD, HINGE,
  SQUARED_HINGE) = range(11)
@@ -78,21 +79,30 @@ STANDARD_PAIRS = {
 FUSED_PAIRS = {(A.SIGMOID, BCE), (A.SOFTMAX, CCE), (A.SOFTMAX, SPARSE_CCE)}
 
 
+# the activation a from_logits=True loss applies to the (linear) last layer's output
+LOGIT_ACTIVATION = {BCE: A.SIGMOID, CCE: A.SOFTMAX, SPARSE_CCE: A.SOFTMAX}
+
+
 class Loss:
     """Keras's loss objects, for code that writes ``loss=BinaryCrossentropy()``: each
-    names one of the losses above.  fastnn computes cross-entropies from the logits
-    itself whenever the last layer is sigmoid or softmax, so ``from_logits=True``
-    (a linear last layer) is refused with the way to write it."""
+    names one of the losses above.
+
+    The three cross-entropies take ``from_logits=True``, for a last layer without
+    activation: training then applies the sigmoid (binary) or softmax (categorical)
+    inside the loss, in C, fused and computed from the logits exactly as for a
+    sigmoid/softmax layer; ``predict`` returns the logits, and metrics (accuracy,
+    precision, AUC, ...) are computed on the probabilities.  (Keras's own
+    ``"accuracy"`` would threshold the logits at 0.5; fastnn thresholds the
+    probability, which is what the metric means.)"""
 
     _name = ""
 
     def __init__(self, from_logits: bool = False, **kwargs):
         name = type(self).__name__
-        if from_logits:
-            raise ValueError(f"{name}(from_logits=True): fastnn computes the loss from the "
-                             "logits itself when the last layer has the activation "
-                             "(sigmoid or softmax): give the last Dense that activation and "
-                             "use from_logits=False (the result is the same, and stable).")
+        self.from_logits = check_bool(name, "from_logits", from_logits)
+        if self.from_logits and ALL_OBJECTS_DICT[self._name] not in LOGIT_ACTIVATION:
+            raise ValueError(f"{name}(): from_logits applies to the cross-entropies only. "
+                             "Received: from_logits=True")
         for key, value in kwargs.items():
             if key == "delta" and value == 1.0 or key in ("name", "reduction") and \
                     value in (None, "sum_over_batch_size", self._name):
@@ -101,7 +111,10 @@ class Loss:
                              f"Received: {key}={value!r}")
 
     def get_config(self) -> dict:
-        return {"name": self._name}
+        config = {"name": self._name}
+        if self.from_logits:
+            config["from_logits"] = True
+        return config
 
 
 def _loss_class(cls_name: str, loss_name: str) -> type:
@@ -120,6 +133,18 @@ Poisson = _loss_class("Poisson", "poisson")
 KLDivergence = _loss_class("KLDivergence", "kl_divergence")
 Hinge = _loss_class("Hinge", "hinge")
 SquaredHinge = _loss_class("SquaredHinge", "squared_hinge")
+
+
+def make(name: str, from_logits: bool = False):
+    """The loss `name` as compile takes it: the name, or its loss object with
+    ``from_logits=True``."""
+    if not from_logits:
+        return name
+    cls = {BCE: BinaryCrossentropy, CCE: CategoricalCrossentropy,
+           SPARSE_CCE: SparseCategoricalCrossentropy}.get(get(name))
+    if cls is None:
+        raise ValueError(f"from_logits applies to the cross-entropies only, not {name!r}.")
+    return cls(from_logits=True)
 
 
 def get(identifier) -> int:

@@ -18,12 +18,26 @@ weights every count is weighted.
   approximation converges to (ties count one half).
 * top_k_categorical_accuracy: the true class is among the 5 highest outputs.
 * r2_score: 1 − Σ w (y − ŷ)² / Σ w (y − ȳ)² per output, averaged over outputs.
+
+Keras's metric objects are accepted too, with their arguments:
+``BinaryAccuracy(threshold=0.7)``, ``Precision(thresholds=0.3, class_id=2)``,
+``Recall``, ``AUC(multi_label=True)``, ``TopKCategoricalAccuracy(k=3)``,
+``SparseTopKCategoricalAccuracy``, ``R2Score(num_regressors=p)``, the accuracies and
+error metrics, each with ``name=`` for the key in the logs.  A threshold other than
+0.5 moves a binary accuracy to the per-epoch family above.  An argument whose
+behaviour fastnn does not have (``Precision(top_k=...)``, ``AUC(curve="PR")``, a list
+of thresholds) raises ``ValueError`` saying so; ``AUC(num_thresholds=...)`` is
+checked but changes nothing, since fastnn's AUC is exact.
 """
 from __future__ import annotations
 
 import numpy as np
 
-EPOCH_METRICS = ("precision", "recall", "auc", "top_k_categorical_accuracy", "r2_score")
+from ._registry import from_config_dict
+from ._validation import check_bool, check_float, check_int, fail
+
+EPOCH_METRICS = ("precision", "recall", "auc", "top_k_categorical_accuracy",
+                 "sparse_top_k_categorical_accuracy", "r2_score")
 
 
 def _dense(T, k, sparse):
@@ -36,23 +50,33 @@ def _truth(T, hinge):
     return T > (0 if hinge else 0.5)
 
 
-def compute(name, P, T, sparse, hinge, w=None):
-    """The metric `name` for predictions P (n, k), targets T, weights w (n,)."""
+def compute(name, P, T, sparse, hinge, w=None, params=None):
+    """The metric `name` for predictions P (n, k), targets T, weights w (n,), with
+    the arguments of its metric object in `params`."""
+    p = params or {}
     P = np.asarray(P, np.float64)
     n, k = P.shape
     T = _dense(np.asarray(T, np.float64), k, sparse)
     w = np.ones(n) if w is None else np.asarray(w, np.float64)
+    if p.get("class_id") is not None:
+        P, T, k = P[:, [p["class_id"]]], T[:, [p["class_id"]]], 1
     if name in ("precision", "recall"):
-        pred, true = P > 0.5, _truth(T, hinge)
+        pred, true = P > p.get("thresholds", 0.5), _truth(T, hinge)
         W = np.broadcast_to(w[:, None], P.shape)
         tp = W[pred & true].sum()
         other = W[pred & ~true].sum() if name == "precision" else W[~pred & true].sum()
         return float(tp / (tp + other)) if tp + other > 0 else 0.0
+    if name == "binary_accuracy":  # a threshold other than 0.5 (0.5 runs in C)
+        hits = (P > p["threshold"]) == _truth(T, hinge)
+        return float(np.sum(w * hits.mean(axis=1)) / max(w.sum(), 1e-300))
     if name == "auc":
-        return _auc(_truth(T, hinge).ravel(), P.ravel(), np.repeat(w, k))
-    if name == "top_k_categorical_accuracy":
+        true = _truth(T, hinge)
+        if p.get("multi_label"):
+            return float(np.mean([_auc(true[:, j], P[:, j], w) for j in range(k)]))
+        return _auc(true.ravel(), P.ravel(), np.repeat(w, k))
+    if name in ("top_k_categorical_accuracy", "sparse_top_k_categorical_accuracy"):
         labels = T.argmax(axis=1)
-        top = np.argsort(-P, axis=1, kind="stable")[:, :5]
+        top = np.argsort(-P, axis=1, kind="stable")[:, :p.get("k", 5)]
         return float(np.sum(w * (top == labels[:, None]).any(axis=1)) / max(w.sum(), 1e-300))
     if name == "r2_score":
         mean = (w[:, None] * T).sum(axis=0) / w.sum()
@@ -60,7 +84,13 @@ def compute(name, P, T, sparse, hinge, w=None):
         tot = (w[:, None] * (T - mean) ** 2).sum(axis=0)
         with np.errstate(divide="ignore", invalid="ignore"):
             r2 = np.where(tot > 0, 1 - res / tot, np.where(res > 0, 0.0, 1.0))
-        return float(r2.mean())
+        r2 = float(r2.mean())
+        regressors = p.get("num_regressors", 0)
+        if regressors:  # adjusted R², Keras's rule: 1 − (1 − R²)(n − 1)/(n − p − 1)
+            if n - regressors - 1 <= 0:
+                return float("nan")
+            r2 = 1 - (1 - r2) * (n - 1) / (n - regressors - 1)
+        return r2
     raise ValueError(f"unknown epoch metric {name!r}")
 
 
@@ -76,3 +106,243 @@ def _auc(true, score, w):
     pos_w = np.add.reduceat(np.where(t, ww, 0.0), start)
     below = np.concatenate([[0.0], np.cumsum(neg_w)[:-1]])
     return float(np.sum(pos_w * (below + 0.5 * neg_w)) / (pos * neg))
+
+
+# ---------------------------------------------------------------- metric objects
+class Metric:
+    """Keras's metric objects for ``compile(metrics=[...])``.  Each names one of
+    fastnn's metrics (``key``) with its arguments; ``name`` is the key in the logs.
+    fastnn computes the values itself (in C, or per epoch as above), so the object
+    holds settings only: ``update_state``/``result`` are not provided."""
+
+    key = ""
+    _defaults: dict = {}
+
+    def __init__(self, name=None, dtype=None, **kwargs):
+        cls = type(self).__name__
+        if dtype is not None:
+            fail(cls, "fastnn computes metrics in float64 from the model's outputs",
+                 "dtype=None", "dtype", dtype)
+        unknown = set(kwargs) - set(self._defaults)
+        if unknown:
+            raise TypeError(f"{cls}(): unexpected keyword argument(s) {sorted(unknown)}; "
+                            f"accepted: name, dtype, {', '.join(self._defaults) or '(none)'}")
+        self.params = {**self._defaults, **kwargs}
+        self._check()
+        self.name = self.key if name is None else name
+        if not isinstance(self.name, str) or not self.name:
+            fail(cls, "invalid name", "a non-empty string", "name", name, error=TypeError)
+        self._from_string = False
+
+    def _check(self) -> None:
+        """Validate self.params (subclasses)."""
+
+    def _set(self, key, value):
+        self.params[key] = value
+
+    @property
+    def family(self) -> str:
+        """Where the value is computed: "acc"/"err"/"rmse" in C, "epoch" per epoch."""
+        return _FAMILY[self.key]
+
+    def get_config(self) -> dict:
+        return {"name": self.name, **self.params}
+
+    @classmethod
+    def from_config(cls, config: dict):
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+def _threshold(cls, name, value, allow_none=False):
+    if value is None and allow_none:
+        return None
+    if isinstance(value, (list, tuple, np.ndarray)):
+        fail(cls, "one threshold only: fastnn reports one value per metric (give one "
+             "metric object per threshold, each with its own name)", "a number in [0, 1]",
+             name, value)
+    return check_float(cls, name, value, low=0.0, high=1.0)
+
+
+class Accuracy(Metric):
+    """``accuracy``: binary or categorical by the loss and output, as the string."""
+    key = "accuracy"
+
+
+class BinaryAccuracy(Metric):
+    """Share of outputs on the right side of `threshold` (targets above 0.5 are 1)."""
+    key = "binary_accuracy"
+    _defaults = {"threshold": 0.5}
+
+    def _check(self):
+        self._set("threshold", _threshold(type(self).__name__, "threshold",
+                                          self.params["threshold"]))
+
+    @property
+    def family(self):
+        return "acc" if self.params["threshold"] == 0.5 else "epoch"
+
+
+class CategoricalAccuracy(Metric):
+    """argmax of the output equals argmax of the one-hot target."""
+    key = "categorical_accuracy"
+
+
+class SparseCategoricalAccuracy(Metric):
+    """argmax of the output equals the integer label."""
+    key = "sparse_categorical_accuracy"
+
+
+class _TopK(Metric):
+    _defaults = {"k": 5}
+
+    def _check(self):
+        self._set("k", check_int(type(self).__name__, "k", self.params["k"], low=1))
+
+
+class TopKCategoricalAccuracy(_TopK):
+    """The true class is among the `k` highest outputs."""
+    key = "top_k_categorical_accuracy"
+
+
+class SparseTopKCategoricalAccuracy(_TopK):
+    """The integer label is among the `k` highest outputs."""
+    key = "sparse_top_k_categorical_accuracy"
+
+
+class _PrecisionRecall(Metric):
+    _defaults = {"thresholds": None, "top_k": None, "class_id": None}
+
+    def _check(self):
+        cls = type(self).__name__
+        if self.params["top_k"] is not None:
+            fail(cls, "top_k is not supported: fastnn counts an output as positive when "
+                 "it exceeds the threshold", "top_k=None", "top_k", self.params["top_k"])
+        t = _threshold(cls, "thresholds", self.params["thresholds"], allow_none=True)
+        self._set("thresholds", 0.5 if t is None else t)
+        if self.params["class_id"] is not None:
+            self._set("class_id", check_int(cls, "class_id", self.params["class_id"], low=0))
+
+
+class Precision(_PrecisionRecall):
+    """TP / (TP + FP) over every output (or output `class_id`)."""
+    key = "precision"
+
+
+class Recall(_PrecisionRecall):
+    """TP / (TP + FN) over every output (or output `class_id`)."""
+    key = "recall"
+
+
+class AUC(Metric):
+    """Exact area under the ROC curve (see above); ``multi_label=True`` averages the
+    per-output areas."""
+    key = "auc"
+    _defaults = {"num_thresholds": 200, "curve": "ROC", "summation_method": "interpolation",
+                 "thresholds": None, "multi_label": False, "num_labels": None,
+                 "label_weights": None, "from_logits": False}
+
+    def _check(self):
+        cls, p = type(self).__name__, self.params
+        check_int(cls, "num_thresholds", p["num_thresholds"], low=2)
+        if str(p["curve"]).upper() != "ROC":
+            fail(cls, "fastnn computes the exact ROC AUC only", "curve='ROC'", "curve",
+                 p["curve"])
+        if p["summation_method"] != "interpolation":
+            fail(cls, "fastnn's AUC is exact, the limit of Keras's interpolation",
+                 "summation_method='interpolation'", "summation_method",
+                 p["summation_method"])
+        for key in ("thresholds", "label_weights"):
+            if p[key] is not None:
+                fail(cls, f"{key} is not supported (the AUC is exact over all scores)",
+                     f"{key}=None", key, p[key])
+        if p["num_labels"] is not None:
+            check_int(cls, "num_labels", p["num_labels"], low=1)
+        self._set("multi_label", check_bool(cls, "multi_label", p["multi_label"]))
+        # a monotonic map (sigmoid) of the scores leaves the ROC AUC unchanged
+        self._set("from_logits", check_bool(cls, "from_logits", p["from_logits"]))
+
+
+class MeanAbsoluteError(Metric):
+    """Mean |ŷ − y| (accumulated in C)."""
+    key = "mean_absolute_error"
+
+
+class MeanSquaredError(Metric):
+    """Mean (ŷ − y)² (accumulated in C)."""
+    key = "mean_squared_error"
+
+
+class RootMeanSquaredError(Metric):
+    """√ of the mean squared error (accumulated in C)."""
+    key = "root_mean_squared_error"
+
+
+class R2Score(Metric):
+    """Coefficient of determination averaged over outputs; ``num_regressors`` gives
+    the adjusted R²."""
+    key = "r2_score"
+    _defaults = {"class_aggregation": "uniform_average", "num_regressors": 0}
+
+    def _check(self):
+        cls = type(self).__name__
+        if self.params["class_aggregation"] != "uniform_average":
+            fail(cls, "fastnn averages R² uniformly over outputs",
+                 "class_aggregation='uniform_average'", "class_aggregation",
+                 self.params["class_aggregation"])
+        self._set("num_regressors", check_int(cls, "num_regressors",
+                                              self.params["num_regressors"], low=0))
+
+
+# string name → (object class, its family); the string's own spelling is the log key
+_BY_NAME = {
+    "accuracy": Accuracy, "acc": Accuracy, "binary_accuracy": BinaryAccuracy,
+    "categorical_accuracy": CategoricalAccuracy,
+    "sparse_categorical_accuracy": SparseCategoricalAccuracy,
+    "mae": MeanAbsoluteError, "mean_absolute_error": MeanAbsoluteError,
+    "mse": MeanSquaredError, "mean_squared_error": MeanSquaredError,
+    "rmse": RootMeanSquaredError, "root_mean_squared_error": RootMeanSquaredError,
+    "precision": Precision, "recall": Recall, "auc": AUC,
+    "top_k_categorical_accuracy": TopKCategoricalAccuracy,
+    "sparse_top_k_categorical_accuracy": SparseTopKCategoricalAccuracy,
+    "r2_score": R2Score,
+}
+_FAMILY = {"accuracy": "acc", "binary_accuracy": "acc", "categorical_accuracy": "acc",
+           "sparse_categorical_accuracy": "acc", "mean_absolute_error": "err",
+           "mean_squared_error": "err", "root_mean_squared_error": "rmse",
+           **{name: "epoch" for name in EPOCH_METRICS}}
+ALL_OBJECTS_DICT = {cls.__name__.lower(): cls for cls in set(_BY_NAME.values())}
+
+
+def get(identifier, func: str = "metrics.get") -> Metric:
+    """A metric object for a name (``"precision"``) or a metric object (returned as
+    is).  The name is kept as the key in the logs."""
+    if isinstance(identifier, Metric):
+        return identifier
+    if not isinstance(identifier, str):
+        fail(func, "invalid metric", f"a name from {sorted(_BY_NAME)} or a "
+             "fastnn.metrics.Metric object", "metric", identifier, error=TypeError)
+    cls = _BY_NAME.get(identifier.lower())
+    if cls is None:
+        fail(func, f"unknown metric {identifier!r}", f"one of {sorted(_BY_NAME)}",
+             "metric", identifier)
+    metric = cls(name=identifier)
+    metric._from_string = True
+    return metric
+
+
+def serialize(metric: Metric):
+    """A metric as a model file stores it: its name, or its class and config."""
+    if metric._from_string:
+        return metric.name
+    return {"class_name": type(metric).__name__, "config": metric.get_config()}
+
+
+def deserialize(config) -> Metric:
+    """The inverse of :func:`serialize`; names only through fastnn's tables."""
+    if isinstance(config, dict):
+        return from_config_dict("metrics", config, ALL_OBJECTS_DICT)
+    return get(config)

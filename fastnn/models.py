@@ -26,6 +26,7 @@ import time
 import numpy as np
 
 from . import losses as L
+from . import metrics as M
 from . import optimizers as O
 from ._kernels import _core
 from ._validation import NotFittedError, as_float_array, check_int, check_seed, fail
@@ -87,11 +88,13 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
         self._input_dim: int | None = None
         self._params = self._grads = self._slots = None
         self._dense_inputs: dict[Dense, int] = {}
-        self._net = None
+        self._net = self._fit_net = None
         self.optimizer = None
         self.loss = None
         self._loss_id = None
-        self._metric_names: list[str] = []
+        self._metric_objs: list = []
+        self._from_logits = False  # the loss applies the last activation (predict: logits)
+        self._fit_net = None
         self._acc_kind = ACC_NONE
         self._want_err = False
         self.history = None
@@ -157,7 +160,8 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
             fail("add", "layer names must be unique", "a new name", "layer.name", layer.name)
         compiled = None
         if isinstance(layer, Dense) and self.optimizer is not None:
-            compiled = self._compile_settings("add", self._loss_id, self._metric_names, layer)
+            compiled = self._compile_settings("add", self._loss_id, self._metric_objs, layer,
+                                              self._from_logits)
         # every check passed: change the model
         if layer.name is None:
             taken = {l.name for l in self._layers}
@@ -171,7 +175,7 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
         self._layers.append(layer)
         self._input_dim = input_dim
         if saved is None or not isinstance(layer, Dense):
-            self._net = None  # the plan is rebuilt when next needed
+            self._net = self._fit_net = None  # the plan is rebuilt when next needed
             return
         try:  # grow the buffer, keeping the weights it has
             self._build(self._input_dim)
@@ -229,14 +233,14 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
                              "does not allow in a built model; pop it as well.")
         compiled = None
         if self.optimizer is not None and dense and isinstance(last, Dense):
-            compiled = self._compile_settings("pop", self._loss_id, self._metric_names,
-                                              dense[-1])
+            compiled = self._compile_settings("pop", self._loss_id, self._metric_objs,
+                                              dense[-1], self._from_logits)
         saved = {l: l.get_weights() for l in dense} if self.built else None
         self._layers.pop()
         last._model = None
         if not dense or saved is None:
             self._params = self._grads = self._slots = None
-            self._net = None
+            self._net = self._fit_net = None
             if not dense:
                 self._dense_inputs = {}
             return last
@@ -349,11 +353,15 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
 
     def _make_net(self) -> None:
         """Build the C plan from the layers, loss and metrics."""
-        self._net = self._plan()  # one attribute: readers get a plan with its own buffer
+        net = self._plan()
+        self._fit_net = self._plan(training=True) if self._from_logits else net
+        self._net = net  # one attribute: readers get a plan with its own buffer
 
-    def _plan(self, weighted: bool = False):
+    def _plan(self, weighted: bool = False, training: bool = False):
         """A C plan for the current layers, loss and metrics; ``weighted``: the targets
-        carry a last column of sample weights."""
+        carry a last column of sample weights; ``training`` with a from_logits loss: the
+        plan applies the loss's sigmoid/softmax to the logits (fused with the loss), as
+        the loss would, while the inference plan outputs the logits."""
         self._check_structure()
         dense = self._dense
         in_drop, drops = self._dropout_rates()
@@ -367,8 +375,12 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
                           not layer.trainable))
         loss = self._loss_id if self._loss_id is not None else L.MSE
         last = dense[-1]
+        last_act = last.activation
+        if training and self._from_logits:
+            last_act = L.LOGIT_ACTIVATION[loss]
+            specs[-1] = (*specs[-1][:2], last_act, *specs[-1][3:])
         y_cols = (1 if loss == L.SPARSE_CCE else last.units) + weighted
-        net = _core.Net(specs, in_drop, loss, (last.activation, loss) in L.FUSED_PAIRS,
+        net = _core.Net(specs, in_drop, loss, (last_act, loss) in L.FUSED_PAIRS,
                         self._acc_kind, self._want_err, y_cols, self._params.size,
                         self.dtype == np.float64, weighted=weighted)
         net.params, net.guard = self._params, self._guard
@@ -503,8 +515,9 @@ def clone_model(model: Sequential) -> Sequential:
              error=TypeError)
     clone = Sequential.from_config(copy.deepcopy(model.get_config()))
     if model.optimizer is not None:
-        clone.compile(optimizer=O.get(O.serialize(model.optimizer)), loss=model.loss,
-                      metrics=list(model._metric_names))
+        clone.compile(optimizer=O.get(O.serialize(model.optimizer)),
+                      loss=L.make(model.loss, model._from_logits),
+                      metrics=[M.deserialize(M.serialize(m)) for m in model._metric_objs])
     return clone
 
 from . import saving as _saving  # noqa: E402  (after Sequential: saving reads it lazily)

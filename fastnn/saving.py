@@ -33,6 +33,8 @@ import zipfile
 
 import numpy as np
 
+from . import losses as L
+from . import metrics as M
 from . import optimizers as O
 from ._validation import MismatchedLossWarning, ModelFileError, check_bool, fail
 from ._version import __version__
@@ -70,7 +72,9 @@ def snapshot(model, kind: str = "model") -> tuple[dict, list[tuple[str, np.ndarr
             if model.optimizer is not None:
                 config["compile"] = {"optimizer": O.serialize(model.optimizer),
                                      "loss": model.loss,
-                                     "metrics": list(model._metric_names)}
+                                     "metrics": [M.serialize(m) for m in model._metric_objs]}
+                if model._from_logits:
+                    config["compile"]["from_logits"] = True
             config["state"] = {
                 "seed": int(model.seed),
                 "iterations": int(model.optimizer.iterations) if model.optimizer else 0,
@@ -250,8 +254,9 @@ def _assemble(config, arrays, model, where, compile, allow_nonfinite):
     if compile and comp is not None:
         with warnings.catch_warnings():  # the pairing was reported when first compiled
             warnings.simplefilter("ignore", MismatchedLossWarning)
-            model.compile(optimizer=O.get(comp["optimizer"]), loss=comp["loss"],
-                          metrics=comp["metrics"])
+            model.compile(optimizer=O.get(comp["optimizer"]),
+                          loss=L.make(comp["loss"], comp.get("from_logits", False)),
+                          metrics=[M.deserialize(m) for m in comp["metrics"]])
         model.optimizer.iterations = state["iterations"]
         if state["optimizer_slots"]:
             model._slots = (arrays[_SLOTS[0]], arrays[_SLOTS[1]])

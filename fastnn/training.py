@@ -29,24 +29,13 @@ from ._validation import (MismatchedLossWarning, NonFiniteLossError, ZeroGradien
 from ._fit_helpers import (_batch_hooks, _call_batch_hook, _check_callbacks,
                            _check_verbose, _HeldInterrupt)
 from .callbacks import History, ProgressBar, TerminateOnNaN
-from .metrics import EPOCH_METRICS
-from .metrics import compute as _epoch_metric
+from . import metrics as M
 from .layers import Dense
 
 # accuracy kinds (csrc/fnn_common.h)
 ACC_NONE, ACC_BINARY, ACC_CATEGORICAL, ACC_SPARSE = range(4)
 SUM_LOSS, SUM_ACC, SUM_MAE, SUM_MSE = range(4)
 
-_METRICS = {
-    "accuracy": ("acc", None), "acc": ("acc", None),
-    "binary_accuracy": ("acc", ACC_BINARY),
-    "categorical_accuracy": ("acc", ACC_CATEGORICAL),
-    "sparse_categorical_accuracy": ("acc", ACC_SPARSE),
-    "mae": ("err", SUM_MAE), "mean_absolute_error": ("err", SUM_MAE),
-    "mse": ("err", SUM_MSE), "mean_squared_error": ("err", SUM_MSE),
-    "rmse": ("rmse", SUM_MSE), "root_mean_squared_error": ("rmse", SUM_MSE),
-    **{name: ("epoch", None) for name in EPOCH_METRICS},
-}
 STREAM_INIT, STREAM_SHUFFLE, STREAM_DROPOUT = range(3)
 CHUNK_SECONDS = 0.05  # C work per call of the epoch loop (Ctrl-C latency)
 
@@ -69,36 +58,42 @@ class Trainer:
             raise TypeError("compile(): argument `loss` is missing. Expected one of "
                             f"{sorted(L.ALL_OBJECTS_DICT)}. Received: loss=None")
         loss_id = L.get(loss)
+        from_logits = isinstance(loss, L.Loss) and loss.from_logits
         if metrics is None:
             metrics = []
-        if isinstance(metrics, str) or not isinstance(metrics, (list, tuple)):
-            fail("compile", "invalid type for argument `metrics`", "a list of metric names",
-                 "metrics", metrics, error=TypeError)
+        if isinstance(metrics, (str, M.Metric)) or not isinstance(metrics, (list, tuple)):
+            fail("compile", "invalid type for argument `metrics`",
+                 "a list of metric names or fastnn.metrics objects", "metrics", metrics,
+                 error=TypeError)
         dense = self._dense
         if not dense:
             raise ValueError("compile(): the model has no Dense layer.")
-        acc_kind, want_err, names = self._compile_settings("compile", loss_id, metrics, dense[-1])
+        acc_kind, want_err, objs = self._compile_settings("compile", loss_id, metrics,
+                                                          dense[-1], from_logits)
         with self._writing():
             self.optimizer, self._loss_id, self.loss = opt, loss_id, L.NAMES[loss_id]
-            self._metric_names, self._acc_kind, self._want_err = names, acc_kind, want_err
+            self._from_logits = from_logits
+            self._metric_objs, self._acc_kind, self._want_err = objs, acc_kind, want_err
             opt.iterations = 0
             self._slots = None
             if self.built:
                 self._make_net()
 
-    def _compile_settings(self, func: str, loss_id: int, metrics, last: Dense):
-        """(accuracy kind, want mae/mse, metric names) for `last` as output layer;
+    @property
+    def _metric_names(self) -> list[str]:
+        return [m.name for m in self._metric_objs]
+
+    def _compile_settings(self, func: str, loss_id: int, metrics, last: Dense,
+                          from_logits: bool = False):
+        """(accuracy kind, want mae/mse, metric objects) for `last` as output layer;
         raises or warns for the loss pairing.  Changes nothing."""
-        acc_kind, want_err, names = ACC_NONE, False, []
+        acc_kind, want_err, objs = ACC_NONE, False, []
         for m in metrics:
-            if not isinstance(m, str):
-                fail(func, "invalid metric", f"names from {sorted(_METRICS)}",
-                     "metric", m, error=TypeError)
-            key = m.lower()
-            if key not in _METRICS:
-                fail(func, f"unknown metric {m!r}", f"one of {sorted(_METRICS)}", "metric", m)
-            family, kind = _METRICS[key]
+            metric = M.get(m, func)
+            key, family = metric.key, metric.family
             if family == "acc":
+                kind = {"binary_accuracy": ACC_BINARY, "categorical_accuracy": ACC_CATEGORICAL,
+                        "sparse_categorical_accuracy": ACC_SPARSE}.get(key)
                 if kind is None:
                     kind = {L.BCE: ACC_BINARY, L.CCE: ACC_CATEGORICAL,
                             L.SPARSE_CCE: ACC_SPARSE}.get(
@@ -108,30 +103,47 @@ class Trainer:
                                      f"at a time. Received: metrics={metrics!r}")
                 if (kind == ACC_SPARSE) != (loss_id == L.SPARSE_CCE):
                     raise ValueError(
-                        f"{func}(): metric {m!r} does not fit loss {L.NAMES[loss_id]!r}: "
-                        "sparse_categorical_accuracy needs integer labels "
-                        "(sparse_categorical_crossentropy), other accuracies need targets "
-                        "shaped like the output.")
+                        f"{func}(): metric {metric.name!r} does not fit loss "
+                        f"{L.NAMES[loss_id]!r}: sparse_categorical_accuracy needs integer "
+                        "labels (sparse_categorical_crossentropy), other accuracies need "
+                        "targets shaped like the output.")
                 acc_kind = kind
             elif family == "epoch":
-                if key == "r2_score" and loss_id == L.SPARSE_CCE:
-                    raise ValueError(f"{func}(): r2_score needs targets shaped like the "
+                if key in ("r2_score", "binary_accuracy") and loss_id == L.SPARSE_CCE:
+                    raise ValueError(f"{func}(): {key} needs targets shaped like the "
                                      "output, not integer labels.")
+                class_id = metric.params.get("class_id")
+                if class_id is not None and class_id >= last.units:
+                    raise ValueError(f"{func}(): {metric!r}: class_id must be below the "
+                                     f"number of outputs, {last.units}.")
             else:
                 if loss_id == L.SPARSE_CCE:
-                    raise ValueError(f"{func}(): metric {m!r} needs targets shaped like the "
-                                     "output; sparse_categorical_crossentropy takes integer "
-                                     "labels.")
+                    raise ValueError(f"{func}(): metric {metric.name!r} needs targets shaped "
+                                     "like the output; sparse_categorical_crossentropy takes "
+                                     "integer labels.")
                 want_err = True
-            if m in names:
-                raise ValueError(f"{func}(): metric {m!r} is listed twice.")
-            names.append(m)
-        self._check_pair(last, loss_id, func)
-        return acc_kind, want_err, names
+            if metric.name in [o.name for o in objs]:
+                raise ValueError(f"{func}(): metric {metric.name!r} is listed twice (give "
+                                 "a metric object another name=).")
+            if metric.name == "loss":
+                raise ValueError(f"{func}(): a metric cannot be named 'loss' (the loss's "
+                                 "own key in the logs).")
+            objs.append(metric)
+        self._check_pair(last, loss_id, func, from_logits)
+        return acc_kind, want_err, objs
 
     @staticmethod
-    def _check_pair(last: Dense, loss_id: int, func: str = "compile") -> None:
+    def _check_pair(last: Dense, loss_id: int, func: str = "compile",
+                    from_logits: bool = False) -> None:
         act = last.activation
+        if from_logits:
+            if act != A.LINEAR:
+                raise ValueError(
+                    f"{func}(): the loss has from_logits=True, so the last layer must output "
+                    f"logits (activation=None or 'linear'); layer {last.name!r} applies "
+                    f"{A.NAMES[act]!r}, which would be applied twice. Use from_logits=False "
+                    "with that activation, or remove it.")
+            act = L.LOGIT_ACTIVATION[loss_id]  # the loss applies it
         if act == A.SOFTMAX and last.units == 1:
             raise ValueError(f"{func}(): a softmax over 1 unit always outputs 1.0. For binary "
                              "classification use Dense(1, activation='sigmoid') with "
@@ -351,10 +363,10 @@ class Trainer:
         if self._slots is None:
             self._slots = self.optimizer._init_slots(self._params.size, self.dtype)
         S1, S2 = self._slots
-        net, n = self._net, len(X)
+        net, n = self._fit_net, len(X)
         Y_plain = Y
         if W is not None:  # the weights ride in a last column of the targets (C gathers it)
-            net = self._plan(weighted=True)
+            net = self._plan(weighted=True, training=True)
             Y = np.ascontiguousarray(np.hstack([Y, W[:, None].astype(self.dtype)]))
         ws = np.empty(batch * net.ws_units, self.dtype)
         keep = None  # trainable=False layers: what C puts back after every update
@@ -461,35 +473,49 @@ class Trainer:
         logs = {"loss": float(sums[SUM_LOSS] / max(n, 1))}
         div = max(n, 1) if weight_sum is None else (weight_sum if weight_sum > 0 else 1.0)
         P = None
-        for name in self._metric_names:
-            family, slot = _METRICS[name.lower()]
+        for metric in self._metric_objs:
+            family, name = metric.family, metric.name
             if family == "epoch":
                 if data is None:
                     continue  # known at the end of an epoch only
                 if P is None:
-                    P = _core.predict(self._net, self._params, data[0])
-                logs[name] = _epoch_metric(name.lower(), P, data[1],
-                                           self._loss_id == L.SPARSE_CCE,
-                                           self._loss_id in L.HINGE_LOSSES, data[2])
+                    P = self._probabilities(_core.predict(self._net, self._params, data[0]))
+                logs[name] = M.compute(metric.key, P, data[1], self._loss_id == L.SPARSE_CCE,
+                                       self._loss_id in L.HINGE_LOSSES, data[2],
+                                       metric.params)
                 continue
-            slot = SUM_ACC if family == "acc" else slot
+            if family == "acc":
+                slot = SUM_ACC
+            else:
+                slot = SUM_MAE if metric.key == "mean_absolute_error" else SUM_MSE
             logs[name] = float(sums[slot] / div)
             if family == "rmse":
                 logs[name] = float(np.sqrt(logs[name]))
         return logs
 
+    def _probabilities(self, out: np.ndarray) -> np.ndarray:
+        """The model's outputs as the loss sees them: with from_logits=True the loss
+        applies the sigmoid or softmax, so metrics are computed on that."""
+        if not self._from_logits:
+            return out
+        z = out.astype(np.float64)
+        if self._loss_id == L.BCE:
+            return 0.5 * (1.0 + np.tanh(0.5 * z))  # sigmoid without overflow
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
     @property
     def _has_epoch_metrics(self) -> bool:
-        return any(_METRICS[m.lower()][0] == "epoch" for m in self._metric_names)
+        return any(m.family == "epoch" for m in self._metric_objs)
 
     def _evaluate_sums(self, X: np.ndarray, Y: np.ndarray, batch_size=None,
                        W=None) -> np.ndarray:
         """Loss and metric sums over X, Y (weighted by W), forward in chunks of
         batch_size (default 1024)."""
         cap = max(1, min(len(X), batch_size or 1024))
-        net = self._net
+        net = self._fit_net
         if W is not None:
-            net = self._plan(weighted=True)
+            net = self._plan(weighted=True, training=True)
             Y = np.ascontiguousarray(np.hstack([Y, W[:, None].astype(self.dtype)]))
         ws = np.empty(cap * net.ws_units, self.dtype)
         sums = np.zeros(4)

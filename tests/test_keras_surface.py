@@ -146,8 +146,10 @@ def test_activation_functions_loss_objects_and_layer_weights():
         m.layers[1].set_weights([np.ones((8, 2)), np.zeros(2)])
     m.compile("adam", fastnn.losses.SparseCategoricalCrossentropy(), ["accuracy"])
     assert m.loss == "sparse_categorical_crossentropy"
-    with pytest.raises(ValueError, match="from_logits"):
-        fastnn.losses.CategoricalCrossentropy(from_logits=True)
+    with pytest.raises(ValueError, match="from_logits applies to the cross-entropies"):
+        fastnn.losses.MeanSquaredError(from_logits=True)
+    with pytest.raises(ValueError, match="would be applied twice"):  # softmax layer
+        m.compile("adam", fastnn.losses.SparseCategoricalCrossentropy(from_logits=True))
     with pytest.raises(ValueError, match="delta=2"):
         fastnn.losses.Huber(delta=2)
 

@@ -394,8 +394,19 @@ def case_files(base, tmp):
     add("bad_sha_entry", "entry for", config=lambda c: {
         **c, "arrays": {**c["arrays"], KERNEL: {"shape": [5, 8], "dtype": "<f4", "sha256": 1}}})
     add("overlapping_members", "overlaps the next member", raw=_overlapping(base))
-    add("bad_metric", "invalid: .*unknown metric 'bogus'",
+    add("bad_metric", "invalid compile settings: .*unknown metric 'bogus'",
         config=edit_config(**{"compile.metrics": ["bogus"]}))
+    add("metric_object_bad_argument", "invalid compile settings: .*unexpected keyword",
+        config=edit_config(**{"compile.metrics": [
+            {"class_name": "Precision", "config": {"evil": "os.system"}}]}))
+    add("metric_object_unknown_class",
+        "invalid compile settings: .*unknown metric .builtins.eval.",
+        config=edit_config(**{"compile.metrics": [
+            {"class_name": "builtins.eval", "config": {}}]}))
+    add("from_logits_not_bool", "invalid from_logits",
+        config=edit_config(**{"compile.from_logits": 1}))
+    add("from_logits_on_mse", "invalid compile settings: .*cross-entropies only",
+        config=edit_config(**{"compile.from_logits": True, "compile.loss": "mse"}))
     add("dropout_last", "Dropout cannot be the last layer", config=lambda c: {
         **c, "model": {**c["model"], "config": {**c["model"]["config"], "layers": [
             *c["model"]["config"]["layers"],
