@@ -174,7 +174,13 @@ def check_not_masked(func: str, name: str, x: Any) -> None:
 
 
 def check_finite(func: str, name: str, arr: np.ndarray) -> None:
-    if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+    if arr.dtype.kind != "f":
+        return
+    if arr.dtype in (np.float32, np.float64) and arr.flags.c_contiguous:
+        from ._kernels._core import all_finite  # one pass, no temporary of arr's size
+        if all_finite(arr):
+            return
+    if not np.isfinite(arr).all():
         bad = np.argwhere(~np.isfinite(arr))[:5]
         where = [tuple(int(i) for i in idx) if len(idx) > 1 else int(idx[0]) for idx in bad]
         raise ValueError(f"{func}(): argument `{name}` contains NaN or infinity (after "

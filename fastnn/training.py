@@ -394,12 +394,21 @@ class Trainer:
         self.history = history
         for cb in cbs:
             cb.on_train_begin({})
+        snapshot = None
         for epoch in range(initial_epoch, epochs):
             for cb in cbs:
                 cb.on_epoch_begin(epoch)
             bar.epoch_begin(epoch)
-            snapshot = (self._params.copy(), S1.copy(), S2.copy(), self.optimizer.iterations,
-                        {k: v.copy() for k, v in self._rng.items()})
+            # the epoch-start state a non-finite loss rolls back to (buffers reused)
+            if snapshot is None:
+                snapshot = (self._params.copy(), S1.copy(), S2.copy(), 0,
+                            {k: v.copy() for k, v in self._rng.items()})
+            else:
+                for saved, live in zip(snapshot[:3], (self._params, S1, S2)):
+                    np.copyto(saved, live)
+                for k, v in self._rng.items():
+                    np.copyto(snapshot[4][k], v)
+            snapshot = (*snapshot[:3], self.optimizer.iterations, snapshot[4])
             sums = np.zeros(4)
             done = b0 = 0
             wdone = 0.0  # Σ weights of the applied samples: the metrics' divisor
@@ -426,7 +435,10 @@ class Trainer:
                     if W is not None:
                         wdone += float(W[part[:n_done]].sum())
                     b0 += size
-                    if status or not np.isfinite(self._params).all():
+                    # a float64 sum is finite iff every float32 weight is (a float64 model
+                    # whose sum overflows is checked element by element)
+                    if status or (not math.isfinite(self._params.sum(dtype=np.float64))
+                                  and not np.isfinite(self._params).all()):
                         self._params[:], S1[:], S2[:] = snapshot[:3]
                         self.optimizer.iterations = snapshot[3]
                         for stream, state in snapshot[4].items():

@@ -521,6 +521,20 @@ cdef bint _all_finite(const void *p, Py_ssize_t n, bint is64) noexcept nogil:
     return True
 
 
+def all_finite(cnp.ndarray a not None):
+    """True when the C-contiguous float32/float64 array `a` holds no NaN or inf —
+    np.isfinite(a).all() without its temporary array (one pass, GIL released)."""
+    if a.dtype.type not in (np.float32, np.float64) or not cnp.PyArray_IS_C_CONTIGUOUS(a):
+        raise TypeError("all_finite(): expected a C-contiguous float32 or float64 array")
+    cdef bint is64 = a.dtype.type is np.float64
+    cdef const void *p = cnp.PyArray_DATA(a)
+    cdef Py_ssize_t n = a.size
+    cdef bint ok
+    with nogil:
+        ok = _all_finite(p, n, is64)
+    return ok
+
+
 def predict_fast(Net net not None, X):
     """predict() with the plan's own buffer, for input already in final form, or None.
 
