@@ -76,6 +76,7 @@ def get(identifier) -> int:
 
 
 def serialize(act_id: int) -> str:
+    """The activation's name, for a config."""
     return NAMES[act_id]
 
 

@@ -29,22 +29,30 @@ class Callback:
         self.params = {}
 
     def set_model(self, model) -> None:
+        """The model being trained (``self.model``); fit calls this first."""
         self.model = model
 
     def set_params(self, params) -> None:
+        """fit's settings (``epochs``, ``steps``, ``verbose``) as ``self.params``."""
         self.params = params
 
-    def on_train_batch_begin(self, batch: int, logs=None): ...
+    def on_train_batch_begin(self, batch: int, logs=None):
+        """Called before a C chunk of batches starting at `batch` (not per batch)."""
 
-    def on_train_batch_end(self, batch: int, logs=None): ...
+    def on_train_batch_end(self, batch: int, logs=None):
+        """Called after a C chunk of batches ending at `batch`, with the running logs."""
 
-    def on_train_begin(self, logs=None): ...
+    def on_train_begin(self, logs=None):
+        """Called once before the first epoch."""
 
-    def on_train_end(self, logs=None): ...
+    def on_train_end(self, logs=None):
+        """Called once after the last epoch, with the last epoch's logs."""
 
-    def on_epoch_begin(self, epoch: int, logs=None): ...
+    def on_epoch_begin(self, epoch: int, logs=None):
+        """Called at the start of epoch `epoch` (0-based)."""
 
-    def on_epoch_end(self, epoch: int, logs=None): ...
+    def on_epoch_end(self, epoch: int, logs=None):
+        """Called at the end of epoch `epoch` with its logs (loss, metrics, val_*)."""
 
 
 class History(Callback):

@@ -56,6 +56,7 @@ class Initializer:
                              "Sequential(seed=...) instead.")
 
     def get_config(self) -> dict:
+        """The initializer's arguments, as Keras's ``get_config``."""
         return {}
 
 

@@ -44,13 +44,16 @@ class Layer:
             model._make_net()
 
     def get_config(self) -> dict:
+        """The layer's constructor arguments, as Keras's ``get_config``."""
         return {"name": self.name}
 
     @classmethod
     def from_config(cls, config: dict) -> "Layer":
+        """A new layer from :meth:`get_config`'s dict."""
         return cls(**config)
 
     def get_weights(self) -> list[np.ndarray]:
+        """The layer's weights as NumPy copies (none for this layer)."""
         return []
 
     def __repr__(self) -> str:

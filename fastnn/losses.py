@@ -111,6 +111,7 @@ class Loss:
                              f"Received: {key}={value!r}")
 
     def get_config(self) -> dict:
+        """The loss's name (and ``from_logits`` when set), as a model file stores it."""
         config = {"name": self._name}
         if self.from_logits:
             config["from_logits"] = True
@@ -155,6 +156,7 @@ def get(identifier) -> int:
 
 
 def suggestion(loss: int) -> str:
+    """Which last activation the loss `loss` expects, for the pairing warning."""
     return {
         BCE: "binary_crossentropy expects a sigmoid output (binary or multilabel)",
         CCE: "categorical_crossentropy expects a softmax output",

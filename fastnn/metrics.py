@@ -146,10 +146,12 @@ class Metric:
         return _FAMILY[self.key]
 
     def get_config(self) -> dict:
+        """The metric's name and arguments, as a model file stores them."""
         return {"name": self.name, **self.params}
 
     @classmethod
     def from_config(cls, config: dict):
+        """A new metric object from :meth:`get_config`'s dict."""
         return cls(**config)
 
     def __repr__(self) -> str:

@@ -8,6 +8,7 @@ from ._kernels import _core
 
 
 class ModelIO:
+    """Saving, exporting and pickling for :class:`fastnn.Sequential` (a mixin)."""
     def save(self, filepath, overwrite: bool = True) -> None:
         """Save the whole model to `filepath` (fastnn's file format; ``.fastnn`` is the
         usual suffix): architecture, weights, compile settings and the training state

@@ -131,6 +131,7 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
 
     @property
     def built(self) -> bool:
+        """Whether the weights exist (the input size is known)."""
         return self._params is not None
 
     def add(self, layer: Layer) -> None:
@@ -474,6 +475,7 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
             self._params[off:off + arr.size] = arr.ravel()
 
     def count_params(self) -> int:
+        """Number of weights and biases (0 before the model is built)."""
         self._ensure_built("count_params")
         return int(self._params.size)
 
@@ -485,6 +487,8 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
 
     # ------------------------------------------------------------------ config
     def get_config(self) -> dict:
+        """Name, dtype, seed and every layer's config; :meth:`from_config` rebuilds
+        the model (without weights)."""
         layers = [{"class_name": type(l).__name__, "config": l.get_config()}
                   for l in self._layers]
         if self._input_dim is not None and not any(

@@ -139,10 +139,12 @@ class Optimizer:
         return np.zeros(n, dtype), np.zeros(n, dtype)
 
     def get_config(self) -> dict:
+        """The optimizer's constructor arguments (the learning rate or its schedule)."""
         raise NotImplementedError
 
     @classmethod
     def from_config(cls, config: dict) -> "Optimizer":
+        """A new optimizer from :meth:`get_config`'s dict."""
         return cls(**config)
 
     def __repr__(self) -> str:
@@ -264,4 +266,5 @@ def get(identifier) -> Optimizer:
 
 
 def serialize(opt: Optimizer) -> dict:
+    """``{"class_name": ..., "config": ...}`` for a model file; :func:`get` reads it back."""
     return {"class_name": type(opt).__name__, "config": opt.get_config()}

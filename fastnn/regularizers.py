@@ -17,10 +17,12 @@ class Regularizer:
     l2: float = 0.0
 
     def get_config(self) -> dict:
+        """The penalty factors, as Keras's ``get_config``."""
         return {"l1": self.l1, "l2": self.l2}
 
     @classmethod
     def from_config(cls, config: dict) -> "Regularizer":
+        """A new regularizer from :meth:`get_config`'s dict."""
         return cls(**config)
 
     def __call__(self, w) -> float:
@@ -62,14 +64,17 @@ class L2(L1L2):
 
 
 def l1(l1: float = 0.01) -> L1:
+    """``L1(l1)``: penalty l1·Σ|w| (Keras's shortcut)."""
     return L1(l1)
 
 
 def l2(l2: float = 0.01) -> L2:
+    """``L2(l2)``: penalty l2·Σw² (Keras's shortcut)."""
     return L2(l2)
 
 
 def l1_l2(l1: float = 0.01, l2: float = 0.01) -> L1L2:
+    """``L1L2(l1, l2)``: both penalties (Keras's shortcut)."""
     return L1L2(l1, l2)
 
 
@@ -77,6 +82,7 @@ ALL_OBJECTS_DICT = {"l1": L1, "l2": L2, "l1_l2": L1L2, "l1l2": L1L2}
 
 
 def get(identifier) -> Regularizer | None:
+    """A regularizer from a name (``"l2"``), a config dict, an object, or None."""
     if identifier is None:
         return None
     if isinstance(identifier, dict):
@@ -86,6 +92,7 @@ def get(identifier) -> Regularizer | None:
 
 
 def serialize(reg: Regularizer | None):
+    """``{"class_name": ..., "config": ...}`` (or None) for a layer config."""
     if reg is None:
         return None
     return {"class_name": type(reg).__name__, "config": reg.get_config()}

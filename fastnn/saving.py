@@ -227,6 +227,7 @@ def _is_keras_file(path: str) -> bool:
 
 
 def model_from_archive(source, where, compile: bool = True, allow_nonfinite: bool = False):
+    """A model from the bytes or path `source` of a model file (`where` names it in errors)."""
     config, arrays, model = read_archive(source, where)
     try:
         return _assemble(config, arrays, model, where, compile, allow_nonfinite)
@@ -305,5 +306,7 @@ def model_to_bytes(model) -> bytes:
 
 
 def model_from_bytes(data: bytes):
+    """A model from a model file's bytes (copy.deepcopy and serialisation go
+    through this)."""
     return model_from_archive(io.BytesIO(data), "<bytes>", True, True)
 

@@ -42,10 +42,12 @@ class LearningRateSchedule:
         raise NotImplementedError
 
     def get_config(self) -> dict:
+        """The schedule's constructor arguments, as Keras's ``get_config``."""
         raise NotImplementedError
 
     @classmethod
     def from_config(cls, config: dict):
+        """A new schedule from :meth:`get_config`'s dict."""
         return cls(**config)
 
     def _c_fields(self) -> tuple:
@@ -62,6 +64,7 @@ def _positive(name, key, value):
 
 
 class ExponentialDecay(LearningRateSchedule):
+    """lr(step) = initial · rate^(step / decay_steps) (floored with ``staircase``)."""
     _kind = EXPONENTIAL
 
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
@@ -88,6 +91,7 @@ class ExponentialDecay(LearningRateSchedule):
 
 
 class InverseTimeDecay(ExponentialDecay):
+    """lr(step) = initial / (1 + rate · step / decay_steps) (floored with ``staircase``)."""
     _kind = INVERSE_TIME
 
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
@@ -101,6 +105,7 @@ class InverseTimeDecay(ExponentialDecay):
 
 
 class PiecewiseConstantDecay(LearningRateSchedule):
+    """lr(step) = values[i] for boundaries[i−1] < step ≤ boundaries[i]."""
     _kind = PIECEWISE
 
     def __init__(self, boundaries, values, name="PiecewiseConstantDecay"):
@@ -130,6 +135,7 @@ class PiecewiseConstantDecay(LearningRateSchedule):
 
 
 class PolynomialDecay(LearningRateSchedule):
+    """lr(step) = (initial − end)(1 − step/decay_steps)^power + end (``cycle`` restarts it)."""
     _kind = POLYNOMIAL
 
     def __init__(self, initial_learning_rate, decay_steps, end_learning_rate=0.0001,
@@ -162,6 +168,8 @@ class PolynomialDecay(LearningRateSchedule):
 
 
 class CosineDecay(LearningRateSchedule):
+    """Cosine decay from initial to alpha·initial over decay_steps, after an
+    optional linear warm-up to warmup_target over warmup_steps."""
     _kind = COSINE
 
     def __init__(self, initial_learning_rate, decay_steps, alpha=0.0, name="CosineDecay",
@@ -216,4 +224,6 @@ def deserialize(config: dict) -> LearningRateSchedule:
 
 
 def serialize(schedule: LearningRateSchedule) -> dict:
+    """``{"class_name": ..., "config": ...}`` for a model file; read back with the
+    optimizer's config."""
     return {"class_name": type(schedule).__name__, "config": schedule.get_config()}

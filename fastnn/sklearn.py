@@ -253,6 +253,7 @@ class FastNNClassifier(ClassifierMixin, _FastNNBase):
     multilabel (one sigmoid per label) targets; any label values."""
 
     def fit(self, X, y):
+        """Train on (X, y) from scratch; returns self."""
         return self._fit(X, y, incremental=False)
 
     def partial_fit(self, X, y, classes=None):
@@ -317,16 +318,19 @@ class FastNNClassifier(ClassifierMixin, _FastNNBase):
             float(np.mean(np.all(self.predict(X) == y, axis=1)))
 
     def predict_proba(self, X):
+        """Class probabilities, shape (n_samples, n_classes), columns in ``classes_`` order."""
         p = self._forward(X)
         if self._multilabel or len(self.classes_) > 2:
             return p
         return np.hstack([1 - p, p])
 
     def predict_log_proba(self, X):
+        """log of :meth:`predict_proba`."""
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
 
     def predict(self, X):
+        """The most probable class label of each sample."""
         p = self._forward(X)
         if self._multilabel:
             return (p > 0.5).astype(int)
@@ -362,6 +366,7 @@ class FastNNRegressor(RegressorMixin, _FastNNBase):
         self.output_activation = output_activation
 
     def fit(self, X, y):
+        """Train on (X, y) from scratch; returns self."""
         return self._fit(X, y, incremental=False)
 
     def partial_fit(self, X, y):
@@ -390,5 +395,6 @@ class FastNNRegressor(RegressorMixin, _FastNNBase):
         return float(self.score(X, y))
 
     def predict(self, X):
+        """The network's output: shape (n_samples,) for one target, else (n_samples, n_targets)."""
         p = self._forward(X)
         return p.ravel() if self.n_outputs_ == 1 else p

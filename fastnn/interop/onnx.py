@@ -79,6 +79,8 @@ def to_onnx(model):
 
 
 def onnx_float64() -> int:
+    """The ONNX element type of float64 (TensorProto.DOUBLE), for callers that
+    check a model's input type."""
     return _onnx()[0].TensorProto.DOUBLE
 
 
