@@ -1,0 +1,149 @@
+"""What the progress bar costs a fit: verbose=0 beside verbose=1 into a terminal and
+into a log file, and verbose=2 into the file.
+
+    python benchmarks/bench_progress.py [--quick] [--repeats N]
+
+Workload (W1-like): 2-16-16-1 tanh/tanh/sigmoid, SGD(0.03, momentum=0.9), binary
+cross-entropy + accuracy, 4096 circle points, batch 32 (128 batches per epoch), 20
+epochs, float32, 1 BLAS thread.  Only ``fit`` is timed (the model is built and
+compiled before the clock starts).
+
+Streams:
+
+* ``tty``: a real pseudo-terminal (``os.openpty``), its other end drained by a
+  child process, so the bar sees ``isatty()`` and redraws in place, and every byte
+  goes through the kernel as it would to a terminal (the terminal's own drawing is
+  not fastnn's cost and is not here);
+* ``file``: a file on disk, opened for writing with UTF-8 (what ``> train.log``
+  gives): one finished line per epoch.
+
+The configurations run interleaved, round after round, in a shuffled order per
+round, so a slow spell of the shared machine hits all of them alike.  Reported:
+the median and spread of each, and the median of the per-round difference to
+verbose=0 in the same round (the overhead), with its spread.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _common  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+import fastnn  # noqa: E402
+from fastnn.layers import Dense  # noqa: E402
+
+EPOCHS, BATCH = 20, 32
+
+
+def make_model():
+    m = fastnn.Sequential([fastnn.Input(shape=(2,)), Dense(16, activation="tanh"),
+                           Dense(16, activation="tanh"), Dense(1, activation="sigmoid")],
+                          seed=0)
+    m.compile(fastnn.optimizers.SGD(0.03, momentum=0.9), "binary_crossentropy",
+              ["accuracy"])
+    return m
+
+
+_DRAIN = """
+import os, sys
+n = 0
+while True:
+    try:
+        chunk = os.read(0, 65536)
+    except OSError:  # EIO: the terminal end was closed
+        break
+    if not chunk:
+        break
+    n += len(chunk)
+print(n)
+"""
+
+
+class Pty:
+    """A pseudo-terminal: `stream` is a text file on its terminal end (isatty() is
+    True); a child process reads and discards everything from the other end (a
+    thread of this process would compete with fit for the GIL)."""
+
+    def __init__(self):
+        master, slave = os.openpty()
+        self.stream = open(slave, "w", encoding="utf-8")
+        self._child = subprocess.Popen([sys.executable, "-c", _DRAIN], stdin=master,
+                                       stdout=subprocess.PIPE, text=True)
+        os.close(master)  # the child holds it
+        self.bytes = 0
+
+    def close(self):
+        self.stream.close()
+        self.bytes = int(self._child.communicate(timeout=10)[0] or 0)
+
+
+def fit_seconds(X, y, verbose: int, stream) -> float:
+    m = make_model()
+    with contextlib.redirect_stdout(stream) if stream is not None else contextlib.nullcontext():
+        t0 = time.perf_counter()
+        m.fit(X, y, batch_size=BATCH, epochs=EPOCHS, verbose=verbose)
+        dt = time.perf_counter() - t0
+        if stream is not None:
+            stream.flush()
+    return dt
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="11 rounds instead of 41")
+    parser.add_argument("--repeats", type=int, default=None)
+    args = parser.parse_args()
+    rounds = args.repeats or (11 if args.quick else 41)
+    limit, note = _common.thread_limits(1)
+    with limit:
+        print(_common.machine_report(note, probe=False))
+        X, y = _common.circles(4096)
+        tty = Pty()
+        folder = tempfile.mkdtemp(prefix="fastnn-bench-progress-")
+        log = open(os.path.join(folder, "train.log"), "w", encoding="utf-8")
+        configs = {"verbose=0": (0, None), "verbose=1 tty": (1, tty.stream),
+                   "verbose=1 file": (1, log), "verbose=2 file": (2, log)}
+        for name, (verbose, stream) in configs.items():  # warm-up, untimed
+            fit_seconds(X, y, verbose, stream)
+        times = {name: [] for name in configs}
+        order = list(configs)
+        rng = random.Random(0)
+        for _ in range(rounds):
+            rng.shuffle(order)
+            for name in order:
+                _common.quiesce(0.02)
+                times[name].append(fit_seconds(X, y, *configs[name]))
+        log.close()
+        log_lines = open(log.name, encoding="utf-8").read().count("\n")
+        tty.close()
+    base = times["verbose=0"]
+    print(f"\nfit of {len(X)} samples, batch {BATCH}, {EPOCHS} epochs; {rounds} interleaved "
+          "rounds (ms)")
+    rows = []
+    for name, ts in times.items():
+        diffs = [(t - b) * 1e3 for t, b in zip(ts, base)]
+        q = statistics.quantiles(diffs, n=4) if name != "verbose=0" else None
+        rows.append([name, f"{_common.median(ts) * 1e3:.2f}",
+                     f"{min(ts) * 1e3:.2f}-{max(ts) * 1e3:.2f}",
+                     "-" if q is None else f"{statistics.median(diffs):+.3f}",
+                     "-" if q is None else f"{q[0]:+.3f} .. {q[2]:+.3f}",
+                     "-" if q is None else
+                     f"{statistics.median(diffs) / (_common.median(base) * 1e3):+.1%}"])
+    print(_common.fmt_table(["config", "median", "min-max", "overhead (median of "
+                             "paired diffs)", "diffs IQR", "overhead %"], rows))
+    print(f"\nbytes through the pty: {tty.bytes:,} over {(rounds + 1) * EPOCHS} epochs; "
+          f"lines in the log file: {log_lines:,}")
+
+
+if __name__ == "__main__":
+    main()
