@@ -271,3 +271,20 @@ def test_import_fastnn_does_not_import_matplotlib():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "False"
+
+
+def test_demo_writes_its_pictures(tmp_path, monkeypatch, capsys):
+    from fastnn.__main__ import main
+
+    monkeypatch.setitem(sys.modules, "sklearn.datasets", None)  # skip the digits part
+    folder = tmp_path / "pics"
+    assert main(["demo", "--plots", str(folder)]) == 0
+    out = capsys.readouterr().out
+    names = sorted(os.listdir(folder))
+    assert names == ["boundary_circle_4-2.png", "boundary_gaussian_4-2.png",
+                     "boundary_spiral_16-16.png", "boundary_spiral_4-2.png",
+                     "boundary_xor_4-2.png", "history_spiral_16-16.png"]
+    for name in names:
+        assert png_size(folder / name)[0] > 300 and str(folder / name) in out
+    assert main(["demo", "--no-plots"]) == 0
+    assert "pictures:" not in capsys.readouterr().out
