@@ -12,7 +12,7 @@ Design:
   While the epoch runs the time field is the estimated time left (as Keras);
   once it ends it is the epoch's elapsed time, and ``2ms/step`` is the measured
   training time per batch.  The count is bold and the bar green, unless
-  ``NO_COLOR`` is set (https://no-color.org).
+  ``NO_COLOR`` is set (https://no-color.org) or ``TERM=dumb``.
 * Anything else — a pipe, a log file, a ``StringIO`` — gets finished lines only:
   no ``\\r``, no ANSI codes, one line per epoch (the bar's final state for
   ``verbose=1``, Keras's ``13/13 - 0s - 2ms/step - ...`` for ``verbose=2``).  If
@@ -44,6 +44,15 @@ def is_interactive(stream) -> bool:
     except (AttributeError, ValueError, OSError):  # no isatty, or a closed file
         return False
     return type(stream).__module__.startswith("ipykernel")
+
+
+def _colors_ok() -> bool:
+    """ANSI colors, unless NO_COLOR is set, TERM is "dumb", or on a Windows console
+    that is not known to read them (Windows Terminal sets WT_SESSION)."""
+    env = os.environ
+    if env.get("NO_COLOR") or env.get("TERM") == "dumb":
+        return False
+    return sys.platform != "win32" or any(k in env for k in ("WT_SESSION", "ANSICON", "TERM"))
 
 
 def _can_write(stream, text: str) -> bool:
@@ -107,7 +116,7 @@ class ProgressBar:
         self.stream = sys.stdout if stream is None else stream
         interactive = bool(verbose) and is_interactive(self.stream)
         self.live = verbose == 1 and interactive
-        self.color = interactive and not os.environ.get("NO_COLOR")
+        self.color = interactive and _colors_ok()
         self.chars = _FULL if not verbose or _can_write(self.stream, "━") else _ASCII
         self.columns = shutil.get_terminal_size().columns if self.live else 0
         self._open = 0  # visible length of the line being redrawn (0: none)

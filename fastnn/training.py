@@ -430,6 +430,7 @@ class Trainer:
                         for stream, state in snapshot[4].items():
                             self._rng[stream][:] = state
                         if nan_stops:  # TerminateOnNaN: stop without an exception
+                            bar.close()
                             print(f"Epoch {epoch + 1}: invalid loss, terminating training "
                                   "(the weights from the start of the epoch were put back)")
                             self.stop_training = True

@@ -98,6 +98,9 @@ def test_terminal_redraws_one_line_per_chunk(monkeypatch):
 
 def test_terminal_colors_unless_no_color(monkeypatch):
     monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setenv("TERM", "dumb")
+    assert not ProgressBar(2, 4, 1, FakeTTY()).color
+    monkeypatch.setenv("TERM", "xterm-256color")
     tty = FakeTTY()
     bar = ProgressBar(2, 4, 1, tty)
     bar.epoch_begin(0)
