@@ -122,15 +122,20 @@ class ProgressBar:
         self._open = 0  # visible length of the line being redrawn (0: none)
         self.t0 = self.t_done = time.perf_counter()
         self.done, self._first = 0, None
+        self._header, self._last = "", None  # a deferred "Epoch i/N"; last epoch's time
+        self._flushed = -1.0  # when _write last flushed
 
     # ------------------------------------------------------------------ fit's hooks
     def epoch_begin(self, epoch: int) -> None:
-        """Start the clock; print ``Epoch i/N`` (when N > 1)."""
+        """Start the clock; print ``Epoch i/N`` (when N > 1).  After an epoch shorter
+        than a second the line goes out with the epoch's first drawing instead: one
+        write (one system call on a terminal) per fast epoch, not two."""
         self.t0 = self.t_done = time.perf_counter()
         self.done, self._first = 0, None
         if self.verbose and self.epochs > 1:
-            self.stream.write(f"Epoch {epoch + 1}/{self.epochs}\n")
-            self.stream.flush()
+            self._header = f"Epoch {epoch + 1}/{self.epochs}\n"
+            if self._last is None or self._last >= 1.0:
+                self._write("")
 
     def chunk(self, done: int, logs_fn) -> None:
         """`done` batches of the epoch have run (one C chunk ended).  `logs_fn()`
@@ -155,7 +160,7 @@ class ProgressBar:
         now = time.perf_counter()
         per_step = (self.t_done - self.t0) / max(self.done, 1) if self.done else \
             (now - self.t0) / max(self.steps, 1)
-        elapsed = now - self.t0
+        elapsed = self._last = now - self.t0
         if self.verbose == 2:
             text = (f"{self._count(self.steps)} - {elapsed:.0f}s - "
                     f"{format_step_time(per_step)}{format_logs(logs)}")
@@ -164,15 +169,25 @@ class ProgressBar:
         if self.live:
             self._redraw(text, final=True)
         else:
-            self.stream.write(text + "\n")
-        self.stream.flush()
+            self._write(text + "\n")
 
     def close(self) -> None:
-        """End a half-drawn line (an exception or Ctrl-C in mid-epoch)."""
-        if self._open:
-            self.stream.write("\n")
-            self.stream.flush()
+        """End a half-drawn line (an exception or Ctrl-C in mid-epoch) and flush."""
+        if self._open or self._header:
+            self._write("\n" if self._open else "")
             self._open = 0
+        if self.verbose:
+            self.stream.flush()
+
+    def _write(self, text: str) -> None:
+        """Write and flush; into a file or pipe, flush at most every 0.1 s (fast
+        epochs would each pay a system call; ``close`` flushes at the end of fit)."""
+        self.stream.write(self._header + text)
+        self._header = ""
+        now = time.perf_counter()
+        if self.live or now - self._flushed >= 0.1:
+            self.stream.flush()
+            self._flushed = now
 
     # ------------------------------------------------------------------ drawing
     def _count(self, done: int) -> str:
@@ -202,8 +217,7 @@ class ProgressBar:
     def _redraw(self, text: str, final: bool = False) -> None:
         visible = _visible_len(text)
         pad = " " * max(self._open - visible, 0)
-        self.stream.write(f"\r{text}{pad}" + ("\n" if final else ""))
-        self.stream.flush()
+        self._write(f"\r{text}{pad}" + ("\n" if final else ""))
         self._open = 0 if final else visible
 
 
@@ -224,3 +238,4 @@ def report(steps: int, seconds: float, logs: dict, verbose: int, stream=None) ->
     now = time.perf_counter()
     bar.t0, bar.t_done, bar.done = now - seconds, now, max(steps, 1)
     bar.epoch_end(logs)
+    bar.close()
