@@ -14,18 +14,23 @@ Streams:
   child process, so the bar sees ``isatty()`` and redraws in place, and every byte
   goes through the kernel as it would to a terminal (the terminal's own drawing is
   not fastnn's cost and is not here);
+* ``memory tty``: a StringIO whose isatty() is True: the bar redraws as on a
+  terminal, with no system call — fastnn's own cost alone;
 * ``file``: a file on disk, opened for writing with UTF-8 (what ``> train.log``
   gives): one finished line per epoch.
 
 The configurations run interleaved, round after round, in a shuffled order per
-round, so a slow spell of the shared machine hits all of them alike.  Reported:
-the median and spread of each, and the median of the per-round difference to
-verbose=0 in the same round (the overhead), with its spread.
+round, so a slow spell of the shared machine hits all of them alike.  Reported,
+for the wall-clock time and for this process's CPU time (which other processes
+cannot inflate): the median and spread of each, and the median of the per-round
+difference to verbose=0 in the same round (the overhead), with its spread.  Last,
+the bar's own calls per epoch without training.
 """
 from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import os
 import random
 import statistics
@@ -87,15 +92,29 @@ class Pty:
         self.bytes = int(self._child.communicate(timeout=10)[0] or 0)
 
 
-def fit_seconds(X, y, verbose: int, stream) -> float:
+class MemoryTTY(io.StringIO):
+    """A terminal in memory (isatty() is True, no system calls): the bar's own cost,
+    without the kernel's or a reader's."""
+
+    def isatty(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        if self.tell() > 1 << 20:  # keep it small
+            self.seek(0)
+            self.truncate()
+        return super().write(text)
+
+
+def fit_seconds(X, y, verbose: int, stream) -> tuple[float, float]:
+    """(wall-clock, CPU time of this process) of one fit, in seconds."""
     m = make_model()
     with contextlib.redirect_stdout(stream) if stream is not None else contextlib.nullcontext():
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         m.fit(X, y, batch_size=BATCH, epochs=EPOCHS, verbose=verbose)
-        dt = time.perf_counter() - t0
         if stream is not None:
             stream.flush()
-    return dt
+        return time.perf_counter() - t0, time.process_time() - c0
 
 
 def bar_calls_per_epoch(stream, verbose: int, epochs: int = 2000) -> float:
@@ -116,10 +135,10 @@ def bar_calls_per_epoch(stream, verbose: int, epochs: int = 2000) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="11 rounds instead of 41")
+    parser.add_argument("--quick", action="store_true", help="11 rounds instead of 101")
     parser.add_argument("--repeats", type=int, default=None)
     args = parser.parse_args()
-    rounds = args.repeats or (11 if args.quick else 41)
+    rounds = args.repeats or (11 if args.quick else 101)
     limit, note = _common.thread_limits(1)
     with limit:
         print(_common.machine_report(note, probe=False))
@@ -127,18 +146,19 @@ def main() -> None:
         tty = Pty()
         folder = tempfile.mkdtemp(prefix="fastnn-bench-progress-")
         log = open(os.path.join(folder, "train.log"), "w", encoding="utf-8")
+        memory_tty = MemoryTTY()
         configs = {"verbose=0": (0, None), "verbose=1 tty": (1, tty.stream),
+                   "verbose=1 memory tty": (1, memory_tty),
                    "verbose=1 file": (1, log), "verbose=2 file": (2, log)}
         for name, (verbose, stream) in configs.items():  # warm-up, untimed
             fit_seconds(X, y, verbose, stream)
         calls = {name: [] for name in configs}
         tty2 = Pty()  # streams of their own: the counts below are the fits' output
         log2 = open(os.path.join(folder, "calls.log"), "w", encoding="utf-8")
-        streams = {0: None, 1: log2, 2: log2}
         for _ in range(5):
             for name, (verbose, stream) in configs.items():
-                calls[name].append(bar_calls_per_epoch(
-                    tty2.stream if stream is tty.stream else streams[verbose], verbose))
+                other = {id(tty.stream): tty2.stream, id(log): log2}.get(id(stream), stream)
+                calls[name].append(bar_calls_per_epoch(other, verbose))
         tty2.close()
         log2.close()
         times = {name: [] for name in configs}
@@ -152,21 +172,25 @@ def main() -> None:
         log.close()
         log_lines = open(log.name, encoding="utf-8").read().count("\n")
         tty.close()
-    base = times["verbose=0"]
     print(f"\nfit of {len(X)} samples, batch {BATCH}, {EPOCHS} epochs; {rounds} interleaved "
           "rounds (ms)")
-    rows = []
-    for name, ts in times.items():
-        diffs = [(t - b) * 1e3 for t, b in zip(ts, base)]
-        q = statistics.quantiles(diffs, n=4) if name != "verbose=0" else None
-        rows.append([name, f"{_common.median(ts) * 1e3:.2f}",
-                     f"{min(ts) * 1e3:.2f}-{max(ts) * 1e3:.2f}",
-                     "-" if q is None else f"{statistics.median(diffs):+.3f}",
-                     "-" if q is None else f"{q[0]:+.3f} .. {q[2]:+.3f}",
-                     "-" if q is None else
-                     f"{statistics.median(diffs) / (_common.median(base) * 1e3):+.1%}"])
-    print(_common.fmt_table(["config", "median", "min-max", "overhead (median of "
-                             "paired diffs)", "diffs IQR", "overhead %"], rows))
+    for k, clock in enumerate(("wall-clock", "CPU time of this process (immune to other "
+                               "processes; includes the system calls' kernel time)")):
+        base = [t[k] for t in times["verbose=0"]]
+        rows = []
+        for name, pairs in times.items():
+            ts = [t[k] for t in pairs]
+            diffs = [(t - b) * 1e3 for t, b in zip(ts, base)]
+            q = statistics.quantiles(diffs, n=4) if name != "verbose=0" else None
+            rows.append([name, f"{_common.median(ts) * 1e3:.2f}",
+                         f"{min(ts) * 1e3:.2f}-{max(ts) * 1e3:.2f}",
+                         "-" if q is None else f"{statistics.median(diffs):+.3f}",
+                         "-" if q is None else f"{q[0]:+.3f} .. {q[2]:+.3f}",
+                         "-" if q is None else
+                         f"{statistics.median(diffs) / (_common.median(base) * 1e3):+.1%}"])
+        print(f"\n{clock}:")
+        print(_common.fmt_table(["config", "median", "min-max", "overhead (median of "
+                                 "paired diffs)", "diffs IQR", "overhead %"], rows))
     print("\nthe bar's own calls per epoch, no training (median of 5 x 2000 epochs, us): " +
           ", ".join(f"{name} {_common.median(v):.1f}" for name, v in calls.items()))
     print(f"\nbytes through the pty: {tty.bytes:,} over {(rounds + 1) * EPOCHS} epochs; "

@@ -111,6 +111,8 @@ class ProgressBar:
     Keras 3).  Writes to `stream` (default: ``sys.stdout`` at construction).
     """
 
+    INTERVAL = 0.05  # seconds between in-progress frames, at least
+
     def __init__(self, epochs: int, steps: int, verbose: int, stream=None):
         self.epochs, self.steps, self.verbose = epochs, max(int(steps), 0), verbose
         self.stream = sys.stdout if stream is None else stream
@@ -118,9 +120,9 @@ class ProgressBar:
         self.live = verbose == 1 and interactive
         self.color = interactive and _colors_ok()
         self.chars = _FULL if not verbose or _can_write(self.stream, "━") else _ASCII
-        self.columns = shutil.get_terminal_size().columns if self.live else 0
+        self.columns = None  # the terminal's width, read at the first in-progress frame
         self._open = 0  # visible length of the line being redrawn (0: none)
-        self.t0 = self.t_done = time.perf_counter()
+        self.t0 = self.t_done = self._drawn = time.perf_counter()
         self.done, self._first = 0, None
         self._header, self._last = "", None  # a deferred "Epoch i/N"; last epoch's time
         self._flushed = -1.0  # when _write last flushed
@@ -130,7 +132,7 @@ class ProgressBar:
         """Start the clock; print ``Epoch i/N`` (when N > 1).  After an epoch shorter
         than a second the line goes out with the epoch's first drawing instead: one
         write (one system call on a terminal) per fast epoch, not two."""
-        self.t0 = self.t_done = time.perf_counter()
+        self.t0 = self.t_done = self._drawn = time.perf_counter()
         self.done, self._first = 0, None
         if self.verbose and self.epochs > 1:
             self._header = f"Epoch {epoch + 1}/{self.epochs}\n"
@@ -142,7 +144,10 @@ class ProgressBar:
         gives the running logs; it is called only when the bar is drawn."""
         self.t_done = now = time.perf_counter()
         self.done = done
-        if self.live and done < self.steps:  # the last chunk is drawn by epoch_end
+        # the last chunk is drawn by epoch_end; frames at most every INTERVAL (Keras's
+        # 0.05 s), so a fit of fast epochs draws only their finished lines
+        if self.live and done < self.steps and now - self._drawn >= self.INTERVAL:
+            self._drawn = now
             # the rate since the first chunk (which pays for warm-up), as Keras skips
             # its first step; until there is a second chunk, the rate so far
             if self._first is None:
@@ -202,7 +207,9 @@ class ProgressBar:
         filled = BAR_WIDTH if done >= self.steps else int(BAR_WIDTH * done / max(self.steps, 1))
         on, off = self.chars[0] * filled, self.chars[1] * (BAR_WIDTH - filled)
         tail = f" {when} {format_step_time(per_step)}{format_logs(logs)}"
-        if self.live and not final and self.columns:
+        if self.live and not final:
+            if self.columns is None:
+                self.columns = shutil.get_terminal_size().columns
             room = self.columns - 1 - len(count) - 1 - BAR_WIDTH
             if len(tail) > room:
                 tail = tail[:max(room - 1, 0)] + "…"

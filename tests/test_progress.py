@@ -76,6 +76,7 @@ def test_pipe_with_verbose_auto_gets_clean_lines():
 
 def test_terminal_redraws_one_line_per_chunk(monkeypatch):
     monkeypatch.setattr(training, "CHUNK_SECONDS", 1e-12)  # 8 chunks of one batch per epoch
+    monkeypatch.setattr(ProgressBar, "INTERVAL", 0.0)  # a frame after every chunk
     monkeypatch.setenv("NO_COLOR", "1")
     tty = FakeTTY()
     monkeypatch.setattr(sys, "stdout", tty)
@@ -98,6 +99,7 @@ def test_terminal_redraws_one_line_per_chunk(monkeypatch):
 
 def test_terminal_colors_unless_no_color(monkeypatch):
     monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setattr(ProgressBar, "INTERVAL", 0.0)
     monkeypatch.setenv("TERM", "dumb")
     assert not ProgressBar(2, 4, 1, FakeTTY()).color
     monkeypatch.setenv("TERM", "xterm-256color")
@@ -135,7 +137,25 @@ def test_the_bar_adds_no_c_calls(monkeypatch):
     assert counts == {0: 5, 1: 5, 2: 5}
 
 
-def test_logs_are_computed_only_for_a_live_bar():
+def test_frames_at_most_every_interval(monkeypatch):
+    """Chunks closer than INTERVAL draw nothing; the finished line is always drawn."""
+    tty = FakeTTY()
+    bar = ProgressBar(1, 100, 1, tty)
+    bar.epoch_begin(0)
+    for done in range(1, 100):  # all within microseconds: no frame
+        bar.chunk(done, lambda: {"loss": 1.0})
+    assert tty.getvalue() == ""
+    monkeypatch.setattr(ProgressBar, "INTERVAL", 0.0)
+    bar.chunk(99, lambda: {"loss": 1.0})
+    assert tty.getvalue().startswith("\r") and " 99/100 " in ANSI.sub("", tty.getvalue())
+    bar.chunk(100, lambda: {"loss": 1.0})
+    bar.epoch_end({"loss": 0.5})
+    assert tty.getvalue().count("\r") == 2 and tty.getvalue().endswith("\n")
+
+
+def test_logs_are_computed_only_for_a_live_bar(monkeypatch):
+    monkeypatch.setattr(ProgressBar, "INTERVAL", 0.0)
+
     def boom():
         raise AssertionError("logs asked for with nothing to draw")
 
@@ -177,6 +197,7 @@ def test_ascii_stream_gets_an_ascii_bar():
 
 def test_an_exception_mid_epoch_ends_the_bar_line(monkeypatch):
     monkeypatch.setattr(training, "CHUNK_SECONDS", 1e-12)
+    monkeypatch.setattr(ProgressBar, "INTERVAL", 0.0)
     tty = FakeTTY()
     monkeypatch.setattr(sys, "stdout", tty)
 
