@@ -153,9 +153,15 @@ def main() -> None:
         for name, (verbose, stream) in configs.items():  # warm-up, untimed
             fit_seconds(X, y, verbose, stream)
         calls = {name: [] for name in configs}
+        try:  # an older fastnn (for comparison) has its bar elsewhere
+            import fastnn._progress as progress
+            if os.path.dirname(progress.__file__) != os.path.dirname(fastnn.__file__):
+                calls = {}  # found beside another fastnn (an editable install's finder)
+        except ImportError:
+            calls = {}
         tty2 = Pty()  # streams of their own: the counts below are the fits' output
         log2 = open(os.path.join(folder, "calls.log"), "w", encoding="utf-8")
-        for _ in range(5):
+        for _ in range(5 if calls else 0):
             for name, (verbose, stream) in configs.items():
                 other = {id(tty.stream): tty2.stream, id(log): log2}.get(id(stream), stream)
                 calls[name].append(bar_calls_per_epoch(other, verbose))
@@ -170,7 +176,8 @@ def main() -> None:
                 _common.quiesce(0.02)
                 times[name].append(fit_seconds(X, y, *configs[name]))
         log.close()
-        log_lines = open(log.name, encoding="utf-8").read().count("\n")
+        with open(log.name, "rb") as f:
+            raw = f.read()
         tty.close()
     print(f"\nfit of {len(X)} samples, batch {BATCH}, {EPOCHS} epochs; {rounds} interleaved "
           "rounds (ms)")
@@ -191,10 +198,13 @@ def main() -> None:
         print(f"\n{clock}:")
         print(_common.fmt_table(["config", "median", "min-max", "overhead (median of "
                                  "paired diffs)", "diffs IQR", "overhead %"], rows))
-    print("\nthe bar's own calls per epoch, no training (median of 5 x 2000 epochs, us): " +
-          ", ".join(f"{name} {_common.median(v):.1f}" for name, v in calls.items()))
+    if calls:
+        print("\nthe bar's own calls per epoch, no training (median of 5 x 2000 epochs, us): "
+              + ", ".join(f"{name} {_common.median(v):.1f}" for name, v in calls.items()))
+    lines, returns, escapes = (raw.count(c) for c in (b"\n", b"\r", b"\x1b"))
     print(f"\nbytes through the pty: {tty.bytes:,} over {(rounds + 1) * EPOCHS} epochs; "
-          f"lines in the log file: {log_lines:,}")
+          f"the log file: {lines:,} lines, {returns:,} carriage returns, {escapes:,} escape "
+          "codes")
 
 
 if __name__ == "__main__":
