@@ -18,9 +18,13 @@ Design:
   ``verbose=1``, Keras's ``13/13 - 0s - 2ms/step - ...`` for ``verbose=2``).  If
   the stream's encoding cannot write ``━`` the bar is drawn with ``=`` and ``.``.
 * fastnn runs the batches of an epoch in C, in chunks of about 50 ms; the bar is
-  told once per chunk (:meth:`ProgressBar.chunk`), never per batch, and draws
-  only when it is live (``verbose=1`` on a terminal).  It adds no C calls: the
-  chunking is the same as with ``verbose=0``.
+  told once per chunk (:meth:`ProgressBar.chunk`), never per batch, and draws a
+  frame only when it is live (``verbose=1`` on a terminal) and at most every
+  0.05 s.  It adds no C calls: the chunking is the same as with ``verbose=0``.
+* What remains is the line each epoch prints, as in Keras: a few microseconds of
+  formatting and one write (the ``Epoch i/N`` line goes out with it after a fast
+  epoch; files and pipes are flushed at most every 0.1 s and at the end of fit).
+  ``benchmarks/bench_progress.py`` measures it.
 """
 from __future__ import annotations
 
@@ -69,18 +73,21 @@ def _can_write(stream, text: str) -> bool:
 def format_value(value) -> str:
     """A metric as Keras 3 shows it: 4 decimals, or 4 significant digits in
     scientific notation when it is 1e-3 or smaller in magnitude."""
-    if isinstance(value, float) or hasattr(value, "__float__"):
+    try:
         v = float(value)
-        return f"{v:.4f}" if abs(v) > 1e-3 else f"{v:.4e}"
-    return str(value)
+    except (TypeError, ValueError):
+        return str(value)
+    return f"{v:.4f}" if abs(v) > 1e-3 else f"{v:.4e}"
+
+
+def _order(key: str) -> tuple[bool, str]:
+    return key.startswith("val_"), key
 
 
 def format_logs(logs: dict) -> str:
     """`` - name: value`` for every entry: training entries sorted by name, then
     the ``val_`` ones sorted (Keras 3's order: accuracy, loss, val_accuracy, ...)."""
-    train = sorted(k for k in logs if not k.startswith("val_"))
-    val = sorted(k for k in logs if k.startswith("val_"))
-    return "".join(f" - {k}: {format_value(logs[k])}" for k in (*train, *val))
+    return "".join([f" - {k}: {format_value(logs[k])}" for k in sorted(logs, key=_order)])
 
 
 def format_eta(seconds: float) -> str:
@@ -229,8 +236,9 @@ class ProgressBar:
 
 
 def _visible_len(text: str) -> int:
-    for code in (_BOLD, _GREEN, _GREY, _RESET):
-        text = text.replace(code, "")
+    if "\x1b" in text:
+        for code in (_BOLD, _GREEN, _GREY, _RESET):
+            text = text.replace(code, "")
     return len(text)
 
 
