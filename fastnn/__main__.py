@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 import warnings
@@ -13,12 +14,37 @@ def _section(title: str) -> None:
     print(f"\n== {title} " + "=" * max(0, 70 - len(title)))
 
 
-def demo(seed: int = 0) -> dict:
-    """Train the course notes' examples and print each result; returns them."""
+def _plots_folder(plots: str | None) -> str | None:
+    """Where the demo's pictures go: `plots`, created if needed; a fresh temporary
+    folder for "auto"; None (no pictures) for None or without matplotlib."""
+    if plots is None:
+        return None
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        print('(no pictures: matplotlib is not installed; pip install "fastnn[plot]")')
+        return None
+    if plots == "auto":
+        import tempfile
+
+        return tempfile.mkdtemp(prefix="fastnn-demo-")
+    os.makedirs(plots, exist_ok=True)
+    return plots
+
+
+def demo(seed: int = 0, plots: str | None = None) -> dict:
+    """Train the course notes' examples and print each result; returns them.
+
+    plots : a folder for the pictures (decision boundaries of the Playground runs,
+        the training history of the last one), "auto" for a new temporary folder,
+        or None for none; needs matplotlib (``pip install "fastnn[plot]"``).
+    """
     import fastnn
     from fastnn import datasets
     from fastnn.layers import Dense
 
+    folder = _plots_folder(plots)
+    written = []
     results = {}
     gates = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
     _section("Perceptron (one neuron, step activation, perceptron rule)")
@@ -50,7 +76,7 @@ def demo(seed: int = 0) -> dict:
         X = X / 5.0
         net = fastnn.Sequential([fastnn.Input(shape=(2,)), Dense(h1, activation="tanh"),
                                  Dense(h2, activation="tanh"), Dense(1, activation="sigmoid")],
-                                seed=seed)
+                                name=f"{name}_tanh_{h1}-{h2}", seed=seed)
         net.compile(optimizer=fastnn.optimizers.Adam(0.03), loss="binary_crossentropy",
                     metrics=["accuracy"])
         t0 = time.perf_counter()
@@ -59,6 +85,14 @@ def demo(seed: int = 0) -> dict:
         results[f"playground_{name}_{h1}-{h2}"] = h.history["val_accuracy"][-1]
         print(f"{name:>8}, tanh {h1}-{h2}: validation accuracy "
               f"{h.history['val_accuracy'][-1]:.1%} (200 epochs in {dt:.2f} s)")
+        if folder is not None:
+            path = os.path.join(folder, f"boundary_{name}_{h1}-{h2}.png")
+            fastnn.plot.plot_decision_boundary(net, X, y, path, resolution=120)
+            written.append(path)
+    if folder is not None:
+        written.append(os.path.join(folder, f"history_{name}_{h1}-{h2}.png"))
+        fastnn.plot.plot_history(h, written[-1])
+        print("pictures:\n  " + "\n  ".join(written))
 
     _section("Handwritten digits (scikit-learn's 8x8 set), 64-64-10 relu/softmax, Adam")
     try:
@@ -102,10 +136,15 @@ def main(argv=None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     d = sub.add_parser("demo", help="train the course notes' examples and print the results")
     d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--plots", metavar="DIR", default="auto",
+                   help="folder for the pictures (needs matplotlib); default: a new "
+                        "temporary folder, whose paths are printed")
+    d.add_argument("--no-plots", dest="plots", action="store_const", const=None,
+                   help="draw no pictures")
     sub.add_parser("info", help="versions and build facts")
     args = parser.parse_args(argv)
     if args.command == "demo":
-        demo(args.seed)
+        demo(args.seed, args.plots)
     else:
         info()
     return 0

@@ -59,7 +59,10 @@ def _call_batch_hook(cb, when: str, batch: int, logs: dict) -> None:
 
 
 def _check_verbose(func: str, verbose) -> int:
-    if verbose == "auto":
+    """0, 1 or 2; ``"auto"`` is 1, Keras 3's rule (its ProgbarLogger turns "auto"
+    into 1 everywhere; tf.keras 2 chose 2 when logging was not interactive).  fastnn's
+    1 already writes plain per-epoch lines when stdout is not a terminal."""
+    if isinstance(verbose, str) and verbose == "auto":
         return 1
     return check_int(func, "verbose", verbose, low=0, high=2)
 

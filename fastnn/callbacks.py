@@ -11,8 +11,6 @@ live in one namespace, and so do these.)
 from __future__ import annotations
 
 import os
-import sys
-import time
 import warnings
 
 import numpy as np
@@ -382,40 +380,3 @@ class LambdaCallback(Callback):
             if fn is not None:
                 setattr(self, name, fn)
 
-
-class ProgressBar:
-    """What ``fit(verbose=1)`` prints: a bar per epoch, refreshed once per C call."""
-
-    def __init__(self, epochs: int, n_batches: int, verbose: int, stream=None):
-        self.epochs, self.n_batches, self.verbose = epochs, n_batches, verbose
-        self.stream = stream or sys.stdout
-
-    def epoch_begin(self, epoch: int) -> None:
-        self.t0 = time.perf_counter()
-        if self.verbose:
-            self.stream.write(f"Epoch {epoch + 1}/{self.epochs}\n")
-
-    @staticmethod
-    def _fmt(logs: dict) -> str:
-        return " - ".join(f"{k}: {v:.4f}" for k, v in logs.items())
-
-    def update(self, batches_done: int, logs: dict) -> None:
-        if self.verbose != 1:
-            return
-        width = 30
-        filled = int(width * batches_done / max(1, self.n_batches))
-        bar = "=" * filled + "." * (width - filled)
-        self.stream.write(f"\r{batches_done}/{self.n_batches} [{bar}] - {self._fmt(logs)}")
-        self.stream.flush()
-
-    def epoch_end(self, logs: dict) -> None:
-        if not self.verbose:
-            return
-        dt = time.perf_counter() - self.t0
-        if self.verbose == 1:
-            self.stream.write(f"\r{self.n_batches}/{self.n_batches} [{'=' * 30}] - "
-                              f"{dt:.3f}s - {self._fmt(logs)}\n")
-        else:
-            self.stream.write(f"{self.n_batches}/{self.n_batches} - {dt:.3f}s - "
-                              f"{self._fmt(logs)}\n")
-        self.stream.flush()

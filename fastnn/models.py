@@ -19,6 +19,7 @@ handles (save, export, c_handle); :mod:`fastnn._state` the readers/writer rule.
 from __future__ import annotations
 
 import copy
+import math
 import secrets
 import threading
 import time
@@ -36,6 +37,7 @@ from ._state import ReadersWriter
 from .utils import _next_seed
 from .model_io import ModelIO
 from ._fit_helpers import _check_verbose
+from ._progress import report as _report
 from .training import ACC_NONE, STREAM_DROPOUT, STREAM_INIT, STREAM_SHUFFLE, Trainer
 
 _DTYPES = {"float32": np.dtype(np.float32), "float64": np.dtype(np.float64)}
@@ -406,7 +408,7 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
         self._check_not_training("predict")
         if batch_size is not None:
             check_int("predict", "batch_size", batch_size, low=1)
-        _check_verbose("predict", verbose)
+        verbose = _check_verbose("predict", verbose)
         self._ensure_built("predict")
         t0 = time.perf_counter()
         with self._reading("predict"):
@@ -414,8 +416,8 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
             X = as_float_array("predict", "x", x, self.dtype, n_features=net.n_in,
                                allow_empty=True)
             out = _core.predict(net, net.params, X)
-        if verbose:  # one C call: Keras's last progress line, once
-            print(f"{len(X)}/{len(X)} - {(time.perf_counter() - t0) * 1e3:.0f}ms")
+        # one C call, so one line: the bar's final state; a step is a chunk of 1024 rows
+        _report(math.ceil(len(X) / 1024), time.perf_counter() - t0, {}, verbose)
         return out
 
     def get_layer_outputs(self, x) -> list[np.ndarray]:
@@ -479,11 +481,20 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
         self._ensure_built("count_params")
         return int(self._params.size)
 
-    def summary(self, print_fn=None) -> None:
-        """Print the layers, their output shapes and parameter counts."""
+    def summary(self, line_length=None, positions=None, print_fn=None,
+                show_trainable: bool = False) -> None:
+        """Print the layers, their output shapes and parameter counts in Keras 3's table,
+        then the total, trainable, non-trainable (``trainable=False``) and, after
+        ``fit``, optimizer-state counts with their size in memory.
+
+        ``print_fn`` gets one line per call (default ``print``); ``line_length``
+        (default 88, capped by the terminal), ``positions`` (column ends as fractions,
+        default ``[0.45, 0.80, 1.0]``) and ``show_trainable`` as in Keras 3.  See
+        :func:`fastnn.summary.print_summary`.
+        """
         from .summary import print_summary
 
-        print_summary(self, print_fn)
+        print_summary(self, line_length, positions, print_fn, show_trainable)
 
     # ------------------------------------------------------------------ config
     def get_config(self) -> dict:

@@ -1,38 +1,173 @@
-"""``model.summary()``: the layers, their output shapes and parameter counts, as
-Keras prints them."""
+"""``model.summary()``: the layers, their output shapes and parameter counts in
+Keras 3's table::
+
+    Model: "sequential"
+    ┏━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━┓
+    ┃ Layer (type)                      ┃ Output Shape             ┃        Param # ┃
+    ┡━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━┩
+    │ dense (Dense)                     │ (None, 16)               │             48 │
+    ├───────────────────────────────────┼──────────────────────────┼────────────────┤
+    │ dense_1 (Dense)                   │ (None, 1)                │             17 │
+    └───────────────────────────────────┴──────────────────────────┴────────────────┘
+     Total params: 65 (260.00 B)
+     Trainable params: 65 (260.00 B)
+     Non-trainable params: 0 (0.00 B)
+
+Keras draws it with ``rich``; this is plain text (no dependency), with an ASCII
+fallback when stdout cannot encode the box characters.
+"""
 from __future__ import annotations
 
-from ._validation import fail
+import shutil
+import sys
+import textwrap
+
+from ._progress import _can_write
+from ._validation import check_bool, check_int, fail
 from .layers import Dense
 
+# box characters: top, header rule, row rule, bottom (left, fill, joint, right) and bars
+_BOX = {"top": "┏━┳┓", "head": "┡━╇┩", "row": "├─┼┤", "bottom": "└─┴┘", "hbar": "┃",
+        "bar": "│"}
+_ASCII_BOX = {"top": "+-++", "head": "+=++", "row": "+-++", "bottom": "+-++", "hbar": "|",
+              "bar": "|"}
+_UNITS = ("B", "KB", "MB", "GB", "TB")
 
-def print_summary(model, print_fn=None) -> None:
-    """Print `model`'s layers, output shapes and parameter counts through `print_fn`
-    (default ``print``)."""
-    if print_fn is not None and not callable(print_fn):
-        fail("summary", "invalid type for argument `print_fn`", "a callable or None",
-             "print_fn", print_fn, error=TypeError)
-    print_fn = print_fn or print
-    rows = [("Layer (type)", "Output Shape", "Param #")]
+# slot arrays each optimizer's update reads and writes (csrc/fnn_optim.c); fastnn keeps
+# them for every parameter of the flat buffer
+_SLOTS_USED = {"SGD": lambda o: int(o.momentum > 0), "RMSprop": lambda o: 1 + int(o.momentum > 0),
+               "Adagrad": lambda o: 1}
+
+
+def readable_size(n_bytes: float) -> str:
+    """``260.00 B``, ``1.50 KB``, ... (powers of 1024, as Keras)."""
+    for unit in _UNITS:
+        if n_bytes < 1024 or unit == _UNITS[-1]:
+            return f"{n_bytes:.2f} {unit}"
+        n_bytes /= 1024
+    raise AssertionError("unreachable")
+
+
+def optimizer_state_size(model) -> int:
+    """Values in the optimizer's state (its slot arrays) once ``fit`` created it; 0 before."""
+    if model.optimizer is None or model._slots is None:
+        return 0
+    slots = _SLOTS_USED.get(type(model.optimizer).__name__, lambda o: 2)(model.optimizer)
+    return slots * int(model._params.size)
+
+
+def _rows(model) -> tuple[list[tuple[str, str, str, str]], int, int]:
+    """Per layer (name (type), output shape, param count, trainable); the trainable
+    and frozen parameter counts."""
+    rows, trainable, frozen = [], 0, 0
     n_in = model._input_dim
-    total = 0
     for layer in model.layers:
+        kind = type(layer).__name__
         if isinstance(layer, Dense):
-            count = (n_in * layer.units + (layer.units if layer.use_bias else 0)
-                     if n_in is not None else None)
-            total += count or 0
-            n_in = layer.units
+            if n_in is None:
+                count = "0 (unbuilt)"
+            else:
+                n = n_in * layer.units + (layer.units if layer.use_bias else 0)
+                count = f"{n:,}"
+                if layer.trainable:
+                    trainable += n
+                else:
+                    frozen += n
+                n_in = layer.units
+            flag = "Y" if layer.trainable else "N"
         else:
-            count = 0
-        shape = f"(None, {n_in})" if n_in is not None else "?"
-        rows.append((f"{layer.name} ({type(layer).__name__})", shape,
-                     "?" if count is None else str(count)))
-    widths = [max(len(r[i]) for r in rows) + 2 for i in range(3)]
-    line = "-" * sum(widths)
-    print_fn(f'Model: "{model.name}"')
-    print_fn(line)
+            count, flag = "0", "-"
+        shape = "?" if n_in is None else f"(None, {n_in})"
+        rows.append((f"{layer.name} ({kind})", shape, count, flag))
+    return rows, trainable, frozen
+
+
+def _table(header, rows, widths, align, box) -> list[str]:
+    """The box-drawn table, cells wrapped to their column's width."""
+    def rule(kind: str) -> str:
+        left, fill, joint, right = box[kind]
+        return left + joint.join(fill * (w + 2) for w in widths) + right
+
+    def line(cells, bar: str) -> list[str]:
+        wrapped = [textwrap.wrap(c, w, break_on_hyphens=False) or [""]
+                   for c, w in zip(cells, widths)]
+        out = []
+        for i in range(max(len(c) for c in wrapped)):
+            parts = []
+            for col, w, a in zip(wrapped, widths, align):
+                text = col[i] if i < len(col) else ""
+                text = {"right": text.rjust, "center": text.center}.get(a, text.ljust)(w)
+                parts.append(f" {text} ")
+            out.append(bar + bar.join(parts) + bar)
+        return out
+
+    lines = [rule("top"), *line(header, box["hbar"]), rule("head")]
     for i, r in enumerate(rows):
-        print_fn("".join(c.ljust(w) for c, w in zip(r, widths)))
-        print_fn("=" * sum(widths) if i == 0 else line)
-    print_fn(f"Total params: {total if model._input_dim is not None else '?'}")
-    print_fn(f"dtype: {model.dtype.name}")
+        if i:
+            lines.append(rule("row"))
+        lines.extend(line(r, box["bar"]))
+    lines.append(rule("bottom"))
+    return lines
+
+
+def print_summary(model, line_length=None, positions=None, print_fn=None,
+                  show_trainable: bool = False) -> None:
+    """Print `model`'s summary, one line per call of `print_fn` (default ``print``).
+
+    line_length : total width; default 88 (100 with ``show_trainable``), at most the
+        terminal's width − 4 (Keras 3's rule).
+    positions : where each column ends, as fractions of the width (default
+        ``[0.45, 0.80, 1.0]``, Keras 3's).
+    show_trainable : add a ``Trainable`` column (``Y``, ``N``, or ``-`` for layers
+        without weights).
+    """
+    func = "summary"
+    if print_fn is not None and not callable(print_fn):
+        fail(func, "invalid type for argument `print_fn`", "a callable or None",
+             "print_fn", print_fn, error=TypeError)
+    show_trainable = check_bool(func, "show_trainable", show_trainable)
+    header = ["Layer (type)", "Output Shape", "Param #"] + (["Trainable"] if show_trainable
+                                                           else [])
+    align = ["left", "left", "right", "center"][:len(header)]
+    default = 88 + 12 * show_trainable
+    if line_length is None:
+        line_length = min(default, shutil.get_terminal_size().columns - 4)
+    else:
+        line_length = check_int(func, "line_length", line_length, low=4 * len(header) + 6)
+    if positions is None:
+        positions = [0.45, 0.80, 1.0]
+        if show_trainable:  # room for the word "Trainable" at any width
+            positions = [p * (line_length - 13) / line_length for p in positions] + [1.0]
+    elif (not isinstance(positions, (list, tuple)) or len(positions) != len(header)
+          or not all(isinstance(p, (int, float)) and not isinstance(p, bool)
+                     for p in positions)
+          or not all(a < b for a, b in zip([0, *positions], positions))
+          or positions[-1] > 1):
+        fail(func, "invalid argument `positions`",
+             f"{len(header)} increasing fractions in (0, 1]", "positions", positions,
+             error=TypeError if not isinstance(positions, (list, tuple)) else ValueError)
+    widths, end = [], 0
+    for p in positions:
+        cell = int(p * line_length) - end
+        end += cell
+        widths.append(cell - 3)
+    widths[-1] -= 1
+    if min(widths) < 1:
+        raise ValueError(f"{func}(): line_length={line_length} is too narrow for the "
+                         f"columns at positions={list(positions)}.")
+    rows, trainable, frozen = _rows(model)
+    rows = [r[:len(header)] for r in rows]
+    box = _BOX if print_fn is not None or _can_write(sys.stdout, "┏━┃┡╇│├┼└┴") \
+        else _ASCII_BOX
+    out = print_fn or print
+    item = model.dtype.itemsize
+    opt = optimizer_state_size(model)
+    out(f'Model: "{model.name}"')
+    for line in _table(header, rows, widths, align, box):
+        out(line)
+    out(f" Total params: {trainable + frozen + opt:,} "
+        f"({readable_size((trainable + frozen + opt) * item)})")
+    out(f" Trainable params: {trainable:,} ({readable_size(trainable * item)})")
+    out(f" Non-trainable params: {frozen:,} ({readable_size(frozen * item)})")
+    if opt:
+        out(f" Optimizer params: {opt:,} ({readable_size(opt * item)})")

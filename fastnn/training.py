@@ -28,7 +28,8 @@ from ._validation import (MismatchedLossWarning, NonFiniteLossError, ZeroGradien
                           check_not_masked, fail)
 from ._fit_helpers import (_batch_hooks, _call_batch_hook, _check_callbacks,
                            _check_verbose, _HeldInterrupt)
-from .callbacks import History, ProgressBar, TerminateOnNaN
+from ._progress import ProgressBar, report as _report
+from .callbacks import History, TerminateOnNaN
 from . import metrics as M
 from .layers import Dense
 
@@ -236,6 +237,11 @@ class Trainer:
         (``{class index: weight}``) weight each sample's loss as Keras does: the batch
         cost is (1/B) Σ w_r ℓ_r, the metrics are weighted means; ``validation_data``
         may carry weights as a third element.
+
+        ``verbose``: 0 silent; 1 a progress bar in Keras 3's look, redrawn in place
+        once per C chunk (~50 ms) on a terminal, and one plain line per epoch (no
+        carriage returns or color codes) into a pipe or a log file; 2 one compact line
+        per epoch; ``"auto"`` (default) is 1, as in Keras 3.  See fastnn._progress.
         """
         me = threading.get_ident()
         if self._fitting_thread == me:
@@ -306,8 +312,13 @@ class Trainer:
             self._ensure_built_locked(func)
         else:
             self._build(n_features)
-        return self._fit_loop(X, Y, Xv, Yv, min(batch_size, len(X)), epochs, verbose,
-                              callbacks, shuffle, initial_epoch, W, Wv)
+        batch_size = min(batch_size, len(X))
+        bar = ProgressBar(epochs, math.ceil(len(X) / batch_size), verbose)
+        try:
+            return self._fit_loop(X, Y, Xv, Yv, batch_size, epochs, verbose, callbacks,
+                                  shuffle, initial_epoch, W, Wv, bar)
+        finally:
+            bar.close()  # ends a half-drawn bar line if an exception or Ctrl-C stops fit
 
     def _weights(self, func, sample_weight, class_weight, Y, n):
         """Per-sample weights (sample_weight × class_weight[class]), or None."""
@@ -349,7 +360,7 @@ class Trainer:
         return W
 
     def _fit_loop(self, X, Y, Xv, Yv, batch, epochs, verbose, callbacks, shuffle,
-                  initial_epoch=0, W=None, Wv=None):
+                  initial_epoch=0, W=None, Wv=None, bar=None):
         dense = self._dense
         for layer in dense:
             if layer.activation in A.ZERO_GRADIENT:
@@ -373,7 +384,6 @@ class Trainer:
         if any(not layer.trainable for layer in self._dense):
             keep = (self._params.copy(), S1.copy(), S2.copy())
         n_batches = math.ceil(n / batch)
-        bar_every = n_batches if verbose != 1 else max(1, math.ceil(n_batches / 20))
         per_batch = CHUNK_SECONDS  # unknown: the first chunk is one batch, then measured
         history = History()
         cbs = [*callbacks, history]  # History last, as Keras: it sees what callbacks add
@@ -389,7 +399,8 @@ class Trainer:
                 "of work), with the index of the chunk's first (begin) or last (end) batch "
                 "and the logs so far.", UserWarning, stacklevel=4)
         nan_stops = any(isinstance(cb, TerminateOnNaN) for cb in cbs)
-        bar = ProgressBar(epochs, n_batches, verbose)
+        if bar is None:
+            bar = ProgressBar(epochs, n_batches, 0)
         self.stop_training = False
         self.history = history
         for cb in cbs:
@@ -418,10 +429,9 @@ class Trainer:
                 else:
                     order = np.arange(n, dtype=np.int64)
                 while b0 < n_batches:
-                    # one C call per chunk: ~CHUNK_SECONDS of work, so Ctrl-C lands promptly,
-                    # and no further than the next progress-bar refresh
+                    # one C call per chunk: ~CHUNK_SECONDS of work, so Ctrl-C lands promptly;
+                    # the progress bar is redrawn between chunks (never per batch)
                     size = max(1, min(int(CHUNK_SECONDS / per_batch), n_batches - b0))
-                    size = min(size, bar_every - b0 % bar_every)
                     part = order[b0 * batch:(b0 + size) * batch]
                     for cb in batch_cbs:
                         _call_batch_hook(cb, "begin", b0, {})
@@ -444,6 +454,7 @@ class Trainer:
                         for stream, state in snapshot[4].items():
                             self._rng[stream][:] = state
                         if nan_stops:  # TerminateOnNaN: stop without an exception
+                            bar.close()
                             print(f"Epoch {epoch + 1}: invalid loss, terminating training "
                                   "(the weights from the start of the epoch were put back)")
                             self.stop_training = True
@@ -453,8 +464,8 @@ class Trainer:
                             f"(after {done} of {n} samples); the weights from the start of "
                             "that epoch were put back. Lower the learning rate, scale the "
                             "inputs, or check the targets.")
-                    if b0 % bar_every == 0 or b0 == n_batches:
-                        bar.update(b0, self._logs(sums, done, wdone if W is not None else None))
+                    bar.chunk(b0, lambda: self._logs(sums, done,
+                                                     wdone if W is not None else None))
                     for cb in batch_cbs:
                         _call_batch_hook(cb, "end", b0 - 1,
                                          self._logs(sums, done, wdone if W is not None else None))
@@ -583,10 +594,9 @@ class Trainer:
             logs = self._logs(self._evaluate_sums(X, Y, batch_size, W), len(X),
                               None if W is None else float(W.sum()),
                               (X, Y, W) if self._has_epoch_metrics else None)
-        if verbose:  # one C call: Keras's last progress line, once
-            ms = (time.perf_counter() - t0) * 1e3
-            print(f"{len(X)}/{len(X)} - {ms:.0f}ms - " +
-                  " - ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
+        # one C call, so one line: the bar's final state; a step is a chunk of rows
+        _report(math.ceil(len(X) / max(1, min(len(X), batch_size or 1024))),
+                time.perf_counter() - t0, logs, verbose)
         if return_dict:
             return logs
         values = list(logs.values())

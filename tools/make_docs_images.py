@@ -1,0 +1,66 @@
+"""Draw the pictures in docs/images/ with fastnn.plot (needs the "plot" extra).
+
+    python tools/make_docs_images.py [--out docs/images]
+
+Trains the notes' tanh 4-2 network on the Playground circle and a small softmax
+network on three Gaussian blobs, then writes: history.png, boundary.png,
+boundary_multiclass.png, activations.png, model.png.  The PNGs are reduced to a
+256-color palette (Pillow, which matplotlib installs) to keep the repository small.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+
+import numpy as np
+
+import fastnn
+from fastnn import plot
+from fastnn.layers import Dense, Dropout
+
+
+def shrink(path: str) -> None:
+    """Rewrite a PNG with a 256-color palette (about a quarter of the size)."""
+    from PIL import Image
+
+    with Image.open(path) as img:
+        small = img.convert("RGB").quantize(256)
+    small.save(path, optimize=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", default=os.path.join("docs", "images"))
+    out = parser.parse_args().out
+    os.makedirs(out, exist_ok=True)
+    X, y = fastnn.datasets.make_circle(600, noise=0.05, seed=0)
+    X = X / 5
+    net = fastnn.Sequential([fastnn.Input(shape=(2,)), Dense(4, activation="tanh"),
+                             Dense(2, activation="tanh"), Dense(1, activation="sigmoid")],
+                            name="circle_tanh_4-2", seed=0)
+    net.compile(fastnn.optimizers.Adam(0.03), "binary_crossentropy", ["accuracy"])
+    history = net.fit(X, y, epochs=60, batch_size=16, validation_split=0.25, verbose=0)
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 3, 400)
+    B = np.array([[0, 0], [2, 2], [-2, 2]])[labels] + rng.normal(0, 0.7, (400, 2))
+    blobs = fastnn.Sequential([fastnn.Input(shape=(2,)), Dense(16, activation="relu"),
+                               Dropout(0.1), Dense(3, activation="softmax")],
+                              name="blobs_relu_16", seed=0)
+    blobs.compile("adam", "sparse_categorical_crossentropy", ["accuracy"])
+    blobs.fit(B, labels, epochs=50, verbose=0)
+    pictures = {
+        "history.png": lambda p: plot.plot_history(history, p),
+        "boundary.png": lambda p: plot.plot_decision_boundary(net, X, y, p),
+        "boundary_multiclass.png": lambda p: plot.plot_decision_boundary(blobs, B, labels, p),
+        "activations.png": lambda p: plot.plot_activations(net, X[:6], p),
+        "model.png": lambda p: plot.plot_model(net, p),
+    }
+    for name, draw in pictures.items():
+        path = os.path.join(out, name)
+        draw(path)
+        shrink(path)
+        print(f"{path}: {os.path.getsize(path):,} bytes")
+
+
+if __name__ == "__main__":
+    main()
