@@ -28,7 +28,6 @@ Design:
 """
 from __future__ import annotations
 
-import math
 import os
 import shutil
 import sys

@@ -1,0 +1,203 @@
+"""The checks behind compile and fit (a mixin of :class:`fastnn.training.Trainer`):
+compile's metric and loss-pairing rules, and the conversion of targets and
+sample/class weights into what the C loops read.  They run before any kernel and
+change nothing in the model.
+"""
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from . import activations as A
+from . import losses as L
+from . import metrics as M
+from ._validation import (MismatchedLossWarning, as_float_array, check_float,
+                          check_not_masked, fail)
+from .layers import Dense
+
+# accuracy kinds (csrc/fnn_common.h)
+ACC_NONE, ACC_BINARY, ACC_CATEGORICAL, ACC_SPARSE = range(4)
+
+
+class TrainingChecks:
+    """compile's rules and fit's target and weight checks."""
+
+    @property
+    def _metric_names(self) -> list[str]:
+        return [m.name for m in self._metric_objs]
+
+    def _compile_settings(self, func: str, loss_id: int, metrics, last: Dense,
+                          from_logits: bool = False):
+        """(accuracy kind, want mae/mse, metric objects) for `last` as output layer;
+        raises or warns for the loss pairing.  Changes nothing."""
+        acc_kind, want_err, objs = ACC_NONE, False, []
+        for m in metrics:
+            metric = M.get(m, func)
+            key, family = metric.key, metric.family
+            if family == "acc":
+                kind = {"binary_accuracy": ACC_BINARY, "categorical_accuracy": ACC_CATEGORICAL,
+                        "sparse_categorical_accuracy": ACC_SPARSE}.get(key)
+                if kind is None:
+                    kind = {L.BCE: ACC_BINARY, L.CCE: ACC_CATEGORICAL,
+                            L.SPARSE_CCE: ACC_SPARSE}.get(
+                        loss_id, ACC_BINARY if last.units == 1 else ACC_CATEGORICAL)
+                if acc_kind not in (ACC_NONE, kind):
+                    raise ValueError(f"{func}(): only one kind of accuracy can be tracked "
+                                     f"at a time. Received: metrics={metrics!r}")
+                if (kind == ACC_SPARSE) != (loss_id == L.SPARSE_CCE):
+                    raise ValueError(
+                        f"{func}(): metric {metric.name!r} does not fit loss "
+                        f"{L.NAMES[loss_id]!r}: sparse_categorical_accuracy needs integer "
+                        "labels (sparse_categorical_crossentropy), other accuracies need "
+                        "targets shaped like the output.")
+                acc_kind = kind
+            elif family == "epoch":
+                if key in ("r2_score", "binary_accuracy") and loss_id == L.SPARSE_CCE:
+                    raise ValueError(f"{func}(): {key} needs targets shaped like the "
+                                     "output, not integer labels.")
+                class_id = metric.params.get("class_id")
+                if class_id is not None and class_id >= last.units:
+                    raise ValueError(f"{func}(): {metric!r}: class_id must be below the "
+                                     f"number of outputs, {last.units}.")
+            else:
+                if loss_id == L.SPARSE_CCE:
+                    raise ValueError(f"{func}(): metric {metric.name!r} needs targets shaped "
+                                     "like the output; sparse_categorical_crossentropy takes "
+                                     "integer labels.")
+                want_err = True
+            if metric.name in [o.name for o in objs]:
+                raise ValueError(f"{func}(): metric {metric.name!r} is listed twice (give "
+                                 "a metric object another name=).")
+            if metric.name == "loss":
+                raise ValueError(f"{func}(): a metric cannot be named 'loss' (the loss's "
+                                 "own key in the logs).")
+            objs.append(metric)
+        self._check_pair(last, loss_id, func, from_logits)
+        return acc_kind, want_err, objs
+
+    @staticmethod
+    def _check_pair(last: Dense, loss_id: int, func: str = "compile",
+                    from_logits: bool = False) -> None:
+        act = last.activation
+        if from_logits:
+            if act != A.LINEAR:
+                raise ValueError(
+                    f"{func}(): the loss has from_logits=True, so the last layer must output "
+                    f"logits (activation=None or 'linear'); layer {last.name!r} applies "
+                    f"{A.NAMES[act]!r}, which would be applied twice. Use from_logits=False "
+                    "with that activation, or remove it.")
+            act = L.LOGIT_ACTIVATION[loss_id]  # the loss applies it
+        if act == A.SOFTMAX and last.units == 1:
+            raise ValueError(f"{func}(): a softmax over 1 unit always outputs 1.0. For binary "
+                             "classification use Dense(1, activation='sigmoid') with "
+                             "binary_crossentropy.")
+        if loss_id == L.SPARSE_CCE and last.units == 1:
+            raise ValueError(f"{func}(): sparse_categorical_crossentropy needs one output unit "
+                             "per class (at least 2). For two classes use Dense(1, "
+                             "activation='sigmoid') with binary_crossentropy.")
+        if (act, loss_id) not in L.STANDARD_PAIRS and act not in A.ZERO_GRADIENT:
+            warnings.warn(
+                f"{func}(): last activation {A.NAMES[act]!r} with loss "
+                f"{L.NAMES[loss_id]!r} is not a standard pair: {L.suggestion(loss_id)}. "
+                "Standard pairs: sigmoid + binary_crossentropy (binary, multilabel), "
+                "softmax + categorical_crossentropy (multiclass), linear + mse "
+                "(regression), sigmoid + mse or binary_crossentropy (values in [0, 1]).",
+                MismatchedLossWarning, stacklevel=4)
+
+    # ------------------------------------------------------------------ data checks
+    def _inputs(self, func: str, x) -> np.ndarray:
+        return as_float_array(func, "x", x, self.dtype, n_features=self._input_dim)
+
+    def _targets(self, func: str, y, n: int, name: str = "y", xname: str = "x") -> np.ndarray:
+        """Targets as the C loops want them: (n, n_out), or (n, 1) labels."""
+        k = self._dense[-1].units
+        loss = self._loss_id
+        if y is None:
+            fail(func, f"argument `{name}` is missing", "targets for every sample", name, y,
+                 error=TypeError)
+        check_not_masked(func, name, y)
+        arr = np.asarray(y)
+        if arr.dtype.kind not in "biuf":
+            fail(func, f"unsupported dtype {arr.dtype} for argument `{name}`",
+                 "bool, integer or float data", f"{name}.dtype", str(arr.dtype), error=TypeError)
+        if arr.ndim == 0 or len(arr) != n:
+            raise ValueError(f"{func}(): {xname} and {name} have different numbers of samples. "
+                             f"Received: len({xname})={n}, {name}.shape={arr.shape}.")
+        if loss == L.SPARSE_CCE:
+            if arr.ndim == 2 and arr.shape[1] == 1:
+                arr = arr[:, 0]
+            if arr.ndim != 1:
+                raise ValueError(
+                    f"{func}(): sparse_categorical_crossentropy expects integer class labels "
+                    f"of shape (n_samples,). Received: {name}.shape={arr.shape}. For one-hot "
+                    "targets use loss='categorical_crossentropy'.")
+            lab = arr.astype(np.float64)
+            bad = ~np.isfinite(lab) | (lab != np.floor(lab)) | (lab < 0) | (lab >= k)
+            if bad.any():
+                idx = np.flatnonzero(bad)[:5]
+                raise ValueError(
+                    f"{func}(): labels must be integers in [0, {k}) for a {k}-unit output. "
+                    f"Received: {name}[{idx.tolist()}]={arr[idx].tolist()}.")
+            Y = np.ascontiguousarray(lab.reshape(-1, 1), dtype=self.dtype)
+            if (Y[:, 0] != lab).any():  # float32 holds integers exactly only up to 2**24
+                raise ValueError(f"{func}(): labels up to {int(lab.max())} are not exact in "
+                                 f"{self.dtype.name}; use dtype='float64' for so many classes.")
+            return Y
+        if arr.ndim == 1 and k == 1:
+            arr = arr.reshape(-1, 1)
+        if arr.ndim != 2 or arr.shape[1] != k:
+            hint = ""
+            if arr.ndim == 1 and loss == L.CCE:
+                hint = (" These look like integer labels: use "
+                        "loss='sparse_categorical_crossentropy' or one-hot encode them.")
+            raise ValueError(f"{func}(): {name} has shape {arr.shape}, but the model outputs "
+                             f"(None, {k}); expected {name} of shape ({n}, {k}).{hint}")
+        Y = as_float_array(func, name, arr, self.dtype, allow_empty=True)
+        if loss in L.HINGE_LOSSES and ((Y == 0) | (Y == 1)).all():
+            Y = 2 * Y - 1  # 0/1 labels to the ±1 the hinge wants (Keras does the same)
+        if loss in (L.BCE, L.CCE) and ((Y < 0).any() or (Y > 1).any()):
+            bad = np.argwhere((Y < 0) | (Y > 1))[:5]
+            raise ValueError(f"{func}(): {L.NAMES[loss]} targets must lie in [0, 1]. "
+                             f"Received: {name} at {[tuple(map(int, b)) for b in bad]} = "
+                             f"{[float(Y[tuple(b)]) for b in bad]}.")
+        return Y
+
+    def _weights(self, func, sample_weight, class_weight, Y, n):
+        """Per-sample weights (sample_weight × class_weight[class]), or None."""
+        if sample_weight is None and class_weight is None:
+            return None
+        W = np.ones(n)
+        if sample_weight is not None:
+            sw = as_float_array(func, "sample_weight", sample_weight, np.dtype(np.float64),
+                                ndim=None, allow_empty=True)
+            if sw.ndim == 2 and sw.shape[1] == 1:
+                sw = sw[:, 0]
+            if sw.shape != (n,) or (sw < 0).any():
+                raise ValueError(f"{func}(): sample_weight must hold one value >= 0 per sample "
+                                 f"({n}). Received: shape {sw.shape}, min "
+                                 f"{sw.min() if sw.size else None}.")
+            W *= sw
+        if class_weight is not None:
+            if not isinstance(class_weight, dict) or not all(
+                    isinstance(k, (int, np.integer)) and not isinstance(k, bool)
+                    for k in class_weight):
+                fail(func, "invalid class_weight", "a dict {class index: weight}",
+                     "class_weight", class_weight, error=TypeError)
+            k = Y.shape[1]
+            if self._loss_id == L.SPARSE_CCE:
+                classes = Y[:, 0].astype(np.int64)
+            elif k > 1:
+                classes = Y.argmax(axis=1)
+            else:
+                classes = (Y[:, 0] > (0 if self._loss_id in L.HINGE_LOSSES else 0.5)).astype(
+                    np.int64)
+            missing = sorted(set(np.unique(classes).tolist()) - set(map(int, class_weight)))
+            if missing:
+                raise ValueError(f"{func}(): class_weight has no weight for classes {missing}. "
+                                 f"Received: class_weight={class_weight!r}")
+            table = np.zeros(int(max(classes.max(initial=0), max(class_weight))) + 1)
+            for c, w in class_weight.items():
+                table[c] = check_float(func, f"class_weight[{c}]", w, low=0.0)
+            W *= table[classes]
+        return W
