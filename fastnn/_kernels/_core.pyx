@@ -16,7 +16,7 @@
 #   the ISA switch and the BLAS table; a split would need cross-module cimports
 #   of Net.  The Cython API for users (fastnn/capi.pxd) ends this file.
 cimport numpy as cnp
-from libc.stdint cimport uint64_t, int64_t
+from libc.stdint cimport uint32_t, uint64_t, int64_t
 from libc.math cimport floor, isfinite
 cdef extern from "Python.h":
     const Py_ssize_t PY_SSIZE_T_MAX
@@ -507,17 +507,25 @@ def predict(Net net not None, P, X):
 
 
 cdef bint _all_finite(const void *p, Py_ssize_t n, bint is64) noexcept nogil:
-    cdef Py_ssize_t i
-    cdef const double *pd = <const double *>p
-    cdef const float *pf = <const float *>p
-    if is64:
-        for i in range(n):
-            if not isfinite(pd[i]):
-                return False
-    else:
-        for i in range(n):
-            if not isfinite(pf[i]):
-                return False
+    # finite ⇔ the exponent bits are not all ones; OR-ing that test over a block has
+    # no branch per element, so the compiler vectorises it (one pass, memory speed)
+    cdef Py_ssize_t i, start, stop, block = 4096
+    cdef const uint32_t *pf = <const uint32_t *>p
+    cdef const uint64_t *pd = <const uint64_t *>p
+    cdef uint32_t bad
+    start = 0
+    while start < n:
+        stop = min(start + block, n)
+        bad = 0
+        if is64:
+            for i in range(start, stop):
+                bad |= (pd[i] & 0x7FF0000000000000ULL) == 0x7FF0000000000000ULL
+        else:
+            for i in range(start, stop):
+                bad |= (pf[i] & 0x7F800000U) == 0x7F800000U
+        if bad:
+            return False
+        start = stop
     return True
 
 
