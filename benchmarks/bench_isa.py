@@ -21,9 +21,14 @@ samples/s of the median block and the min..max over blocks, and each level's
 speed relative to avx2 as the median over rounds of the per-round ratio
 (ratios within a round are measured within a second of each other).
 
-Latency: per round and level, a 0.2 s pause, 200 warm-up calls and N timed
-single calls (N = 4000, 1000 with --quick), timer cost subtracted; median and
-90th percentile over all rounds.
+Latency: per round and level, a 0.2 s pause, 200 warm-up calls, then blocks
+of single-sample calls (10 blocks of 400 calls; 5 of 200 with --quick); each
+block gives the mean time per call; median and p10..p90 over all blocks.
+
+Every time is taken twice: wall-clock, and the calling thread's CPU time
+(time.thread_time: the machine is shared, and the CPU time leaves out the
+periods when other processes, or the host, hold the CPU; with
+CONFIG_PARAVIRT_TIME_ACCOUNTING the guest kernel also subtracts steal time).
 
 BLAS threads are limited to 1 (threadpoolctl) unless --threads says otherwise.
 Run with OpenBLAS free to pick its kernel, as users have it:
@@ -59,15 +64,20 @@ LATENCY = [("W1 net", "circles", [2, 16, 16, 1], ["tanh", "tanh", "sigmoid"],
 
 
 class EpochTimer(fastnn.callbacks.Callback):
+    """Wall-clock and thread CPU seconds of each epoch (the C loop and its
+    single-threaded BLAS calls run on the thread that called fit)."""
+
     def __init__(self):
         super().__init__()
-        self.times: list[float] = []
+        self.wall: list[float] = []
+        self.cpu: list[float] = []
 
     def on_epoch_begin(self, epoch, logs=None):
-        self._t0 = time.perf_counter()
+        self._t0, self._c0 = time.perf_counter(), time.thread_time()
 
     def on_epoch_end(self, epoch, logs=None):
-        self.times.append(time.perf_counter() - self._t0)
+        self.wall.append(time.perf_counter() - self._t0)
+        self.cpu.append(time.thread_time() - self._c0)
 
 
 def load(key):
@@ -99,12 +109,23 @@ def rotations(isas, rounds):
 
 
 def train_block(m, X, Y, bs, epochs):
+    """(wall, cpu) seconds per epoch: medians over the block's timed epochs."""
     timer = EpochTimer()
     m.fit(X, Y, batch_size=bs, epochs=1 + epochs, verbose=0, shuffle=True, callbacks=[timer])
-    return C.median(timer.times[1:])
+    return C.median(timer.wall[1:]), C.median(timer.cpu[1:])
 
 
-def bench_training(isas, rounds, rows, details):
+def cell(n, ts):
+    """samples/s of the median block time, and of the slowest..fastest block."""
+    return f"{n / C.median(ts):,.0f} ({n / max(ts):,.0f}..{n / min(ts):,.0f})"
+
+
+def ratio_cell(rs):
+    return f"{C.median(rs):.3f} ({min(rs):.2f}..{max(rs):.2f})"
+
+
+def bench_training(isas, rounds, tables, details):
+    """tables: {"wall": rows, "cpu": rows}."""
     for name, key, sizes, acts, loss, opt, batches in TRAIN:
         data = load(key)
         if data is None:
@@ -117,37 +138,38 @@ def bench_training(isas, rounds, rows, details):
             t1 = []
             for isa in isas:  # warm-up, the same epochs for every model
                 _core.set_isa(isa)
-                t1.append(train_block(models[isa], X, Y, bs, 2))
+                t1.append(train_block(models[isa], X, Y, bs, 2)[1])
             epochs = max(2, min(200, math.ceil(0.2 / min(t1))))
-            per = {isa: [] for isa in isas}
-            ratio = {isa: [] for isa in isas}
+            per = {clock: {isa: [] for isa in isas} for clock in tables}
+            ratio = {clock: {isa: [] for isa in isas} for clock in tables}
             for order in rotations(isas, rounds):
                 got = {}
                 for isa in order:
                     _core.set_isa(isa)
                     C.quiesce()
-                    got[isa] = train_block(models[isa], X, Y, bs, epochs)
-                    per[isa].append(got[isa])
-                for isa in isas:
-                    ratio[isa].append(got["avx2"] / got[isa] if "avx2" in got else float("nan"))
-            row = [name, str(bs), str(epochs)]
-            for isa in isas:
-                ts = per[isa]
-                row.append(f"{n / C.median(ts):,.0f} ({n / max(ts):,.0f}..{n / min(ts):,.0f})")
-            for isa in isas:
-                if isa != "avx2":
-                    rs = ratio[isa]
-                    row.append(f"{C.median(rs):.3f} ({min(rs):.2f}..{max(rs):.2f})")
-            rows.append(row)
+                    got[isa] = dict(zip(("wall", "cpu"), train_block(models[isa], X, Y, bs,
+                                                                      epochs)))
+                for clock in tables:
+                    for isa in isas:
+                        per[clock][isa].append(got[isa][clock])
+                        if "avx2" in got:
+                            ratio[clock][isa].append(got["avx2"][clock] / got[isa][clock])
+            for clock, rows in tables.items():
+                row = [name, str(bs), str(epochs)]
+                row += [cell(n, per[clock][isa]) for isa in isas]
+                row += [ratio_cell(ratio[clock][isa]) for isa in isas
+                        if isa != "avx2" and ratio[clock][isa]]
+                rows.append(row)
             losses = {isa: float(np.ravel(models[isa].evaluate(X, Y, verbose=0))[0])
                       for isa in isas}
             details.append(f"{name} batch {bs}: loss after the same training, per level: "
                            + ", ".join(f"{k} {v:.9g}" for k, v in losses.items()))
 
 
-def bench_latency(isas, rounds, n_calls, rows):
-    pc = time.perf_counter
-    overhead = np.median([-(pc() - pc()) for _ in range(20000)])
+def bench_latency(isas, rounds, blocks, calls, tables):
+    """Per round and level: 200 warm-up calls, then `blocks` blocks of `calls`
+    single-sample predicts; each block gives the mean µs per call (wall and
+    thread CPU).  tables: {"wall": rows, "cpu": rows}."""
     for name, key, sizes, acts, loss in LATENCY:
         data = load(key)
         if data is None:
@@ -159,25 +181,27 @@ def bench_latency(isas, rounds, n_calls, rows):
             _core.set_isa(isa)
             ref[isa] = m.predict(x1)
         spread = max(float(np.abs(ref[i] - ref["baseline"]).max()) for i in isas)
-        ts = {isa: [] for isa in isas}
+        per = {clock: {isa: [] for isa in isas} for clock in tables}
         for order in rotations(isas, rounds):
             for isa in order:
                 _core.set_isa(isa)
                 C.quiesce()
                 for _ in range(200):
                     m.predict(x1)
-                t = np.empty(n_calls)
-                for i in range(n_calls):
-                    t0 = pc()
-                    m.predict(x1)
-                    t[i] = pc() - t0
-                ts[isa].append(t - overhead)
-        row = [name]
-        for isa in isas:
-            t = np.concatenate(ts[isa])
-            row.append(f"{np.median(t) * 1e6:.3f} / {np.percentile(t, 90) * 1e6:.3f}")
-        row.append(f"{spread:.1e}")
-        rows.append(row)
+                for _ in range(blocks):
+                    t0, c0 = time.perf_counter(), time.thread_time()
+                    for _ in range(calls):
+                        m.predict(x1)
+                    per["wall"][isa].append((time.perf_counter() - t0) / calls)
+                    per["cpu"][isa].append((time.thread_time() - c0) / calls)
+        for clock, rows in tables.items():
+            row = [name]
+            for isa in isas:
+                t = np.array(per[clock][isa]) * 1e6
+                p10, p90 = np.percentile(t, [10, 90])
+                row.append(f"{np.median(t):.3f} ({p10:.3f}..{p90:.3f})")
+            row.append(f"{spread:.1e}")
+            rows.append(row)
 
 
 def main():
@@ -186,7 +210,7 @@ def main():
     ap.add_argument("--threads", type=int, default=1, help="BLAS threads (default 1)")
     args = ap.parse_args()
     rounds = 5 if args.quick else 9
-    n_calls = 1000 if args.quick else 4000
+    blocks, calls = (5, 200) if args.quick else (10, 400)
     isas = list(_core.available_isas())
     ctx, note = C.thread_limits(args.threads)
     with ctx:
@@ -196,17 +220,21 @@ def main():
                 print(f"WARNING: {var} is set: OpenBLAS's kernel is forced, not the one users get")
         print(f"fastnn ISAs : {', '.join(isas)} (start: {_core.get_isa()}); "
               f"small_gemm {_core.DEFAULT_SMALL_GEMM}")
-        train_rows, details, lat_rows = [], [], []
-        bench_training(isas, rounds, train_rows, details)
-        bench_latency(isas, rounds, n_calls // rounds, lat_rows)
-    print(f"\nTraining throughput, float32, samples/s: median block (min..max) over {rounds} "
-          "rounds; 'x avx2' = median over rounds of the per-round speed ratio to avx2")
+        train, lat, details = {"wall": [], "cpu": []}, {"wall": [], "cpu": []}, []
+        bench_training(isas, rounds, train, details)
+        bench_latency(isas, rounds, blocks, calls, lat)
     head = ["workload", "batch", "epochs/block"] + isas
-    head += [f"{isa} x avx2" for isa in isas if isa != "avx2"]
-    print(C.fmt_table(head, train_rows))
-    print(f"\nSingle-sample model.predict latency, µs: median / p90 over {rounds} rounds of "
-          f"{n_calls // rounds} calls; last column: largest output difference between levels")
-    print(C.fmt_table(["net"] + isas + ["max |diff|"], lat_rows))
+    head += [f"{isa} x avx2" for isa in isas if isa != "avx2" and "avx2" in isas]
+    for clock, what in (("wall", "wall-clock"), ("cpu", "thread CPU time")):
+        print(f"\nTraining throughput, float32, samples/s by {what}: median block "
+              f"(slowest..fastest) over {rounds} rounds; 'x avx2' = median (min..max) over "
+              "rounds of the per-round speed ratio to avx2")
+        print(C.fmt_table(head, train[clock]))
+    for clock, what in (("wall", "wall-clock"), ("cpu", "thread CPU time")):
+        print(f"\nSingle-sample model.predict latency, µs per call by {what}: median "
+              f"(p10..p90) over {rounds} rounds x {blocks} blocks of {calls} calls; last "
+              "column: largest output difference between levels")
+        print(C.fmt_table(["net"] + isas + ["max |diff|"], lat[clock]))
     print()
     for line in details:
         print(line)
