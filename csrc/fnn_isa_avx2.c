@@ -4,7 +4,15 @@
  * build stays portable (no -march=native): fastnn/_kernels/_core.pyx asks
  * fnn_have_avx2() at import and calls these only where the CPU has both.
  * On other compilers or CPUs the same names are compiled without the target,
- * so every symbol exists and fnn_have_avx2() returns 0. */
+ * so every symbol exists and fnn_have_avx2() returns 0.
+ *
+ * FMA is enabled, but GCC fuses a·b + c only where C allows it: setup.py's
+ * -std=c11 (ISO mode) implies -ffp-contract=off, so neither this build nor the
+ * AVX-512 one contains an FMA instruction and every level computes the same
+ * bits as the baseline (tests/test_isa.py).  Contraction (#pragma GCC optimize
+ * ("fp-contract=fast") here) was measured faster on the 2-16-16-1 net and no
+ * faster where BLAS dominates; it would give up that identity (bench notes in
+ * benchmarks/README.md). */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #pragma GCC target("avx2,fma")
 #define FNN_HAVE_AVX2_TARGET 1

@@ -7,7 +7,8 @@
  * prefer-vector-width=512: GCC's tunings for several AVX-512 CPUs (and its
  * generic tuning in some versions) keep the vectoriser at 256-bit ymm even when
  * AVX-512 is enabled; this asks for 512-bit zmm loops.  The float32 exp, sigmoid
- * and tanh of fnn_fastmath.h run 16 lanes (they test __AVX512F__).
+ * and tanh of fnn_fastmath.h run 16 lanes (they test __AVX512F__).  No FMA is
+ * emitted, as in the AVX2 build (see fnn_isa_avx2.c).
  * On other compilers or CPUs the same names are compiled without the target,
  * so every symbol exists and fnn_have_avx512() returns 0. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)

@@ -77,18 +77,20 @@ def test_detection_agrees_with_the_kernel():
 
 
 @pytest.mark.parametrize("isa", HIGHER)
-@pytest.mark.parametrize("dtype,rtol", [("float64", 1e-9), ("float32", 1e-3)])
-def test_isas_train_the_same_network(isa, dtype, rtol):
-    """5 epochs of Adam on every level against the baseline.  The builds differ
-    in vector width (and FMA contraction where it is on), so results agree to
-    rounding: float64 within 1e-9, float32 within 1e-3 (T7: training amplifies
-    float32 rounding differences)."""
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_isas_train_the_same_network(isa, dtype):
+    """5 epochs of Adam on every level against the baseline give the same bits.
+    The levels differ only in vector width: no reduction is reordered (the
+    dense dot products fix their 8 partial sums in the source), the float32
+    exp/tanh/sigmoid compute each lane alone, and GCC contracts no a·b + c into
+    an FMA under -std=c11 (csrc/fnn_isa_avx2.c).  Turning contraction on would
+    change the last bits: then compare within float64 1e-9, float32 1e-3 (T7)."""
     if isa not in ISAS:
         pytest.skip(f"this CPU cannot run {isa} (available: {', '.join(ISAS)})")
     (l0, p0, e0), (l1, p1, e1) = (train(name, dtype) for name in ("baseline", isa))
-    np.testing.assert_allclose(l1, l0, rtol=rtol)
-    np.testing.assert_allclose(p1, p0, rtol=rtol, atol=rtol * 1e-2)
-    np.testing.assert_allclose(e1, e0, rtol=rtol)
+    np.testing.assert_array_equal(l1, l0)
+    np.testing.assert_array_equal(p1, p0)
+    np.testing.assert_array_equal(e1, e0)
 
 
 def isa_in_subprocess(value):

@@ -60,7 +60,7 @@ def set_isa(str name):
     """Choose the instruction set ("baseline", "avx2" or "avx512"); returns the
     previous one.  ValueError for an unknown name or one this CPU cannot run.
     Affects the calls started afterwards, in every thread; a model's
-    c_handle() keeps the set it was made with."""
+    c_handle() keeps the level it was made with."""
     global _K, _LEVEL
     if name not in ISAS:
         raise ValueError(f"set_isa(): expected one of {ISAS}, received {name!r}")
@@ -97,12 +97,17 @@ _start, _warning = _choose_isa(os.environ.get("FASTNN_ISA", ""), available_isas(
 if _warning is not None:
     warnings.warn(_warning, RuntimeWarning)
 set_isa(_start)
+del _start, _warning
 
 # Direct loops below this many multiply-adds per product; BLAS above it.
 # SciPy's OpenBLAS has fast small-matrix kernels, so the crossover is low:
 # training 2-16-16-1 (batch 32/256) and 64-64-10 (batch 32) was fastest with
 # 8192 among 0, 1024, 2048, 4096, 8192, 16384, 131072 (2026-11-27, this 2-core
 # x86-64; see benchmarks/bench_dense_threshold.py for the per-shape timings).
+# One value serves every instruction set: re-measured 2026-12-02 under avx2 and
+# avx512 (OpenBLAS's SkylakeX kernels), the per-shape crossover was the same for
+# both (best single threshold over the grid 128..256 multiply-adds each), and
+# end to end 256 was not faster than 8192 on either (W1 batch 1/256, W2).
 DEFAULT_SMALL_GEMM = 8192
 
 cdef fnn_blas _make_blas(Py_ssize_t small_gemm):
