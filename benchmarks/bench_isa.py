@@ -33,7 +33,7 @@ CONFIG_PARAVIRT_TIME_ACCOUNTING the guest kernel also subtracts steal time).
 BLAS threads are limited to 1 (threadpoolctl) unless --threads says otherwise.
 Run with OpenBLAS free to pick its kernel, as users have it:
 
-    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_isa.py [--quick]
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_isa.py [--quick] [--rounds R]
 """
 from __future__ import annotations
 
@@ -207,9 +207,10 @@ def bench_latency(isas, rounds, blocks, calls, tables):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="5 rounds instead of 9")
+    ap.add_argument("--rounds", type=int, default=None, help="rounds (default 9, 5 with --quick)")
     ap.add_argument("--threads", type=int, default=1, help="BLAS threads (default 1)")
     args = ap.parse_args()
-    rounds = 5 if args.quick else 9
+    rounds = args.rounds or (5 if args.quick else 9)
     blocks, calls = (5, 200) if args.quick else (10, 400)
     isas = list(_core.available_isas())
     ctx, note = C.thread_limits(args.threads)
