@@ -172,7 +172,8 @@ def main():
     t_start = time.perf_counter()
     with ctx:
         print(C.machine_report(note))
-        print(f"DEFAULT_SMALL_GEMM in the build: {DEFAULT:,}")
+        print(f"DEFAULT_SMALL_GEMM in the build: {DEFAULT:,}; instruction set: {_core.get_isa()} "
+              "(FASTNN_ISA=baseline|avx2|avx512 to choose)")
         for B in BATCHES:
             for n_in in WIDTHS:
                 for n_out in WIDTHS:

@@ -11,4 +11,5 @@
 #include "fnn_rng.h"
 #include "fnn_net.h"
 #include "fnn_fpenv.h"
+#include "fnn_isa.h"
 #endif

@@ -1,6 +1,7 @@
-/* fnn_fastmath.h — float32 exp, sigmoid and tanh over arrays, 4 lanes at a time
- * with GCC/Clang vector extensions (SSE2 on the x86-64 baseline, NEON on arm64,
- * generic code elsewhere), replacing one libm call per element.
+/* fnn_fastmath.h — float32 exp, sigmoid and tanh over arrays, 4, 8 or 16 lanes
+ * at a time with GCC/Clang vector extensions (SSE2 on the x86-64 baseline, AVX2
+ * and AVX-512 in the fnn_isa_*.c builds, NEON on arm64, generic code elsewhere),
+ * replacing one libm call per element.
  *
  *   exp(x) = 2ⁿ·eʳ,  n = round(x / ln 2),  r = x − n·ln 2 (Cody–Waite, two
  *            parts),  |r| <= ln2/2,  eʳ by its degree-6 Taylor polynomial
@@ -21,13 +22,18 @@
 #include <stdint.h>
 #include <string.h>
 
-/* 4 lanes (16 bytes) on the baseline, 8 (32 bytes) where AVX2 is enabled */
-#ifdef __AVX2__
+/* 4 lanes (16 bytes) on the baseline, 8 (32 bytes) where AVX2 is enabled,
+ * 16 (64 bytes, one zmm register) where AVX-512F is */
+#define FNN_REP4(c) (c), (c), (c), (c)
+#if defined(__AVX512F__)
+#define FNN_VLEN 16
+#define FNN_V4(c) ((fnn_v4f){FNN_REP4(c), FNN_REP4(c), FNN_REP4(c), FNN_REP4(c)})
+#elif defined(__AVX2__)
 #define FNN_VLEN 8
-#define FNN_V4(c) ((fnn_v4f){(c), (c), (c), (c), (c), (c), (c), (c)})
+#define FNN_V4(c) ((fnn_v4f){FNN_REP4(c), FNN_REP4(c)})
 #else
 #define FNN_VLEN 4
-#define FNN_V4(c) ((fnn_v4f){(c), (c), (c), (c)})
+#define FNN_V4(c) ((fnn_v4f){FNN_REP4(c)})
 #endif
 typedef float fnn_v4f __attribute__((vector_size(4 * FNN_VLEN)));
 typedef int32_t fnn_v4i __attribute__((vector_size(4 * FNN_VLEN)));

@@ -85,10 +85,12 @@ ptrdiff_t fnn_net_layout(fnn_net *net);
 FNN_NET_PROTOS(float, f32)
 FNN_NET_PROTOS(double, f64)
 
-/* The same loops compiled for AVX2 + FMA (fnn_isa_avx2.c); call them only
- * when fnn_have_avx2() returns 1. */
-int fnn_have_avx2(void);
+/* The same loops compiled for AVX2 + FMA (fnn_isa_avx2.c) and AVX-512
+ * (fnn_isa_avx512.c); call them only where fnn_have_avx2() / fnn_have_avx512()
+ * (fnn_isa.h) return 1. */
 FNN_NET_PROTOS(float, f32_avx2)
 FNN_NET_PROTOS(double, f64_avx2)
+FNN_NET_PROTOS(float, f32_avx512)
+FNN_NET_PROTOS(double, f64_avx512)
 
 #endif

@@ -98,5 +98,7 @@ FNN_OPTIM_PROTOS(float, f32)
 FNN_OPTIM_PROTOS(double, f64)
 FNN_OPTIM_PROTOS(float, f32_avx2)   /* fnn_isa_avx2.c */
 FNN_OPTIM_PROTOS(double, f64_avx2)
+FNN_OPTIM_PROTOS(float, f32_avx512)   /* fnn_isa_avx512.c */
+FNN_OPTIM_PROTOS(double, f64_avx512)
 
 #endif

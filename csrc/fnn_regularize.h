@@ -16,5 +16,7 @@ FNN_REG_PROTOS(float, f32)
 FNN_REG_PROTOS(double, f64)
 FNN_REG_PROTOS(float, f32_avx2)   /* fnn_isa_avx2.c */
 FNN_REG_PROTOS(double, f64_avx2)
+FNN_REG_PROTOS(float, f32_avx512)   /* fnn_isa_avx512.c */
+FNN_REG_PROTOS(double, f64_avx512)
 
 #endif

@@ -127,7 +127,7 @@ def info() -> None:
     print(f"dense layers use direct C loops below {_core.DEFAULT_SMALL_GEMM} multiply-adds "
           "per product, BLAS gemm above")
     print(f"instruction set: {_core.get_isa()} (available: {', '.join(_core.available_isas())}; "
-          "FASTNN_ISA=baseline forces the portable kernels)")
+          f"FASTNN_ISA={'|'.join(_core.ISAS)} forces one)")
     print("dtypes: float32 (default), float64")
 
 

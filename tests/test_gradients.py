@@ -16,7 +16,7 @@ from ._oracles import FD_ATOL, FD_EPS, FD_RTOL
 
 @pytest.fixture(autouse=True, params=_core.available_isas())
 def isa(request):
-    """Every check runs on each instruction set this CPU has (baseline, avx2)."""
+    """Every check runs on each instruction set this CPU has (baseline, avx2, avx512)."""
     previous = _core.set_isa(request.param)
     yield request.param
     _core.set_isa(previous)

@@ -5,8 +5,9 @@
 # -fsanitize=address,undefined in a scratch copy of this checkout (the checkout
 # itself is not touched: an ASan-linked _core*.so in the tree would fail to
 # import without LD_PRELOAD), then runs the suite with the sanitizer runtimes
-# preloaded into the (uninstrumented) Python interpreter, once with the ISA the
-# CPU selects (AVX2+FMA where available) and once with FASTNN_ISA=baseline.
+# preloaded into the (uninstrumented) Python interpreter, once per instruction-set
+# level the CPU runs (FASTNN_ISA=baseline, avx2, avx512: each is its own compiled
+# copy of the kernels, csrc/fnn_isa_*.c).
 #
 # Usage: tools/asan.sh [options] [-- extra pytest args]
 #   --debug       FASTNN_DEBUG=1 build (Cython bounds/wraparound/None checks, -O0,
@@ -14,7 +15,8 @@
 #                 which otherwise compiles FNN_ASSERT (= assert) out even in a debug build.
 #   --both        the release (FASTNN_DEBUG=0) build and then the --debug build
 #   --long        FASTNN_HYPOTHESIS=ci-long (400 Hypothesis examples instead of 40)
-#   --isa LIST    comma-separated ISAs to run: "default", "baseline" (default: default,baseline)
+#   --isa LIST    comma-separated ISAs to run: "all" (every level this CPU runs), "default"
+#                 (the one chosen at import), "baseline", "avx2", "avx512" (default: all)
 #   --asan-only   no UBSan (fallback if preloading libubsan gives trouble)
 #   --probe       after the suite, also run the reproducer of the one-row wide-model
 #                 predict() stack-buffer-overflow found at 70548f0 (fixed in 01c8d26)
@@ -27,7 +29,7 @@ set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 PY="${PYTHON:-python}"
-builds=(release) long=0 ubsan=1 probe=0 in_place=0 keep=0 isas="default,baseline"
+builds=(release) long=0 ubsan=1 probe=0 in_place=0 keep=0 isas="all"
 pytest_extra=()
 while [[ $# -gt 0 ]]; do
     case "$1" in
@@ -39,7 +41,7 @@ while [[ $# -gt 0 ]]; do
     --probe) probe=1 ;;
     --in-place) in_place=1 ;;
     --keep) keep=1 ;;
-    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,27p' "$0"; exit 0 ;;
     --) shift; pytest_extra=("$@"); break ;;
     *) echo "asan.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
@@ -104,7 +106,14 @@ for build in "${builds[@]}"; do
     fi
     echo "    built in $(( $(now) - t0 )) s"
 
-    IFS=',' read -r -a isa_list <<< "$isas"
+    if [[ $isas == *all* ]]; then  # "all": the levels this CPU runs, asked of the fresh build
+        avail="$(LD_PRELOAD="$preload" PYTHONMALLOC=malloc "$PY" -c \
+            'from fastnn._kernels import _core; print(",".join(_core.available_isas()))')"
+        isas_now="${isas//all/$avail}"
+    else
+        isas_now="$isas"
+    fi
+    IFS=',' read -r -a isa_list <<< "$isas_now"
     for isa in "${isa_list[@]}"; do
         if [[ $isa == default ]]; then isa_env=(env -u FASTNN_ISA); else isa_env=(env FASTNN_ISA="$isa"); fi
         echo

@@ -10,8 +10,9 @@
 #   dropout rates, loss id and the BLAS pointers taken from SciPy.
 #   Functions whose name ends in `_kernel` expose one C kernel each, for the
 #   tests that hold every kernel equal to its twin in fastnn/_reference.py.
-#   Every call goes to the portable build or to its AVX2+FMA twin
-#   (csrc/fnn_isa_avx2.c), as chosen at import or by set_isa().
+#   Every call goes through one table of C function pointers (csrc/fnn_isa.h):
+#   the portable build, its AVX2+FMA twin (csrc/fnn_isa_avx2.c) or its AVX-512
+#   twin (csrc/fnn_isa_avx512.c), as chosen at import or by set_isa().
 #   One module on purpose (over 400 lines): every wrapper shares the Net type,
 #   the ISA switch and the BLAS table; a split would need cross-module cimports
 #   of Net.  The Cython API for users (fastnn/capi.pxd) ends this file.
@@ -35,36 +36,78 @@ import numpy as np
 
 cnp.import_array()
 
-# Instruction set of the network loops: the portable baseline, or the AVX2+FMA
-# build of the same C (csrc/fnn_isa_avx2.c) where the CPU has it.
-# FASTNN_ISA=baseline forces the baseline.
-cdef bint _AVX2 = fnn_have_avx2() != 0 and os.environ.get("FASTNN_ISA", "").lower() != "baseline"
+# Instruction set of the kernels, lowest first.  Each level is the whole C path
+# compiled again (csrc/fnn_isa.h); _K points to the table of the one in use, so
+# a call is one indirect jump, whatever the level.
+ISAS = ("baseline", "avx2", "avx512")
+cdef const fnn_kernels *_K = fnn_isa_kernels(FNN_ISA_BASELINE)
+cdef int _LEVEL = FNN_ISA_BASELINE
 
 
 def available_isas():
-    """Instruction sets this CPU can run the network loops with."""
-    return ("baseline", "avx2") if fnn_have_avx2() else ("baseline",)
+    """Instruction sets this CPU (and this build) can run the kernels with, lowest
+    first: always "baseline"; "avx2" with AVX2 and FMA; "avx512" with AVX-512
+    F, VL, BW and DQ (each only where the OS saves the wider registers)."""
+    return tuple(name for level, name in enumerate(ISAS) if fnn_isa_kernels(level) != NULL)
 
 
 def get_isa():
-    """The instruction set in use: "baseline" or "avx2"."""
-    return "avx2" if _AVX2 else "baseline"
+    """The instruction set in use: "baseline", "avx2" or "avx512"."""
+    return ISAS[_LEVEL]
 
 
 def set_isa(str name):
-    """Choose the instruction set ("baseline" or "avx2"); returns the previous one."""
-    global _AVX2
-    if name not in available_isas():
-        raise ValueError(f"set_isa(): expected one of {available_isas()}, received {name!r}")
+    """Choose the instruction set ("baseline", "avx2" or "avx512"); returns the
+    previous one.  ValueError for an unknown name or one this CPU cannot run.
+    Affects the calls started afterwards, in every thread; a model's
+    c_handle() keeps the level it was made with."""
+    global _K, _LEVEL
+    if name not in ISAS:
+        raise ValueError(f"set_isa(): expected one of {ISAS}, received {name!r}")
+    cdef int level = ISAS.index(name)
+    cdef const fnn_kernels *k = fnn_isa_kernels(level)
+    if k == NULL:
+        raise ValueError(f"set_isa(): this CPU cannot run {name!r}; expected one of "
+                         f"{available_isas()}")
     previous = get_isa()
-    _AVX2 = name == "avx2"
+    _K, _LEVEL = k, level
     return previous
+
+
+def _choose_isa(str want, tuple available):
+    """The level to start with: the best available one, or the one FASTNN_ISA
+    (`want`) names.  Returns (name, warning text or None): a level the CPU lacks
+    falls back to the best available one below it, an unknown name to the best
+    level; either is warned about, and the import never fails."""
+    best = available[len(available) - 1]
+    want = want.strip().lower()
+    if not want:
+        return best, None
+    if want not in ISAS:
+        return best, f"FASTNN_ISA={want!r} is not one of {ISAS}; using {best!r}"
+    if want not in available:
+        below = max((name for name in available if ISAS.index(name) < ISAS.index(want)),
+                    key=ISAS.index)
+        return below, (f"FASTNN_ISA={want!r}: this CPU cannot run it (available: "
+                       f"{', '.join(available)}); using {below!r}")
+    return want, None
+
+
+_start, _warning = _choose_isa(os.environ.get("FASTNN_ISA", ""), available_isas())
+if _warning is not None:
+    warnings.warn(_warning, RuntimeWarning)
+set_isa(_start)
+del _start, _warning
 
 # Direct loops below this many multiply-adds per product; BLAS above it.
 # SciPy's OpenBLAS has fast small-matrix kernels, so the crossover is low:
 # training 2-16-16-1 (batch 32/256) and 64-64-10 (batch 32) was fastest with
 # 8192 among 0, 1024, 2048, 4096, 8192, 16384, 131072 (2026-11-27, this 2-core
 # x86-64; see benchmarks/bench_dense_threshold.py for the per-shape timings).
+# One value serves every instruction set: re-measured 2026-12-02 under avx2 and
+# avx512 (OpenBLAS's SkylakeX kernels), the per-shape crossover was the same for
+# both (best single threshold over the grid 128..256 multiply-adds each), and
+# end to end 256 was not faster than 8192 on either (W1 batch 1/256, W2).
 DEFAULT_SMALL_GEMM = 8192
 
 cdef fnn_blas _make_blas(Py_ssize_t small_gemm):
@@ -295,30 +338,20 @@ def train(Net net not None, tuple opt, P, G, S1, S2, ws, Py_ssize_t cap, X, Y, o
     cdef const int64_t *po = &idx[0] if n_order > 0 else NULL
     if n_order == 0:
         return 0, 0, o.iterations
-    cdef bint v = _AVX2
+    cdef const fnn_kernels *k = _K
     cdef unsigned int fpenv
     with nogil:
         fpenv = fnn_ftz_enter()  # subnormals flushed to zero while training (fnn_fpenv.h)
-        if d and v:
-            status = fnn_net_train_f64_avx2(&net.c, &o, <double *>pp, <double *>pg, <double *>s1,
-                                            <double *>s2, <double *>pw, cap, <const double *>px,
-                                            <const double *>py, po, n_order, batch, r, &sums[0],
-                                            &n_done)
-        elif d:
-            status = fnn_net_train_f64(&net.c, &o, <double *>pp, <double *>pg, <double *>s1,
-                                       <double *>s2, <double *>pw, cap, <const double *>px,
-                                       <const double *>py, po, n_order, batch, r, &sums[0],
-                                       &n_done)
-        elif v:
-            status = fnn_net_train_f32_avx2(&net.c, &o, <float *>pp, <float *>pg, <float *>s1,
-                                            <float *>s2, <float *>pw, cap, <const float *>px,
-                                            <const float *>py, po, n_order, batch, r, &sums[0],
-                                            &n_done)
+        if d:
+            status = k.net_train_f64(&net.c, &o, <double *>pp, <double *>pg, <double *>s1,
+                                     <double *>s2, <double *>pw, cap, <const double *>px,
+                                     <const double *>py, po, n_order, batch, r, &sums[0],
+                                     &n_done)
         else:
-            status = fnn_net_train_f32(&net.c, &o, <float *>pp, <float *>pg, <float *>s1,
-                                       <float *>s2, <float *>pw, cap, <const float *>px,
-                                       <const float *>py, po, n_order, batch, r, &sums[0],
-                                       &n_done)
+            status = k.net_train_f32(&net.c, &o, <float *>pp, <float *>pg, <float *>s1,
+                                     <float *>s2, <float *>pw, cap, <const float *>px,
+                                     <const float *>py, po, n_order, batch, r, &sums[0],
+                                     &n_done)
         fnn_ftz_leave(fpenv)
     return status, n_done, o.iterations
 
@@ -338,22 +371,14 @@ def loss_grad(Net net not None, P, G, ws, Py_ssize_t cap, X, Y, rng, double[::1]
                           False, True)
     _check_sparse_labels(net, py, B)
     cdef uint64_t *r = NULL if rng is None else _rng(rng)
-    cdef bint v = _AVX2
+    cdef const fnn_kernels *k = _K
     with nogil:
-        if d and v:
-            cost = fnn_net_loss_grad_f64_avx2(&net.c, <const double *>pp, <double *>pg, <double *>pw,
-                                              cap, B, <const double *>px, <const double *>py, r,
-                                              &sums[0])
-        elif d:
-            cost = fnn_net_loss_grad_f64(&net.c, <const double *>pp, <double *>pg, <double *>pw,
-                                         cap, B, <const double *>px, <const double *>py, r, &sums[0])
-        elif v:
-            cost = fnn_net_loss_grad_f32_avx2(&net.c, <const float *>pp, <float *>pg, <float *>pw,
-                                              cap, B, <const float *>px, <const float *>py, r,
-                                              &sums[0])
+        if d:
+            cost = k.net_loss_grad_f64(&net.c, <const double *>pp, <double *>pg, <double *>pw,
+                                       cap, B, <const double *>px, <const double *>py, r, &sums[0])
         else:
-            cost = fnn_net_loss_grad_f32(&net.c, <const float *>pp, <float *>pg, <float *>pw,
-                                         cap, B, <const float *>px, <const float *>py, r, &sums[0])
+            cost = k.net_loss_grad_f32(&net.c, <const float *>pp, <float *>pg, <float *>pw,
+                                       cap, B, <const float *>px, <const float *>py, r, &sums[0])
     return cost
 
 
@@ -369,20 +394,14 @@ def evaluate(Net net not None, P, ws, Py_ssize_t cap, X, Y, double[::1] sums not
     cdef void *pw = _data(ws, "ws", d, _workspace_rows(net, cap, "evaluate") * net.ws_units,
                           False, True)
     _check_sparse_labels(net, py, n)
-    cdef bint v = _AVX2
+    cdef const fnn_kernels *k = _K
     with nogil:
-        if d and v:
-            fnn_net_evaluate_f64_avx2(&net.c, <const double *>pp, <double *>pw, cap,
-                                      <const double *>px, <const double *>py, n, &sums[0])
-        elif d:
-            fnn_net_evaluate_f64(&net.c, <const double *>pp, <double *>pw, cap,
-                                 <const double *>px, <const double *>py, n, &sums[0])
-        elif v:
-            fnn_net_evaluate_f32_avx2(&net.c, <const float *>pp, <float *>pw, cap,
-                                      <const float *>px, <const float *>py, n, &sums[0])
+        if d:
+            k.net_evaluate_f64(&net.c, <const double *>pp, <double *>pw, cap,
+                               <const double *>px, <const double *>py, n, &sums[0])
         else:
-            fnn_net_evaluate_f32(&net.c, <const float *>pp, <float *>pw, cap,
-                                 <const float *>px, <const float *>py, n, &sums[0])
+            k.net_evaluate_f32(&net.c, <const float *>pp, <float *>pw, cap,
+                               <const float *>px, <const float *>py, n, &sums[0])
 
 
 cdef enum:
@@ -392,32 +411,27 @@ cdef enum:
 
 cdef inline void _predict_rows(Net net, const void *pp, void *w, Py_ssize_t cap,
                                const void *px, Py_ssize_t n, void *po, bint d,
-                               bint v) noexcept nogil:
-    _forward_plan(&net.c, pp, w, cap, px, n, po, d, v)
+                               const fnn_kernels *k) noexcept nogil:
+    _forward_plan(&net.c, pp, w, cap, px, n, po, d, k)
 
 
 cdef inline void _forward_plan(const fnn_net *c, const void *pp, void *w, Py_ssize_t cap,
                                const void *px, Py_ssize_t n, void *po, bint d,
-                               bint v) noexcept nogil:
-    if d and v:
-        fnn_net_predict_f64_avx2(c, <const double *>pp, <double *>w, cap,
-                                 <const double *>px, n, <double *>po)
-    elif d:
-        fnn_net_predict_f64(c, <const double *>pp, <double *>w, cap, <const double *>px, n,
-                            <double *>po)
-    elif v:
-        fnn_net_predict_f32_avx2(c, <const float *>pp, <float *>w, cap,
-                                 <const float *>px, n, <float *>po)
+                               const fnn_kernels *k) noexcept nogil:
+    if d:
+        k.net_predict_f64(c, <const double *>pp, <double *>w, cap, <const double *>px, n,
+                          <double *>po)
     else:
-        fnn_net_predict_f32(c, <const float *>pp, <float *>w, cap, <const float *>px, n,
-                            <float *>po)
+        k.net_predict_f32(c, <const float *>pp, <float *>w, cap, <const float *>px, n,
+                          <float *>po)
 
 
 # ---- the Cython API (fastnn/capi.pxd) -----------------------------------------
 cdef struct _capi_ctx:
     const fnn_net *plan
     const void *params
-    bint is64, avx2
+    bint is64
+    const fnn_kernels *k  # the instruction set when the handle was made
     Py_ssize_t max_width
 
 
@@ -434,7 +448,7 @@ cdef int _capi_forward(const void *ctx, const void *x, Py_ssize_t n, void *out) 
         w = malloc(need)
         if w == NULL:
             return -1
-    _forward_plan(c.plan, c.params, w, cap, x, n, out, c.is64, c.avx2)
+    _forward_plan(c.plan, c.params, w, cap, x, n, out, c.is64, c.k)
     if w != <void *>stack:
         free(w)
     return 0
@@ -445,6 +459,7 @@ cdef class CHandle:
     alive as long as this object, and ``capsule`` holding the fastnn_handle."""
     cdef readonly Net net
     cdef readonly object params
+    cdef readonly str isa  # the instruction set its forward runs with
     cdef _capi_ctx ctx
     cdef fastnn_handle handle
 
@@ -457,7 +472,8 @@ cdef class CHandle:
         self.ctx.plan = &net.c
         self.ctx.params = cnp.PyArray_DATA(<cnp.ndarray>self.params)
         self.ctx.is64 = net.is64
-        self.ctx.avx2 = _AVX2
+        self.ctx.k = _K
+        self.isa = get_isa()
         self.ctx.max_width = net.max_width
         self.handle.ctx = &self.ctx
         self.handle.forward = _capi_forward
@@ -491,12 +507,12 @@ def predict(Net net not None, P, X):
         if w == NULL:
             raise MemoryError()
     cdef void *po = cnp.PyArray_DATA(out)
-    cdef bint v = _AVX2
+    cdef const fnn_kernels *k = _K
     if n * net.n_params < SMALL_WORK:  # under ~1 µs: releasing the GIL would cost more
-        _predict_rows(net, pp, w, cap, px, n, po, d, v)
+        _predict_rows(net, pp, w, cap, px, n, po, d, k)
     else:
         with nogil:
-            _predict_rows(net, pp, w, cap, px, n, po, d, v)
+            _predict_rows(net, pp, w, cap, px, n, po, d, k)
     if w != <void *>stack:
         free(w)
     if not _all_finite(po, n * net.n_out, d):
@@ -641,10 +657,8 @@ def dense_forward_kernel(X, W, b, Z, Py_ssize_t small_gemm=DEFAULT_SMALL_GEMM):
     cdef void *pw = _data(W, "W", d, n_in * n_out, True, False)
     cdef void *pb = NULL if b is None else _data(b, "b", d, n_out, True, False)
     cdef void *pz = _data(Z, "Z", d, B * n_out, True, True)
-    if d and _AVX2: fnn_dense_forward_f64_avx2(&blas, B, n_in, n_out, <double *>px, <double *>pw, <double *>pb, <double *>pz)
-    elif d: fnn_dense_forward_f64(&blas, B, n_in, n_out, <double *>px, <double *>pw, <double *>pb, <double *>pz)
-    elif _AVX2: fnn_dense_forward_f32_avx2(&blas, B, n_in, n_out, <float *>px, <float *>pw, <float *>pb, <float *>pz)
-    else: fnn_dense_forward_f32(&blas, B, n_in, n_out, <float *>px, <float *>pw, <float *>pb, <float *>pz)
+    if d: _K.dense_forward_f64(&blas, B, n_in, n_out, <double *>px, <double *>pw, <double *>pb, <double *>pz)
+    else: _K.dense_forward_f32(&blas, B, n_in, n_out, <float *>px, <float *>pw, <float *>pb, <float *>pz)
 
 
 def dense_backward_kernel(X, delta, W, dW, db, dX, Py_ssize_t small_gemm=DEFAULT_SMALL_GEMM):
@@ -659,14 +673,10 @@ def dense_backward_kernel(X, delta, W, dW, db, dX, Py_ssize_t small_gemm=DEFAULT
     cdef void *pdw = _data(dW, "dW", d, n_in * n_out, True, True)
     cdef void *pdb = NULL if db is None else _data(db, "db", d, n_out, True, True)
     cdef void *pdx = NULL if dX is None else _data(dX, "dX", d, B * n_in, True, True)
-    if d and _AVX2: fnn_dense_backward_f64_avx2(&blas, B, n_in, n_out, <double *>px, <double *>pd,
-                                                <double *>pw, <double *>pdw, <double *>pdb, <double *>pdx)
-    elif d: fnn_dense_backward_f64(&blas, B, n_in, n_out, <double *>px, <double *>pd, <double *>pw,
-                                   <double *>pdw, <double *>pdb, <double *>pdx)
-    elif _AVX2: fnn_dense_backward_f32_avx2(&blas, B, n_in, n_out, <float *>px, <float *>pd, <float *>pw,
-                                            <float *>pdw, <float *>pdb, <float *>pdx)
-    else: fnn_dense_backward_f32(&blas, B, n_in, n_out, <float *>px, <float *>pd, <float *>pw,
-                                 <float *>pdw, <float *>pdb, <float *>pdx)
+    if d: _K.dense_backward_f64(&blas, B, n_in, n_out, <double *>px, <double *>pd, <double *>pw,
+                                <double *>pdw, <double *>pdb, <double *>pdx)
+    else: _K.dense_backward_f32(&blas, B, n_in, n_out, <float *>px, <float *>pd, <float *>pw,
+                                <float *>pdw, <float *>pdb, <float *>pdx)
 
 
 def act_forward_kernel(int act, Z, A):
@@ -676,10 +686,8 @@ def act_forward_kernel(int act, Z, A):
     cdef Py_ssize_t B = Z.shape[0], n = Z.shape[1]
     cdef void *pz = _data(Z, "Z", d, B * n, True, False)
     cdef void *pa = _data(A, "A", d, B * n, True, True)
-    if d and _AVX2: fnn_act_forward_f64_avx2(act, B, n, <double *>pz, <double *>pa)
-    elif d: fnn_act_forward_f64(act, B, n, <double *>pz, <double *>pa)
-    elif _AVX2: fnn_act_forward_f32_avx2(act, B, n, <float *>pz, <float *>pa)
-    else: fnn_act_forward_f32(act, B, n, <float *>pz, <float *>pa)
+    if d: _K.act_forward_f64(act, B, n, <double *>pz, <double *>pa)
+    else: _K.act_forward_f32(act, B, n, <float *>pz, <float *>pa)
 
 
 def act_backward_kernel(int act, Z, A, G):
@@ -690,10 +698,8 @@ def act_backward_kernel(int act, Z, A, G):
     cdef void *pz = _data(Z, "Z", d, B * n, True, False)
     cdef void *pa = _data(A, "A", d, B * n, True, False)
     cdef void *pg = _data(G, "G", d, B * n, True, True)
-    if d and _AVX2: fnn_act_backward_f64_avx2(act, B, n, <double *>pz, <double *>pa, <double *>pg)
-    elif d: fnn_act_backward_f64(act, B, n, <double *>pz, <double *>pa, <double *>pg)
-    elif _AVX2: fnn_act_backward_f32_avx2(act, B, n, <float *>pz, <float *>pa, <float *>pg)
-    else: fnn_act_backward_f32(act, B, n, <float *>pz, <float *>pa, <float *>pg)
+    if d: _K.act_backward_f64(act, B, n, <double *>pz, <double *>pa, <double *>pg)
+    else: _K.act_backward_f32(act, B, n, <float *>pz, <float *>pa, <float *>pg)
 
 
 def loss_kernel(int loss, bint fused, Z, A, Y, delta):
@@ -708,10 +714,8 @@ def loss_kernel(int loss, bint fused, Z, A, Y, delta):
     cdef void *pd = NULL if delta is None else _data(delta, "delta", d, B * k, True, True)
     if loss == 3 and (np.any(Y < 0) or np.any(Y >= k) or np.any(Y != np.floor(Y))):
         raise ValueError("loss_kernel: sparse labels must be integers in [0, k)")
-    if d and _AVX2: return fnn_loss_f64_avx2(loss, fused, B, k, <double *>pz, <double *>pa, <double *>py, <double *>pd)
-    if d: return fnn_loss_f64(loss, fused, B, k, <double *>pz, <double *>pa, <double *>py, <double *>pd)
-    if _AVX2: return fnn_loss_f32_avx2(loss, fused, B, k, <float *>pz, <float *>pa, <float *>py, <float *>pd)
-    return fnn_loss_f32(loss, fused, B, k, <float *>pz, <float *>pa, <float *>py, <float *>pd)
+    if d: return _K.loss_f64(loss, fused, B, k, <double *>pz, <double *>pa, <double *>py, <double *>pd)
+    return _K.loss_f32(loss, fused, B, k, <float *>pz, <float *>pa, <float *>py, <float *>pd)
 
 
 def metrics_kernel(int acc, bint want_err, A, Y):
@@ -761,8 +765,6 @@ def optim_step_kernel(tuple opt, P, G, S1, S2):
     cdef void *pg = _data(G, "G", d, n, True, False)
     cdef void *s1 = _data(S1, "S1", d, n, True, True)
     cdef void *s2 = _data(S2, "S2", d, n, True, True)
-    if d and _AVX2: fnn_optim_step_f64_avx2(&o, n, <double *>pp, <double *>pg, <double *>s1, <double *>s2)
-    elif d: fnn_optim_step_f64(&o, n, <double *>pp, <double *>pg, <double *>s1, <double *>s2)
-    elif _AVX2: fnn_optim_step_f32_avx2(&o, n, <float *>pp, <float *>pg, <float *>s1, <float *>s2)
-    else: fnn_optim_step_f32(&o, n, <float *>pp, <float *>pg, <float *>s1, <float *>s2)
+    if d: _K.optim_step_f64(&o, n, <double *>pp, <double *>pg, <double *>s1, <double *>s2)
+    else: _K.optim_step_f32(&o, n, <float *>pp, <float *>pg, <float *>s1, <float *>s2)
     return o.iterations

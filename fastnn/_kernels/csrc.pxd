@@ -122,45 +122,54 @@ cdef extern from "fastnn.h" nogil:
                                         double lr, float *w, float *b)
     Py_ssize_t fnn_perceptron_epoch_f64(Py_ssize_t n, Py_ssize_t n_in, const double *X, const double *y,
                                         double lr, double *w, double *b)
-    # the same loops compiled for AVX2 + FMA (csrc/fnn_isa_avx2.c)
-    int fnn_have_avx2()
     unsigned int fnn_ftz_enter()
     void fnn_ftz_leave(unsigned int old)
-    double fnn_net_loss_grad_f32_avx2(const fnn_net *net, const float *P, float *G, float *ws, Py_ssize_t cap,
-                                 Py_ssize_t B, const float *X, const float *Y, uint64_t *rng, double *sums)
-    double fnn_net_loss_grad_f64_avx2(const fnn_net *net, const double *P, double *G, double *ws, Py_ssize_t cap,
-                                 Py_ssize_t B, const double *X, const double *Y, uint64_t *rng, double *sums)
-    int fnn_net_train_f32_avx2(const fnn_net *net, fnn_optim *opt, float *P, float *G, float *S1, float *S2,
-                          float *ws, Py_ssize_t cap, const float *X, const float *Y, const int64_t *order,
-                          Py_ssize_t n, Py_ssize_t batch, uint64_t *rng, double *sums, Py_ssize_t *n_done)
-    int fnn_net_train_f64_avx2(const fnn_net *net, fnn_optim *opt, double *P, double *G, double *S1, double *S2,
-                          double *ws, Py_ssize_t cap, const double *X, const double *Y, const int64_t *order,
-                          Py_ssize_t n, Py_ssize_t batch, uint64_t *rng, double *sums, Py_ssize_t *n_done)
-    void fnn_net_evaluate_f32_avx2(const fnn_net *net, const float *P, float *ws, Py_ssize_t cap,
-                              const float *X, const float *Y, Py_ssize_t n, double *sums)
-    void fnn_net_evaluate_f64_avx2(const fnn_net *net, const double *P, double *ws, Py_ssize_t cap,
-                              const double *X, const double *Y, Py_ssize_t n, double *sums)
-    void fnn_net_predict_f32_avx2(const fnn_net *net, const float *P, float *ws2, Py_ssize_t cap,
-                             const float *X, Py_ssize_t n, float *out)
-    void fnn_net_predict_f64_avx2(const fnn_net *net, const double *P, double *ws2, Py_ssize_t cap,
-                             const double *X, Py_ssize_t n, double *out)
-    void fnn_dense_forward_f32_avx2(const fnn_blas *blas, Py_ssize_t B, Py_ssize_t n_in, Py_ssize_t n_out,
-                               const float *X, const float *W, const float *b, float *Z)
-    void fnn_dense_forward_f64_avx2(const fnn_blas *blas, Py_ssize_t B, Py_ssize_t n_in, Py_ssize_t n_out,
-                               const double *X, const double *W, const double *b, double *Z)
-    void fnn_dense_backward_f32_avx2(const fnn_blas *blas, Py_ssize_t B, Py_ssize_t n_in, Py_ssize_t n_out,
-                                const float *X, const float *delta, const float *W,
-                                float *dW, float *db, float *dX)
-    void fnn_dense_backward_f64_avx2(const fnn_blas *blas, Py_ssize_t B, Py_ssize_t n_in, Py_ssize_t n_out,
-                                const double *X, const double *delta, const double *W,
-                                double *dW, double *db, double *dX)
-    void fnn_act_forward_f32_avx2(int id, Py_ssize_t B, Py_ssize_t n, const float *Z, float *A)
-    void fnn_act_forward_f64_avx2(int id, Py_ssize_t B, Py_ssize_t n, const double *Z, double *A)
-    void fnn_act_backward_f32_avx2(int id, Py_ssize_t B, Py_ssize_t n, const float *Z, const float *A, float *G)
-    void fnn_act_backward_f64_avx2(int id, Py_ssize_t B, Py_ssize_t n, const double *Z, const double *A, double *G)
-    double fnn_loss_f32_avx2(int loss, int fused, Py_ssize_t B, Py_ssize_t k, const float *Z,
-                        const float *A, const float *Y, float *delta)
-    double fnn_loss_f64_avx2(int loss, int fused, Py_ssize_t B, Py_ssize_t k, const double *Z,
-                        const double *A, const double *Y, double *delta)
-    void fnn_optim_step_f32_avx2(fnn_optim *opt, Py_ssize_t n, float *P, const float *G, float *S1, float *S2)
-    void fnn_optim_step_f64_avx2(fnn_optim *opt, Py_ssize_t n, double *P, const double *G, double *S1, double *S2)
+    # the same loops compiled for AVX2 + FMA and for AVX-512 (csrc/fnn_isa.h):
+    # one table of function pointers per instruction-set level
+    enum:
+        FNN_ISA_BASELINE
+        FNN_ISA_AVX2
+        FNN_ISA_AVX512
+        FNN_N_ISAS
+    ctypedef struct fnn_kernels:
+        double (*net_loss_grad_f32)(const fnn_net *, const float *, float *, float *, Py_ssize_t,
+                                    Py_ssize_t, const float *, const float *, uint64_t *, double *) noexcept nogil
+        double (*net_loss_grad_f64)(const fnn_net *, const double *, double *, double *, Py_ssize_t,
+                                    Py_ssize_t, const double *, const double *, uint64_t *, double *) noexcept nogil
+        int (*net_train_f32)(const fnn_net *, fnn_optim *, float *, float *, float *, float *,
+                             float *, Py_ssize_t, const float *, const float *, const int64_t *,
+                             Py_ssize_t, Py_ssize_t, uint64_t *, double *, Py_ssize_t *) noexcept nogil
+        int (*net_train_f64)(const fnn_net *, fnn_optim *, double *, double *, double *, double *,
+                             double *, Py_ssize_t, const double *, const double *, const int64_t *,
+                             Py_ssize_t, Py_ssize_t, uint64_t *, double *, Py_ssize_t *) noexcept nogil
+        void (*net_evaluate_f32)(const fnn_net *, const float *, float *, Py_ssize_t, const float *,
+                                 const float *, Py_ssize_t, double *) noexcept nogil
+        void (*net_evaluate_f64)(const fnn_net *, const double *, double *, Py_ssize_t,
+                                 const double *, const double *, Py_ssize_t, double *) noexcept nogil
+        void (*net_predict_f32)(const fnn_net *, const float *, float *, Py_ssize_t, const float *,
+                                Py_ssize_t, float *) noexcept nogil
+        void (*net_predict_f64)(const fnn_net *, const double *, double *, Py_ssize_t,
+                                const double *, Py_ssize_t, double *) noexcept nogil
+        void (*dense_forward_f32)(const fnn_blas *, Py_ssize_t, Py_ssize_t, Py_ssize_t, const float *,
+                                  const float *, const float *, float *) noexcept nogil
+        void (*dense_forward_f64)(const fnn_blas *, Py_ssize_t, Py_ssize_t, Py_ssize_t, const double *,
+                                  const double *, const double *, double *) noexcept nogil
+        void (*dense_backward_f32)(const fnn_blas *, Py_ssize_t, Py_ssize_t, Py_ssize_t, const float *,
+                                   const float *, const float *, float *, float *, float *) noexcept nogil
+        void (*dense_backward_f64)(const fnn_blas *, Py_ssize_t, Py_ssize_t, Py_ssize_t,
+                                   const double *, const double *, const double *, double *,
+                                   double *, double *) noexcept nogil
+        void (*act_forward_f32)(int, Py_ssize_t, Py_ssize_t, const float *, float *) noexcept nogil
+        void (*act_forward_f64)(int, Py_ssize_t, Py_ssize_t, const double *, double *) noexcept nogil
+        void (*act_backward_f32)(int, Py_ssize_t, Py_ssize_t, const float *, const float *, float *) noexcept nogil
+        void (*act_backward_f64)(int, Py_ssize_t, Py_ssize_t, const double *, const double *,
+                                 double *) noexcept nogil
+        double (*loss_f32)(int, int, Py_ssize_t, Py_ssize_t, const float *, const float *,
+                           const float *, float *) noexcept nogil
+        double (*loss_f64)(int, int, Py_ssize_t, Py_ssize_t, const double *, const double *,
+                           const double *, double *) noexcept nogil
+        void (*optim_step_f32)(fnn_optim *, Py_ssize_t, float *, const float *, float *, float *) noexcept nogil
+        void (*optim_step_f64)(fnn_optim *, Py_ssize_t, double *, const double *, double *, double *) noexcept nogil
+    int fnn_have_avx2()
+    int fnn_have_avx512()
+    const fnn_kernels *fnn_isa_kernels(int level)
