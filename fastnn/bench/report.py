@@ -101,8 +101,10 @@ def aggregate(records: list[dict], plan: list[tuple], peers: list[str],
     for cid, t in plan:
         case = CASE_BY_ID[cid]
         got = slots.get((cid, t), {})
-        names = ([k for k in got if k.startswith("sgemm/")] if case.kind == "peak"
-                 else [p for p in peers if p in got or (cid, p) in static])
+        if case.kind in ("noop", "peak"):  # probes: only who measured them
+            names = [k for k in got if got[k]["status"] != "unsupported"]
+        else:
+            names = [p for p in peers if p in got or (cid, p) in static]
         entry = {"case": cid, "label": case.label, "workload": case.workload, "threads": t,
                  "unit": case.unit, "higher_is_better": case.higher_is_better, "peers": {},
                  "speedup": {}}
@@ -233,9 +235,10 @@ def _pools(blas_by_threads: dict | None) -> str:
                 seen.setdefault(p["note"], [])
                 continue
             arch = f" {p['architecture']}" if p.get("architecture") else ""
-            key = f"{p['lib']} {p.get('version') or ''}{arch} ({p['file']})"
+            ver = f" {p['version']}" if p.get("version") else ""
+            key = f"{p.get('owner', '?')}'s {p['lib']}{ver}{arch}"
             seen.setdefault(key, []).append(f"{p['threads']}")
-    return "; ".join(k + (f" threads {'/'.join(v)}" if v else "") for k, v in seen.items())
+    return "; ".join(k + (f" ×{'/'.join(v)}" if v else "") for k, v in seen.items())
 
 
 def header(doc: dict) -> str:
@@ -296,6 +299,14 @@ def footer(doc: dict) -> str:
             f"{NETS['wide'].params:,} (counts the first layer's input gradient, which is not "
             "computed: ≈ 5.6 % above the work done); peak = the faster of NumPy matmul and "
             "SciPy sgemm on a square float32 product, same threads and CPUs")
+    na = []
+    for name, d in doc["peers"].items():
+        by_reason = {}
+        for w, why in (d.get("not_applicable") or {}).items():
+            by_reason.setdefault(why, []).append(w)
+        na += [f"{name} on {', '.join(ws)} ({why})" for why, ws in by_reason.items()]
+    if na:
+        lines.append("not run   : " + "; ".join(na))
     lines.append("timed     :")
     for name, d in doc["peers"].items():
         if d.get("note"):

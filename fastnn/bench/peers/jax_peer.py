@@ -16,6 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 
+JIT = ("jax", "jax-step")  # first epoch = compilation: the child sizes windows on a second one
+_COMPILED = {}  # (peer, net, batch, rows) -> jitted function: a 2nd trainer reuses it
+
 NOTES = {
     "jax": "epoch = one jax.jit(lax.scan over batches) call (shuffle + gather inside, "
            "params/state donated); predict = jax.jit(forward), np.asarray of the result",
@@ -132,13 +135,18 @@ class Trainer:
             params, state = update(params, g, state)
             return params, state, value
 
+        key = (peer, net, self.B, self.n)
         if peer == "jax-step":
-            self.step = jax.jit(step, donate_argnums=(0, 1))
+            if key not in _COMPILED:
+                _COMPILED[key] = jax.jit(step, donate_argnums=(0, 1))
+            self.step = _COMPILED[key]
             self.X, self.Y = data["X"], y
             self.rng = np.random.default_rng(seed)
             self.train = self._train_steps
         else:
-            self.epoch = jax.jit(self._scan_epoch(step), donate_argnums=(0, 1))
+            if key not in _COMPILED:
+                _COMPILED[key] = jax.jit(self._scan_epoch(step), donate_argnums=(0, 1))
+            self.epoch = _COMPILED[key]
             self.X, self.Y = jnp.asarray(data["X"]), jnp.asarray(y)
             self.key = jax.random.PRNGKey(seed)
             self.train = self._train_scan

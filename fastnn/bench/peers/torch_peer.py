@@ -3,6 +3,8 @@ a loss on logits (``BCEWithLogitsLoss`` / ``CrossEntropyLoss``), ``torch.optim``
 tensors converted once, batches indexed through ``torch.randperm``."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 NOTES = {"torch": "eager nn.Sequential; per batch: zero_grad(set_to_none), forward, loss on "
@@ -30,7 +32,7 @@ def setup(peer, threads):
     except RuntimeError:  # already set (cannot happen in a fresh child)
         pass
     cfg = torch.__config__.show()
-    blas = [ln.strip() for ln in cfg.splitlines() if "BLAS_INFO" in ln or "LAPACK_INFO" in ln]
+    blas = re.findall(r"\b(BLAS_INFO=\w+|USE_MKLDNN=\w+)", cfg)
     info = blas_pools()
     info.append({"note": f"torch: {', '.join(blas) or 'BLAS unknown'}; mkl "
                          f"{torch.backends.mkl.is_available()}, mkldnn "
