@@ -20,7 +20,7 @@ import tempfile
 import time
 
 from . import harness, report, workloads
-from .peers import PEERS, REGISTRY, missing, note, unsupported
+from .peers import PEERS, missing, note, unsupported
 
 QUICK = {"rounds": 1, "windows": 3, "window_seconds": 0.15, "max_retries": 0, "threads": [1]}
 FULL = {"rounds": 5, "windows": 1, "window_seconds": 0.5, "max_retries": 3, "threads": [1, 2]}

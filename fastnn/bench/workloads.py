@@ -70,7 +70,8 @@ class Case:
 
 
 CASES = [
-    Case("W1-b1", "W1", "train", "circle", "W1", 1, "W1 circle 2-16-16-1 tanh, SGD+momentum, batch 1"),
+    Case("W1-b1", "W1", "train", "circle", "W1", 1,
+         "W1 circle 2-16-16-1 tanh, SGD+momentum, batch 1"),
     Case("W1-b32", "W1", "train", "circle", "W1", 32, "W1 circle 2-16-16-1, batch 32"),
     Case("W1-b256", "W1", "train", "circle", "W1", 256, "W1 circle 2-16-16-1, batch 256"),
     Case("W2", "W2", "train", "digits", "W2", 32, "W2 digits 64-64-10 relu, Adam, batch 32"),

@@ -49,14 +49,3 @@ def unsupported(peer: str, case) -> str | None:
 def note(peer: str) -> str:
     return module(peer).NOTES.get(peer, "")
 
-
-def final_act(name: str, z):
-    """NumPy: the output activation applied to logits `z` (for checks)."""
-    import numpy as np
-
-    if name == "sigmoid":
-        return 1.0 / (1.0 + np.exp(-z))
-    if name == "softmax":
-        e = np.exp(z - z.max(axis=1, keepdims=True))
-        return e / e.sum(axis=1, keepdims=True)
-    return z

@@ -70,12 +70,13 @@ class Trainer:
         self.torch = torch
         self.model, self.infer = _model(net, weights)
         self.X = torch.from_numpy(data["X"])
+        y = data["y"]
         if net.loss == "binary_crossentropy":
-            self.Y, self.loss_fn = torch.from_numpy(data["y"].astype(np.float32)), nn.BCEWithLogitsLoss()
+            self.Y, self.loss_fn = torch.from_numpy(y.astype(np.float32)), nn.BCEWithLogitsLoss()
         elif net.loss == "sparse_categorical_crossentropy":
-            self.Y, self.loss_fn = torch.from_numpy(data["y"].astype(np.int64)), nn.CrossEntropyLoss()
+            self.Y, self.loss_fn = torch.from_numpy(y.astype(np.int64)), nn.CrossEntropyLoss()
         else:
-            self.Y, self.loss_fn = torch.from_numpy(data["y"]), nn.MSELoss()
+            self.Y, self.loss_fn = torch.from_numpy(y), nn.MSELoss()
         params = self.model.parameters()
         # fused=True: one kernel per update instead of a loop over the parameter
         # tensors (the fastest implementation torch documents; same arithmetic)
