@@ -177,7 +177,8 @@ def _peer_info(records, s, gone) -> dict:
         d = {"note": note(name), "status": "not installed" if gone.get(name) else "ran",
              "missing": gone.get(name, []), "not_applicable": {}}
         for w in s["workloads"]:
-            why = {unsupported(name, c) for c in workloads.cases_of(w)}
+            why = {unsupported(name, c) for c in workloads.cases_of(w)
+                   if c.kind not in ("noop", "peak")}
             if None not in why:
                 d["not_applicable"][w] = "; ".join(sorted(why))
         for rec in records:
