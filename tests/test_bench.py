@@ -25,14 +25,13 @@ def smoke(tmp_path_factory):
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     with open(path) as f:
-        return json.load(f), proc.stdout
+        return json.load(f), proc.stdout, cmd
 
 
 def test_smoke_structure(smoke):
-    doc, stdout = smoke
+    doc, stdout, cmd = smoke
     assert doc["schema"] == "fastnn-bench/1"
-    assert doc["command"].endswith("--json " + doc["command"].split()[-1])
-    assert "-m fastnn bench --quick --only W1 --peers numpy" in doc["command"]
+    assert doc["command"].split()[1:] == cmd[1:]  # what to type to reproduce the run
     assert [e["case"] for e in doc["results"]] == ["W1-b1", "W1-b32", "W1-b256"]
     assert doc["machine"]["fastnn_isa"]["in_use"] in doc["machine"]["fastnn_isa"]["available"]
     assert doc["peers"]["numpy"]["status"] == "ran"
@@ -45,7 +44,7 @@ def test_smoke_structure(smoke):
 
 
 def test_smoke_figures_are_consistent(smoke):
-    doc, _ = smoke
+    doc, _, _ = smoke
     for e in doc["results"]:
         assert e["unit"] == "samples/s" and e["higher_is_better"] is True
         assert set(e["peers"]) == {"fastnn", "numpy"}
@@ -207,9 +206,17 @@ def test_plan_runs_tiny_nets_at_one_thread_and_skips_inapplicable_peers(monkeypa
     assert ("W5-noop", "torch") not in static            # probes list only who measured them
     assert [c for c, t in plan if t == 2] == ["W5-noop", "W5-lat-circle", "W5-lat-mnist",
                                               "W5-batch-mnist"]
+    assert s["skipped"] == {}
     info = cli._peer_info([], s, {"torch": ["torch"]})
     assert info["ort"]["not_applicable"] == {"W1": "inference only (W5)"}
     assert info["torch"]["status"] == "not installed"
+
+
+def test_workload_without_its_data_package_is_skipped(monkeypatch):
+    monkeypatch.setattr(workloads, "unavailable",
+                        lambda w: "scikit-learn is not installed" if w == "W2" else None)
+    s = cli.settings_of(cli.build_parser().parse_args(["--only", "W1,W2"]), [0, 1])
+    assert s["workloads"] == ["W1"] and "scikit-learn" in s["skipped"]["W2"]
 
 
 # ---------------------------------------------------------------- aggregation and table

@@ -107,8 +107,10 @@ def settings_of(args, allowed) -> dict:
         raise ValueError(f"argument --threads: {','.join(map(str, too_many))} threads requested "
                          f"but only {len(allowed)} CPUs are available to this process "
                          f"({allowed})")
+    chosen = args.only or list(workloads.WORKLOADS)
+    skipped = {w: why for w in chosen if (why := workloads.unavailable(w))}
     s.update(quick=args.quick, seed=args.seed, keep_blas_env=args.keep_blas_env,
-             workloads=args.only or list(workloads.WORKLOADS),
+             workloads=[w for w in chosen if w not in skipped], skipped=skipped,
              peers=args.peers or list(PEERS), accuracy_epochs=ACCURACY_EPOCHS,
              cpus={t: harness.pick_cpus(t, allowed) for t in s["threads"]},
              rows=workloads.sizes(args.quick))
@@ -204,6 +206,7 @@ def run(args, argv) -> dict:
     from .machine import machine_info
 
     t_start = time.perf_counter()
+    machine = machine_info()  # before the run: the build it reports is the one measured
     allowed = harness.allowed_cpus()
     s = settings_of(args, allowed)
     groups, plan, static = plan_of(s)
@@ -236,7 +239,7 @@ def run(args, argv) -> dict:
            "command": " ".join(shlex.quote(a) for a in
                                [sys.executable, "-m", "fastnn", "bench", *argv]),
            "settings": {**s, "cpus": {str(k): v for k, v in s["cpus"].items()}},
-           "machine": machine_info(), "peers": _peer_info(records, s, gone), "data": data,
+           "machine": machine, "peers": _peer_info(records, s, gone), "data": data,
            "formulas": {"speedup": "fastnn/peer for samples/s and GFLOP/s, peer/fastnn for "
                                    "µs/call (> 1: fastnn faster), on medians",
                         "W4_gflops": "6 * params * samples/s / 1e9, params = "

@@ -277,6 +277,8 @@ def header(doc: dict) -> str:
         for n, d in peers.items() if d["status"] != "ran"))
     for key, desc in doc["data"].items():
         lines.append(f"data {key:<5}: {desc}")
+    for w, why in s.get("skipped", {}).items():
+        lines.append(f"skipped {w}: {why}")
     return "\n".join(lines)
 
 

@@ -91,6 +91,15 @@ MULTI_THREAD = ("W3", "W4", "W5")
 BATCH_ROWS = 10_000
 
 
+def unavailable(workload: str) -> str | None:
+    """Why a workload cannot run here (its data needs a package that is missing)."""
+    import importlib.util
+
+    if workload == "W2" and importlib.util.find_spec("sklearn") is None:
+        return "scikit-learn is not installed (the digits data set comes with it)"
+    return None
+
+
 def cases_of(workload: str) -> list[Case]:
     return [c for c in CASES if c.workload == workload]
 
