@@ -183,6 +183,12 @@ def test_bad_arguments_are_refused(args, capsys):
     assert "invalid" in capsys.readouterr().err
 
 
+def test_json_path_in_a_missing_folder_is_refused_before_the_run(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        cli.main(["--json", str(tmp_path / "nowhere" / "out.json")])
+    assert "does not exist" in capsys.readouterr().err
+
+
 def test_argument_lists_parse():
     a = cli.build_parser().parse_args(["--only", "W3,W1,W3", "--peers", "numpy,jax",
                                        "--threads", "2,1", "--json"])

@@ -257,6 +257,8 @@ def main(argv=None, prog="python -m fastnn bench") -> int:
         settings_of(args, harness.allowed_cpus())
     except ValueError as e:
         parser.error(str(e))
+    if args.json not in (None, "-") and not os.path.isdir(os.path.dirname(args.json) or "."):
+        parser.error(f"argument --json: folder {os.path.dirname(args.json)!r} does not exist")
     doc = run(args, argv)
     text = report.header(doc) + "\n\n" + report.table(doc["results"]) + "\n\n" + report.footer(doc)
     if args.json == "-":
