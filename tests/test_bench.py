@@ -262,7 +262,8 @@ def test_aggregate_ratios_peak_share_and_noop_multiple():
     assert lat["speedup"]["numpy"] == 3.0  # µs: peer / fastnn
     assert lat["peers"]["fastnn"]["noop_multiple"] == pytest.approx(500.0)
     text = report.table(list(res.values()))
-    assert "not installed" in text and "OUTPUTS DIFFER" in text and "4.00×" in text
+    assert "jax" not in text  # not installed: said once in the header, not on every case
+    assert "OUTPUTS DIFFER" in text and "4.00×" in text
     assert "= 500× the no-op call" in text and "% of sgemm peak" in text
 
 
@@ -273,6 +274,7 @@ def test_failed_child_marks_its_cases():
     (e,) = report.aggregate(recs, [("W1-b1", 1)], ["fastnn", "numpy"], {})
     assert e["peers"]["numpy"] == {"status": "error", "reason": "child exited with 1: boom"}
     assert e["speedup"] == {}
+    assert "child exited with 1: boom" in report.table([e])
 
 
 def test_fmt_table_and_values():
@@ -301,3 +303,25 @@ def test_mnist_rows_fallback_and_shift(monkeypatch):
     img[0, 0] = 1.0
     assert workloads.shift_images(img, 1, 2).reshape(28, 28)[1, 2] == 1.0
     assert workloads.shift_images(img, -1, 0).sum() == 0.0  # moved out of the frame
+
+
+def test_header_says_which_blas_env_was_removed_and_what_is_missing():
+    doc = {"created": "now", "command": "python -m fastnn bench", "data": {"W1": "circle"},
+           "settings": {"quick": True, "rounds": 1, "windows": 3, "window_seconds": 0.15,
+                        "max_retries": 0, "cpus": {"1": [1]}, "keep_blas_env": False,
+                        "skipped": {}},
+           "machine": {"cpu_model": "cpu", "logical_cpus": 2, "cpu_flags": ["avx2"],
+                       "platform": "linux", "python": "3.x", "fastnn_build": "here",
+                       "fastnn_isa": {"in_use": "avx2", "available": ["baseline", "avx2"]},
+                       "blas_env": {"OPENBLAS_CORETYPE": "Haswell", "OPENBLAS_L2_SIZE": None}},
+           "peers": {"fastnn": {"status": "ran", "versions": {"fastnn": "0.1"}, "isa": "avx2",
+                                "blas": {"1": [{"lib": "openblas", "version": "0.3",
+                                                "architecture": "SkylakeX", "threads": 1,
+                                                "owner": "scipy", "file": "x.so"}]}},
+                     "torch": {"status": "not installed", "missing": ["torch"]}}}
+    text = report.header(doc)
+    assert "OPENBLAS_CORETYPE=Haswell removed for every child" in text
+    assert "scipy's openblas 0.3 SkylakeX ×1" in text and "ISA in use avx2" in text
+    assert "torch: not installed (torch)" in text
+    doc["settings"]["keep_blas_env"] = True
+    assert "KEPT for every child" in report.header(doc)

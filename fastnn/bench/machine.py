@@ -111,7 +111,8 @@ def build_info() -> str:
     sos = glob.glob(os.path.join(root, "fastnn", "_kernels", "_core*.so"))
     built = (datetime.datetime.fromtimestamp(os.path.getmtime(sos[0])).isoformat(timespec="seconds")
              if sos else "?")
-    return (f"{root}, commit {head}{' + uncommitted changes in fastnn/csrc' if dirty else ''}"
+    return (f"{root}, commit {head}"
+            f"{' + uncommitted changes in fastnn/, csrc/ or setup.py' if dirty else ''}"
             f", _core built {built}")
 
 

@@ -194,6 +194,8 @@ def table(entries: list[dict]) -> str:
     for e in entries:
         rows = []
         for name, p in e["peers"].items():
+            if p["status"] == "not installed":  # listed once, in the header's "peers" line
+                continue
             if p["status"] != "ok":
                 rows.append([name, p["status"], "", "", "", "", "", p.get("reason") or ""])
                 continue

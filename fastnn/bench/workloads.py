@@ -93,9 +93,9 @@ BATCH_ROWS = 10_000
 
 def unavailable(workload: str) -> str | None:
     """Why a workload cannot run here (its data needs a package that is missing)."""
-    import importlib.util
+    from .peers import _installed
 
-    if workload == "W2" and importlib.util.find_spec("sklearn") is None:
+    if workload == "W2" and not _installed("sklearn"):
         return "scikit-learn is not installed (the digits data set comes with it)"
     return None
 
