@@ -29,7 +29,7 @@ import _common as C  # first: puts the repo root on sys.path if needed
 import numpy as np
 
 # isort: split
-from numpy_mlp import NumpyMLP
+from fastnn.bench.numpy_mlp import NumpyMLP
 
 import fastnn
 from fastnn._kernels import _core

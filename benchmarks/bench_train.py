@@ -36,7 +36,7 @@ import _common as C  # first: puts the repo root on sys.path if needed
 import numpy as np
 
 # isort: split
-from numpy_mlp import SGD, Adam, NumpyMLP
+from fastnn.bench.numpy_mlp import SGD, Adam, NumpyMLP
 
 import fastnn
 

@@ -1,4 +1,5 @@
-"""Command line: ``python -m fastnn demo`` and ``python -m fastnn info``."""
+"""Command line: ``python -m fastnn demo``, ``python -m fastnn info`` and
+``python -m fastnn bench`` (the benchmark suite, fastnn.bench)."""
 from __future__ import annotations
 
 import argparse
@@ -132,6 +133,11 @@ def info() -> None:
 
 
 def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["bench"]:  # its own parser: python -m fastnn bench --help
+        from .bench.cli import main as bench_main
+
+        return bench_main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m fastnn")
     sub = parser.add_subparsers(dest="command", required=True)
     d = sub.add_parser("demo", help="train the course notes' examples and print the results")
@@ -142,6 +148,8 @@ def main(argv=None) -> int:
     d.add_argument("--no-plots", dest="plots", action="store_const", const=None,
                    help="draw no pictures")
     sub.add_parser("info", help="versions and build facts")
+    sub.add_parser("bench", help="the benchmark suite against NumPy, PyTorch, JAX, "
+                   "scikit-learn and ONNX Runtime (python -m fastnn bench --help)")
     args = parser.parse_args(argv)
     if args.command == "demo":
         demo(args.seed, args.plots)

@@ -22,6 +22,7 @@ No per-sample Python loops: each batch is a few matrix products.  The only
 per-batch allocations left are small temporaries of the loss and of relu's
 mask.
 
+>>> from fastnn.bench.numpy_mlp import NumpyMLP, SGD
 >>> net = NumpyMLP([2, 16, 1], ["tanh", "sigmoid"], loss="binary_crossentropy",
 ...                optimizer=SGD(0.03, momentum=0.9), seed=0)
 >>> losses = net.fit(X, Y, batch_size=32, epochs=10)      # doctest: +SKIP

