@@ -271,7 +271,7 @@ def _read_data(f, info, offset: int, shape: tuple, dtype: str, digest: str):
     f.seek(n_extra, os.SEEK_CUR)
     head = f.read(offset)
     arr = np.empty(shape, dtype)
-    buf = memoryview(arr.reshape(-1)).cast("B")
+    buf = arr.reshape(-1).data.cast("B")  # .data is memoryview(arr), typed as one
     _need(len(head) == offset and f.readinto(buf) == len(buf), f"{name}: the data ends early")
     _need(zlib.crc32(buf, zlib.crc32(head)) == info.CRC, f"{name}: bad CRC-32 (the file "
           "is damaged)")

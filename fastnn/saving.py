@@ -97,7 +97,7 @@ def write_archive(fileobj, config: dict, arrays) -> None:
             header = io.BytesIO()
             np.lib.format.write_array_header_1_0(
                 header, np.lib.format.header_data_from_array_1_0(arr))
-            data = memoryview(arr).cast("B") if arr.size else b""
+            data = arr.data.cast("B") if arr.size else b""  # .data: memoryview(arr)
             with zf.open(_member(name), "w", force_zip64=arr.nbytes > 2**30) as out:
                 out.write(header.getvalue())
                 out.write(data)
