@@ -110,7 +110,7 @@ def demo(seed: int = 0, plots: str | None = None) -> dict:
     net.fit(X_tr, y_tr, epochs=40, batch_size=32, validation_data=(X_val, y_val), verbose=0,
             callbacks=[fastnn.callbacks.EarlyStopping(patience=5, restore_best_weights=True)])
     dt = time.perf_counter() - t0
-    loss, acc = net.evaluate(X_te, y_te, verbose=0)
+    acc = net.evaluate(X_te, y_te, verbose=0, return_dict=True)["accuracy"]
     results["digits_test_accuracy"] = acc
     print(f"test accuracy {acc:.1%} on {len(X_te)} held-out digits (trained in {dt:.2f} s)")
     return results
@@ -131,7 +131,7 @@ def info() -> None:
     print("dtypes: float32 (default), float64")
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m fastnn")
     sub = parser.add_subparsers(dest="command", required=True)
     d = sub.add_parser("demo", help="train the course notes' examples and print the results")

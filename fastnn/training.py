@@ -18,7 +18,7 @@ import threading
 import time
 import warnings
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -427,6 +427,21 @@ class Trainer(TrainingChecks):
         return ["loss", *self._metric_names]
 
     # ------------------------------------------------------------------ evaluate / predict
+    @overload
+    def evaluate(self, x: ArrayLike | None = ..., y: ArrayLike | None = ...,
+                 batch_size: int | None = ..., verbose: Literal["auto"] | int = ..., *,
+                 return_dict: Literal[True], sample_weight: ArrayLike | None = ...
+                 ) -> dict[str, float]: ...
+    @overload
+    def evaluate(self, x: ArrayLike | None = ..., y: ArrayLike | None = ...,
+                 batch_size: int | None = ..., verbose: Literal["auto"] | int = ...,
+                 return_dict: Literal[False] = ..., sample_weight: ArrayLike | None = ...
+                 ) -> float | list[float]: ...
+    @overload
+    def evaluate(self, x: ArrayLike | None = ..., y: ArrayLike | None = ...,
+                 batch_size: int | None = ..., verbose: Literal["auto"] | int = ...,
+                 return_dict: bool = ..., sample_weight: ArrayLike | None = ...
+                 ) -> float | list[float] | dict[str, float]: ...
     def evaluate(self, x: ArrayLike | None = None, y: ArrayLike | None = None,
                  batch_size: int | None = None, verbose: Literal["auto"] | int = "auto",
                  return_dict: bool = False, sample_weight: ArrayLike | None = None
