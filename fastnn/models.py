@@ -7,7 +7,7 @@ Memory of a built model:
 * a ``Net`` (fastnn._kernels._core): the C plan — layer sizes, activation ids,
   offsets, regularization and dropout rates, loss id.
 
-(About 500 lines on purpose: the flat buffer's layout, building, growing and
+(About 560 lines on purpose: the flat buffer's layout, building, growing and
 shrinking it (add, pop) and the inference path that reads it belong together.)
 
 Split along Keras's lines: this module holds the structure (``add``, ``build``),
