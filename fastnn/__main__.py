@@ -32,7 +32,7 @@ def _plots_folder(plots: str | None) -> str | None:
     return plots
 
 
-def demo(seed: int = 0, plots: str | None = None) -> dict:
+def demo(seed: int = 0, plots: str | None = None) -> dict[str, float]:
     """Train the course notes' examples and print each result; returns them.
 
     plots : a folder for the pictures (decision boundaries of the Playground runs,

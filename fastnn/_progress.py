@@ -129,7 +129,8 @@ class ProgressBar:
         self.live = verbose == 1 and interactive
         self.color = interactive and _colors_ok()
         self.chars = _FULL if not verbose or _can_write(self.stream, "━") else _ASCII
-        self.columns: int | None = None  # the terminal's width, read at the first in-progress frame
+        # the terminal's width, read at the first in-progress frame
+        self.columns: int | None = None
         self._open = 0  # visible length of the line being redrawn (0: none)
         self.t0 = self.t_done = self._drawn = time.perf_counter()
         self.done = 0

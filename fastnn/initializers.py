@@ -20,6 +20,7 @@ deviation of a unit normal truncated at ±2, so the result keeps σ.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -55,7 +56,7 @@ class Initializer:
                              "initializer from the model's seeded generator; give "
                              "Sequential(seed=...) instead.")
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         """The initializer's arguments, as Keras's ``get_config``."""
         return {}
 

@@ -52,7 +52,7 @@ class Layer:
             self._trainable = value
             model._make_net()
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         """The layer's constructor arguments, as Keras's ``get_config``."""
         return {"name": self.name}
 
@@ -90,11 +90,12 @@ class InputLayer(Layer):
         self.units = _check_shape("Input", shape)
         self.shape = (self.units,)
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {"shape": list(self.shape), "name": self.name}
 
 
-def Input(shape: int | Sequence[int], name: str | None = None) -> InputLayer:  # noqa: N802 (Keras's name)
+def Input(shape: int | Sequence[int],  # noqa: N802 (Keras's name)
+          name: str | None = None) -> InputLayer:
     """The input of a Sequential model: ``fastnn.Input(shape=(n_features,))``."""
     return InputLayer(shape, name=name)
 
@@ -147,7 +148,7 @@ class Dense(Layer):
         self.input_dim = None if input_shape is None else _check_shape("Dense", input_shape)
         self._w_off = self._b_off = -1
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         config: dict[str, Any] = {
             "units": self.units,
             "activation": activations.serialize(self.activation),
@@ -231,8 +232,9 @@ class Dropout(Layer):
         super().__init__(name)
         self.rate = check_float("Dropout", "rate", rate, low=0.0, high=1.0, high_open=True)
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {"rate": self.rate, "name": self.name}
 
 
-ALL_OBJECTS_DICT: dict[str, type[Layer]] = {"Dense": Dense, "Dropout": Dropout, "InputLayer": InputLayer}
+ALL_OBJECTS_DICT: dict[str, type[Layer]] = {"Dense": Dense, "Dropout": Dropout,
+                                            "InputLayer": InputLayer}

@@ -112,7 +112,7 @@ class Loss:
             raise ValueError(f"{name}(): fastnn supports only Keras's defaults here. "
                              f"Received: {key}={value!r}")
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         """The loss's name (and ``from_logits`` when set), as a model file stores it."""
         config: dict[str, Any] = {"name": self._name}
         if self.from_logits:

@@ -152,7 +152,7 @@ class Metric:
         """Where the value is computed: "acc"/"err"/"rmse" in C, "epoch" per epoch."""
         return _FAMILY[self.key]
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         """The metric's name and arguments, as a model file stores them."""
         return {"name": self.name, **self.params}
 

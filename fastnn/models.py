@@ -43,7 +43,8 @@ from ._fit_helpers import _check_verbose
 from ._progress import report as _report
 from .training import ACC_NONE, STREAM_DROPOUT, STREAM_INIT, STREAM_SHUFFLE, Trainer
 
-_DTYPES: dict[str, np.dtype[Any]] = {"float32": np.dtype(np.float32), "float64": np.dtype(np.float64)}
+_DTYPES: dict[str, np.dtype[Any]] = {"float32": np.dtype(np.float32),
+                                     "float64": np.dtype(np.float64)}
 
 
 
@@ -520,7 +521,7 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
         print_summary(self, line_length, positions, print_fn, show_trainable)
 
     # ------------------------------------------------------------------ config
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         """Name, dtype, seed and every layer's config; :meth:`from_config` rebuilds
         the model (without weights)."""
         layers = [{"class_name": type(l).__name__, "config": l.get_config()}

@@ -156,14 +156,14 @@ class Optimizer:
             fields += self._schedule._c_fields()
         return fields
 
-    def _clip_config(self) -> dict:
+    def _clip_config(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in _CLIPS if getattr(self, k) is not None}
 
     def _init_slots(self, n: int, dtype: DTypeLike) -> tuple[np.ndarray, np.ndarray]:
         """Fresh state slots for n parameters."""
         return np.zeros(n, dtype), np.zeros(n, dtype)
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         """The optimizer's constructor arguments (the learning rate or its schedule)."""
         raise NotImplementedError
 
@@ -189,7 +189,7 @@ class SGD(Optimizer):
                                     high_open=True)
         self.nesterov = check_bool("SGD", "nesterov", nesterov)
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {"learning_rate": self._rate_config(), "momentum": self.momentum,
                 "nesterov": self.nesterov, **self._clip_config()}
 
@@ -208,7 +208,7 @@ class RMSprop(Optimizer):
                                     high_open=True)
         self.epsilon = check_float("RMSprop", "epsilon", epsilon, low=0.0, low_open=True)
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {"learning_rate": self._rate_config(), "rho": self.rho,
                 "momentum": self.momentum, "epsilon": self.epsilon, **self._clip_config()}
 
@@ -227,7 +227,7 @@ class Adam(Optimizer):
         self.beta_2 = check_float(name, "beta_2", beta_2, low=0.0, high=1.0, high_open=True)
         self.epsilon = check_float(name, "epsilon", epsilon, low=0.0, low_open=True)
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {"learning_rate": self._rate_config(), "beta_1": self.beta_1,
                 "beta_2": self.beta_2, "epsilon": self.epsilon, **self._clip_config()}
 
@@ -243,7 +243,7 @@ class AdamW(Adam):
         super().__init__(learning_rate, beta_1, beta_2, epsilon, **clipping)
         self.weight_decay = check_float("AdamW", "weight_decay", weight_decay, low=0.0)
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "weight_decay": self.weight_decay}
 
 
@@ -263,7 +263,7 @@ class Adagrad(Optimizer):
     def _init_slots(self, n: int, dtype: DTypeLike) -> tuple[np.ndarray, np.ndarray]:
         return np.full(n, self.initial_accumulator_value, dtype), np.zeros(n, dtype)
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {"learning_rate": self._rate_config(),
                 "initial_accumulator_value": self.initial_accumulator_value,
                 "epsilon": self.epsilon, **self._clip_config()}
@@ -293,6 +293,6 @@ def get(identifier: str | Optimizer | dict[str, Any]) -> Optimizer:
     return found if isinstance(found, Optimizer) else found()
 
 
-def serialize(opt: Optimizer) -> dict:
+def serialize(opt: Optimizer) -> dict[str, Any]:
     """``{"class_name": ..., "config": ...}`` for a model file; :func:`get` reads it back."""
     return {"class_name": type(opt).__name__, "config": opt.get_config()}

@@ -188,7 +188,8 @@ def _class_labels(func: str, y: ArrayLike, n: int) -> np.ndarray:
 
 
 def plot_decision_boundary(model: Sequential, x: ArrayLike, y: ArrayLike,
-                           path: str | os.PathLike[str] | None = None, *, resolution: int = 200) -> Figure:
+                           path: str | os.PathLike[str] | None = None, *,
+                           resolution: int = 200) -> Figure:
     """What a model with 2 inputs predicts over the plane, with the samples on top
     (TensorFlow Playground's picture).
 
@@ -291,7 +292,8 @@ def _scale(act: int, values: np.ndarray) -> tuple[str, float, float]:
     return "RdBu_r", -top, top
 
 
-def plot_activations(model: Sequential, x: ArrayLike, path: str | os.PathLike[str] | None = None) -> Figure:
+def plot_activations(model: Sequential, x: ArrayLike,
+                     path: str | os.PathLike[str] | None = None) -> Figure:
     """Every layer's activations a[l] for a few inputs, as heat maps: a look inside
     the network (the notes' "black box").
 

@@ -6,12 +6,15 @@ no division by the number of samples: the Keras convention), and
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from numpy.typing import ArrayLike
 
 from ._registry import from_config_dict, resolve
 from ._validation import check_float
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 
 class Regularizer:
@@ -20,12 +23,12 @@ class Regularizer:
     l1: float = 0.0
     l2: float = 0.0
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         """The penalty factors, as Keras's ``get_config``."""
         return {"l1": self.l1, "l2": self.l2}
 
     @classmethod
-    def from_config(cls, config: dict) -> "Regularizer":
+    def from_config(cls, config: dict[str, Any]) -> Self:
         """A new regularizer from :meth:`get_config`'s dict."""
         return cls(**config)
 
@@ -53,7 +56,7 @@ class L1(L1L2):
     def __init__(self, l1: float = 0.01) -> None:
         super().__init__(l1=l1)
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {"l1": self.l1}
 
 
@@ -63,7 +66,7 @@ class L2(L1L2):
     def __init__(self, l2: float = 0.01) -> None:
         super().__init__(l2=l2)
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {"l2": self.l2}
 
 

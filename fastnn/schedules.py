@@ -52,7 +52,7 @@ class LearningRateSchedule:
     def __call__(self, step: float) -> float:
         raise NotImplementedError
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         """The schedule's constructor arguments, as Keras's ``get_config``."""
         raise NotImplementedError
 
@@ -229,7 +229,7 @@ ALL_OBJECTS_DICT: dict[str, type[LearningRateSchedule]] = {
                             PolynomialDecay, CosineDecay)}
 
 
-def deserialize(config: dict) -> LearningRateSchedule:
+def deserialize(config: dict[str, Any]) -> LearningRateSchedule:
     """A schedule from ``{"class_name": ..., "config": {...}}`` (names from the table
     above only)."""
     name = config.get("class_name")
@@ -243,7 +243,7 @@ def deserialize(config: dict) -> LearningRateSchedule:
              "the schedule's arguments", "config", config["config"], error=TypeError)
 
 
-def serialize(schedule: LearningRateSchedule) -> dict:
+def serialize(schedule: LearningRateSchedule) -> dict[str, Any]:
     """``{"class_name": ..., "config": ...}`` for a model file; read back with the
     optimizer's config."""
     return {"class_name": type(schedule).__name__, "config": schedule.get_config()}

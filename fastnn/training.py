@@ -7,9 +7,9 @@ regularization and the optimizer step all run in C.  The model's structure,
 weights and inference live in :mod:`fastnn.models`, which mixes this class in.
 
 (About 480 lines: the epoch loop with its rollback, callbacks and progress, and the
-evaluate/one-batch variants that share its plans, with their type annotations.  compile's rules and the
-target and weight checks are in fastnn._training_checks, fit's helpers in
-fastnn._fit_helpers.)
+evaluate/one-batch variants that share its plans, with their type annotations.
+compile's rules and the target and weight checks are in fastnn._training_checks,
+fit's helpers in fastnn._fit_helpers.)
 """
 from __future__ import annotations
 
@@ -230,7 +230,8 @@ class Trainer(TrainingChecks):
             net = self._plan(weighted=True, training=True)
             Y = np.ascontiguousarray(np.hstack([Y, W[:, None].astype(self.dtype)]))
         ws = np.empty(batch * net.ws_units, self.dtype)
-        keep: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # trainable=False layers: what C puts back after every update
+        # trainable=False layers: what C puts back after every update
+        keep: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         if any(not layer.trainable for layer in self._dense):
             keep = (self._params.copy(), S1.copy(), S2.copy())
         n_batches = math.ceil(n / batch)

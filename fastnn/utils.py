@@ -8,7 +8,8 @@ from numpy.typing import ArrayLike, DTypeLike
 
 from ._validation import check_int, check_seed, fail
 
-_seeds: np.random.Generator | None = None  # a seed sequence for models created with seed=None, once set_random_seed ran
+# a seed sequence for models created with seed=None, once set_random_seed ran
+_seeds: np.random.Generator | None = None
 
 
 def to_categorical(y: ArrayLike, num_classes: int | None = None,
