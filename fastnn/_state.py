@@ -8,6 +8,9 @@ running reads to finish.  A read that finds another thread writing waits for it,
 except during fit(), when it raises RuntimeError.  The thread that writes may
 also read (callbacks inside fit).  Never start a write inside a read section of
 the same thread: it would wait for itself.
+
+``ModelState`` (below) declares, for the type checker, what the parts of
+Sequential share; it adds nothing at run time.
 """
 from __future__ import annotations
 
