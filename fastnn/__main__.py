@@ -10,6 +10,8 @@ import warnings
 
 import numpy as np
 
+from ._version import __version__
+
 
 def _section(title: str) -> None:
     print(f"\n== {title} " + "=" * max(0, 70 - len(title)))
@@ -33,7 +35,7 @@ def _plots_folder(plots: str | None) -> str | None:
     return plots
 
 
-def demo(seed: int = 0, plots: str | None = None) -> dict:
+def demo(seed: int = 0, plots: str | None = None) -> dict[str, float]:
     """Train the course notes' examples and print each result; returns them.
 
     plots : a folder for the pictures (decision boundaries of the Playground runs,
@@ -111,7 +113,7 @@ def demo(seed: int = 0, plots: str | None = None) -> dict:
     net.fit(X_tr, y_tr, epochs=40, batch_size=32, validation_data=(X_val, y_val), verbose=0,
             callbacks=[fastnn.callbacks.EarlyStopping(patience=5, restore_best_weights=True)])
     dt = time.perf_counter() - t0
-    loss, acc = net.evaluate(X_te, y_te, verbose=0)
+    acc = net.evaluate(X_te, y_te, verbose=0, return_dict=True)["accuracy"]
     results["digits_test_accuracy"] = acc
     print(f"test accuracy {acc:.1%} on {len(X_te)} held-out digits (trained in {dt:.2f} s)")
     return results
@@ -132,13 +134,14 @@ def info() -> None:
     print("dtypes: float32 (default), float64")
 
 
-def main(argv=None) -> int:
+def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["bench"]:  # its own parser: python -m fastnn bench --help
         from .bench.cli import main as bench_main
 
         return bench_main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m fastnn")
+    parser.add_argument("--version", action="version", version=f"fastnn {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     d = sub.add_parser("demo", help="train the course notes' examples and print the results")
     d.add_argument("--seed", type=int, default=0)

@@ -3,11 +3,13 @@ every entry checked, damaged ones reported as ValueError/TypeError naming the
 entry, never an internal KeyError; classes resolved only through the layer table."""
 from __future__ import annotations
 
+from typing import Any
+
 from ._validation import fail
-from .layers import ALL_OBJECTS_DICT as LAYERS
+from .layers import ALL_OBJECTS_DICT as LAYERS, Layer
 
 
-def layers_from_config(config) -> list:
+def layers_from_config(config: Any) -> list[Layer]:
     """The layer objects a Sequential config describes."""
     func = "Sequential.from_config"
     if not isinstance(config, dict):

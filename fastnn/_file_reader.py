@@ -11,12 +11,14 @@ reason.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import struct
 import warnings
 import zipfile
 import zlib
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import numpy as np
 
@@ -25,6 +27,9 @@ from . import metrics as M
 from . import optimizers as O
 from ._validation import MismatchedLossWarning, ModelFileError
 from ._version import __version__
+
+if TYPE_CHECKING:
+    from .models import Sequential
 
 FORMAT_NAME = "fastnn.model"
 FORMAT_VERSION = 1
@@ -50,7 +55,8 @@ def _need(ok: bool, reason: str) -> None:
         raise _Bad(reason)
 
 
-def read_archive(source, where) -> tuple[dict, dict, object]:
+def read_archive(source: str | io.BufferedIOBase, where: str
+                 ) -> tuple[dict[str, Any], dict[str, np.ndarray], Sequential]:
     """(config, {member name: array}, unbuilt model) from a path or a binary file
     object, every check done; ModelFileError (with `where`) for any malformed input.
     FileNotFoundError and other OS errors from opening the path pass through."""
@@ -80,7 +86,8 @@ def read_archive(source, where) -> tuple[dict, dict, object]:
             f.close()
 
 
-def _read_zip(f, zf: zipfile.ZipFile, size: int):
+def _read_zip(f: io.BufferedIOBase, zf: zipfile.ZipFile, size: int
+              ) -> tuple[dict[str, Any], dict[str, np.ndarray], Sequential]:
     infos = zf.infolist()
     names = [i.filename for i in infos]
     _need(len(names) == len(set(names)), "duplicate member names")
@@ -122,11 +129,11 @@ def _read_zip(f, zf: zipfile.ZipFile, size: int):
     return config, arrays, model
 
 
-def _reject_constant(name):
+def _reject_constant(name: str) -> NoReturn:
     raise _Bad(f"config.json contains {name}, which is not JSON")
 
 
-def _check_config(config):
+def _check_config(config: Any) -> tuple[Sequential, dict[str, tuple[int, ...]]]:
     """Validate the config; return (unbuilt model, {member: expected shape})."""
     from .models import Sequential
 
@@ -158,7 +165,7 @@ def _check_config(config):
     _need(input_dim is None or (type(input_dim) is int and 1 <= input_dim <= MAX_PARAMS),
           f"invalid input_dim {input_dim!r}")
     _need(model._input_dim in (None, input_dim), "input_dim differs from the layers' input")
-    expected = {}
+    expected: dict[str, tuple[int, ...]] = {}
     if input_dim is not None:
         _need(bool(model._dense), "input_dim given for a model without Dense layers")
         n_in, total = input_dim, 0
@@ -195,7 +202,7 @@ def _check_config(config):
     return model, expected
 
 
-def _check_compile(comp) -> None:
+def _check_compile(comp: Any) -> None:
     if comp is None:
         return
     _need(isinstance(comp, dict) and {"optimizer", "loss", "metrics"} <= set(comp)
@@ -214,7 +221,7 @@ def _check_compile(comp) -> None:
         raise _Bad(f"invalid compile settings: {exc}") from None
 
 
-def _check_state(state, comp) -> bool:
+def _check_state(state: Any, comp: Any) -> bool:
     """Validate the training state; return whether optimizer slots are stored."""
     _need(isinstance(state, dict) and set(state) == {"seed", "iterations", "rng",
                                                       "optimizer_slots"},
@@ -234,7 +241,8 @@ def _check_state(state, comp) -> bool:
     return slots
 
 
-def _read_header(zf, name: str, shape: tuple, dtype: str) -> tuple[int, tuple]:
+def _read_header(zf: zipfile.ZipFile, name: str, shape: tuple[int, ...],
+                 dtype: str) -> tuple[int, tuple[int, ...]]:
     """Check one member's .npy header against the config; return the data offset."""
     info = zf.getinfo(name)
     with zf.open(info) as f:
@@ -258,7 +266,8 @@ def _read_header(zf, name: str, shape: tuple, dtype: str) -> tuple[int, tuple]:
     return offset, shape
 
 
-def _read_data(f, info, offset: int, shape: tuple, dtype: str, digest: str):
+def _read_data(f: io.BufferedIOBase, info: zipfile.ZipInfo, offset: int, shape: tuple[int, ...],
+               dtype: str, digest: str) -> np.ndarray:
     """One member's array, read straight from the archive into its final buffer (a
     stored member is its bytes after the local header), with the zip CRC-32 and the
     config's SHA-256 checked."""
@@ -271,7 +280,7 @@ def _read_data(f, info, offset: int, shape: tuple, dtype: str, digest: str):
     f.seek(n_extra, os.SEEK_CUR)
     head = f.read(offset)
     arr = np.empty(shape, dtype)
-    buf = memoryview(arr.reshape(-1)).cast("B")
+    buf = arr.reshape(-1).data.cast("B")  # .data is memoryview(arr), typed as one
     _need(len(head) == offset and f.readinto(buf) == len(buf), f"{name}: the data ends early")
     _need(zlib.crc32(buf, zlib.crc32(head)) == info.CRC, f"{name}: bad CRC-32 (the file "
           "is damaged)")

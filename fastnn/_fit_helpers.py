@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import signal
 import threading
+from collections.abc import Callable
+from types import FrameType
+from typing import Any, Literal
 
 from ._validation import check_int, fail
 from .callbacks import Callback
@@ -21,8 +24,9 @@ class _HeldInterrupt:
     Only in the main thread (the one signals reach) and only over a Python handler.
     """
 
-    def __enter__(self):
-        self.pending, self.previous = None, None
+    def __enter__(self) -> _HeldInterrupt:
+        self.pending: tuple[int, FrameType | None] | None = None
+        self.previous: Callable[[int, FrameType | None], Any] | None = None
         if threading.current_thread() is threading.main_thread():
             previous = signal.getsignal(signal.SIGINT)
             if callable(previous):
@@ -30,10 +34,10 @@ class _HeldInterrupt:
                 signal.signal(signal.SIGINT, self._hold)
         return self
 
-    def _hold(self, signum, frame):
+    def _hold(self, signum: int, frame: FrameType | None) -> None:
         self.pending = (signum, frame)
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> Literal[False]:
         if self.previous is not None:
             signal.signal(signal.SIGINT, self.previous)
             if self.pending is not None:
@@ -41,7 +45,7 @@ class _HeldInterrupt:
         return False
 
 
-def _batch_hooks(cb) -> bool:
+def _batch_hooks(cb: Callback) -> bool:
     """Does `cb` define a batch hook (Keras's on_train_batch_* or on_batch_*)?"""
     for name in ("on_train_batch_begin", "on_train_batch_end", "on_batch_begin",
                  "on_batch_end"):
@@ -51,14 +55,14 @@ def _batch_hooks(cb) -> bool:
     return False
 
 
-def _call_batch_hook(cb, when: str, batch: int, logs: dict) -> None:
+def _call_batch_hook(cb: Callback, when: str, batch: int, logs: dict[str, Any]) -> None:
     getattr(cb, f"on_train_batch_{when}")(batch, logs)
     legacy = getattr(cb, f"on_batch_{when}", None)  # Keras's older name
     if legacy is not None:
         legacy(batch, logs)
 
 
-def _check_verbose(func: str, verbose) -> int:
+def _check_verbose(func: str, verbose: object) -> int:
     """0, 1 or 2; ``"auto"`` is 1, Keras 3's rule (its ProgbarLogger turns "auto"
     into 1 everywhere; tf.keras 2 chose 2 when logging was not interactive).  fastnn's
     1 already writes plain per-epoch lines when stdout is not a terminal."""
@@ -67,7 +71,7 @@ def _check_verbose(func: str, verbose) -> int:
     return check_int(func, "verbose", verbose, low=0, high=2)
 
 
-def _check_callbacks(func: str, callbacks) -> list[Callback]:
+def _check_callbacks(func: str, callbacks: object) -> list[Callback]:
     if callbacks is None:
         return []
     if not isinstance(callbacks, (list, tuple)):

@@ -32,13 +32,15 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Callable
+from typing import IO, Any
 
 BAR_WIDTH = 20          # Keras 3's width
 _FULL, _ASCII = ("━", "━"), ("=", ".")
 _BOLD, _GREEN, _GREY, _RESET = "\x1b[1m", "\x1b[32m", "\x1b[37m", "\x1b[0m"
 
 
-def is_interactive(stream) -> bool:
+def is_interactive(stream: IO[str]) -> bool:
     """Does `stream` show a redrawn line as one line?  A terminal does; so does a
     Jupyter kernel's output stream (ipykernel's OutStream), as Keras assumes."""
     try:
@@ -58,7 +60,7 @@ def _colors_ok() -> bool:
     return sys.platform != "win32" or any(k in env for k in ("WT_SESSION", "ANSICON", "TERM"))
 
 
-def _can_write(stream, text: str) -> bool:
+def _can_write(stream: IO[str], text: str) -> bool:
     encoding = getattr(stream, "encoding", None)
     if not encoding:  # StringIO and friends hold str
         return True
@@ -69,7 +71,7 @@ def _can_write(stream, text: str) -> bool:
     return True
 
 
-def format_value(value) -> str:
+def format_value(value: Any) -> str:  # any log value; non-numbers print as str()
     """A metric as Keras 3 shows it: 4 decimals, or 4 significant digits in
     scientific notation when it is 1e-3 or smaller in magnitude."""
     try:
@@ -83,7 +85,7 @@ def _order(key: str) -> tuple[bool, str]:
     return key.startswith("val_"), key
 
 
-def format_logs(logs: dict) -> str:
+def format_logs(logs: dict[str, Any]) -> str:
     """`` - name: value`` for every entry: training entries sorted by name, then
     the ``val_`` ones sorted (Keras 3's order: accuracy, loss, val_accuracy, ...)."""
     return "".join([f" - {k}: {format_value(logs[k])}" for k in sorted(logs, key=_order)])
@@ -119,18 +121,22 @@ class ProgressBar:
 
     INTERVAL = 0.05  # seconds between in-progress frames, at least
 
-    def __init__(self, epochs: int, steps: int, verbose: int, stream=None):
+    def __init__(self, epochs: int, steps: int, verbose: int,
+                 stream: IO[str] | None = None) -> None:
         self.epochs, self.steps, self.verbose = epochs, max(int(steps), 0), verbose
         self.stream = sys.stdout if stream is None else stream
         interactive = bool(verbose) and is_interactive(self.stream)
         self.live = verbose == 1 and interactive
         self.color = interactive and _colors_ok()
         self.chars = _FULL if not verbose or _can_write(self.stream, "━") else _ASCII
-        self.columns = None  # the terminal's width, read at the first in-progress frame
+        # the terminal's width, read at the first in-progress frame
+        self.columns: int | None = None
         self._open = 0  # visible length of the line being redrawn (0: none)
         self.t0 = self.t_done = self._drawn = time.perf_counter()
-        self.done, self._first = 0, None
-        self._header, self._last = "", None  # a deferred "Epoch i/N"; last epoch's time
+        self.done = 0
+        self._first: tuple[float, int] | None = None  # (time, done) at the first chunk drawn
+        self._header = ""  # a deferred "Epoch i/N"
+        self._last: float | None = None  # last epoch's time "Epoch i/N"; last epoch's time
         self._flushed = -1.0  # when _write last flushed
 
     # ------------------------------------------------------------------ fit's hooks
@@ -145,7 +151,7 @@ class ProgressBar:
             if self._last is None or self._last >= 1.0:
                 self._write("")
 
-    def chunk(self, done: int, logs_fn) -> None:
+    def chunk(self, done: int, logs_fn: Callable[[], dict[str, float]]) -> None:
         """`done` batches of the epoch have run (one C chunk ended).  `logs_fn()`
         gives the running logs; it is called only when the bar is drawn."""
         self.t_done = now = time.perf_counter()
@@ -163,7 +169,7 @@ class ProgressBar:
             self._redraw(self._line(done, format_eta(per_step * (self.steps - done)),
                                     per_step, logs_fn()))
 
-    def epoch_end(self, logs: dict) -> None:
+    def epoch_end(self, logs: dict[str, Any]) -> None:
         """The epoch's finished line: elapsed time (training and validation), the
         training time per batch, and `logs`."""
         if not self.verbose:
@@ -205,7 +211,7 @@ class ProgressBar:
         digits = len(str(self.steps))
         return f"{done:>{digits}d}/{self.steps}"
 
-    def _line(self, done: int, when: str, per_step: float, logs: dict,
+    def _line(self, done: int, when: str, per_step: float, logs: dict[str, Any],
               final: bool = False) -> str:
         """``count bar when per_step - logs``, colored on a terminal, cut to the
         terminal's width while it is being redrawn (a wrapped line cannot be)."""
@@ -241,7 +247,8 @@ def _visible_len(text: str) -> int:
     return len(text)
 
 
-def report(steps: int, seconds: float, logs: dict, verbose: int, stream=None) -> None:
+def report(steps: int, seconds: float, logs: dict[str, Any], verbose: int,
+           stream: IO[str] | None = None) -> None:
     """The one line ``evaluate``/``predict`` print (their work is one C call, so
     there is nothing to redraw): the bar's final state for ``verbose=1``, the
     compact line for ``verbose=2``.  A step is a chunk of rows the C loop ran."""

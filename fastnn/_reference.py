@@ -8,6 +8,8 @@ against finite differences (tests/test_gradients.py).
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from . import activations as A
@@ -17,19 +19,20 @@ PROB_EPS = 1e-7
 
 
 # ---- dense -------------------------------------------------------------------
-def dense_forward(X, W, b=None):
+def dense_forward(X: np.ndarray, W: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
     """Z = X·W + b."""
     Z = X @ W
     return Z + b if b is not None else Z
 
 
-def dense_backward(X, delta, W):
+def dense_backward(X: np.ndarray, delta: np.ndarray, W: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(dW, db, dX) = (Xᵀ·δ, Σ_rows δ, δ·Wᵀ)."""
     return X.T @ delta, delta.sum(axis=0), delta @ W.T
 
 
 # ---- activations ---------------------------------------------------------------
-def act_forward(act, Z):
+def act_forward(act: int, Z: np.ndarray) -> np.ndarray:
     one = Z.dtype.type(1)
     if act == A.SIGMOID:
         with np.errstate(over="ignore"):
@@ -54,12 +57,12 @@ def act_forward(act, Z):
 SELU_ALPHA, SELU_SCALE = 1.6732632423543772848170429916717, 1.0507009873554804934193349852946
 
 
-def _sigma(z):
+def _sigma(z: np.ndarray) -> np.ndarray:
     return np.where(z >= 0, 1 / (1 + np.exp(-np.abs(z))),
                     np.exp(-np.abs(z)) / (1 + np.exp(-np.abs(z))))
 
 
-def _erf(z):
+def _erf(z: np.ndarray) -> np.ndarray:
     from scipy.special import erf
 
     return erf(z)
@@ -82,7 +85,7 @@ _SMOOTH = {
 }
 
 
-def act_backward(act, Z, Act, G):
+def act_backward(act: int, Z: np.ndarray, Act: np.ndarray, G: np.ndarray) -> np.ndarray:
     """∂C/∂z from G = ∂C/∂a."""
     if act == A.SIGMOID:
         return G * Act * (1 - Act)
@@ -102,7 +105,7 @@ def act_backward(act, Z, Act, G):
 
 
 # ---- losses and metrics ----------------------------------------------------------
-def _hinge_margin(a, y):
+def _hinge_margin(a: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.maximum(1 - y * a, 0)
 
 
@@ -120,7 +123,7 @@ _ELEMENTWISE_LOSSES = {
 }
 
 
-def _clip_prob(Act):
+def _clip_prob(Act: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(clip(a, ε, 1 − ε) in float64, where the clip passes the gradient), with the
     bounds rounded to Act's dtype as the C kernels do: in float32 1 − 1e-7 is
     1 − 2⁻²³, so a float32 tanh output of exactly 1 − 2⁻²³ is on the bound, inside.
@@ -131,7 +134,8 @@ def _clip_prob(Act):
     return np.clip(Act, lo, hi).astype(np.float64), inside
 
 
-def loss(loss_id, fused, Z, Act, Y):
+def loss(loss_id: int, fused: bool, Z: np.ndarray, Act: np.ndarray, Y: np.ndarray
+         ) -> tuple[float, np.ndarray]:
     """(Σ_rows ℓ_r, δ) with δ = ∂C/∂a (unfused) or ∂C/∂z (fused), C = mean ℓ."""
     B, k = Act.shape
     Z64, A64, Y64 = (np.asarray(v, np.float64) for v in (Z, Act, Y))
@@ -172,7 +176,7 @@ def loss(loss_id, fused, Z, Act, Y):
     return float(ell.sum()), delta.astype(Act.dtype)
 
 
-def metrics(acc, want_err, Act, Y):
+def metrics(acc: int, want_err: bool, Act: np.ndarray, Y: np.ndarray) -> np.ndarray:
     """Sums over rows: [0, accuracy, mae, mse]."""
     sums = np.zeros(4)
     if acc == 1:
@@ -189,20 +193,21 @@ def metrics(acc, want_err, Act, Y):
 
 
 # ---- regularization, dropout -----------------------------------------------------
-def regularize(W, l1, l2):
+def regularize(W: np.ndarray, l1: float, l2: float) -> tuple[float, np.ndarray]:
     """(penalty l1·Σ|w| + l2·Σw², its gradient l1·sign(w) + 2·l2·w)."""
     W64 = W.astype(np.float64)
     pen = l1 * np.abs(W64).sum() + l2 * (W64 ** 2).sum()
     return pen, (l1 * np.sign(W) + 2 * l2 * W).astype(W.dtype)
 
 
-def dropout_apply(Act, M):
+def dropout_apply(Act: np.ndarray, M: np.ndarray) -> np.ndarray:
     """Inverted dropout with mask M (values 0 or 1/(1 − rate))."""
     return Act * M
 
 
 # ---- optimizers ------------------------------------------------------------------
-def optim_step(kind, hp, t, P, G, S1, S2):
+def optim_step(kind: str, hp: dict[str, Any], t: int, P: np.ndarray, G: np.ndarray,
+               S1: np.ndarray, S2: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """One update (see fastnn/optimizers.py); returns new (P, S1, S2).  t is the
     step number after this update; computes in float64."""
     P, G, S1, S2 = (np.asarray(v, np.float64).copy() for v in (P, G, S1, S2))
@@ -250,7 +255,10 @@ def optim_step(kind, hp, t, P, G, S1, S2):
 
 
 # ---- the whole network -------------------------------------------------------------
-def net_loss_grad(layers, params, X, Y, loss_id, masks=None, input_mask=None):
+def net_loss_grad(layers: list[dict[str, Any]], params: np.ndarray, X: np.ndarray,
+                  Y: np.ndarray, loss_id: int,
+                  masks: list[np.ndarray | None] | None = None,
+                  input_mask: np.ndarray | None = None) -> tuple[float, np.ndarray]:
     """Batch cost C = mean ℓ + penalty and its gradient for a plain list of layers.
 
     layers: list of dicts with n_in, n_out, act, w_off, b_off (-1: no bias),
@@ -300,7 +308,8 @@ def net_loss_grad(layers, params, X, Y, loss_id, masks=None, input_mask=None):
     return total / len(X) + penalty, grads
 
 
-def perceptron_epoch(X, y, lr, w, b):
+def perceptron_epoch(X: np.ndarray, y: np.ndarray, lr: float, w: np.ndarray, b: float
+                     ) -> tuple[np.ndarray, float, int]:
     """The perceptron rule over the rows in order; returns (w, b, mistakes)."""
     w, b = w.copy(), float(b)
     mistakes = 0

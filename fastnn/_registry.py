@@ -5,7 +5,7 @@ name arbitrary code.  Lookups are case-insensitive, as in Keras's optimizers.get
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Mapping, TypeVar, overload
 
 from ._validation import fail
 
@@ -15,7 +15,16 @@ _SINGULAR = {"activations": "activation", "losses": "loss", "optimizers": "optim
              "metrics": "metric"}
 
 
-def resolve(family: str, identifier: Any, table: Mapping[str, Any], base: type | None = None):
+_V = TypeVar("_V")
+_B = TypeVar("_B")
+
+
+@overload
+def resolve(family: str, identifier: Any, table: Mapping[str, _V]) -> _V: ...
+@overload
+def resolve(family: str, identifier: Any, table: Mapping[str, _V], base: type[_B]) -> _V | _B: ...
+def resolve(family: str, identifier: Any, table: Mapping[str, Any],
+            base: type | None = None) -> Any:
     """Return table[name] for a string, or an instance of `base` as is."""
     if base is not None and isinstance(identifier, base):
         return identifier
@@ -30,7 +39,7 @@ def resolve(family: str, identifier: Any, table: Mapping[str, Any], base: type |
          identifier, error=TypeError)
 
 
-def from_config_dict(family: str, identifier: dict, table: Mapping[str, Any]):
+def from_config_dict(family: str, identifier: dict[str, Any], table: Mapping[str, Any]) -> Any:
     """Rebuild an object from ``{"class_name": name, "config": {...}}``."""
     cls = resolve(family, identifier.get("class_name"), table)
     config = identifier.get("config", {})

@@ -8,20 +8,39 @@ running reads to finish.  A read that finds another thread writing waits for it,
 except during fit(), when it raises RuntimeError.  The thread that writes may
 also read (callbacks inside fit).  Never start a write inside a read section of
 the same thread: it would wait for itself.
+
+``ModelState`` (below) declares, for the type checker, what the parts of
+Sequential share; it adds nothing at run time.
 """
 from __future__ import annotations
 
 import contextlib
 import threading
 import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import ArrayLike
+
+    from ._kernels import _core
+    from .callbacks import History
+    from .layers import Dense, Layer
+    from .metrics import Metric
+    from .optimizers import Optimizer
 
 
 class ReadersWriter:
     """Needs ``self._lock`` (an RLock), ``self._guard`` (a _core.StateGuard) and
     ``self._fitting_thread``."""
 
+    _lock: threading.RLock
+    _guard: _core.StateGuard
+    _fitting_thread: int | None  # ident of the thread inside fit(), if any
+
     @contextlib.contextmanager
-    def _reading(self, func: str):
+    def _reading(self, func: str) -> Iterator[None]:
         guard = self._guard
         if not guard.try_read():
             self._wait_to_read(func)
@@ -41,7 +60,7 @@ class ReadersWriter:
                     self._lock.release()
 
     @contextlib.contextmanager
-    def _writing(self):
+    def _writing(self) -> Iterator[None]:
         with self._lock:
             guard, me = self._guard, threading.get_ident()
             if guard.writer == me:  # a write inside a write of this thread (callbacks)
@@ -63,3 +82,46 @@ class ReadersWriter:
             raise RuntimeError(f"{func}(): the model is being trained by fit() in another "
                                f"thread; call {func} when fit has returned (or from a "
                                "callback).")
+
+
+class ModelState(ReadersWriter):
+    """What the parts of :class:`fastnn.Sequential` (Trainer, TrainingChecks, ModelIO)
+    share: the attributes ``Sequential.__init__`` sets and the methods of Sequential
+    they call, declared here for the type checker only (annotations create no
+    attribute; the methods exist only while type checking)."""
+
+    name: str
+    dtype: np.dtype[Any]
+    seed: int
+    _layers: list[Layer]
+    _input_dim: int | None
+    # the flat buffers: parameters, gradients, the optimizer's two state slots
+    _params: np.ndarray | None
+    _grads: np.ndarray | None
+    _slots: tuple[np.ndarray, np.ndarray] | None
+    _dense_inputs: dict[Dense, int]  # each Dense layer's n_in
+    _net: _core.Net | None       # the inference plan
+    _fit_net: _core.Net | None   # the training plan (differs with a from_logits loss)
+    optimizer: Optimizer | None
+    loss: str | None
+    _loss_id: int | None
+    _metric_objs: list[Metric]
+    _from_logits: bool
+    _acc_kind: int
+    _want_err: bool
+    history: History | None
+    stop_training: bool
+    _rng: dict[int, np.ndarray]  # STREAM_* -> the C generator's state
+
+    if TYPE_CHECKING:  # defined by Sequential (fastnn/models.py)
+        @property
+        def _dense(self) -> list[Dense]: ...
+        @property
+        def built(self) -> bool: ...
+        def _build(self, input_dim: int) -> None: ...
+        def _make_net(self) -> None: ...
+        def _plan(self, weighted: bool = False, training: bool = False) -> _core.Net: ...
+        def _ensure_built(self, func: str) -> None: ...
+        def _ensure_built_locked(self, func: str) -> None: ...
+        def predict(self, x: ArrayLike, batch_size: int | None = None,
+                    verbose: Literal["auto"] | int = 0) -> np.ndarray: ...

@@ -6,32 +6,38 @@ change nothing in the model.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import activations as A
 from . import losses as L
 from . import metrics as M
 from ._validation import (MismatchedLossWarning, as_float_array, check_float,
                           check_not_masked, fail)
+from ._state import ModelState
 from .layers import Dense
 
 # accuracy kinds (csrc/fnn_common.h)
 ACC_NONE, ACC_BINARY, ACC_CATEGORICAL, ACC_SPARSE = range(4)
 
 
-class TrainingChecks:
+class TrainingChecks(ModelState):
     """compile's rules and fit's target and weight checks."""
 
     @property
     def _metric_names(self) -> list[str]:
         return [m.name for m in self._metric_objs]
 
-    def _compile_settings(self, func: str, loss_id: int, metrics, last: Dense,
-                          from_logits: bool = False):
+    def _compile_settings(self, func: str, loss_id: int, metrics: Sequence[str | M.Metric],
+                          last: Dense, from_logits: bool = False
+                          ) -> tuple[int, bool, list[M.Metric]]:
         """(accuracy kind, want mae/mse, metric objects) for `last` as output layer;
         raises or warns for the loss pairing.  Changes nothing."""
-        acc_kind, want_err, objs = ACC_NONE, False, []
+        acc_kind, want_err = ACC_NONE, False
+        objs: list[M.Metric] = []
         for m in metrics:
             metric = M.get(m, func)
             key, family = metric.key, metric.family
@@ -106,10 +112,11 @@ class TrainingChecks:
                 MismatchedLossWarning, stacklevel=4)
 
     # ------------------------------------------------------------------ data checks
-    def _inputs(self, func: str, x) -> np.ndarray:
+    def _inputs(self, func: str, x: ArrayLike | None) -> np.ndarray:
         return as_float_array(func, "x", x, self.dtype, n_features=self._input_dim)
 
-    def _targets(self, func: str, y, n: int, name: str = "y", xname: str = "x") -> np.ndarray:
+    def _targets(self, func: str, y: ArrayLike | None, n: int, name: str = "y",
+                 xname: str = "x") -> np.ndarray:
         """Targets as the C loops want them: (n, n_out), or (n, 1) labels."""
         k = self._dense[-1].units
         loss = self._loss_id
@@ -163,7 +170,9 @@ class TrainingChecks:
                              f"{[float(Y[tuple(b)]) for b in bad]}.")
         return Y
 
-    def _weights(self, func, sample_weight, class_weight, Y, n):
+    def _weights(self, func: str, sample_weight: ArrayLike | None,
+                 class_weight: dict[int, float] | None, Y: np.ndarray,
+                 n: int) -> np.ndarray | None:
         """Per-sample weights (sample_weight × class_weight[class]), or None."""
         if sample_weight is None and class_weight is None:
             return None

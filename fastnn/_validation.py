@@ -9,7 +9,7 @@ One message format: ``"<func>(): <what>. Expected <expected>. Received: <name>=<
 from __future__ import annotations
 
 import numbers
-from typing import Any, Iterable
+from typing import Any, Iterable, NoReturn
 
 import numpy as np
 
@@ -32,11 +32,11 @@ class ModelFileError(ValueError):
 
     ``path`` is the file and ``reason`` what is wrong with it."""
 
-    def __init__(self, path, reason: str):
+    def __init__(self, path: object, reason: str) -> None:
         self.path, self.reason = path, reason
         super().__init__(f"{path!r} is not a valid fastnn model file: {reason}")
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[type[ModelFileError], tuple[object, str]]:
         return type(self), (self.path, self.reason)
 
 
@@ -61,7 +61,8 @@ def _show(value: Any, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def fail(func: str, what: str, expected: str, name: str, value: Any, *, error=ValueError):
+def fail(func: str, what: str, expected: str, name: str, value: Any, *,
+         error: type[Exception] = ValueError) -> NoReturn:
     """Raise `error` in the house format."""
     raise error(f"{func}(): {what}. Expected {expected}. Received: {name}={_show(value)}")
 
@@ -187,7 +188,8 @@ def check_finite(func: str, name: str, arr: np.ndarray) -> None:
                          f"conversion to {arr.dtype}) at indices {where}. Expected finite values.")
 
 
-def check_same_length(func: str, x: np.ndarray, y: np.ndarray, xname="x", yname="y") -> None:
+def check_same_length(func: str, x: np.ndarray, y: np.ndarray, xname: str = "x",
+                      yname: str = "y") -> None:
     if len(x) != len(y):
         raise ValueError(f"{func}(): {xname} and {yname} have different numbers of samples. "
                          f"Received: len({xname})={len(x)}, len({yname})={len(y)}.")

@@ -31,7 +31,11 @@ before them learns.  Use :class:`fastnn.Perceptron` for the perceptron rule.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ._registry import resolve
 from ._validation import as_float_array, fail
@@ -59,14 +63,15 @@ NAMES = {v: k for k, v in ALL_OBJECTS_DICT.items() if k != "silu"}
 ZERO_GRADIENT = {STEP, SIGN}
 
 
-def get(identifier) -> int:
+def get(identifier: str | Callable[..., Any] | None) -> int:
     """Activation id for a name, or for one of this module's functions
     (``activation=fastnn.activations.relu``, as Keras); None means linear."""
     if identifier is None:
         return LINEAR
     if callable(identifier) and not isinstance(identifier, str):
         name = getattr(identifier, "__name__", None)
-        if globals().get(name) is identifier and name in ALL_OBJECTS_DICT:
+        if isinstance(name, str) and globals().get(name) is identifier \
+                and name in ALL_OBJECTS_DICT:
             return ALL_OBJECTS_DICT[name]
         fail("activations.get", "not one of fastnn's activations (they run in C, which "
              "cannot call a Python function per batch)",
@@ -80,7 +85,7 @@ def serialize(act_id: int) -> str:
     return NAMES[act_id]
 
 
-def _apply(name: str, x):
+def _apply(name: str, x: ArrayLike) -> np.ndarray:
     from ._kernels import _core
 
     dtype = np.float64 if np.asarray(x).dtype == np.float64 else np.float32
@@ -91,67 +96,67 @@ def _apply(name: str, x):
     return out
 
 
-def linear(x):
+def linear(x: ArrayLike) -> np.ndarray:
     """f(z) = z, on a 2-D array (rows are samples)."""
     return _apply("linear", x)
 
 
-def sigmoid(x):
+def sigmoid(x: ArrayLike) -> np.ndarray:
     """f(z) = 1 / (1 + e^{-z}), on a 2-D array."""
     return _apply("sigmoid", x)
 
 
-def tanh(x):
+def tanh(x: ArrayLike) -> np.ndarray:
     """f(z) = tanh z, on a 2-D array."""
     return _apply("tanh", x)
 
 
-def relu(x):
+def relu(x: ArrayLike) -> np.ndarray:
     """f(z) = max(z, 0), on a 2-D array."""
     return _apply("relu", x)
 
 
-def softmax(x):
+def softmax(x: ArrayLike) -> np.ndarray:
     """Row-wise softmax e^{z_i - max z} / Σ_j e^{z_j - max z}, on a 2-D array."""
     return _apply("softmax", x)
 
 
-def step(x):
+def step(x: ArrayLike) -> np.ndarray:
     """u(z) = 1 if z >= 0 else 0, on a 2-D array."""
     return _apply("step", x)
 
 
-def sign(x):
+def sign(x: ArrayLike) -> np.ndarray:
     """1 if z >= 0 else -1, on a 2-D array."""
     return _apply("sign", x)
 
 
-def leaky_relu(x):
+def leaky_relu(x: ArrayLike) -> np.ndarray:
     """z if z >= 0 else 0.2 z, on a 2-D array."""
     return _apply("leaky_relu", x)
 
 
-def elu(x):
+def elu(x: ArrayLike) -> np.ndarray:
     """z if z > 0 else e^z - 1, on a 2-D array."""
     return _apply("elu", x)
 
 
-def selu(x):
+def selu(x: ArrayLike) -> np.ndarray:
     """1.0507 · (z if z > 0 else 1.6733 (e^z - 1)), on a 2-D array."""
     return _apply("selu", x)
 
 
-def gelu(x):
+def gelu(x: ArrayLike) -> np.ndarray:
     """½ z (1 + erf(z/√2)), on a 2-D array."""
     return _apply("gelu", x)
 
 
-def softplus(x):
+def softplus(x: ArrayLike) -> np.ndarray:
     """log(1 + e^z), on a 2-D array."""
     return _apply("softplus", x)
 
 
-def swish(x):
+def swish(x: ArrayLike) -> np.ndarray:
     """z σ(z) (also called silu), on a 2-D array."""
     return _apply("swish", x)
 

@@ -12,64 +12,69 @@ from __future__ import annotations
 
 import os
 import warnings
+from collections.abc import Callable
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
 from ._validation import check_bool, check_float, check_int, check_name, fail
+
+if TYPE_CHECKING:
+    from .models import Sequential
 
 
 class Callback:
     """Base class.  ``fit`` calls these hooks; ``self.model`` is the model and
     ``self.params`` holds ``epochs``, ``steps`` and ``verbose``."""
 
-    def __init__(self):
-        self.model = None
-        self.params = {}
+    def __init__(self) -> None:
+        self.model: Sequential | None = None  # set by fit before the first hook
+        self.params: dict[str, Any] = {}
 
-    def set_model(self, model) -> None:
+    def set_model(self, model: Sequential) -> None:
         """The model being trained (``self.model``); fit calls this first."""
         self.model = model
 
-    def set_params(self, params) -> None:
+    def set_params(self, params: dict[str, Any]) -> None:
         """fit's settings (``epochs``, ``steps``, ``verbose``) as ``self.params``."""
         self.params = params
 
-    def on_train_batch_begin(self, batch: int, logs=None):
+    def on_train_batch_begin(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         """Called before a C chunk of batches starting at `batch` (not per batch)."""
 
-    def on_train_batch_end(self, batch: int, logs=None):
+    def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         """Called after a C chunk of batches ending at `batch`, with the running logs."""
 
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         """Called once before the first epoch."""
 
-    def on_train_end(self, logs=None):
+    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
         """Called once after the last epoch, with the last epoch's logs."""
 
-    def on_epoch_begin(self, epoch: int, logs=None):
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         """Called at the start of epoch `epoch` (0-based)."""
 
-    def on_epoch_end(self, epoch: int, logs=None):
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         """Called at the end of epoch `epoch` with its logs (loss, metrics, val_*)."""
 
 
 class History(Callback):
     """Per-epoch metrics: ``history.history["loss"]``, ``["val_loss"]``, ..."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__()
         self.history: dict[str, list[float]] = {}
         self.epoch: list[int] = []
-        self.params: dict = {}
+        self.params = {}
 
-    def set_params(self, params) -> None:
+    def set_params(self, params: dict[str, Any]) -> None:
         self.params = params
 
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         self.epoch = []
         self.history = {}
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         self.epoch.append(epoch)
         for key, value in (logs or {}).items():
             self.history.setdefault(key, []).append(value)
@@ -88,7 +93,7 @@ class EarlyStopping(Callback):
 
     def __init__(self, monitor: str = "val_loss", min_delta: float = 0.0, patience: int = 0,
                  verbose: int = 0, mode: str = "auto", baseline: float | None = None,
-                 restore_best_weights: bool = False, start_from_epoch: int = 0):
+                 restore_best_weights: bool = False, start_from_epoch: int = 0) -> None:
         super().__init__()
         if not isinstance(monitor, str):
             fail("EarlyStopping", "invalid type for argument `monitor`", "a metric name",
@@ -113,14 +118,14 @@ class EarlyStopping(Callback):
             return current < reference - self.min_delta
         return current > reference + self.min_delta
 
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         self.wait = 0
         self.stopped_epoch = 0
         self.best = np.inf if self.mode == "min" else -np.inf
-        self.best_weights = None
+        self.best_weights: list[np.ndarray] | None = None
         self.best_epoch = 0
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         current = (logs or {}).get(self.monitor)
         if current is None:
             warnings.warn(f"EarlyStopping: metric {self.monitor!r} is not available; "
@@ -134,32 +139,35 @@ class EarlyStopping(Callback):
             self.best = current
             self.best_epoch = epoch
             if self.restore_best_weights:
+                assert self.model is not None  # fit set it
                 self.best_weights = self.model.get_weights()
             if self.baseline is None or self._better(current, self.baseline):
                 self.wait = 0
             return  # never stop on an epoch that improved (Keras 3)
         if self.wait >= self.patience and epoch > 0:
             self.stopped_epoch = epoch
+            assert self.model is not None  # fit set it
             self.model.stop_training = True
 
-    def on_train_end(self, logs=None):
+    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
         if self.stopped_epoch > 0 and self.verbose:
             print(f"Epoch {self.stopped_epoch + 1}: early stopping")
         if self.restore_best_weights and self.best_weights is not None:
             if self.verbose:
                 print(f"Restoring model weights from the end of the best epoch: "
                       f"{self.best_epoch + 1}.")
+            assert self.model is not None  # fit set it
             self.model.set_weights(self.best_weights)
 
 
-def _mode(func: str, mode, monitor: str) -> str:
+def _mode(func: str, mode: object, monitor: str) -> str:
     mode = check_name(func, "mode", mode, ["auto", "min", "max"])
     if mode == "auto":
         mode = "max" if "acc" in monitor or monitor.startswith("fmeasure") else "min"
     return mode
 
 
-def _check_monitor(func: str, monitor) -> str:
+def _check_monitor(func: str, monitor: object) -> str:
     if not isinstance(monitor, str):
         fail(func, "invalid type for argument `monitor`", "a metric name", "monitor",
              monitor, error=TypeError)
@@ -173,9 +181,10 @@ class ModelCheckpoint(Callback):
     Saves are atomic (see ``model.save``).  ``save_freq="epoch"`` only: fastnn's
     batches run in C."""
 
-    def __init__(self, filepath, monitor: str = "val_loss", verbose: int = 0,
-                 save_best_only: bool = False, save_weights_only: bool = False,
-                 mode: str = "auto", save_freq="epoch", initial_value_threshold=None):
+    def __init__(self, filepath: str | os.PathLike[str], monitor: str = "val_loss",
+                 verbose: int = 0, save_best_only: bool = False,
+                 save_weights_only: bool = False, mode: str = "auto", save_freq: str = "epoch",
+                 initial_value_threshold: float | None = None) -> None:
         super().__init__()
         func = "ModelCheckpoint"
         if not isinstance(filepath, (str, os.PathLike)) or isinstance(filepath, bytes):
@@ -190,15 +199,15 @@ class ModelCheckpoint(Callback):
         if save_freq != "epoch":
             fail(func, "unsupported save_freq", "'epoch' (fastnn runs batches in C, so "
                  "it saves between epochs)", "save_freq", save_freq)
-        self.best = (None if initial_value_threshold is None
+        self.best: float | None = (None if initial_value_threshold is None
                      else check_float(func, "initial_value_threshold", initial_value_threshold))
 
-    def _improved(self, current) -> bool:
+    def _improved(self, current: float) -> bool:
         if self.best is None:
             return True
         return current < self.best if self.mode == "min" else current > self.best
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         logs = logs or {}
         try:
             path = self.filepath.format(epoch=epoch + 1, **logs)
@@ -223,6 +232,7 @@ class ModelCheckpoint(Callback):
             self.best = current
         elif self.verbose:
             print(f"Epoch {epoch + 1}: saving model to {path}")
+        assert self.model is not None  # fit set it
         if self.save_weights_only:
             self.model.save_weights(path)
         else:
@@ -236,7 +246,7 @@ class ReduceLROnPlateau(Callback):
 
     def __init__(self, monitor: str = "val_loss", factor: float = 0.1, patience: int = 10,
                  verbose: int = 0, mode: str = "auto", min_delta: float = 1e-4,
-                 cooldown: int = 0, min_lr: float = 0.0):
+                 cooldown: int = 0, min_lr: float = 0.0) -> None:
         super().__init__()
         func = "ReduceLROnPlateau"
         self.monitor = _check_monitor(func, monitor)
@@ -249,12 +259,13 @@ class ReduceLROnPlateau(Callback):
         self.cooldown = check_int(func, "cooldown", cooldown, low=0)
         self.min_lr = check_float(func, "min_lr", min_lr, low=0.0)
 
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         self.wait = self.cooldown_counter = 0
         self.best = np.inf if self.mode == "min" else -np.inf
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         logs = logs if logs is not None else {}
+        assert self.model is not None and self.model.optimizer is not None  # fit's model
         opt = self.model.optimizer
         logs["learning_rate"] = float(opt.learning_rate)
         current = logs.get(self.monitor)
@@ -287,7 +298,7 @@ class LearningRateScheduler(Callback):
     ``schedule(epoch, learning_rate)`` (epoch from 0).  Adds ``learning_rate`` to the
     logs.  A per-step schedule runs in C (``fastnn.optimizers.schedules`` — not yet)."""
 
-    def __init__(self, schedule, verbose: int = 0):
+    def __init__(self, schedule: Callable[[int, float], float], verbose: int = 0) -> None:
         super().__init__()
         if not callable(schedule):
             fail("LearningRateScheduler", "invalid type for argument `schedule`",
@@ -295,7 +306,8 @@ class LearningRateScheduler(Callback):
         self.schedule = schedule
         self.verbose = check_int("LearningRateScheduler", "verbose", verbose, low=0, high=2)
 
-    def on_epoch_begin(self, epoch, logs=None):
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        assert self.model is not None and self.model.optimizer is not None  # fit's model
         opt = self.model.optimizer
         lr = self.schedule(epoch, float(opt.learning_rate))
         if isinstance(lr, np.ndarray) and lr.size == 1:
@@ -305,8 +317,9 @@ class LearningRateScheduler(Callback):
         if self.verbose:
             print(f"Epoch {epoch + 1}: LearningRateScheduler setting learning rate to {lr}.")
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         if logs is not None:
+            assert self.model is not None and self.model.optimizer is not None  # fit's model
             logs["learning_rate"] = float(self.model.optimizer.learning_rate)
 
 
@@ -315,7 +328,8 @@ class CSVLogger(Callback):
     epoch, then the log keys sorted), as Keras; ``append=True`` adds to an existing
     file without repeating its header."""
 
-    def __init__(self, filename, separator: str = ",", append: bool = False):
+    def __init__(self, filename: str | os.PathLike[str], separator: str = ",",
+                 append: bool = False) -> None:
         super().__init__()
         if not isinstance(filename, (str, os.PathLike)) or isinstance(filename, bytes):
             fail("CSVLogger", "invalid type for argument `filename`", "a str or os.PathLike",
@@ -325,19 +339,21 @@ class CSVLogger(Callback):
                  separator)
         self.filename, self.sep = os.fspath(filename), separator
         self.append = check_bool("CSVLogger", "append", append)
-        self._file = self._keys = None
+        self._file: IO[str] | None = None
+        self._keys: list[str] | None = None
 
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         exists = self.append and os.path.exists(self.filename) and \
             os.path.getsize(self.filename) > 0
         self._file = open(self.filename, "a" if self.append else "w", newline="")
         self._keys = None
         self._header_written = exists
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         logs = logs or {}
         if self._keys is None:
             self._keys = sorted(logs)
+        assert self._file is not None  # opened by on_train_begin
         if not self._header_written:
             self._file.write(self.sep.join(["epoch", *self._keys]) + "\n")
             self._header_written = True
@@ -345,7 +361,7 @@ class CSVLogger(Callback):
         self._file.write(self.sep.join(row) + "\n")
         self._file.flush()
 
-    def on_train_end(self, logs=None):
+    def on_train_end(self, logs: dict[str, Any] | None = None) -> None:
         if self._file is not None:
             self._file.close()
             self._file = None
@@ -368,7 +384,7 @@ class LambdaCallback(Callback):
     _HOOKS = ("on_epoch_begin", "on_epoch_end", "on_train_begin", "on_train_end",
               "on_train_batch_begin", "on_train_batch_end")
 
-    def __init__(self, **hooks):
+    def __init__(self, **hooks: Callable[..., object] | None) -> None:
         super().__init__()
         for name, fn in hooks.items():
             if name not in self._HOOKS:

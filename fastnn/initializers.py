@@ -20,6 +20,7 @@ deviation of a unit normal truncated at ±2, so the result keeps σ.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -49,18 +50,18 @@ class Initializer:
 
     _name = ""
 
-    def __init__(self, seed=None):
+    def __init__(self, seed: None = None) -> None:
         if seed is not None:
             raise ValueError(f"{type(self).__name__}(seed=...): fastnn draws every "
                              "initializer from the model's seeded generator; give "
                              "Sequential(seed=...) instead.")
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         """The initializer's arguments, as Keras's ``get_config``."""
         return {}
 
 
-def _initializer_class(cls_name: str, name: str) -> type:
+def _initializer_class(cls_name: str, name: str) -> type[Initializer]:
     return type(cls_name, (Initializer,), {"_name": name, "__doc__": f"``{name}``."})
 
 
@@ -75,7 +76,7 @@ Ones = _initializer_class("Ones", "ones")
 Orthogonal = _initializer_class("Orthogonal", "orthogonal")
 
 
-def get(identifier) -> str:
+def get(identifier: str | Initializer) -> str:
     """Canonical initializer name, for a name or an initializer object."""
     if isinstance(identifier, Initializer):
         return identifier._name

@@ -6,12 +6,21 @@ and ``get_weights()`` returns copies.
 """
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import activations, initializers, regularizers
 from ._validation import check_bool, check_float, check_int, fail
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+    from .initializers import Initializer
+    from .models import Sequential
+    from .regularizers import Regularizer
 
 
 class Layer:
@@ -19,12 +28,12 @@ class Layer:
 
     _base_name = "layer"
 
-    def __init__(self, name: str | None = None):
+    def __init__(self, name: str | None = None) -> None:
         if name is not None and not isinstance(name, str):
             fail(type(self).__name__, "invalid type for argument `name`", "a str or None",
                  "name", name, error=TypeError)
         self.name = name
-        self._model = None
+        self._model: Sequential | None = None
 
     @property
     def trainable(self) -> bool:
@@ -33,7 +42,7 @@ class Layer:
         return getattr(self, "_trainable", True)
 
     @trainable.setter
-    def trainable(self, value) -> None:
+    def trainable(self, value: bool) -> None:
         value = check_bool(f"{type(self).__name__}.trainable", "trainable", value)
         model = self._model
         if model is None or not model.built:
@@ -43,12 +52,12 @@ class Layer:
             self._trainable = value
             model._make_net()
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         """The layer's constructor arguments, as Keras's ``get_config``."""
         return {"name": self.name}
 
     @classmethod
-    def from_config(cls, config: dict) -> "Layer":
+    def from_config(cls, config: dict[str, Any]) -> Self:
         """A new layer from :meth:`get_config`'s dict."""
         return cls(**config)
 
@@ -76,16 +85,17 @@ class InputLayer(Layer):
 
     _base_name = "input_layer"
 
-    def __init__(self, shape, name: str | None = None):
+    def __init__(self, shape: int | Sequence[int], name: str | None = None) -> None:
         super().__init__(name)
         self.units = _check_shape("Input", shape)
         self.shape = (self.units,)
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {"shape": list(self.shape), "name": self.name}
 
 
-def Input(shape, name: str | None = None) -> InputLayer:  # noqa: N802 (Keras's name)
+def Input(shape: int | Sequence[int],  # noqa: N802 (Keras's name)
+          name: str | None = None) -> InputLayer:
     """The input of a Sequential model: ``fastnn.Input(shape=(n_features,))``."""
     return InputLayer(shape, name=name)
 
@@ -114,10 +124,15 @@ class Dense(Layer):
 
     _base_name = "dense"
 
-    def __init__(self, units: int, activation: str | None = None, use_bias: bool = True,
-                 kernel_initializer: str = "glorot_uniform", bias_initializer: str = "zeros",
-                 kernel_regularizer=None, bias_regularizer=None, input_shape=None,
-                 name: str | None = None, trainable: bool = True):
+    def __init__(self, units: int,
+                 activation: str | Callable[[ArrayLike], np.ndarray] | None = None,
+                 use_bias: bool = True,
+                 kernel_initializer: str | Initializer = "glorot_uniform",
+                 bias_initializer: str | Initializer = "zeros",
+                 kernel_regularizer: str | Regularizer | dict[str, Any] | None = None,
+                 bias_regularizer: str | Regularizer | dict[str, Any] | None = None,
+                 input_shape: int | Sequence[int] | None = None,
+                 name: str | None = None, trainable: bool = True) -> None:
         super().__init__(name)
         self._trainable = check_bool("Dense", "trainable", trainable)
         self.units = check_int("Dense", "units", units, low=1, high=2**31 - 1)
@@ -133,8 +148,8 @@ class Dense(Layer):
         self.input_dim = None if input_shape is None else _check_shape("Dense", input_shape)
         self._w_off = self._b_off = -1
 
-    def get_config(self) -> dict:
-        config = {
+    def get_config(self) -> dict[str, Any]:
+        config: dict[str, Any] = {
             "units": self.units,
             "activation": activations.serialize(self.activation),
             "use_bias": self.use_bias,
@@ -161,7 +176,7 @@ class Dense(Layer):
         # a view through a read-only buffer: unlike a view with the flag cleared, it
         # cannot be made writable again (setflags(write=True) raises)
         params = model._params
-        frozen = np.frombuffer(memoryview(params).toreadonly(), dtype=params.dtype)
+        frozen = np.frombuffer(params.data.toreadonly(), dtype=params.dtype)  # memoryview(params)
         if which == "kernel":
             return frozen[self._w_off:self._w_off + n_in * self.units].reshape(n_in, self.units)
         return frozen[self._b_off:self._b_off + self.units]
@@ -188,7 +203,7 @@ class Dense(Layer):
         with model._reading("get_weights"):
             return [w.copy() for w in (self.kernel, self.bias) if w is not None]
 
-    def set_weights(self, weights) -> None:
+    def set_weights(self, weights: Sequence[ArrayLike]) -> None:
         """Replace this layer's [kernel, bias] (checked as ``model.set_weights``)."""
         model = self._model
         if model is None:
@@ -217,8 +232,9 @@ class Dropout(Layer):
         super().__init__(name)
         self.rate = check_float("Dropout", "rate", rate, low=0.0, high=1.0, high_open=True)
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {"rate": self.rate, "name": self.name}
 
 
-ALL_OBJECTS_DICT = {"Dense": Dense, "Dropout": Dropout, "InputLayer": InputLayer}
+ALL_OBJECTS_DICT: dict[str, type[Layer]] = {"Dense": Dense, "Dropout": Dropout,
+                                            "InputLayer": InputLayer}

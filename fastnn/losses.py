@@ -36,6 +36,8 @@ regression, values in [0, 1]         sigmoid              mse or binary_crossent
 """
 from __future__ import annotations
 
+from typing import Any
+
 from . import activations as A
 from ._registry import resolve
 from ._validation import check_bool
@@ -97,7 +99,7 @@ class Loss:
 
     _name = ""
 
-    def __init__(self, from_logits: bool = False, **kwargs):
+    def __init__(self, from_logits: bool = False, **kwargs: Any) -> None:
         name = type(self).__name__
         self.from_logits = check_bool(name, "from_logits", from_logits)
         if self.from_logits and ALL_OBJECTS_DICT[self._name] not in LOGIT_ACTIVATION:
@@ -110,15 +112,15 @@ class Loss:
             raise ValueError(f"{name}(): fastnn supports only Keras's defaults here. "
                              f"Received: {key}={value!r}")
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         """The loss's name (and ``from_logits`` when set), as a model file stores it."""
-        config = {"name": self._name}
+        config: dict[str, Any] = {"name": self._name}
         if self.from_logits:
             config["from_logits"] = True
         return config
 
 
-def _loss_class(cls_name: str, loss_name: str) -> type:
+def _loss_class(cls_name: str, loss_name: str) -> type[Loss]:
     return type(cls_name, (Loss,), {"_name": loss_name, "__doc__": f"The ``{loss_name}`` loss."})
 
 
@@ -136,7 +138,7 @@ Hinge = _loss_class("Hinge", "hinge")
 SquaredHinge = _loss_class("SquaredHinge", "squared_hinge")
 
 
-def make(name: str, from_logits: bool = False):
+def make(name: str, from_logits: bool = False) -> str | Loss:
     """The loss `name` as compile takes it: the name, or its loss object with
     ``from_logits=True``."""
     if not from_logits:
@@ -148,7 +150,7 @@ def make(name: str, from_logits: bool = False):
     return cls(from_logits=True)
 
 
-def get(identifier) -> int:
+def get(identifier: str | Loss) -> int:
     """Loss id for a name or a loss object (``BinaryCrossentropy()``)."""
     if isinstance(identifier, Loss):
         return ALL_OBJECTS_DICT[identifier._name]

@@ -31,26 +31,33 @@ checked but changes nothing, since fastnn's AUC is exact.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ._registry import from_config_dict
 from ._validation import check_bool, check_float, check_int, fail
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 EPOCH_METRICS = ("precision", "recall", "auc", "top_k_categorical_accuracy",
                  "sparse_top_k_categorical_accuracy", "r2_score")
 
 
-def _dense(T, k, sparse):
+def _dense(T: np.ndarray, k: int, sparse: bool) -> np.ndarray:
     if sparse:
         return np.eye(k)[T[:, 0].astype(np.int64)]
     return T
 
 
-def _truth(T, hinge):
+def _truth(T: np.ndarray, hinge: bool) -> np.ndarray:
     return T > (0 if hinge else 0.5)
 
 
-def compute(name, P, T, sparse, hinge, w=None, params=None):
+def compute(name: str, P: ArrayLike, T: ArrayLike, sparse: bool, hinge: bool,
+            w: ArrayLike | None = None, params: dict[str, Any] | None = None) -> float:
     """The metric `name` for predictions P (n, k), targets T, weights w (n,), with
     the arguments of its metric object in `params`."""
     p = params or {}
@@ -83,8 +90,8 @@ def compute(name, P, T, sparse, hinge, w=None, params=None):
         res = (w[:, None] * (T - P) ** 2).sum(axis=0)
         tot = (w[:, None] * (T - mean) ** 2).sum(axis=0)
         with np.errstate(divide="ignore", invalid="ignore"):
-            r2 = np.where(tot > 0, 1 - res / tot, np.where(res > 0, 0.0, 1.0))
-        r2 = float(r2.mean())
+            per_output = np.where(tot > 0, 1 - res / tot, np.where(res > 0, 0.0, 1.0))
+        r2 = float(per_output.mean())
         regressors = p.get("num_regressors", 0)
         if regressors:  # adjusted R², Keras's rule: 1 − (1 − R²)(n − 1)/(n − p − 1)
             if n - regressors - 1 <= 0:
@@ -94,7 +101,7 @@ def compute(name, P, T, sparse, hinge, w=None, params=None):
     raise ValueError(f"unknown epoch metric {name!r}")
 
 
-def _auc(true, score, w):
+def _auc(true: np.ndarray, score: np.ndarray, w: np.ndarray) -> float:
     """Exact weighted ROC AUC: P(score of a positive > score of a negative) + ½ P(tie)."""
     pos, neg = w[true].sum(), w[~true].sum()
     if pos == 0 or neg == 0:
@@ -116,9 +123,9 @@ class Metric:
     holds settings only: ``update_state``/``result`` are not provided."""
 
     key = ""
-    _defaults: dict = {}
+    _defaults: dict[str, Any] = {}
 
-    def __init__(self, name=None, dtype=None, **kwargs):
+    def __init__(self, name: str | None = None, dtype: None = None, **kwargs: Any) -> None:
         cls = type(self).__name__
         if dtype is not None:
             fail(cls, "fastnn computes metrics in float64 from the model's outputs",
@@ -137,7 +144,7 @@ class Metric:
     def _check(self) -> None:
         """Validate self.params (subclasses)."""
 
-    def _set(self, key, value):
+    def _set(self, key: str, value: Any) -> None:
         self.params[key] = value
 
     @property
@@ -145,12 +152,12 @@ class Metric:
         """Where the value is computed: "acc"/"err"/"rmse" in C, "epoch" per epoch."""
         return _FAMILY[self.key]
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         """The metric's name and arguments, as a model file stores them."""
         return {"name": self.name, **self.params}
 
     @classmethod
-    def from_config(cls, config: dict):
+    def from_config(cls, config: dict[str, Any]) -> Self:
         """A new metric object from :meth:`get_config`'s dict."""
         return cls(**config)
 
@@ -159,7 +166,7 @@ class Metric:
         return f"{type(self).__name__}({args})"
 
 
-def _threshold(cls, name, value, allow_none=False):
+def _threshold(cls: str, name: str, value: object, allow_none: bool = False) -> float | None:
     if value is None and allow_none:
         return None
     if isinstance(value, (list, tuple, np.ndarray)):
@@ -179,12 +186,12 @@ class BinaryAccuracy(Metric):
     key = "binary_accuracy"
     _defaults = {"threshold": 0.5}
 
-    def _check(self):
+    def _check(self) -> None:
         self._set("threshold", _threshold(type(self).__name__, "threshold",
                                           self.params["threshold"]))
 
     @property
-    def family(self):
+    def family(self) -> str:
         return "acc" if self.params["threshold"] == 0.5 else "epoch"
 
 
@@ -201,7 +208,7 @@ class SparseCategoricalAccuracy(Metric):
 class _TopK(Metric):
     _defaults = {"k": 5}
 
-    def _check(self):
+    def _check(self) -> None:
         self._set("k", check_int(type(self).__name__, "k", self.params["k"], low=1))
 
 
@@ -218,7 +225,7 @@ class SparseTopKCategoricalAccuracy(_TopK):
 class _PrecisionRecall(Metric):
     _defaults = {"thresholds": None, "top_k": None, "class_id": None}
 
-    def _check(self):
+    def _check(self) -> None:
         cls = type(self).__name__
         if self.params["top_k"] is not None:
             fail(cls, "top_k is not supported: fastnn counts an output as positive when "
@@ -247,7 +254,7 @@ class AUC(Metric):
                  "thresholds": None, "multi_label": False, "num_labels": None,
                  "label_weights": None, "from_logits": False}
 
-    def _check(self):
+    def _check(self) -> None:
         cls, p = type(self).__name__, self.params
         check_int(cls, "num_thresholds", p["num_thresholds"], low=2)
         if str(p["curve"]).upper() != "ROC":
@@ -289,7 +296,7 @@ class R2Score(Metric):
     key = "r2_score"
     _defaults = {"class_aggregation": "uniform_average", "num_regressors": 0}
 
-    def _check(self):
+    def _check(self) -> None:
         cls = type(self).__name__
         if self.params["class_aggregation"] != "uniform_average":
             fail(cls, "fastnn averages R² uniformly over outputs",
@@ -319,7 +326,7 @@ _FAMILY = {"accuracy": "acc", "binary_accuracy": "acc", "categorical_accuracy": 
 ALL_OBJECTS_DICT = {cls.__name__.lower(): cls for cls in set(_BY_NAME.values())}
 
 
-def get(identifier, func: str = "metrics.get") -> Metric:
+def get(identifier: str | Metric, func: str = "metrics.get") -> Metric:
     """A metric object for a name (``"precision"``) or a metric object (returned as
     is).  The name is kept as the key in the logs."""
     if isinstance(identifier, Metric):
@@ -336,14 +343,14 @@ def get(identifier, func: str = "metrics.get") -> Metric:
     return metric
 
 
-def serialize(metric: Metric):
+def serialize(metric: Metric) -> str | dict[str, Any]:
     """A metric as a model file stores it: its name, or its class and config."""
     if metric._from_string:
         return metric.name
     return {"class_name": type(metric).__name__, "config": metric.get_config()}
 
 
-def deserialize(config) -> Metric:
+def deserialize(config: str | Metric | dict[str, Any]) -> Metric:
     """The inverse of :func:`serialize`; names only through fastnn's tables."""
     if isinstance(config, dict):
         return from_config_dict("metrics", config, ALL_OBJECTS_DICT)

@@ -4,12 +4,21 @@
 fastnn/capi.pxd) and pickling, which goes through the model file."""
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING, cast
+
 from ._kernels import _core
+from ._state import ModelState
+
+if TYPE_CHECKING:
+    from .models import Sequential
 
 
-class ModelIO:
-    """Saving, exporting and pickling for :class:`fastnn.Sequential` (a mixin)."""
-    def save(self, filepath, overwrite: bool = True) -> None:
+class ModelIO(ModelState):
+    """Saving, exporting and pickling for :class:`fastnn.Sequential` (a mixin; it is
+    mixed into Sequential only, so it passes ``cast("Sequential", self)`` on)."""
+    def save(self, filepath: str | os.PathLike[str], overwrite: bool = True) -> None:
         """Save the whole model to `filepath` (fastnn's file format; ``.fastnn`` is the
         usual suffix): architecture, weights, compile settings and the training state
         (optimizer slots, step count, learning rate, random streams), so
@@ -19,22 +28,24 @@ class ModelIO:
         runs in another thread."""
         from . import saving
 
-        saving.save(self, filepath, overwrite=overwrite)
+        saving.save(cast("Sequential", self), filepath, overwrite=overwrite)
 
-    def save_weights(self, filepath, overwrite: bool = True) -> None:
+    def save_weights(self, filepath: str | os.PathLike[str], overwrite: bool = True) -> None:
         """Save only the weights (with the architecture they belong to)."""
         from . import saving
 
-        saving.save(self, filepath, kind="weights", overwrite=overwrite)
+        saving.save(cast("Sequential", self), filepath, kind="weights", overwrite=overwrite)
 
-    def load_weights(self, filepath, *, allow_nonfinite: bool = False) -> None:
+    def load_weights(self, filepath: str | os.PathLike[str], *,
+                     allow_nonfinite: bool = False) -> None:
         """Set the weights from a file written by ``save_weights`` or ``save``; the
         Dense layers must have the same shapes.  The optimizer state is kept."""
         from . import saving
 
-        saving.load_weights(self, filepath, allow_nonfinite=allow_nonfinite)
+        saving.load_weights(cast("Sequential", self), filepath, allow_nonfinite=allow_nonfinite)
 
-    def export(self, filepath, format="onnx", verbose=True, overwrite: bool = True) -> None:
+    def export(self, filepath: str | os.PathLike[str], format: str = "onnx",
+               verbose: bool = True, overwrite: bool = True) -> None:
         """Export for inference in another runtime (Keras 3's name).  ``format="onnx"``
         writes an ONNX model (opset 17, dynamic batch axis, the model's dtype) that
         ONNX Runtime runs with the outputs of ``predict``; see
@@ -44,11 +55,11 @@ class ModelIO:
                              "(fastnn exports ONNX only; model.save writes fastnn's own file).")
         from .interop import onnx
 
-        onnx.export(self, filepath, overwrite=overwrite)
+        onnx.export(cast("Sequential", self), filepath, overwrite=overwrite)
         if verbose:
             print(f"Saved the ONNX model to {filepath!s}")
 
-    def c_handle(self):
+    def c_handle(self) -> _core.CHandle:
         """The C-level entry for Cython code (``cimport fastnn.capi``): an object
         holding the C plan and a copy of the current weights, whose ``capsule`` gives
         the ``fastnn_handle`` that ``fastnn.capi.forward`` runs nogil.  A snapshot:
@@ -57,10 +68,11 @@ class ModelIO:
         self._ensure_built("c_handle")
         with self._reading("c_handle"):
             net = self._net
+            assert net is not None  # _ensure_built made it
             return _core.CHandle(net, net.params)
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[Callable[[bytes], Sequential], tuple[bytes]]:
         # copy and serialise through the model file: arrays and JSON, no C pointers
         from . import saving
 
-        return saving.model_from_bytes, (saving.model_to_bytes(self),)
+        return saving.model_from_bytes, (saving.model_to_bytes(cast("Sequential", self)),)

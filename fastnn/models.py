@@ -7,7 +7,7 @@ Memory of a built model:
 * a ``Net`` (fastnn._kernels._core): the C plan — layer sizes, activation ids,
   offsets, regularization and dropout rates, loss id.
 
-(About 500 lines on purpose: the flat buffer's layout, building, growing and
+(About 560 lines on purpose: the flat buffer's layout, building, growing and
 shrinking it (add, pop) and the inference path that reads it belong together.)
 
 Split along Keras's lines: this module holds the structure (``add``, ``build``),
@@ -23,8 +23,11 @@ import math
 import secrets
 import threading
 import time
+from collections.abc import Callable, Sequence
+from typing import Any, Literal
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import losses as L
 from . import metrics as M
@@ -40,11 +43,12 @@ from ._fit_helpers import _check_verbose
 from ._progress import report as _report
 from .training import ACC_NONE, STREAM_DROPOUT, STREAM_INIT, STREAM_SHUFFLE, Trainer
 
-_DTYPES = {"float32": np.dtype(np.float32), "float64": np.dtype(np.float64)}
+_DTYPES: dict[str, np.dtype[Any]] = {"float32": np.dtype(np.float32),
+                                     "float64": np.dtype(np.float64)}
 
 
 
-def _check_dtype(func: str, dtype) -> np.dtype:
+def _check_dtype(func: str, dtype: object) -> np.dtype:
     if dtype is None or isinstance(dtype, bool):
         fail(func, "unsupported dtype", "'float32' or 'float64'", "dtype", dtype, error=TypeError)
     if not isinstance(dtype, (str, type, np.dtype)):
@@ -75,17 +79,18 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
         training runs.  None draws a fresh seed from the operating system.
     """
 
-    def __init__(self, layers=None, name: str = "sequential", *, dtype="float32", seed=None):
+    def __init__(self, layers: Sequence[Layer] | None = None, name: str = "sequential", *,
+                 dtype: str | type | np.dtype = "float32", seed: int | None = None) -> None:
         if not isinstance(name, str):
             fail("Sequential", "invalid type for argument `name`", "a str", "name", name,
                  error=TypeError)
         self.name = name
         self.dtype = _check_dtype("Sequential", dtype)
-        seed = check_seed("Sequential", seed)
-        self._seed_given = seed
-        if seed is None:  # from set_random_seed's sequence, else from the OS
-            seed = _next_seed()
-        self.seed = seed if seed is not None else secrets.randbits(63)
+        given = check_seed("Sequential", seed)
+        self._seed_given = given
+        if given is None:  # from set_random_seed's sequence, else from the OS
+            given = _next_seed()
+        self.seed = given if given is not None else secrets.randbits(63)
         self._layers: list[Layer] = []
         self._input_dim: int | None = None
         self._params = self._grads = self._slots = None
@@ -94,7 +99,7 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
         self.optimizer = None
         self.loss = None
         self._loss_id = None
-        self._metric_objs: list = []
+        self._metric_objs = []
         self._from_logits = False  # the loss applies the last activation (predict: logits)
         self._fit_net = None
         self._acc_kind = ACC_NONE
@@ -154,15 +159,18 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
                  "layer", layer)
         first = not self._layers
         input_dim = self._input_dim
-        if isinstance(layer, InputLayer) or getattr(layer, "input_dim", None) is not None:
+        declared = layer.units if isinstance(layer, InputLayer) else getattr(layer, "input_dim",
+                                                                             None)
+        if declared is not None:
             if not first:
                 fail("add", "an input shape can only be given to the first layer",
                      "Input(...) or input_shape= on the first layer only", "layer", layer)
-            input_dim = layer.units if isinstance(layer, InputLayer) else layer.input_dim
+            input_dim = declared
         if layer.name is not None and layer.name in {l.name for l in self._layers}:
             fail("add", "layer names must be unique", "a new name", "layer.name", layer.name)
         compiled = None
         if isinstance(layer, Dense) and self.optimizer is not None:
+            assert self._loss_id is not None  # set by compile with the optimizer
             compiled = self._compile_settings("add", self._loss_id, self._metric_objs, layer,
                                               self._from_logits)
         # every check passed: change the model
@@ -180,8 +188,9 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
         if saved is None or not isinstance(layer, Dense):
             self._net = self._fit_net = None  # the plan is rebuilt when next needed
             return
+        assert input_dim is not None  # the model is built
         try:  # grow the buffer, keeping the weights it has
-            self._build(self._input_dim)
+            self._build(input_dim)
         except BaseException:
             self._layers.pop()
             layer._model = None
@@ -190,14 +199,18 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
         if compiled is not None:
             self._make_net()
 
-    def _restore_weights(self, saved: dict, compiled) -> None:
+    def _restore_weights(self, saved: dict[Dense, list[np.ndarray]],
+                         compiled: tuple[int, bool, list[M.Metric]] | None) -> None:
         """After a rebuild of the buffer: put back the saved weights of the Dense
         layers that remain, and apply the re-checked compile settings (the
         optimizer restarts: the parameter vector changed)."""
+        params = self._params
+        assert params is not None  # just rebuilt
         for dense, weights in saved.items():
             for off, w in zip((dense._w_off, dense._b_off), weights):
-                self._params[off:off + w.size] = w.ravel()
+                params[off:off + w.size] = w.ravel()
         if compiled is not None:
+            assert self.optimizer is not None  # compiled
             self._acc_kind, self._want_err = compiled[0], compiled[1]
             self.optimizer.iterations = 0
 
@@ -236,6 +249,7 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
                              "does not allow in a built model; pop it as well.")
         compiled = None
         if self.optimizer is not None and dense and isinstance(last, Dense):
+            assert self._loss_id is not None  # set by compile with the optimizer
             compiled = self._compile_settings("pop", self._loss_id, self._metric_objs,
                                               dense[-1], self._from_logits)
         saved = {l: l.get_weights() for l in dense} if self.built else None
@@ -248,6 +262,7 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
                 self._dense_inputs = {}
             return last
         if isinstance(last, Dense):
+            assert self._input_dim is not None  # the model is built
             self._build(self._input_dim)
             self._restore_weights(saved, compiled)
         self._make_net()
@@ -266,8 +281,8 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
         self._check_structure()
         dense = self._dense
         n_in, offset = input_dim, 0
-        inputs = {}
-        offsets = []
+        inputs: dict[Dense, int] = {}
+        offsets: list[tuple[int, int]] = []
         for layer in dense:
             inputs[layer] = n_in
             w_off, offset = offset, offset + n_in * layer.units
@@ -299,10 +314,11 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
         self._slots = None
         self._make_net()
 
-    def build(self, input_shape=None) -> None:
+    def build(self, input_shape: int | Sequence[int | None] | None = None) -> None:
         """Create the weights for inputs of shape ``(None, n_features)``."""
         if input_shape is not None:
-            shape = tuple(input_shape) if isinstance(input_shape, (tuple, list)) else input_shape
+            shape: Any = (tuple(input_shape) if isinstance(input_shape, (tuple, list))
+                          else input_shape)
             if isinstance(shape, tuple) and len(shape) == 2:
                 shape = shape[1:]
             from .layers import _check_shape
@@ -343,7 +359,8 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
     def _dropout_rates(self) -> tuple[float, list[float]]:
         """(rate on the input, rate on each Dense layer's output); consecutive
         Dropout layers combine: keep = Π (1 − rate)."""
-        keep_in, keeps = 1.0, []
+        keep_in = 1.0
+        keeps: list[float] = []
         for layer in self._layers:
             if isinstance(layer, Dense):
                 keeps.append(1.0)
@@ -360,7 +377,7 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
         self._fit_net = self._plan(training=True) if self._from_logits else net
         self._net = net  # one attribute: readers get a plan with its own buffer
 
-    def _plan(self, weighted: bool = False, training: bool = False):
+    def _plan(self, weighted: bool = False, training: bool = False) -> _core.Net:
         """A C plan for the current layers, loss and metrics; ``weighted``: the targets
         carry a last column of sample weights; ``training`` with a from_logits loss: the
         plan applies the loss's sigmoid/softmax to the logits (fused with the loss), as
@@ -383,13 +400,15 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
             last_act = L.LOGIT_ACTIVATION[loss]
             specs[-1] = (*specs[-1][:2], last_act, *specs[-1][3:])
         y_cols = (1 if loss == L.SPARSE_CCE else last.units) + weighted
+        assert self._params is not None  # a plan is made for a built model
         net = _core.Net(specs, in_drop, loss, (last_act, loss) in L.FUSED_PAIRS,
                         self._acc_kind, self._want_err, y_cols, self._params.size,
                         self.dtype == np.float64, weighted=weighted)
         net.params, net.guard = self._params, self._guard
         return net
 
-    def predict(self, x, batch_size=None, verbose=0) -> np.ndarray:
+    def predict(self, x: ArrayLike, batch_size: int | None = None,
+                verbose: Literal["auto"] | int = 0) -> np.ndarray:
         """Network output for the samples in `x`, shape (n_samples, n_outputs).
 
         `x` must be 2-D; one sample is ``x.reshape(1, -1)``.  0 samples give a
@@ -413,6 +432,7 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
         t0 = time.perf_counter()
         with self._reading("predict"):
             net = self._net
+            assert net is not None  # _ensure_built made it
             X = as_float_array("predict", "x", x, self.dtype, n_features=net.n_in,
                                allow_empty=True)
             out = _core.predict(net, net.params, X)
@@ -420,7 +440,7 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
         _report(math.ceil(len(X) / 1024), time.perf_counter() - t0, {}, verbose)
         return out
 
-    def get_layer_outputs(self, x) -> list[np.ndarray]:
+    def get_layer_outputs(self, x: ArrayLike) -> list[np.ndarray]:
         """The activations a[l] of every Dense layer for the samples in `x` — a look
         inside the "black box" (no dropout)."""
         self._ensure_built("get_layer_outputs")
@@ -444,19 +464,19 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
         with self._reading("get_weights"):
             return [w for layer in self._dense for w in layer.get_weights()]
 
-    def set_weights(self, weights) -> None:
+    def set_weights(self, weights: Sequence[ArrayLike]) -> None:
         """Replace all weights (same list layout as ``get_weights``).  Every array is
         checked (count, shape, finiteness) before any is written."""
         with self._writing():
             self._ensure_built_locked("set_weights")
             self._set_dense_weights(weights)
 
-    def _set_dense_weights(self, weights) -> None:
+    def _set_dense_weights(self, weights: Sequence[ArrayLike]) -> None:
         func = "set_weights"
         if not isinstance(weights, (list, tuple)):
             fail(func, "invalid type for argument `weights`", "a list of arrays", "weights",
                  weights, error=TypeError)
-        shapes = []
+        shapes: list[tuple[Dense, str, tuple[int, ...]]] = []
         for layer in self._dense:
             shapes.append((layer, "kernel", (self._dense_inputs[layer], layer.units)))
             if layer.use_bias:
@@ -472,16 +492,20 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
                 raise ValueError(f"{func}(): weights[{i}] ({layer.name} {kind}) has shape "
                                  f"{arr.shape}; expected {shape}.")
             converted.append((layer, kind, arr))
+        params = self._params
+        assert params is not None  # _ensure_built_locked ran
         for layer, kind, arr in converted:
             off = layer._w_off if kind == "kernel" else layer._b_off
-            self._params[off:off + arr.size] = arr.ravel()
+            params[off:off + arr.size] = arr.ravel()
 
     def count_params(self) -> int:
         """Number of weights and biases (0 before the model is built)."""
         self._ensure_built("count_params")
+        assert self._params is not None
         return int(self._params.size)
 
-    def summary(self, line_length=None, positions=None, print_fn=None,
+    def summary(self, line_length: int | None = None, positions: Sequence[float] | None = None,
+                print_fn: Callable[[str], object] | None = None,
                 show_trainable: bool = False) -> None:
         """Print the layers, their output shapes and parameter counts in Keras 3's table,
         then the total, trainable, non-trainable (``trainable=False``) and, after
@@ -497,7 +521,7 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
         print_summary(self, line_length, positions, print_fn, show_trainable)
 
     # ------------------------------------------------------------------ config
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         """Name, dtype, seed and every layer's config; :meth:`from_config` rebuilds
         the model (without weights)."""
         layers = [{"class_name": type(l).__name__, "config": l.get_config()}
@@ -515,7 +539,7 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
                 "layers": layers}
 
     @classmethod
-    def from_config(cls, config: dict) -> "Sequential":
+    def from_config(cls, config: dict[str, Any]) -> Sequential:
         """The model `get_config` describes (unbuilt: no weights).  A damaged config
         raises ValueError or TypeError saying which entry is wrong."""
         return cls(layers_from_config(config), name=config.get("name", "sequential"),
@@ -530,6 +554,7 @@ def clone_model(model: Sequential) -> Sequential:
              error=TypeError)
     clone = Sequential.from_config(copy.deepcopy(model.get_config()))
     if model.optimizer is not None:
+        assert model.loss is not None  # set by compile with the optimizer
         clone.compile(optimizer=O.get(O.serialize(model.optimizer)),
                       loss=L.make(model.loss, model._from_logits),
                       metrics=[M.deserialize(M.serialize(m)) for m in model._metric_objs])

@@ -33,13 +33,25 @@ velocities, step count) persists across ``fit`` calls and is reset by ``compile`
 """
 from __future__ import annotations
 
-import numpy as np
-
 import warnings
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import DTypeLike
 
 from . import schedules
 from ._registry import from_config_dict, resolve
 from ._validation import check_bool, check_float
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    from typing_extensions import Self
+
+    # a rate, a schedule (or its config), or a Python function of the step count
+    LearningRate: TypeAlias = (float | schedules.LearningRateSchedule | dict[str, Any]
+                               | Callable[[int], float])
 
 SGD_ID, RMSPROP_ID, ADAM_ID, ADAMW_ID, ADAGRAD_ID, NADAM_ID, ADAMAX_ID = range(7)
 _CLIPS = ("clipnorm", "clipvalue", "global_clipnorm")
@@ -58,10 +70,15 @@ class Optimizer:
 
     _kind: int
     _n_slots: int = 0
+    clipnorm: float | None         # set in __init__ (setattr over _CLIPS)
+    clipvalue: float | None
+    global_clipnorm: float | None
+    _learning_rate: float | None   # a constant rate, else None (set by _set_rate)
 
-    def __init__(self, learning_rate: float, clipnorm=None, clipvalue=None,
-                 global_clipnorm=None):
-        self._schedule = self._lr_function = None
+    def __init__(self, learning_rate: LearningRate, clipnorm: float | None = None,
+                 clipvalue: float | None = None, global_clipnorm: float | None = None) -> None:
+        self._schedule: schedules.LearningRateSchedule | None = None
+        self._lr_function: Callable[[int], float] | None = None
         self._set_rate(learning_rate)
         self.iterations = 0
         name = type(self).__name__
@@ -73,7 +90,7 @@ class Optimizer:
                              f"Received: clipnorm={clipnorm}, global_clipnorm={global_clipnorm}")
         self._u_cache = (0, 1.0)
 
-    def _set_rate(self, value) -> None:
+    def _set_rate(self, value: LearningRate) -> None:
         name = type(self).__name__
         if isinstance(value, dict):
             value = schedules.deserialize(value)
@@ -99,10 +116,11 @@ class Optimizer:
         if self._lr_function is not None:
             return check_float(type(self).__name__, "learning_rate(step)",
                                self._lr_function(self.iterations), low=0.0, low_open=True)
+        assert self._learning_rate is not None  # _set_rate sets one of the three
         return self._learning_rate
 
     @learning_rate.setter
-    def learning_rate(self, value) -> None:
+    def learning_rate(self, value: LearningRate) -> None:
         if self._schedule is not None and not isinstance(value, schedules.LearningRateSchedule):
             raise TypeError(f"{type(self).__name__}: this optimizer's learning rate is the "
                             f"schedule {self._schedule!r}, which cannot be set. Received: "
@@ -110,40 +128,47 @@ class Optimizer:
         self._schedule = self._lr_function = None
         self._set_rate(value)
 
-    def _rate_config(self):
+    def _rate_config(self) -> float | dict[str, Any] | Callable[[int], float]:
         if self._schedule is not None:
             return schedules.serialize(self._schedule)
-        return self._lr_function if self._lr_function is not None else self._learning_rate
+        if self._lr_function is not None:
+            return self._lr_function
+        assert self._learning_rate is not None  # _set_rate sets one of the three
+        return self._learning_rate
 
     # hyper-parameters as the C struct fnn_optim wants them
-    def _c_params(self) -> tuple:
-        g = lambda k, d=0.0: float(getattr(self, k, d))  # noqa: E731
+    def _c_params(self) -> tuple[object, ...]:
+        def g(k: str, d: float = 0.0) -> float:
+            return float(getattr(self, k, d))
+
         u = 1.0
         if self._kind == NADAM_ID:
             if self._u_cache[0] != self.iterations:
-                self._u_cache = (self.iterations, nadam_u_product(self.iterations, self.beta_1))
+                self._u_cache = (self.iterations, nadam_u_product(self.iterations,
+                                                                  g("beta_1")))
             u = self._u_cache[1]
-        fields = (self._kind, int(bool(getattr(self, "nesterov", False))), self.learning_rate,
-                  g("momentum"), g("rho"), g("beta_1"), g("beta_2"), g("epsilon", 1e-7),
-                  g("weight_decay"), int(self.iterations),
-                  *(float(getattr(self, k) or 0.0) for k in _CLIPS), u)
+        fields: tuple[object, ...] = (
+            self._kind, int(bool(getattr(self, "nesterov", False))), self.learning_rate,
+            g("momentum"), g("rho"), g("beta_1"), g("beta_2"), g("epsilon", 1e-7),
+            g("weight_decay"), int(self.iterations),
+            *(float(getattr(self, k) or 0.0) for k in _CLIPS), u)
         if self._schedule is not None:
             fields += self._schedule._c_fields()
         return fields
 
-    def _clip_config(self) -> dict:
+    def _clip_config(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in _CLIPS if getattr(self, k) is not None}
 
-    def _init_slots(self, n: int, dtype) -> tuple[np.ndarray, np.ndarray]:
+    def _init_slots(self, n: int, dtype: DTypeLike) -> tuple[np.ndarray, np.ndarray]:
         """Fresh state slots for n parameters."""
         return np.zeros(n, dtype), np.zeros(n, dtype)
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         """The optimizer's constructor arguments (the learning rate or its schedule)."""
         raise NotImplementedError
 
     @classmethod
-    def from_config(cls, config: dict) -> "Optimizer":
+    def from_config(cls, config: dict[str, Any]) -> Self:
         """A new optimizer from :meth:`get_config`'s dict."""
         return cls(**config)
 
@@ -157,14 +182,14 @@ class SGD(Optimizer):
 
     _kind = SGD_ID
 
-    def __init__(self, learning_rate: float = 0.01, momentum: float = 0.0,
-                 nesterov: bool = False, **clipping):
+    def __init__(self, learning_rate: LearningRate = 0.01, momentum: float = 0.0,
+                 nesterov: bool = False, **clipping: float | None) -> None:
         super().__init__(learning_rate, **clipping)
         self.momentum = check_float("SGD", "momentum", momentum, low=0.0, high=1.0,
                                     high_open=True)
         self.nesterov = check_bool("SGD", "nesterov", nesterov)
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {"learning_rate": self._rate_config(), "momentum": self.momentum,
                 "nesterov": self.nesterov, **self._clip_config()}
 
@@ -174,15 +199,16 @@ class RMSprop(Optimizer):
 
     _kind = RMSPROP_ID
 
-    def __init__(self, learning_rate: float = 0.001, rho: float = 0.9,
-                 momentum: float = 0.0, epsilon: float = 1e-7, **clipping):
+    def __init__(self, learning_rate: LearningRate = 0.001, rho: float = 0.9,
+                 momentum: float = 0.0, epsilon: float = 1e-7,
+                 **clipping: float | None) -> None:
         super().__init__(learning_rate, **clipping)
         self.rho = check_float("RMSprop", "rho", rho, low=0.0, high=1.0, high_open=True)
         self.momentum = check_float("RMSprop", "momentum", momentum, low=0.0, high=1.0,
                                     high_open=True)
         self.epsilon = check_float("RMSprop", "epsilon", epsilon, low=0.0, low_open=True)
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {"learning_rate": self._rate_config(), "rho": self.rho,
                 "momentum": self.momentum, "epsilon": self.epsilon, **self._clip_config()}
 
@@ -192,15 +218,16 @@ class Adam(Optimizer):
 
     _kind = ADAM_ID
 
-    def __init__(self, learning_rate: float = 0.001, beta_1: float = 0.9,
-                 beta_2: float = 0.999, epsilon: float = 1e-7, **clipping):
+    def __init__(self, learning_rate: LearningRate = 0.001, beta_1: float = 0.9,
+                 beta_2: float = 0.999, epsilon: float = 1e-7,
+                 **clipping: float | None) -> None:
         name = type(self).__name__
         super().__init__(learning_rate, **clipping)
         self.beta_1 = check_float(name, "beta_1", beta_1, low=0.0, high=1.0, high_open=True)
         self.beta_2 = check_float(name, "beta_2", beta_2, low=0.0, high=1.0, high_open=True)
         self.epsilon = check_float(name, "epsilon", epsilon, low=0.0, low_open=True)
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {"learning_rate": self._rate_config(), "beta_1": self.beta_1,
                 "beta_2": self.beta_2, "epsilon": self.epsilon, **self._clip_config()}
 
@@ -210,13 +237,13 @@ class AdamW(Adam):
 
     _kind = ADAMW_ID
 
-    def __init__(self, learning_rate: float = 0.001, weight_decay: float = 0.004,
+    def __init__(self, learning_rate: LearningRate = 0.001, weight_decay: float = 0.004,
                  beta_1: float = 0.9, beta_2: float = 0.999, epsilon: float = 1e-7,
-                 **clipping):
+                 **clipping: float | None) -> None:
         super().__init__(learning_rate, beta_1, beta_2, epsilon, **clipping)
         self.weight_decay = check_float("AdamW", "weight_decay", weight_decay, low=0.0)
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "weight_decay": self.weight_decay}
 
 
@@ -225,17 +252,18 @@ class Adagrad(Optimizer):
 
     _kind = ADAGRAD_ID
 
-    def __init__(self, learning_rate: float = 0.001, initial_accumulator_value: float = 0.1,
-                 epsilon: float = 1e-7, **clipping):
+    def __init__(self, learning_rate: LearningRate = 0.001,
+                 initial_accumulator_value: float = 0.1,
+                 epsilon: float = 1e-7, **clipping: float | None) -> None:
         super().__init__(learning_rate, **clipping)
         self.initial_accumulator_value = check_float(
             "Adagrad", "initial_accumulator_value", initial_accumulator_value, low=0.0)
         self.epsilon = check_float("Adagrad", "epsilon", epsilon, low=0.0, low_open=True)
 
-    def _init_slots(self, n: int, dtype):
+    def _init_slots(self, n: int, dtype: DTypeLike) -> tuple[np.ndarray, np.ndarray]:
         return np.full(n, self.initial_accumulator_value, dtype), np.zeros(n, dtype)
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {"learning_rate": self._rate_config(),
                 "initial_accumulator_value": self.initial_accumulator_value,
                 "epsilon": self.epsilon, **self._clip_config()}
@@ -257,7 +285,7 @@ ALL_OBJECTS_DICT = {"sgd": SGD, "rmsprop": RMSprop, "adam": Adam, "adamw": AdamW
                     "adagrad": Adagrad, "nadam": Nadam, "adamax": Adamax}
 
 
-def get(identifier) -> Optimizer:
+def get(identifier: str | Optimizer | dict[str, Any]) -> Optimizer:
     """An optimizer from a (case-insensitive) name, a config dict or an instance."""
     if isinstance(identifier, dict):
         return from_config_dict("optimizers", identifier, ALL_OBJECTS_DICT)
@@ -265,6 +293,6 @@ def get(identifier) -> Optimizer:
     return found if isinstance(found, Optimizer) else found()
 
 
-def serialize(opt: Optimizer) -> dict:
+def serialize(opt: Optimizer) -> dict[str, Any]:
     """``{"class_name": ..., "config": ...}`` for a model file; :func:`get` reads it back."""
     return {"class_name": type(opt).__name__, "config": opt.get_config()}

@@ -13,6 +13,7 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ._kernels import _core
 from ._validation import (ConvergenceWarning, NotFittedError, as_float_array, check_float,
@@ -36,13 +37,13 @@ class Perceptron:
     converged_ : bool — an epoch ended with no mistake
     """
 
-    def __init__(self, learning_rate: float = 1.0, max_epochs: int = 100):
+    def __init__(self, learning_rate: float = 1.0, max_epochs: int = 100) -> None:
         self.learning_rate = check_float("Perceptron", "learning_rate", learning_rate,
                                          low=0.0, low_open=True)
         self.max_epochs = check_int("Perceptron", "max_epochs", max_epochs, low=1)
-        self.weights_ = None
+        self.weights_: np.ndarray | None = None
 
-    def fit(self, x, y) -> "Perceptron":
+    def fit(self, x: ArrayLike, y: ArrayLike) -> Perceptron:
         """Learn from samples x (n, n_features) and labels y in {0, 1}.
 
         Weights start at zero and samples are visited in order, so a fit is
@@ -52,7 +53,7 @@ class Perceptron:
         Y = _labels("fit", X, y)
         w = np.zeros(X.shape[1])
         b = np.zeros(1)
-        self.errors_ = []
+        self.errors_: list[int] = []
         self.converged_ = False
         for _ in range(self.max_epochs):
             mistakes = _core.perceptron_epoch(X, Y, self.learning_rate, w, b)
@@ -67,7 +68,7 @@ class Perceptron:
                           "linearly separable (XOR is not).", ConvergenceWarning, stacklevel=2)
         return self
 
-    def decision_function(self, x) -> np.ndarray:
+    def decision_function(self, x: ArrayLike) -> np.ndarray:
         """z = w·x + b for each sample."""
         if self.weights_ is None:
             raise NotFittedError("Perceptron: call fit() before predicting.")
@@ -75,17 +76,17 @@ class Perceptron:
                            n_features=self.weights_.shape[0], allow_empty=True)
         return X @ self.weights_ + self.bias_
 
-    def predict(self, x) -> np.ndarray:
+    def predict(self, x: ArrayLike) -> np.ndarray:
         """u(w·x + b): 1 where z >= 0, else 0 (int64)."""
         return (self.decision_function(x) >= 0).astype(np.int64)
 
-    def score(self, x, y) -> float:
+    def score(self, x: ArrayLike, y: ArrayLike) -> float:
         """Fraction of samples classified correctly."""
         pred = self.predict(x)
         return float(np.mean(pred == _labels("score", pred, y)))
 
 
-def _labels(func: str, x: np.ndarray, y) -> np.ndarray:
+def _labels(func: str, x: np.ndarray, y: ArrayLike) -> np.ndarray:
     """1-D labels in {0, 1}, one per row of x, as float64."""
     yv = np.asarray(y)
     if yv.dtype.kind not in "biuf":

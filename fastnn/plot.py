@@ -14,11 +14,21 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import activations as A
 from ._validation import NotFittedError, as_float_array, check_int, fail
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from .callbacks import History
+    from .layers import Dense
+    from .models import Sequential
 
 __all__ = ["plot_history", "plot_decision_boundary", "plot_activations", "plot_model"]
 
@@ -27,7 +37,7 @@ _PLAYGROUND = ["#f59322", "#e8eaeb", "#0877bd"]  # TensorFlow Playground: 0, mid
 _MAX_NODES = 10  # plot_model: wider layers show their first 5 and last 4 units
 
 
-def _matplotlib():
+def _matplotlib() -> type[Figure]:
     """The Figure class, imported now (a clear error without the extra)."""
     try:
         import matplotlib
@@ -39,7 +49,7 @@ def _matplotlib():
     return Figure
 
 
-def _check_path(func: str, path) -> str | None:
+def _check_path(func: str, path: object) -> str | None:
     if path is None:
         return None
     if not isinstance(path, (str, os.PathLike)):
@@ -54,7 +64,7 @@ def _check_path(func: str, path) -> str | None:
     return path
 
 
-def _save(fig, path: str | None) -> None:
+def _save(fig: Figure, path: str | None) -> None:
     """Write `fig` through fastnn.saving's atomic write (temporary file beside `path`,
     fsync, rename, the target's or the umask's permissions)."""
     if path is None:
@@ -65,7 +75,7 @@ def _save(fig, path: str | None) -> None:
     atomic_write("plot", path, lambda f: fig.savefig(f, format=ext, dpi=100))
 
 
-def _check_model(func: str, model, weights: bool = True):
+def _check_model(func: str, model: object, weights: bool = True) -> Sequential:
     from .models import Sequential
 
     if not isinstance(model, Sequential):
@@ -85,7 +95,7 @@ def _check_model(func: str, model, weights: bool = True):
 
 
 # ---------------------------------------------------------------------------- history
-def _history_dict(func: str, history) -> tuple[dict[str, np.ndarray], np.ndarray]:
+def _history_dict(func: str, history: object) -> tuple[dict[str, np.ndarray], np.ndarray]:
     epochs = None
     if hasattr(history, "history") and isinstance(getattr(history, "history"), dict):
         epochs = getattr(history, "epoch", None)
@@ -113,11 +123,13 @@ def _history_dict(func: str, history) -> tuple[dict[str, np.ndarray], np.ndarray
     if epochs is not None and len(epochs) == n:
         x = np.asarray(epochs, dtype=np.int64) + 1
     else:
+        assert n is not None  # the history is not empty
         x = np.arange(1, n + 1)
     return series, x
 
 
-def plot_history(history, path=None):
+def plot_history(history: History | dict[str, Sequence[float]],
+                 path: str | os.PathLike[str] | None = None) -> Figure:
     """Loss and every metric per epoch, training beside validation.
 
     history : the :class:`fastnn.callbacks.History` that ``fit`` returns, or its
@@ -157,7 +169,7 @@ def plot_history(history, path=None):
 
 
 # ---------------------------------------------------------------------------- boundary
-def _class_labels(func: str, y, n: int) -> np.ndarray:
+def _class_labels(func: str, y: ArrayLike, n: int) -> np.ndarray:
     """Integer classes from labels (n,), (n, 1) or one-hot / probability rows (n, k)."""
     arr = as_float_array(func, "y", y, np.dtype(np.float64), ndim=None, allow_empty=True)
     if arr.ndim == 2 and arr.shape[1] == 1:
@@ -175,7 +187,9 @@ def _class_labels(func: str, y, n: int) -> np.ndarray:
     return labels
 
 
-def plot_decision_boundary(model, x, y, path=None, *, resolution: int = 200):
+def plot_decision_boundary(model: Sequential, x: ArrayLike, y: ArrayLike,
+                           path: str | os.PathLike[str] | None = None, *,
+                           resolution: int = 200) -> Figure:
     """What a model with 2 inputs predicts over the plane, with the samples on top
     (TensorFlow Playground's picture).
 
@@ -278,7 +292,8 @@ def _scale(act: int, values: np.ndarray) -> tuple[str, float, float]:
     return "RdBu_r", -top, top
 
 
-def plot_activations(model, x, path=None):
+def plot_activations(model: Sequential, x: ArrayLike,
+                     path: str | os.PathLike[str] | None = None) -> Figure:
     """Every layer's activations a[l] for a few inputs, as heat maps: a look inside
     the network (the notes' "black box").
 
@@ -301,7 +316,8 @@ def plot_activations(model, x, path=None):
     path = _check_path(func, path)
     Figure = _matplotlib()
     outs = model.get_layer_outputs(X)
-    panels = [("input", f"{X.shape[1]} features", A.LINEAR, X)]
+    panels: list[tuple[str | None, str, int, np.ndarray]] = [
+        ("input", f"{X.shape[1]} features", A.LINEAR, X)]
     panels += [(layer.name, f"{layer.units} unit{'s' * (layer.units != 1)}, "
                 f"{A.NAMES[layer.activation]}",
                 layer.activation, a) for layer, a in zip(model._dense, outs)]
@@ -341,7 +357,7 @@ def _shown(n: int) -> list[int | None]:
     return [0, 1, 2, 3, 4, None, n - 4, n - 3, n - 2, n - 1]
 
 
-def plot_model(model, path=None):
+def plot_model(model: Sequential, path: str | os.PathLike[str] | None = None) -> Figure:
     """The architecture as a layered diagram: one column of circles (neurons) per
     layer, input on the left, layers wider than 10 units shown as their first 5
     and last 4 with "…" between; each column labelled with the layer's name, size
@@ -361,7 +377,10 @@ def plot_model(model, path=None):
     from matplotlib.patches import Circle
     from .layers import Dense, Dropout
 
-    cols = [("input", model._input_dim, None, "")]
+    assert model._input_dim is not None  # _check_model saw to it
+    # (name, units, the Dense layer or None for the input, note) per column
+    cols: list[tuple[str | None, int, Dense | None, str]] = [
+        ("input", model._input_dim, None, "")]
     drops = []  # Dropout notes between columns
     for layer in model.layers:
         if isinstance(layer, Dense):
@@ -397,16 +416,16 @@ def plot_model(model, path=None):
                     color = "#d62728" if w > 0 else "#1f77b4"
                     alpha = (0.05 + 0.55 * abs(w) / scale) if busy else (0.1 + 0.8 * abs(w) / scale)
                 ax.plot([x0, x1], [y0, y1], color=color, alpha=alpha, lw=0.8, zorder=1)
-    for i, (name, n, layer, note) in enumerate(cols):
+    for i, (name, n, dense, note) in enumerate(cols):
         face = "#d9d9d9" if i == 0 else ("#fdd49e" if i == last else "#c6dbef")
-        frozen = layer is not None and not layer.trainable
+        frozen = dense is not None and not dense.trainable
         for u, x0, y0 in pos[i]:
             if u is None:
                 ax.text(x0, y0, "⋮", ha="center", va="center", fontsize=14, zorder=3)
                 continue
             ax.add_patch(Circle((x0, y0), 0.3, facecolor=face, zorder=2, lw=1.2,
                                 edgecolor="0.5" if frozen else "0.15", ls="--" if frozen else "-"))
-        act = "" if layer is None else f"\n{A.NAMES[layer.activation]}"
+        act = "" if dense is None else f"\n{A.NAMES[dense.activation]}"
         width = f"{n} {'feature' if i == 0 else 'unit'}{'s' if n != 1 else ''}"
         if n > _MAX_NODES:
             width += " (9 shown)"

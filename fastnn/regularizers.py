@@ -6,8 +6,15 @@ no division by the number of samples: the Keras convention), and
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
+from numpy.typing import ArrayLike
+
 from ._registry import from_config_dict, resolve
 from ._validation import check_float
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
 
 
 class Regularizer:
@@ -16,16 +23,16 @@ class Regularizer:
     l1: float = 0.0
     l2: float = 0.0
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         """The penalty factors, as Keras's ``get_config``."""
         return {"l1": self.l1, "l2": self.l2}
 
     @classmethod
-    def from_config(cls, config: dict) -> "Regularizer":
+    def from_config(cls, config: dict[str, Any]) -> Self:
         """A new regularizer from :meth:`get_config`'s dict."""
         return cls(**config)
 
-    def __call__(self, w) -> float:
+    def __call__(self, w: ArrayLike) -> float:
         import numpy as np
 
         w = np.asarray(w, dtype=np.float64)
@@ -38,7 +45,7 @@ class Regularizer:
 class L1L2(Regularizer):
     """Penalty ``l1·Σ|w| + l2·Σw²``; λ values must be finite and >= 0."""
 
-    def __init__(self, l1: float = 0.0, l2: float = 0.0):
+    def __init__(self, l1: float = 0.0, l2: float = 0.0) -> None:
         self.l1 = check_float("L1L2", "l1", l1, low=0.0)
         self.l2 = check_float("L1L2", "l2", l2, low=0.0)
 
@@ -46,20 +53,20 @@ class L1L2(Regularizer):
 class L1(L1L2):
     """Penalty ``l1·Σ|w|`` (Keras default l1=0.01)."""
 
-    def __init__(self, l1: float = 0.01):
+    def __init__(self, l1: float = 0.01) -> None:
         super().__init__(l1=l1)
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {"l1": self.l1}
 
 
 class L2(L1L2):
     """Penalty ``l2·Σw²`` (Keras default l2=0.01)."""
 
-    def __init__(self, l2: float = 0.01):
+    def __init__(self, l2: float = 0.01) -> None:
         super().__init__(l2=l2)
 
-    def get_config(self) -> dict:
+    def get_config(self) -> dict[str, Any]:
         return {"l2": self.l2}
 
 
@@ -81,7 +88,7 @@ def l1_l2(l1: float = 0.01, l2: float = 0.01) -> L1L2:
 ALL_OBJECTS_DICT = {"l1": L1, "l2": L2, "l1_l2": L1L2, "l1l2": L1L2}
 
 
-def get(identifier) -> Regularizer | None:
+def get(identifier: str | Regularizer | dict[str, Any] | None) -> Regularizer | None:
     """A regularizer from a name (``"l2"``), a config dict, an object, or None."""
     if identifier is None:
         return None
@@ -91,7 +98,7 @@ def get(identifier) -> Regularizer | None:
     return found if isinstance(found, Regularizer) else found()
 
 
-def serialize(reg: Regularizer | None):
+def serialize(reg: Regularizer | None) -> dict[str, Any] | None:
     """``{"class_name": ..., "config": ...}`` (or None) for a layer config."""
     if reg is None:
         return None

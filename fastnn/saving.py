@@ -30,6 +30,8 @@ import os
 import tempfile
 import warnings
 import zipfile
+from collections.abc import Callable, Iterable
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -41,11 +43,15 @@ from ._version import __version__
 
 from ._file_reader import _SLOTS, _STREAMS, FORMAT_NAME, FORMAT_VERSION, read_archive
 
+if TYPE_CHECKING:
+    from .models import Sequential
+
 _DATE = (1980, 1, 1, 0, 0, 0)   # fixed member date: same model, same bytes
 
 
 # ---------------------------------------------------------------------------- save
-def snapshot(model, kind: str = "model") -> tuple[dict, list[tuple[str, np.ndarray]]]:
+def snapshot(model: Sequential, kind: str = "model"
+             ) -> tuple[dict[str, Any], list[tuple[str, np.ndarray]]]:
     """(config, [(member name, array copy)]) for `model`, taken under its lock so the
     state is one consistent moment.  Raises RuntimeError while fit() runs in another
     thread."""
@@ -54,11 +60,11 @@ def snapshot(model, kind: str = "model") -> tuple[dict, list[tuple[str, np.ndarr
     if model._input_dim is not None and model._dense:
         model._ensure_built(func)  # the weights predict() would create, created now
     with model._reading(func):  # one consistent moment; predicts may run alongside
-        config = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION,
+        config: dict[str, Any] = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION,
                   "fastnn_version": __version__, "kind": kind,
                   "model": {"class_name": "Sequential", "config": model.get_config()},
                   "input_dim": model._input_dim, "compile": None, "state": None}
-        arrays = []
+        arrays: list[tuple[str, np.ndarray]] = []
         if model.built:
             for j, layer in enumerate(model._dense):
                 arrays += [(f"weights/{j}/{part}.npy", w) for part, w in
@@ -83,21 +89,23 @@ def snapshot(model, kind: str = "model") -> tuple[dict, list[tuple[str, np.ndarr
                 "optimizer_slots": model._slots is not None and model.optimizer is not None,
             }
             if config["state"]["optimizer_slots"]:
+                assert model._slots is not None
                 arrays += [(name, s.copy()) for name, s in zip(_SLOTS, model._slots)]
     return config, arrays
 
 
-def write_archive(fileobj, config: dict, arrays) -> None:
+def write_archive(fileobj: IO[bytes], config: dict[str, Any],
+                  arrays: Iterable[tuple[str, np.ndarray]]) -> None:
     """Write the zip to a binary file object: the arrays, then config.json with
     their shapes and SHA-256 digests."""
-    listing = {}
+    listing: dict[str, dict[str, Any]] = {}
     with zipfile.ZipFile(fileobj, "w", zipfile.ZIP_STORED) as zf:
         for name, arr in arrays:
             arr = np.ascontiguousarray(arr)
             header = io.BytesIO()
             np.lib.format.write_array_header_1_0(
                 header, np.lib.format.header_data_from_array_1_0(arr))
-            data = memoryview(arr).cast("B") if arr.size else b""
+            data = arr.data.cast("B") if arr.size else b""  # .data: memoryview(arr)
             with zf.open(_member(name), "w", force_zip64=arr.nbytes > 2**30) as out:
                 out.write(header.getvalue())
                 out.write(data)
@@ -114,7 +122,8 @@ def _member(name: str) -> zipfile.ZipInfo:
     return info
 
 
-def save(model, path, *, kind: str = "model", overwrite: bool = True) -> None:
+def save(model: Sequential, path: str | os.PathLike[str], *, kind: str = "model",
+         overwrite: bool = True) -> None:
     """Write `model` to `path` atomically and durably (see the module docstring)."""
     func = "save_weights" if kind == "weights" else "save"
     path = _check_path(func, path)
@@ -123,7 +132,8 @@ def save(model, path, *, kind: str = "model", overwrite: bool = True) -> None:
     atomic_write(func, path, lambda f: write_archive(f, config, arrays), overwrite)
 
 
-def atomic_write(func: str, path: str, write, overwrite: bool = True) -> None:
+def atomic_write(func: str, path: str, write: Callable[[IO[bytes]], object],
+                 overwrite: bool = True) -> None:
     """Call ``write(binary file)`` on a temporary file beside `path`, fsync it, rename
     it over `path` (never replacing an existing file when not `overwrite`) and fsync
     the folder; on any exception the temporary file is removed and `path` untouched."""
@@ -178,7 +188,7 @@ def _fsync_dir(folder: str) -> None:
         os.close(fd)
 
 
-def _check_path(func: str, path) -> str:
+def _check_path(func: str, path: object) -> str:
     if isinstance(path, bytes) or not isinstance(path, (str, os.PathLike)):
         fail(func, "invalid type for argument `filepath`", "a str or os.PathLike",
              "filepath", path, error=TypeError)
@@ -188,7 +198,7 @@ def _check_path(func: str, path) -> str:
     return path
 
 
-def _check_finite(where, arrays: dict, allow_nonfinite: bool) -> None:
+def _check_finite(where: str, arrays: dict[str, np.ndarray], allow_nonfinite: bool) -> None:
     if allow_nonfinite:
         return
     for name, arr in arrays.items():
@@ -197,7 +207,8 @@ def _check_finite(where, arrays: dict, allow_nonfinite: bool) -> None:
                                  "allow_nonfinite=True to load it for a post-mortem)")
 
 
-def load_model(filepath, compile: bool = True, *, allow_nonfinite: bool = False):
+def load_model(filepath: str | os.PathLike[str], compile: bool = True, *,
+               allow_nonfinite: bool = False) -> Sequential:
     """The model saved at `filepath` by ``model.save`` — or a Keras 3 ``.keras`` file
     (see ``fastnn.interop.keras``; needs ``fastnn[keras]``): architecture, weights and,
     with ``compile=True``, the compile settings and the whole training state
@@ -226,7 +237,8 @@ def _is_keras_file(path: str) -> bool:
     return "model.weights.h5" in names and "config.json" in names
 
 
-def model_from_archive(source, where, compile: bool = True, allow_nonfinite: bool = False):
+def model_from_archive(source: str | io.BufferedIOBase, where: str, compile: bool = True,
+                       allow_nonfinite: bool = False) -> Sequential:
     """A model from the bytes or path `source` of a model file (`where` names it in errors)."""
     config, arrays, model = read_archive(source, where)
     try:
@@ -237,10 +249,12 @@ def model_from_archive(source, where, compile: bool = True, allow_nonfinite: boo
         raise ModelFileError(where, f"the model it describes is invalid: {exc}") from None
 
 
-def _assemble(config, arrays, model, where, compile, allow_nonfinite):
+def _assemble(config: dict[str, Any], arrays: dict[str, np.ndarray], model: Sequential,
+              where: str, compile: bool, allow_nonfinite: bool) -> Sequential:
     _check_finite(where, arrays, allow_nonfinite)
     if model._input_dim is not None:
         model._build(model._input_dim)
+        assert model._params is not None  # just built
         for j, layer in enumerate(model._dense):
             for off, part in ((layer._w_off, "kernel"), (layer._b_off, "bias")):
                 w = arrays.get(f"weights/{j}/{part}.npy")
@@ -258,13 +272,15 @@ def _assemble(config, arrays, model, where, compile, allow_nonfinite):
             model.compile(optimizer=O.get(comp["optimizer"]),
                           loss=L.make(comp["loss"], comp.get("from_logits", False)),
                           metrics=[M.deserialize(m) for m in comp["metrics"]])
+        assert model.optimizer is not None  # just compiled
         model.optimizer.iterations = state["iterations"]
         if state["optimizer_slots"]:
             model._slots = (arrays[_SLOTS[0]], arrays[_SLOTS[1]])
     return model
 
 
-def load_weights(model, filepath, *, allow_nonfinite: bool = False) -> None:
+def load_weights(model: Sequential, filepath: str | os.PathLike[str], *,
+                 allow_nonfinite: bool = False) -> None:
     """Set `model`'s weights from a file written by ``save_weights`` or ``save``; the
     Dense layers must match in number and shapes.  Optimizer state is untouched."""
     func = "load_weights"
@@ -297,7 +313,7 @@ def load_weights(model, filepath, *, allow_nonfinite: bool = False) -> None:
         model._set_dense_weights(weights)
 
 
-def model_to_bytes(model) -> bytes:
+def model_to_bytes(model: Sequential) -> bytes:
     """The model file's bytes (used to copy and serialise models in memory)."""
     config, arrays = snapshot(model)
     buf = io.BytesIO()
@@ -305,7 +321,7 @@ def model_to_bytes(model) -> bytes:
     return buf.getvalue()
 
 
-def model_from_bytes(data: bytes):
+def model_from_bytes(data: bytes) -> Sequential:
     """A model from a model file's bytes (copy.deepcopy and serialisation go
     through this)."""
     return model_from_archive(io.BytesIO(data), "<bytes>", True, True)

@@ -21,10 +21,15 @@ from __future__ import annotations
 import shutil
 import sys
 import textwrap
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from ._progress import _can_write
 from ._validation import check_bool, check_int, fail
 from .layers import Dense
+
+if TYPE_CHECKING:
+    from .models import Sequential
 
 # box characters: top, header rule, row rule, bottom (left, fill, joint, right) and bars
 _BOX = {"top": "┏━┳┓", "head": "┡━╇┩", "row": "├─┼┤", "bottom": "└─┴┘", "hbar": "┃",
@@ -48,18 +53,20 @@ def readable_size(n_bytes: float) -> str:
     raise AssertionError("unreachable")
 
 
-def optimizer_state_size(model) -> int:
+def optimizer_state_size(model: Sequential) -> int:
     """Values in the optimizer's state (its slot arrays) once ``fit`` created it; 0 before."""
     if model.optimizer is None or model._slots is None:
         return 0
     slots = _SLOTS_USED.get(type(model.optimizer).__name__, lambda o: 2)(model.optimizer)
+    assert model._params is not None  # slots exist for a built model only
     return slots * int(model._params.size)
 
 
-def _rows(model) -> tuple[list[tuple[str, str, str, str]], int, int]:
+def _rows(model: Sequential) -> tuple[list[tuple[str, ...]], int, int]:
     """Per layer (name (type), output shape, param count, trainable); the trainable
     and frozen parameter counts."""
-    rows, trainable, frozen = [], 0, 0
+    rows: list[tuple[str, ...]] = []
+    trainable, frozen = 0, 0
     n_in = model._input_dim
     for layer in model.layers:
         kind = type(layer).__name__
@@ -82,13 +89,14 @@ def _rows(model) -> tuple[list[tuple[str, str, str, str]], int, int]:
     return rows, trainable, frozen
 
 
-def _table(header, rows, widths, align, box) -> list[str]:
+def _table(header: list[str], rows: list[tuple[str, ...]], widths: list[int],
+           align: list[str], box: dict[str, str]) -> list[str]:
     """The box-drawn table, cells wrapped to their column's width."""
     def rule(kind: str) -> str:
-        left, fill, joint, right = box[kind]
+        left, fill, joint, right = tuple(box[kind])  # four characters
         return left + joint.join(fill * (w + 2) for w in widths) + right
 
-    def line(cells, bar: str) -> list[str]:
+    def line(cells: Sequence[str], bar: str) -> list[str]:
         wrapped = [textwrap.wrap(c, w, break_on_hyphens=False) or [""]
                    for c, w in zip(cells, widths)]
         out = []
@@ -110,7 +118,9 @@ def _table(header, rows, widths, align, box) -> list[str]:
     return lines
 
 
-def print_summary(model, line_length=None, positions=None, print_fn=None,
+def print_summary(model: Sequential, line_length: int | None = None,
+                  positions: Sequence[float] | None = None,
+                  print_fn: Callable[[str], object] | None = None,
                   show_trainable: bool = False) -> None:
     """Print `model`'s summary, one line per call of `print_fn` (default ``print``).
 

@@ -15,11 +15,13 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+from collections.abc import Iterator
+from types import ModuleType
 
 from ._validation import check_int
 
 
-def _threadpoolctl():
+def _threadpoolctl() -> ModuleType:
     try:
         import threadpoolctl
     except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
@@ -41,7 +43,7 @@ def set_num_threads(n: int) -> None:
 
 
 @contextlib.contextmanager
-def num_threads(n: int):
+def num_threads(n: int) -> Iterator[None]:
     """``with fastnn.num_threads(1): ...`` — `n` BLAS threads inside the block, the
     previous setting after it."""
     n = check_int("num_threads", "n", n, low=1)
@@ -55,7 +57,7 @@ def in_worker_process() -> bool:
     return multiprocessing.parent_process() is not None
 
 
-_limited_pid = None
+_limited_pid: int | None = None
 
 
 def one_thread_per_worker() -> None:

@@ -6,10 +6,10 @@ the target checks, ``fit`` with its C epoch loop, and ``evaluate``.
 regularization and the optimizer step all run in C.  The model's structure,
 weights and inference live in :mod:`fastnn.models`, which mixes this class in.
 
-(A little over 400 lines: the epoch loop with its rollback, callbacks and progress,
-and the evaluate/one-batch variants that share its plans.  compile's rules and the
-target and weight checks are in fastnn._training_checks, fit's helpers in
-fastnn._fit_helpers.)
+(About 480 lines: the epoch loop with its rollback, callbacks and progress, and the
+evaluate/one-batch variants that share its plans, with their type annotations.
+compile's rules and the target and weight checks are in fastnn._training_checks,
+fit's helpers in fastnn._fit_helpers.)
 """
 from __future__ import annotations
 
@@ -17,8 +17,11 @@ import math
 import threading
 import time
 import warnings
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import activations as A
 from . import losses as L
@@ -31,8 +34,17 @@ from ._fit_helpers import (_batch_hooks, _call_batch_hook, _check_callbacks,
                            _check_verbose, _HeldInterrupt)
 from ._progress import ProgressBar, report as _report
 from ._training_checks import ACC_NONE, TrainingChecks  # noqa: F401  (models reads ACC_NONE)
-from .callbacks import History, TerminateOnNaN
+from .callbacks import Callback, History, TerminateOnNaN
 from . import metrics as M
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    from .models import Sequential
+
+    # (x_val, y_val) or (x_val, y_val, sample_weight_val)
+    ValidationData: TypeAlias = (tuple[ArrayLike, ArrayLike]
+                                 | tuple[ArrayLike, ArrayLike, ArrayLike | None])
 
 SUM_LOSS, SUM_ACC, SUM_MAE, SUM_MSE = range(4)
 
@@ -45,7 +57,9 @@ class Trainer(TrainingChecks):
     model's layers, flat buffers, C plan and lock)."""
 
     # ------------------------------------------------------------------ compile
-    def compile(self, optimizer="rmsprop", loss=None, metrics=None) -> None:
+    def compile(self, optimizer: str | O.Optimizer | dict[str, Any] = "rmsprop",
+                loss: str | L.Loss | None = None,
+                metrics: Sequence[str | M.Metric] | None = None) -> None:
         """Configure training: ``compile(optimizer="adam", loss="mse", metrics=["mae"])``.
 
         Warns with :class:`fastnn.MismatchedLossWarning` when the last activation
@@ -81,10 +95,13 @@ class Trainer(TrainingChecks):
 
 
     # ------------------------------------------------------------------ fit
-    def fit(self, x=None, y=None, batch_size=None, epochs: int = 1, verbose="auto",
-            callbacks=None, validation_split: float = 0.0, validation_data=None,
-            shuffle: bool = True, initial_epoch: int = 0, sample_weight=None,
-            class_weight=None) -> History:
+    def fit(self, x: ArrayLike | None = None, y: ArrayLike | None = None,
+            batch_size: int | None = None, epochs: int = 1,
+            verbose: Literal["auto"] | int = "auto",
+            callbacks: Sequence[Callback] | None = None, validation_split: float = 0.0,
+            validation_data: ValidationData | None = None, shuffle: bool = True,
+            initial_epoch: int = 0, sample_weight: ArrayLike | None = None,
+            class_weight: dict[int, float] | None = None) -> History:
         """Train for `epochs` passes over (x, y) with mini-batch backpropagation.
 
         Every argument is checked before any state changes; a failing call leaves
@@ -117,9 +134,12 @@ class Trainer(TrainingChecks):
             finally:
                 self._fitting_thread = None
 
-    def _fit(self, x, y, batch_size, epochs, verbose, callbacks, validation_split,
-             validation_data, shuffle, initial_epoch=0, sample_weight=None,
-             class_weight=None) -> History:
+    def _fit(self, x: ArrayLike | None, y: ArrayLike | None, batch_size: int | None,
+             epochs: int, verbose: Literal["auto"] | int,
+             callbacks: Sequence[Callback] | None, validation_split: float,
+             validation_data: ValidationData | None, shuffle: bool, initial_epoch: int = 0,
+             sample_weight: ArrayLike | None = None,
+             class_weight: dict[int, float] | None = None) -> History:
         func = "fit"
         if self.optimizer is None:
             raise RuntimeError("fit(): the model must be compiled first: "
@@ -144,6 +164,9 @@ class Trainer(TrainingChecks):
         Y = self._targets(func, y, len(xa))
         W = self._weights(func, sample_weight, class_weight, Y, len(xa))
         X = xa
+        Xv: np.ndarray | None
+        Yv: np.ndarray | None
+        Wv: np.ndarray | None
         if validation_data is not None:
             if validation_split:
                 raise ValueError("fit(): give validation_data or validation_split, not both.")
@@ -180,8 +203,13 @@ class Trainer(TrainingChecks):
         finally:
             bar.close()  # ends a half-drawn bar line if an exception or Ctrl-C stops fit
 
-    def _fit_loop(self, X, Y, Xv, Yv, batch, epochs, verbose, callbacks, shuffle,
-                  initial_epoch=0, W=None, Wv=None, bar=None):
+    def _fit_loop(self, X: np.ndarray, Y: np.ndarray, Xv: np.ndarray | None,
+                  Yv: np.ndarray | None, batch: int, epochs: int, verbose: int,
+                  callbacks: list[Callback], shuffle: bool, initial_epoch: int = 0,
+                  W: np.ndarray | None = None, Wv: np.ndarray | None = None,
+                  bar: ProgressBar | None = None) -> History:
+        # _fit checked that the model is compiled, and built it
+        assert self.optimizer is not None and self._params is not None
         dense = self._dense
         for layer in dense:
             if layer.activation in A.ZERO_GRADIENT:
@@ -196,12 +224,14 @@ class Trainer(TrainingChecks):
             self._slots = self.optimizer._init_slots(self._params.size, self.dtype)
         S1, S2 = self._slots
         net, n = self._fit_net, len(X)
+        assert net is not None  # made with the weights
         Y_plain = Y
         if W is not None:  # the weights ride in a last column of the targets (C gathers it)
             net = self._plan(weighted=True, training=True)
             Y = np.ascontiguousarray(np.hstack([Y, W[:, None].astype(self.dtype)]))
         ws = np.empty(batch * net.ws_units, self.dtype)
-        keep = None  # trainable=False layers: what C puts back after every update
+        # trainable=False layers: what C puts back after every update
+        keep: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         if any(not layer.trainable for layer in self._dense):
             keep = (self._params.copy(), S1.copy(), S2.copy())
         n_batches = math.ceil(n / batch)
@@ -210,7 +240,7 @@ class Trainer(TrainingChecks):
         cbs = [*callbacks, history]  # History last, as Keras: it sees what callbacks add
         params = {"epochs": epochs, "steps": n_batches, "verbose": verbose}
         for cb in cbs:
-            cb.set_model(self)
+            cb.set_model(cast("Sequential", self))  # Trainer is mixed into Sequential only
             cb.set_params(params)
         batch_cbs = [cb for cb in cbs if _batch_hooks(cb)]
         if batch_cbs:
@@ -226,6 +256,8 @@ class Trainer(TrainingChecks):
         self.history = history
         for cb in cbs:
             cb.on_train_begin({})
+        # weights, slots 1 and 2, step count, random streams
+        snapshot: tuple[np.ndarray, np.ndarray, np.ndarray, int, dict[int, np.ndarray]] | None
         snapshot = None
         for epoch in range(initial_epoch, epochs):
             for cb in cbs:
@@ -297,6 +329,7 @@ class Trainer(TrainingChecks):
             logs = self._logs(sums, n, None if W is None else float(W.sum()),
                               (X, Y_plain, W) if self._has_epoch_metrics else None)
             if Xv is not None:
+                assert Yv is not None  # _fit gives both or neither
                 vs = self._evaluate_sums(Xv, Yv, W=Wv)
                 logs.update({f"val_{k}": v for k, v in self._logs(
                     vs, len(Xv), None if Wv is None else float(Wv.sum()),
@@ -310,7 +343,9 @@ class Trainer(TrainingChecks):
             cb.on_train_end(history.history and {k: v[-1] for k, v in history.history.items()})
         return history
 
-    def _logs(self, sums: np.ndarray, n: int, weight_sum=None, data=None) -> dict:
+    def _logs(self, sums: np.ndarray, n: int, weight_sum: float | None = None,
+              data: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None = None
+              ) -> dict[str, float]:
         """The loss is Σ w ℓ / n (Keras's sum over batch size); metrics are means, weighted
         means (Σ w m / Σ w) with sample weights.  `data` = (X, Y, W) adds the epoch
         metrics (fastnn.metrics), from one forward pass over X."""
@@ -352,8 +387,8 @@ class Trainer(TrainingChecks):
     def _has_epoch_metrics(self) -> bool:
         return any(m.family == "epoch" for m in self._metric_objs)
 
-    def _evaluate_sums(self, X: np.ndarray, Y: np.ndarray, batch_size=None,
-                       W=None) -> np.ndarray:
+    def _evaluate_sums(self, X: np.ndarray, Y: np.ndarray, batch_size: int | None = None,
+                       W: np.ndarray | None = None) -> np.ndarray:
         """Loss and metric sums over X, Y (weighted by W), forward in chunks of
         batch_size (default 1024)."""
         cap = max(1, min(len(X), batch_size or 1024))
@@ -361,13 +396,15 @@ class Trainer(TrainingChecks):
         if W is not None:
             net = self._plan(weighted=True, training=True)
             Y = np.ascontiguousarray(np.hstack([Y, W[:, None].astype(self.dtype)]))
+        assert net is not None  # made with the weights
         ws = np.empty(cap * net.ws_units, self.dtype)
         sums = np.zeros(4)
         _core.evaluate(net, self._params, ws, cap, X, Y, sums)
         return sums
 
     # ------------------------------------------------------------------ one batch (Keras)
-    def train_on_batch(self, x, y, return_dict: bool = False):
+    def train_on_batch(self, x: ArrayLike, y: ArrayLike, return_dict: bool = False
+                       ) -> float | list[float] | dict[str, float]:
         """One optimizer step on (x, y) as one batch; the loss and metrics of that step."""
         history = self.fit(x, y, batch_size=len(np.asarray(x)) or 1, epochs=1, verbose=0,
                            shuffle=False)
@@ -375,12 +412,13 @@ class Trainer(TrainingChecks):
         return logs if check_bool("train_on_batch", "return_dict", return_dict) else (
             list(logs.values()) if len(logs) > 1 else next(iter(logs.values())))
 
-    def test_on_batch(self, x, y, return_dict: bool = False):
+    def test_on_batch(self, x: ArrayLike, y: ArrayLike, return_dict: bool = False
+                      ) -> float | list[float] | dict[str, float]:
         """``evaluate`` on (x, y) as one batch."""
         return self.evaluate(x, y, batch_size=max(1, len(np.asarray(x))), verbose=0,
                              return_dict=return_dict)
 
-    def predict_on_batch(self, x):
+    def predict_on_batch(self, x: ArrayLike) -> np.ndarray:
         """``predict`` on x as one batch."""
         return self.predict(x)
 
@@ -390,8 +428,25 @@ class Trainer(TrainingChecks):
         return ["loss", *self._metric_names]
 
     # ------------------------------------------------------------------ evaluate / predict
-    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", return_dict=False,
-                 sample_weight=None):
+    @overload
+    def evaluate(self, x: ArrayLike | None = ..., y: ArrayLike | None = ...,
+                 batch_size: int | None = ..., verbose: Literal["auto"] | int = ..., *,
+                 return_dict: Literal[True], sample_weight: ArrayLike | None = ...
+                 ) -> dict[str, float]: ...
+    @overload
+    def evaluate(self, x: ArrayLike | None = ..., y: ArrayLike | None = ...,
+                 batch_size: int | None = ..., verbose: Literal["auto"] | int = ...,
+                 return_dict: Literal[False] = ..., sample_weight: ArrayLike | None = ...
+                 ) -> float | list[float]: ...
+    @overload
+    def evaluate(self, x: ArrayLike | None = ..., y: ArrayLike | None = ...,
+                 batch_size: int | None = ..., verbose: Literal["auto"] | int = ...,
+                 return_dict: bool = ..., sample_weight: ArrayLike | None = ...
+                 ) -> float | list[float] | dict[str, float]: ...
+    def evaluate(self, x: ArrayLike | None = None, y: ArrayLike | None = None,
+                 batch_size: int | None = None, verbose: Literal["auto"] | int = "auto",
+                 return_dict: bool = False, sample_weight: ArrayLike | None = None
+                 ) -> float | list[float] | dict[str, float]:
         """Loss (with regularization penalties, as Keras) and metrics on (x, y),
         weighted by ``sample_weight`` if given (as in ``fit``).
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 import random
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from ._validation import check_int, check_seed, fail
 
-_seeds = None  # a seed sequence for models created with seed=None, once set_random_seed ran
+# a seed sequence for models created with seed=None, once set_random_seed ran
+_seeds: np.random.Generator | None = None
 
 
-def to_categorical(y, num_classes=None, dtype="float32") -> np.ndarray:
+def to_categorical(y: ArrayLike, num_classes: int | None = None,
+                   dtype: DTypeLike = "float32") -> np.ndarray:
     """One-hot rows for integer class labels: ``to_categorical([0, 2], 3)`` gives
     ``[[1, 0, 0], [0, 0, 1]]`` (a trailing axis of size 1 is dropped, as Keras)."""
     func = "to_categorical"
@@ -40,14 +43,14 @@ def set_random_seed(seed: int) -> None:
     afterwards with ``seed=None`` take their seeds from a sequence started here, so a
     script gives the same run every time (Keras's meaning)."""
     global _seeds
-    seed = check_seed("set_random_seed", seed)
-    if seed is None:
+    checked = check_seed("set_random_seed", seed)
+    if checked is None:
         fail("set_random_seed", "invalid value for argument `seed`", "an int >= 0", "seed",
              seed, error=TypeError)
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    _seeds = np.random.default_rng(seed)
+    random.seed(checked)
+    np.random.seed(checked % 2**32)
+    _seeds = np.random.default_rng(checked)
 
 
-def _next_seed():
+def _next_seed() -> int | None:
     return None if _seeds is None else int(_seeds.integers(2**63))

@@ -16,6 +16,8 @@ SCHEDULES = [
     schedules.PolynomialDecay(0.1, decay_steps=12, end_learning_rate=0.01, power=2.0),
     schedules.PolynomialDecay(0.1, decay_steps=7, cycle=True),
     schedules.CosineDecay(0.01, decay_steps=10, alpha=0.1, warmup_target=0.1, warmup_steps=4),
+    # no warmup_target: Keras skips the warm-up (this once crashed on None − float)
+    schedules.CosineDecay(0.05, decay_steps=10, alpha=0.1, warmup_steps=4),
 ]
 
 
@@ -38,12 +40,15 @@ def keras_reference(schedule, step):
         s = min(step, steps)
         return (c["initial_learning_rate"] - c["end_learning_rate"]) * \
             (1 - s / steps) ** c["power"] + c["end_learning_rate"]
-    if step < c["warmup_steps"]:
-        return c["initial_learning_rate"] + (c["warmup_target"] - c["initial_learning_rate"]) \
-            * step / c["warmup_steps"]
-    s = min(step - c["warmup_steps"], c["decay_steps"])
-    return c["warmup_target"] * ((1 - c["alpha"]) * 0.5 * (1 + np.cos(np.pi * s / c["decay_steps"]))
-                                 + c["alpha"])
+    if c["warmup_target"] is None:  # no warm-up at all
+        peak, warm = c["initial_learning_rate"], 0
+    else:
+        peak, warm = c["warmup_target"], c["warmup_steps"]
+    if step < warm:
+        return c["initial_learning_rate"] + (peak - c["initial_learning_rate"]) * step / warm
+    s = min(step - warm, c["decay_steps"])
+    return peak * ((1 - c["alpha"]) * 0.5 * (1 + np.cos(np.pi * s / c["decay_steps"]))
+                   + c["alpha"])
 
 
 @pytest.mark.parametrize("schedule", SCHEDULES, ids=lambda s: repr(s)[:40])

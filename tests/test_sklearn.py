@@ -106,6 +106,19 @@ def test_partial_fit_and_warm_start():
     assert warm.n_iter_ == 10 and not np.array_equal(first, warm.coefs_[0])
 
 
+def test_partial_fit_after_early_stopping():
+    """best_loss_ is None after a run with early_stopping (as MLP's); the next
+    partial_fit (no validation split) used to compute None - tol (found by mypy)."""
+    X, y = digits(200)
+    clf = FastNNClassifier((8,), early_stopping=True, max_iter=3, random_state=0)
+    clf.partial_fit(X, y, classes=np.arange(10))
+    clf.partial_fit(X, y)
+    assert clf.n_iter_ == 2 and clf.best_loss_ is None
+    clf.fit(X, y)
+    clf.partial_fit(X, y)
+    assert clf.best_loss_ is None and np.isfinite(clf.loss_)
+
+
 def test_pipeline_grid_search_and_cross_val_with_n_jobs():
     X, y = digits(500)
     pipe = make_pipeline(StandardScaler(), FastNNClassifier(

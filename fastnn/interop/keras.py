@@ -20,11 +20,24 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .._file_reader import _Bad, _need  # one way to say "this file is invalid"
 from .._validation import ModelFileError
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    import h5py
+
+    from ..layers import Layer
+    from ..models import Sequential
+
+    # [(kind, layer name, settings)]: the checked chain of layers, input first
+    Plan: TypeAlias = list[tuple[str, str, dict[str, Any]]]
+    Weights: TypeAlias = list[tuple[np.ndarray, np.ndarray | None]]  # (kernel, bias) per Dense
 
 MAX_CONFIG_BYTES = 16 << 20
 MAX_WEIGHTS_BYTES = 8 << 30
@@ -40,7 +53,7 @@ _INITIALIZERS = {"GlorotUniform": "glorot_uniform", "GlorotNormal": "glorot_norm
 _REGULARIZERS = {"L1": ("l1",), "L2": ("l2",), "L1L2": ("l1", "l2")}
 
 
-def load(path, compile: bool = True):
+def load(path: str, compile: bool = True) -> Sequential:
     """The fastnn model for the Keras file at `path` (see the module docstring)."""
     try:
         import h5py
@@ -69,7 +82,7 @@ def load(path, compile: bool = True):
     return _build(plan, weights, config, compile)
 
 
-def _read_json(zf):
+def _read_json(zf: zipfile.ZipFile) -> Any:
     info = zf.getinfo("config.json")
     _need(info.file_size <= MAX_CONFIG_BYTES, "config.json is too large")
     with zf.open(info) as f:
@@ -78,7 +91,7 @@ def _read_json(zf):
     return json.loads(text.decode("utf-8"), parse_constant=lambda c: _need(False, c))
 
 
-def _plan(config):
+def _plan(config: Any) -> Plan:
     """[(kind, name, settings)] for the chain, every object checked."""
     _need(isinstance(config, dict), "config.json is not an object")
     kind, body = config.get("class_name"), config.get("config")
@@ -87,7 +100,8 @@ def _plan(config):
     _check_object(config, "the model")
     layers = body.get("layers")
     _need(isinstance(layers, list) and 0 < len(layers) <= 1000, "no list of layers")
-    plan, previous = [], None
+    plan: Plan = []
+    previous = None
     for i, spec in enumerate(layers):
         _need(isinstance(spec, dict) and isinstance(spec.get("config"), dict),
               f"layer {i} is not a layer config")
@@ -131,7 +145,7 @@ def _plan(config):
     return plan
 
 
-def _check_object(spec, what):
+def _check_object(spec: dict[str, Any], what: str) -> None:
     registered = spec.get("registered_name")
     module = spec.get("module")
     _need(registered is None or registered == spec.get("class_name"),
@@ -140,14 +154,14 @@ def _check_object(spec, what):
           f"{what} comes from module {module!r}; fastnn reads Keras's own layers only")
 
 
-def _dtype(policy):
+def _dtype(policy: Any) -> str:  # a JSON value
     name = policy.get("config", {}).get("name") if isinstance(policy, dict) else policy
     _need(name in (None, "float32", "float64"),
           f"dtype policy {name!r}; fastnn computes in float32 or float64")
     return name or "float32"
 
 
-def _dense(cfg, name):
+def _dense(cfg: dict[str, Any], name: str) -> dict[str, Any]:
     act = cfg.get("activation")
     if isinstance(act, dict):  # a serialized activation object
         act = act.get("config", {}).get("name") if act.get("class_name") in (
@@ -163,7 +177,7 @@ def _dense(cfg, name):
     _need(isinstance(out["trainable"], bool), f"dense {name!r}: trainable is not a bool")
     for key in ("kernel_initializer", "bias_initializer"):
         init = cfg.get(key)
-        cls = init.get("class_name") if isinstance(init, dict) else init
+        cls: Any = init.get("class_name") if isinstance(init, dict) else init  # JSON
         _need(cls in _INITIALIZERS or cls in _INITIALIZERS.values(),
               f"dense {name!r}: {key} {cls!r} is not one fastnn has")
         out[key] = _INITIALIZERS.get(cls, cls)
@@ -183,9 +197,10 @@ def _dense(cfg, name):
     return out
 
 
-def _read_weights(h5, plan, dataset_type):
+def _read_weights(h5: h5py.File, plan: Plan, dataset_type: type[Any]) -> Weights:
     """[(kernel, bias or None)] per Dense, shapes checked before reading."""
-    out, n_in, k = [], None, 0
+    out: Weights = []
+    n_in, k = None, 0
     for kind, name, s in plan:
         if kind == "input":
             n_in = s["n"]
@@ -210,7 +225,8 @@ def _read_weights(h5, plan, dataset_type):
     return out
 
 
-def _build(plan, weights, config, compile):
+def _build(plan: Plan, weights: Weights, config: dict[str, Any],
+           compile: bool) -> Sequential:
     import warnings
 
     from .. import Sequential
@@ -219,7 +235,7 @@ def _build(plan, weights, config, compile):
 
     dtypes = {s["dtype"] for kind, _, s in plan if kind in ("input", "dense")}
     dtype = "float64" if dtypes == {"float64"} else "float32"
-    layers = []
+    layers: list[Layer] = []
     for kind, name, s in plan:
         if kind == "input":
             layers.append(Input(shape=(s["n"],), name=name))

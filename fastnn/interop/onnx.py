@@ -24,15 +24,25 @@ Dropout is the identity at inference and is left out.  Needs ``onnx``
 """
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
 from .. import activations as A
 from ..layers import Dense
 
+if TYPE_CHECKING:
+    import onnx
+
+    from ..models import Sequential
+
 OPSET = 17
 
 
-def _onnx():
+def _onnx() -> tuple[ModuleType, ModuleType, ModuleType]:
     try:
         import onnx
         from onnx import helper, numpy_helper
@@ -42,7 +52,7 @@ def _onnx():
     return onnx, helper, numpy_helper
 
 
-def to_onnx(model):
+def to_onnx(model: Sequential) -> onnx.ModelProto:
     """The model as an ``onnx.ModelProto`` (weights copied, under the model's read lock)."""
     onnx, helper, numpy_helper = _onnx()
     model._ensure_built("export")
@@ -51,9 +61,10 @@ def to_onnx(model):
         weights = [layer.get_weights() for layer in dense]
         n_in, dtype = model._input_dim, model.dtype
     elem = onnx.TensorProto.DOUBLE if dtype == np.float64 else onnx.TensorProto.FLOAT
-    nodes, inits = [], []
+    nodes: list[Any] = []  # NodeProto
+    inits: list[Any] = []  # TensorProto
 
-    def const(name, value):
+    def const(name: str, value: object) -> str:
         inits.append(numpy_helper.from_array(np.asarray(value, dtype), name))
         return name
 
@@ -84,7 +95,8 @@ def onnx_float64() -> int:
     return _onnx()[0].TensorProto.DOUBLE
 
 
-def _activation(helper, nodes, const, layer: Dense, j: int, z: str, elem) -> str:
+def _activation(helper: ModuleType, nodes: list[Any], const: Callable[[str, object], str],
+                layer: Dense, j: int, z: str, elem: int) -> str:
     act, out = layer.activation, f"dense{j}_a"
     ops = {A.SIGMOID: "Sigmoid", A.TANH: "Tanh", A.RELU: "Relu"}
     if act == A.LINEAR:
@@ -152,7 +164,7 @@ def _activation(helper, nodes, const, layer: Dense, j: int, z: str, elem) -> str
     return out
 
 
-def export(model, filepath, overwrite: bool = True) -> None:
+def export(model: Sequential, filepath: str | os.PathLike[str], overwrite: bool = True) -> None:
     """Write the ONNX file atomically (as ``model.save`` does)."""
     from ..saving import _check_path, atomic_write
 
