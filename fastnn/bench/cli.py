@@ -22,8 +22,8 @@ import time
 from . import harness, report, workloads
 from .peers import PEERS, missing, note, unsupported
 
-QUICK = {"rounds": 1, "windows": 3, "window_seconds": 0.15, "max_retries": 0, "threads": [1]}
-FULL = {"rounds": 5, "windows": 1, "window_seconds": 0.5, "max_retries": 3, "threads": [1, 2]}
+QUICK: dict = {"rounds": 1, "windows": 3, "window_seconds": 0.15, "max_retries": 0, "threads": [1]}
+FULL: dict = {"rounds": 5, "windows": 1, "window_seconds": 0.5, "max_retries": 3, "threads": [1, 2]}
 ACCURACY_EPOCHS = 20  # W2's test accuracy, measured in round 1
 CHILD_TIMEOUT = 1800.0
 
@@ -182,7 +182,7 @@ def _peer_info(records, s, gone) -> dict:
             why = {unsupported(name, c) for c in workloads.cases_of(w)
                    if c.kind not in ("noop", "peak")}
             if None not in why:
-                d["not_applicable"][w] = "; ".join(sorted(why))
+                d["not_applicable"][w] = "; ".join(sorted(str(r) for r in why))
         for rec in records:
             if rec["peer"] == name and "versions" in rec:
                 d.setdefault("versions", rec["versions"])

@@ -198,7 +198,7 @@ def run_windows(work, n_windows: int, max_retries: int, cpus, sampler: Sampler |
     although disturbed), the last attempt's foreign/steal seconds and reason."""
     sampler = sampler or Sampler()
     pc = time.perf_counter
-    out = []
+    out: list[dict[str, object]] = []
     for _ in range(n_windows):
         retries = 0
         while True:

@@ -230,7 +230,7 @@ def _pools(blas_by_threads: dict | None) -> str:
     """The BLAS / OpenMP pools of one peer's processes, thread counts per run."""
     if not blas_by_threads:
         return "?"
-    seen = {}
+    seen: dict = {}
     for t, pools in sorted(blas_by_threads.items(), key=lambda kv: int(kv[0])):
         for p in pools or []:
             if "note" in p:
@@ -269,7 +269,7 @@ def header(doc: dict) -> str:
              f"BLAS env  : {blas_env}"]
     blas = [f"{name}: {_pools(d.get('blas'))}" for name, d in peers.items() if d.get("versions")]
     lines += [("BLAS      : " if i == 0 else " " * 12) + b for i, b in enumerate(blas)]
-    versions = {}
+    versions: dict = {}
     for d in peers.values():
         versions.update(d.get("versions") or {})
     lines.append("versions  : " + ", ".join(f"{k} {v}" for k, v in versions.items()))
@@ -305,7 +305,7 @@ def footer(doc: dict) -> str:
             "SciPy sgemm on a square float32 product, same threads and CPUs")
     na = []
     for name, d in doc["peers"].items():
-        by_reason = {}
+        by_reason: dict = {}
         for w, why in (d.get("not_applicable") or {}).items():
             by_reason.setdefault(why, []).append(w)
         na += [f"{name} on {', '.join(ws)} ({why})" for why, ws in by_reason.items()]

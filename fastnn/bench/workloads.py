@@ -198,7 +198,7 @@ def mnist_rows(n: int, seed: int, data_dir: str | None = None):
     X = np.ascontiguousarray(np.concatenate(parts)[:n])
     y = np.concatenate(labels)[:n]
     copies = n / len(X0)
-    return X, y, (f"MNIST 5k ({os.path.basename(path)}) tiled to {n}×784 (×{copies:g}); copies "
+    return X, y, (f"MNIST 5k ({os.path.basename(str(path))}) tiled to {n}×784 (×{copies:g}); copies "
                   "after the first shifted by a random ±2 px per image")
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 JIT = ("jax", "jax-step")  # first epoch = compilation: the child sizes windows on a second one
-_COMPILED = {}  # (peer, net, batch, rows) -> jitted function: a 2nd trainer reuses it
+_COMPILED: dict = {}  # (peer, net, batch, rows) -> jitted function: a 2nd trainer reuses it
 
 NOTES = {
     "jax": "epoch = one jax.jit(lax.scan over batches) call (shuffle + gather inside, "

@@ -32,11 +32,11 @@ def setup(peer, threads):
     info = blas_pools()
     info.append({"note": "onnxruntime: its own MLAS kernels, "
                          f"providers {ort.get_available_providers()}"})
-    setup.threads = threads
+    _THREADS[0] = threads
     return {"versions": {"onnxruntime": ort.__version__, "onnx": onnx.__version__}, "blas": info}
 
 
-setup.threads = 1
+_THREADS = [1]  # the session's intra-op threads, set by setup
 
 
 def _session(net, weights):
@@ -48,7 +48,7 @@ def _session(net, weights):
     path = os.path.join(folder, f"{net.name}.onnx")
     build(net, weights).export(path, verbose=False)
     opts = ort.SessionOptions()
-    opts.intra_op_num_threads = setup.threads
+    opts.intra_op_num_threads = _THREADS[0]
     opts.inter_op_num_threads = 1
     opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
