@@ -112,6 +112,7 @@ class ModelState(ReadersWriter):
     history: History | None
     stop_training: bool
     _rng: dict[int, np.ndarray]  # STREAM_* -> the C generator's state
+    _scratch_arrays: dict[str, np.ndarray]  # fit's work arrays, kept between calls
 
     if TYPE_CHECKING:  # defined by Sequential (fastnn/models.py)
         @property

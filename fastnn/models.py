@@ -109,6 +109,7 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
         self._lock = threading.RLock()  # held by every write; re-entrant for callbacks
         self._guard = _core.StateGuard()  # counts reads, flags the writer (see _reading)
         self._fitting_thread = None      # ident of the thread inside fit(), if any
+        self._scratch_arrays: dict[str, np.ndarray] = {}  # fit's reused work arrays
         self._rng = {}
         for stream in (STREAM_INIT, STREAM_SHUFFLE, STREAM_DROPOUT):
             state = np.zeros(4, np.uint64)

@@ -229,7 +229,7 @@ class Trainer(TrainingChecks):
         if W is not None:  # the weights ride in a last column of the targets (C gathers it)
             net = self._plan(weighted=True, training=True)
             Y = np.ascontiguousarray(np.hstack([Y, W[:, None].astype(self.dtype)]))
-        ws = np.empty(batch * net.ws_units, self.dtype)
+        ws = self._fit_scratch("ws", batch * net.ws_units)
         # trainable=False layers: what C puts back after every update
         keep: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
         if any(not layer.trainable for layer in self._dense):
@@ -263,15 +263,17 @@ class Trainer(TrainingChecks):
             for cb in cbs:
                 cb.on_epoch_begin(epoch)
             bar.epoch_begin(epoch)
-            # the epoch-start state a non-finite loss rolls back to (buffers reused)
+            # the epoch-start state a non-finite loss rolls back to (buffers kept on the
+            # model between fits: no fresh pages to fault in per fit)
             if snapshot is None:
-                snapshot = (self._params.copy(), S1.copy(), S2.copy(), 0,
+                snapshot = (self._fit_scratch("rollback_params", self._params.size),
+                            self._fit_scratch("rollback_slot_1", S1.size),
+                            self._fit_scratch("rollback_slot_2", S2.size), 0,
                             {k: v.copy() for k, v in self._rng.items()})
-            else:
-                for saved, live in zip(snapshot[:3], (self._params, S1, S2)):
-                    np.copyto(saved, live)
-                for k, v in self._rng.items():
-                    np.copyto(snapshot[4][k], v)
+            for saved, live in zip(snapshot[:3], (self._params, S1, S2)):
+                np.copyto(saved, live.reshape(-1))
+            for k, v in self._rng.items():
+                np.copyto(snapshot[4][k], v)
             snapshot = (*snapshot[:3], self.optimizer.iterations, snapshot[4])
             sums = np.zeros(4)
             done = b0 = 0
@@ -298,11 +300,9 @@ class Trainer(TrainingChecks):
                     if W is not None:
                         wdone += float(W[part[:n_done]].sum())
                     b0 += size
-                    # a float64 sum is finite iff every float32 weight is (a float64 model
-                    # whose sum overflows is checked element by element)
-                    if status or (not math.isfinite(self._params.sum(dtype=np.float64))
-                                  and not np.isfinite(self._params).all()):
-                        self._params[:], S1[:], S2[:] = snapshot[:3]
+                    if status or not _core.all_finite(self._params):
+                        for live, saved in zip((self._params, S1, S2), snapshot[:3]):
+                            live[...] = saved.reshape(live.shape)
                         self.optimizer.iterations = snapshot[3]
                         for stream, state in snapshot[4].items():
                             self._rng[stream][:] = state
@@ -342,6 +342,15 @@ class Trainer(TrainingChecks):
         for cb in cbs:
             cb.on_train_end(history.history and {k: v[-1] for k, v in history.history.items()})
         return history
+
+    def _fit_scratch(self, key: str, size: int) -> np.ndarray:
+        """A 1-D work array of `size` elements of the model's dtype that fit keeps on
+        the model between calls (the workspace, the rollback copy): refitting faults in
+        no fresh pages.  fit is the only user (it writes, so no two run at once)."""
+        arr = self._scratch_arrays.get(key)
+        if arr is None or arr.size != size or arr.dtype != self.dtype:
+            arr = self._scratch_arrays[key] = np.empty(size, self.dtype)
+        return arr
 
     def _logs(self, sums: np.ndarray, n: int, weight_sum: float | None = None,
               data: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None = None
