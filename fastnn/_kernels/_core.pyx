@@ -485,23 +485,22 @@ cdef class CHandle:
     def capsule(self):
         return PyCapsule_New(&self.handle, b"fastnn.capi.handle", NULL)
 
-def predict(Net net not None, P, X):
-    """Network output for the rows of X (2-D, n_in columns, model dtype, C order).
-
-    Thread-safe: the workspace is per call (on the stack when it fits)."""
+cdef cnp.ndarray _predict_core(Net net, const void *pp, const void *px, Py_ssize_t n):
+    """The output rows for n checked input rows: the one implementation behind
+    predict and predict_fast (workspace on the stack when it fits)."""
     cdef bint d = net.is64
-    cdef Py_ssize_t n = _rows(X, net.n_in, "predict")
-    cdef void *px = _data(X, "X", d, n * net.n_in, True, False)
-    cdef void *pp = _data(P, "P", d, net.n_params, True, False)
-    cdef cnp.ndarray out = cnp.PyArray_EMPTY(2, [n, net.n_out],
+    cdef cnp.npy_intp dims[2]
+    dims[0] = n
+    dims[1] = net.n_out
+    cdef cnp.ndarray out = cnp.PyArray_EMPTY(2, dims,
                                              cnp.NPY_FLOAT64 if d else cnp.NPY_FLOAT32, 0)
+    if n == 0:
+        return out
     cdef double stack[STACK_WS]
     cdef Py_ssize_t item = 8 if d else 4
     cdef Py_ssize_t cap = min(n, 1024)  # rows per chunk: large enough for BLAS to pay off
     cdef size_t need = 2 * cap * net.max_width * item
     cdef void *w = <void *>stack
-    if n == 0:
-        return out
     if need > sizeof(stack):  # the ping-pong buffers do not fit on the stack
         w = malloc(need)
         if w == NULL:
@@ -518,8 +517,19 @@ def predict(Net net not None, P, X):
     if not _all_finite(po, n * net.n_out, d):
         warnings.warn("predict(): the network produced NaN or infinite outputs (an "
                       "overflow inside it, e.g. inputs too large for the weights, or "
-                      "non-finite weights).", RuntimeWarning, stacklevel=2)
+                      "non-finite weights).", RuntimeWarning, stacklevel=3)
     return out
+
+
+def predict(Net net not None, P, X):
+    """Network output for the rows of X (2-D, n_in columns, model dtype, C order).
+
+    Thread-safe: the workspace is per call (on the stack when it fits)."""
+    cdef bint d = net.is64
+    cdef Py_ssize_t n = _rows(X, net.n_in, "predict")
+    cdef void *px = _data(X, "X", d, n * net.n_in, True, False)
+    cdef void *pp = _data(P, "P", d, net.n_params, True, False)
+    return _predict_core(net, pp, px, n)
 
 
 cdef bint _all_finite(const void *p, Py_ssize_t n, bint is64) noexcept nogil:
@@ -575,13 +585,25 @@ def predict_fast(Net net not None, X):
             or cnp.PyArray_TYPE(a) != (cnp.NPY_FLOAT64 if net.is64 else cnp.NPY_FLOAT32)
             or not cnp.PyArray_IS_C_CONTIGUOUS(a) or not cnp.PyArray_ISALIGNED(a)):
         return None
+    cdef cnp.ndarray p = <cnp.ndarray>net.params
+    if (type(net.params) is not cnp.ndarray or cnp.PyArray_SIZE(p) != net.n_params
+            or cnp.PyArray_TYPE(p) != cnp.PyArray_TYPE(a)
+            or not cnp.PyArray_IS_C_CONTIGUOUS(p) or not cnp.PyArray_ISALIGNED(p)):
+        return None
     if not guard.try_read():  # counted from here: a writer now waits for this read
         return None
     cdef bint finite
+    cdef Py_ssize_t size = cnp.PyArray_SIZE(a)
     try:
-        with nogil:
-            finite = _all_finite(cnp.PyArray_DATA(a), cnp.PyArray_SIZE(a), net.is64)
-        return predict(net, net.params, X) if finite else None
+        if size < SMALL_WORK:  # a few rows: releasing the GIL would cost more than the check
+            finite = _all_finite(cnp.PyArray_DATA(a), size, net.is64)
+        else:
+            with nogil:
+                finite = _all_finite(cnp.PyArray_DATA(a), size, net.is64)
+        if not finite:
+            return None
+        return _predict_core(net, cnp.PyArray_DATA(p), cnp.PyArray_DATA(a),
+                             cnp.PyArray_DIM(a, 0))
     finally:
         guard.readers -= 1
 
