@@ -33,6 +33,7 @@ from ._validation import (NonFiniteLossError, ZeroGradientWarning,
 from ._fit_helpers import (_batch_hooks, _call_batch_hook, _check_callbacks,
                            _check_verbose, _HeldInterrupt)
 from ._progress import ProgressBar, report as _report
+from .threads import fit_thread_policy
 from ._training_checks import ACC_NONE, TrainingChecks  # noqa: F401  (models reads ACC_NONE)
 from .callbacks import Callback, History, TerminateOnNaN
 from . import metrics as M
@@ -197,9 +198,12 @@ class Trainer(TrainingChecks):
             self._build(n_features)
         batch_size = min(batch_size, len(X))
         bar = ProgressBar(epochs, math.ceil(len(X) / batch_size), verbose)
+        largest = max(batch_size * self._dense_inputs[layer] * layer.units
+                      for layer in self._dense)
         try:
-            return self._fit_loop(X, Y, Xv, Yv, batch_size, epochs, verbose, callbacks,
-                                  shuffle, initial_epoch, W, Wv, bar)
+            with fit_thread_policy(largest):  # small products: one BLAS thread (threads.py)
+                return self._fit_loop(X, Y, Xv, Yv, batch_size, epochs, verbose, callbacks,
+                                      shuffle, initial_epoch, W, Wv, bar)
         finally:
             bar.close()  # ends a half-drawn bar line if an exception or Ctrl-C stops fit
 
