@@ -9,6 +9,8 @@ from typing import Any, Mapping, TypeVar, overload
 
 from ._validation import fail
 
+_T = TypeVar("_T")
+
 
 _SINGULAR = {"activations": "activation", "losses": "loss", "optimizers": "optimizer",
              "regularizers": "regularizer", "initializers": "initializer",
@@ -53,3 +55,22 @@ def from_config_dict(family: str, identifier: dict[str, Any], table: Mapping[str
             raise  # a house-format TypeError from the constructor itself
         fail(f"{family}.get", f"invalid config for {cls.__name__} ({exc})",
              "the constructor's keyword arguments", "config", config, error=TypeError)
+
+
+class FromConfig:
+    """``from_config`` (the constructor's keyword arguments) and a repr built from
+    ``get_config``, for the families whose config is exactly those arguments."""
+
+    def get_config(self) -> dict[str, Any]:
+        """The constructor's keyword arguments."""
+        raise NotImplementedError
+
+    @classmethod
+    def from_config(cls: type[_T], config: dict[str, Any]) -> _T:
+        """A new object from :meth:`get_config`'s dict."""
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+

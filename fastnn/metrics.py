@@ -31,16 +31,13 @@ checked but changes nothing, since fastnn's AUC is exact.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._registry import from_config_dict
+from ._registry import FromConfig, from_config_dict
 from ._validation import check_bool, check_float, check_int, fail
-
-if TYPE_CHECKING:
-    from typing_extensions import Self
 
 EPOCH_METRICS = ("precision", "recall", "auc", "top_k_categorical_accuracy",
                  "sparse_top_k_categorical_accuracy", "r2_score")
@@ -116,7 +113,7 @@ def _auc(true: np.ndarray, score: np.ndarray, w: np.ndarray) -> float:
 
 
 # ---------------------------------------------------------------- metric objects
-class Metric:
+class Metric(FromConfig):
     """Keras's metric objects for ``compile(metrics=[...])``.  Each names one of
     fastnn's metrics (``key``) with its arguments; ``name`` is the key in the logs.
     fastnn computes the values itself (in C, or per epoch as above), so the object
@@ -156,14 +153,6 @@ class Metric:
         """The metric's name and arguments, as a model file stores them."""
         return {"name": self.name, **self.params}
 
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> Self:
-        """A new metric object from :meth:`get_config`'s dict."""
-        return cls(**config)
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 def _threshold(cls: str, name: str, value: object, allow_none: bool = False) -> float | None:

@@ -41,13 +41,11 @@ import numpy as np
 from numpy.typing import DTypeLike
 
 from . import schedules
-from ._registry import from_config_dict, resolve
+from ._registry import FromConfig, from_config_dict, resolve
 from ._validation import check_bool, check_float
 
 if TYPE_CHECKING:
     from typing import TypeAlias
-
-    from typing_extensions import Self
 
     # a rate, a schedule (or its config), or a Python function of the step count
     LearningRate: TypeAlias = (float | schedules.LearningRateSchedule | dict[str, Any]
@@ -65,7 +63,7 @@ def nadam_u_product(t: int, beta_1: float) -> float:
     return float(np.exp(np.sum(np.log(beta_1 * (1.0 - 0.5 * 0.96 ** (0.004 * s))))))
 
 
-class Optimizer:
+class Optimizer(FromConfig):
     """Base class.  Subclasses define `_kind`, their hyper-parameters and slots."""
 
     _kind: int
@@ -167,14 +165,6 @@ class Optimizer:
         """The optimizer's constructor arguments (the learning rate or its schedule)."""
         raise NotImplementedError
 
-    @classmethod
-    def from_config(cls, config: dict[str, Any]) -> Self:
-        """A new optimizer from :meth:`get_config`'s dict."""
-        return cls(**config)
-
-    def __repr__(self) -> str:
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 class SGD(Optimizer):

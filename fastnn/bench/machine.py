@@ -42,6 +42,16 @@ def cpu_flags() -> list[str]:
     return []
 
 
+def limit_blas_threads(threads: int) -> None:
+    """Limit the loaded BLAS pools to `threads` (threadpoolctl; nothing without it —
+    the child's environment variables already set the limit at load time)."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return
+    threadpool_limits(threads)
+
+
 def blas_pools() -> list[dict]:
     """The BLAS / OpenMP pools loaded in this process (threadpoolctl), each with
     its library, version, kernel ('architecture') and thread count; a single

@@ -25,14 +25,11 @@ def unsupported(peer, case):
 def setup(peer, threads):
     import scipy
 
-    from ..machine import blas_pools
+    import scipy.linalg  # noqa: F401  (loads SciPy's BLAS too, for the probe)
 
-    try:
-        import scipy.linalg  # noqa: F401  (loads SciPy's BLAS too, for the probe)
-        from threadpoolctl import threadpool_limits
-        threadpool_limits(threads)
-    except ImportError:
-        pass
+    from ..machine import blas_pools, limit_blas_threads
+
+    limit_blas_threads(threads)
     return {"versions": {"numpy": np.__version__, "scipy": scipy.__version__},
             "blas": blas_pools()}
 

@@ -40,13 +40,9 @@ def unsupported(peer, case):
 def setup(peer, threads):
     import sklearn
 
-    from ..machine import blas_pools
+    from ..machine import blas_pools, limit_blas_threads
 
-    try:
-        from threadpoolctl import threadpool_limits
-        threadpool_limits(threads)
-    except ImportError:
-        pass
+    limit_blas_threads(threads)
     return {"versions": {"scikit-learn": sklearn.__version__}, "blas": blas_pools()}
 
 
