@@ -13,6 +13,8 @@ from typing import Any, Iterable, NoReturn
 
 import numpy as np
 
+from ._kernels._core import all_finite
+
 __all__ = [
     "NotFittedError",
     "NonFiniteLossError",
@@ -178,8 +180,7 @@ def check_finite(func: str, name: str, arr: np.ndarray) -> None:
     if arr.dtype.kind != "f":
         return
     if arr.dtype in (np.float32, np.float64) and arr.flags.c_contiguous:
-        from ._kernels._core import all_finite  # one pass, no temporary of arr's size
-        if all_finite(arr):
+        if all_finite(arr):  # one pass, no temporary of arr's size
             return
     if not np.isfinite(arr).all():
         bad = np.argwhere(~np.isfinite(arr))[:5]

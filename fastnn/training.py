@@ -388,13 +388,12 @@ class Trainer(TrainingChecks):
     def _probabilities(self, out: np.ndarray) -> np.ndarray:
         """The model's outputs as the loss sees them: with from_logits=True the loss
         applies the sigmoid or softmax, so metrics are computed on that."""
-        if not self._from_logits:
+        if not self._from_logits or len(out) == 0:
             return out
-        z = out.astype(np.float64)
-        if self._loss_id == L.BCE:
-            return 0.5 * (1.0 + np.tanh(0.5 * z))  # sigmoid without overflow
-        e = np.exp(z - z.max(axis=1, keepdims=True))
-        return e / e.sum(axis=1, keepdims=True)
+        assert self._loss_id is not None  # compiled
+        p = out.astype(np.float64)  # the layer's own C kernel, in float64
+        _core.act_forward_kernel(L.LOGIT_ACTIVATION[self._loss_id], p, p)
+        return p
 
     @property
     def _has_epoch_metrics(self) -> bool:

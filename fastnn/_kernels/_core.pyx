@@ -578,7 +578,7 @@ def predict_fast(Net net not None, X):
     the converting, fully checked path.  All checks are C; the read is counted
     in the model's guard while it runs."""
     cdef StateGuard guard = net.guard
-    if type(X) is not cnp.ndarray or guard is None or net.params is None:
+    if type(X) is not cnp.ndarray or type(net.params) is not cnp.ndarray or guard is None:
         return None
     cdef cnp.ndarray a = <cnp.ndarray>X
     if (cnp.PyArray_NDIM(a) != 2 or cnp.PyArray_DIM(a, 1) != net.n_in
@@ -586,8 +586,7 @@ def predict_fast(Net net not None, X):
             or not cnp.PyArray_IS_C_CONTIGUOUS(a) or not cnp.PyArray_ISALIGNED(a)):
         return None
     cdef cnp.ndarray p = <cnp.ndarray>net.params
-    if (type(net.params) is not cnp.ndarray or cnp.PyArray_SIZE(p) != net.n_params
-            or cnp.PyArray_TYPE(p) != cnp.PyArray_TYPE(a)
+    if (cnp.PyArray_SIZE(p) != net.n_params or cnp.PyArray_TYPE(p) != cnp.PyArray_TYPE(a)
             or not cnp.PyArray_IS_C_CONTIGUOUS(p) or not cnp.PyArray_ISALIGNED(p)):
         return None
     if not guard.try_read():  # counted from here: a writer now waits for this read
