@@ -93,7 +93,7 @@ def main():
         import distributed
         import joblib
     except ImportError:
-        print("\n3. Dask: distributed not installed (pip install \"fastnn[dask]\")")
+        print("\n3. Dask: distributed not installed (pip install -e \".[dask]\")")
         return
     print("\n3. the same grid on a Dask LocalCluster (2 processes x 1 thread)")
     t0 = time.perf_counter()

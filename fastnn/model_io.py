@@ -49,7 +49,7 @@ class ModelIO(ModelState):
         """Export for inference in another runtime (Keras 3's name).  ``format="onnx"``
         writes an ONNX model (opset 17, dynamic batch axis, the model's dtype) that
         ONNX Runtime runs with the outputs of ``predict``; see
-        ``fastnn.interop.onnx``.  Needs ``pip install "fastnn[onnx]"``."""
+        ``fastnn.interop.onnx``.  Needs the ``onnx`` extra."""
         if format != "onnx":
             raise ValueError(f"export(): unsupported format {format!r}. Expected 'onnx' "
                              "(fastnn exports ONNX only; model.save writes fastnn's own file).")

@@ -3,7 +3,7 @@
 (A little over 400 lines: four pictures, each with its own input checks, sharing
 the import, model and file helpers at the top.)
 
-Optional: ``pip install "fastnn[plot]"`` (matplotlib).  matplotlib is imported
+Optional: the ``plot`` extra (matplotlib).  matplotlib is imported
 inside each function, so ``import fastnn`` never needs it.  Each function returns
 a ``matplotlib.figure.Figure`` made without pyplot (no global figure list to
 fill, no window opened; Jupyter shows a returned Figure) and, given ``path``,
@@ -21,6 +21,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from . import activations as A
+from ._extras import install_hint
 from ._validation import NotFittedError, as_float_array, check_int, fail
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ def _matplotlib() -> type[Figure]:
         from matplotlib.figure import Figure
     except ImportError as exc:
         raise ImportError("fastnn.plot needs matplotlib, which is not installed: "
-                          'pip install "fastnn[plot]" (or pip install matplotlib).') from exc
+                          + install_hint("plot", "matplotlib")) from exc
     del matplotlib
     return Figure
 

@@ -210,7 +210,7 @@ def _check_finite(where: str, arrays: dict[str, np.ndarray], allow_nonfinite: bo
 def load_model(filepath: str | os.PathLike[str], compile: bool = True, *,
                allow_nonfinite: bool = False) -> Sequential:
     """The model saved at `filepath` by ``model.save`` — or a Keras 3 ``.keras`` file
-    (see ``fastnn.interop.keras``; needs ``fastnn[keras]``): architecture, weights and,
+    (see ``fastnn.interop.keras``; needs the ``keras`` extra): architecture, weights and,
     with ``compile=True``, the compile settings and the whole training state
     (optimizer slots, step count, learning rate, random streams), so ``fit``
     continues exactly where the saved model stopped.  ``compile=False`` gives an

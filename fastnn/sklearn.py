@@ -7,7 +7,7 @@ Drop-in for ``MLPClassifier`` / ``MLPRegressor`` where their parameters overlap
 (same names, defaults and meanings), trained by fastnn's C loop; they work in
 ``Pipeline``, ``GridSearchCV``, ``cross_val_score`` and with ``n_jobs`` (joblib,
 or a Dask cluster through ``joblib.parallel_backend("dask")``).  Needs
-scikit-learn: ``pip install "fastnn[sklearn]"``.
+scikit-learn: the ``sklearn`` extra.
 
 Differences from MLP, stated:
 
@@ -35,6 +35,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ._extras import install_hint
+
 try:
     from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
     from sklearn.exceptions import ConvergenceWarning
@@ -43,8 +45,8 @@ try:
     from sklearn.utils.multiclass import check_classification_targets, type_of_target
     from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 except ImportError:  # pragma: no cover - exercised only without scikit-learn
-    raise ImportError('fastnn.sklearn needs scikit-learn >= 1.6: pip install '
-                      '"fastnn[sklearn]"') from None
+    raise ImportError("fastnn.sklearn needs scikit-learn >= 1.6: "
+                      + install_hint("sklearn", '"scikit-learn>=1.6"')) from None
 
 from . import optimizers as O
 from . import threads

@@ -8,7 +8,7 @@ Dask) should each run one BLAS thread, or they fight for the same cores;
 fastnn's scikit-learn estimators set that by themselves in a worker process
 (``one_thread_per_worker``).
 
-`threadpoolctl` is optional: it comes with ``pip install "fastnn[sklearn]"``.
+`threadpoolctl` is optional: it comes with the ``sklearn`` extra.
 
 The thread policy of ``fit``: a product too small to split well runs faster on
 one thread — measured on digits (64-64-10, batch 256, 2 BLAS threads), fit ran
@@ -30,6 +30,7 @@ import os
 from collections.abc import Callable, Iterator
 from types import ModuleType
 
+from ._extras import install_hint
 from ._validation import check_int
 
 
@@ -37,8 +38,8 @@ def _threadpoolctl() -> ModuleType:
     try:
         import threadpoolctl
     except ImportError:  # pragma: no cover - threadpoolctl ships with scikit-learn
-        raise ImportError("fastnn.set_num_threads needs threadpoolctl: pip install "
-                          "threadpoolctl (it comes with \"fastnn[sklearn]\")") from None
+        raise ImportError("fastnn.set_num_threads needs threadpoolctl: "
+                          + install_hint("sklearn", "threadpoolctl")) from None
     return threadpoolctl
 
 

@@ -262,7 +262,7 @@ def test_without_matplotlib_each_function_names_the_extra(circle, monkeypatch):
     for call in (lambda: plot.plot_history(h), lambda: plot.plot_model(m),
                  lambda: plot.plot_decision_boundary(m, X, y),
                  lambda: plot.plot_activations(m, X[:3])):
-        with pytest.raises(ImportError, match=r'pip install "fastnn\[plot\]"'):
+        with pytest.raises(ImportError, match=r'pip install matplotlib .*pip install -e "\.\[plot\]"'):
             call()
 
 

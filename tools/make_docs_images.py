@@ -4,7 +4,8 @@
 
 Trains the notes' tanh 4-2 network on the Playground circle and a small softmax
 network on three Gaussian blobs, then writes: history.png, boundary.png,
-boundary_multiclass.png, activations.png, model.png.  The PNGs are reduced to a
+boundary_multiclass.png, activations.png, model.png, and overfitting.png
+(a 2-128-128-1 network on 60 noisy Gaussian points).  The PNGs are reduced to a
 256-color palette (Pillow, which matplotlib installs) to keep the repository small.
 """
 from __future__ import annotations
@@ -48,12 +49,22 @@ def main() -> None:
                               name="blobs_relu_16", seed=0)
     blobs.compile("adam", "sparse_categorical_crossentropy", ["accuracy"])
     blobs.fit(B, labels, epochs=50, verbose=0)
+    # an over-sized network on 60 noisy points (README, "Overfitting and its remedies")
+    G, g = fastnn.datasets.make_gaussian(400, noise=0.4, seed=0)
+    G = G / 5
+    big = fastnn.Sequential([fastnn.Input(shape=(2,)), Dense(128, activation="relu"),
+                             Dense(128, activation="relu"), Dense(1, activation="sigmoid")],
+                            name="overfitting_128-128", seed=0)
+    big.compile(fastnn.optimizers.Adam(0.01), "binary_crossentropy", ["accuracy"])
+    overfit = big.fit(G[:60], g[:60], epochs=300, batch_size=16,
+                      validation_data=(G[60:], g[60:]), verbose=0)
     pictures = {
         "history.png": lambda p: plot.plot_history(history, p),
         "boundary.png": lambda p: plot.plot_decision_boundary(net, X, y, p),
         "boundary_multiclass.png": lambda p: plot.plot_decision_boundary(blobs, B, labels, p),
         "activations.png": lambda p: plot.plot_activations(net, X[:6], p),
         "model.png": lambda p: plot.plot_model(net, p),
+        "overfitting.png": lambda p: plot.plot_history(overfit, p),
     }
     for name, draw in pictures.items():
         path = os.path.join(out, name)

@@ -2,7 +2,7 @@
 [--threads 1,2] [--json [PATH]]``.
 
 fastnn against a hand-written NumPy MLP and, when installed (``pip install
-"fastnn[bench]"``), PyTorch, JAX, scikit-learn's MLPClassifier and ONNX Runtime,
+".[bench]"`` from a clone), PyTorch, JAX, scikit-learn's MLPClassifier and ONNX Runtime,
 on five workloads (issue 12 §1), every framework in its own fresh process with
 the same data, the same initial weights and the same thread limits.
 

@@ -67,7 +67,7 @@ def _positive(cast, low, high=None):
 def build_parser(prog="python -m fastnn bench") -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=prog, description=(
         "fastnn against a hand-written NumPy MLP, PyTorch, JAX, scikit-learn and ONNX Runtime "
-        "(those installed: pip install 'fastnn[bench]'), each in its own process."))
+        "(those installed: pip install -e '.[bench]' in a clone of fastnn), each in its own process."))
     p.add_argument("--quick", action="store_true",
                    help="a short run: 1 round of 3 windows of 0.15 s, disturbed windows "
                         "flagged but not re-run, W3 12k rows, W4 256 rows, 1 thread unless "

@@ -13,7 +13,7 @@ the JSON is read as data, classes are matched by name against the short list
 above, and HDF5 datasets are read as plain float arrays after their shapes are
 checked against the config.  The file's compile settings are not imported
 (compile the loaded model yourself).  Needs ``h5py``:
-``pip install "fastnn[keras]"``.
+the ``keras`` extra (h5py).
 """
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .._extras import install_hint
 from .._file_reader import _Bad, _need  # one way to say "this file is invalid"
 from .._validation import ModelFileError
 
@@ -58,8 +59,8 @@ def load(path: str, compile: bool = True) -> Sequential:
     try:
         import h5py
     except ImportError:
-        raise ImportError('reading .keras files needs h5py: pip install "fastnn[keras]"') \
-            from None
+        raise ImportError("reading .keras files needs h5py: "
+                          + install_hint("keras", "h5py")) from None
     try:
         with zipfile.ZipFile(path) as zf:
             config = _read_json(zf)

@@ -20,7 +20,7 @@ swish      ``z · Sigmoid(z)``
 =========  ==================================================================
 
 Dropout is the identity at inference and is left out.  Needs ``onnx``
-(``pip install "fastnn[onnx]"``); ONNX Runtime runs the result.
+(the ``onnx`` extra); ONNX Runtime runs the result.
 """
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .. import activations as A
+from .._extras import install_hint
 from ..layers import Dense
 
 if TYPE_CHECKING:
@@ -47,8 +48,8 @@ def _onnx() -> tuple[ModuleType, ModuleType, ModuleType]:
         import onnx
         from onnx import helper, numpy_helper
     except ImportError:
-        raise ImportError('exporting to ONNX needs the onnx package: pip install '
-                          '"fastnn[onnx]"') from None
+        raise ImportError("exporting to ONNX needs the onnx package: "
+                          + install_hint("onnx", "onnx")) from None
     return onnx, helper, numpy_helper
 
 
