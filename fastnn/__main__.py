@@ -5,63 +5,96 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import textwrap
 import time
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ._version import __version__
 
+if TYPE_CHECKING:
+    from .callbacks import History
+    from .models import Sequential
 
-def _section(title: str) -> None:
+# The demo prints plain ASCII (no colour codes, no carriage returns, no arrows):
+# it reads the same on any terminal, in a log file and on a cp1252 console.
+PLOT_EXTRA = 'pip install -e ".[plot]"'
+DEMO_EXTRA = 'pip install -e ".[demo]"'
+PLAYGROUND = ("circle", "xor", "gaussian", "spiral")
+N_POINTS, EPOCHS, BATCH, LEARNING_RATE = 600, 200, 16, 0.03  # the Playground runs
+SHAPES = {"circle": "a disc of one class inside a ring of the other",
+          "xor": "four quadrants, the class flipping from each to the next",
+          "gaussian": "two clouds of points, one per class",
+          "spiral": "two spiral arms wound around each other"}
+
+
+def _section(title: str, text: str) -> None:
+    """A section's title bar, then `text`: what it shows and why."""
     print(f"\n== {title} " + "=" * max(0, 70 - len(title)))
+    print(text.strip("\n"))
 
 
-def _plots_folder(plots: str | None) -> str | None:
-    """Where the demo's pictures go: `plots`, created if needed; a fresh temporary
-    folder for "auto"; None (no pictures) for None or without matplotlib."""
+def _plots_folder(plots: str | None) -> tuple[str | None, str]:
+    """Where the demo's pictures go — `plots`, created if needed; a fresh temporary
+    folder for "auto"; None (no pictures) for None or without matplotlib — and, when
+    there are none, a note that says why and how to get them."""
     if plots is None:
-        return None
+        return None, ("No pictures (--no-plots). Without that flag the demo draws each "
+                      "network's\ndecision boundary into a temporary folder or into "
+                      f"--plots DIR; it needs\nmatplotlib: {PLOT_EXTRA}.")
     try:
         import matplotlib  # noqa: F401
     except ImportError:
-        print('(no pictures: matplotlib is not installed; pip install "fastnn[plot]")')
-        return None
+        return None, f"No pictures: matplotlib is not installed; {PLOT_EXTRA} adds it."
     if plots == "auto":
         import tempfile
 
-        return tempfile.mkdtemp(prefix="fastnn-demo-")
+        return tempfile.mkdtemp(prefix="fastnn-demo-"), ""
     os.makedirs(plots, exist_ok=True)
-    return plots
+    return plots, ""
 
 
-def demo(seed: int = 0, plots: str | None = None) -> dict[str, float]:
-    """Train the course notes' examples and print each result; returns them.
-
-    plots : a folder for the pictures (decision boundaries of the Playground runs,
-        the training history of the last one), "auto" for a new temporary folder,
-        or None for none; needs matplotlib (``pip install "fastnn[plot]"``).
-    """
+def _perceptron(results: dict[str, float]) -> None:
+    """The course's single neuron on the AND, OR and XOR gates."""
     import fastnn
-    from fastnn import datasets
-    from fastnn.layers import Dense
 
-    folder = _plots_folder(plots)
-    written = []
-    results = {}
+    _section("1. The perceptron: one neuron", """
+A perceptron is a single neuron: it weighs its two inputs, adds a bias and
+outputs 1 when the sum is >= 0, else 0 (a step activation). The perceptron rule
+corrects the weights after each mistake. Its decision boundary is a straight
+line, so it learns a logic gate only if one line separates the 1s from the 0s.
+""")
     gates = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
-    _section("Perceptron (one neuron, step activation, perceptron rule)")
+    print("Inputs [0, 0] [0, 1] [1, 0] [1, 1]; at most 50 epochs (passes over them):")
     for name, y in (("AND", [0, 0, 0, 1]), ("OR", [0, 1, 1, 1]), ("XOR", [0, 1, 1, 0])):
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always", fastnn.ConvergenceWarning)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", fastnn.ConvergenceWarning)
             p = fastnn.Perceptron(learning_rate=1.0, max_epochs=50).fit(gates, y)
         acc = p.score(gates, y)
         results[f"perceptron_{name}"] = acc
-        note = (f"converged after {len(p.errors_)} epochs" if p.converged_ else
-                "never converges: XOR is not linearly separable" if caught else "")
-        print(f"{name:>4}: predictions {p.predict(gates).tolist()} accuracy {acc:.0%}  ({note})")
+        note = (f"converged in {len(p.errors_)} epochs" if p.converged_ else
+                f"still wrong after {p.max_epochs} epochs")
+        print(f"{name:>3}: learned {p.predict(gates).tolist()}, target {y}: {acc:.0%}, {note}")
+    print("""\
+AND and OR are linearly separable, so the rule finds a line. XOR is 1 for [0, 1]
+and [1, 0] and 0 for [0, 0] and [1, 1]: no straight line puts those apart, so a
+single neuron never learns it. That is why neural networks have hidden layers.""")
 
-    _section("Multilayer network on XOR (2-4-1, tanh + sigmoid)")
+
+def _mlp_xor(results: dict[str, float], seed: int) -> None:
+    """A 2-4-1 tanh/sigmoid network learning XOR by backpropagation."""
+    import fastnn
+    from fastnn.layers import Dense
+
+    _section("2. A hidden layer learns XOR", """
+Network: 2 inputs -> 4 tanh neurons (the hidden layer) -> 1 sigmoid neuron (the
+output, read as the probability of a 1). Backpropagation with the Adam optimizer
+(learning rate 0.05) lowers the binary cross-entropy loss; 300 epochs over the
+same 4 inputs.
+""")
+    gates = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
     model = fastnn.Sequential([fastnn.Input(shape=(2,)), Dense(4, activation="tanh"),
                                Dense(1, activation="sigmoid")], seed=seed)
     model.compile(optimizer=fastnn.optimizers.Adam(0.05), loss="binary_crossentropy",
@@ -69,40 +102,115 @@ def demo(seed: int = 0, plots: str | None = None) -> dict[str, float]:
     model.fit(gates, [0, 1, 1, 0], epochs=300, batch_size=4, verbose=0)
     out = model.predict(gates).ravel()
     results["mlp_xor"] = float(np.mean((out > 0.5) == np.array([0, 1, 1, 0])))
-    print(f"outputs {[round(float(v), 3) for v in out]} accuracy {results['mlp_xor']:.0%}")
+    print(f"outputs {[round(float(v), 3) for v in out]} (target [0, 1, 1, 0]): "
+          f"accuracy {results['mlp_xor']:.0%}")
+    if results["mlp_xor"] == 1.0:
+        print("Each output is on the right side of 0.5: the hidden neurons bend the plane\n"
+              "so that the output neuron can separate what one line could not.")
+    else:
+        print("Not every output is on the right side of 0.5 yet with this seed; more\n"
+              "epochs (or another --seed) get there: the hidden layer makes XOR learnable.")
 
-    _section("Playground data sets, the notes' tanh 4-2 network")
-    runs = [(name, (4, 2)) for name in ("circle", "xor", "gaussian", "spiral")]
-    runs.append(("spiral", (16, 16)))  # 4-2 is too small for the spiral, as in the Playground
-    for name, (h1, h2) in runs:
-        X, y = getattr(datasets, f"make_{name}")(600, noise=0.05, seed=seed)
-        X = X / 5.0
-        net = fastnn.Sequential([fastnn.Input(shape=(2,)), Dense(h1, activation="tanh"),
-                                 Dense(h2, activation="tanh"), Dense(1, activation="sigmoid")],
-                                name=f"{name}_tanh_{h1}-{h2}", seed=seed)
-        net.compile(optimizer=fastnn.optimizers.Adam(0.03), loss="binary_crossentropy",
-                    metrics=["accuracy"])
-        t0 = time.perf_counter()
-        h = net.fit(X, y, epochs=200, batch_size=16, validation_split=0.25, verbose=0)
-        dt = time.perf_counter() - t0
-        results[f"playground_{name}_{h1}-{h2}"] = h.history["val_accuracy"][-1]
-        print(f"{name:>8}, tanh {h1}-{h2}: validation accuracy "
-              f"{h.history['val_accuracy'][-1]:.1%} (200 epochs in {dt:.2f} s)")
-        if folder is not None:
-            path = os.path.join(folder, f"boundary_{name}_{h1}-{h2}.png")
-            fastnn.plot.plot_decision_boundary(net, X, y, path, resolution=120)
-            written.append(path)
-    if folder is not None:
-        written.append(os.path.join(folder, f"history_{name}_{h1}-{h2}.png"))
-        fastnn.plot.plot_history(h, written[-1])
-        print("pictures:\n  " + "\n  ".join(written))
 
-    _section("Handwritten digits (scikit-learn's 8x8 set), 64-64-10 relu/softmax, Adam")
+def _fit_playground(X: np.ndarray, y: np.ndarray, hidden: tuple[int, int], name: str,
+                    seed: int) -> tuple[Sequential, History, float]:
+    """The Playground network on (X, y): len(X[0]) inputs, two tanh layers of
+    `hidden` neurons, one sigmoid output; Adam, EPOCHS epochs in batches of BATCH,
+    the last quarter held out.  Returns the model, its history and fit's seconds."""
+    import fastnn
+    from fastnn.layers import Dense
+
+    net = fastnn.Sequential([fastnn.Input(shape=(X.shape[1],)),
+                             Dense(hidden[0], activation="tanh"),
+                             Dense(hidden[1], activation="tanh"),
+                             Dense(1, activation="sigmoid")], name=name, seed=seed)
+    net.compile(optimizer=fastnn.optimizers.Adam(LEARNING_RATE), loss="binary_crossentropy",
+                metrics=["accuracy"])
+    t0 = time.perf_counter()
+    h = net.fit(X, y, epochs=EPOCHS, batch_size=BATCH, validation_split=0.25, verbose=0)
+    return net, h, time.perf_counter() - t0
+
+
+def _playground(results: dict[str, float], seed: int, plots: str | None) -> None:
+    """The notes' tanh 4-2 network on the Playground's four data sets, then the
+    Playground's two remedies for the spiral, and the pictures."""
+    import fastnn
+    from fastnn import datasets
+
+    folder, no_pictures = _plots_folder(plots)
+    held_out = N_POINTS // 4
+    shapes = "\n".join(f"  {name:<9} {SHAPES[name]}" for name in PLAYGROUND)
+    _section("3. TensorFlow Playground data sets", textwrap.fill(
+        "The TensorFlow Playground (playground.tensorflow.org) is the browser tool the "
+        "course uses to watch a network learn: points in the plane, two classes, and a "
+        "network whose shape you choose. Its four classification data sets, as made by "
+        f"fastnn.datasets ({N_POINTS} points each, a little noise, coordinates scaled to "
+        "-1..1):", width=80) + "\n" + shapes + "\n" + textwrap.fill(
+        "The notes' network: 2 inputs (x, y) -> 4 tanh -> 2 tanh -> 1 sigmoid, here with "
+        f"Adam (learning rate {LEARNING_RATE}, batch {BATCH}), {EPOCHS} epochs on "
+        f"{N_POINTS - held_out} points; the accuracy is on the other {held_out}, which "
+        "training never sees (50 % is a coin toss).", width=80))
+    written = []
+
+    def run(X: np.ndarray, y: np.ndarray, hidden: tuple[int, int], key: str,
+            label: str) -> tuple[Sequential, History, float]:
+        net, h, dt = _fit_playground(X, y, hidden, key, seed)
+        acc = float(h.history["val_accuracy"][-1])
+        results[f"playground_{key}"] = acc
+        print(f"  {label:<26} validation accuracy {acc:6.1%}  ({EPOCHS} epochs in {dt:.2f} s)")
+        if folder is not None and X.shape[1] == 2:
+            written.append(os.path.join(folder, f"boundary_{key}.png"))
+            fastnn.plot.plot_decision_boundary(net, X, y, written[-1], resolution=120)
+        return net, h, acc
+
+    for name in PLAYGROUND:
+        raw, y = getattr(datasets, f"make_{name}")(N_POINTS, noise=0.05, seed=seed)
+        run(raw / 5.0, y, (4, 2), f"{name}_4-2", f"{name}, 4-2")
+    raw, y = datasets.make_spiral(N_POINTS, noise=0.05, seed=seed)  # the same points again
+    small = results["playground_spiral_4-2"]
+    coin = ", hardly better than a coin toss" if small < 0.7 else ""
+    print("\n" + textwrap.fill(
+        f"The spiral is the hard one: {small:.1%} for the 4-2 network{coin}. Its two arms "
+        "wind around each other, and 4 + 2 tanh neurons can bend the boundary only a "
+        "few times. The Playground's two remedies, on the same points:", width=80))
+    print("""\
+  more features: the Playground's feature boxes add sin(x), sin(y), x^2, y^2
+  and x*y to the inputs; here the same 4-2 network gets x, y, sin(x), sin(y);
+  more neurons: 2 -> 32 tanh -> 32 tanh -> 1 sigmoid, on x and y alone.""")
+    run(np.column_stack([raw / 5.0, np.sin(raw)]), y, (4, 2), "spiral_sin_4-2",
+        "spiral, 4-2, sin features")
+    _, h, _ = run(raw / 5.0, y, (32, 32), "spiral_32-32", "spiral, 32-32")
+    if folder is None:
+        print("\n" + no_pictures)
+        return
+    written.append(os.path.join(folder, "history_spiral_32-32.png"))
+    fastnn.plot.plot_history(h, written[-1])
+    print("\nPictures:\n  " + "\n  ".join(written))
+    print("""\
+boundary_*: a network's output over the plane (blue: class 1, orange: class 0,
+  black line: output 0.5, the decision boundary) with the points on top, as the
+  Playground draws it; the title's accuracy counts all the points.
+history_spiral_32-32: loss and accuracy per epoch of the 32-32 network,
+  training beside validation.""")
+
+
+def _digits(results: dict[str, float], seed: int) -> None:
+    """scikit-learn's 8x8 digits with a 64-64-10 relu/softmax network."""
+    import fastnn
+    from fastnn.layers import Dense
+
+    _section("4. Handwritten digits", """
+scikit-learn's digits: 1797 grey 8x8 images of handwritten 0 to 9, each read as
+64 numbers. Network: 64 inputs -> 64 relu -> 10 softmax (one probability per
+digit), Adam, at most 40 epochs: training stops early once the loss on a
+validation set (15 %) stops improving. The test set (20 %) stays out of
+training and gives the score.
+""")
     try:
         from sklearn.datasets import load_digits
     except ImportError:
-        print("scikit-learn is not installed: pip install 'fastnn[demo]'")
-        return results
+        print(f"Skipped: this part needs scikit-learn ({DEMO_EXTRA} adds it).")
+        return
     X, y = load_digits(return_X_y=True)
     X_tr, X_val, X_te, y_tr, y_val, y_te = fastnn.model_selection.train_val_test_split(
         X / 16.0, y, val_size=0.15, test_size=0.2, stratify=y, seed=seed)
@@ -110,16 +218,64 @@ def demo(seed: int = 0, plots: str | None = None) -> dict[str, float]:
                              Dense(10, activation="softmax")], seed=seed)
     net.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     t0 = time.perf_counter()
-    net.fit(X_tr, y_tr, epochs=40, batch_size=32, validation_data=(X_val, y_val), verbose=0,
-            callbacks=[fastnn.callbacks.EarlyStopping(patience=5, restore_best_weights=True)])
+    h = net.fit(X_tr, y_tr, epochs=40, batch_size=32, validation_data=(X_val, y_val),
+                verbose=0,
+                callbacks=[fastnn.callbacks.EarlyStopping(patience=5, restore_best_weights=True)])
     dt = time.perf_counter() - t0
     acc = net.evaluate(X_te, y_te, verbose=0, return_dict=True)["accuracy"]
     results["digits_test_accuracy"] = acc
-    print(f"test accuracy {acc:.1%} on {len(X_te)} held-out digits (trained in {dt:.2f} s)")
+    wrong = int(np.sum(net.predict(X_te).argmax(axis=1) != y_te))
+    print(f"test accuracy {acc:.1%}: {wrong} of the {len(X_te)} held-out digits wrong "
+          f"({len(h.history['loss'])} epochs in {dt:.2f} s);\n"
+          "a random guess would be right 1 time in 10.")
+
+
+WHERE_NEXT = """
+  README.md           the guide: quick start, the training toolkit (callbacks,
+                      regularization, metrics), saving and loading, performance
+  examples/           the sections above as scripts to read and change (in the
+                      repository): perceptron_gates.py, xor_mlp.py (a look
+                      inside the hidden layer), playground.py --hidden 32 32,
+                      digits.py; also overfitting.py (L2, dropout, early
+                      stopping) and capi/ (fastnn called from Cython)
+  help(fastnn)        the API, e.g. help(fastnn.Sequential.fit)
+  model.save("m.fastnn"), fastnn.load_model("m.fastnn")
+                      save a trained model, load it back later
+  python -m fastnn bench --quick
+                      fastnn's speed beside NumPy, PyTorch, JAX, scikit-learn
+  python -m fastnn info
+                      versions and the build (instruction set, BLAS)"""
+
+
+def demo(seed: int = 0, plots: str | None = None) -> dict[str, float]:
+    """Train the course notes' examples, explain each and print its result; returns
+    the scores by name (``"perceptron_AND"``, ``"mlp_xor"``, ``"playground_spiral_4-2"``,
+    ``"digits_test_accuracy"``, ...).
+
+    seed : the networks' seed (and the Playground data's).
+    plots : a folder for the pictures (the decision boundaries of the Playground
+        runs on x and y, the training history of the 32-32 spiral network), "auto"
+        for a new temporary folder, or None for none; needs matplotlib
+        (``pip install -e ".[plot]"``); without it the demo says how to get them.
+
+    Prints plain ASCII text, the same on a terminal and in a log file.
+    """
+    t0 = time.perf_counter()
+    print("fastnn demo: the examples of the course notes on neural networks, trained\n"
+          "here one after the other: a single neuron on logic gates, a hidden layer on\n"
+          "XOR, the TensorFlow Playground's 2-D data sets and handwritten digits.")
+    results: dict[str, float] = {}
+    _perceptron(results)
+    _mlp_xor(results, seed)
+    _playground(results, seed, plots)
+    _digits(results, seed)
+    _section("Where to go next", WHERE_NEXT)
+    print(f"\n(the demo took {time.perf_counter() - t0:.1f} s)")
     return results
 
 
 def info() -> None:
+    """Print fastnn's, NumPy's and SciPy's versions and the C kernels' build facts."""
     import scipy
 
     import fastnn
@@ -135,6 +291,8 @@ def info() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """``python -m fastnn demo|info|bench ...``: run the command `argv` names (default:
+    the process's arguments) and return the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["bench"]:  # its own parser: python -m fastnn bench --help
         from .bench.cli import main as bench_main
@@ -143,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m fastnn")
     parser.add_argument("--version", action="version", version=f"fastnn {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    d = sub.add_parser("demo", help="train the course notes' examples and print the results")
+    d = sub.add_parser("demo", help="train the course notes' examples, explaining each")
     d.add_argument("--seed", type=int, default=0)
     d.add_argument("--plots", metavar="DIR", default="auto",
                    help="folder for the pictures (needs matplotlib); default: a new "

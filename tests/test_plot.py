@@ -282,9 +282,13 @@ def test_demo_writes_its_pictures(tmp_path, monkeypatch, capsys):
     out = capsys.readouterr().out
     names = sorted(os.listdir(folder))
     assert names == ["boundary_circle_4-2.png", "boundary_gaussian_4-2.png",
-                     "boundary_spiral_16-16.png", "boundary_spiral_4-2.png",
-                     "boundary_xor_4-2.png", "history_spiral_16-16.png"]
+                     "boundary_spiral_32-32.png", "boundary_spiral_4-2.png",
+                     "boundary_xor_4-2.png", "history_spiral_32-32.png"]
     for name in names:
         assert png_size(folder / name)[0] > 300 and str(folder / name) in out
+    # and what each picture shows
+    assert "boundary_*: a network's output over the plane" in out
+    assert "history_spiral_32-32: loss and accuracy per epoch" in out
     assert main(["demo", "--no-plots"]) == 0
-    assert "pictures:" not in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "Pictures:" not in out and ".png" not in out
