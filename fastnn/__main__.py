@@ -131,9 +131,10 @@ def _fit_playground(X: np.ndarray, y: np.ndarray, hidden: tuple[int, int], name:
     return net, h, time.perf_counter() - t0
 
 
-def _playground(results: dict[str, float], seed: int, plots: str | None) -> None:
+def _playground(results: dict[str, float], seed: int, plots: str | None) -> str | None:
     """The notes' tanh 4-2 network on the Playground's four data sets, then the
-    Playground's two remedies for the spiral, and the pictures."""
+    Playground's two remedies for the spiral, and the pictures; returns the
+    pictures' folder (None without pictures)."""
     import fastnn
     from fastnn import datasets
 
@@ -182,7 +183,7 @@ def _playground(results: dict[str, float], seed: int, plots: str | None) -> None
     _, h, _ = run(raw / 5.0, y, (32, 32), "spiral_32-32", "spiral, 32-32")
     if folder is None:
         print("\n" + no_pictures)
-        return
+        return None
     written.append(os.path.join(folder, "history_spiral_32-32.png"))
     fastnn.plot.plot_history(h, written[-1])
     print("\nPictures:\n  " + "\n  ".join(written))
@@ -192,10 +193,12 @@ boundary_*: a network's output over the plane (blue: class 1, orange: class 0,
   Playground draws it; the title's accuracy counts all the points.
 history_spiral_32-32: loss and accuracy per epoch of the 32-32 network,
   training beside validation.""")
+    return folder
 
 
-def _digits(results: dict[str, float], seed: int) -> None:
-    """scikit-learn's 8x8 digits with a 64-64-10 relu/softmax network."""
+def _digits(results: dict[str, float], seed: int, folder: str | None) -> None:
+    """scikit-learn's 8x8 digits with a 64-64-10 relu/softmax network, saved into
+    `folder` (a new temporary folder when None) and loaded back."""
     import fastnn
     from fastnn.layers import Dense
 
@@ -228,6 +231,18 @@ training and gives the score.
     print(f"test accuracy {acc:.1%}: {wrong} of the {len(X_te)} held-out digits wrong "
           f"({len(h.history['loss'])} epochs in {dt:.2f} s);\n"
           "a random guess would be right 1 time in 10.")
+    if folder is None:
+        import tempfile
+
+        folder = tempfile.mkdtemp(prefix="fastnn-demo-")
+    path = os.path.join(folder, "digits_64-64-10.fastnn")
+    net.save(path)
+    again = fastnn.load_model(path)
+    same = bool(np.array_equal(again.predict(X_te), net.predict(X_te)))
+    results["digits_reloaded_identical"] = float(same)
+    print(f"Saved the trained network (architecture, weights, optimizer state) to\n  {path}\n"
+          f"and loaded it back with fastnn.load_model(path): its predictions are "
+          f"{'identical' if same else 'DIFFERENT'}.")
 
 
 WHERE_NEXT = """
@@ -267,8 +282,8 @@ def demo(seed: int = 0, plots: str | None = None) -> dict[str, float]:
     results: dict[str, float] = {}
     _perceptron(results)
     _mlp_xor(results, seed)
-    _playground(results, seed, plots)
-    _digits(results, seed)
+    folder = _playground(results, seed, plots)
+    _digits(results, seed, folder)
     _section("Where to go next", WHERE_NEXT)
     print(f"\n(the demo took {time.perf_counter() - t0:.1f} s)")
     return results

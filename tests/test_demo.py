@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import fastnn
@@ -81,7 +82,7 @@ def test_the_descriptions_match_what_the_code_trains(capsys, monkeypatch):
                             "playground_circle_4-2", "playground_xor_4-2",
                             "playground_gaussian_4-2", "playground_spiral_4-2",
                             "playground_spiral_sin_4-2", "playground_spiral_32-32",
-                            "digits_test_accuracy"}
+                            "digits_test_accuracy", "digits_reloaded_identical"}
     assert results["perceptron_AND"] == results["perceptron_OR"] == 1.0
     assert results["perceptron_XOR"] < 1.0 and results["mlp_xor"] == 1.0
     assert "at most 50 epochs" in out and "still wrong after 50 epochs" in out
@@ -162,6 +163,25 @@ def test_the_output_is_clean_in_a_log_file(tmp_path):
     assert text.isascii() and b"\x1b" not in text and b"\r" not in text
     lines = text.decode().splitlines()
     at = lines.index("Pictures:") + 1
-    assert sorted(lines[at:at + 6]) == sorted(f"  {p}" for p in (tmp_path / "pics").iterdir())
+    pictures = sorted((tmp_path / "pics").glob("*.png"))
+    assert sorted(lines[at:at + 6]) == [f"  {p}" for p in pictures]
+    saved = lines.index(f"  {tmp_path / 'pics' / 'digits_64-64-10.fastnn'}")
     # a reader's 80 columns, the printed paths aside
-    assert max(len(line) for line in lines[:at] + lines[at + 6:]) <= 80
+    assert max(len(line) for i, line in enumerate(lines)
+               if not at <= i < at + 6 and i != saved) <= 80
+
+
+def test_the_digits_network_is_saved_and_loads_back(capsys, monkeypatch, tmp_path):
+    pytest.importorskip("sklearn")
+    pytest.importorskip("matplotlib")
+    results = demo(0, str(tmp_path))
+    out = capsys.readouterr().out
+    path = tmp_path / "digits_64-64-10.fastnn"
+    assert f"  {path}\n" in out and "its predictions are identical" in out
+    assert results["digits_reloaded_identical"] == 1.0
+    model = fastnn.load_model(str(path))
+    assert [layer.units for layer in model.layers] == [64, 10]
+    from sklearn.datasets import load_digits
+    X, y = load_digits(return_X_y=True)
+    accuracy = float(np.mean(model.predict(X / 16.0).argmax(axis=1) == y))
+    assert accuracy > 0.9  # the trained network, not a fresh one (about 0.1)
