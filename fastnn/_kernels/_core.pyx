@@ -24,15 +24,15 @@ cdef extern from "Python.h":
 from libc.stdlib cimport malloc, free
 from libc.string cimport memset
 from cpython.pythread cimport PyThread_get_thread_ident
-from cpython.pycapsule cimport PyCapsule_New
+from cpython.pycapsule cimport PyCapsule_GetPointer, PyCapsule_New
 from fastnn.capi cimport fastnn_handle
-from scipy.linalg.cython_blas cimport dgemm, dgemv, sgemm, sgemv
 from fastnn._kernels.csrc cimport *
 
 import os
 import warnings
 
 import numpy as np
+from scipy.linalg import cython_blas
 
 cnp.import_array()
 
@@ -110,12 +110,31 @@ del _start, _warning
 # end to end 256 was not faster than 8192 on either (W1 batch 1/256, W2).
 DEFAULT_SMALL_GEMM = 8192
 
+# SciPy's BLAS (scipy.linalg.cython_blas), taken from the capsules it exports the
+# way `cimport scipy.linalg.cython_blas` would: each is named by its C signature
+# (d and s are SciPy's typedefs of double and float), so a changed prototype
+# raises ValueError here.  Looking them up at import keeps SciPy out of the
+# build: only the run needs it.
+cdef void *_blas_function(str name, str real) except NULL:
+    cdef str T = f"__pyx_t_5scipy_6linalg_11cython_blas_{real} *"
+    cdef str head = "char *, char *, int *, int *, int *" if name.endswith("gemm") \
+        else "char *, int *, int *"
+    sig = f"void ({head}, {T}, {T}, int *, {T}, int *, {T}, {T}, int *)"
+    return PyCapsule_GetPointer(cython_blas.__pyx_capi__[name], sig.encode())
+
+
+cdef fnn_sgemm_t _sgemm = <fnn_sgemm_t>_blas_function("sgemm", "s")
+cdef fnn_dgemm_t _dgemm = <fnn_dgemm_t>_blas_function("dgemm", "d")
+cdef fnn_sgemv_t _sgemv = <fnn_sgemv_t>_blas_function("sgemv", "s")
+cdef fnn_dgemv_t _dgemv = <fnn_dgemv_t>_blas_function("dgemv", "d")
+
+
 cdef fnn_blas _make_blas(Py_ssize_t small_gemm):
     cdef fnn_blas blas
-    blas.sgemm = <fnn_sgemm_t>sgemm
-    blas.dgemm = <fnn_dgemm_t>dgemm
-    blas.sgemv = <fnn_sgemv_t>sgemv
-    blas.dgemv = <fnn_dgemv_t>dgemv
+    blas.sgemm = _sgemm
+    blas.dgemm = _dgemm
+    blas.sgemv = _sgemv
+    blas.dgemv = _dgemv
     blas.small_gemm = small_gemm
     return blas
 
