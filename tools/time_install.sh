@@ -63,7 +63,8 @@ for line in open(sys.argv[1]):
                      ("inst0", "Installing collected packages"),
                      ("inst1", "Successfully installed"),
                      ("end", "Elapsed .wall clock")]:
-        if key not in t and re.search(pat, text):
+        # the build environment's own "Installing collected packages" comes first
+        if (key not in t or key.startswith("inst")) and re.search(pat, text):
             t[key] = s
 def span(a, b):
     return f"{t[b] - t[a]:5.1f}" if a in t and b in t else "    ?"
