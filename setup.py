@@ -129,11 +129,14 @@ def _cythonize(pyx, force):
     key = _digest("cython", Cython.__version__, sorted(DIRECTIVES.items()), pyx, *inputs)
     cached = os.path.join(CACHE, f"{os.path.basename(c_file)}-{key[:32]}")
     if USE_CACHE and not force and not ANNOTATE and os.path.exists(cached):
-        os.utime(cached)
-        if not (os.path.exists(c_file) and _file_digest(c_file) == _file_digest(cached)):
-            shutil.copyfile(cached, c_file)
-        print(f"fastnn: {c_file} from build/objcache (Cython inputs unchanged)", flush=True)
-        return c_file
+        try:
+            if not (os.path.exists(c_file) and _file_digest(c_file) == _file_digest(cached)):
+                shutil.copyfile(cached, c_file)
+            os.utime(cached)
+            print(f"fastnn: {c_file} from build/objcache (Cython inputs unchanged)", flush=True)
+            return c_file
+        except OSError:  # pruned meanwhile by another build: translate
+            pass
     cythonize([pyx], compiler_directives=DIRECTIVES, annotate=ANNOTATE, force=True)
     if USE_CACHE:
         _store(cached, c_file)
@@ -180,8 +183,9 @@ def _object_key(command, src, compiler_id):
     beside it, and the compiler."""
     args = []
     for arg in command:
-        if arg.startswith("-I") and os.path.isdir(arg[2:]):
-            arg = "-I" + _tree_digest(os.path.abspath(arg[2:]))
+        if arg.startswith("-I"):  # a missing folder adds no header (venv/include often)
+            folder = arg[2:]
+            arg = "-I" + (_tree_digest(os.path.abspath(folder)) if os.path.isdir(folder) else "-")
         args.append(arg)
     here = os.path.dirname(os.path.abspath(src))
     return _digest("object", compiler_id, *args, src, _file_digest(src),
@@ -205,10 +209,13 @@ def _make_compile(jobs, use_cache):
                 key = _object_key(self.compiler_so + cc_args + extra_postargs, src, compiler_id)
                 path = os.path.join(CACHE, f"{os.path.basename(obj)}-{key[:32]}")
                 if os.path.exists(path):
-                    shutil.copyfile(path, obj)
-                    os.utime(path)
-                    cached.append(obj)
-                    return
+                    try:
+                        shutil.copyfile(path, obj)
+                        os.utime(path)
+                        cached.append(obj)
+                        return
+                    except OSError:  # pruned meanwhile by another build: compile
+                        pass
             self._compile(obj, src, ext, cc_args, extra_postargs, pp_opts)
             if path is not None:
                 _store(path, obj)
