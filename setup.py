@@ -60,9 +60,9 @@ else:
     else:
         extra_compile_args += ["-DNDEBUG"]
         # Python's flags also carry -g: debug information is a fifth of the time
-        # of the largest file (_core.c) and changes no instruction.  A -g in CFLAGS
-        # (tools/asan.sh) keeps it.
-        if "-g" not in os.environ.get("CFLAGS", "").split():
+        # of the largest file (_core.c) and changes no instruction.  A -g, -g3,
+        # -ggdb... in CFLAGS (tools/asan.sh) keeps it.
+        if not any(f.startswith("-g") and f != "-g0" for f in os.environ.get("CFLAGS", "").split()):
             extra_compile_args += ["-g0"]
 
 
