@@ -149,20 +149,35 @@ class build_ext(_build_ext):
     per-object step (the command line of the serial build)."""
 
     def build_extension(self, ext):
-        ext.sources = [_cythonize(s, self.force) if s.endswith(".pyx") else s
+        rebuild = getattr(self, "_rebuild", self.force)
+        ext.sources = [_cythonize(s, rebuild) if s.endswith(".pyx") else s
                        for s in ext.sources]
         super().build_extension(ext)
 
     def build_extensions(self):
+        self._rebuild = self.force  # --force: translate and compile all, read no cache
         cc = self.compiler
         # UnixCCompiler (gcc, clang, MinGW): compile() loops over _compile(obj, ...);
         # other compilers (MSVC) override compile() whole and stay serial.
+        cached = False
         if cc.compiler_type in ("unix", "mingw32", "cygwin"):
-            jobs = self.parallel if isinstance(self.parallel, int) and self.parallel > 0 \
-                else len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") \
-                else os.cpu_count() or 1
-            cc.compile = types.MethodType(_make_compile(jobs, USE_CACHE and not self.force), cc)
-        super().build_extensions()
+            if isinstance(self.parallel, int) and self.parallel is not True and self.parallel > 0:
+                jobs = self.parallel
+            elif hasattr(os, "sched_getaffinity"):
+                jobs = len(os.sched_getaffinity(0))
+            else:
+                jobs = os.cpu_count() or 1
+            cached = USE_CACHE and not self._rebuild
+            cc.compile = types.MethodType(_make_compile(jobs, read=cached, write=USE_CACHE), cc)
+        # With the cache, objects are keyed by everything that makes them: always
+        # compile (hits) and link, instead of distutils' test of modification times,
+        # which keeps an up-to-date-looking .so in build/lib made with other flags
+        # (FASTNN_DEBUG, CFLAGS) and would put it in a wheel.
+        self.force = self._rebuild or cached
+        try:
+            super().build_extensions()
+        finally:
+            self.force = self._rebuild
         if USE_CACHE:
             _prune_cache()
 
@@ -192,14 +207,14 @@ def _object_key(command, src, compiler_id):
                    _tree_digest(here, (".h",)))
 
 
-def _make_compile(jobs, use_cache):
+def _make_compile(jobs, read, write):
     def compile(self, sources, output_dir=None, macros=None, include_dirs=None, debug=False,
                 extra_preargs=None, extra_postargs=None, depends=None):
         # CCompiler.compile, with the loop over _compile() run on a thread pool
         macros, objects, extra_postargs, pp_opts, build = self._setup_compile(
             output_dir, macros, include_dirs, sources, depends, extra_postargs)
         cc_args = self._get_cc_args(pp_opts, debug, extra_preargs)
-        compiler_id = _compiler_id(self) if use_cache else None
+        compiler_id = _compiler_id(self) if read or write else None
         cached = []
 
         def one(obj):
@@ -208,7 +223,7 @@ def _make_compile(jobs, use_cache):
             if compiler_id is not None:
                 key = _object_key(self.compiler_so + cc_args + extra_postargs, src, compiler_id)
                 path = os.path.join(CACHE, f"{os.path.basename(obj)}-{key[:32]}")
-                if os.path.exists(path):
+                if read and os.path.exists(path):
                     try:
                         shutil.copyfile(path, obj)
                         os.utime(path)
