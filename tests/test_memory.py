@@ -24,6 +24,8 @@ CSRC = pathlib.Path(__file__).resolve().parent.parent / "csrc"
 
 
 def test_c_kernels_never_allocate():
+    if not CSRC.is_dir():
+        pytest.skip("csrc/ is not next to the tests (installed without the source tree)")
     sources = sorted(CSRC.glob("*.[ch]"))
     assert sources
     for path in sources:

@@ -283,7 +283,10 @@ def test_cross_validate_trains_fresh_copies():
 
 # ---- overfitting remedies (examples/overfitting.py) -------------------------------------------
 def test_l2_dropout_and_early_stopping_each_shrink_the_gap():
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
+    examples = Path(__file__).resolve().parent.parent / "examples"
+    if not (examples / "overfitting.py").exists():
+        pytest.skip("examples/ is not next to the tests")
+    sys.path.insert(0, str(examples))
     try:
         from overfitting import gaps
     finally:

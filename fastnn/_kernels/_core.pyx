@@ -24,15 +24,15 @@ cdef extern from "Python.h":
 from libc.stdlib cimport malloc, free
 from libc.string cimport memset
 from cpython.pythread cimport PyThread_get_thread_ident
-from cpython.pycapsule cimport PyCapsule_New
+from cpython.pycapsule cimport PyCapsule_GetPointer, PyCapsule_New
 from fastnn.capi cimport fastnn_handle
-from scipy.linalg.cython_blas cimport dgemm, dgemv, sgemm, sgemv
 from fastnn._kernels.csrc cimport *
 
 import os
 import warnings
 
 import numpy as np
+from scipy.linalg import cython_blas
 
 cnp.import_array()
 
@@ -110,12 +110,31 @@ del _start, _warning
 # end to end 256 was not faster than 8192 on either (W1 batch 1/256, W2).
 DEFAULT_SMALL_GEMM = 8192
 
+# SciPy's BLAS (scipy.linalg.cython_blas), taken from the capsules it exports the
+# way `cimport scipy.linalg.cython_blas` would: each is named by its C signature
+# (d and s are SciPy's typedefs of double and float), so a changed prototype
+# raises ValueError here.  Looking them up at import keeps SciPy out of the
+# build: only the run needs it.
+cdef void *_blas_function(str name, str real) except NULL:
+    cdef str T = f"__pyx_t_5scipy_6linalg_11cython_blas_{real} *"
+    cdef str head = "char *, char *, int *, int *, int *" if name.endswith("gemm") \
+        else "char *, int *, int *"
+    sig = f"void ({head}, {T}, {T}, int *, {T}, int *, {T}, {T}, int *)"
+    return PyCapsule_GetPointer(cython_blas.__pyx_capi__[name], sig.encode())
+
+
+cdef fnn_sgemm_t _sgemm = <fnn_sgemm_t>_blas_function("sgemm", "s")
+cdef fnn_dgemm_t _dgemm = <fnn_dgemm_t>_blas_function("dgemm", "d")
+cdef fnn_sgemv_t _sgemv = <fnn_sgemv_t>_blas_function("sgemv", "s")
+cdef fnn_dgemv_t _dgemv = <fnn_dgemv_t>_blas_function("dgemv", "d")
+
+
 cdef fnn_blas _make_blas(Py_ssize_t small_gemm):
     cdef fnn_blas blas
-    blas.sgemm = <fnn_sgemm_t>sgemm
-    blas.dgemm = <fnn_dgemm_t>dgemm
-    blas.sgemv = <fnn_sgemv_t>sgemv
-    blas.dgemv = <fnn_dgemv_t>dgemv
+    blas.sgemm = _sgemm
+    blas.dgemm = _dgemm
+    blas.sgemv = _sgemv
+    blas.dgemv = _dgemv
     blas.small_gemm = small_gemm
     return blas
 
@@ -138,6 +157,26 @@ cdef void *_data(object arr, str name, bint is64, Py_ssize_t size,
         raise ValueError(f"{name}: expected a writeable array")
     if not cnp.PyArray_ISALIGNED(a):
         raise ValueError(f"{name}: expected an aligned array")
+    return cnp.PyArray_DATA(a)
+
+
+cdef void *_vector(object arr, str name, bint int64, bint writable,
+                   Py_ssize_t *size) except? NULL:
+    """Pointer to the data of a C-contiguous float64 (int64) array, its length in
+    *size.  (Not a typed memoryview: that pulls some 18,000 lines of Cython's
+    support code into _core.c, a quarter of its compile time.)"""
+    if not cnp.PyArray_Check(arr):
+        raise TypeError(f"{name}: expected a numpy.ndarray, received {type(arr).__name__}")
+    cdef cnp.ndarray a = <cnp.ndarray>arr
+    if not cnp.PyArray_EquivTypenums(cnp.PyArray_TYPE(a),
+                                     cnp.NPY_INT64 if int64 else cnp.NPY_FLOAT64):
+        raise TypeError(f"{name}: expected dtype {'int64' if int64 else 'float64'}, "
+                        f"received {a.dtype}")
+    if not cnp.PyArray_IS_C_CONTIGUOUS(a) or not cnp.PyArray_ISALIGNED(a):
+        raise ValueError(f"{name}: expected an aligned C-contiguous array")
+    if writable and not cnp.PyArray_ISWRITEABLE(a):
+        raise ValueError(f"{name}: expected a writeable array")
+    size[0] = cnp.PyArray_SIZE(a)
     return cnp.PyArray_DATA(a)
 
 
@@ -279,8 +318,7 @@ cdef fnn_optim _make_optim(tuple opt):
     the schedule's 13 fields (schedules.LearningRateSchedule._c_fields); the
     piecewise arrays must stay referenced by the caller during the call."""
     cdef fnn_optim o
-    cdef const double[::1] bounds
-    cdef const double[::1] values
+    cdef Py_ssize_t n_bounds, n_values
     memset(&o, 0, sizeof(o))
     (o.kind, o.nesterov, o.lr, o.momentum, o.rho, o.beta_1, o.beta_2, o.epsilon,
      o.weight_decay, o.iterations, o.clipnorm, o.clipvalue, o.global_clipnorm,
@@ -293,17 +331,16 @@ cdef fnn_optim _make_optim(tuple opt):
         if not (0 <= o.sched <= 5):
             raise ValueError(f"unknown schedule kind {o.sched}")
         if o.sched == 3:
-            bounds, values = opt[25], opt[26]
-            if values.shape[0] != bounds.shape[0] + 1 or bounds.shape[0] == 0:
+            o.s_bounds = <const double *>_vector(opt[25], "boundaries", False, False, &n_bounds)
+            o.s_values = <const double *>_vector(opt[26], "values", False, False, &n_values)
+            if n_values != n_bounds + 1 or n_bounds == 0:
                 raise ValueError("piecewise schedule: need len(values) == len(boundaries) + 1")
-            o.s_n = <int>bounds.shape[0]
-            o.s_bounds = &bounds[0]
-            o.s_values = &values[0]
+            o.s_n = <int>n_bounds
     return o
 
 
 def train(Net net not None, tuple opt, P, G, S1, S2, ws, Py_ssize_t cap, X, Y, order,
-          Py_ssize_t batch, rng, double[::1] sums not None, keep=None):
+          Py_ssize_t batch, rng, sums, keep=None):
     """Mini-batch training over the rows `order` of X, Y.
 
     Returns (status, n_done, iterations): status 1 means a batch cost was not
@@ -317,7 +354,9 @@ def train(Net net not None, tuple opt, P, G, S1, S2, ws, Py_ssize_t cap, X, Y, o
         o.keep_P = _data(keep[0], "keep P", d, net.n_params, True, False)
         o.keep_S1 = _data(keep[1], "keep S1", d, net.n_params, True, False)
         o.keep_S2 = _data(keep[2], "keep S2", d, net.n_params, True, False)
-    if batch < 1 or batch > cap or sums.shape[0] < FNN_N_SUMS:
+    cdef Py_ssize_t n_sums
+    cdef double *ps = <double *>_vector(sums, "sums", False, True, &n_sums)
+    if batch < 1 or batch > cap or n_sums < FNN_N_SUMS:
         raise ValueError("train: need 1 <= batch <= cap and 4 sums")
     cdef void *px = _data(X, "X", d, n_rows * net.n_in, True, False)
     cdef void *py = _data(Y, "Y", d, n_rows * net.y_cols, True, False)
@@ -328,14 +367,12 @@ def train(Net net not None, tuple opt, P, G, S1, S2, ws, Py_ssize_t cap, X, Y, o
     cdef void *pw = _data(ws, "ws", d, _workspace_rows(net, cap, "train") * net.ws_units,
                           False, True)
     _check_sparse_labels(net, py, n_rows)
-    cdef int64_t[::1] idx = order
-    n_order = idx.shape[0]
+    cdef const int64_t *po = <const int64_t *>_vector(order, "order", True, False, &n_order)
     cdef Py_ssize_t i
     for i in range(n_order):
-        if idx[i] < 0 or idx[i] >= n_rows:
+        if po[i] < 0 or po[i] >= n_rows:
             raise ValueError("train: order holds an index outside X")
     cdef uint64_t *r = _rng(rng)
-    cdef const int64_t *po = &idx[0] if n_order > 0 else NULL
     if n_order == 0:
         return 0, 0, o.iterations
     cdef const fnn_kernels *k = _K
@@ -345,23 +382,23 @@ def train(Net net not None, tuple opt, P, G, S1, S2, ws, Py_ssize_t cap, X, Y, o
         if d:
             status = k.net_train_f64(&net.c, &o, <double *>pp, <double *>pg, <double *>s1,
                                      <double *>s2, <double *>pw, cap, <const double *>px,
-                                     <const double *>py, po, n_order, batch, r, &sums[0],
-                                     &n_done)
+                                     <const double *>py, po, n_order, batch, r, ps, &n_done)
         else:
             status = k.net_train_f32(&net.c, &o, <float *>pp, <float *>pg, <float *>s1,
                                      <float *>s2, <float *>pw, cap, <const float *>px,
-                                     <const float *>py, po, n_order, batch, r, &sums[0],
-                                     &n_done)
+                                     <const float *>py, po, n_order, batch, r, ps, &n_done)
         fnn_ftz_leave(fpenv)
     return status, n_done, o.iterations
 
 
-def loss_grad(Net net not None, P, G, ws, Py_ssize_t cap, X, Y, rng, double[::1] sums not None):
+def loss_grad(Net net not None, P, G, ws, Py_ssize_t cap, X, Y, rng, sums):
     """G := gradient of the batch cost on all rows of X, Y; returns the cost."""
     cdef bint d = net.is64
     cdef Py_ssize_t B = _rows(X, net.n_in, "loss_grad")
     cdef double cost
-    if B < 1 or B > cap or sums.shape[0] < FNN_N_SUMS:
+    cdef Py_ssize_t n_sums
+    cdef double *ps = <double *>_vector(sums, "sums", False, True, &n_sums)
+    if B < 1 or B > cap or n_sums < FNN_N_SUMS:
         raise ValueError("loss_grad: need 1 <= len(X) <= cap and 4 sums")
     cdef void *px = _data(X, "X", d, B * net.n_in, True, False)
     cdef void *py = _data(Y, "Y", d, B * net.y_cols, True, False)
@@ -375,18 +412,20 @@ def loss_grad(Net net not None, P, G, ws, Py_ssize_t cap, X, Y, rng, double[::1]
     with nogil:
         if d:
             cost = k.net_loss_grad_f64(&net.c, <const double *>pp, <double *>pg, <double *>pw,
-                                       cap, B, <const double *>px, <const double *>py, r, &sums[0])
+                                       cap, B, <const double *>px, <const double *>py, r, ps)
         else:
             cost = k.net_loss_grad_f32(&net.c, <const float *>pp, <float *>pg, <float *>pw,
-                                       cap, B, <const float *>px, <const float *>py, r, &sums[0])
+                                       cap, B, <const float *>px, <const float *>py, r, ps)
     return cost
 
 
-def evaluate(Net net not None, P, ws, Py_ssize_t cap, X, Y, double[::1] sums not None):
+def evaluate(Net net not None, P, ws, Py_ssize_t cap, X, Y, sums):
     """Adds the loss (with penalty) and metric sums over all rows of X, Y."""
     cdef bint d = net.is64
     cdef Py_ssize_t n = _rows(X, net.n_in, "evaluate")
-    if cap < 1 or sums.shape[0] < FNN_N_SUMS:
+    cdef Py_ssize_t n_sums
+    cdef double *ps = <double *>_vector(sums, "sums", False, True, &n_sums)
+    if cap < 1 or n_sums < FNN_N_SUMS:
         raise ValueError("evaluate: need cap >= 1 and 4 sums")
     cdef void *px = _data(X, "X", d, n * net.n_in, True, False)
     cdef void *py = _data(Y, "Y", d, n * net.y_cols, True, False)
@@ -398,10 +437,10 @@ def evaluate(Net net not None, P, ws, Py_ssize_t cap, X, Y, double[::1] sums not
     with nogil:
         if d:
             k.net_evaluate_f64(&net.c, <const double *>pp, <double *>pw, cap,
-                               <const double *>px, <const double *>py, n, &sums[0])
+                               <const double *>px, <const double *>py, n, ps)
         else:
             k.net_evaluate_f32(&net.c, <const float *>pp, <float *>pw, cap,
-                               <const float *>px, <const float *>py, n, &sums[0])
+                               <const float *>px, <const float *>py, n, ps)
 
 
 cdef enum:
@@ -616,10 +655,10 @@ def rng_seed(state, uint64_t seed, uint64_t stream):
 def rng_permutation(state, Py_ssize_t n):
     cdef uint64_t *r = _rng(state)
     out = np.empty(n, dtype=np.int64)
-    cdef int64_t[::1] o = out
+    cdef int64_t *o = <int64_t *>cnp.PyArray_DATA(<cnp.ndarray>out)
     if n > 0:
         with nogil:
-            fnn_rng_permutation(r, n, &o[0])
+            fnn_rng_permutation(r, n, o)
     return out
 
 
@@ -751,9 +790,9 @@ def metrics_kernel(int acc, bint want_err, A, Y):
     cdef void *pa = _data(A, "A", d, B * k, True, False)
     cdef void *py = _data(Y, "Y", d, B * ky, True, False)
     sums = np.zeros(FNN_N_SUMS)
-    cdef double[::1] s = sums
-    if d: fnn_metrics_f64(acc, want_err, B, k, <double *>pa, <double *>py, &s[0])
-    else: fnn_metrics_f32(acc, want_err, B, k, <float *>pa, <float *>py, &s[0])
+    cdef double *s = <double *>cnp.PyArray_DATA(<cnp.ndarray>sums)
+    if d: fnn_metrics_f64(acc, want_err, B, k, <double *>pa, <double *>py, s)
+    else: fnn_metrics_f32(acc, want_err, B, k, <float *>pa, <float *>py, s)
     return sums
 
 
