@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from typing import Any
 
 import numpy as np
 
@@ -29,6 +30,18 @@ def shrink(path: str) -> None:
     small.save(path, optimize=True)
 
 
+def binary_classifier(X: np.ndarray, y: np.ndarray, hidden: tuple[int, ...], activation: str,
+                      name: str, learning_rate: float,
+                      **fit: Any) -> tuple[fastnn.Sequential, fastnn.callbacks.History]:
+    """A 2-input network with `hidden` layers and a sigmoid output, trained by Adam
+    (batch 16, seed 0); the model and its History."""
+    net = fastnn.Sequential([fastnn.Input(shape=(2,)),
+                             *(Dense(units, activation=activation) for units in hidden),
+                             Dense(1, activation="sigmoid")], name=name, seed=0)
+    net.compile(fastnn.optimizers.Adam(learning_rate), "binary_crossentropy", ["accuracy"])
+    return net, net.fit(X, y, batch_size=16, verbose=0, **fit)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", default=os.path.join("docs", "images"))
@@ -36,11 +49,8 @@ def main() -> None:
     os.makedirs(out, exist_ok=True)
     X, y = fastnn.datasets.make_circle(600, noise=0.05, seed=0)
     X = X / 5
-    net = fastnn.Sequential([fastnn.Input(shape=(2,)), Dense(4, activation="tanh"),
-                             Dense(2, activation="tanh"), Dense(1, activation="sigmoid")],
-                            name="circle_tanh_4-2", seed=0)
-    net.compile(fastnn.optimizers.Adam(0.03), "binary_crossentropy", ["accuracy"])
-    history = net.fit(X, y, epochs=60, batch_size=16, validation_split=0.25, verbose=0)
+    net, history = binary_classifier(X, y, (4, 2), "tanh", "circle_tanh_4-2", 0.03,
+                                     epochs=60, validation_split=0.25)
     rng = np.random.default_rng(0)
     labels = rng.integers(0, 3, 400)
     B = np.array([[0, 0], [2, 2], [-2, 2]])[labels] + rng.normal(0, 0.7, (400, 2))
@@ -52,12 +62,8 @@ def main() -> None:
     # an over-sized network on 60 noisy points (README, "Overfitting and its remedies")
     G, g = fastnn.datasets.make_gaussian(400, noise=0.4, seed=0)
     G = G / 5
-    big = fastnn.Sequential([fastnn.Input(shape=(2,)), Dense(128, activation="relu"),
-                             Dense(128, activation="relu"), Dense(1, activation="sigmoid")],
-                            name="overfitting_128-128", seed=0)
-    big.compile(fastnn.optimizers.Adam(0.01), "binary_crossentropy", ["accuracy"])
-    overfit = big.fit(G[:60], g[:60], epochs=300, batch_size=16,
-                      validation_data=(G[60:], g[60:]), verbose=0)
+    _, overfit = binary_classifier(G[:60], g[:60], (128, 128), "relu", "overfitting_128-128",
+                                   0.01, epochs=300, validation_data=(G[60:], g[60:]))
     pictures = {
         "history.png": lambda p: plot.plot_history(history, p),
         "boundary.png": lambda p: plot.plot_decision_boundary(net, X, y, p),
