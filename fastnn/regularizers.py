@@ -80,8 +80,9 @@ def l2(l2: float = 0.01) -> L2:
     return L2(l2)
 
 
-def l1_l2(l1: float = 0.01, l2: float = 0.01) -> L1L2:
-    """``L1L2(l1, l2)``: both penalties (Keras's shortcut)."""
+def l1_l2(l1: float = 0.0, l2: float = 0.0) -> L1L2:
+    """``L1L2(l1, l2)``: both penalties.  Keras 3's ``l1_l2`` is ``L1L2`` itself, so
+    its defaults are 0 (Keras 2's function defaulted to 0.01 each)."""
     return L1L2(l1, l2)
 
 

@@ -212,3 +212,12 @@ def test_orthogonal_and_initializer_objects():
     assert Dense(2, kernel_initializer=I.HeNormal()).kernel_initializer == "he_normal"
     with pytest.raises(ValueError, match="Sequential\\(seed"):
         I.GlorotUniform(seed=1)
+
+
+def test_l1_l2_defaults_are_keras_3s():
+    """Keras 3 exports L1L2 as keras.regularizers.l1_l2: both strengths default to 0
+    (Keras 2's l1_l2 function defaulted to 0.01 each; code written for Keras 3 that
+    says l1_l2(l2=1e-4) must not get an L1 penalty)."""
+    from fastnn import regularizers
+    assert regularizers.l1_l2(l2=1e-4).get_config() == {"l1": 0.0, "l2": 1e-4}
+    assert regularizers.l1_l2().get_config() == regularizers.L1L2().get_config()
