@@ -102,6 +102,18 @@ def _store(path, data_path):
     os.replace(tmp, path)
 
 
+def _fetch(path, dest):
+    """Copy the cache entry `path` to `dest` (unless equal) and mark it recently
+    used; False when it is missing, or was pruned meanwhile by another build."""
+    try:
+        if not (os.path.exists(dest) and _file_digest(dest) == _file_digest(path)):
+            shutil.copyfile(path, dest)
+        os.utime(path)
+        return True
+    except OSError:
+        return False
+
+
 def _prune_cache():
     try:
         entries = [os.path.join(CACHE, name) for name in os.listdir(CACHE)]
@@ -128,15 +140,9 @@ def _cythonize(pyx, force):
     inputs = sorted(_file_digest(d) for d in deps if d.endswith((".pyx", ".pxd", ".pxi")))
     key = _digest("cython", Cython.__version__, sorted(DIRECTIVES.items()), pyx, *inputs)
     cached = os.path.join(CACHE, f"{os.path.basename(c_file)}-{key[:32]}")
-    if USE_CACHE and not force and not ANNOTATE and os.path.exists(cached):
-        try:
-            if not (os.path.exists(c_file) and _file_digest(c_file) == _file_digest(cached)):
-                shutil.copyfile(cached, c_file)
-            os.utime(cached)
-            print(f"fastnn: {c_file} from build/objcache (Cython inputs unchanged)", flush=True)
-            return c_file
-        except OSError:  # pruned meanwhile by another build: translate
-            pass
+    if USE_CACHE and not force and not ANNOTATE and _fetch(cached, c_file):
+        print(f"fastnn: {c_file} from build/objcache (Cython inputs unchanged)", flush=True)
+        return c_file
     cythonize([pyx], compiler_directives=DIRECTIVES, annotate=ANNOTATE, force=True)
     if USE_CACHE:
         _store(cached, c_file)
@@ -223,14 +229,9 @@ def _make_compile(jobs, read, write):
             if compiler_id is not None:
                 key = _object_key(self.compiler_so + cc_args + extra_postargs, src, compiler_id)
                 path = os.path.join(CACHE, f"{os.path.basename(obj)}-{key[:32]}")
-                if read and os.path.exists(path):
-                    try:
-                        shutil.copyfile(path, obj)
-                        os.utime(path)
-                        cached.append(obj)
-                        return
-                    except OSError:  # pruned meanwhile by another build: compile
-                        pass
+                if read and _fetch(path, obj):
+                    cached.append(obj)
+                    return
             self._compile(obj, src, ext, cc_args, extra_postargs, pp_opts)
             if path is not None:
                 _store(path, obj)

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 # it reads the same on any terminal, in a log file and on a cp1252 console.
 PLOT_EXTRA = 'pip install -e ".[plot]"'
 DEMO_EXTRA = 'pip install -e ".[demo]"'
+GATES = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)  # the logic gates' inputs
 PLAYGROUND = ("circle", "xor", "gaussian", "spiral")
 N_POINTS, EPOCHS, BATCH, LEARNING_RATE = 600, 200, 16, 0.03  # the Playground runs
 SHAPES = {"circle": "a disc of one class inside a ring of the other",
@@ -34,6 +35,13 @@ def _section(title: str, text: str) -> None:
     """A section's title bar, then `text`: what it shows and why."""
     print(f"\n== {title} " + "=" * max(0, 70 - len(title)))
     print(text.strip("\n"))
+
+
+def _new_folder() -> str:
+    """A new temporary folder for what the demo writes (its path is printed)."""
+    import tempfile
+
+    return tempfile.mkdtemp(prefix="fastnn-demo-")
 
 
 def _plots_folder(plots: str | None) -> tuple[str | None, str]:
@@ -49,9 +57,7 @@ def _plots_folder(plots: str | None) -> tuple[str | None, str]:
     except ImportError:
         return None, f"No pictures: matplotlib is not installed; {PLOT_EXTRA} adds it."
     if plots == "auto":
-        import tempfile
-
-        return tempfile.mkdtemp(prefix="fastnn-demo-"), ""
+        return _new_folder(), ""
     os.makedirs(plots, exist_ok=True)
     return plots, ""
 
@@ -66,17 +72,16 @@ outputs 1 when the sum is >= 0, else 0 (a step activation). The perceptron rule
 corrects the weights after each mistake. Its decision boundary is a straight
 line, so it learns a logic gate only if one line separates the 1s from the 0s.
 """)
-    gates = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
     print("Inputs [0, 0] [0, 1] [1, 0] [1, 1]; at most 50 epochs (passes over them):")
     for name, y in (("AND", [0, 0, 0, 1]), ("OR", [0, 1, 1, 1]), ("XOR", [0, 1, 1, 0])):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", fastnn.ConvergenceWarning)
-            p = fastnn.Perceptron(learning_rate=1.0, max_epochs=50).fit(gates, y)
-        acc = p.score(gates, y)
+            p = fastnn.Perceptron(learning_rate=1.0, max_epochs=50).fit(GATES, y)
+        acc = p.score(GATES, y)
         results[f"perceptron_{name}"] = acc
         note = (f"converged in {len(p.errors_)} epochs" if p.converged_ else
                 f"still wrong after {p.max_epochs} epochs")
-        print(f"{name:>3}: learned {p.predict(gates).tolist()}, target {y}: {acc:.0%}, {note}")
+        print(f"{name:>3}: learned {p.predict(GATES).tolist()}, target {y}: {acc:.0%}, {note}")
     print("""\
 AND and OR are linearly separable, so the rule finds a line. XOR is 1 for [0, 1]
 and [1, 0] and 0 for [0, 0] and [1, 1]: no straight line puts those apart, so a
@@ -94,13 +99,12 @@ output, read as the probability of a 1). Backpropagation with the Adam optimizer
 (learning rate 0.05) lowers the binary cross-entropy loss; 300 epochs over the
 same 4 inputs.
 """)
-    gates = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=float)
     model = fastnn.Sequential([fastnn.Input(shape=(2,)), Dense(4, activation="tanh"),
                                Dense(1, activation="sigmoid")], seed=seed)
     model.compile(optimizer=fastnn.optimizers.Adam(0.05), loss="binary_crossentropy",
                   metrics=["accuracy"])
-    model.fit(gates, [0, 1, 1, 0], epochs=300, batch_size=4, verbose=0)
-    out = model.predict(gates).ravel()
+    model.fit(GATES, [0, 1, 1, 0], epochs=300, batch_size=4, verbose=0)
+    out = model.predict(GATES).ravel()
     results["mlp_xor"] = float(np.mean((out > 0.5) == np.array([0, 1, 1, 0])))
     print(f"outputs {[round(float(v), 3) for v in out]} (target [0, 1, 1, 0]): "
           f"accuracy {results['mlp_xor']:.0%}")
@@ -231,11 +235,7 @@ training and gives the score.
     print(f"test accuracy {acc:.1%}: {wrong} of the {len(X_te)} held-out digits wrong "
           f"({len(h.history['loss'])} epochs in {dt:.2f} s);\n"
           "a random guess would be right 1 time in 10.")
-    if folder is None:
-        import tempfile
-
-        folder = tempfile.mkdtemp(prefix="fastnn-demo-")
-    path = os.path.join(folder, "digits_64-64-10.fastnn")
+    path = os.path.join(folder or _new_folder(), "digits_64-64-10.fastnn")
     net.save(path)
     again = fastnn.load_model(path)
     same = bool(np.array_equal(again.predict(X_te), net.predict(X_te)))

@@ -139,43 +139,41 @@ cdef fnn_blas _make_blas(Py_ssize_t small_gemm):
     return blas
 
 
-cdef void *_data(object arr, str name, bint is64, Py_ssize_t size,
-                 bint exact, bint writable) except? NULL:
-    """Pointer to the data of `arr` after checking dtype, order and size."""
+cdef cnp.ndarray _array(object arr, str name, int typenum, str dtype_name, bint writable):
+    """`arr` after checking it is an aligned C-contiguous ndarray of `typenum`
+    (writeable if asked): what every pointer handed to C needs."""
     if not cnp.PyArray_Check(arr):
         raise TypeError(f"{name}: expected a numpy.ndarray, received {type(arr).__name__}")
     cdef cnp.ndarray a = <cnp.ndarray>arr
-    cdef int want = cnp.NPY_FLOAT64 if is64 else cnp.NPY_FLOAT32
-    if cnp.PyArray_TYPE(a) != want:
-        raise TypeError(f"{name}: expected dtype {'float64' if is64 else 'float32'}, "
-                        f"received {a.dtype}")
+    if not cnp.PyArray_EquivTypenums(cnp.PyArray_TYPE(a), typenum):
+        raise TypeError(f"{name}: expected dtype {dtype_name}, received {a.dtype}")
     if not cnp.PyArray_IS_C_CONTIGUOUS(a):
         raise ValueError(f"{name}: expected a C-contiguous array")
-    if (exact and cnp.PyArray_SIZE(a) != size) or cnp.PyArray_SIZE(a) < size:
-        raise ValueError(f"{name}: expected {size} elements, received {cnp.PyArray_SIZE(a)}")
     if writable and not cnp.PyArray_ISWRITEABLE(a):
         raise ValueError(f"{name}: expected a writeable array")
     if not cnp.PyArray_ISALIGNED(a):
         raise ValueError(f"{name}: expected an aligned array")
+    return a
+
+
+cdef void *_data(object arr, str name, bint is64, Py_ssize_t size,
+                 bint exact, bint writable) except? NULL:
+    """Pointer to the data of a float64 (is64) or float32 `arr` after checking its
+    order and size (exactly `size` elements, or at least `size`)."""
+    cdef cnp.ndarray a = _array(arr, name, cnp.NPY_FLOAT64 if is64 else cnp.NPY_FLOAT32,
+                                "float64" if is64 else "float32", writable)
+    if (exact and cnp.PyArray_SIZE(a) != size) or cnp.PyArray_SIZE(a) < size:
+        raise ValueError(f"{name}: expected {size} elements, received {cnp.PyArray_SIZE(a)}")
     return cnp.PyArray_DATA(a)
 
 
 cdef void *_vector(object arr, str name, bint int64, bint writable,
                    Py_ssize_t *size) except? NULL:
-    """Pointer to the data of a C-contiguous float64 (int64) array, its length in
+    """Pointer to the data of a float64 (int64) array of any length, its length in
     *size.  (Not a typed memoryview: that pulls some 18,000 lines of Cython's
     support code into _core.c, a quarter of its compile time.)"""
-    if not cnp.PyArray_Check(arr):
-        raise TypeError(f"{name}: expected a numpy.ndarray, received {type(arr).__name__}")
-    cdef cnp.ndarray a = <cnp.ndarray>arr
-    if not cnp.PyArray_EquivTypenums(cnp.PyArray_TYPE(a),
-                                     cnp.NPY_INT64 if int64 else cnp.NPY_FLOAT64):
-        raise TypeError(f"{name}: expected dtype {'int64' if int64 else 'float64'}, "
-                        f"received {a.dtype}")
-    if not cnp.PyArray_IS_C_CONTIGUOUS(a) or not cnp.PyArray_ISALIGNED(a):
-        raise ValueError(f"{name}: expected an aligned C-contiguous array")
-    if writable and not cnp.PyArray_ISWRITEABLE(a):
-        raise ValueError(f"{name}: expected a writeable array")
+    cdef cnp.ndarray a = _array(arr, name, cnp.NPY_INT64 if int64 else cnp.NPY_FLOAT64,
+                                "int64" if int64 else "float64", writable)
     size[0] = cnp.PyArray_SIZE(a)
     return cnp.PyArray_DATA(a)
 
