@@ -42,6 +42,7 @@ from ._validation import MismatchedLossWarning, ModelFileError, check_bool, fail
 from ._version import __version__
 
 from ._file_reader import _SLOTS, _STREAMS, FORMAT_NAME, FORMAT_VERSION, read_archive
+from ._untrusted import open_regular
 
 if TYPE_CHECKING:
     from .models import Sequential
@@ -219,25 +220,29 @@ def load_model(filepath: str | os.PathLike[str], compile: bool = True, *,
     path = _check_path("load_model", filepath)
     compile = check_bool("load_model", "compile", compile)
     allow_nonfinite = check_bool("load_model", "allow_nonfinite", allow_nonfinite)
-    if _is_keras_file(path):
-        from .interop import keras
+    f, size = open_regular(path)  # opened once: the content, not the name, picks the reader
+    with f:
+        if _is_keras_file(f, path):
+            from .interop import keras
 
-        return keras.load(path, compile)
-    return model_from_archive(path, path, compile, allow_nonfinite)
+            return keras.load(f, size, path, compile, allow_nonfinite)
+        return model_from_archive(f, path, compile, allow_nonfinite)
 
 
-def _is_keras_file(path: str) -> bool:
-    """A Keras 3 .keras file (zip with config.json and model.weights.h5)?  Anything
-    unreadable is left to the fastnn loader, which reports it."""
+def _is_keras_file(f: IO[bytes], where: str) -> bool:
+    """A Keras 3 .keras file (a zip with config.json and model.weights.h5)?  Anything
+    unreadable is left to the fastnn reader, which reports it."""
     try:
-        with zipfile.ZipFile(path) as zf:
+        with zipfile.ZipFile(f) as zf:
             names = set(zf.namelist())
-    except (OSError, zipfile.BadZipFile, ValueError, EOFError):
+    except Exception:  # damaged: the fastnn reader says how
         return False
+    finally:
+        f.seek(0)
     return "model.weights.h5" in names and "config.json" in names
 
 
-def model_from_archive(source: str | io.BufferedIOBase, where: str, compile: bool = True,
+def model_from_archive(source: str | IO[bytes], where: str, compile: bool = True,
                        allow_nonfinite: bool = False) -> Sequential:
     """A model from the bytes or path `source` of a model file (`where` names it in errors)."""
     config, arrays, model = read_archive(source, where)
@@ -245,8 +250,9 @@ def model_from_archive(source: str | io.BufferedIOBase, where: str, compile: boo
         return _assemble(config, arrays, model, where, compile, allow_nonfinite)
     except ModelFileError:
         raise
-    except (ValueError, TypeError) as exc:  # the config's layers, loss and metrics disagree
-        raise ModelFileError(where, f"the model it describes is invalid: {exc}") from None
+    except Exception as exc:  # the config's layers, loss and metrics disagree
+        raise ModelFileError(where, f"the model it describes is invalid: "
+                             f"{type(exc).__name__}: {exc}") from None
 
 
 def _assemble(config: dict[str, Any], arrays: dict[str, np.ndarray], model: Sequential,

@@ -36,10 +36,9 @@ def test_onnx_export_without_onnx(tmp_path, monkeypatch):
 
 @pytest.mark.skipif(KERAS_FILE is None, reason="no committed .keras fixture in tests/data")
 def test_keras_file_without_h5py(monkeypatch):
+    # fastnn reads the HDF5 of a .keras file itself: libhdf5 never sees untrusted bytes
     monkeypatch.setitem(sys.modules, "h5py", None)
-    with pytest.raises(ImportError) as err:
-        fastnn.load_model(str(KERAS_FILE))
-    _assert_hint(str(err.value), "h5py", "keras")
+    assert fastnn.load_model(str(KERAS_FILE)).count_params() > 0
 
 
 def test_set_num_threads_without_threadpoolctl(monkeypatch):

@@ -561,6 +561,12 @@ path = sys.argv[1]
 m = fastnn.Sequential([fastnn.Input(shape=(1000,)), Dense(4000), Dense(1000)], seed=1)
 m.compile("adam", "mse")
 m.fit(np.ones((4, 1000)), np.ones((4, 1000)), verbose=0)   # 3 arrays of 32 MB to write
+if len(sys.argv) > 2:  # stop inside save(), the data written, before the rename
+    import os, time
+    def fsync(fd):
+        print("mid-save", flush=True)
+        time.sleep(600)
+    os.fsync = fsync
 print("ready", flush=True)
 while True:
     m.save(path)
@@ -574,12 +580,18 @@ def test_sigkill_mid_save_leaves_a_loadable_file(tmp_path):
     old.save(path)
     before = path.read_bytes()
     killed_mid_save = 0
-    for delay in (0.0, 0.02, 0.1, 0.3):
-        child = subprocess.Popen([sys.executable, "-c", KILL_CHILD, str(path)], env=env(),
+    # the kills at fixed delays land wherever the busy or idle machine puts them; the
+    # last one is sure to land inside save() (the child waits there to be killed)
+    for delay in (0.0, 0.02, 0.1, 0.3, "mid-save"):
+        args = [str(path)] + (["stop"] if delay == "mid-save" else [])
+        child = subprocess.Popen([sys.executable, "-c", KILL_CHILD, *args], env=env(),
                                  stdout=subprocess.PIPE, text=True)
         try:
             assert child.stdout.readline().strip() == "ready"
-            time.sleep(delay)
+            if delay == "mid-save":
+                assert child.stdout.readline().strip() == "mid-save"
+            else:
+                time.sleep(delay)
         finally:
             child.kill()
             child.wait()

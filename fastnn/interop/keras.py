@@ -10,28 +10,34 @@ layer type, an activation, initializer, regularizer or constraint fastnn lacks,
 a custom (registered) object, a Lambda — raises ``ModelFileError`` (a
 ValueError) naming the layer and the object.  Nothing in the file is executed:
 the JSON is read as data, classes are matched by name against the short list
-above, and HDF5 datasets are read as plain float arrays after their shapes are
-checked against the config.  The file's compile settings are not imported
-(compile the loaded model yourself).  Needs ``h5py``:
-the ``keras`` extra (h5py).
+above.  The weights file is read by fastnn's own reader of the HDF5 that Keras
+writes (:mod:`fastnn.interop._hdf5`, which says why libhdf5 is kept away from
+untrusted bytes): the whole file is walked and checked first — no external,
+virtual, chunked or filtered storage, no soft links, every byte inside the file —
+then the kernels and biases are read as IEEE floats of the shapes the config
+implies.  A file is refused with ``ModelFileError``, never half-read; weights
+holding NaN or infinities are refused unless ``allow_nonfinite=True``.  The
+file's compile settings are not imported (compile the loaded model yourself).
+No extra is needed.
 """
 from __future__ import annotations
 
-import io
+import contextlib
 import json
+import struct
+import tempfile
 import zipfile
-from typing import TYPE_CHECKING, Any
+import zlib
+from collections.abc import Iterator
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._extras import install_hint
-from .._file_reader import _Bad, _need  # one way to say "this file is invalid"
-from .._validation import ModelFileError
+from .._untrusted import Invalid, model_file_errors, need
+from . import _hdf5
 
 if TYPE_CHECKING:
     from typing import TypeAlias
-
-    import h5py
 
     from ..layers import Layer
     from ..models import Sequential
@@ -41,7 +47,6 @@ if TYPE_CHECKING:
     Weights: TypeAlias = list[tuple[np.ndarray, np.ndarray | None]]  # (kernel, bias) per Dense
 
 MAX_CONFIG_BYTES = 16 << 20
-MAX_WEIGHTS_BYTES = 8 << 30
 _ACTIVATIONS = {"linear": "linear", None: "linear", "sigmoid": "sigmoid", "tanh": "tanh",
                 "relu": "relu", "softmax": "softmax", "leaky_relu": "leaky_relu", "elu": "elu",
                 "selu": "selu", "gelu": "gelu", "softplus": "softplus", "swish": "swish",
@@ -54,57 +59,109 @@ _INITIALIZERS = {"GlorotUniform": "glorot_uniform", "GlorotNormal": "glorot_norm
 _REGULARIZERS = {"L1": ("l1",), "L2": ("l2",), "L1L2": ("l1", "l2")}
 
 
-def load(path: str, compile: bool = True) -> Sequential:
-    """The fastnn model for the Keras file at `path` (see the module docstring)."""
-    try:
-        import h5py
-    except ImportError:
-        raise ImportError("reading .keras files needs h5py: "
-                          + install_hint("keras", "h5py")) from None
-    try:
-        with zipfile.ZipFile(path) as zf:
-            config = _read_json(zf)
-            plan = _plan(config)
-            weights_info = zf.getinfo("model.weights.h5")
-            _need(weights_info.file_size <= MAX_WEIGHTS_BYTES, "model.weights.h5 is too large")
-            with zf.open(weights_info) as f:
-                blob = f.read(MAX_WEIGHTS_BYTES + 1)
-        with h5py.File(io.BytesIO(blob), "r") as h5:
-            weights = _read_weights(h5, plan, h5py.Dataset)
-    except ModelFileError:
-        raise
-    except _Bad as exc:
-        raise ModelFileError(path, f"Keras file: {exc}") from None
-    except (zipfile.BadZipFile, OSError, ValueError, KeyError, TypeError, RecursionError,
-            UnicodeError, EOFError) as exc:
-        if isinstance(exc, FileNotFoundError):
-            raise
-        raise ModelFileError(path, f"Keras file: {type(exc).__name__}: {exc}") from None
+def load(f: IO[bytes], size: int, where: str, compile: bool = True,
+         allow_nonfinite: bool = False) -> Sequential:
+    """The fastnn model for the Keras file open as `f` (`size` bytes; `where` names it
+    in errors); see the module docstring."""
+    with model_file_errors(where):
+        try:
+            return _load(f, size, compile, allow_nonfinite)
+        except Invalid as exc:
+            raise Invalid(f"Keras file: {exc}") from None
+
+
+def _load(f: IO[bytes], size: int, compile: bool, allow_nonfinite: bool) -> Sequential:
+    with zipfile.ZipFile(f) as zf:
+        names = zf.namelist()
+        need(len(names) == len(set(names)), "duplicate zip members "
+             f"{sorted({n for n in names if names.count(n) > 1})}")
+        config = _read_json(zf)
+        plan = _plan(config)
+        with _weights_file(f, zf, size, plan) as (h5file, base, length):
+            weights = _read_weights(_hdf5.Reader(h5file, base, length), plan)
+    for j, pair in enumerate(weights):  # before set_weights, to name the file
+        need(all(w is None or np.isfinite(w).all() for w in pair),
+             f"the weights of Dense layer {j} hold NaN or infinite values"
+             + (" (allow_nonfinite applies to fastnn's own files only)" if allow_nonfinite
+                else ""))
     return _build(plan, weights, config, compile)
+
+
+def _declared_bytes(plan: Plan) -> int:
+    """The bytes of the weights the config implies (float64 at most)."""
+    total, n_in = 0, 0
+    for kind, _, s in plan:
+        if kind == "input":
+            n_in = s["n"]
+        elif kind == "dense":
+            total += (n_in + 1) * s["units"] * 8
+            n_in = s["units"]
+    return total
+
+
+@contextlib.contextmanager
+def _weights_file(f: IO[bytes], zf: zipfile.ZipFile, size: int,
+                  plan: Plan) -> Iterator[tuple[IO[bytes], int, int]]:
+    """(file, offset, length) of the HDF5 bytes of model.weights.h5, their zip CRC-32
+    checked: read in place when stored (as Keras writes it), else inflated into a
+    temporary file, at most the size the config allows (a few KB cannot become GB)."""
+    info = zf.getinfo("model.weights.h5")
+    need(not info.flag_bits & 0x1, "model.weights.h5 is encrypted")
+    if info.compress_type == zipfile.ZIP_STORED:
+        f.seek(info.header_offset)
+        local = f.read(30)
+        need(len(local) == 30 and local[:4] == b"PK\x03\x04",
+             "damaged local header of model.weights.h5")
+        n_name, n_extra = struct.unpack("<HH", local[26:30])
+        start = info.header_offset + 30 + n_name + n_extra
+        need(info.file_size == info.compress_size and start + info.file_size <= size,
+             "model.weights.h5 declares more bytes than the file holds")
+        f.seek(start)
+        crc, left = 0, info.file_size
+        while left:
+            chunk = f.read(min(left, 1 << 20))
+            need(len(chunk) > 0, "model.weights.h5 ends early")
+            crc, left = zlib.crc32(chunk, crc), left - len(chunk)
+        need(crc == info.CRC, "model.weights.h5 has a bad CRC-32 (the file is "
+             "damaged)")
+        yield f, start, info.file_size
+        return
+    limit = 4 * _declared_bytes(plan) + 64 * 1024 * len(plan) + (4 << 20)
+    need(info.file_size <= limit, f"model.weights.h5 inflates to "
+         f"{info.file_size} bytes; its model needs at most {limit}")
+    with tempfile.TemporaryFile() as tmp, zf.open(info) as src:
+        left = info.file_size
+        while left:  # zipfile checks the CRC-32 at the member's end
+            chunk = src.read(min(left, 1 << 20))
+            need(len(chunk) > 0, "model.weights.h5 ends early")
+            tmp.write(chunk)
+            left -= len(chunk)
+        need(src.read(1) == b"", "model.weights.h5 is longer than declared")
+        yield tmp, 0, info.file_size
 
 
 def _read_json(zf: zipfile.ZipFile) -> Any:
     info = zf.getinfo("config.json")
-    _need(info.file_size <= MAX_CONFIG_BYTES, "config.json is too large")
+    need(info.file_size <= MAX_CONFIG_BYTES, "config.json is too large")
     with zf.open(info) as f:
         text = f.read(MAX_CONFIG_BYTES + 1)
-    _need(len(text) <= MAX_CONFIG_BYTES, "config.json is too large")
-    return json.loads(text.decode("utf-8"), parse_constant=lambda c: _need(False, c))
+    need(len(text) <= MAX_CONFIG_BYTES, "config.json is too large")
+    return json.loads(text.decode("utf-8"), parse_constant=lambda c: need(False, c))
 
 
 def _plan(config: Any) -> Plan:
     """[(kind, name, settings)] for the chain, every object checked."""
-    _need(isinstance(config, dict), "config.json is not an object")
+    need(isinstance(config, dict), "config.json is not an object")
     kind, body = config.get("class_name"), config.get("config")
-    _need(kind in ("Sequential", "Functional", "Model") and isinstance(body, dict),
+    need(kind in ("Sequential", "Functional", "Model") and isinstance(body, dict),
           f"the model is a {kind!r}; fastnn reads Sequential or functional chains")
     _check_object(config, "the model")
     layers = body.get("layers")
-    _need(isinstance(layers, list) and 0 < len(layers) <= 1000, "no list of layers")
+    need(isinstance(layers, list) and 0 < len(layers) <= 1000, "no list of layers")
     plan: Plan = []
     previous = None
     for i, spec in enumerate(layers):
-        _need(isinstance(spec, dict) and isinstance(spec.get("config"), dict),
+        need(isinstance(spec, dict) and isinstance(spec.get("config"), dict),
               f"layer {i} is not a layer config")
         cls, cfg = spec.get("class_name"), spec["config"]
         name = cfg.get("name", f"#{i}")
@@ -114,12 +171,12 @@ def _plan(config: Any) -> Plan:
             sources = [a["config"]["keras_history"][0] for node in inbound
                        for a in node.get("args", []) if isinstance(a, dict)
                        and a.get("class_name") == "__keras_tensor__"]
-            _need((previous is None and not sources) or sources == [previous],
+            need((previous is None and not sources) or sources == [previous],
                   f"layer {name!r} is not fed by the layer before it; fastnn reads chains")
         previous = name
         if cls == "InputLayer":
             shape = cfg.get("batch_shape") or cfg.get("batch_input_shape")
-            _need(i == 0 and isinstance(shape, list) and len(shape) == 2
+            need(i == 0 and isinstance(shape, list) and len(shape) == 2
                   and type(shape[1]) is int and shape[1] >= 1,
                   f"input layer {name!r} is not a flat (None, n) input")
             plan.append(("input", name, {"n": shape[1], "dtype": _dtype(cfg.get("dtype"))}))
@@ -127,37 +184,37 @@ def _plan(config: Any) -> Plan:
             plan.append(("dense", name, _dense(cfg, name)))
         elif cls == "Dropout":
             rate = cfg.get("rate")
-            _need(isinstance(rate, (int, float)) and 0 <= rate < 1,
+            need(isinstance(rate, (int, float)) and 0 <= rate < 1,
                   f"dropout {name!r} has rate {rate!r}")
             plan.append(("dropout", name, {"rate": float(rate)}))
         else:
-            raise _Bad(f"layer {name!r} is a {cls!r}; fastnn reads InputLayer, Dense and "
+            raise Invalid(f"layer {name!r} is a {cls!r}; fastnn reads InputLayer, Dense and "
                        "Dropout only")
     if plan[0][0] != "input":  # a Sequential built without an Input layer
         shape = body.get("build_input_shape")
-        _need(isinstance(shape, list) and len(shape) == 2 and type(shape[1]) is int
+        need(isinstance(shape, list) and len(shape) == 2 and type(shape[1]) is int
               and shape[1] >= 1, "the file does not give the input size")
         plan.insert(0, ("input", "input_layer", {"n": shape[1], "dtype": "float32"}))
     if kind != "Sequential":
         outputs = body.get("output_layers")
-        _need(isinstance(outputs, list) and outputs[:1] == [previous],
+        need(isinstance(outputs, list) and outputs[:1] == [previous],
               "the model's output is not its last layer")
-    _need(any(p[0] == "dense" for p in plan), "the model has no Dense layer")
+    need(any(p[0] == "dense" for p in plan), "the model has no Dense layer")
     return plan
 
 
 def _check_object(spec: dict[str, Any], what: str) -> None:
     registered = spec.get("registered_name")
     module = spec.get("module")
-    _need(registered is None or registered == spec.get("class_name"),
+    need(registered is None or registered == spec.get("class_name"),
           f"{what} is a custom object ({registered!r}); fastnn runs no custom code")
-    _need(module is None or (isinstance(module, str) and module.startswith("keras")),
+    need(module is None or (isinstance(module, str) and module.startswith("keras")),
           f"{what} comes from module {module!r}; fastnn reads Keras's own layers only")
 
 
 def _dtype(policy: Any) -> str:  # a JSON value
     name = policy.get("config", {}).get("name") if isinstance(policy, dict) else policy
-    _need(name in (None, "float32", "float64"),
+    need(name in (None, "float32", "float64"),
           f"dtype policy {name!r}; fastnn computes in float32 or float64")
     return name or "float32"
 
@@ -167,19 +224,19 @@ def _dense(cfg: dict[str, Any], name: str) -> dict[str, Any]:
     if isinstance(act, dict):  # a serialized activation object
         act = act.get("config", {}).get("name") if act.get("class_name") in (
             "function", "Activation") else act.get("class_name")
-    _need(act in _ACTIVATIONS, f"dense {name!r} uses activation {act!r}; fastnn has "
+    need(act in _ACTIVATIONS, f"dense {name!r} uses activation {act!r}; fastnn has "
           f"{sorted(k for k in _ACTIVATIONS if k)}")
     out = {"units": cfg.get("units"), "activation": _ACTIVATIONS[act],
            "use_bias": cfg.get("use_bias", True), "dtype": _dtype(cfg.get("dtype"))}
-    _need(type(out["units"]) is int and 1 <= out["units"] < 2**31,
+    need(type(out["units"]) is int and 1 <= out["units"] < 2**31,
           f"dense {name!r} has units {out['units']!r}")
-    _need(isinstance(out["use_bias"], bool), f"dense {name!r}: use_bias is not a bool")
+    need(isinstance(out["use_bias"], bool), f"dense {name!r}: use_bias is not a bool")
     out["trainable"] = cfg.get("trainable", True)
-    _need(isinstance(out["trainable"], bool), f"dense {name!r}: trainable is not a bool")
+    need(isinstance(out["trainable"], bool), f"dense {name!r}: trainable is not a bool")
     for key in ("kernel_initializer", "bias_initializer"):
         init = cfg.get(key)
         cls: Any = init.get("class_name") if isinstance(init, dict) else init  # JSON
-        _need(cls in _INITIALIZERS or cls in _INITIALIZERS.values(),
+        need(cls in _INITIALIZERS or cls in _INITIALIZERS.values(),
               f"dense {name!r}: {key} {cls!r} is not one fastnn has")
         out[key] = _INITIALIZERS.get(cls, cls)
     for key in ("kernel_regularizer", "bias_regularizer"):
@@ -188,17 +245,17 @@ def _dense(cfg: dict[str, Any], name: str) -> dict[str, Any]:
             out[key] = None
             continue
         cls = reg.get("class_name") if isinstance(reg, dict) else reg
-        _need(cls in _REGULARIZERS, f"dense {name!r}: {key} {cls!r} is not one fastnn has")
+        need(cls in _REGULARIZERS, f"dense {name!r}: {key} {cls!r} is not one fastnn has")
         values = reg.get("config", {})
         out[key] = {k: float(values.get(k, 0.0)) for k in ("l1", "l2")}
     for key in ("kernel_constraint", "bias_constraint", "activity_regularizer",
                 "quantization_config", "lora_rank"):
-        _need(not cfg.get(key), f"dense {name!r}: {key} {cfg.get(key)!r} is not supported "
+        need(not cfg.get(key), f"dense {name!r}: {key} {cfg.get(key)!r} is not supported "
               "by fastnn")
     return out
 
 
-def _read_weights(h5: h5py.File, plan: Plan, dataset_type: type[Any]) -> Weights:
+def _read_weights(h5: _hdf5.Reader, plan: Plan) -> Weights:
     """[(kernel, bias or None)] per Dense, shapes checked before reading."""
     out: Weights = []
     n_in, k = None, 0
@@ -209,18 +266,13 @@ def _read_weights(h5: h5py.File, plan: Plan, dataset_type: type[Any]) -> Weights
             continue
         group = f"layers/{'dense' if k == 0 else f'dense_{k}'}/vars"
         k += 1
-        _need(group in h5, f"no weights for dense {name!r} (expected {group})")
+        assert n_in is not None  # the plan starts with its input
         wanted = [("0", (n_in, s["units"]))] + ([("1", (s["units"],))] if s["use_bias"] else [])
-        _need(len(h5[group]) == len(wanted), f"dense {name!r} has {len(h5[group])} weight "
-              f"arrays, expected {len(wanted)}")
-        arrays = []
-        for key, shape in wanted:
-            ds = h5[group].get(key)
-            _need(isinstance(ds, dataset_type) and ds.shape == shape
-                  and ds.dtype in (np.float32, np.float64),
-                  f"dense {name!r} weight {key}: expected float array of shape {shape}, "
-                  f"found {getattr(ds, 'shape', None)} {getattr(ds, 'dtype', None)}")
-            arrays.append(np.asarray(ds[()]))
+        found = sorted(p[len(group) + 1:] for p in h5.datasets if p.startswith(group + "/"))
+        need(bool(found), f"no weights for dense {name!r} (expected {group})")
+        need(found == [key for key, _ in wanted], f"dense {name!r} has weight arrays "
+             f"{found} in {group}, expected {[key for key, _ in wanted]}")
+        arrays = [h5.read(f"{group}/{key}", shape) for key, shape in wanted]
         out.append((arrays[0], arrays[1] if len(arrays) > 1 else None))
         n_in = s["units"]
     return out
