@@ -201,7 +201,8 @@ def test_filters_and_chunked_layouts_are_refused(tmp_path, kind):
 
 
 def test_compression_bomb_of_the_zip_member_is_refused(tmp_path, monkeypatch):
-    # 1 GiB of zeros deflates to ~1 MB; the config allows a few KB of weights
+    # 64 MiB of zeros deflate to 64 KB; the config allows a few KB of weights (and
+    # the weights file's metadata), so inflating it is refused before it starts
     bomb = zipfile.ZipInfo("model.weights.h5")
     bomb.compress_type = zipfile.ZIP_DEFLATED
     items = members()
@@ -211,9 +212,9 @@ def test_compression_bomb_of_the_zip_member_is_refused(tmp_path, monkeypatch):
             zf.writestr(name, items[name])
         with zf.open(bomb, "w", force_zip64=True) as out:
             block = bytes(1 << 20)
-            for _ in range(1024):
+            for _ in range(64):
                 out.write(block)
-    assert path.stat().st_size < 2 << 20
+    assert path.stat().st_size < 1 << 20
     refused(path, "inflates to", monkeypatch)
 
 
@@ -304,7 +305,7 @@ def test_a_fifo_is_refused_without_blocking(tmp_path):
 
 # ------------------------------------------------------------ one exception type
 def test_mutated_weights_files_give_model_file_error_or_a_model(tmp_path):
-    """2,000 seeded mutations of the HDF5 member, its zip CRC recomputed so that the
+    """700 seeded mutations of the HDF5 member, its zip CRC recomputed so that the
     HDF5 reader meets every damaged byte: each load raises ModelFileError or returns
     a model with the right shapes, within the memory cap."""
     items = members()
@@ -313,7 +314,7 @@ def test_mutated_weights_files_give_model_file_error_or_a_model(tmp_path):
     outcomes = {"refused": 0, "loaded": 0}
     tracemalloc.start()
     try:
-        for i in range(2000):
+        for i in range(700):
             data = bytearray(blob)
             for _ in range(int(rng.integers(1, 4))):
                 at = int(rng.integers(0, min(len(data), 4096)) if i % 2 else
@@ -336,7 +337,7 @@ def test_mutated_weights_files_give_model_file_error_or_a_model(tmp_path):
     finally:
         tracemalloc.stop()
     assert peak < MEMORY_CAP
-    assert outcomes["refused"] > 100 and outcomes["loaded"] > 100, outcomes
+    assert outcomes["refused"] > 50 and outcomes["loaded"] > 50, outcomes
 
 
 @pytest.mark.parametrize("fixture", ["functional_chain.keras", "fastnn"])
@@ -443,3 +444,39 @@ def test_the_crc_of_the_weights_member_is_checked(tmp_path):
     path.write_bytes(bytes(data))
     refused(path, "bad CRC-32")
     assert zlib.crc32(blob) == zipfile.ZipFile(CHAIN).getinfo("model.weights.h5").CRC
+
+
+# ------------------------------------------------------------ the reader reads what h5py wrote
+def test_the_reader_agrees_with_h5py_on_keras_like_files():
+    """Seeded trees as Keras lays them out, with large groups (B-trees of several
+    levels), attributes, int64 and string datasets beside the floats, compact
+    storage and both byte orders: every dataset is found, and each float one reads
+    back equal to what h5py wrote."""
+    from fastnn.interop._hdf5 import Reader
+
+    rng = np.random.default_rng(7)
+    for trial in range(6):
+        buf, written = io.BytesIO(), {}
+        with h5py.File(buf, "w") as f:
+            for i in range(int(rng.integers(1, 300))):
+                path = f"layers/dense_{i % 37}/vars/{i}" if trial % 2 else f"optimizer/vars/{i}"
+                shape = tuple(int(d) for d in rng.integers(1, 9, size=int(rng.integers(1, 3))))
+                dtype = rng.choice(["<f4", "<f8", ">f4", ">f8"])
+                written[path] = rng.standard_normal(shape).astype(dtype)
+                f[path] = written[path]
+                f[path].parent.attrs["name"] = f"n{i}"
+            f["optimizer/iterations"] = np.int64(trial)
+            f["metadata"] = np.bytes_(b"x" * 30)
+            space = h5py.h5s.create_simple((5,))
+            plist = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+            plist.set_layout(h5py.h5d.COMPACT)
+            h5py.h5d.create(f.id, b"compact", h5py.h5t.IEEE_F64LE, space, plist).write(
+                h5py.h5s.ALL, h5py.h5s.ALL, np.arange(5.0))
+            written["compact"] = np.arange(5.0)
+        blob = buf.getvalue()
+        reader = Reader(io.BytesIO(blob), 0, len(blob))
+        assert set(reader.datasets) == set(written) | {"optimizer/iterations", "metadata"}
+        for path, want in written.items():
+            got = reader.read(path, want.shape)
+            assert got.dtype.isnative and got.dtype.itemsize == want.dtype.itemsize
+            np.testing.assert_array_equal(got, want)
