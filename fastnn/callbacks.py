@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import warnings
+import weakref
 from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Any
 
@@ -59,13 +60,29 @@ class Callback:
 
 
 class History(Callback):
-    """Per-epoch metrics: ``history.history["loss"]``, ``["val_loss"]``, ..."""
+    """Per-epoch metrics: ``history.history["loss"]``, ``["val_loss"]``, ...
+
+    The model keeps its last History (``model.history``), so ``history.model`` is a
+    weak reference: the model while it lives, None once it is freed.  A strong one
+    would make a reference cycle, and a model would wait for the cycle collector
+    to be freed (issue 18)."""
 
     def __init__(self) -> None:
+        self._model_ref: weakref.ref[Sequential] | None = None
         super().__init__()
         self.history: dict[str, list[float]] = {}
         self.epoch: list[int] = []
         self.params = {}
+
+    @property
+    def model(self) -> Sequential | None:
+        """The model trained (a weak reference): None once that model is freed."""
+        ref = self._model_ref
+        return None if ref is None else ref()
+
+    @model.setter
+    def model(self, model: Sequential | None) -> None:
+        self._model_ref = None if model is None else weakref.ref(model)
 
     def set_params(self, params: dict[str, Any]) -> None:
         self.params = params

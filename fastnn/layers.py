@@ -3,9 +3,16 @@
 A layer holds its configuration.  Its weights live in the model's one flat
 parameter buffer; ``Dense.kernel`` and ``Dense.bias`` are read-only views of it
 and ``get_weights()`` returns copies.
+
+Ownership is one-directional: the model owns its layers, and a layer reaches its
+model through a weak reference (``Layer._model``), so a model and its layers form
+no reference cycle and are freed by reference counting as soon as the last
+reference to the model goes (issue 18).  A layer that outlives its model is
+detached, as a popped layer is: it has no weights and may join another model.
 """
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -33,7 +40,25 @@ class Layer:
             fail(type(self).__name__, "invalid type for argument `name`", "a str or None",
                  "name", name, error=TypeError)
         self.name = name
-        self._model: Sequential | None = None
+        self._model_ref: weakref.ref[Sequential] | None = None
+
+    @property
+    def _model(self) -> Sequential | None:
+        """The model this layer belongs to; None before ``add``, after ``pop`` and once
+        the model is freed (a weak reference: the model owns the layer, not the
+        other way round)."""
+        ref = self._model_ref
+        return None if ref is None else ref()
+
+    @_model.setter
+    def _model(self, model: Sequential | None) -> None:
+        self._model_ref = None if model is None else weakref.ref(model)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # a copy or a pickle of a layer is detached (a weak reference is not copied)
+        state = self.__dict__.copy()
+        state["_model_ref"] = None
+        return state
 
     @property
     def trainable(self) -> bool:

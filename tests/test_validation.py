@@ -137,8 +137,9 @@ def add_twice():
 
 def add_to_other_model():
     d = Dense(2)
-    fastnn.Sequential([d])
+    other = fastnn.Sequential([d])  # alive: a layer whose model is freed is detached
     fastnn.Sequential().add(d)
+    return other
 
 
 def lr_call(cls, value):
