@@ -25,6 +25,7 @@ import numpy as np
 from . import losses as L
 from . import metrics as M
 from . import optimizers as O
+from ._npy_header import read_npy_header
 from ._untrusted import Invalid, model_file_errors, need, open_regular
 from ._validation import MismatchedLossWarning
 from ._version import __version__
@@ -257,26 +258,23 @@ def _check_state(state: Any, comp: Any) -> bool:
 
 def _read_header(zf: zipfile.ZipFile, name: str, shape: tuple[int, ...],
                  dtype: str) -> tuple[int, tuple[int, ...]]:
-    """Check one member's .npy header against the config; return the data offset."""
+    """Check one member's .npy header against the config; return the data offset.
+    fastnn._npy_header reads it: numpy's reader parses the header with
+    ast.literal_eval, which leaves a reference cycle per call."""
     info = zf.getinfo(name)
     with zf.open(info) as f:
-        version = np.lib.format.read_magic(f)
-        need(version in ((1, 0), (2, 0)), f"{name}: unsupported .npy version {version}")
-        read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
-                else np.lib.format.read_array_header_2_0)
         try:
-            got_shape, fortran, got_dtype = read(f, max_header_size=MAX_HEADER_BYTES)
-        except (ValueError, SyntaxError, TypeError) as exc:
+            got_shape, fortran, descr = read_npy_header(f, MAX_HEADER_BYTES)
+        except ValueError as exc:
             raise Invalid(f"{name}: unreadable .npy header ({exc})") from None
         offset = f.tell()
-    need(got_dtype.str == dtype and got_dtype.fields is None,
-          f"{name}: dtype {got_dtype.str!r}, expected {dtype!r}")
+    need(descr == dtype, f"{name}: dtype {descr!r}, expected {dtype!r}")
     need(not fortran, f"{name}: Fortran order is not supported")
-    need(tuple(got_shape) == shape and all(type(d) is int for d in got_shape),
-          f"{name}: shape {got_shape} differs from {shape}, the shape the config implies")
+    need(got_shape == shape,
+         f"{name}: shape {got_shape} differs from {shape}, the shape the config implies")
     nbytes = int(np.prod(shape, dtype=object)) * np.dtype(dtype).itemsize
     need(info.file_size == offset + nbytes, f"{name}: holds {info.file_size - offset} "
-          f"bytes of data; its header declares {nbytes}")
+         f"bytes of data; its header declares {nbytes}")
     return offset, shape
 
 

@@ -113,7 +113,9 @@ def write_archive(fileobj: IO[bytes], config: dict[str, Any],
             listing[name] = {"shape": list(arr.shape), "dtype": arr.dtype.str,
                              "sha256": hashlib.sha256(data).hexdigest()}
         config = {**config, "arrays": listing}
-        zf.writestr(_member("config.json"), json.dumps(config, indent=1, allow_nan=False))
+        # no indent: json's C encoder (the indenting one is Python code whose closures
+        # leave a reference cycle per call)
+        zf.writestr(_member("config.json"), json.dumps(config, allow_nan=False))
 
 
 def _member(name: str) -> zipfile.ZipInfo:
