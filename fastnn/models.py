@@ -55,7 +55,7 @@ def _check_dtype(func: str, dtype: object) -> np.dtype:
         fail(func, "unsupported dtype", "'float32' or 'float64'", "dtype", dtype, error=TypeError)
     try:
         key = np.dtype(dtype).name
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, SyntaxError):  # np.dtype(",") parses with literal_eval
         fail(func, "unsupported dtype", "'float32' or 'float64'", "dtype", dtype,
              error=ValueError if isinstance(dtype, str) else TypeError)
     if key not in _DTYPES:
