@@ -206,12 +206,13 @@ def test_plan_runs_tiny_nets_at_one_thread_and_skips_inapplicable_peers(monkeypa
     groups, plan, static = cli.plan_of(s)
     assert [(w, t) for w, t, _ in groups] == [("W1", 1), ("W5", 1), ("W5", 2)]
     assert groups[0][2] == ["fastnn", "numpy"]          # ort: inference only; torch: missing
-    assert groups[1][2] == ["fastnn", "numpy", "ort"]
+    # the sgemm peak probe runs once per thread count, with the first arithmetic workload
+    assert groups[1][2] == groups[2][2] == ["sgemm", "fastnn", "numpy", "ort"]
     assert ("W1-b1", "ort") not in static                # said once, below the table
     assert static[("W1-b1", "torch")]["status"] == "not installed"
     assert ("W5-noop", "torch") not in static            # probes list only who measured them
-    assert [c for c, t in plan if t == 2] == ["W5-noop", "W5-lat-circle", "W5-lat-mnist",
-                                              "W5-batch-mnist"]
+    assert [c for c, t in plan if t == 2] == ["peak", "W5-noop", "W5-lat-circle",
+                                              "W5-lat-mnist", "W5-batch-mnist"]
     assert s["skipped"] == {}
     info = cli._peer_info([], s, {"torch": ["torch"]})
     assert info["ort"]["not_applicable"] == {"W1": "inference only (W5)"}
@@ -240,11 +241,13 @@ def test_aggregate_ratios_peak_share_and_noop_multiple():
             _rec("torch", "W1-b1", [400.0], check=[[0.7]]),
             _rec("fastnn", "W5-noop", [0.02]), _rec("fastnn", "W5-lat-mnist", [10.0]),
             _rec("numpy", "W5-lat-mnist", [30.0]),
-            {"peer": "sgemm", "workload": "W4", "threads": 1, "results": [
-                {**_rec("sgemm", "W4-peak", [90.0, 110.0])["results"][0], "variant": "numpy"},
-                {**_rec("sgemm", "W4-peak", [80.0])["results"][0], "variant": "scipy"}]},
-            _rec("fastnn", "W4", [500.0])]
-    plan = [("W1-b1", 1), ("W4-peak", 1), ("W4", 1), ("W5-noop", 1), ("W5-lat-mnist", 1)]
+            {"peer": "sgemm", "workload": "W3", "threads": 1, "results": [
+                {**_rec("sgemm", "peak", [90.0, 110.0])["results"][0], "variant": "numpy"},
+                {**_rec("sgemm", "peak", [80.0])["results"][0], "variant": "scipy"}]},
+            _rec("fastnn", "W4", [500.0]), _rec("fastnn", "W3", [1e5]),
+            _rec("fastnn", "W5-batch-mnist", [3e5]), _rec("fastnn", "W3-busy", [1.5, 1.1, 1.2])]
+    plan = [("W1-b1", 1), ("peak", 1), ("W3", 1), ("W3-busy", 1), ("W4", 1), ("W5-noop", 1),
+            ("W5-lat-mnist", 1), ("W5-batch-mnist", 1)]
     static = {("W1-b1", "jax"): {"status": "not installed", "reason": "not installed (jax)"}}
     res = {e["case"]: e for e in report.aggregate(recs, plan, ["fastnn", "numpy", "torch", "jax"],
                                                    static)}
@@ -254,10 +257,20 @@ def test_aggregate_ratios_peak_share_and_noop_multiple():
     assert w1["peers"]["jax"]["status"] == "not installed"
     assert w1["peers"]["numpy"]["check_max_diff"] < report.CHECK_RTOL
     assert w1["peers"]["torch"]["check_max_diff"] == pytest.approx(0.2)
-    assert res["W4-peak"]["peak_gflops"] == 100.0
+    assert res["peak"]["peak_gflops"] == 100.0
     w4 = res["W4"]["peers"]["fastnn"]
-    assert w4["gflops"] == pytest.approx(6 * workloads.NETS["wide"].params * 500 / 1e9)
+    assert w4["gflops"] == pytest.approx(workloads.NETS["wide"].train_flops * 500 / 1e9)
     assert w4["fraction_of_peak"] == pytest.approx(w4["gflops"] / 100.0)
+    w3 = res["W3"]["peers"]["fastnn"]  # every arithmetic cell gets its share of the peak
+    # 784-256-128-10: 6·(784·256 + 256·128 + 128·10) − 2·784·256 flops per trained sample
+    assert workloads.NETS["mnist"].train_flops == 6 * 234_752 - 2 * 200_704
+    assert w3["fraction_of_peak"] == pytest.approx(workloads.NETS["mnist"].train_flops * 1e5
+                                                   / 1e9 / 100.0)
+    w5 = res["W5-batch-mnist"]["peers"]["fastnn"]
+    assert w5["fraction_of_peak"] == pytest.approx(2 * 234_752 * 3e5 / 1e9 / 100.0)
+    busy = res["W3-busy"]  # lower is better: the time at the default over 1 thread
+    assert busy["peers"]["fastnn"]["median"] == 1.2 and not busy["higher_is_better"]
+    assert list(busy["peers"]) == ["fastnn"]
     lat = res["W5-lat-mnist"]
     assert lat["speedup"]["numpy"] == 3.0  # µs: peer / fastnn
     assert lat["peers"]["fastnn"]["noop_multiple"] == pytest.approx(500.0)

@@ -28,6 +28,7 @@ import numpy as np
 
 from . import harness, workloads
 from .peers import module
+from .peers import unsupported as peer_unsupported
 
 CHECK_ROWS = 8
 
@@ -114,6 +115,46 @@ def _peak_case(mod, case, args, cpus):
     return out
 
 
+def _contended_case(mod, case, args):
+    """fit (1 epoch) + predict on the same rows, with one CPU-bound process running on
+    the same CPUs: the time at this child's thread count over the time at one thread,
+    measured alternately.  Users' machines are never idle; the thread setting a
+    framework picks by default must not turn a busy core into a many-fold slowdown."""
+    import subprocess
+
+    import fastnn
+
+    net = workloads.NETS[case.net]
+    data = workloads.load_data(args.folder, case.data)
+    X, y = data["X"][:10_000], data["y"][:10_000]
+    model = mod.build(net, workloads.load_weights(args.folder, case.net), args.seed)
+
+    def work() -> float:
+        t = time.perf_counter()
+        model.fit(X, y, batch_size=case.batch, epochs=1, verbose=0, shuffle=True)
+        model.predict(X)
+        return time.perf_counter() - t
+    warm = work()
+    spin = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.3)  # the spinner is running before the first timing
+        ratios, pairs = [], []
+        for _ in range(3 if args.quick else 6):
+            default = work()
+            with fastnn.num_threads(1):
+                one = work()
+            ratios.append(default / one)
+            pairs.append([default, one])
+    finally:
+        spin.kill()
+        spin.wait()
+    return {"values": ratios, "windows": [], "warmup_s": warm, "rows": len(X),
+            "seconds_default_vs_1_thread": pairs,
+            "work_per_window": f"fit 1 epoch + predict of {len(X)} rows at {args.threads} "
+                               "threads, then at 1 thread, beside a spinning process",
+            "check": None}
+
+
 def run(args) -> dict:
     cpus = harness.allowed_cpus()
     out = {"peer": args.peer, "workload": args.workload, "threads": args.threads,
@@ -122,9 +163,13 @@ def run(args) -> dict:
     t0 = time.perf_counter()
     out.update(mod.setup(args.peer, args.threads))
     out["setup_s"] = time.perf_counter() - t0
-    for case in workloads.cases_of(args.workload):
+    cases = ([workloads.CASE_BY_ID["peak"]] if args.peer == "sgemm"
+             else workloads.cases_of(args.workload))
+    for case in cases:
         base = {"case": case.id, "unit": case.unit}
-        reason = mod.unsupported(args.peer, case)
+        reason = peer_unsupported(args.peer, case)
+        if case.kind == "contended" and args.threads < 2:
+            reason = "needs 2 or more threads"
         if reason:
             out["results"].append({**base, "status": "unsupported", "reason": reason})
             continue
@@ -133,6 +178,8 @@ def run(args) -> dict:
                 got = [_train_case(mod, case, args, cpus)]
             elif case.kind == "peak":
                 got = _peak_case(mod, case, args, cpus)
+            elif case.kind == "contended":
+                got = [_contended_case(mod, case, args)]
             else:
                 got = [_call_case(mod, case, args, cpus)]
         except Exception as e:  # reported per case; the suite goes on

@@ -2,7 +2,7 @@
 
 For every selected workload and thread count, R rounds; in each round every
 peer runs in a fresh child process (fastnn first, then the peers in order;
-for W4 the GEMM-peak probe first), so slow drifts of the machine hit all of
+with the first of W3-W5 at each thread count the GEMM-peak probe first), so slow drifts of the machine hit all of
 them alike.  Children inherit the thread environment and a CPU set of
 `threads` CPUs chosen here; see harness for the quiet-window rule and
 _child for what one child does.
@@ -122,11 +122,16 @@ def plan_of(s) -> tuple[list, list, dict]:
     static {(case, peer): entry} for peers not run: not installed / unsupported)."""
     gone = {p: missing(p) for p in s["peers"]}
     groups, plan, static = [], [], {}
+    probed = set()  # thread counts whose sgemm peak is already planned
     for w in s["workloads"]:
         ts = s["threads"] if w in workloads.MULTI_THREAD else [min(s["threads"])]
         cases = workloads.cases_of(w)
         for t in ts:
-            run = ["sgemm"] if w == "W4" else []
+            run = []
+            if w in workloads.ARITHMETIC and t not in probed:  # the peak, once per t
+                probed.add(t)
+                run.append("sgemm")
+                plan.append(("peak", t))
             run.append("fastnn")
             for p in s["peers"]:
                 can = [c for c in cases if unsupported(p, c) is None]
@@ -134,7 +139,7 @@ def plan_of(s) -> tuple[list, list, dict]:
                     continue
                 for c in cases:
                     why = unsupported(p, c)
-                    if c.kind in ("noop", "peak"):
+                    if c.kind in ("noop", "peak", "contended"):
                         continue
                     if why:
                         static[(c.id, p)] = {"status": "unsupported", "reason": why}
@@ -144,7 +149,7 @@ def plan_of(s) -> tuple[list, list, dict]:
                 if not gone[p]:
                     run.append(p)
             groups.append((w, t, run))
-            plan += [(c.id, t) for c in cases]
+            plan += [(c.id, t) for c in cases if c.kind != "contended" or t >= 2]
     return groups, plan, static
 
 
@@ -180,7 +185,7 @@ def _peer_info(records, s, gone) -> dict:
              "missing": gone.get(name, []), "not_applicable": {}}
         for w in s["workloads"]:
             why = {unsupported(name, c) for c in workloads.cases_of(w)
-                   if c.kind not in ("noop", "peak")}
+                   if c.kind not in ("noop", "peak", "contended")}
             if None not in why:
                 d["not_applicable"][w] = "; ".join(sorted(str(r) for r in why))
         for rec in records:
@@ -192,7 +197,7 @@ def _peer_info(records, s, gone) -> dict:
         if not gone.get(name) and "versions" not in d:
             d["status"] = "not run (no selected workload it supports)"
         info[name] = d
-    if "W4" in s["workloads"]:
+    if set(workloads.ARITHMETIC) & set(s["workloads"]):
         info["sgemm"] = {"note": note("sgemm"), "status": "probe", "missing": []}
         for rec in records:
             if rec["peer"] == "sgemm" and "versions" in rec:
@@ -236,14 +241,19 @@ def run(args, argv) -> dict:
     entries = report.aggregate(records, plan, ["fastnn", *s["peers"]], static)
     doc = {"schema": "fastnn-bench/1",
            "created": datetime.datetime.now().isoformat(timespec="seconds"),
-           "command": " ".join(shlex.quote(a) for a in
-                               [sys.executable, "-m", "fastnn", "bench", *argv]),
+           # no machine-specific path: the command as a user types it
+           "command": " ".join(shlex.quote(a) for a in ["python", "-m", "fastnn", "bench",
+                                                         *argv]),
            "settings": {**s, "cpus": {str(k): v for k, v in s["cpus"].items()}},
            "machine": machine, "peers": _peer_info(records, s, gone), "data": data,
            "formulas": {"speedup": "fastnn/peer for samples/s and GFLOP/s, peer/fastnn for "
                                    "µs/call (> 1: fastnn faster), on medians",
-                        "W4_gflops": "6 * params * samples/s / 1e9, params = "
-                                     f"{workloads.NETS['wide'].params}"},
+                        "gflops": "flops per sample * samples/s / 1e9; flops per "
+                                  "trained sample W3 = "
+                                  f"{workloads.NETS['mnist'].train_flops}, W4 = "
+                                  f"{workloads.NETS['wide'].train_flops}; per predicted "
+                                  f"W3 sample {workloads.NETS['mnist'].predict_flops}",
+                        "fraction_of_peak": "gflops / the sgemm peak at the same threads"},
            "results": entries, "children": len(records),
            "wall_seconds": time.perf_counter() - t_start}
     return doc

@@ -121,7 +121,8 @@ def build_info() -> str:
     sos = glob.glob(os.path.join(root, "fastnn", "_kernels", "_core*.so"))
     built = (datetime.datetime.fromtimestamp(os.path.getmtime(sos[0])).isoformat(timespec="seconds")
              if sos else "?")
-    return (f"{root}, commit {head}"
+    where = "a source checkout" if os.path.isdir(os.path.join(root, ".git")) else "installed"
+    return (f"{where}, commit {head}"
             f"{' + uncommitted changes in fastnn/, csrc/ or setup.py' if dirty else ''}"
             f", _core built {built}")
 
@@ -150,8 +151,7 @@ def machine_report(thread_note: str, probe: bool = True) -> str:
         fv = f"not importable ({e})"
     lines = [
         f"date        : {datetime.datetime.now().isoformat(timespec='seconds')}",
-        f"command     : {' '.join(shlex.quote(a) for a in [sys.executable, *sys.argv])}",
-        f"cwd         : {os.getcwd()}",
+        f"command     : {' '.join(shlex.quote(a) for a in ['python', *sys.argv[1:]])}",
         f"cpu         : {cpu_model()}, {os.cpu_count()} logical CPUs",
         f"python      : {platform.python_version()} ({platform.platform()})",
         f"numpy       : {np.__version__}   scipy: {scipy.__version__}   fastnn: {fv}",

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 import statistics
 
-from .workloads import CASE_BY_ID, NETS
+from .workloads import CASE_BY_ID, FLOPS_PER_SAMPLE, NETS
 
 CHECK_RTOL = 1e-4  # outputs before training, relative to max(1, |fastnn's|): float32 sums
 
@@ -101,7 +101,7 @@ def aggregate(records: list[dict], plan: list[tuple], peers: list[str],
     for cid, t in plan:
         case = CASE_BY_ID[cid]
         got = slots.get((cid, t), {})
-        if case.kind in ("noop", "peak"):  # probes: only who measured them
+        if case.kind in ("noop", "peak", "contended"):  # probes: only who measured them
             names = [k for k in got if got[k]["status"] != "unsupported"]
         else:
             names = [p for p in peers if p in got or (cid, p) in static]
@@ -135,7 +135,7 @@ def _finish(entries):
     """Speed-ups, the output check, W4's share of the GEMM peak, W5's no-op multiple."""
     peak = {e["threads"]: max((p["median"] for p in e["peers"].values() if p["status"] == "ok"),
                               default=None)
-            for e in entries if e["case"] == "W4-peak"}
+            for e in entries if e["case"] == "peak"}
     noop = {e["threads"]: e["peers"].get("fastnn", {}).get("median")
             for e in entries if e["case"] == "W5-noop"}
     for e in entries:
@@ -148,14 +148,16 @@ def _finish(entries):
                 e["speedup"][name] = speedup(f["median"], p["median"], e["higher_is_better"])
                 if f.get("check") is not None and p.get("check") is not None:
                     p["check_max_diff"] = _check_diff(f["check"], p["check"])
-            if e["case"] == "W4":
-                p["gflops"] = 6 * NETS["wide"].params * p["median"] / 1e9
+            if e["case"] in FLOPS_PER_SAMPLE:
+                net, kind = FLOPS_PER_SAMPLE[e["case"]]
+                flops = getattr(NETS[net], f"{kind}_flops")
+                p["gflops"] = flops * p["median"] / 1e9
                 if peak.get(e["threads"]):
                     p["fraction_of_peak"] = p["gflops"] / peak[e["threads"]]
             if e["case"] in ("W5-lat-circle", "W5-lat-mnist") and name == "fastnn" and \
                     noop.get(e["threads"]):
                 p["noop_multiple"] = p["median"] / noop[e["threads"]]
-        if e["case"] == "W4-peak" and peak.get(e["threads"]):
+        if e["case"] == "peak" and peak.get(e["threads"]):
             e["peak_gflops"] = peak[e["threads"]]
 
 
@@ -297,12 +299,20 @@ def footer(doc: dict) -> str:
              "CPUs (harness docstring).",
              f"quiet     : {n_win} windows kept, {flagged} flagged as disturbed, {retries} "
              "disturbed windows re-run"]
-    if any(e["workload"] == "W4" for e in res):
+    if any(e["case"] in FLOPS_PER_SAMPLE for e in res):
         lines.append(
-            f"W4        : GFLOP/s = 6 · params · samples/s / 1e9, params = "
-            f"{NETS['wide'].params:,} (counts the first layer's input gradient, which is not "
-            "computed: ≈ 5.6 % above the work done); peak = the faster of NumPy matmul and "
-            "SciPy sgemm on a square float32 product, same threads and CPUs")
+            "GFLOP/s   : flops of the matrix products per sample · samples/s / 1e9: "
+            "trained 6·n_in·n_out per layer (forward, weight and input gradients; no input "
+            "gradient for the first layer), predicted 2·n_in·n_out: W3 "
+            f"{NETS['mnist'].train_flops:,} / {NETS['mnist'].predict_flops:,}, W4 "
+            f"{NETS['wide'].train_flops:,} per trained sample; % of peak = over the "
+            "sgemm peak (the faster of NumPy matmul and SciPy sgemm on a square float32 "
+            "product) at the same threads and CPUs, in the same run")
+    if any(e["case"] == "W3-busy" for e in res):
+        lines.append(
+            "W3-busy   : one child process spins on the same CPUs while fastnn fits and "
+            "predicts; the figure is the time at the run's thread count over the time at "
+            "1 thread, alternately measured (1.0: the default loses nothing to the busy CPU)")
     na = []
     for name, d in doc["peers"].items():
         by_reason: dict = {}

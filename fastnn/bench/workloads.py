@@ -34,6 +34,18 @@ class Net:
         return sum(i * o + o for i, o in zip(self.sizes[:-1], self.sizes[1:]))
 
     @property
+    def train_flops(self) -> int:
+        """Multiply-add flops of one trained sample's products: forward 2·n_in·n_out,
+        weight gradient 2·n_in·n_out, input gradient 2·n_in·n_out (none for the
+        first layer, whose input needs none)."""
+        pairs = list(zip(self.sizes[:-1], self.sizes[1:]))
+        return sum(6 * i * o for i, o in pairs) - 2 * pairs[0][0] * pairs[0][1]
+
+    @property
+    def predict_flops(self) -> int:
+        return sum(2 * i * o for i, o in zip(self.sizes[:-1], self.sizes[1:]))
+
+    @property
     def name(self) -> str:
         return "-".join(map(str, self.sizes))
 
@@ -53,7 +65,7 @@ NETS = {
 class Case:
     id: str
     workload: str
-    kind: str        # train | latency | batch | noop | peak
+    kind: str        # train | latency | batch | noop | peak | contended
     net: str | None  # key of NETS
     data: str | None  # data file (workload id) the rows come from
     batch: int = 0
@@ -61,12 +73,12 @@ class Case:
 
     @property
     def unit(self) -> str:
-        return "µs/call" if self.kind in ("latency", "noop") else (
-            "GFLOP/s" if self.kind == "peak" else "samples/s")
+        return {"latency": "µs/call", "noop": "µs/call", "peak": "GFLOP/s",
+                "contended": "× 1 thread"}.get(self.kind, "samples/s")
 
     @property
     def higher_is_better(self) -> bool:
-        return self.unit != "µs/call"
+        return self.unit not in ("µs/call", "× 1 thread")
 
 
 CASES = [
@@ -75,8 +87,12 @@ CASES = [
     Case("W1-b32", "W1", "train", "circle", "W1", 32, "W1 circle 2-16-16-1, batch 32"),
     Case("W1-b256", "W1", "train", "circle", "W1", 256, "W1 circle 2-16-16-1, batch 256"),
     Case("W2", "W2", "train", "digits", "W2", 32, "W2 digits 64-64-10 relu, Adam, batch 32"),
+    Case("peak", "peak", "peak", None, None, 0,
+         "sgemm peak (square float32 product): what '% of peak' divides by"),
     Case("W3", "W3", "train", "mnist", "W3", 128, "W3 784-256-128-10 relu, Adam, batch 128"),
-    Case("W4-peak", "W4", "peak", None, None, 0, "W4 sgemm peak (square float32 product)"),
+    Case("W3-busy", "W3", "contended", "mnist", "W3", 128,
+         "W3 fit 1 epoch + predict, 10k rows, beside one CPU-bound process: time at the "
+         "run's thread count ÷ time at 1 thread"),
     Case("W4", "W4", "train", "wide", "W4", 256, "W4 1024-4096-4096-1024, MSE, SGD, batch 256"),
     Case("W5-noop", "W5", "noop", None, None, 0, "W5 no-op C-extension call (_core.get_isa)"),
     Case("W5-lat-circle", "W5", "latency", "circle", "W1", 1, "W5 predict 1 sample, 2-16-16-1"),
@@ -88,6 +104,12 @@ CASE_BY_ID = {c.id: c for c in CASES}
 WORKLOADS = ("W1", "W2", "W3", "W4", "W5")
 #: workloads run at every --threads count; the tiny-net ones run at the smallest only
 MULTI_THREAD = ("W3", "W4", "W5")
+#: workloads whose arithmetic dominates: the sgemm peak probe runs with the first of
+#: them at each thread count, and their GFLOP/s are given as a share of it
+ARITHMETIC = ("W3", "W4", "W5")
+#: the cases given as a share of the peak: (net, "train" or "predict" flops per sample)
+FLOPS_PER_SAMPLE = {"W3": ("mnist", "train"), "W4": ("wide", "train"),
+                    "W5-batch-mnist": ("mnist", "predict")}
 BATCH_ROWS = 10_000
 
 

@@ -28,7 +28,7 @@ REGISTRY = {
     "jax-step": ("jax_peer", ("jax", "jaxlib")),
     "sklearn": ("sklearn_peer", ("sklearn",)),
     "ort": ("ort_peer", ("onnxruntime", "onnx")),
-    "sgemm": ("numpy_peer", ()),  # the W4 GEMM-peak probe, not a framework
+    "sgemm": ("numpy_peer", ()),  # the GEMM-peak probe, not a framework
 }
 PEERS = ("numpy", "torch", "jax", "jax-step", "sklearn", "ort")  # selectable with --peers
 
@@ -50,6 +50,8 @@ def missing(peer: str) -> list[str]:
 
 
 def unsupported(peer: str, case) -> str | None:
+    if case.kind == "contended" and peer != "fastnn":
+        return "fastnn only: its default thread setting beside a busy process"
     return module(peer).unsupported(peer, case)
 
 
