@@ -27,6 +27,8 @@ import pytest
 
 import fastnn
 
+from .test_saving import load_refused
+
 h5py = pytest.importorskip("h5py")
 
 DATA = Path(__file__).parent / "data"
@@ -97,13 +99,7 @@ def refused(path, pattern, monkeypatch=None):
     """load_model(path) raises ModelFileError matching `pattern`, within the memory
     cap, opening no path but `path`."""
     opened = OpenedPaths(monkeypatch) if monkeypatch is not None else None
-    tracemalloc.start()
-    try:
-        with pytest.raises(fastnn.ModelFileError, match=pattern) as info:
-            fastnn.load_model(path)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    info, peak = load_refused(path, pattern)
     assert peak < MEMORY_CAP, peak
     if opened is not None:
         assert set(opened.paths) <= {str(path)}, opened.paths

@@ -11,17 +11,11 @@ import pytest
 
 from fastnn._npy_header import parse_header, read_npy_header
 
+from .test_saving import npy  # the .npy bytes numpy writes
+
 MAX = 10_000
 
 
-def npy(descr, shape, fortran=False, version=(1, 0)):
-    buf = io.BytesIO()
-    d = {"descr": descr, "fortran_order": fortran, "shape": shape}
-    if version == (1, 0):
-        np.lib.format.write_array_header_1_0(buf, d)
-    else:
-        np.lib.format.write_array_header_2_0(buf, d)
-    return buf.getvalue()
 
 
 def raw(text, version=(1, 0)):
@@ -36,7 +30,7 @@ def raw(text, version=(1, 0)):
                                    (-5, 8)])
 @pytest.mark.parametrize("fortran", [False, True])
 def test_same_as_numpy(version, descr, shape, fortran):
-    blob = npy(descr, shape, fortran, version) + b"data"
+    blob = npy(descr, shape, fortran=fortran, version=version) + b"data"
     f = io.BytesIO(blob)
     got = read_npy_header(f, MAX)
     assert f.read() == b"data"  # left at the first data byte
@@ -122,7 +116,7 @@ def test_latin1_header_text_is_refused_not_misread():
 
 
 def test_reading_leaves_no_garbage():
-    blobs = [npy("<f4", (5, 8)), npy("<f8", (3,), True, (2, 0))]
+    blobs = [npy("<f4", (5, 8)), npy("<f8", (3,), fortran=True, version=(2, 0))]
     gc.collect()
     gc.disable()
     gc.set_debug(gc.DEBUG_SAVEALL)

@@ -486,17 +486,22 @@ def _case_names():
     return names + [f"truncated_{p}pct" for p in (10, 50, 99)]
 
 
-@pytest.mark.parametrize("case", _case_names())
-def test_crafted_file(crafted, case, monkeypatch, tmp_path):
-    path, pattern = crafted[case]
-    monkeypatch.chdir(tmp_path)  # where the pickle payload would touch its file
+def load_refused(path, pattern):
+    """(the ModelFileError of load_model(path), matching `pattern`; peak traced bytes)."""
     tracemalloc.start()
     try:
         with pytest.raises(fastnn.ModelFileError, match=pattern) as info:
             fastnn.load_model(path)
-        peak = tracemalloc.get_traced_memory()[1]
+        return info, tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
+
+
+@pytest.mark.parametrize("case", _case_names())
+def test_crafted_file(crafted, case, monkeypatch, tmp_path):
+    path, pattern = crafted[case]
+    monkeypatch.chdir(tmp_path)  # where the pickle payload would touch its file
+    info, peak = load_refused(path, pattern)
     assert info.value.path == str(path) and str(path) in str(info.value)
     assert peak < 16 << 20, f"{case}: the loader allocated {peak} bytes"
     assert not (tmp_path / "PAYLOAD_RAN").exists()
