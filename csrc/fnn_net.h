@@ -20,7 +20,6 @@
 #define FNN_NET_H
 #include "fnn_common.h"
 #include "fnn_optim.h"
-#include "fnn_pool.h"
 
 typedef struct {
     ptrdiff_t n_in, n_out;
@@ -48,11 +47,6 @@ typedef struct {
                                  cost is (1/B) Σ_r w_r ℓ_r, metrics sum w_r m_r */
     ptrdiff_t n_params;
     fnn_blas blas;
-    /* fastnn's threads for a training call (fnn_pool.h, fnn_net_par.h): the caller
-       sets both around one fnn_net_train; pool NULL or threads < 2: one thread */
-    fnn_pool *pool;
-    int threads;
-    fnn_adapt *adapt;         /* one thread or `threads`, by measured speed; NULL: threads */
     /* set by fnn_net_layout */
     ptrdiff_t ws_x, ws_xm, ws_xd, ws_y, ws_units, max_width;
 } fnn_net;
