@@ -9,6 +9,7 @@
 #include "fnn_dropout.h"
 #include "fnn_optim.h"
 #include "fnn_rng.h"
+#include "fnn_pool.h"
 #include "fnn_net.h"
 #include "fnn_fpenv.h"
 #include "fnn_isa.h"

@@ -82,53 +82,86 @@ void FNN_(fnn_dense_forward)(const fnn_blas *blas, ptrdiff_t B, ptrdiff_t n_in,
     }
 }
 
-void FNN_(fnn_dense_backward)(const fnn_blas *blas, ptrdiff_t B, ptrdiff_t n_in,
-                              ptrdiff_t n_out, const FNN_T *X, const FNN_T *delta,
-                              const FNN_T *W, FNN_T *dW, FNN_T *db, FNN_T *dX)
+/* The backward products go to BLAS for B > 1 rows, more than 2 inputs and at least
+ * small_gemm multiply-adds of the whole layer (the same choice for every part, so a
+ * layer computed in parts — fnn_net_par.h — takes the path the whole one takes). */
+static inline int FNN_(backward_gemm)(const fnn_blas *blas, ptrdiff_t B, ptrdiff_t n_in,
+                                      ptrdiff_t n_out)
 {
-    /* ∂C/∂W[l] = a[l-1]ᵀ·δ[l]   ∂C/∂b[l] = Σ_rows δ[l]   ∂C/∂a[l-1] = δ[l]·W[l]ᵀ */
-    FNN_ASSERT(B >= 0 && n_in >= 1 && n_out >= 1);
-    if (db) {
-        memset(db, 0, (size_t)n_out * sizeof(FNN_T));
-        for (ptrdiff_t r = 0; r < B; r++) {
-            const FNN_T *restrict d = delta + r * n_out;
-            for (ptrdiff_t j = 0; j < n_out; j++) db[j] += d[j];
-        }
+    return B > 1 && n_in > 2 && B * n_in * n_out >= blas->small_gemm;
+}
+
+void FNN_(fnn_dense_backward_bias)(ptrdiff_t B, ptrdiff_t n_out, const FNN_T *delta, FNN_T *db)
+{
+    memset(db, 0, (size_t)n_out * sizeof(FNN_T));
+    for (ptrdiff_t r = 0; r < B; r++) {
+        const FNN_T *restrict d = delta + r * n_out;
+        for (ptrdiff_t j = 0; j < n_out; j++) db[j] += d[j];
     }
-    if (B > 1 && n_in > 2 && B * n_in * n_out >= blas->small_gemm) {
-        FNN_(fnn_gemm_rm)(blas, 1, 0, n_in, n_out, B, (FNN_T)1, X, n_in, delta, n_out,
-                          (FNN_T)0, dW, n_out);
-        if (dX)
-            FNN_(fnn_gemm_rm)(blas, 0, 1, B, n_in, n_out, (FNN_T)1, delta, n_out, W,
-                              n_out, (FNN_T)0, dX, n_in);
+}
+
+void FNN_(fnn_dense_backward_weights)(const fnn_blas *blas, ptrdiff_t B, ptrdiff_t n_in,
+                                      ptrdiff_t n_out, const FNN_T *X, const FNN_T *delta,
+                                      ptrdiff_t i0, ptrdiff_t i1, FNN_T *dW)
+{
+    /* rows i0..i1 of ∂C/∂W = Xᵀ·δ */
+    FNN_ASSERT(0 <= i0 && i0 <= i1 && i1 <= n_in);
+    if (FNN_(backward_gemm)(blas, B, n_in, n_out)) {
+        FNN_(fnn_gemm_rm)(blas, 1, 0, i1 - i0, n_out, B, (FNN_T)1, X + i0, n_in, delta, n_out,
+                          (FNN_T)0, dW + i0 * n_out, n_out);
         return;
     }
-    memset(dW, 0, (size_t)(n_in * n_out) * sizeof(FNN_T));
-    if (n_out == 1) { /* dW += δ_r x_r and dX_r = δ_r W: contiguous in i */
+    memset(dW + i0 * n_out, 0, (size_t)((i1 - i0) * n_out) * sizeof(FNN_T));
+    if (n_out == 1) { /* dW += δ_r x_r: contiguous in i */
         for (ptrdiff_t r = 0; r < B; r++) {
             const FNN_T *restrict x = X + r * n_in;
             const FNN_T d = delta[r];
-            for (ptrdiff_t i = 0; i < n_in; i++) dW[i] += d * x[i];
-            if (dX)
-                for (ptrdiff_t i = 0; i < n_in; i++) dX[r * n_in + i] = d * W[i];
+            for (ptrdiff_t i = i0; i < i1; i++) dW[i] += d * x[i];
         }
         return;
     }
     for (ptrdiff_t r = 0; r < B; r++) {
         const FNN_T *x = X + r * n_in;
         const FNN_T *restrict d = delta + r * n_out;
-        for (ptrdiff_t i = 0; i < n_in; i++) {
+        for (ptrdiff_t i = i0; i < i1; i++) {
             const FNN_T xi = x[i];
             FNN_T *restrict dw = dW + i * n_out;
             for (ptrdiff_t j = 0; j < n_out; j++) dw[j] += xi * d[j];
         }
     }
-    if (!dX) return;
+}
+
+void FNN_(fnn_dense_backward_input)(const fnn_blas *blas, ptrdiff_t B, ptrdiff_t layer_B,
+                                    ptrdiff_t n_in, ptrdiff_t n_out, const FNN_T *delta,
+                                    const FNN_T *W, FNN_T *dX)
+{
+    /* ∂C/∂X = δ·Wᵀ over B rows of a batch of layer_B rows (the path follows layer_B) */
+    if (FNN_(backward_gemm)(blas, layer_B, n_in, n_out)) {
+        FNN_(fnn_gemm_rm)(blas, 0, 1, B, n_in, n_out, (FNN_T)1, delta, n_out, W, n_out,
+                          (FNN_T)0, dX, n_in);
+        return;
+    }
+    if (n_out == 1) {
+        for (ptrdiff_t r = 0; r < B; r++)
+            for (ptrdiff_t i = 0; i < n_in; i++) dX[r * n_in + i] = delta[r] * W[i];
+        return;
+    }
     for (ptrdiff_t r = 0; r < B; r++) {
         const FNN_T *restrict d = delta + r * n_out;
         FNN_T *dx = dX + r * n_in;
         for (ptrdiff_t i = 0; i < n_in; i++) dx[i] = FNN_(dot)(n_out, d, W + i * n_out);
     }
+}
+
+void FNN_(fnn_dense_backward)(const fnn_blas *blas, ptrdiff_t B, ptrdiff_t n_in,
+                              ptrdiff_t n_out, const FNN_T *X, const FNN_T *delta,
+                              const FNN_T *W, FNN_T *dW, FNN_T *db, FNN_T *dX)
+{
+    /* ∂C/∂W[l] = a[l-1]ᵀ·δ[l]   ∂C/∂b[l] = Σ_rows δ[l]   ∂C/∂a[l-1] = δ[l]·W[l]ᵀ */
+    FNN_ASSERT(B >= 0 && n_in >= 1 && n_out >= 1);
+    if (db) FNN_(fnn_dense_backward_bias)(B, n_out, delta, db);
+    FNN_(fnn_dense_backward_weights)(blas, B, n_in, n_out, X, delta, 0, n_in, dW);
+    if (dX) FNN_(fnn_dense_backward_input)(blas, B, B, n_in, n_out, delta, W, dX);
 }
 
 #endif /* FNN_T */

@@ -20,6 +20,19 @@
     void fnn_dense_backward_##S(const fnn_blas *blas, ptrdiff_t B, ptrdiff_t n_in, \
                                 ptrdiff_t n_out, const T *X, const T *delta,     \
                                 const T *W, T *dW, T *db, T *dX);                \
+    /* its parts, for a step split over threads (fnn_net_par.h): db; rows i0..i1 of  \
+       dW; dX of B rows of a batch of layer_B rows (the BLAS-or-loops choice is the  \
+       whole layer's, so the parts compute what fnn_dense_backward computes) */      \
+    void fnn_dense_backward_bias_##S(ptrdiff_t B, ptrdiff_t n_out, const T *delta,  \
+                                     T *db);                                      \
+    void fnn_dense_backward_weights_##S(const fnn_blas *blas, ptrdiff_t B,          \
+                                        ptrdiff_t n_in, ptrdiff_t n_out, const T *X, \
+                                        const T *delta, ptrdiff_t i0, ptrdiff_t i1, \
+                                        T *dW);                                   \
+    void fnn_dense_backward_input_##S(const fnn_blas *blas, ptrdiff_t B,            \
+                                      ptrdiff_t layer_B, ptrdiff_t n_in,            \
+                                      ptrdiff_t n_out, const T *delta, const T *W,  \
+                                      T *dX);                                     \
     /* C := alpha·op(A)·op(B) + beta·C, row-major, op = transpose if tA/tB */     \
     void fnn_gemm_rm_##S(const fnn_blas *blas, int tA, int tB, ptrdiff_t M,      \
                          ptrdiff_t N, ptrdiff_t K, T alpha, const T *A,          \

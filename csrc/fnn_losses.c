@@ -29,10 +29,16 @@ static inline double FNN_(logsumexp)(ptrdiff_t k, const FNN_T *z)
 double FNN_(fnn_loss)(int loss, int fused, ptrdiff_t B, ptrdiff_t k, const FNN_T *Z,
                       const FNN_T *A, const FNN_T *Y, FNN_T *delta)
 {
+    return FNN_(fnn_loss_rows)(loss, fused, B, B, k, Z, A, Y, delta);
+}
+
+double FNN_(fnn_loss_rows)(int loss, int fused, ptrdiff_t B, ptrdiff_t batch, ptrdiff_t k,
+                           const FNN_T *Z, const FNN_T *A, const FNN_T *Y, FNN_T *delta)
+{
     double total = 0;
     const int sparse = loss == FNN_LOSS_SPARSE_CCE;
     const ptrdiff_t ky = sparse ? 1 : k;
-    const FNN_T inv_b = B > 0 ? (FNN_T)1 / (FNN_T)B : (FNN_T)0;
+    const FNN_T inv_b = batch > 0 ? (FNN_T)1 / (FNN_T)batch : (FNN_T)0;
     const FNN_T inv_bk = inv_b / (FNN_T)k;
     for (ptrdiff_t r = 0; r < B; r++) {
         const FNN_T *z = Z + r * k, *a = A + r * k, *y = Y + r * ky;

@@ -27,6 +27,11 @@
 #define FNN_LOSS_PROTOS(T, S)                                                     \
     double fnn_loss_##S(int loss, int fused, ptrdiff_t B, ptrdiff_t k, const T *Z, \
                         const T *A, const T *Y, T *delta);                        \
+    /* the same over B rows of a larger batch of `batch` rows: delta is ∂C/∂(a or z) \
+       of that batch's cost C = (1/batch) Σ ℓ_r (a slice of a parallel step) */     \
+    double fnn_loss_rows_##S(int loss, int fused, ptrdiff_t B, ptrdiff_t batch,    \
+                             ptrdiff_t k, const T *Z, const T *A, const T *Y,      \
+                             T *delta);                                           \
     /* sums[FNN_SUM_ACC] += Σ_rows accuracy (kind acc);  if want_err:             \
        sums[FNN_SUM_MAE] += Σ_rows mean_j |a−y|, sums[FNN_SUM_MSE] += Σ mean (a−y)² */ \
     void fnn_metrics_##S(int acc, int want_err, ptrdiff_t B, ptrdiff_t k,           \

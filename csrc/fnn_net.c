@@ -91,15 +91,17 @@ static const FNN_T *FNN_(forward)(const fnn_net *net, const FNN_T *P, FNN_T *ws,
 }
 
 /* Σ_r w_r ℓ_r over B rows (w_r = 1 unweighted) and, unless delta is NULL, δ = ∂C/∂(a or
-   z) of C = (1/B) Σ_r w_r ℓ_r (Keras's "sum over batch size"); metric sums weighted by
-   w_r.  Weighted rows go one at a time through the unweighted kernels. */
-static double FNN_(weighted_loss)(const fnn_net *net, ptrdiff_t B, const FNN_T *zo,
-                                  const FNN_T *ao, const FNN_T *Y, FNN_T *delta,
-                                  double *sums)
+   z) of C = (1/batch) Σ_r w_r ℓ_r (Keras's "sum over batch size"; batch = B but for a
+   slice of a split step); metric sums weighted by w_r.  Weighted rows go one at a time
+   through the unweighted kernels. */
+static double FNN_(weighted_loss)(const fnn_net *net, ptrdiff_t B, ptrdiff_t batch,
+                                  const FNN_T *zo, const FNN_T *ao, const FNN_T *Y,
+                                  FNN_T *delta, double *sums)
 {
     const ptrdiff_t k = net->layers[net->n_layers - 1].n_out, ys = net->y_cols;
     if (!net->weighted) {
-        const double data = FNN_(fnn_loss)(net->loss, net->fused, B, k, zo, ao, Y, delta);
+        const double data = FNN_(fnn_loss_rows)(net->loss, net->fused, B, batch, k, zo, ao, Y,
+                                                delta);
         FNN_(fnn_metrics)(net->acc, net->want_err, B, k, ao, Y, sums);
         return data;
     }
@@ -111,7 +113,7 @@ static double FNN_(weighted_loss)(const fnn_net *net, ptrdiff_t B, const FNN_T *
         data += (double)w * FNN_(fnn_loss)(net->loss, net->fused, 1, k, zo + r * k,
                                            ao + r * k, y, d);
         if (d) {
-            const FNN_T s = w / (FNN_T)B;
+            const FNN_T s = w / (FNN_T)batch;
             for (ptrdiff_t j = 0; j < k; j++) d[j] *= s;
         }
         double m[FNN_N_SUMS] = {0};
@@ -130,7 +132,7 @@ double FNN_(fnn_net_loss_grad)(const fnn_net *net, const FNN_T *P, FNN_T *G, FNN
     const FNN_T *x0 = FNN_(forward)(net, P, ws, cap, B, X, rng);
     const fnn_layer *Lo = &net->layers[last];
     FNN_T *zo = ws + cap * Lo->ws_z, *ao = ws + cap * Lo->ws_a, *d = ws + cap * Lo->ws_d;
-    const double data = FNN_(weighted_loss)(net, B, zo, ao, Y, d, sums);
+    const double data = FNN_(weighted_loss)(net, B, B, zo, ao, Y, d, sums);
     if (!net->fused) FNN_(fnn_act_backward)(Lo->act, B, Lo->n_out, zo, ao, d);
     for (ptrdiff_t l = last; l >= 0; l--) {
         const fnn_layer *L = &net->layers[l];
@@ -151,6 +153,8 @@ double FNN_(fnn_net_loss_grad)(const fnn_net *net, const FNN_T *P, FNN_T *G, FNN
     sums[FNN_SUM_LOSS] += cost * (double)B;
     return cost;
 }
+
+#include "fnn_net_par.h"
 
 /* G := G scaled by min(1, c/‖G‖) per weight tensor (clipnorm), then over all of
    them (global_clipnorm); then clamped to [−clipvalue, clipvalue] (Keras's order). */
@@ -224,19 +228,38 @@ int FNN_(fnn_net_train)(const fnn_net *net, fnn_optim *opt, FNN_T *P, FNN_T *G,
     *n_done = 0;
     for (ptrdiff_t start = 0; start < n; start += batch) {
         const ptrdiff_t B = n - start < batch ? n - start : batch;
-        for (ptrdiff_t r = 0; r < B; r++) { /* gather the batch rows */
-            const int64_t src = order[start + r];
-            memcpy(xb + r * n0, X + src * n0, (size_t)n0 * sizeof(FNN_T));
-            memcpy(yb + r * ky, Y + src * ky, (size_t)ky * sizeof(FNN_T));
-        }
         double batch_sums[FNN_N_SUMS] = {0};
-        const double cost = FNN_(fnn_net_loss_grad)(net, P, G, ws, cap, B, xb, yb, rng,
-                                                    batch_sums);
+        double cost = 0;
+        int split = 0;
+        int all = 0;
+        double t0 = 0;
+        if (net->threads > 1) { /* fastnn's threads (fnn_net_par.h); without the pool
+                                   (another thread's fit holds it) the same split on one
+                                   thread: the same bits */
+            all = !net->pool ? 0 : net->adapt ? fnn_adapt_choose(net->adapt) : 1;
+            t0 = fnn_now();
+            cost = FNN_(par_loss_grad)(net, all ? net->threads : 1, P, G, ws, cap, B, X, Y,
+                                       order + start, rng, batch_sums, &split);
+        }
+        if (!split) {
+            for (ptrdiff_t r = 0; r < B; r++) { /* gather the batch rows */
+                const int64_t src = order[start + r];
+                memcpy(xb + r * n0, X + src * n0, (size_t)n0 * sizeof(FNN_T));
+                memcpy(yb + r * ky, Y + src * ky, (size_t)ky * sizeof(FNN_T));
+            }
+            cost = FNN_(fnn_net_loss_grad)(net, P, G, ws, cap, B, xb, yb, rng, batch_sums);
+        }
         if (!isfinite(cost)) return 1;
         for (int s = 0; s < FNN_N_SUMS; s++) sums[s] += batch_sums[s];
         if (opt->clipnorm > 0 || opt->global_clipnorm > 0 || opt->clipvalue > 0)
             FNN_(clip_gradients)(net, opt, G);
-        FNN_(fnn_optim_step)(opt, net->n_params, P, G, S1, S2);
+        if (split) {
+            FNN_(par_optim_step)(net, all ? net->threads : 1, opt, P, G, S1, S2);
+            if (net->pool && net->adapt)
+                fnn_adapt_record(net->adapt, all, (fnn_now() - t0) / (double)B);
+        } else {
+            FNN_(fnn_optim_step)(opt, net->n_params, P, G, S1, S2);
+        }
         if (opt->keep_P) FNN_(restore_frozen)(net, opt, P, S1, S2);
         *n_done += B;
     }
@@ -254,7 +277,7 @@ void FNN_(fnn_net_evaluate)(const fnn_net *net, const FNN_T *P, FNN_T *ws, ptrdi
         const FNN_T *y = Y + start * ky;
         FNN_(forward)(net, P, ws, cap, B, X + start * n0, NULL);
         const FNN_T *zo = ws + cap * Lo->ws_z, *ao = ws + cap * Lo->ws_a;
-        data += FNN_(weighted_loss)(net, B, zo, ao, y, NULL, sums);
+        data += FNN_(weighted_loss)(net, B, B, zo, ao, y, NULL, sums);
     }
     sums[FNN_SUM_LOSS] += data + (double)n * FNN_(fnn_net_penalty)(net, P, NULL);
 }

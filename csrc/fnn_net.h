@@ -20,6 +20,7 @@
 #define FNN_NET_H
 #include "fnn_common.h"
 #include "fnn_optim.h"
+#include "fnn_pool.h"
 
 typedef struct {
     ptrdiff_t n_in, n_out;
@@ -47,6 +48,12 @@ typedef struct {
                                  cost is (1/B) Σ_r w_r ℓ_r, metrics sum w_r m_r */
     ptrdiff_t n_params;
     fnn_blas blas;
+    /* fastnn's threads for a training call (fnn_pool.h, fnn_net_par.h): the caller
+       sets them around one fnn_net_train; threads >= 2: each step is split (on one
+       thread when pool is NULL); threads < 2: the serial step */
+    fnn_pool *pool;
+    int threads;
+    fnn_adapt *adapt;         /* one thread or `threads`, by measured speed; NULL: threads */
     /* set by fnn_net_layout */
     ptrdiff_t ws_x, ws_xm, ws_xd, ws_y, ws_units, max_width;
 } fnn_net;

@@ -1,32 +1,46 @@
-"""BLAS threads used by fastnn: ``set_num_threads(n)`` and ``with num_threads(n):``.
+"""Threads used by fastnn: ``set_num_threads(n)`` and ``with num_threads(n):``.
 
-fastnn's C loops are single-threaded per call (small products run as direct
-loops); its large products go to the BLAS that SciPy ships (OpenBLAS), whose
-thread pool this module sizes through `threadpoolctl` — the library
-scikit-learn and joblib use for the same purpose.  Parallel workers (joblib,
-Dask) should each run one BLAS thread, or they fight for the same cores;
-fastnn's scikit-learn estimators set that by themselves in a worker process
-(``one_thread_per_worker``).
+``fit`` runs on fastnn's own threads: each training step whose largest product
+(batch × inputs × units of a layer) has at least ``SINGLE_THREAD_BELOW``
+multiply-adds is split in C (csrc/fnn_net_par.h) into row chunks — forward, loss
+and the backward recursion of those rows — and blocks of each layer's weight
+gradient, then the optimizer update by ranges; threads claim the pieces one at a
+time from a shared counter, every product is single-threaded, and idle threads
+sleep instead of spinning (csrc/fnn_pool.h).  Each step measures its speed, and
+fit runs the split on all its threads or on one, whichever is faster now
+(fnn_adapt): on a machine where another process keeps a core busy, waiting for a
+descheduled thread can cost more than the second core gives, and a BLAS that
+spins its threads was measured up to 22× slower than itself on one thread.  The
+split is the same in both modes, so the result does not depend on that choice,
+nor on the thread count (2 or more), nor on other fits running in other threads
+(whose steps, if the pool is theirs, are split the same way on one thread).
+Smaller steps run serially on one thread: measured on digits (64-64-10, batch
+256), splitting 1 M multiply-add products costs more than it gains.
+
+SciPy's OpenBLAS keeps one process-wide thread count (its
+``openblas_set_num_threads_local`` sets it for every thread), so while any fit
+runs, OpenBLAS runs one thread for the whole process — a ``predict`` in another
+thread meanwhile too.
+
+The thread count is the BLAS's (OpenBLAS's ``openblas_get_num_threads``: the CPUs
+this process may use by default), which this module sets through `threadpoolctl`
+— the library scikit-learn and joblib use for the same purpose; ``predict`` and
+``evaluate`` still use the BLAS's own threads for their large products.  Parallel
+workers (joblib, Dask) should each run one thread, or they fight for the same
+cores; fastnn's scikit-learn estimators set that by themselves in a worker
+process (``one_thread_per_worker``).  Where SciPy's OpenBLAS has no
+``openblas_set_num_threads_local`` (OpenBLAS < 0.3.27), ``fit`` keeps one fastnn
+thread and OpenBLAS's own threads.  Set
+``fastnn.threads.SINGLE_THREAD_BELOW`` to change the threshold.
 
 `threadpoolctl` is optional: it comes with the ``sklearn`` extra.
-
-The thread policy of ``fit``: a product too small to split well runs faster on
-one thread — measured on digits (64-64-10, batch 256, 2 BLAS threads), fit ran
-at 0.77 M samples/s with OpenBLAS threading its 1 M multiply-add products and
-1.59 M with them on one thread.  So when the largest product of a training step
-(batch × inputs × units of a layer) is below ``SINGLE_THREAD_BELOW``
-multiply-adds, ``fit`` asks OpenBLAS for one thread *in its own thread only*
-(``openblas_set_num_threads_local``, OpenBLAS ≥ 0.3.27) and restores the count
-afterwards; other threads of the process keep theirs.  Bigger products (W3's
-128 × 784 × 256 = 25.7 M: 1.3× on two threads) keep the pool.  Set
-``fastnn.threads.SINGLE_THREAD_BELOW = 0`` to switch the policy off.  Where
-SciPy's OpenBLAS does not export that function, nothing changes.
 """
 from __future__ import annotations
 
 import contextlib
 import multiprocessing
 import os
+import threading
 from collections.abc import Callable, Iterator
 from types import ModuleType
 
@@ -67,13 +81,14 @@ def num_threads(n: int) -> Iterator[None]:
 SINGLE_THREAD_BELOW = 1 << 22  # multiply-adds of a step's largest product
 
 _local_setter: Callable[[int], int] | None = None
+_local_getter: Callable[[], int] | None = None
 _local_setter_looked = False
 
 
 def _openblas_local_threads() -> Callable[[int], int] | None:
     """SciPy's OpenBLAS ``openblas_set_num_threads_local`` (per calling thread;
     returns the previous count), found among the loaded libraries, or None."""
-    global _local_setter, _local_setter_looked
+    global _local_setter, _local_getter, _local_setter_looked
     if _local_setter_looked:
         return _local_setter
     _local_setter_looked = True
@@ -86,29 +101,72 @@ def _openblas_local_threads() -> Callable[[int], int] | None:
             paths = {line.split()[-1] for line in maps if "scipy_openblas" in line
                      and "openblas64" not in line and line.rstrip().endswith(".so")}
         for path in sorted(paths):
-            fn = getattr(ctypes.CDLL(path), "openblas_set_num_threads_local", None)
-            if fn is not None:
+            lib = ctypes.CDLL(path)
+            fn = getattr(lib, "openblas_set_num_threads_local", None)
+            get = getattr(lib, "openblas_get_num_threads", None) or getattr(
+                lib, "scipy_openblas_get_num_threads", None)  # SciPy's build prefixes it
+            if fn is not None and get is not None:
                 fn.argtypes, fn.restype = [ctypes.c_int], ctypes.c_int
-                _local_setter = fn
+                get.argtypes, get.restype = [], ctypes.c_int
+                _local_setter, _local_getter = fn, get
+                from ._kernels import _core  # fastnn's worker threads call it with 1
+
+                _core.set_blas_threads_setter(ctypes.cast(fn, ctypes.c_void_p).value or 0)
                 break
     except (OSError, ImportError):  # another platform or BLAS: no policy
         _local_setter = None
     return _local_setter
 
 
+def _openblas_threads() -> int:
+    """OpenBLAS's process-wide thread count (what set_num_threads sets), or 1."""
+    setter = _openblas_local_threads()
+    getter = _local_getter
+    if setter is None or getter is None:
+        return 1
+    return max(1, int(getter()))
+
+
+_fits_lock = threading.Lock()
+_fits_running = 0
+_count_before_fits = 1
+
+
 @contextlib.contextmanager
-def fit_thread_policy(largest_product: int) -> Iterator[None]:
-    """One BLAS thread in this thread while a fit whose largest product has
-    `largest_product` multiply-adds runs, when that is below SINGLE_THREAD_BELOW."""
-    setter = _openblas_local_threads() if largest_product < SINGLE_THREAD_BELOW else None
+def fit_thread_policy(largest_product: int) -> Iterator[int]:
+    """The number of fastnn threads a fit whose largest product has `largest_product`
+    multiply-adds runs its steps on (yielded), with the BLAS single-threaded
+    meanwhile.  Below SINGLE_THREAD_BELOW: 1 (too small to split).  Above it: the
+    BLAS thread count (``set_num_threads``; by default the CPUs this process may
+    use), and fastnn splits each step itself (csrc/fnn_net_par.h).
+
+    SciPy's OpenBLAS (a pthreads build) keeps ONE process-wide thread count:
+    ``openblas_set_num_threads_local`` changes it for every thread.  So the count
+    is lowered to 1 when the first of any concurrent fits starts and put back when
+    the last one ends, and every fit takes its thread count from the value before:
+    a fit's products are single-threaded, and its split (hence its bits) does not
+    depend on other fits running.  Where SciPy's OpenBLAS has no such setter,
+    nothing changes: 1 fastnn thread and OpenBLAS's own threads."""
+    global _fits_running, _count_before_fits
+    setter = _openblas_local_threads()
     if setter is None:
-        yield
+        yield 1
         return
-    previous = setter(1)
+    with _fits_lock:
+        if _fits_running == 0:
+            _count_before_fits = _openblas_threads()
+            setter(1)
+        _fits_running += 1
+        count = _count_before_fits
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+        os.cpu_count() or 1)
     try:
-        yield
+        yield 1 if largest_product < SINGLE_THREAD_BELOW else min(count, cpus)
     finally:
-        setter(previous)
+        with _fits_lock:
+            _fits_running -= 1
+            if _fits_running == 0:
+                setter(_count_before_fits)
 
 
 def in_worker_process() -> bool:

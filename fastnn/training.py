@@ -201,9 +201,9 @@ class Trainer(TrainingChecks):
         largest = max(batch_size * self._dense_inputs[layer] * layer.units
                       for layer in self._dense)
         try:
-            with fit_thread_policy(largest):  # small products: one BLAS thread (threads.py)
+            with fit_thread_policy(largest) as threads:  # fastnn's threads (threads.py)
                 return self._fit_loop(X, Y, Xv, Yv, batch_size, epochs, verbose, callbacks,
-                                      shuffle, initial_epoch, W, Wv, bar)
+                                      shuffle, initial_epoch, W, Wv, bar, threads)
         finally:
             bar.close()  # ends a half-drawn bar line if an exception or Ctrl-C stops fit
 
@@ -211,7 +211,7 @@ class Trainer(TrainingChecks):
                   Yv: np.ndarray | None, batch: int, epochs: int, verbose: int,
                   callbacks: list[Callback], shuffle: bool, initial_epoch: int = 0,
                   W: np.ndarray | None = None, Wv: np.ndarray | None = None,
-                  bar: ProgressBar | None = None) -> History:
+                  bar: ProgressBar | None = None, threads: int = 1) -> History:
         # _fit checked that the model is compiled, and built it
         assert self.optimizer is not None and self._params is not None
         dense = self._dense
@@ -297,7 +297,8 @@ class Trainer(TrainingChecks):
                     t0 = time.perf_counter()
                     status, n_done, its = _core.train(
                         net, self.optimizer._c_params(), self._params, self._grads, S1, S2,
-                        ws, batch, X, Y, part, batch, self._rng[STREAM_DROPOUT], sums, keep)
+                        ws, batch, X, Y, part, batch, self._rng[STREAM_DROPOUT], sums, keep,
+                        threads)
                     per_batch = max((time.perf_counter() - t0) / size, 1e-9)
                     self.optimizer.iterations = its
                     done += n_done

@@ -1,6 +1,7 @@
-"""fit's BLAS thread policy (fastnn/threads.py): a step whose largest product is
-below SINGLE_THREAD_BELOW multiply-adds runs with one OpenBLAS thread in fit's own
-thread; bigger ones keep the pool; the previous count is restored afterwards."""
+"""fit's thread policy (fastnn/threads.py): while fit runs, OpenBLAS runs one thread
+in fit's own thread; a step whose largest product is below SINGLE_THREAD_BELOW
+multiply-adds runs serially, a bigger one is split over fastnn's threads (as many as
+OpenBLAS's count); the previous count is restored afterwards."""
 import numpy as np
 import pytest
 
@@ -40,7 +41,8 @@ class Probe(fastnn.callbacks.Callback):
         self.seen = local_threads()
 
 
-def fit_with_probe(units: int, batch: int) -> int:
+def fit_with_probe(units: int, batch: int) -> tuple[int, int]:
+    """(OpenBLAS threads of fit's thread during fit, steps fit split over threads)."""
     rng = np.random.default_rng(0)
     X, y = rng.standard_normal((512, 32)), rng.integers(0, 2, 512)
     m = fastnn.Sequential([fastnn.Input(shape=(32,)), Dense(units, activation="relu"),
@@ -48,20 +50,22 @@ def fit_with_probe(units: int, batch: int) -> int:
     m.compile("sgd", "binary_crossentropy")
     probe = Probe()
     m.fit(X, y, batch_size=batch, epochs=1, verbose=0, callbacks=[probe])
-    return probe.seen
+    return probe.seen, m._fit_net.adapt_state[3]
 
 
-def test_small_products_run_single_threaded_and_the_count_is_restored():
-    assert fit_with_probe(16, 64) == 1  # 64 x 32 x 16 multiply-adds: one thread
+def test_small_steps_run_serially_big_ones_split_and_the_count_is_restored():
+    assert fit_with_probe(16, 64) == (1, 0)  # 64 x 32 x 16 multiply-adds: serial
     assert local_threads() == 2  # restored after fit
-    # 512 x 32 x 512 = 8.4 M >= SINGLE_THREAD_BELOW: the pool stays
+    # 512 x 32 x 512 = 8.4 M >= SINGLE_THREAD_BELOW: split over fastnn's threads, with
+    # single-threaded products
     assert 512 * 32 * 512 >= threads.SINGLE_THREAD_BELOW
-    assert fit_with_probe(512, 512) == 2
+    assert fit_with_probe(512, 512) == (1, 1)  # one step of 512 rows
+    assert local_threads() == 2
 
 
-def test_the_policy_can_be_switched_off(monkeypatch):
+def test_the_threshold_can_be_lowered_to_split_every_step(monkeypatch):
     monkeypatch.setattr(threads, "SINGLE_THREAD_BELOW", 0)
-    assert fit_with_probe(16, 64) == 2
+    assert fit_with_probe(16, 64) == (1, 8)  # 512 rows, batches of 64
 
 
 def test_restored_when_fit_raises():

@@ -253,8 +253,16 @@ cdef class Net:
     plan and the buffer it belongs to.
     """
     cdef fnn_net c
+    cdef fnn_adapt adapt  # fit's choice of one thread or all, by speed (fnn_pool.h)
     cdef readonly bint is64
     cdef readonly Py_ssize_t n_in, n_out, y_cols, n_params, ws_units, max_width
+    @property
+    def adapt_state(self):
+        """(seconds per row on one thread, on all threads, mode 0/1, steps chosen) of
+        fit's thread choice (fnn_pool.h fnn_adapt); 0 seconds: not measured yet."""
+        return (self.adapt.seconds[0], self.adapt.seconds[1], self.adapt.mode,
+                self.adapt.choices)
+
     cdef public object params
     cdef public StateGuard guard
 
@@ -337,9 +345,18 @@ cdef fnn_optim _make_optim(tuple opt):
     return o
 
 
+def set_blas_threads_setter(Py_ssize_t address):
+    """The address of the BLAS's ``int f(int)`` per-thread thread-count setter
+    (OpenBLAS's openblas_set_num_threads_local, found by fastnn.threads), which
+    fastnn's worker threads call with 1 when they start (fnn_pool.h); 0: none."""
+    fnn_pool_set_blas_threads_setter(<int (*)(int) noexcept nogil>address)
+
+
 def train(Net net not None, tuple opt, P, G, S1, S2, ws, Py_ssize_t cap, X, Y, order,
-          Py_ssize_t batch, rng, sums, keep=None):
-    """Mini-batch training over the rows `order` of X, Y.
+          Py_ssize_t batch, rng, sums, keep=None, int threads=1):
+    """Mini-batch training over the rows `order` of X, Y, each step split over
+    `threads` of fastnn's threads when more than 1 (fnn_net_par.h; the products
+    should then be single-threaded in the caller too).
 
     Returns (status, n_done, iterations): status 1 means a batch cost was not
     finite and training stopped before applying it."""
@@ -375,8 +392,13 @@ def train(Net net not None, tuple opt, P, G, S1, S2, ws, Py_ssize_t cap, X, Y, o
         return 0, 0, o.iterations
     cdef const fnn_kernels *k = _K
     cdef unsigned int fpenv
+    cdef fnn_pool *pool = NULL
     with nogil:
         fpenv = fnn_ftz_enter()  # subnormals flushed to zero while training (fnn_fpenv.h)
+        pool = fnn_pool_acquire(threads)  # NULL: one thread (or another fit holds it)
+        net.c.pool = pool
+        net.c.threads = threads  # > 1 without a pool: the split on this thread alone
+        net.c.adapt = &net.adapt
         if d:
             status = k.net_train_f64(&net.c, &o, <double *>pp, <double *>pg, <double *>s1,
                                      <double *>s2, <double *>pw, cap, <const double *>px,
@@ -385,6 +407,10 @@ def train(Net net not None, tuple opt, P, G, S1, S2, ws, Py_ssize_t cap, X, Y, o
             status = k.net_train_f32(&net.c, &o, <float *>pp, <float *>pg, <float *>s1,
                                      <float *>s2, <float *>pw, cap, <const float *>px,
                                      <const float *>py, po, n_order, batch, r, ps, &n_done)
+        net.c.pool = NULL
+        net.c.threads = 1
+        net.c.adapt = NULL
+        fnn_pool_release(pool)
         fnn_ftz_leave(fpenv)
     return status, n_done, o.iterations
 

@@ -54,9 +54,23 @@ cdef extern from "fastnn.h" nogil:
         Py_ssize_t y_cols, n_params
         int weighted
         fnn_blas blas
+        fnn_pool *pool
+        int threads
+        fnn_adapt *adapt
         Py_ssize_t ws_x, ws_xm, ws_xd, ws_y, ws_units, max_width
 
     Py_ssize_t fnn_net_layout(fnn_net *net)
+
+    # fastnn's threads (fnn_pool.h)
+    ctypedef struct fnn_pool:
+        pass
+    ctypedef struct fnn_adapt:
+        double seconds[2]
+        long choices
+        int mode, probing, skip
+    fnn_pool *fnn_pool_acquire(int threads)
+    void fnn_pool_release(fnn_pool *pool)
+    void fnn_pool_set_blas_threads_setter(int (*setter)(int))
 
     # dense
     void fnn_dense_forward_f32(const fnn_blas *blas, Py_ssize_t B, Py_ssize_t n_in, Py_ssize_t n_out,

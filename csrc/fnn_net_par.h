@@ -1,0 +1,205 @@
+/* fnn_net_par.h — one training step split over fastnn's threads (fnn_pool.h); part
+ * of fnn_net.c's template (included there, so it shares that file's helpers).
+ *
+ * The batch's B rows are cut into chunks of R rows (R depends on B only).  Phase 1,
+ * one item per chunk: gather the chunk's rows, forward, loss, and the backward
+ * recursion δ[l−1] = (δ[l]·W[l]ᵀ) ⊙ m ⊙ f'(z[l−1]) — all row-local, written into
+ * the chunk's rows of the step's workspace.  Phase 2, one item per block of rows of
+ * a layer's weight gradient: ∂C/∂W[l] rows i0..i1 = a[l−1][:, i0..i1]ᵀ·δ[l] over all
+ * B rows (and ∂C/∂b[l] with the first block), so no gradient is ever summed across
+ * threads.  Every product is single-threaded; the dropout masks are drawn before
+ * phase 1 in the serial loop's order, and the loss and metric sums are kept per
+ * chunk and added in chunk order: a step gives the same bits whichever threads run
+ * which items, and on one thread (fnn_adapt's other mode) too. */
+
+#define FNN_PAR_CHUNKS 16     /* at most this many row chunks per step */
+#define FNN_PAR_MIN_ROWS 64   /* and at least this many rows per chunk */
+#define FNN_PAR_ITEMS 256     /* weight-gradient blocks per step */
+#define FNN_PAR_BLOCK_MACS ((ptrdiff_t)1 << 23)  /* multiply-adds per block, at least */
+
+typedef struct {
+    const fnn_net *net;
+    const FNN_T *P;
+    FNN_T *G, *ws;
+    ptrdiff_t cap, B, R;
+    const FNN_T *X, *Y;
+    const int64_t *order;     /* the step's B source rows */
+    int dropout;
+    double data[FNN_PAR_CHUNKS];
+    double sums[FNN_PAR_CHUNKS][FNN_N_SUMS];
+    ptrdiff_t n_items;
+    ptrdiff_t item_layer[FNN_PAR_ITEMS], item_i0[FNN_PAR_ITEMS], item_i1[FNN_PAR_ITEMS];
+} FNN_(par_step);
+
+/* Row 0 of layer l's input in the workspace (masked under dropout). */
+static FNN_T *FNN_(par_input)(const FNN_(par_step) *s, ptrdiff_t l)
+{
+    const fnn_net *net = s->net;
+    if (l == 0)
+        return s->ws + s->cap * (s->dropout && net->input_dropout > 0 ? net->ws_xd : net->ws_x);
+    const fnn_layer *Lp = &net->layers[l - 1];
+    return s->ws + s->cap * (s->dropout && Lp->dropout > 0 ? Lp->ws_ad : Lp->ws_a);
+}
+
+static void FNN_(par_rows)(void *vs, ptrdiff_t c)
+{
+    FNN_(par_step) *s = (FNN_(par_step) *)vs;
+    const fnn_net *net = s->net;
+    FNN_T *ws = s->ws;
+    const ptrdiff_t cap = s->cap, r0 = c * s->R;
+    const ptrdiff_t b = s->B - r0 < s->R ? s->B - r0 : s->R;
+    const ptrdiff_t n0 = net->layers[0].n_in, ky = net->y_cols, last = net->n_layers - 1;
+    FNN_T *xb = ws + cap * net->ws_x + r0 * n0, *yb = ws + cap * net->ws_y + r0 * ky;
+    for (ptrdiff_t r = 0; r < b; r++) { /* gather this chunk's rows */
+        const int64_t src = s->order[r0 + r];
+        memcpy(xb + r * n0, s->X + src * n0, (size_t)n0 * sizeof(FNN_T));
+        memcpy(yb + r * ky, s->Y + src * ky, (size_t)ky * sizeof(FNN_T));
+    }
+    if (s->dropout && net->input_dropout > 0)
+        FNN_(fnn_mul)(b * n0, xb, ws + cap * net->ws_xm + r0 * n0, FNN_(par_input)(s, 0) + r0 * n0);
+    for (ptrdiff_t l = 0; l <= last; l++) { /* forward */
+        const fnn_layer *L = &net->layers[l];
+        const ptrdiff_t w = L->n_out;
+        FNN_T *z = ws + cap * L->ws_z + r0 * w, *a = ws + cap * L->ws_a + r0 * w;
+        FNN_(fnn_dense_forward)(&net->blas, b, L->n_in, w, FNN_(par_input)(s, l) + r0 * L->n_in,
+                                s->P + L->w_off, L->b_off >= 0 ? s->P + L->b_off : NULL, z);
+        FNN_(fnn_act_forward)(L->act, b, w, z, a);
+        if (s->dropout && L->dropout > 0)
+            FNN_(fnn_mul)(b * w, a, ws + cap * L->ws_m + r0 * w, ws + cap * L->ws_ad + r0 * w);
+    }
+    const fnn_layer *Lo = &net->layers[last];
+    const ptrdiff_t k = Lo->n_out;
+    FNN_T *zo = ws + cap * Lo->ws_z + r0 * k, *ao = ws + cap * Lo->ws_a + r0 * k;
+    FNN_T *d = ws + cap * Lo->ws_d + r0 * k;
+    memset(s->sums[c], 0, sizeof s->sums[c]);
+    s->data[c] = FNN_(weighted_loss)(net, b, s->B, zo, ao, yb, d, s->sums[c]);
+    if (!net->fused) FNN_(fnn_act_backward)(Lo->act, b, k, zo, ao, d);
+    for (ptrdiff_t l = last; l > 0; l--) { /* δ[l−1] on this chunk's rows */
+        const fnn_layer *L = &net->layers[l], *Lp = &net->layers[l - 1];
+        const ptrdiff_t wp = Lp->n_out;
+        FNN_T *dprev = ws + cap * Lp->ws_d + r0 * wp;
+        FNN_(fnn_dense_backward_input)(&net->blas, b, s->B, L->n_in, L->n_out,
+                                       ws + cap * L->ws_d + r0 * L->n_out, s->P + L->w_off,
+                                       dprev);
+        if (s->dropout && Lp->dropout > 0)
+            FNN_(fnn_mul)(b * wp, dprev, ws + cap * Lp->ws_m + r0 * wp, dprev);
+        FNN_(fnn_act_backward)(Lp->act, b, wp, ws + cap * Lp->ws_z + r0 * wp,
+                               ws + cap * Lp->ws_a + r0 * wp, dprev);
+    }
+}
+
+static void FNN_(par_weights)(void *vs, ptrdiff_t i)
+{
+    FNN_(par_step) *s = (FNN_(par_step) *)vs;
+    const ptrdiff_t l = s->item_layer[i], i0 = s->item_i0[i];
+    const fnn_layer *L = &s->net->layers[l];
+    const FNN_T *delta = s->ws + s->cap * L->ws_d;
+    FNN_(fnn_dense_backward_weights)(&s->net->blas, s->B, L->n_in, L->n_out,
+                                     FNN_(par_input)(s, l), delta, i0, s->item_i1[i],
+                                     s->G + L->w_off);
+    if (i0 == 0 && L->b_off >= 0)
+        FNN_(fnn_dense_backward_bias)(s->B, L->n_out, delta, s->G + L->b_off);
+}
+
+/* The weight-gradient blocks of a step (up to 8 per layer, or 1 when that makes too
+ * many); 0 when even one per layer is too many. */
+static int FNN_(par_plan)(FNN_(par_step) *s)
+{
+    const fnn_net *net = s->net;
+    for (ptrdiff_t most = 4; most >= 1; most = most > 1 ? 1 : 0) {
+        int full = 0;
+        s->n_items = 0;
+        for (ptrdiff_t l = 0; l < net->n_layers && !full; l++) {
+            const fnn_layer *L = &net->layers[l];
+            ptrdiff_t blocks = s->B * L->n_in * L->n_out / FNN_PAR_BLOCK_MACS;
+            blocks = blocks < 1 ? 1 : (blocks > most ? most : blocks);
+            blocks = blocks > L->n_in ? L->n_in : blocks;
+            const ptrdiff_t rows = (L->n_in + blocks - 1) / blocks;
+            for (ptrdiff_t i0 = 0; i0 < L->n_in; i0 += rows) {
+                if (s->n_items == FNN_PAR_ITEMS) {
+                    full = 1;
+                    break;
+                }
+                s->item_layer[s->n_items] = l;
+                s->item_i0[s->n_items] = i0;
+                s->item_i1[s->n_items] = i0 + rows < L->n_in ? i0 + rows : L->n_in;
+                s->n_items++;
+            }
+        }
+        if (!full) return 1;
+    }
+    return 0;
+}
+
+/* fnn_net_loss_grad on the rows order[0..B) of X, Y, split into items run on `threads`
+ * threads of net->pool; returns 0 in *ok (and does nothing) when the step cannot be
+ * split. */
+static double FNN_(par_loss_grad)(const fnn_net *net, int threads, const FNN_T *P, FNN_T *G,
+                                  FNN_T *ws, ptrdiff_t cap, ptrdiff_t B, const FNN_T *X,
+                                  const FNN_T *Y, const int64_t *order, uint64_t *rng,
+                                  double *sums, int *ok)
+{
+    FNN_(par_step) s;
+    s.net = net; s.P = P; s.G = G; s.ws = ws; s.cap = cap; s.B = B;
+    s.X = X; s.Y = Y; s.order = order; s.dropout = rng != NULL;
+    s.R = (B + FNN_PAR_CHUNKS - 1) / FNN_PAR_CHUNKS;
+    s.R = s.R < FNN_PAR_MIN_ROWS ? FNN_PAR_MIN_ROWS : s.R;
+    *ok = FNN_(par_plan)(&s);
+    if (!*ok) return 0;
+    if (rng) { /* the masks, in the order the serial forward draws them */
+        const ptrdiff_t n0 = net->layers[0].n_in;
+        if (net->input_dropout > 0)
+            FNN_(fnn_dropout_mask)(rng, B * n0, net->input_dropout, ws + cap * net->ws_xm);
+        for (ptrdiff_t l = 0; l < net->n_layers; l++) {
+            const fnn_layer *L = &net->layers[l];
+            if (L->dropout > 0)
+                FNN_(fnn_dropout_mask)(rng, B * L->n_out, L->dropout, ws + cap * L->ws_m);
+        }
+    }
+    const ptrdiff_t chunks = (B + s.R - 1) / s.R;
+    fnn_pool_run(net->pool, threads, FNN_(par_rows), &s, chunks);
+    fnn_pool_run(net->pool, threads, FNN_(par_weights), &s, s.n_items);
+    double data = 0;
+    for (ptrdiff_t c = 0; c < chunks; c++) {
+        data += s.data[c];
+        for (int k = 0; k < FNN_N_SUMS; k++) sums[k] += s.sums[c][k];
+    }
+    const double cost = data / (double)B + FNN_(fnn_net_penalty)(net, P, G);
+    sums[FNN_SUM_LOSS] += cost * (double)B;
+    return cost;
+}
+
+/* The optimizer step over ranges of the parameters on the pool's threads: each range
+ * is updated by a copy of the optimizer taken before the step (its learning rate and
+ * bias corrections are the step's, whichever range), then the optimizer itself
+ * advances once with an empty range.  Elementwise rules only: the same bits as one
+ * fnn_optim_step. */
+#define FNN_PAR_UPDATE_ITEMS 16
+
+typedef struct {
+    fnn_optim before;
+    ptrdiff_t n, per;
+    FNN_T *P, *S1, *S2;
+    const FNN_T *G;
+} FNN_(par_update);
+
+static void FNN_(par_update_range)(void *vu, ptrdiff_t i)
+{
+    FNN_(par_update) *u = (FNN_(par_update) *)vu;
+    fnn_optim o = u->before;
+    const ptrdiff_t lo = i * u->per, len = u->n - lo < u->per ? u->n - lo : u->per;
+    FNN_(fnn_optim_step)(&o, len, u->P + lo, u->G + lo, u->S1 ? u->S1 + lo : NULL,
+                         u->S2 ? u->S2 + lo : NULL);
+}
+
+static void FNN_(par_optim_step)(const fnn_net *net, int threads, fnn_optim *opt, FNN_T *P,
+                                 const FNN_T *G, FNN_T *S1, FNN_T *S2)
+{
+    FNN_(par_update) u;
+    u.before = *opt;
+    u.n = net->n_params;
+    u.per = (u.n + FNN_PAR_UPDATE_ITEMS - 1) / FNN_PAR_UPDATE_ITEMS;
+    u.P = P; u.G = G; u.S1 = S1; u.S2 = S2;
+    fnn_pool_run(net->pool, threads, FNN_(par_update_range), &u, (u.n + u.per - 1) / u.per);
+    FNN_(fnn_optim_step)(opt, 0, P, G, S1, S2); /* the count, the schedule, Nadam's product */
+}

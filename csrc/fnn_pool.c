@@ -1,0 +1,252 @@
+/* fnn_pool.c — see fnn_pool.h. */
+#if !defined(_WIN32) && !defined(FNN_NO_THREADS)
+#define _POSIX_C_SOURCE 200809L
+#endif
+#include <stdint.h>
+#include <time.h>
+#include "fnn_pool.h"
+
+double fnn_now(void)
+{
+#if defined(CLOCK_MONOTONIC)
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+#else
+    return (double)clock() / CLOCKS_PER_SEC;
+#endif
+}
+
+int fnn_adapt_choose(fnn_adapt *a)
+{
+    if (a->choices++ == 0) a->skip = 1; /* the first step starts the workers */
+    if (a->seconds[1] == 0) return 1;   /* measure both: all threads first */
+    if (a->seconds[0] == 0) return 0;
+    if (!a->probing && a->choices % FNN_ADAPT_PERIOD == 0) {
+        a->probing = FNN_ADAPT_PROBE;
+        a->skip = 1;
+    }
+    if (a->probing) {
+        a->probing--;
+        return !a->mode;
+    }
+    return a->mode;
+}
+
+void fnn_adapt_record(fnn_adapt *a, int mode, double seconds_per_unit)
+{
+    if (a->skip) {
+        a->skip = 0;
+        return;
+    }
+    double *s = &a->seconds[mode != 0];
+    *s = *s > 0 ? 0.5 * *s + 0.5 * seconds_per_unit : seconds_per_unit;
+    if (a->seconds[0] > 0 && a->seconds[1] > 0 && !a->probing) { /* switch on a 10 % margin */
+        if (a->mode && a->seconds[0] < 0.9 * a->seconds[1]) a->mode = 0;
+        else if (!a->mode && a->seconds[1] < 0.9 * a->seconds[0]) a->mode = 1;
+    }
+}
+
+#if defined(_WIN32) || defined(FNN_NO_THREADS)
+
+fnn_pool *fnn_pool_acquire(int threads)
+{
+    (void)threads;
+    return NULL;
+}
+void fnn_pool_release(fnn_pool *pool) { (void)pool; }
+void fnn_pool_set_blas_threads_setter(int (*setter)(int)) { (void)setter; }
+
+#else
+
+#include <pthread.h>
+#include <stdatomic.h>
+#if defined(__x86_64__)
+#include <xmmintrin.h>
+#define FNN_GET_FPMODE() _mm_getcsr()
+#define FNN_SET_FPMODE(m) _mm_setcsr(m)
+#else
+#define FNN_GET_FPMODE() 0u
+#define FNN_SET_FPMODE(m) ((void)(m))
+#endif
+
+#define FNN_POOL_MAX 64
+
+struct fnn_pool {
+    pthread_mutex_t mu;
+    pthread_cond_t wake;       /* a new loop, or stop */
+    pthread_cond_t finished;   /* the last item of a loop returned */
+    pthread_t threads[FNN_POOL_MAX];
+    int n_workers;             /* started */
+    int stop;
+    /* the current loop, written under mu before `generation` moves on */
+    uint32_t generation;
+    int active;                /* workers 0 .. active−1 take part */
+    fnn_task task;
+    void *ctx;
+    ptrdiff_t n;
+    unsigned int fpmode;       /* the caller's MXCSR (flush-to-zero while training) */
+    /* generation << 32 | next item: a claim is valid only for its own loop */
+    _Atomic uint64_t claim;
+    _Atomic ptrdiff_t done;
+};
+
+typedef struct { fnn_pool *pool; int id; } fnn_worker_arg;
+
+static fnn_pool *the_pool;
+static pthread_mutex_t the_pool_mu = PTHREAD_MUTEX_INITIALIZER;  /* guards the_pool */
+static pthread_mutex_t the_pool_busy = PTHREAD_MUTEX_INITIALIZER; /* one user at a time */
+static fnn_worker_arg the_args[FNN_POOL_MAX];
+static int atfork_set;
+static int (*blas_threads_setter)(int);
+
+void fnn_pool_set_blas_threads_setter(int (*setter)(int)) { blas_threads_setter = setter; }
+
+/* Claims the next item of loop `gen`; 0 when the loop has none left (or is over). */
+static int fnn_claim(fnn_pool *p, uint32_t gen, ptrdiff_t n, ptrdiff_t *item)
+{
+    uint64_t v = atomic_load(&p->claim);
+    for (;;) {
+        const uint32_t g = (uint32_t)(v >> 32);
+        const ptrdiff_t i = (ptrdiff_t)(v & 0xFFFFFFFFu);
+        if (g != gen || i >= n) return 0;
+        if (atomic_compare_exchange_weak(&p->claim, &v, v + 1)) {
+            *item = i;
+            return 1;
+        }
+    }
+}
+
+static void fnn_run_items(fnn_pool *p, uint32_t gen, fnn_task task, void *ctx, ptrdiff_t n)
+{
+    ptrdiff_t i;
+    while (fnn_claim(p, gen, n, &i)) {
+        task(ctx, i);
+        if (atomic_fetch_add(&p->done, 1) + 1 == n) { /* the loop's last item */
+            pthread_mutex_lock(&p->mu);
+            pthread_cond_signal(&p->finished);
+            pthread_mutex_unlock(&p->mu);
+        }
+    }
+}
+
+static void *fnn_worker(void *arg)
+{
+    fnn_worker_arg *a = (fnn_worker_arg *)arg;
+    fnn_pool *p = a->pool;
+    uint32_t seen;
+    if (blas_threads_setter) blas_threads_setter(1);
+    pthread_mutex_lock(&p->mu);
+    seen = p->generation;
+    for (;;) {
+        while (p->generation == seen && !p->stop) pthread_cond_wait(&p->wake, &p->mu);
+        if (p->stop) break;
+        seen = p->generation;
+        if (a->id >= p->active) continue;
+        const fnn_task task = p->task;
+        void *ctx = p->ctx;
+        const ptrdiff_t n = p->n;
+        const unsigned int mode = p->fpmode;
+        pthread_mutex_unlock(&p->mu);
+        const unsigned int old = FNN_GET_FPMODE();
+        FNN_SET_FPMODE(mode);
+        fnn_run_items(p, seen, task, ctx, n);
+        FNN_SET_FPMODE(old);
+        pthread_mutex_lock(&p->mu);
+    }
+    pthread_mutex_unlock(&p->mu);
+    return NULL;
+}
+
+/* In a forked child the workers do not exist: forget the pool (made anew on next use). */
+static void fnn_pool_forget(void)
+{
+    the_pool = NULL;
+    pthread_mutex_init(&the_pool_mu, NULL);
+    pthread_mutex_init(&the_pool_busy, NULL);
+}
+
+static fnn_pool the_storage; /* static: the kernels allocate nothing (tests/test_memory.py) */
+
+static fnn_pool *fnn_pool_new(void)
+{
+    fnn_pool *p = &the_storage;
+    if (pthread_mutex_init(&p->mu, NULL) || pthread_cond_init(&p->wake, NULL) ||
+        pthread_cond_init(&p->finished, NULL))
+        return NULL;
+    p->n_workers = 0;
+    p->stop = 0;
+    p->generation = 0;
+    atomic_init(&p->claim, 0);
+    atomic_init(&p->done, 0);
+    return p;
+}
+
+fnn_pool *fnn_pool_acquire(int threads)
+{
+    if (threads < 2) return NULL;
+    if (threads > FNN_POOL_MAX + 1) threads = FNN_POOL_MAX + 1;
+    if (pthread_mutex_trylock(&the_pool_busy)) return NULL; /* another loop runs */
+    pthread_mutex_lock(&the_pool_mu);
+    if (!atfork_set) {
+        pthread_atfork(NULL, NULL, fnn_pool_forget);
+        atfork_set = 1;
+    }
+    if (!the_pool) the_pool = fnn_pool_new();
+    fnn_pool *p = the_pool;
+    pthread_mutex_unlock(&the_pool_mu);
+    if (!p) {
+        pthread_mutex_unlock(&the_pool_busy);
+        return NULL;
+    }
+    while (p->n_workers < threads - 1) { /* grow: workers are never stopped */
+        fnn_worker_arg *a = &the_args[p->n_workers];
+        a->pool = p;
+        a->id = p->n_workers;
+        if (pthread_create(&p->threads[p->n_workers], NULL, fnn_worker, a)) break;
+        pthread_detach(p->threads[p->n_workers]);
+        p->n_workers++;
+    }
+    if (p->n_workers == 0) {
+        pthread_mutex_unlock(&the_pool_busy);
+        return NULL;
+    }
+    return p;
+}
+
+void fnn_pool_release(fnn_pool *pool)
+{
+    if (pool) pthread_mutex_unlock(&the_pool_busy);
+}
+
+#endif /* threads */
+
+void fnn_pool_run(fnn_pool *pool, int threads, fnn_task task, void *ctx, ptrdiff_t n)
+{
+#if !defined(_WIN32) && !defined(FNN_NO_THREADS)
+    if (pool && threads >= 2 && n >= 2) {
+        fnn_pool *p = pool;
+        pthread_mutex_lock(&p->mu);
+        const uint32_t gen = p->generation + 1;
+        p->task = task;
+        p->ctx = ctx;
+        p->n = n;
+        p->active = threads - 1 < p->n_workers ? threads - 1 : p->n_workers;
+        p->fpmode = FNN_GET_FPMODE();
+        atomic_store(&p->done, 0);
+        atomic_store(&p->claim, (uint64_t)gen << 32);
+        p->generation = gen;
+        pthread_cond_broadcast(&p->wake);
+        pthread_mutex_unlock(&p->mu);
+        fnn_run_items(p, gen, task, ctx, n);
+        pthread_mutex_lock(&p->mu);
+        while (atomic_load(&p->done) < n) pthread_cond_wait(&p->finished, &p->mu);
+        pthread_mutex_unlock(&p->mu);
+        return;
+    }
+#else
+    (void)pool;
+    (void)threads;
+#endif
+    for (ptrdiff_t i = 0; i < n; i++) task(ctx, i);
+}
