@@ -26,7 +26,7 @@ from . import losses as L
 from . import metrics as M
 from . import optimizers as O
 from ._npy_header import read_npy_header
-from ._untrusted import Invalid, model_file_errors, need, open_regular
+from ._untrusted import Invalid, member_data_start, model_file_errors, need, open_regular
 from ._validation import MismatchedLossWarning
 from ._version import __version__
 
@@ -118,12 +118,7 @@ def _check_tiling(f: IO[bytes], zf: zipfile.ZipFile, infos: list[zipfile.ZipInfo
              f"{info.filename!r} (bytes outside the members)")
         previous = info.filename
         need(not info.flag_bits & 0x08, f"member {info.filename!r} has a data descriptor")
-        f.seek(info.header_offset)
-        local = f.read(30)
-        need(len(local) == 30 and local[:4] == b"PK\x03\x04",
-             f"member {info.filename!r}: damaged local header")
-        n_name, n_extra = struct.unpack("<HH", local[26:30])
-        end = info.header_offset + 30 + n_name + n_extra + info.compress_size
+        end = member_data_start(f, info) + info.compress_size
     need(zf.start_dir == end, "bytes between the last member and the central directory")
     f.seek(size - 22)
     record = f.read(22)
@@ -284,12 +279,7 @@ def _read_data(f: IO[bytes], info: zipfile.ZipInfo, offset: int, shape: tuple[in
     stored member is its bytes after the local header), with the zip CRC-32 and the
     config's SHA-256 checked."""
     name = info.filename
-    f.seek(info.header_offset)
-    local = f.read(30)
-    need(len(local) == 30 and local[:4] == b"PK\x03\x04", f"{name}: damaged local header")
-    n_name, n_extra = struct.unpack("<HH", local[26:30])
-    need(f.read(n_name) == name.encode("ascii"), f"{name}: damaged local header")
-    f.seek(n_extra, os.SEEK_CUR)
+    f.seek(member_data_start(f, info))
     head = f.read(offset)
     arr = np.empty(shape, dtype)
     buf = arr.reshape(-1).data.cast("B")  # .data is memoryview(arr), typed as one

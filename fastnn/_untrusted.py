@@ -20,7 +20,10 @@ import errno
 import io
 import os
 import stat
+import struct
+import zipfile
 from collections.abc import Iterator
+from typing import IO
 
 from ._validation import ModelFileError
 
@@ -33,6 +36,19 @@ def need(ok: bool, reason: str) -> None:
     """Raise :class:`Invalid` with `reason` unless `ok`."""
     if not ok:
         raise Invalid(reason)
+
+
+def member_data_start(f: IO[bytes], info: zipfile.ZipInfo) -> int:
+    """Where a zip member's bytes begin: after its local header (30 bytes, its name,
+    its extra field), the header checked against the central directory's entry."""
+    f.seek(info.header_offset)
+    local = f.read(30)
+    need(len(local) == 30 and local[:4] == b"PK\x03\x04",
+         f"{info.filename}: damaged local header")
+    n_name, n_extra = struct.unpack("<HH", local[26:30])
+    need(f.read(n_name) == info.filename.encode("utf-8"),
+         f"{info.filename}: damaged local header")
+    return info.header_offset + 30 + n_name + n_extra
 
 
 class _SizedFile(io.RawIOBase):

@@ -224,14 +224,14 @@ def load_model(filepath: str | os.PathLike[str], compile: bool = True, *,
     allow_nonfinite = check_bool("load_model", "allow_nonfinite", allow_nonfinite)
     f, size = open_regular(path)  # opened once: the content, not the name, picks the reader
     with f:
-        if _is_keras_file(f, path):
+        if _is_keras_file(f):
             from .interop import keras
 
             return keras.load(f, size, path, compile, allow_nonfinite)
         return model_from_archive(f, path, compile, allow_nonfinite)
 
 
-def _is_keras_file(f: IO[bytes], where: str) -> bool:
+def _is_keras_file(f: IO[bytes]) -> bool:
     """A Keras 3 .keras file (a zip with config.json and model.weights.h5)?  Anything
     unreadable is left to the fastnn reader, which reports it."""
     try:

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import struct
 import tempfile
 import zipfile
 import zlib
@@ -33,7 +32,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._untrusted import Invalid, model_file_errors, need
+from .._untrusted import Invalid, member_data_start, model_file_errors, need
 from . import _hdf5
 
 if TYPE_CHECKING:
@@ -108,12 +107,7 @@ def _weights_file(f: IO[bytes], zf: zipfile.ZipFile, size: int,
     info = zf.getinfo("model.weights.h5")
     need(not info.flag_bits & 0x1, "model.weights.h5 is encrypted")
     if info.compress_type == zipfile.ZIP_STORED:
-        f.seek(info.header_offset)
-        local = f.read(30)
-        need(len(local) == 30 and local[:4] == b"PK\x03\x04",
-             "damaged local header of model.weights.h5")
-        n_name, n_extra = struct.unpack("<HH", local[26:30])
-        start = info.header_offset + 30 + n_name + n_extra
+        start = member_data_start(f, info)
         need(info.file_size == info.compress_size and start + info.file_size <= size,
              "model.weights.h5 declares more bytes than the file holds")
         f.seek(start)
