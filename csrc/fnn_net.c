@@ -44,6 +44,20 @@ ptrdiff_t fnn_net_layout(fnn_net *net)
 #include "fnn_instantiate.h"
 #else
 
+/* 1 when the gradient reaches the update as fnn_net_loss_grad's backward leaves it:
+ * no penalty gradient added after it and no clipping (then the step's finiteness can be
+ * checked piece by piece as the gradient is made: fnn_net_par.h). */
+static int FNN_(plain_gradient)(const fnn_net *net, const fnn_optim *opt)
+{
+    if (opt->clipnorm > 0 || opt->global_clipnorm > 0 || opt->clipvalue > 0) return 0;
+    for (ptrdiff_t l = 0; l < net->n_layers; l++) {
+        const fnn_layer *L = &net->layers[l];
+        if (L->kernel_l1 > 0 || L->kernel_l2 > 0 || L->bias_l1 > 0 || L->bias_l2 > 0)
+            return 0;
+    }
+    return 1;
+}
+
 double FNN_(fnn_net_penalty)(const fnn_net *net, const FNN_T *P, FNN_T *G)
 {
     double pen = 0;
@@ -230,7 +244,7 @@ int FNN_(fnn_net_train)(const fnn_net *net, fnn_optim *opt, FNN_T *P, FNN_T *G,
         const ptrdiff_t B = n - start < batch ? n - start : batch;
         double batch_sums[FNN_N_SUMS] = {0};
         double cost = 0;
-        int split = 0;
+        int split = 0, finite_step = -1; /* -1: not checked yet */
         int all = 0;
         double t0 = 0;
         if (net->threads > 1) { /* fastnn's threads (fnn_net_par.h); without the pool
@@ -239,7 +253,9 @@ int FNN_(fnn_net_train)(const fnn_net *net, fnn_optim *opt, FNN_T *P, FNN_T *G,
             all = !net->pool ? 0 : net->adapt ? fnn_adapt_choose(net->adapt) : 1;
             t0 = fnn_now();
             cost = FNN_(par_loss_grad)(net, all ? net->threads : 1, P, G, ws, cap, B, X, Y,
-                                       order + start, rng, batch_sums, &split);
+                                       order + start, rng, batch_sums, &split,
+                                       FNN_(plain_gradient)(net, opt) ? opt : NULL, S1, S2,
+                                       &finite_step);
         }
         if (!split) {
             for (ptrdiff_t r = 0; r < B; r++) { /* gather the batch rows */
@@ -250,9 +266,15 @@ int FNN_(fnn_net_train)(const fnn_net *net, fnn_optim *opt, FNN_T *P, FNN_T *G,
             cost = FNN_(fnn_net_loss_grad)(net, P, G, ws, cap, B, xb, yb, rng, batch_sums);
         }
         if (!isfinite(cost)) return 1;
-        for (int s = 0; s < FNN_N_SUMS; s++) sums[s] += batch_sums[s];
         if (opt->clipnorm > 0 || opt->global_clipnorm > 0 || opt->clipvalue > 0)
             FNN_(clip_gradients)(net, opt, G);
+        /* never apply an update that would leave a weight or a slot NaN or infinite (a
+           non-finite gradient, or a finite one that overflows): the state stays that of
+           the last applied batch, and no copy of it is needed to go back */
+        if (finite_step < 0)
+            finite_step = FNN_(fnn_optim_finite)(opt, net->n_params, P, G, S1, S2);
+        if (!finite_step) return 1;
+        for (int s = 0; s < FNN_N_SUMS; s++) sums[s] += batch_sums[s];
         if (split) {
             FNN_(par_optim_step)(net, all ? net->threads : 1, opt, P, G, S1, S2);
             if (net->pool && net->adapt)

@@ -72,7 +72,8 @@ ptrdiff_t fnn_net_layout(fnn_net *net);
                                  uint64_t *rng, double *sums);                         \
     /* Mini-batch training over rows order[0..n): batches of `batch` rows (the last     \
        may be smaller), each: gather, forward, loss, backward, optimizer step.          \
-       Stops before the update of a batch whose cost is not finite and returns 1;       \
+       Stops before the update of a batch whose cost or gradient is not finite and      \
+       returns 1 (the parameters are then those after the last applied batch);          \
        returns 0 otherwise.  *n_done := samples whose batch was applied. */             \
     int fnn_net_train_##S(const fnn_net *net, fnn_optim *opt, T *P, T *G, T *S1,       \
                           T *S2, T *ws, ptrdiff_t cap, const T *X, const T *Y,          \

@@ -29,6 +29,10 @@ typedef struct {
     double sums[FNN_PAR_CHUNKS][FNN_N_SUMS];
     ptrdiff_t n_items;
     ptrdiff_t item_layer[FNN_PAR_ITEMS], item_i0[FNN_PAR_ITEMS], item_i1[FNN_PAR_ITEMS];
+    /* the optimizer, when each item checks its rows' update (else NULL) */
+    const fnn_optim *opt;
+    const FNN_T *S1, *S2;
+    unsigned char item_finite[FNN_PAR_ITEMS];  /* the update of the item's rows is finite */
 } FNN_(par_step);
 
 /* Row 0 of layer l's input in the workspace (masked under dropout). */
@@ -99,6 +103,19 @@ static void FNN_(par_weights)(void *vs, ptrdiff_t i)
                                      s->G + L->w_off);
     if (i0 == 0 && L->b_off >= 0)
         FNN_(fnn_dense_backward_bias)(s->B, L->n_out, delta, s->G + L->b_off);
+    if (s->opt) { /* would this item's part of the update be finite? (its G is in cache) */
+        const ptrdiff_t ranges[2][2] = {
+            {L->w_off + i0 * L->n_out, (s->item_i1[i] - i0) * L->n_out},
+            {L->b_off, i0 == 0 && L->b_off >= 0 ? L->n_out : 0}};
+        int ok = 1;
+        for (int r = 0; r < 2; r++) {
+            const ptrdiff_t o = ranges[r][0], len = ranges[r][1];
+            if (len > 0)
+                ok &= FNN_(fnn_optim_finite)(s->opt, len, s->P + o, s->G + o,
+                                             s->S1 ? s->S1 + o : NULL, s->S2 ? s->S2 + o : NULL);
+        }
+        s->item_finite[i] = (unsigned char)ok;
+    }
 }
 
 /* The weight-gradient blocks of a step (up to 8 per layer, or 1 when that makes too
@@ -133,15 +150,19 @@ static int FNN_(par_plan)(FNN_(par_step) *s)
 
 /* fnn_net_loss_grad on the rows order[0..B) of X, Y, split into items run on `threads`
  * threads of net->pool; returns 0 in *ok (and does nothing) when the step cannot be
- * split. */
+ * split.  With opt (the gradient goes to the update as it is made), each item also
+ * checks its part of the coming update, and *finite_step := 1 when all of it would be
+ * finite (fnn_optim_finite); *finite_step is left alone without opt. */
 static double FNN_(par_loss_grad)(const fnn_net *net, int threads, const FNN_T *P, FNN_T *G,
                                   FNN_T *ws, ptrdiff_t cap, ptrdiff_t B, const FNN_T *X,
                                   const FNN_T *Y, const int64_t *order, uint64_t *rng,
-                                  double *sums, int *ok)
+                                  double *sums, int *ok, const fnn_optim *opt,
+                                  const FNN_T *S1, const FNN_T *S2, int *finite_step)
 {
     FNN_(par_step) s;
     s.net = net; s.P = P; s.G = G; s.ws = ws; s.cap = cap; s.B = B;
     s.X = X; s.Y = Y; s.order = order; s.dropout = rng != NULL;
+    s.opt = opt; s.S1 = S1; s.S2 = S2;
     s.R = (B + FNN_PAR_CHUNKS - 1) / FNN_PAR_CHUNKS;
     s.R = s.R < FNN_PAR_MIN_ROWS ? FNN_PAR_MIN_ROWS : s.R;
     *ok = FNN_(par_plan)(&s);
@@ -166,6 +187,11 @@ static double FNN_(par_loss_grad)(const fnn_net *net, int threads, const FNN_T *
     }
     const double cost = data / (double)B + FNN_(fnn_net_penalty)(net, P, G);
     sums[FNN_SUM_LOSS] += cost * (double)B;
+    if (opt) {
+        int finite = 1;
+        for (ptrdiff_t i = 0; i < s.n_items; i++) finite &= s.item_finite[i];
+        *finite_step = finite;
+    }
     return cost;
 }
 

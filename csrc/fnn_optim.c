@@ -6,29 +6,41 @@
 #include "fnn_instantiate.h"
 #else
 
-void FNN_(fnn_optim_step)(fnn_optim *opt, ptrdiff_t n, FNN_T *restrict P,
-                          const FNN_T *restrict G, FNN_T *restrict S1,
-                          FNN_T *restrict S2)
+/* One pass of the rule over n elements.  check = 0: the update, in place.  check = 1:
+ * the same arithmetic on local copies, nothing stored, and the result is 1 when every
+ * new value (P, S1, S2) would be finite (x − x is 0 exactly for finite x) — one
+ * formula per rule, so the check predicts exactly what the update would store.  `check`
+ * is a constant at both call sites, so each is compiled without the other's branches. */
+static inline __attribute__((always_inline)) int FNN_(optim_pass)(
+    fnn_optim *opt, ptrdiff_t n, FNN_T *restrict P, const FNN_T *restrict G,
+    FNN_T *restrict S1, FNN_T *restrict S2, const int check)
 {
+#define FNN_PUT(dst, val)                          \
+    do {                                           \
+        const FNN_T put_ = (val);                  \
+        if (check) bad |= !(put_ - put_ == 0);     \
+        else (dst) = put_;                         \
+    } while (0)
     const double lr_d = fnn_sched_lr(opt); /* before the count advances: Keras's step */
     const FNN_T lr = (FNN_T)lr_d, eps = (FNN_T)opt->epsilon;
     const FNN_T mu = (FNN_T)opt->momentum;
+    int bad = 0;
     opt->iterations += 1;
     switch (opt->kind) {
     case FNN_OPT_SGD:
         if (opt->momentum == 0.0) {
-            for (ptrdiff_t i = 0; i < n; i++) P[i] -= lr * G[i];
+            for (ptrdiff_t i = 0; i < n; i++) FNN_PUT(P[i], P[i] - lr * G[i]);
         } else if (opt->nesterov) {
             for (ptrdiff_t i = 0; i < n; i++) {
                 const FNN_T v = mu * S1[i] - lr * G[i];
-                S1[i] = v;
-                P[i] += mu * v - lr * G[i];
+                FNN_PUT(S1[i], v);
+                FNN_PUT(P[i], P[i] + (mu * v - lr * G[i]));
             }
         } else {
             for (ptrdiff_t i = 0; i < n; i++) {
                 const FNN_T v = mu * S1[i] - lr * G[i];
-                S1[i] = v;
-                P[i] += v;
+                FNN_PUT(S1[i], v);
+                FNN_PUT(P[i], P[i] + v);
             }
         }
         break;
@@ -37,13 +49,14 @@ void FNN_(fnn_optim_step)(fnn_optim *opt, ptrdiff_t n, FNN_T *restrict P,
         for (ptrdiff_t i = 0; i < n; i++) {
             const FNN_T g = G[i];
             const FNN_T v = rho * S1[i] + one_m_rho * g * g;
-            S1[i] = v;
+            FNN_PUT(S1[i], v);
             const FNN_T step = lr * g / FNN_SQRT(v + eps);
             if (opt->momentum > 0.0) {
-                S2[i] = mu * S2[i] + step;
-                P[i] -= S2[i];
+                const FNN_T m = mu * S2[i] + step;
+                FNN_PUT(S2[i], m);
+                FNN_PUT(P[i], P[i] - m);
             } else {
-                P[i] -= step;
+                FNN_PUT(P[i], P[i] - step);
             }
         }
         break;
@@ -59,10 +72,11 @@ void FNN_(fnn_optim_step)(fnn_optim *opt, ptrdiff_t n, FNN_T *restrict P,
             const FNN_T g = G[i];
             const FNN_T m = S1[i] + c1 * (g - S1[i]);
             const FNN_T v = S2[i] + c2 * (g * g - S2[i]);
-            S1[i] = m;
-            S2[i] = v;
-            P[i] -= decay * P[i];
-            P[i] -= alpha * m / (FNN_SQRT(v) + eps);
+            FNN_PUT(S1[i], m);
+            FNN_PUT(S2[i], v);
+            FNN_T w = P[i];
+            w -= decay * w;
+            FNN_PUT(P[i], w - alpha * m / (FNN_SQRT(v) + eps));
         }
         break;
     }
@@ -80,9 +94,9 @@ void FNN_(fnn_optim_step)(fnn_optim *opt, ptrdiff_t n, FNN_T *restrict P,
             const FNN_T g = G[i];
             const FNN_T m = S1[i] + c1 * (g - S1[i]);
             const FNN_T v = S2[i] + c2 * (g * g - S2[i]);
-            S1[i] = m;
-            S2[i] = v;
-            P[i] -= lr * (cm * m + cg * g) / (FNN_SQRT(v * vc) + eps);
+            FNN_PUT(S1[i], m);
+            FNN_PUT(S2[i], v);
+            FNN_PUT(P[i], P[i] - lr * (cm * m + cg * g) / (FNN_SQRT(v * vc) + eps));
         }
         break;
     }
@@ -94,9 +108,9 @@ void FNN_(fnn_optim_step)(fnn_optim *opt, ptrdiff_t n, FNN_T *restrict P,
             const FNN_T g = G[i], ag = FNN_FABS(g);
             const FNN_T m = S1[i] + c1 * (g - S1[i]);
             const FNN_T u = b2 * S2[i] > ag ? b2 * S2[i] : ag;
-            S1[i] = m;
-            S2[i] = u;
-            P[i] -= alpha * m / (u + eps);
+            FNN_PUT(S1[i], m);
+            FNN_PUT(S2[i], u);
+            FNN_PUT(P[i], P[i] - alpha * m / (u + eps));
         }
         break;
     }
@@ -105,10 +119,26 @@ void FNN_(fnn_optim_step)(fnn_optim *opt, ptrdiff_t n, FNN_T *restrict P,
         for (ptrdiff_t i = 0; i < n; i++) {
             const FNN_T g = G[i];
             const FNN_T s = S1[i] + g * g;
-            S1[i] = s;
-            P[i] -= lr * g / FNN_SQRT(s + eps);
+            FNN_PUT(S1[i], s);
+            FNN_PUT(P[i], P[i] - lr * g / FNN_SQRT(s + eps));
         }
     }
+    return !bad;
+#undef FNN_PUT
+}
+
+void FNN_(fnn_optim_step)(fnn_optim *opt, ptrdiff_t n, FNN_T *restrict P,
+                          const FNN_T *restrict G, FNN_T *restrict S1,
+                          FNN_T *restrict S2)
+{
+    (void)FNN_(optim_pass)(opt, n, P, G, S1, S2, 0);
+}
+
+int FNN_(fnn_optim_finite)(const fnn_optim *opt, ptrdiff_t n, const FNN_T *P,
+                           const FNN_T *G, const FNN_T *S1, const FNN_T *S2)
+{
+    fnn_optim o = *opt; /* the step's scalars; the caller's count does not advance */
+    return FNN_(optim_pass)(&o, n, (FNN_T *)P, G, (FNN_T *)S1, (FNN_T *)S2, 1);
 }
 
 #endif /* FNN_T */

@@ -92,7 +92,11 @@ static inline double fnn_sched_lr(const fnn_optim *o)
 
 #define FNN_OPTIM_PROTOS(T, S)                                                      \
     void fnn_optim_step_##S(fnn_optim *opt, ptrdiff_t n, T *P, const T *G, T *S1,    \
-                            T *S2);
+                            T *S2);                                                 \
+    /* 1 when fnn_optim_step(opt, n, ...) would leave every value of P, S1, S2         \
+       finite (the same arithmetic, nothing stored, opt unchanged) */                \
+    int fnn_optim_finite_##S(const fnn_optim *opt, ptrdiff_t n, const T *P,          \
+                             const T *G, const T *S1, const T *S2);
 
 FNN_OPTIM_PROTOS(float, f32)
 FNN_OPTIM_PROTOS(double, f64)

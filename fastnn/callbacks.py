@@ -388,9 +388,10 @@ class TerminateOnNaN(Callback):
     """Stop training, without an exception, when the loss becomes NaN or infinite.
 
     fastnn checks the loss in C after every chunk of batches; without this callback
-    a non-finite loss raises ``NonFiniteLossError``.  With it, ``fit`` puts back the
-    weights from the start of that epoch (fastnn never keeps NaN weights), prints
-    which epoch, and returns the History so far."""
+    a non-finite loss raises ``NonFiniteLossError``.  With it, ``fit`` stops before
+    the update of the batch whose loss, gradient or new weights are not finite, so the
+    weights are those after the last applied batch (fastnn never keeps NaN weights),
+    prints which epoch, and returns the History so far."""
 
 
 class LambdaCallback(Callback):

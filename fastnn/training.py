@@ -108,8 +108,9 @@ class Trainer(TrainingChecks):
         Every argument is checked before any state changes; a failing call leaves
         weights, optimizer state and random streams untouched.  ``validation_split``
         holds out the *last* fraction of the samples (before shuffling), as Keras.
-        A NaN or infinite loss stops training with :class:`fastnn.NonFiniteLossError`
-        and puts back the weights from the start of that epoch.  ``initial_epoch``
+        A NaN or infinite loss, gradient or updated weight stops training with
+        :class:`fastnn.NonFiniteLossError` before that batch's update: the weights,
+        optimizer state and step count are those after the last applied batch.  ``initial_epoch``
         resumes the epoch count (epochs ``initial_epoch`` to ``epochs - 1`` run, as
         Keras).  ``sample_weight`` (one value >= 0 per sample) and ``class_weight``
         (``{class index: weight}``) weight each sample's loss as Keras does: the batch
@@ -260,25 +261,10 @@ class Trainer(TrainingChecks):
         self.history = history
         for cb in cbs:
             cb.on_train_begin({})
-        # weights, slots 1 and 2, step count, random streams
-        snapshot: tuple[np.ndarray, np.ndarray, np.ndarray, int, dict[int, np.ndarray]] | None
-        snapshot = None
         for epoch in range(initial_epoch, epochs):
             for cb in cbs:
                 cb.on_epoch_begin(epoch)
             bar.epoch_begin(epoch)
-            # the epoch-start state a non-finite loss rolls back to (buffers kept on the
-            # model between fits: no fresh pages to fault in per fit)
-            if snapshot is None:
-                snapshot = (self._fit_scratch("rollback_params", self._params.size),
-                            self._fit_scratch("rollback_slot_1", S1.size),
-                            self._fit_scratch("rollback_slot_2", S2.size), 0,
-                            {k: v.copy() for k, v in self._rng.items()})
-            for saved, live in zip(snapshot[:3], (self._params, S1, S2)):
-                np.copyto(saved, live.reshape(-1))
-            for k, v in self._rng.items():
-                np.copyto(snapshot[4][k], v)
-            snapshot = (*snapshot[:3], self.optimizer.iterations, snapshot[4])
             sums = np.zeros(4)
             done = b0 = 0
             wdone = 0.0  # Σ weights of the applied samples: the metrics' divisor
@@ -306,22 +292,22 @@ class Trainer(TrainingChecks):
                         wdone += float(W[part[:n_done]].sum())
                     b0 += size
                     if status or not _core.all_finite(self._params):
-                        for live, saved in zip((self._params, S1, S2), snapshot[:3]):
-                            live[...] = saved.reshape(live.shape)
-                        self.optimizer.iterations = snapshot[3]
-                        for stream, state in snapshot[4].items():
-                            self._rng[stream][:] = state
-                        if nan_stops:  # TerminateOnNaN: stop without an exception
+                        # C applies no batch whose loss, gradient or update is not finite
+                        # (fnn_net_train): the state is that after the last applied batch
+                        kept = _core.all_finite(self._params)  # (never False: a guard)
+                        where = (f"in epoch {epoch + 1}, after {done} of {n} samples; "
+                                 + ("the weights are those after the last applied batch"
+                                    if kept else "the weights are NOT finite"))
+                        if nan_stops and kept:  # TerminateOnNaN: stop without an exception
                             bar.close()
                             print(f"Epoch {epoch + 1}: invalid loss, terminating training "
-                                  "(the weights from the start of the epoch were put back)")
+                                  f"({where})")
                             self.stop_training = True
                             break
                         raise NonFiniteLossError(
-                            f"fit(): the loss became NaN or infinite in epoch {epoch + 1} "
-                            f"(after {done} of {n} samples); the weights from the start of "
-                            "that epoch were put back. Lower the learning rate, scale the "
-                            "inputs, or check the targets.")
+                            "fit(): the loss became NaN or infinite, or the update would "
+                            f"have made a weight so ({where}). Lower the learning rate, "
+                            "scale the inputs, or check the targets.")
                     bar.chunk(b0, lambda: self._logs(sums, done,
                                                      wdone if W is not None else None))
                     for cb in batch_cbs:

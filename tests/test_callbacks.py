@@ -126,14 +126,11 @@ def test_terminate_on_nan_stops_without_an_exception():
     with pytest.raises(fastnn.NonFiniteLossError):
         diverging().fit(x, y, epochs=20, batch_size=8, verbose=0)
     m = diverging()
-    m.build()
-    streams = {k: v.copy() for k, v in m._rng.items()}
     h = m.fit(x, y, epochs=20, batch_size=8, verbose=0, callbacks=[TerminateOnNaN()])
     assert len(h.epoch) < 20 and all(np.isfinite(v) for v in h.history.get("loss", []))
     assert all(np.isfinite(w).all() for w in m.get_weights())
-    if not h.epoch:  # stopped in the first epoch: the whole state is the start's
-        assert all(np.array_equal(m._rng[k], v) for k, v in streams.items())
-        assert m.optimizer.iterations == 0
+    # the state after the last applied batch (tests/test_nonfinite_step.py pins it)
+    assert m.optimizer.iterations < 20 * 8
 
 
 def test_lambda_callback_params_and_batch_hooks():

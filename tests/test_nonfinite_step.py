@@ -1,0 +1,121 @@
+"""A batch whose loss, gradient or update is not finite is never applied (csrc/fnn_net.c
+fnn_net_train, fnn_optim_finite): fit stops with the state of the last applied batch,
+bit for bit, without keeping any copy of the weights to go back to (issue 17, item 5)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import fastnn
+from fastnn import optimizers, threads as fthreads
+from fastnn.callbacks import TerminateOnNaN
+from fastnn.layers import Dense
+
+BATCH = 8
+
+
+def poisoned(dtype, bad_batch=2, n=48, d=4):
+    """Regression data whose batch `bad_batch` (no shuffling) overflows the loss."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(n, d))
+    y = x @ np.arange(1.0, d + 1)
+    x[bad_batch * BATCH + 3, 1] = 1e30 if dtype == "float32" else 1e300
+    return x, y
+
+
+def small(dtype, optimizer="adam"):
+    m = fastnn.Sequential([fastnn.Input(shape=(4,)), Dense(8, activation="relu"), Dense(1)],
+                          dtype=dtype, seed=1)
+    m.compile(optimizer=optimizer, loss="mse")
+    return m
+
+
+def same(a, b):
+    return all(np.array_equal(u, v) for u, v in zip(a.get_weights(), b.get_weights()))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("optimizer", ["adam", "sgd", "rmsprop"])
+def test_a_non_finite_loss_keeps_the_weights_of_the_last_applied_batch(dtype, optimizer):
+    x, y = poisoned(dtype)
+    m = small(dtype, optimizer)
+    with pytest.raises(fastnn.NonFiniteLossError, match=r"after 16 of 48 samples"):
+        m.fit(x, y, batch_size=BATCH, epochs=3, shuffle=False, verbose=0)
+    ref = small(dtype, optimizer)  # the two batches before the poisoned one
+    ref.fit(x[:16], y[:16], batch_size=BATCH, epochs=1, shuffle=False, verbose=0)
+    assert same(m, ref)
+    assert m.optimizer.iterations == ref.optimizer.iterations == 2
+    # TerminateOnNaN: the same state, no exception
+    t = small(dtype, optimizer)
+    t.fit(x, y, batch_size=BATCH, epochs=3, shuffle=False, verbose=0,
+          callbacks=[TerminateOnNaN()])
+    assert same(t, ref) and t.stop_training
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_an_update_that_would_overflow_is_not_applied(dtype):
+    """The gradient is finite, but w − η·g is not: before, the weights became ±inf."""
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(32, 4))
+    y = x @ np.arange(1.0, 5.0) + 10.0
+    big = 1e38 if dtype == "float32" else 1e307
+    m = small(dtype, optimizers.SGD(learning_rate=big))
+    before = m.get_weights()
+    with pytest.raises(fastnn.NonFiniteLossError, match=r"after 0 of 32 samples"):
+        m.fit(x, y, batch_size=BATCH, epochs=1, shuffle=False, verbose=0)
+    assert all(np.array_equal(a, b) for a, b in zip(before, m.get_weights()))
+    assert m.optimizer.iterations == 0
+    # the model is intact: the same error again, nothing changed
+    with pytest.raises(fastnn.NonFiniteLossError):
+        m.fit(x, y, batch_size=BATCH, epochs=1, shuffle=False, verbose=0)
+    assert all(np.array_equal(a, b) for a, b in zip(before, m.get_weights()))
+
+
+def test_clipping_and_penalties_are_checked_after_they_apply():
+    """With clipvalue the clipped gradient is finite where the raw one is not; with an L2
+    penalty its gradient joins before the check."""
+    x, y = poisoned("float64")
+    m = fastnn.Sequential([fastnn.Input(shape=(4,)),
+                           Dense(8, activation="relu", kernel_regularizer="l2"), Dense(1)],
+                          dtype="float64", seed=1)
+    m.compile(optimizer=optimizers.SGD(learning_rate=0.01, clipvalue=1.0), loss="mse")
+    with pytest.raises(fastnn.NonFiniteLossError, match=r"after 16 of 48"):
+        m.fit(x, y, batch_size=BATCH, epochs=1, shuffle=False, verbose=0)
+    assert all(np.isfinite(w).all() for w in m.get_weights())
+
+
+@pytest.mark.skipif(fthreads._openblas_local_threads() is None
+                    or fthreads._local_getter is None,
+                    reason="SciPy's OpenBLAS has no per-thread setting here: "
+                           "fit keeps one fastnn thread")
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_the_split_step_checks_its_update_in_parts(dtype):
+    """A net large enough that fit splits each step over fastnn's threads: each
+    weight-gradient block checks its part of the update (fnn_net_par.h)."""
+    rng = np.random.default_rng(0)
+    n, d, batch = 640, 96, 160
+    X = rng.standard_normal((n, d))
+    y = rng.integers(0, 5, n)
+    X[2 * batch + 7, 3] = 1e30 if dtype == "float32" else 1e300
+
+    def model():
+        m = fastnn.Sequential([fastnn.Input(shape=(d,)), Dense(256, activation="relu"),
+                               Dense(192, activation="relu"), Dense(5, activation="softmax")],
+                              dtype=dtype, seed=3)
+        m.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+        return m
+
+    assert batch * 256 * 192 >= fthreads.SINGLE_THREAD_BELOW
+    runs = []
+    for threads in (1, 2):
+        m = model()
+        with fastnn.num_threads(threads), pytest.raises(fastnn.NonFiniteLossError,
+                                                        match=r"after 320 of 640"):
+            m.fit(X, y, batch_size=batch, epochs=1, shuffle=False, verbose=0)
+        runs.append(m)
+    ref = model()
+    with fastnn.num_threads(2):
+        ref.fit(X[:2 * batch], y[:2 * batch], batch_size=batch, epochs=1, shuffle=False,
+                verbose=0)
+    assert same(runs[1], ref)
+    assert all(np.isfinite(w).all() for w in runs[0].get_weights())
