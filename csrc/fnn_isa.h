@@ -56,6 +56,10 @@ typedef struct {
                        const double *, double *);
     void (*optim_step_f32)(fnn_optim *, ptrdiff_t, float *, const float *, float *, float *);
     void (*optim_step_f64)(fnn_optim *, ptrdiff_t, double *, const double *, double *, double *);
+    void (*net_predict_par_f32)(const fnn_net *, fnn_pool *, int, fnn_adapt *, const float *,
+                                float *, ptrdiff_t, const float *, ptrdiff_t, float *);
+    void (*net_predict_par_f64)(const fnn_net *, fnn_pool *, int, fnn_adapt *, const double *,
+                                double *, ptrdiff_t, const double *, ptrdiff_t, double *);
 } fnn_kernels;
 
 /* The table of the kernels whose names end in S (empty for the baseline). */
@@ -81,7 +85,9 @@ typedef struct {
         .loss_f32 = fnn_loss_f32##S,                      \
         .loss_f64 = fnn_loss_f64##S,                      \
         .optim_step_f32 = fnn_optim_step_f32##S,          \
-        .optim_step_f64 = fnn_optim_step_f64##S           \
+        .optim_step_f64 = fnn_optim_step_f64##S,          \
+        .net_predict_par_f32 = fnn_net_predict_par_f32##S, \
+        .net_predict_par_f64 = fnn_net_predict_par_f64##S  \
     }
 
 extern const fnn_kernels fnn_kernels_baseline, fnn_kernels_avx2, fnn_kernels_avx512;

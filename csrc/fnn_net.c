@@ -324,6 +324,36 @@ void FNN_(fnn_net_predict)(const fnn_net *net, const FNN_T *P, FNN_T *ws2, ptrdi
     }
 }
 
+/* fnn_net_predict split into chunks of R rows, each run whole (every layer) by one
+ * thread in that thread's own ping-pong buffers. */
+typedef struct {
+    const fnn_net *net;
+    const FNN_T *P, *X;
+    FNN_T *ws, *out;
+    ptrdiff_t n, R, ws_each;
+} FNN_(par_predict);
+
+static void FNN_(par_predict_rows)(void *vc, ptrdiff_t item, int thread)
+{
+    const FNN_(par_predict) *c = (const FNN_(par_predict) *)vc;
+    const ptrdiff_t r0 = item * c->R, rows = c->n - r0 < c->R ? c->n - r0 : c->R;
+    const fnn_net *net = c->net;
+    FNN_(fnn_net_predict)(net, c->P, c->ws + thread * c->ws_each, c->R,
+                          c->X + r0 * net->layers[0].n_in, rows,
+                          c->out + r0 * net->layers[net->n_layers - 1].n_out);
+}
+
+void FNN_(fnn_net_predict_par)(const fnn_net *net, fnn_pool *pool, int threads,
+                               fnn_adapt *adapt, const FNN_T *P, FNN_T *ws, ptrdiff_t R,
+                               const FNN_T *X, ptrdiff_t n, FNN_T *out)
+{
+    FNN_(par_predict) c = {net, P, X, ws, out, n, R, 2 * R * net->max_width};
+    const int all = !pool || threads < 2 ? 0 : adapt ? fnn_adapt_choose(adapt) : 1;
+    const double t0 = fnn_now();
+    fnn_pool_run_w(pool, all ? threads : 1, FNN_(par_predict_rows), &c, (n + R - 1) / R);
+    if (pool && threads >= 2 && adapt) fnn_adapt_record(adapt, all, (fnn_now() - t0) / (double)n);
+}
+
 ptrdiff_t FNN_(fnn_perceptron_epoch)(ptrdiff_t n, ptrdiff_t n_in, const FNN_T *X,
                                      const FNN_T *y, double lr, FNN_T *w, FNN_T *b)
 {

@@ -85,6 +85,12 @@ ptrdiff_t fnn_net_layout(fnn_net *net);
     /* out := network output for n rows of X, in chunks of cap rows. */                 \
     void fnn_net_predict_##S(const fnn_net *net, const T *P, T *ws2, ptrdiff_t cap,     \
                              const T *X, ptrdiff_t n, T *out);                          \
+    /* fnn_net_predict in chunks of R rows, on `threads` threads of pool (NULL: the    \
+       caller alone), all of them or one as adapt measures (NULL: all); ws holds        \
+       threads × 2·R·max_width values; the same output whichever threads run. */      \
+    void fnn_net_predict_par_##S(const fnn_net *net, fnn_pool *pool, int threads,       \
+                                 fnn_adapt *adapt, const T *P, T *ws, ptrdiff_t R,      \
+                                 const T *X, ptrdiff_t n, T *out);                      \
     /* Classic perceptron rule over the n rows of X in order:                           \
        ŷ = u(w·x + b);  w += η (y − ŷ) x;  b += η (y − ŷ).  Returns #mistakes. */       \
     ptrdiff_t fnn_perceptron_epoch_##S(ptrdiff_t n, ptrdiff_t n_in, const T *X,        \

@@ -82,7 +82,8 @@ struct fnn_pool {
     /* the current loop, written under mu before `generation` moves on */
     uint32_t generation;
     int active;                /* workers 0 .. active−1 take part */
-    fnn_task task;
+    fnn_task task;             /* one of the two is set */
+    fnn_task_w task_w;
     void *ctx;
     ptrdiff_t n;
     unsigned int fpmode;       /* the caller's MXCSR (flush-to-zero while training) */
@@ -117,11 +118,13 @@ static int fnn_claim(fnn_pool *p, uint32_t gen, ptrdiff_t n, ptrdiff_t *item)
     }
 }
 
-static void fnn_run_items(fnn_pool *p, uint32_t gen, fnn_task task, void *ctx, ptrdiff_t n)
+static void fnn_run_items(fnn_pool *p, uint32_t gen, fnn_task task, fnn_task_w task_w,
+                          void *ctx, ptrdiff_t n, int thread)
 {
     ptrdiff_t i;
     while (fnn_claim(p, gen, n, &i)) {
-        task(ctx, i);
+        if (task) task(ctx, i);
+        else task_w(ctx, i, thread);
         if (atomic_fetch_add(&p->done, 1) + 1 == n) { /* the loop's last item */
             pthread_mutex_lock(&p->mu);
             pthread_cond_signal(&p->finished);
@@ -144,13 +147,14 @@ static void *fnn_worker(void *arg)
         seen = p->generation;
         if (a->id >= p->active) continue;
         const fnn_task task = p->task;
+        const fnn_task_w task_w = p->task_w;
         void *ctx = p->ctx;
         const ptrdiff_t n = p->n;
         const unsigned int mode = p->fpmode;
         pthread_mutex_unlock(&p->mu);
         const unsigned int old = FNN_GET_FPMODE();
         FNN_SET_FPMODE(mode);
-        fnn_run_items(p, seen, task, ctx, n);
+        fnn_run_items(p, seen, task, task_w, ctx, n, a->id + 1);
         FNN_SET_FPMODE(old);
         pthread_mutex_lock(&p->mu);
     }
@@ -221,7 +225,8 @@ void fnn_pool_release(fnn_pool *pool)
 
 #endif /* threads */
 
-void fnn_pool_run(fnn_pool *pool, int threads, fnn_task task, void *ctx, ptrdiff_t n)
+static void fnn_pool_run_any(fnn_pool *pool, int threads, fnn_task task, fnn_task_w task_w,
+                             void *ctx, ptrdiff_t n)
 {
 #if !defined(_WIN32) && !defined(FNN_NO_THREADS)
     if (pool && threads >= 2 && n >= 2) {
@@ -229,6 +234,7 @@ void fnn_pool_run(fnn_pool *pool, int threads, fnn_task task, void *ctx, ptrdiff
         pthread_mutex_lock(&p->mu);
         const uint32_t gen = p->generation + 1;
         p->task = task;
+        p->task_w = task_w;
         p->ctx = ctx;
         p->n = n;
         p->active = threads - 1 < p->n_workers ? threads - 1 : p->n_workers;
@@ -238,7 +244,7 @@ void fnn_pool_run(fnn_pool *pool, int threads, fnn_task task, void *ctx, ptrdiff
         p->generation = gen;
         pthread_cond_broadcast(&p->wake);
         pthread_mutex_unlock(&p->mu);
-        fnn_run_items(p, gen, task, ctx, n);
+        fnn_run_items(p, gen, task, task_w, ctx, n, 0);
         pthread_mutex_lock(&p->mu);
         while (atomic_load(&p->done) < n) pthread_cond_wait(&p->finished, &p->mu);
         pthread_mutex_unlock(&p->mu);
@@ -248,5 +254,18 @@ void fnn_pool_run(fnn_pool *pool, int threads, fnn_task task, void *ctx, ptrdiff
     (void)pool;
     (void)threads;
 #endif
-    for (ptrdiff_t i = 0; i < n; i++) task(ctx, i);
+    for (ptrdiff_t i = 0; i < n; i++) {
+        if (task) task(ctx, i);
+        else task_w(ctx, i, 0);
+    }
+}
+
+void fnn_pool_run(fnn_pool *pool, int threads, fnn_task task, void *ctx, ptrdiff_t n)
+{
+    fnn_pool_run_any(pool, threads, task, NULL, ctx, n);
+}
+
+void fnn_pool_run_w(fnn_pool *pool, int threads, fnn_task_w task, void *ctx, ptrdiff_t n)
+{
+    fnn_pool_run_any(pool, threads, NULL, task, ctx, n);
 }

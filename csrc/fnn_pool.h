@@ -22,6 +22,9 @@
 
 typedef struct fnn_pool fnn_pool;
 typedef void (*fnn_task)(void *ctx, ptrdiff_t item);
+/* A task that is also told which thread runs it: 0 the caller, 1 .. threads − 1 the
+ * workers; no two items run at once on one index (per-thread scratch). */
+typedef void (*fnn_task_w)(void *ctx, ptrdiff_t item, int thread);
 
 /* The process pool with at least `threads` − 1 workers (created or grown here),
  * locked for the caller until fnn_pool_release; NULL when threads < 2, when threads
@@ -34,6 +37,8 @@ void fnn_pool_release(fnn_pool *pool);
 /* task(ctx, i) for i in [0, n) on the caller and up to threads − 1 workers of `pool`
  * (pool NULL or threads < 2: on the caller, in order). */
 void fnn_pool_run(fnn_pool *pool, int threads, fnn_task task, void *ctx, ptrdiff_t n);
+/* The same with the thread index passed to each call (pool NULL or threads < 2: 0). */
+void fnn_pool_run_w(fnn_pool *pool, int threads, fnn_task_w task, void *ctx, ptrdiff_t n);
 
 /* Monotonic seconds (for fnn_adapt). */
 double fnn_now(void);

@@ -40,6 +40,9 @@ from ._state import ReadersWriter
 from .utils import _next_seed
 from .model_io import ModelIO
 from ._fit_helpers import _check_verbose
+from .threads import SPLIT_PREDICT_ABOVE, predict_thread_policy
+
+_core.set_split_predict_above(SPLIT_PREDICT_ABOVE)  # larger predicts: predict_thread_policy
 from ._progress import report as _report
 from .training import ACC_NONE, STREAM_DROPOUT, STREAM_INIT, STREAM_SHUFFLE, Trainer
 
@@ -436,7 +439,9 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
             assert net is not None  # _ensure_built made it
             X = as_float_array("predict", "x", x, self.dtype, n_features=net.n_in,
                                allow_empty=True)
-            out = _core.predict(net, net.params, X)
+            with predict_thread_policy(len(X), net.n_params) as threads:
+                out = (_core.predict_threads(net, net.params, X, threads) if threads
+                       else _core.predict(net, net.params, X))  # 0: too small to split
         # one C call, so one line: the bar's final state; a step is a chunk of 1024 rows
         _report(math.ceil(len(X) / 1024), time.perf_counter() - t0, {}, verbose)
         return out

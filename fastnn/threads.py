@@ -24,8 +24,12 @@ thread meanwhile too.
 
 The thread count is the BLAS's (OpenBLAS's ``openblas_get_num_threads``: the CPUs
 this process may use by default), which this module sets through `threadpoolctl`
-— the library scikit-learn and joblib use for the same purpose; ``predict`` and
-``evaluate`` still use the BLAS's own threads for their large products.  Parallel
+— the library scikit-learn and joblib use for the same purpose.  A ``predict`` of
+at least 512 rows and ``SPLIT_PREDICT_ABOVE`` rows × parameters runs on fastnn's
+threads too: chunks of 256 rows, each through every layer on one thread, claimed
+one at a time, all threads or one as measured — the same output bits for any thread
+count.  Smaller predicts, and ``evaluate``, use the BLAS's own threads for their
+large products.  Parallel
 workers (joblib, Dask) should each run one thread, or they fight for the same
 cores; fastnn's scikit-learn estimators set that by themselves in a worker
 process (``one_thread_per_worker``).  Where SciPy's OpenBLAS has no
@@ -79,6 +83,10 @@ def num_threads(n: int) -> Iterator[None]:
 
 
 SINGLE_THREAD_BELOW = 1 << 22  # multiply-adds of a step's largest product
+# rows × parameters from which predict runs on fastnn's threads (chunks of 256 rows,
+# each through every layer on one thread: csrc/fnn_net.c fnn_net_predict_par); below,
+# one C call on the caller's thread (the BLAS's own threads for large products)
+SPLIT_PREDICT_ABOVE = 1 << 24
 
 _local_setter: Callable[[int], int] | None = None
 _local_getter: Callable[[], int] | None = None
@@ -167,6 +175,18 @@ def fit_thread_policy(largest_product: int) -> Iterator[int]:
             _fits_running -= 1
             if _fits_running == 0:
                 setter(_count_before_fits)
+
+
+@contextlib.contextmanager
+def predict_thread_policy(rows: int, n_params: int) -> Iterator[int]:
+    """The number of fastnn threads a predict of `rows` rows runs on (yielded; 0: too
+    small to split, one C call as before), with the BLAS single-threaded meanwhile as
+    for fit (``fit_thread_policy``, which it shares the count with)."""
+    if rows * n_params < SPLIT_PREDICT_ABOVE or rows < 512:
+        yield 0
+        return
+    with fit_thread_policy(SINGLE_THREAD_BELOW) as threads:
+        yield threads
 
 
 def in_worker_process() -> bool:

@@ -254,6 +254,7 @@ cdef class Net:
     """
     cdef fnn_net c
     cdef fnn_adapt adapt  # fit's choice of one thread or all, by speed (fnn_pool.h)
+    cdef fnn_adapt predict_adapt  # the same for predict_threads (used by the pool's holder)
     cdef readonly bint is64
     cdef readonly Py_ssize_t n_in, n_out, y_cols, n_params, ws_units, max_width
     @property
@@ -548,6 +549,14 @@ cdef class CHandle:
     def capsule(self):
         return PyCapsule_New(&self.handle, b"fastnn.capi.handle", NULL)
 
+cdef int _warn_if_not_finite(const void *po, Py_ssize_t size, bint d) except -1:
+    if not _all_finite(po, size, d):
+        warnings.warn("predict(): the network produced NaN or infinite outputs (an "
+                      "overflow inside it, e.g. inputs too large for the weights, or "
+                      "non-finite weights).", RuntimeWarning, stacklevel=3)
+    return 0
+
+
 cdef cnp.ndarray _predict_core(Net net, const void *pp, const void *px, Py_ssize_t n):
     """The output rows for n checked input rows: the one implementation behind
     predict and predict_fast (workspace on the stack when it fits)."""
@@ -577,10 +586,7 @@ cdef cnp.ndarray _predict_core(Net net, const void *pp, const void *px, Py_ssize
             _predict_rows(net, pp, w, cap, px, n, po, d, k)
     if w != <void *>stack:
         free(w)
-    if not _all_finite(po, n * net.n_out, d):
-        warnings.warn("predict(): the network produced NaN or infinite outputs (an "
-                      "overflow inside it, e.g. inputs too large for the weights, or "
-                      "non-finite weights).", RuntimeWarning, stacklevel=3)
+    _warn_if_not_finite(po, n * net.n_out, d)
     return out
 
 
@@ -593,6 +599,62 @@ def predict(Net net not None, P, X):
     cdef void *px = _data(X, "X", d, n * net.n_in, True, False)
     cdef void *pp = _data(P, "P", d, net.n_params, True, False)
     return _predict_core(net, pp, px, n)
+
+
+PREDICT_CHUNK = 256  # rows per item of a split predict (fnn_net_predict_par)
+cdef Py_ssize_t _split_predict_above = 1 << 62
+
+
+def set_split_predict_above(Py_ssize_t multiply_adds):
+    """predict_fast declines (returns None) from this many rows × parameters on, so
+    that the caller can run the prediction on fastnn's threads (fastnn/threads.py)."""
+    global _split_predict_above
+    _split_predict_above = multiply_adds
+
+
+
+
+def predict_threads(Net net not None, P, X, int threads):
+    """predict() split into chunks of PREDICT_CHUNK rows on `threads` of fastnn's
+    threads (fnn_pool.h; the products should be single-threaded meanwhile), all of
+    them or one as measured (fnn_adapt); on the caller alone when another thread holds
+    the pool.  The split depends on the row count only, so the output does not
+    depend on which threads ran."""
+    cdef bint d = net.is64
+    cdef Py_ssize_t n = _rows(X, net.n_in, "predict")
+    cdef void *px = _data(X, "X", d, n * net.n_in, True, False)
+    cdef void *pp = _data(P, "P", d, net.n_params, True, False)
+    if threads < 1:
+        raise ValueError(f"predict_threads: threads must be >= 1, got {threads}")
+    cdef cnp.npy_intp dims[2]
+    dims[0] = n
+    dims[1] = net.n_out
+    cdef cnp.ndarray out = cnp.PyArray_EMPTY(2, dims,
+                                             cnp.NPY_FLOAT64 if d else cnp.NPY_FLOAT32, 0)
+    if n == 0:
+        return out
+    cdef Py_ssize_t R = PREDICT_CHUNK
+    cdef size_t item = 8 if d else 4
+    cdef void *w = malloc(<size_t>threads * 2 * R * net.max_width * item)
+    if w == NULL:
+        raise MemoryError()
+    cdef void *po = cnp.PyArray_DATA(out)
+    cdef const fnn_kernels *k = _K
+    cdef fnn_pool *pool
+    with nogil:
+        pool = fnn_pool_acquire(threads)  # NULL: another thread's loop holds it
+        if d:
+            k.net_predict_par_f64(&net.c, pool, threads, &net.predict_adapt,
+                                  <const double *>pp, <double *>w, R, <const double *>px, n,
+                                  <double *>po)
+        else:
+            k.net_predict_par_f32(&net.c, pool, threads, &net.predict_adapt,
+                                  <const float *>pp, <float *>w, R, <const float *>px, n,
+                                  <float *>po)
+        fnn_pool_release(pool)
+    free(w)
+    _warn_if_not_finite(po, n * net.n_out, d)
+    return out
 
 
 cdef bint _all_finite(const void *p, Py_ssize_t n, bint is64) noexcept nogil:
@@ -648,6 +710,8 @@ def predict_fast(Net net not None, X):
             or cnp.PyArray_TYPE(a) != (cnp.NPY_FLOAT64 if net.is64 else cnp.NPY_FLOAT32)
             or not cnp.PyArray_IS_C_CONTIGUOUS(a) or not cnp.PyArray_ISALIGNED(a)):
         return None
+    if cnp.PyArray_DIM(a, 0) * net.n_params >= _split_predict_above:
+        return None  # large enough for fastnn's threads: the caller's policy decides
     cdef cnp.ndarray p = <cnp.ndarray>net.params
     if (cnp.PyArray_SIZE(p) != net.n_params or cnp.PyArray_TYPE(p) != cnp.PyArray_TYPE(a)
             or not cnp.PyArray_IS_C_CONTIGUOUS(p) or not cnp.PyArray_ISALIGNED(p)):

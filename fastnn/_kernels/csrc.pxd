@@ -184,6 +184,10 @@ cdef extern from "fastnn.h" nogil:
                            const double *, double *) noexcept nogil
         void (*optim_step_f32)(fnn_optim *, Py_ssize_t, float *, const float *, float *, float *) noexcept nogil
         void (*optim_step_f64)(fnn_optim *, Py_ssize_t, double *, const double *, double *, double *) noexcept nogil
+        void (*net_predict_par_f32)(const fnn_net *, fnn_pool *, int, fnn_adapt *, const float *,
+                                    float *, Py_ssize_t, const float *, Py_ssize_t, float *) noexcept nogil
+        void (*net_predict_par_f64)(const fnn_net *, fnn_pool *, int, fnn_adapt *, const double *,
+                                    double *, Py_ssize_t, const double *, Py_ssize_t, double *) noexcept nogil
     int fnn_have_avx2()
     int fnn_have_avx512()
     const fnn_kernels *fnn_isa_kernels(int level)
