@@ -22,6 +22,7 @@
 #define FNN_FABS fabsf
 #define FNN_EXPM1 expm1f
 #define FNN_ERF erff
+#define FNN_BITS uint32_t /* an unsigned integer as wide as FNN_T */
 #include FNN_TEMPLATE_FILE
 #undef FNN_T
 #undef FNN_
@@ -35,6 +36,7 @@
 #undef FNN_FABS
 #undef FNN_EXPM1
 #undef FNN_ERF
+#undef FNN_BITS
 
 #define FNN_T double
 #define FNN_(name) FNN_PASTE(name, _f64, FNN_ISA)
@@ -48,6 +50,7 @@
 #define FNN_FABS fabs
 #define FNN_EXPM1 expm1
 #define FNN_ERF erf
+#define FNN_BITS uint64_t
 #include FNN_TEMPLATE_FILE
 #undef FNN_T
 #undef FNN_
@@ -61,4 +64,5 @@
 #undef FNN_FABS
 #undef FNN_EXPM1
 #undef FNN_ERF
+#undef FNN_BITS
 #undef FNN_TEMPLATE_FILE

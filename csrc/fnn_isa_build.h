@@ -2,6 +2,7 @@
  * compiled once more under the names *_f32<FNN_ISA> and *_f64<FNN_ISA>, and their
  * table fnn_kernels<FNN_ISA>.  Include it after the file's `#pragma GCC target`,
  * with FNN_ISA defined (e.g. _avx2), so that every function below takes the target. */
+#include <float.h>
 #include <math.h>
 #include <string.h>
 #include "fastnn.h"

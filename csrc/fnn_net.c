@@ -7,6 +7,7 @@
  *   gradients ∂C/∂W[l] = a[l−1]ᵀ·δ[l],  ∂C/∂b[l] = Σ_rows δ[l]  (+ penalty gradient)
  */
 #ifndef FNN_T
+#include <float.h>
 #include <math.h>
 #include <string.h>
 #include "fnn_net.h"
@@ -44,9 +45,9 @@ ptrdiff_t fnn_net_layout(fnn_net *net)
 #include "fnn_instantiate.h"
 #else
 
-/* 1 when the gradient reaches the update as fnn_net_loss_grad's backward leaves it:
- * no penalty gradient added after it and no clipping (then the step's finiteness can be
- * checked piece by piece as the gradient is made: fnn_net_par.h). */
+/* 1 when the gradient reaches the update as the backward pass leaves it: no penalty
+ * gradient added after it and no clipping (then its size can be measured piece by
+ * piece as it is made: fnn_net_par.h). */
 static int FNN_(plain_gradient)(const fnn_net *net, const fnn_optim *opt)
 {
     if (opt->clipnorm > 0 || opt->global_clipnorm > 0 || opt->clipvalue > 0) return 0;
@@ -56,6 +57,20 @@ static int FNN_(plain_gradient)(const fnn_net *net, const fnn_optim *opt)
             return 0;
     }
     return 1;
+}
+
+/* The largest |value| of the training state (weights, slots; the frozen layers' kept
+ * copies, which the update puts back). */
+static double FNN_(state_max)(const fnn_net *net, const fnn_optim *opt, const FNN_T *P,
+                              const FNN_T *S1, const FNN_T *S2)
+{
+    const ptrdiff_t n = net->n_params;
+    const FNN_T *arrays[6] = {P, S1, S2, (const FNN_T *)opt->keep_P,
+                              (const FNN_T *)opt->keep_S1, (const FNN_T *)opt->keep_S2};
+    double top = 0;
+    for (int a = 0; a < 6; a++)
+        if (arrays[a]) top = fmax(top, FNN_(fnn_max_abs)(n, arrays[a]));
+    return top;
 }
 
 double FNN_(fnn_net_penalty)(const fnn_net *net, const FNN_T *P, FNN_T *G)
@@ -240,11 +255,23 @@ int FNN_(fnn_net_train)(const fnn_net *net, fnn_optim *opt, FNN_T *P, FNN_T *G,
     FNN_T *xb = ws + cap * net->ws_x, *yb = ws + cap * net->ws_y;
     FNN_ASSERT(batch >= 1 && batch <= cap);
     *n_done = 0;
+    /* No update that would leave a weight or a slot NaN or infinite is ever applied
+       (a non-finite gradient, or a finite one that overflows), so the state after a
+       stop is that of the last applied batch and no copy is kept to go back to.  The
+       exact test (fnn_optim_finite: the update's arithmetic, nothing stored) runs
+       only when a bound from the state's and the gradient's largest values
+       (fnn_optim_bound) comes near overflow; the steps keep the state's largest value
+       current as they store it (fnn_optim_step_max). */
+    const double safe = (sizeof(FNN_T) == sizeof(float) ? (double)FLT_MAX : DBL_MAX) / 16;
+    double state_top = FNN_(state_max)(net, opt, P, S1, S2);
+    const double kept_top = opt->keep_P ? state_top : 0; /* (put back after each update) */
+    const int plain = FNN_(plain_gradient)(net, opt);
     for (ptrdiff_t start = 0; start < n; start += batch) {
         const ptrdiff_t B = n - start < batch ? n - start : batch;
         double batch_sums[FNN_N_SUMS] = {0};
         double cost = 0;
-        int split = 0, finite_step = -1; /* -1: not checked yet */
+        int split = 0;
+        double grad_top = -1; /* -1: not measured yet */
         int all = 0;
         double t0 = 0;
         if (net->threads > 1) { /* fastnn's threads (fnn_net_par.h); without the pool
@@ -254,8 +281,7 @@ int FNN_(fnn_net_train)(const fnn_net *net, fnn_optim *opt, FNN_T *P, FNN_T *G,
             t0 = fnn_now();
             cost = FNN_(par_loss_grad)(net, all ? net->threads : 1, P, G, ws, cap, B, X, Y,
                                        order + start, rng, batch_sums, &split,
-                                       FNN_(plain_gradient)(net, opt) ? opt : NULL, S1, S2,
-                                       &finite_step);
+                                       plain ? &grad_top : NULL);
         }
         if (!split) {
             for (ptrdiff_t r = 0; r < B; r++) { /* gather the batch rows */
@@ -268,21 +294,23 @@ int FNN_(fnn_net_train)(const fnn_net *net, fnn_optim *opt, FNN_T *P, FNN_T *G,
         if (!isfinite(cost)) return 1;
         if (opt->clipnorm > 0 || opt->global_clipnorm > 0 || opt->clipvalue > 0)
             FNN_(clip_gradients)(net, opt, G);
-        /* never apply an update that would leave a weight or a slot NaN or infinite (a
-           non-finite gradient, or a finite one that overflows): the state stays that of
-           the last applied batch, and no copy of it is needed to go back */
-        if (finite_step < 0)
-            finite_step = FNN_(fnn_optim_finite)(opt, net->n_params, P, G, S1, S2);
-        if (!finite_step) return 1;
+        if (!split || grad_top < 0) grad_top = FNN_(fnn_max_abs)(net->n_params, G);
+        if (!(grad_top <= safe)) return 1; /* NaN or infinite gradient (or near it) */
+        if (!(state_top <= safe && fnn_optim_bound(opt, state_top, grad_top) <= safe) &&
+            !FNN_(fnn_optim_finite)(opt, net->n_params, P, G, S1, S2))
+            return 1;
         for (int s = 0; s < FNN_N_SUMS; s++) sums[s] += batch_sums[s];
         if (split) {
-            FNN_(par_optim_step)(net, all ? net->threads : 1, opt, P, G, S1, S2);
+            state_top = FNN_(par_optim_step)(net, all ? net->threads : 1, opt, P, G, S1, S2);
             if (net->pool && net->adapt)
                 fnn_adapt_record(net->adapt, all, (fnn_now() - t0) / (double)B);
         } else {
-            FNN_(fnn_optim_step)(opt, net->n_params, P, G, S1, S2);
+            state_top = FNN_(fnn_optim_step_max)(opt, net->n_params, P, G, S1, S2);
         }
-        if (opt->keep_P) FNN_(restore_frozen)(net, opt, P, S1, S2);
+        if (opt->keep_P) {
+            FNN_(restore_frozen)(net, opt, P, S1, S2);
+            state_top = fmax(state_top, kept_top);
+        }
         *n_done += B;
     }
     return 0;

@@ -29,10 +29,8 @@ typedef struct {
     double sums[FNN_PAR_CHUNKS][FNN_N_SUMS];
     ptrdiff_t n_items;
     ptrdiff_t item_layer[FNN_PAR_ITEMS], item_i0[FNN_PAR_ITEMS], item_i1[FNN_PAR_ITEMS];
-    /* the optimizer, when each item checks its rows' update (else NULL) */
-    const fnn_optim *opt;
-    const FNN_T *S1, *S2;
-    unsigned char item_finite[FNN_PAR_ITEMS];  /* the update of the item's rows is finite */
+    int grad_max;              /* 1: each item measures its rows' max |gradient| */
+    double item_gmax[FNN_PAR_ITEMS];
 } FNN_(par_step);
 
 /* Row 0 of layer l's input in the workspace (masked under dropout). */
@@ -103,18 +101,12 @@ static void FNN_(par_weights)(void *vs, ptrdiff_t i)
                                      s->G + L->w_off);
     if (i0 == 0 && L->b_off >= 0)
         FNN_(fnn_dense_backward_bias)(s->B, L->n_out, delta, s->G + L->b_off);
-    if (s->opt) { /* would this item's part of the update be finite? (its G is in cache) */
-        const ptrdiff_t ranges[2][2] = {
-            {L->w_off + i0 * L->n_out, (s->item_i1[i] - i0) * L->n_out},
-            {L->b_off, i0 == 0 && L->b_off >= 0 ? L->n_out : 0}};
-        int ok = 1;
-        for (int r = 0; r < 2; r++) {
-            const ptrdiff_t o = ranges[r][0], len = ranges[r][1];
-            if (len > 0)
-                ok &= FNN_(fnn_optim_finite)(s->opt, len, s->P + o, s->G + o,
-                                             s->S1 ? s->S1 + o : NULL, s->S2 ? s->S2 + o : NULL);
-        }
-        s->item_finite[i] = (unsigned char)ok;
+    if (s->grad_max) { /* while the rows are in cache (fnn_net_train's overflow test) */
+        double top = FNN_(fnn_max_abs)((s->item_i1[i] - i0) * L->n_out,
+                                       s->G + L->w_off + i0 * L->n_out);
+        if (i0 == 0 && L->b_off >= 0)
+            top = fmax(top, FNN_(fnn_max_abs)(L->n_out, s->G + L->b_off));
+        s->item_gmax[i] = top;
     }
 }
 
@@ -150,19 +142,17 @@ static int FNN_(par_plan)(FNN_(par_step) *s)
 
 /* fnn_net_loss_grad on the rows order[0..B) of X, Y, split into items run on `threads`
  * threads of net->pool; returns 0 in *ok (and does nothing) when the step cannot be
- * split.  With opt (the gradient goes to the update as it is made), each item also
- * checks its part of the coming update, and *finite_step := 1 when all of it would be
- * finite (fnn_optim_finite); *finite_step is left alone without opt. */
+ * split.  With grad_max non-NULL (the gradient goes to the update as it is made), each
+ * item also measures its rows, and *grad_max := max |G| (+inf if one is not finite). */
 static double FNN_(par_loss_grad)(const fnn_net *net, int threads, const FNN_T *P, FNN_T *G,
                                   FNN_T *ws, ptrdiff_t cap, ptrdiff_t B, const FNN_T *X,
                                   const FNN_T *Y, const int64_t *order, uint64_t *rng,
-                                  double *sums, int *ok, const fnn_optim *opt,
-                                  const FNN_T *S1, const FNN_T *S2, int *finite_step)
+                                  double *sums, int *ok, double *grad_max)
 {
     FNN_(par_step) s;
     s.net = net; s.P = P; s.G = G; s.ws = ws; s.cap = cap; s.B = B;
     s.X = X; s.Y = Y; s.order = order; s.dropout = rng != NULL;
-    s.opt = opt; s.S1 = S1; s.S2 = S2;
+    s.grad_max = grad_max != NULL;
     s.R = (B + FNN_PAR_CHUNKS - 1) / FNN_PAR_CHUNKS;
     s.R = s.R < FNN_PAR_MIN_ROWS ? FNN_PAR_MIN_ROWS : s.R;
     *ok = FNN_(par_plan)(&s);
@@ -187,10 +177,10 @@ static double FNN_(par_loss_grad)(const fnn_net *net, int threads, const FNN_T *
     }
     const double cost = data / (double)B + FNN_(fnn_net_penalty)(net, P, G);
     sums[FNN_SUM_LOSS] += cost * (double)B;
-    if (opt) {
-        int finite = 1;
-        for (ptrdiff_t i = 0; i < s.n_items; i++) finite &= s.item_finite[i];
-        *finite_step = finite;
+    if (grad_max) {
+        double top = 0;
+        for (ptrdiff_t i = 0; i < s.n_items; i++) top = fmax(top, s.item_gmax[i]);
+        *grad_max = top;
     }
     return cost;
 }
@@ -207,6 +197,7 @@ typedef struct {
     ptrdiff_t n, per;
     FNN_T *P, *S1, *S2;
     const FNN_T *G;
+    double top[FNN_PAR_UPDATE_ITEMS]; /* per range: the largest |value| stored */
 } FNN_(par_update);
 
 static void FNN_(par_update_range)(void *vu, ptrdiff_t i)
@@ -214,18 +205,23 @@ static void FNN_(par_update_range)(void *vu, ptrdiff_t i)
     FNN_(par_update) *u = (FNN_(par_update) *)vu;
     fnn_optim o = u->before;
     const ptrdiff_t lo = i * u->per, len = u->n - lo < u->per ? u->n - lo : u->per;
-    FNN_(fnn_optim_step)(&o, len, u->P + lo, u->G + lo, u->S1 ? u->S1 + lo : NULL,
-                         u->S2 ? u->S2 + lo : NULL);
+    u->top[i] = FNN_(fnn_optim_step_max)(&o, len, u->P + lo, u->G + lo,
+                                         u->S1 ? u->S1 + lo : NULL, u->S2 ? u->S2 + lo : NULL);
 }
 
-static void FNN_(par_optim_step)(const fnn_net *net, int threads, fnn_optim *opt, FNN_T *P,
-                                 const FNN_T *G, FNN_T *S1, FNN_T *S2)
+/* Returns the largest |value| stored. */
+static double FNN_(par_optim_step)(const fnn_net *net, int threads, fnn_optim *opt, FNN_T *P,
+                                   const FNN_T *G, FNN_T *S1, FNN_T *S2)
 {
     FNN_(par_update) u;
     u.before = *opt;
     u.n = net->n_params;
     u.per = (u.n + FNN_PAR_UPDATE_ITEMS - 1) / FNN_PAR_UPDATE_ITEMS;
     u.P = P; u.G = G; u.S1 = S1; u.S2 = S2;
-    fnn_pool_run(net->pool, threads, FNN_(par_update_range), &u, (u.n + u.per - 1) / u.per);
+    const ptrdiff_t ranges = (u.n + u.per - 1) / u.per;
+    fnn_pool_run(net->pool, threads, FNN_(par_update_range), &u, ranges);
     FNN_(fnn_optim_step)(opt, 0, P, G, S1, S2); /* the count, the schedule, Nadam's product */
+    double top = 0;
+    for (ptrdiff_t i = 0; i < ranges; i++) top = fmax(top, u.top[i]);
+    return top;
 }

@@ -1,10 +1,28 @@
 /* fnn_optim.c — see fnn_optim.h for the update rules. */
 #ifndef FNN_T
 #include <math.h>
+#include <string.h>
 #include "fnn_optim.h"
 #define FNN_TEMPLATE_FILE "fnn_optim.c"
 #include "fnn_instantiate.h"
 #else
+
+/* |x| as the bits of its IEEE encoding without the sign: for |x| these order as the
+ * values do, NaN and ±inf above every finite value, and an integer maximum is a
+ * reduction the compiler vectorises (a floating-point one it may not reorder). */
+static inline FNN_BITS FNN_(magnitude)(FNN_T x)
+{
+    FNN_BITS u;
+    memcpy(&u, &x, sizeof u);
+    return u & (((FNN_BITS)-1) >> 1);
+}
+
+static inline FNN_T FNN_(from_magnitude)(FNN_BITS u)
+{
+    FNN_T x;
+    memcpy(&x, &u, sizeof x);
+    return x; /* NaN or +inf when a non-finite value was seen */
+}
 
 /* One pass of the rule over n elements.  check = 0: the update, in place.  check = 1:
  * the same arithmetic on local copies, nothing stored, and the result is 1 when every
@@ -13,18 +31,24 @@
  * is a constant at both call sites, so each is compiled without the other's branches. */
 static inline __attribute__((always_inline)) int FNN_(optim_pass)(
     fnn_optim *opt, ptrdiff_t n, FNN_T *restrict P, const FNN_T *restrict G,
-    FNN_T *restrict S1, FNN_T *restrict S2, const int check)
+    FNN_T *restrict S1, FNN_T *restrict S2, const int check, FNN_T *largest)
 {
-#define FNN_PUT(dst, val)                          \
-    do {                                           \
-        const FNN_T put_ = (val);                  \
-        if (check) bad |= !(put_ - put_ == 0);     \
-        else (dst) = put_;                         \
+#define FNN_PUT(dst, val)                                   \
+    do {                                                    \
+        const FNN_T put_ = (val);                           \
+        if (check) {                                        \
+            bad |= !(put_ - put_ == 0);                     \
+        } else {                                            \
+            (dst) = put_;                                   \
+            const FNN_BITS mag_ = FNN_(magnitude)(put_);    \
+            top = mag_ > top ? mag_ : top;                  \
+        }                                                   \
     } while (0)
     const double lr_d = fnn_sched_lr(opt); /* before the count advances: Keras's step */
     const FNN_T lr = (FNN_T)lr_d, eps = (FNN_T)opt->epsilon;
     const FNN_T mu = (FNN_T)opt->momentum;
     int bad = 0;
+    FNN_BITS top = 0; /* the largest |value| stored, as bits (unused: optimised away) */
     opt->iterations += 1;
     switch (opt->kind) {
     case FNN_OPT_SGD:
@@ -123,6 +147,7 @@ static inline __attribute__((always_inline)) int FNN_(optim_pass)(
             FNN_PUT(P[i], P[i] - lr * g / FNN_SQRT(s + eps));
         }
     }
+    *largest = FNN_(from_magnitude)(top);
     return !bad;
 #undef FNN_PUT
 }
@@ -131,14 +156,35 @@ void FNN_(fnn_optim_step)(fnn_optim *opt, ptrdiff_t n, FNN_T *restrict P,
                           const FNN_T *restrict G, FNN_T *restrict S1,
                           FNN_T *restrict S2)
 {
-    (void)FNN_(optim_pass)(opt, n, P, G, S1, S2, 0);
+    FNN_T unused;
+    (void)FNN_(optim_pass)(opt, n, P, G, S1, S2, 0, &unused);
+}
+
+double FNN_(fnn_optim_step_max)(fnn_optim *opt, ptrdiff_t n, FNN_T *P, const FNN_T *G,
+                                FNN_T *S1, FNN_T *S2)
+{
+    FNN_T top;
+    (void)FNN_(optim_pass)(opt, n, P, G, S1, S2, 0, &top);
+    return (double)top;
 }
 
 int FNN_(fnn_optim_finite)(const fnn_optim *opt, ptrdiff_t n, const FNN_T *P,
                            const FNN_T *G, const FNN_T *S1, const FNN_T *S2)
 {
     fnn_optim o = *opt; /* the step's scalars; the caller's count does not advance */
-    return FNN_(optim_pass)(&o, n, (FNN_T *)P, G, (FNN_T *)S1, (FNN_T *)S2, 1);
+    FNN_T unused;
+    return FNN_(optim_pass)(&o, n, (FNN_T *)P, G, (FNN_T *)S1, (FNN_T *)S2, 1, &unused);
+}
+
+double FNN_(fnn_max_abs)(ptrdiff_t n, const FNN_T *p)
+{
+    FNN_BITS top = 0;
+    for (ptrdiff_t i = 0; i < n; i++) {
+        const FNN_BITS m = FNN_(magnitude)(p[i]);
+        top = m > top ? m : top;
+    }
+    const FNN_T t = FNN_(from_magnitude)(top);
+    return t - t == 0 ? (double)t : INFINITY; /* NaN or inf seen: +inf */
 }
 
 #endif /* FNN_T */

@@ -90,13 +90,59 @@ static inline double fnn_sched_lr(const fnn_optim *o)
     }
 }
 
+/* An upper bound of every |value| the next step can compute, intermediate results
+ * included, when |P|, |S1|, |S2| <= state and |G| <= grad (finite); from the rules
+ * above with √(v + ε) >= √ε and √v + ε >= ε.  Loose (ε in the denominators), but it
+ * only has to stay far below the type's largest value: fnn_net_train checks a step
+ * exactly (fnn_optim_finite) only when this bound comes near it. */
+static inline double fnn_optim_bound(const fnn_optim *o, double state, double grad)
+{
+    const double lr = fabs(fnn_sched_lr(o)), mu = fabs(o->momentum), eps = o->epsilon;
+    const double t = (double)o->iterations + 1.0, M = state, g = grad;
+    /* moment-like slots and the other intermediates every rule shares */
+    const double m = M + g, base = fmax(fmax(m, M + g * g), lr * g);
+    const double root = fmax(1.0, 1.0 / sqrt(eps)); /* 1 / √(· + ε) <= this */
+    switch (o->kind) {
+    case FNN_OPT_SGD:
+        return fmax(base, M + (1.0 + mu) * (mu * M + lr * g) + lr * g);
+    case FNN_OPT_RMSPROP:
+        return fmax(base, M + mu * M + 2.0 * lr * g * root);
+    case FNN_OPT_ADAM:
+    case FNN_OPT_ADAMW: {
+        const double alpha = lr * sqrt(1.0 - pow(o->beta_2, t)) / (1.0 - pow(o->beta_1, t));
+        return fmax(base, M * (1.0 + lr * fabs(o->weight_decay)) + alpha * m * (1.0 + 1.0 / eps));
+    }
+    case FNN_OPT_NADAM: {
+        const double b1 = o->beta_1;
+        const double mu_t = b1 * (1.0 - 0.5 * pow(0.96, 0.004 * t));
+        const double mu_next = b1 * (1.0 - 0.5 * pow(0.96, 0.004 * (t + 1.0)));
+        const double prod = o->u_product * mu_t, prod_next = prod * mu_next;
+        const double cm = fabs(mu_next / (1.0 - prod_next)), cg = fabs((1.0 - mu_t) / (1.0 - prod));
+        const double vc = 1.0 / (1.0 - pow(o->beta_2, t));
+        const double sum = cm * m + cg * g;
+        return fmax(fmax(base, (M + g * g) * vc), M + fmax(1.0, lr) * sum * (1.0 + 1.0 / eps));
+    }
+    case FNN_OPT_ADAMAX: {
+        const double alpha = lr / (1.0 - pow(o->beta_1, t));
+        return fmax(base, M + alpha * m * (1.0 + 1.0 / eps));
+    }
+    default: /* Adagrad */
+        return fmax(base, M + 2.0 * lr * g * root);
+    }
+}
+
 #define FNN_OPTIM_PROTOS(T, S)                                                      \
     void fnn_optim_step_##S(fnn_optim *opt, ptrdiff_t n, T *P, const T *G, T *S1,    \
                             T *S2);                                                 \
     /* 1 when fnn_optim_step(opt, n, ...) would leave every value of P, S1, S2         \
        finite (the same arithmetic, nothing stored, opt unchanged) */                \
     int fnn_optim_finite_##S(const fnn_optim *opt, ptrdiff_t n, const T *P,          \
-                             const T *G, const T *S1, const T *S2);
+                             const T *G, const T *S1, const T *S2);                   \
+    /* fnn_optim_step, returning the largest |value| it stored in P, S1, S2 */         \
+    double fnn_optim_step_max_##S(fnn_optim *opt, ptrdiff_t n, T *P, const T *G,       \
+                                  T *S1, T *S2);                                       \
+    /* max |p[i]| over n values; +inf when one is NaN or infinite (0 when n = 0) */     \
+    double fnn_max_abs_##S(ptrdiff_t n, const T *p);
 
 FNN_OPTIM_PROTOS(float, f32)
 FNN_OPTIM_PROTOS(double, f64)

@@ -119,3 +119,64 @@ def test_the_split_step_checks_its_update_in_parts(dtype):
                 verbose=0)
     assert same(runs[1], ref)
     assert all(np.isfinite(w).all() for w in runs[0].get_weights())
+
+
+# ---- the overflow guard's bound (csrc/fnn_optim.h fnn_optim_bound) ------------------
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+from fastnn._kernels import _core  # noqa: E402
+from fastnn.optimizers import NADAM_ID, nadam_u_product  # noqa: E402
+
+# (kind id, hyper-parameters, which slots hold squares: never negative)
+RULES = [
+    (0, dict(momentum=0.0), ()), (0, dict(momentum=0.9), ()),
+    (0, dict(momentum=0.9, nesterov=True), ()),
+    (1, dict(rho=0.9), (1,)), (1, dict(rho=0.8, momentum=0.5), (1,)),
+    (2, dict(beta_1=0.9, beta_2=0.999), (2,)),
+    (3, dict(beta_1=0.8, beta_2=0.99, weight_decay=0.1), (2,)),
+    (4, dict(), (1,)), (5, dict(beta_1=0.9, beta_2=0.999), (2,)),
+    (6, dict(beta_1=0.9, beta_2=0.99), (2,)),
+]
+
+
+def rule_params(kind, hp, lr, eps, iterations):
+    u = nadam_u_product(iterations, hp["beta_1"]) if kind == NADAM_ID else 1.0
+    return (kind, int(hp.get("nesterov", False)), lr, hp.get("momentum", 0.0), hp.get("rho", 0.0),
+            hp.get("beta_1", 0.0), hp.get("beta_2", 0.0), eps, hp.get("weight_decay", 0.0),
+            iterations, 0.0, 0.0, 0.0, u)
+
+
+@settings(max_examples=400, deadline=None)
+@given(rule=st.sampled_from(RULES), is64=st.booleans(), state_exp=st.floats(-0.2, 1),
+       grad_exp=st.floats(-0.2, 1), lr_exp=st.floats(-5, 3), eps_exp=st.floats(-9, 0),
+       iterations=st.integers(0, 40), seed=st.integers(0, 2**32 - 1))
+def test_the_bound_holds_and_the_check_predicts_the_step(rule, is64, state_exp, grad_exp,
+                                                         lr_exp, eps_exp, iterations, seed):
+    """For every rule: whatever the check says is what the step does (finite or not),
+    and every value the step stores is within the bound, from ordinary magnitudes to
+    ones near overflow (exponents scaled to the type's range)."""
+    kind, hp, squares = rule
+    dtype = np.float64 if is64 else np.float32
+    top = float(np.log10(float(np.finfo(dtype).max))) - 0.01  # largest usable exponent
+    rng = np.random.default_rng(seed)
+    n = 64
+    M = 10.0 ** min(state_exp * top, top)  # from 10^(−0.2·top) to the type's largest
+    g = 10.0 ** min(grad_exp * top, top)
+    P = (M * rng.uniform(-1, 1, n)).astype(dtype)
+    S = [(M * rng.uniform(-1, 1, n)).astype(dtype) for _ in range(2)]
+    for k in squares:
+        S[k - 1] = np.abs(S[k - 1])
+    G = (g * rng.uniform(-1, 1, n)).astype(dtype)
+    c = rule_params(kind, hp, 10.0 ** lr_exp, 10.0 ** eps_exp, iterations)
+    state = float(max(np.abs(P).max(), np.abs(S[0]).max(), np.abs(S[1]).max()))
+    bound = _core.optim_bound(c, state, float(np.abs(G).max()))
+    finite = _core.optim_finite_kernel(c, P, G, S[0], S[1])
+    P2, S1, S2 = P.copy(), S[0].copy(), S[1].copy()
+    with np.errstate(all="ignore"):
+        _core.optim_step_kernel(c, P2, G, S1, S2)
+    stored = np.concatenate([P2, S1, S2]).astype(np.float64)
+    assert finite == bool(np.isfinite(stored).all())
+    if np.isfinite(stored).all():
+        assert np.abs(stored).max() <= bound * (1 + 1e-6)
+    if bound <= float(np.finfo(dtype).max) / 16:
+        assert finite

@@ -904,6 +904,30 @@ def dropout_mask_kernel(state, double rate, M):
     else: fnn_dropout_mask_f32(r, n, rate, <float *>pm)
 
 
+def optim_bound(tuple opt, double state, double grad):
+    """fnn_optim_bound: a bound of every |value| the next step computes when |P|, |S1|,
+    |S2| <= state and |G| <= grad (the test of fit's overflow guard)."""
+    cdef fnn_optim o = _make_optim(opt)
+    return fnn_optim_bound(&o, state, grad)
+
+
+def optim_finite_kernel(tuple opt, P, G, S1, S2):
+    """fnn_optim_finite: 1 when the step would store only finite values (nothing
+    stored, the count unchanged)."""
+    cdef bint d = _is64(P)
+    cdef Py_ssize_t n = P.size
+    cdef fnn_optim o = _make_optim(opt)
+    cdef void *pp = _data(P, "P", d, n, True, False)
+    cdef void *pg = _data(G, "G", d, n, True, False)
+    cdef void *s1 = _data(S1, "S1", d, n, True, False)
+    cdef void *s2 = _data(S2, "S2", d, n, True, False)
+    if d:
+        return bool(fnn_optim_finite_f64(&o, n, <const double *>pp, <const double *>pg,
+                                         <const double *>s1, <const double *>s2))
+    return bool(fnn_optim_finite_f32(&o, n, <const float *>pp, <const float *>pg,
+                                     <const float *>s1, <const float *>s2))
+
+
 def optim_step_kernel(tuple opt, P, G, S1, S2):
     """One optimizer update; returns the new iteration count."""
     cdef bint d = _is64(P)

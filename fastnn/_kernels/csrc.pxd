@@ -102,6 +102,11 @@ cdef extern from "fastnn.h" nogil:
     double fnn_regularize_f64(Py_ssize_t n, const double *W, double l1, double l2, double *G)
     void fnn_dropout_mask_f32(uint64_t *state, Py_ssize_t n, double rate, float *M)
     void fnn_dropout_mask_f64(uint64_t *state, Py_ssize_t n, double rate, double *M)
+    double fnn_optim_bound(const fnn_optim *o, double state, double grad)
+    int fnn_optim_finite_f32(const fnn_optim *opt, Py_ssize_t n, const float *P, const float *G,
+                             const float *S1, const float *S2)
+    int fnn_optim_finite_f64(const fnn_optim *opt, Py_ssize_t n, const double *P, const double *G,
+                             const double *S1, const double *S2)
     void fnn_optim_step_f32(fnn_optim *opt, Py_ssize_t n, float *P, const float *G, float *S1, float *S2)
     void fnn_optim_step_f64(fnn_optim *opt, Py_ssize_t n, double *P, const double *G, double *S1, double *S2)
     # rng
