@@ -22,9 +22,10 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _common  # noqa: E402,F401  (puts this repository's fastnn on the path)
 
-CASES = {  # name: (layer sizes, rows, batch)
-    "wide 1024-4096-4096-1024": ((1024, 4096, 4096, 1024), 2048, 256),
-    "mnist 784-256-128-10": ((784, 256, 128, 10), 12_000, 128),
+CASES = {  # name: (layer sizes, rows, batch, first layer frozen)
+    "wide 1024-4096-4096-1024": ((1024, 4096, 4096, 1024), 2048, 256, False),
+    "wide, first layer frozen": ((1024, 4096, 4096, 1024), 2048, 256, True),
+    "mnist 784-256-128-10": ((784, 256, 128, 10), 12_000, 128, False),
 }
 
 CHILD = r"""
@@ -32,7 +33,7 @@ import json, sys
 import numpy as np
 import fastnn
 from fastnn.layers import Dense
-sizes, rows, batch, threads = json.loads(sys.argv[1])
+sizes, rows, batch, frozen, threads = json.loads(sys.argv[1])
 def kib(field):
     with open("/proc/self/status") as f:
         for line in f:
@@ -53,6 +54,7 @@ before = kib("VmRSS:")  # the interpreter, fastnn and the data
 m = fastnn.Sequential([fastnn.Input(shape=(sizes[0],))]
                       + [Dense(n, activation="relu") for n in sizes[1:-1]] + [Dense(sizes[-1])],
                       dtype="float32", seed=0)
+m.layers[0].trainable = not frozen  # Keras's transfer-learning idiom
 m.compile(optimizer="adam", loss="mse")
 with fastnn.num_threads(threads):
     m.fit(X, Y, batch_size=batch, epochs=2, verbose=0)
@@ -74,9 +76,9 @@ def main() -> None:
           "MiB = 2^20 bytes; growth = peak during fit − resident before fit")
     print(f"{'net':<26} {'params':>8} {'growth':>8} {'4×params':>9} {'workspace':>10} "
           f"{'rest':>7}  {'growth / params':>15}")
-    for name, (sizes, rows, batch) in CASES.items():
+    for name, (sizes, rows, batch, frozen) in CASES.items():
         out = subprocess.run([sys.executable, "-c", CHILD,
-                              json.dumps([sizes, rows, batch, args.threads])],
+                              json.dumps([sizes, rows, batch, frozen, args.threads])],
                              capture_output=True, text=True, check=True).stdout
         r = json.loads(out.strip().splitlines()[-1])
         mib = 1 / 1024

@@ -59,17 +59,69 @@ static int FNN_(plain_gradient)(const fnn_net *net, const fnn_optim *opt)
     return 1;
 }
 
-/* The largest |value| of the training state (weights, slots; the frozen layers' kept
- * copies, which the update puts back). */
-static double FNN_(state_max)(const fnn_net *net, const fnn_optim *opt, const FNN_T *P,
-                              const FNN_T *S1, const FNN_T *S2)
+/* trainable = False (Keras): a frozen layer's weights and optimizer slots are never
+ * updated.  Range k of the parameters (k < 2·n_layers: layer k/2's W, then its b); 0
+ * when that range is frozen or empty. */
+static int FNN_(trainable_range)(const fnn_net *net, ptrdiff_t k, ptrdiff_t *off,
+                                 ptrdiff_t *len)
 {
-    const ptrdiff_t n = net->n_params;
-    const FNN_T *arrays[6] = {P, S1, S2, (const FNN_T *)opt->keep_P,
-                              (const FNN_T *)opt->keep_S1, (const FNN_T *)opt->keep_S2};
+    const fnn_layer *L = &net->layers[k / 2];
+    if (L->frozen) return 0;
+    *off = k % 2 ? L->b_off : L->w_off;
+    *len = k % 2 ? (L->b_off >= 0 ? L->n_out : 0) : L->n_in * L->n_out;
+    return *len > 0;
+}
+
+static int FNN_(any_frozen)(const fnn_net *net)
+{
+    for (ptrdiff_t l = 0; l < net->n_layers; l++)
+        if (net->layers[l].frozen) return 1;
+    return 0;
+}
+
+/* max |a[i]| over the trainable ranges of a, or of all n_params when none is frozen */
+static double FNN_(trainable_max)(const fnn_net *net, int frozen, const FNN_T *a)
+{
+    if (!a) return 0;
+    if (!frozen) return FNN_(fnn_max_abs)(net->n_params, a);
     double top = 0;
-    for (int a = 0; a < 6; a++)
-        if (arrays[a]) top = fmax(top, FNN_(fnn_max_abs)(n, arrays[a]));
+    ptrdiff_t off, len;
+    for (ptrdiff_t k = 0; k < 2 * net->n_layers; k++)
+        if (FNN_(trainable_range)(net, k, &off, &len))
+            top = fmax(top, FNN_(fnn_max_abs)(len, a + off));
+    return top;
+}
+
+/* fnn_optim_finite over the trainable ranges */
+static int FNN_(trainable_finite)(const fnn_net *net, int frozen, const fnn_optim *opt,
+                                  const FNN_T *P, const FNN_T *G, const FNN_T *S1,
+                                  const FNN_T *S2)
+{
+    if (!frozen) return FNN_(fnn_optim_finite)(opt, net->n_params, P, G, S1, S2);
+    ptrdiff_t off, len;
+    for (ptrdiff_t k = 0; k < 2 * net->n_layers; k++)
+        if (FNN_(trainable_range)(net, k, &off, &len) &&
+            !FNN_(fnn_optim_finite)(opt, len, P + off, G + off, S1 ? S1 + off : NULL,
+                                    S2 ? S2 + off : NULL))
+            return 0;
+    return 1;
+}
+
+/* The update of the trainable ranges only, each by a copy of the optimizer taken
+ * before the step (elementwise rules: the bits of one whole-buffer step there), then
+ * the count advances once; returns the largest |value| stored. */
+static double FNN_(trainable_step)(const fnn_net *net, fnn_optim *opt, FNN_T *P,
+                                   const FNN_T *G, FNN_T *S1, FNN_T *S2)
+{
+    double top = 0;
+    ptrdiff_t off, len;
+    for (ptrdiff_t k = 0; k < 2 * net->n_layers; k++) {
+        if (!FNN_(trainable_range)(net, k, &off, &len)) continue;
+        fnn_optim o = *opt;
+        top = fmax(top, FNN_(fnn_optim_step_max)(&o, len, P + off, G + off,
+                                                 S1 ? S1 + off : NULL, S2 ? S2 + off : NULL));
+    }
+    FNN_(fnn_optim_step)(opt, 0, P, G, S1, S2); /* the count, the schedule, Nadam's product */
     return top;
 }
 
@@ -225,27 +277,6 @@ static void FNN_(clip_gradients)(const fnn_net *net, const fnn_optim *opt, FNN_T
     }
 }
 
-/* trainable = False: the frozen layers' weights and optimizer state as they were */
-static void FNN_(restore_frozen)(const fnn_net *net, const fnn_optim *opt, FNN_T *P,
-                                 FNN_T *S1, FNN_T *S2)
-{
-    const FNN_T *kp = (const FNN_T *)opt->keep_P, *k1 = (const FNN_T *)opt->keep_S1,
-                *k2 = (const FNN_T *)opt->keep_S2;
-    for (ptrdiff_t l = 0; l < net->n_layers; l++) {
-        const fnn_layer *L = &net->layers[l];
-        if (!L->frozen) continue;
-        const ptrdiff_t ranges[2][2] = {{L->w_off, L->n_in * L->n_out},
-                                        {L->b_off, L->b_off >= 0 ? L->n_out : 0}};
-        for (int r = 0; r < 2; r++) {
-            const ptrdiff_t off = ranges[r][0], len = ranges[r][1];
-            if (len <= 0) continue;
-            memcpy(P + off, kp + off, (size_t)len * sizeof(FNN_T));
-            if (S1) memcpy(S1 + off, k1 + off, (size_t)len * sizeof(FNN_T));
-            if (S2) memcpy(S2 + off, k2 + off, (size_t)len * sizeof(FNN_T));
-        }
-    }
-}
-
 int FNN_(fnn_net_train)(const fnn_net *net, fnn_optim *opt, FNN_T *P, FNN_T *G,
                         FNN_T *S1, FNN_T *S2, FNN_T *ws, ptrdiff_t cap, const FNN_T *X,
                         const FNN_T *Y, const int64_t *order, ptrdiff_t n,
@@ -263,9 +294,11 @@ int FNN_(fnn_net_train)(const fnn_net *net, fnn_optim *opt, FNN_T *P, FNN_T *G,
        (fnn_optim_bound) comes near overflow; the steps keep the state's largest value
        current as they store it (fnn_optim_step_max). */
     const double safe = (sizeof(FNN_T) == sizeof(float) ? (double)FLT_MAX : DBL_MAX) / 16;
-    double state_top = FNN_(state_max)(net, opt, P, S1, S2);
-    const double kept_top = opt->keep_P ? state_top : 0; /* (put back after each update) */
-    const int plain = FNN_(plain_gradient)(net, opt);
+    const int frozen = FNN_(any_frozen)(net);
+    double state_top = fmax(FNN_(trainable_max)(net, frozen, P),
+                            fmax(FNN_(trainable_max)(net, frozen, S1),
+                                 FNN_(trainable_max)(net, frozen, S2)));
+    const int plain = FNN_(plain_gradient)(net, opt) && !frozen;
     for (ptrdiff_t start = 0; start < n; start += batch) {
         const ptrdiff_t B = n - start < batch ? n - start : batch;
         double batch_sums[FNN_N_SUMS] = {0};
@@ -294,23 +327,20 @@ int FNN_(fnn_net_train)(const fnn_net *net, fnn_optim *opt, FNN_T *P, FNN_T *G,
         if (!isfinite(cost)) return 1;
         if (opt->clipnorm > 0 || opt->global_clipnorm > 0 || opt->clipvalue > 0)
             FNN_(clip_gradients)(net, opt, G);
-        if (!split || grad_top < 0) grad_top = FNN_(fnn_max_abs)(net->n_params, G);
+        if (!split || grad_top < 0) grad_top = FNN_(trainable_max)(net, frozen, G);
         if (!(grad_top <= safe)) return 1; /* NaN or infinite gradient (or near it) */
         if (!(state_top <= safe && fnn_optim_bound(opt, state_top, grad_top) <= safe) &&
-            !FNN_(fnn_optim_finite)(opt, net->n_params, P, G, S1, S2))
+            !FNN_(trainable_finite)(net, frozen, opt, P, G, S1, S2))
             return 1;
         for (int s = 0; s < FNN_N_SUMS; s++) sums[s] += batch_sums[s];
-        if (split) {
+        if (frozen)
+            state_top = FNN_(trainable_step)(net, opt, P, G, S1, S2);
+        else if (split)
             state_top = FNN_(par_optim_step)(net, all ? net->threads : 1, opt, P, G, S1, S2);
-            if (net->pool && net->adapt)
-                fnn_adapt_record(net->adapt, all, (fnn_now() - t0) / (double)B);
-        } else {
+        else
             state_top = FNN_(fnn_optim_step_max)(opt, net->n_params, P, G, S1, S2);
-        }
-        if (opt->keep_P) {
-            FNN_(restore_frozen)(net, opt, P, S1, S2);
-            state_top = fmax(state_top, kept_top);
-        }
+        if (split && net->pool && net->adapt)
+            fnn_adapt_record(net->adapt, all, (fnn_now() - t0) / (double)B);
         *n_done += B;
     }
     return 0;

@@ -29,7 +29,7 @@ typedef struct {
     double kernel_l1, kernel_l2, bias_l1, bias_l2;
     double dropout;           /* dropout rate on this layer's output (hidden only) */
     int frozen;               /* trainable = False: its W, b and their optimizer state
-                                 are put back after every update (fnn_optim.keep_*) */
+                                 are never updated (the gradient is still computed) */
     /* set by fnn_net_layout: offsets into ws, in units of cap elements */
     ptrdiff_t ws_z, ws_a, ws_d, ws_m, ws_ad;
 } fnn_layer;

@@ -45,9 +45,6 @@ typedef struct {
     int sched, s_staircase, s_cycle, s_n;
     double s_init, s_steps, s_rate, s_end, s_power, s_alpha, s_warm_steps, s_warm_target;
     const double *s_bounds, *s_values; /* piecewise: s_n boundaries, s_n + 1 values */
-    /* frozen layers: copies of P, S1, S2 (same type and length) whose frozen ranges are
-       copied back after every update; NULL when no layer is frozen */
-    const void *keep_P, *keep_S1, *keep_S2;
 } fnn_optim;
 
 /* the learning rate of the next step (Keras's schedule formulas) */

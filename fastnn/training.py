@@ -235,10 +235,6 @@ class Trainer(TrainingChecks):
             net = self._plan(weighted=True, training=True)
             Y = np.ascontiguousarray(np.hstack([Y, W[:, None].astype(self.dtype)]))
         ws = self._fit_scratch("ws", batch * net.ws_units)
-        # trainable=False layers: what C puts back after every update
-        keep: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
-        if any(not layer.trainable for layer in self._dense):
-            keep = (self._params.copy(), S1.copy(), S2.copy())
         n_batches = math.ceil(n / batch)
         per_batch = CHUNK_SECONDS  # unknown: the first chunk is one batch, then measured
         history = History()
@@ -283,7 +279,7 @@ class Trainer(TrainingChecks):
                     t0 = time.perf_counter()
                     status, n_done, its = _core.train(
                         net, self.optimizer._c_params(), self._params, self._grads, S1, S2,
-                        ws, batch, X, Y, part, batch, self._rng[STREAM_DROPOUT], sums, keep,
+                        ws, batch, X, Y, part, batch, self._rng[STREAM_DROPOUT], sums,
                         threads)
                     per_batch = max((time.perf_counter() - t0) / size, 1e-9)
                     self.optimizer.iterations = its

@@ -180,3 +180,38 @@ def test_the_bound_holds_and_the_check_predicts_the_step(rule, is64, state_exp, 
         assert np.abs(stored).max() <= bound * (1 + 1e-6)
     if bound <= float(np.finfo(dtype).max) / 16:
         assert finite
+
+
+# ---- frozen layers are never updated (no copy of the weights to put back) -----------
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_frozen_layers_are_not_updated_and_the_others_train(threads):
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((640, 96))
+    y = rng.integers(0, 5, 640)
+
+    def model(freeze):
+        m = fastnn.Sequential([fastnn.Input(shape=(96,)), Dense(256, activation="relu"),
+                               Dense(192, activation="relu"), Dense(5, activation="softmax")],
+                              seed=3)
+        m.layers[1].trainable = not freeze
+        m.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+        return m
+
+    m = model(True)
+    before = m.get_weights()
+    with fastnn.num_threads(threads):
+        m.fit(X, y, batch_size=160, epochs=2, verbose=0)
+    after = m.get_weights()
+    assert np.array_equal(before[2], after[2]) and np.array_equal(before[3], after[3])
+    assert not np.array_equal(before[0], after[0]) and not np.array_equal(before[4], after[4])
+    # Adam's slots of the frozen layer stay zero
+    s1, s2 = m._slots
+    lo = before[0].size + before[1].size
+    hi = lo + before[2].size + before[3].size
+    assert not s1[lo:hi].any() and not s2[lo:hi].any() and s1[:lo].any()
+    if threads == 2:  # the split step: the same bits on any count of 2 or more
+        three = model(True)
+        with fastnn.num_threads(3):
+            three.fit(X, y, batch_size=160, epochs=2, verbose=0)
+        assert same(three, m)

@@ -354,7 +354,7 @@ def set_blas_threads_setter(Py_ssize_t address):
 
 
 def train(Net net not None, tuple opt, P, G, S1, S2, ws, Py_ssize_t cap, X, Y, order,
-          Py_ssize_t batch, rng, sums, keep=None, int threads=1):
+          Py_ssize_t batch, rng, sums, int threads=1):
     """Mini-batch training over the rows `order` of X, Y, each step split over
     `threads` of fastnn's threads when more than 1 (fnn_net_par.h; the products
     should then be single-threaded in the caller too).
@@ -366,10 +366,6 @@ def train(Net net not None, tuple opt, P, G, S1, S2, ws, Py_ssize_t cap, X, Y, o
     cdef Py_ssize_t n_order, n_done = 0
     cdef int status
     cdef fnn_optim o = _make_optim(opt)
-    if keep is not None:  # (P, S1, S2) copies for the frozen layers
-        o.keep_P = _data(keep[0], "keep P", d, net.n_params, True, False)
-        o.keep_S1 = _data(keep[1], "keep S1", d, net.n_params, True, False)
-        o.keep_S2 = _data(keep[2], "keep S2", d, net.n_params, True, False)
     cdef Py_ssize_t n_sums
     cdef double *ps = <double *>_vector(sums, "sums", False, True, &n_sums)
     if batch < 1 or batch > cap or n_sums < FNN_N_SUMS:

@@ -33,9 +33,6 @@ cdef extern from "fastnn.h" nogil:
         double s_init, s_steps, s_rate, s_end, s_power, s_alpha, s_warm_steps, s_warm_target
         const double *s_bounds
         const double *s_values
-        const void *keep_P
-        const void *keep_S1
-        const void *keep_S2
 
     ctypedef struct fnn_layer:
         Py_ssize_t n_in, n_out
