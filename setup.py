@@ -259,7 +259,7 @@ csources = sorted(glob("csrc/*.c"))
 extensions = [
     Extension(
         "fastnn._kernels._core",
-        ["fastnn/_kernels/_core.pyx", *csources],
+        ["src/fastnn/_kernels/_core.pyx", *csources],
         include_dirs=["csrc", np.get_include()],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         extra_compile_args=extra_compile_args,

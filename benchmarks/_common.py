@@ -15,7 +15,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 if importlib.util.find_spec("fastnn") is None:
-    sys.path.insert(0, ROOT)
+    sys.path.insert(0, os.path.join(ROOT, "src"))
 
 # isort: split
 from fastnn.bench.harness import (calibrate, median, per_call, quiesce,  # noqa: E402,F401

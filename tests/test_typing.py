@@ -1,4 +1,4 @@
-"""fastnn is typed (issue 11): ``python -m mypy fastnn`` from the repository root,
+"""fastnn is typed (issue 11): ``python -m mypy src/fastnn`` from the repository root,
 with the settings of pyproject.toml's [tool.mypy] (every function annotated, every
 body checked), reports nothing.  mypy comes with the ``test`` extra; without it
 these tests fail rather than skip, so the check cannot silently vanish.  (Tests
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent  # the checkout: pyproject.toml, fastnn/
+ROOT = Path(__file__).resolve().parent.parent  # the checkout: pyproject.toml, src/fastnn/
 
 
 def mypy(*args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -21,10 +21,10 @@ def mypy(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 
 def test_mypy_is_clean_on_the_package():
-    if not (ROOT / "fastnn").is_dir():
-        pytest.skip("fastnn/ is not next to the tests (installed without the source tree)")
-    assert (ROOT / "pyproject.toml").is_file() and (ROOT / "fastnn" / "py.typed").is_file()
-    result = mypy("fastnn", cwd=ROOT)
+    if not (ROOT / "src" / "fastnn").is_dir():
+        pytest.skip("src/fastnn/ is not next to the tests (installed without the source tree)")
+    assert (ROOT / "pyproject.toml").is_file() and (ROOT / "src" / "fastnn" / "py.typed").is_file()
+    result = mypy("src/fastnn", cwd=ROOT)
     report = result.stdout + result.stderr
     # not even a note (an unused setting, an unchecked body): the one success line
     assert result.returncode == 0, report

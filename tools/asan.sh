@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # tools/asan.sh — run fastnn's test suite under AddressSanitizer + UndefinedBehaviorSanitizer.
 #
-# Builds the Cython extension (fastnn/_kernels/_core.pyx + csrc/*.c) with
+# Builds the Cython extension (src/fastnn/_kernels/_core.pyx + csrc/*.c) with
 # -fsanitize=address,undefined in a scratch copy of this checkout (the checkout
 # itself is not touched: an ASan-linked _core*.so in the tree would fail to
 # import without LD_PRELOAD), then runs the suite with the sanitizer runtimes
@@ -77,11 +77,13 @@ else
             | tar -C "$work" -xf -
     else
         cp -a "$repo/." "$work/"
-        rm -rf "$work/build" "$work"/fastnn/_kernels/_core*.so "$work/fastnn/_kernels/_core.c"
+        rm -rf "$work/build" "$work"/src/fastnn/_kernels/_core*.so "$work/src/fastnn/_kernels/_core.c"
     fi
     echo "asan.sh: scratch copy of $repo in $work"
 fi
 cd "$work"
+# the in-place build lands in src/fastnn/: import that one, not an installed fastnn
+export PYTHONPATH="$work/src${PYTHONPATH:+:$PYTHONPATH}"
 
 export ASAN_OPTIONS="detect_leaks=0:halt_on_error=1:abort_on_error=1:allocator_may_return_null=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"

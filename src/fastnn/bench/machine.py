@@ -102,14 +102,17 @@ def build_info() -> str:
     spec = importlib.util.find_spec("fastnn")
     if spec is None or not spec.origin:
         return "fastnn not importable"
-    root = os.path.dirname(os.path.dirname(spec.origin))
+    package = os.path.dirname(spec.origin)
+    root = os.path.dirname(package)
+    if os.path.basename(root) == "src":  # a checkout: src/fastnn/
+        root = os.path.dirname(root)
     head, dirty = "?", ""
     try:
         out = subprocess.run(["git", "-C", root, "rev-parse", "--short", "HEAD"],
                              capture_output=True, text=True, timeout=10, check=False)
         if out.returncode == 0:
             head = out.stdout.strip()
-            dirty = subprocess.run(["git", "-C", root, "status", "--porcelain", "--", "fastnn",
+            dirty = subprocess.run(["git", "-C", root, "status", "--porcelain", "--", "src",
                                     "csrc", "setup.py"],
                                    capture_output=True, text=True, timeout=10,
                                    check=False).stdout.strip()
@@ -118,12 +121,12 @@ def build_info() -> str:
                 head = f"snapshot of {f.read().strip()}"
     except (OSError, subprocess.SubprocessError):
         pass
-    sos = glob.glob(os.path.join(root, "fastnn", "_kernels", "_core*.so"))
+    sos = glob.glob(os.path.join(package, "_kernels", "_core*.so"))
     built = (datetime.datetime.fromtimestamp(os.path.getmtime(sos[0])).isoformat(timespec="seconds")
              if sos else "?")
-    where = "a source checkout" if os.path.isdir(os.path.join(root, ".git")) else "installed"
+    where = "a source checkout" if os.path.exists(os.path.join(root, ".git")) else "installed"
     return (f"{where}, commit {head}"
-            f"{' + uncommitted changes in fastnn/, csrc/ or setup.py' if dirty else ''}"
+            f"{' + uncommitted changes in src/, csrc/ or setup.py' if dirty else ''}"
             f", _core built {built}")
 
 
