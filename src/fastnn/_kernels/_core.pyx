@@ -703,7 +703,7 @@ def predict_fast(Net net not None, X):
         return None
     cdef cnp.ndarray a = <cnp.ndarray>X
     if (cnp.PyArray_NDIM(a) != 2 or cnp.PyArray_DIM(a, 1) != net.n_in
-            or cnp.PyArray_TYPE(a) != (cnp.NPY_FLOAT64 if net.is64 else cnp.NPY_FLOAT32)
+            or cnp.PyArray_TYPE(a) != <int>(cnp.NPY_FLOAT64 if net.is64 else cnp.NPY_FLOAT32)
             or not cnp.PyArray_IS_C_CONTIGUOUS(a) or not cnp.PyArray_ISALIGNED(a)):
         return None
     if cnp.PyArray_DIM(a, 0) * net.n_params >= _split_predict_above:
