@@ -1,12 +1,18 @@
 """The README is a guide people paste from: each ```python block runs on its own
 (in a fresh namespace, as when pasted alone into Python), prints what the README
-says it prints, and raises no warning the README does not mention.  Its links to
+says it prints, and raises no warning the README does not mention.  Each block
+also goes through Python's interactive prompt line by line (``code.InteractiveConsole``
+reads a paste as the standard REPL of Python 3.10-3.12 does: a blank line ends an
+indented block, and a line back at the left margin right after one is a
+SyntaxError), with the same expectations.  Its links to
 pictures and sections resolve, and its test command is the one CI runs.
 
 ``py`` blocks are shown but not run (they need a Dask scheduler)."""
+import code as codemod
 import contextlib
 import io
 import re
+import traceback
 import warnings
 from pathlib import Path
 
@@ -100,6 +106,51 @@ def test_block_runs_on_its_own(heading, code, tmp_path, monkeypatch):
     assert not unexpected, unexpected
     for wanted in EXPECTED.get(heading, []):
         assert wanted in out.getvalue(), f"{heading!r} did not print {wanted!r}:\n{out.getvalue()}"
+
+
+class _Prompt(codemod.InteractiveConsole):
+    """The interactive prompt, recording errors instead of printing them."""
+
+    def __init__(self) -> None:
+        super().__init__({"__name__": "__main__"}, filename="<stdin>")
+        self.errors: list[str] = []
+
+    def showsyntaxerror(self, *args, **kwargs) -> None:
+        self.errors.append(traceback.format_exc(limit=0))
+
+    def showtraceback(self) -> None:
+        self.errors.append(traceback.format_exc())
+
+
+@pytest.mark.parametrize("heading,code", BLOCKS, ids=[f"{i}-{h[:30]}" for i, (h, _) in
+                                                      enumerate(BLOCKS)])
+def test_block_pastes_into_the_interactive_prompt(heading, code, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    prompt = _Prompt()
+    out = io.StringIO()
+    with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stdout(out):
+        warnings.simplefilter("always")
+        for line in code.splitlines():
+            prompt.push(line)
+        prompt.push("")               # the Enter that ends a last indented block
+    assert not prompt.errors, f"{heading!r} pasted line by line:\n" + "\n".join(prompt.errors)
+    allowed = ALLOWED_WARNINGS.get(heading, ())
+    unexpected = [f"{w.category.__name__}: {w.message}" for w in caught
+                  if not issubclass(w.category, allowed)]
+    assert not unexpected, unexpected
+    # the prompt also echoes each expression's value: drop the echoed object reprs
+    printed = re.sub(r"(?m)^<[^\n]* at 0x[0-9a-f]+>\n", "", out.getvalue())
+    for wanted in EXPECTED.get(heading, []):
+        assert wanted in printed, f"{heading!r} did not print {wanted!r}:\n{printed}"
+
+
+def test_the_prompt_check_catches_a_line_after_a_loop_body():
+    """The check above can fail: the mistake of issue 21 is reported."""
+    prompt = _Prompt()
+    with contextlib.redirect_stdout(io.StringIO()):
+        for line in ["for i in range(2):", "    x = i", "print(x)", ""]:
+            prompt.push(line)
+    assert prompt.errors and "SyntaxError" in prompt.errors[0]
 
 
 def test_pictures_and_section_links_resolve():
