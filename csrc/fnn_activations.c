@@ -5,6 +5,8 @@
  *    Both have derivative 0 almost everywhere; Python warns before training
  *    through them.
  *  - ReLU'(0) = 1, as in the notes, so the derivative reads z, not a.
+ *    relu_keras is the same function with ReLU'(0) = 0, the convention of
+ *    Keras, TensorFlow, JAX and PyTorch (a zero-initialised layer stays dead).
  *  - sigmoid never evaluates exp of a positive argument (no overflow for z << 0).
  *  - softmax subtracts the row maximum before exp.
  *  - NaN in gives NaN out, in every forward and backward pass (IEEE-faithful):
@@ -66,6 +68,15 @@ static void FNN_(relu_bwd)(ptrdiff_t n, const FNN_T *Z, FNN_T *G)
     for (ptrdiff_t i = 0; i < n; i++) {
         const FNN_T z = Z[i];
         G[i] = z >= 0 ? G[i] : (z < 0 ? (FNN_T)0 : z);
+    }
+}
+
+/* ---- relu_keras: a = max(z, 0)               a' = 1[z > 0] ------------------- */
+static void FNN_(relu_keras_bwd)(ptrdiff_t n, const FNN_T *Z, FNN_T *G)
+{
+    for (ptrdiff_t i = 0; i < n; i++) {
+        const FNN_T z = Z[i];
+        G[i] = z > 0 ? G[i] : (z <= 0 ? (FNN_T)0 : z);
     }
 }
 
@@ -206,7 +217,8 @@ void FNN_(fnn_act_forward)(int id, ptrdiff_t B, ptrdiff_t n, const FNN_T *Z, FNN
     switch (id) {
     case FNN_ACT_SIGMOID: FNN_(sigmoid_fwd)(total, Z, A); break;
     case FNN_ACT_TANH: FNN_(tanh_fwd)(total, Z, A); break;
-    case FNN_ACT_RELU: FNN_(relu_fwd)(total, Z, A); break;
+    case FNN_ACT_RELU:
+    case FNN_ACT_RELU_KERAS: FNN_(relu_fwd)(total, Z, A); break;
     case FNN_ACT_SOFTMAX: FNN_(softmax_fwd)(B, n, Z, A); break;
     case FNN_ACT_STEP: FNN_(step_fwd)(total, Z, A, (FNN_T)0); break;
     case FNN_ACT_SIGN: FNN_(step_fwd)(total, Z, A, (FNN_T)-1); break;
@@ -232,6 +244,7 @@ void FNN_(fnn_act_backward)(int id, ptrdiff_t B, ptrdiff_t n, const FNN_T *Z,
     case FNN_ACT_SIGMOID: FNN_(sigmoid_bwd)(total, A, G); break;
     case FNN_ACT_TANH: FNN_(tanh_bwd)(total, A, G); break;
     case FNN_ACT_RELU: FNN_(relu_bwd)(total, Z, G); break;
+    case FNN_ACT_RELU_KERAS: FNN_(relu_keras_bwd)(total, Z, G); break;
     case FNN_ACT_SOFTMAX: FNN_(softmax_bwd)(B, n, A, G); break;
     case FNN_ACT_STEP:
     case FNN_ACT_SIGN: FNN_(step_bwd)(total, Z, G); break;

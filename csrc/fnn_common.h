@@ -38,7 +38,8 @@ enum {
     FNN_ACT_GELU = 10,
     FNN_ACT_SOFTPLUS = 11,
     FNN_ACT_SWISH = 12,
-    FNN_N_ACTS = 13
+    FNN_ACT_RELU_KERAS = 13,  /* relu with ReLU'(0) = 0 (Keras, PyTorch) */
+    FNN_N_ACTS = 14
 };
 
 /* Loss ids (fastnn/losses.py mirrors them). */

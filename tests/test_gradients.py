@@ -98,7 +98,7 @@ def test_output_activation_loss_pairs(act, loss, batch):
 
 
 @pytest.mark.parametrize("hidden", ["sigmoid", "tanh", "relu", "linear", "softmax", "leaky_relu",
-                                    "elu", "selu", "gelu", "softplus", "swish"])
+                                    "elu", "selu", "gelu", "softplus", "swish", "relu_keras"])
 @pytest.mark.parametrize("loss", ["mse", "binary_crossentropy", "categorical_crossentropy"])
 def test_hidden_activations(hidden, loss):
     rng = np.random.default_rng(2)

@@ -109,6 +109,14 @@ def test_activation_conventions():
     g = np.ones_like(z)
     _core.act_backward_kernel(A.RELU, z, out, g)
     np.testing.assert_array_equal(g[0], [0, 1, 1])  # ReLU'(0) = 1, as the notes
+    g = np.ones_like(z)
+    _core.act_backward_kernel(A.RELU_KERAS, z, out, g)
+    np.testing.assert_array_equal(g[0], [0, 0, 1])  # relu_keras: ReLU'(0) = 0, as Keras
+    nan = np.array([[np.nan]])
+    for act in (A.RELU, A.RELU_KERAS):
+        g = np.ones_like(nan)
+        _core.act_backward_kernel(act, nan, nan.copy(), g)
+        assert np.isnan(g[0, 0])  # NaN in, NaN out
     # the real tanh derivative 1 − tanh² (the notes print the sigmoid's by mistake)
     t = np.tanh(z)
     g = np.ones_like(z)

@@ -662,7 +662,7 @@ CASES = [
       r"Dense\(\): invalid type for argument `units`.*Received: units=nan", "Dense-units-nan"),
     p(lambda: Dense(2, activation="nope"), ValueError,
       r"activations\.get\(\): unknown activation 'nope'\. Expected one of \['elu', 'gelu', "
-      r"'leaky_relu', 'linear', 'relu', 'selu', 'sigmoid', 'sign', 'silu', 'softmax', "
+      r"'leaky_relu', 'linear', 'relu', 'relu_keras', 'selu', 'sigmoid', 'sign', 'silu', 'softmax', "
       r"'softplus', 'step', 'swish', 'tanh'\]\. Received: identifier='nope'",
       "Dense-activation-unknown"),
     p(lambda: Dense(2, activation=3), TypeError,

@@ -40,7 +40,7 @@ def act_forward(act: int, Z: np.ndarray) -> np.ndarray:
                             np.exp(-np.abs(Z)) / (one + np.exp(-np.abs(Z)))).astype(Z.dtype)
     if act == A.TANH:
         return np.tanh(Z)
-    if act == A.RELU:
+    if act in (A.RELU, A.RELU_KERAS):
         return np.maximum(Z, 0)
     if act == A.SOFTMAX:
         e = np.exp(Z - Z.max(axis=1, keepdims=True))
@@ -91,8 +91,10 @@ def act_backward(act: int, Z: np.ndarray, Act: np.ndarray, G: np.ndarray) -> np.
         return G * Act * (1 - Act)
     if act == A.TANH:
         return G * (1 - Act * Act)
-    if act == A.RELU:
+    if act == A.RELU:  # ReLU'(0) = 1
         return np.where(Z >= 0, G, np.where(Z < 0, 0, Z)).astype(G.dtype)
+    if act == A.RELU_KERAS:  # ReLU'(0) = 0
+        return np.where(Z > 0, G, np.where(Z <= 0, 0, Z)).astype(G.dtype)
     if act == A.SOFTMAX:
         s = (G * Act).sum(axis=1, keepdims=True)
         return Act * (G - s)

@@ -9,7 +9,9 @@ name              f(z)                               f'(z)
 ``sigmoid``       1 / (1 + e^{-z})                   f(z) (1 - f(z))
 ``tanh``          tanh z                             1 - tanh² z
 ``relu``          max(z, 0)                          1 if z >= 0 else 0  (ReLU'(0)=1,
-                                                     as in the course notes)
+                                                     the guide's u(z))
+``relu_keras``    max(z, 0)                          1 if z > 0 else 0  (ReLU'(0)=0,
+                                                     Keras's and PyTorch's)
 ``softmax``       e^{z_i - max z} / Σ_j e^{z_j - max z}   Jacobian  diag(a) - a aᵀ
 ``step``          u(z) = 1 if z >= 0 else 0          0 almost everywhere
 ``sign``          1 if z >= 0 else -1                0 almost everywhere
@@ -23,6 +25,15 @@ name              f(z)                               f'(z)
 ================  =================================  ==============================
 
 NaN in gives NaN out for every one of them and for every derivative.
+
+ReLU'(0): at z = 0 exactly ReLU has no derivative and a convention is needed.
+``relu`` uses 1, the step function u(z) of the guide; Keras, TensorFlow, JAX and
+PyTorch use 0.  The two differ only where a pre-activation is exactly 0, which
+is rare with random weights but the rule for a layer initialised with zeros
+(``kernel_initializer="zeros"``): with ``relu`` it learns from the first step,
+with ``relu_keras`` (as in Keras) its gradient is 0 and it stays dead.  Use
+``activation="relu_keras"`` (or ``fastnn.activations.relu_keras``) to train as
+Keras does; ``predict`` gives the same numbers for both.
 
 The notes give the sigmoid's derivative for tanh by mistake; fastnn uses the
 real one, 1 - tanh².  Training through ``step`` or ``sign`` with backpropagation
@@ -41,7 +52,7 @@ from ._registry import resolve
 from ._validation import as_float_array, fail
 
 (LINEAR, SIGMOID, TANH, RELU, SOFTMAX, STEP, SIGN, LEAKY_RELU, ELU, SELU, GELU, SOFTPLUS,
- SWISH) = range(13)
+ SWISH, RELU_KERAS) = range(14)
 
 ALL_OBJECTS_DICT = {
     "linear": LINEAR,
@@ -58,6 +69,7 @@ ALL_OBJECTS_DICT = {
     "softplus": SOFTPLUS,
     "swish": SWISH,
     "silu": SWISH,
+    "relu_keras": RELU_KERAS,
 }
 NAMES = {v: k for k, v in ALL_OBJECTS_DICT.items() if k != "silu"}
 ZERO_GRADIENT = {STEP, SIGN}
@@ -114,6 +126,12 @@ def tanh(x: ArrayLike) -> np.ndarray:
 def relu(x: ArrayLike) -> np.ndarray:
     """f(z) = max(z, 0), on a 2-D array."""
     return _apply("relu", x)
+
+
+def relu_keras(x: ArrayLike) -> np.ndarray:
+    """f(z) = max(z, 0), on a 2-D array: the same values as :func:`relu`; as an
+    activation it trains with ReLU'(0) = 0, Keras's and PyTorch's convention."""
+    return _apply("relu_keras", x)
 
 
 def softmax(x: ArrayLike) -> np.ndarray:

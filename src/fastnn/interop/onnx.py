@@ -14,7 +14,7 @@ sigmoid    ``Where(z >= 0, 1/(1 + e), e/(1 + e))``, ``e = Exp(-Abs(z))`` (ORT's
            Sigmoid loses the tail: 5× off at z = -18 in float32, 0 below -40 in float64)
 tanh       ``Tanh``; float32: ``z`` where ``|z| < 2⁻¹²`` (tanh z rounds to z there;
            ORT's float Tanh is 1e-5 off relative near the smallest normal)
-relu       ``Relu``
+relu       ``Relu`` (also relu_keras: the same function)
 softmax    ``Softmax(axis=-1)``
 step       ``Where(IsNaN(z), z, Cast(z >= 0))`` — 1 for z >= 0, else 0, NaN kept
 sign       ``Where(IsNaN(z), z, Where(z >= 0, 1, -1))``
@@ -143,7 +143,7 @@ def _activation(g: _Graph, layer: Dense, z: str) -> str:
     if act == A.TANH:
         a = g.op("Tanh", z)
         return a if f64 else g.op("Where", g.op("Less", g.op("Abs", z), 2.0**-12), z, a)
-    if act == A.RELU:
+    if act in (A.RELU, A.RELU_KERAS):  # the same function; only training differs
         return g.op("Relu", z)
     if act == A.SOFTMAX:
         return g.op("Softmax", z, axis=-1)
