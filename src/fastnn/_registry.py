@@ -5,6 +5,7 @@ name arbitrary code.  Lookups are case-insensitive, as in Keras's optimizers.get
 """
 from __future__ import annotations
 
+import difflib
 from typing import Any, Mapping, TypeVar, overload
 
 from ._validation import fail
@@ -22,22 +23,31 @@ _B = TypeVar("_B")
 
 
 @overload
-def resolve(family: str, identifier: Any, table: Mapping[str, _V]) -> _V: ...
+def resolve(family: str, identifier: Any, table: Mapping[str, _V], *,
+            caller: str | None = ..., argument: str = ...) -> _V: ...
 @overload
-def resolve(family: str, identifier: Any, table: Mapping[str, _V], base: type[_B]) -> _V | _B: ...
+def resolve(family: str, identifier: Any, table: Mapping[str, _V], base: type[_B], *,
+            caller: str | None = ..., argument: str = ...) -> _V | _B: ...
 def resolve(family: str, identifier: Any, table: Mapping[str, Any],
-            base: type | None = None) -> Any:
-    """Return table[name] for a string, or an instance of `base` as is."""
+            base: type | None = None, *, caller: str | None = None,
+            argument: str = "identifier") -> Any:
+    """Return table[name] for a string, or an instance of `base` as is.
+
+    An error names `caller` (the user's call, e.g. ``"compile"`` or ``"Dense"``)
+    and its `argument`, and suggests the closest names (difflib)."""
+    func = caller or f"{family}.get"
     if base is not None and isinstance(identifier, base):
         return identifier
     if isinstance(identifier, str):
         key = identifier.lower()
         if key in table:
             return table[key]
-        fail(f"{family}.get", f"unknown {_SINGULAR.get(family, family)} {identifier!r}",
-             f"one of {sorted(table)}", "identifier", identifier)
+        close = difflib.get_close_matches(key, list(table), n=1, cutoff=0.6)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        fail(func, f"unknown {_SINGULAR.get(family, family)} {identifier!r}{hint}",
+             f"one of {sorted(table)}", argument, identifier)
     kinds = f"a name from {sorted(table)}" + (f" or a {base.__name__} instance" if base else "")
-    fail(f"{family}.get", f"could not interpret {family} identifier", kinds, "identifier",
+    fail(func, f"could not interpret {family} identifier", kinds, argument,
          identifier, error=TypeError)
 
 

@@ -125,6 +125,11 @@ class TrainingChecks(ModelState):
         check_not_masked(func, name, y)
         arr = np.asarray(y)
         if arr.dtype.kind not in "biuf":
+            if arr.dtype.kind in "USO" and arr.size:
+                raise TypeError(f"{func}(): argument `{name}` holds {arr.dtype} values such as "
+                                f"{str(arr.flat[0])!r}; a network is trained on numbers. "
+                                f"{_encode_hint(arr, k, name)} Received: "
+                                f"{name}.dtype={str(arr.dtype)!r}")
             fail(func, f"unsupported dtype {arr.dtype} for argument `{name}`",
                  "bool, integer or float data", f"{name}.dtype", str(arr.dtype), error=TypeError)
         if arr.ndim == 0 or len(arr) != n:
@@ -150,23 +155,28 @@ class TrainingChecks(ModelState):
                 raise ValueError(f"{func}(): labels up to {int(lab.max())} are not exact in "
                                  f"{self.dtype.name}; use dtype='float64' for so many classes.")
             return Y
-        if arr.ndim == 1 and k == 1:
-            arr = arr.reshape(-1, 1)
-        if arr.ndim != 2 or arr.shape[1] != k:
+        one_d = arr.ndim == 1 and k == 1  # checked as given, so errors show y's own indices
+        if not one_d and (arr.ndim != 2 or arr.shape[1] != k):
             hint = ""
             if arr.ndim == 1 and loss == L.CCE:
                 hint = (" These look like integer labels: use "
                         "loss='sparse_categorical_crossentropy' or one-hot encode them.")
             raise ValueError(f"{func}(): {name} has shape {arr.shape}, but the model outputs "
                              f"(None, {k}); expected {name} of shape ({n}, {k}).{hint}")
-        Y = as_float_array(func, name, arr, self.dtype, allow_empty=True)
-        if loss in L.HINGE_LOSSES and ((Y == 0) | (Y == 1)).all():
-            Y = 2 * Y - 1  # 0/1 labels to the ±1 the hinge wants (Keras does the same)
+        Y = as_float_array(func, name, arr, self.dtype, ndim=None if one_d else 2,
+                           allow_empty=True)
         if loss in (L.BCE, L.CCE) and ((Y < 0).any() or (Y > 1).any()):
             bad = np.argwhere((Y < 0) | (Y > 1))[:5]
+            where = [int(b[0]) if one_d else tuple(map(int, b)) for b in bad]
+            hint = (" For class labels other than 0/1 use a softmax output with "
+                    "loss='sparse_categorical_crossentropy'." if loss == L.BCE else "")
             raise ValueError(f"{func}(): {L.NAMES[loss]} targets must lie in [0, 1]. "
-                             f"Received: {name} at {[tuple(map(int, b)) for b in bad]} = "
-                             f"{[float(Y[tuple(b)]) for b in bad]}.")
+                             f"Received: {name} at {where} = "
+                             f"{[float(Y[tuple(b)]) for b in bad]}.{hint}")
+        if one_d:
+            Y = Y.reshape(-1, 1)
+        if loss in L.HINGE_LOSSES and ((Y == 0) | (Y == 1)).all():
+            Y = 2 * Y - 1  # 0/1 labels to the ±1 the hinge wants (Keras does the same)
         return Y
 
     def _weights(self, func: str, sample_weight: ArrayLike | None,
@@ -209,3 +219,18 @@ class TrainingChecks(ModelState):
                 table[c] = check_float(func, f"class_weight[{c}]", w, low=0.0)
             W *= table[classes]
         return W
+
+
+def _encode_hint(y: np.ndarray, k: int, name: str) -> str:
+    """How to turn text labels into the numbers a `k`-unit output trains on."""
+    try:
+        classes = np.unique(y.astype(str))
+    except (TypeError, ValueError):  # pragma: no cover - objects without a str order
+        return "Encode the labels as numbers first."
+    shown = ", ".join(repr(str(c)) for c in classes[:4]) + (", ..." if len(classes) > 4 else "")
+    if k == 1 and len(classes) == 2:
+        return (f"Encode the two classes ({shown}) as 0 and 1 for the sigmoid output, e.g. "
+                f"{name} = ({name} == {str(classes[1])!r}).astype(int).")
+    return (f"Encode the {len(classes)} classes ({shown}) as integers 0..{len(classes) - 1}, "
+            f"e.g. classes, {name} = np.unique({name}, return_inverse=True), with a softmax "
+            "output and loss='sparse_categorical_crossentropy'.")

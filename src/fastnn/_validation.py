@@ -147,8 +147,7 @@ def as_float_array(func: str, name: str, x: Any, dtype: np.dtype, *, ndim: int |
     if ndim is not None and arr.ndim != ndim:
         hint = ""
         if ndim == 2 and arr.ndim == 1:
-            hint = (" Use x.reshape(-1, 1) for one feature per sample or "
-                    "x.reshape(1, -1) for a single sample.")
+            hint = _reshape_hint(name, arr.size, n_features)
         raise ValueError(f"{func}(): argument `{name}` must be {ndim}-D. Expected shape "
                          f"(n_samples, n_features). Received: {name}.shape={arr.shape}.{hint}")
     if ndim == 2 and arr.shape[1] == 0:
@@ -164,6 +163,25 @@ def as_float_array(func: str, name: str, x: Any, dtype: np.dtype, *, ndim: int |
         arr = np.require(arr, dtype=dtype, requirements=["C", "A"])
     check_finite(func, name, arr)
     return arr
+
+
+def _reshape_hint(name: str, size: int, n_features: int | None) -> str:
+    """Which reshape turns a 1-D array of `size` values into rows of the
+    model's `n_features` (the model knows; without it, both readings)."""
+    if n_features is None:
+        return (f" Use {name}.reshape(-1, 1) for one feature per sample or "
+                f"{name}.reshape(1, -1) for a single sample.")
+    if n_features == 1:
+        return (f" The model takes 1 feature per sample: use {name}.reshape(-1, 1) "
+                f"({size} samples).")
+    if size == n_features:
+        return (f" The model takes {n_features} features per sample: use "
+                f"{name}.reshape(1, -1) for this one sample.")
+    if size and size % n_features == 0:
+        return (f" The model takes {n_features} features per sample: use "
+                f"{name}.reshape(-1, {n_features}) for {size // n_features} samples.")
+    return (f" The model takes {n_features} features per sample, and {size} values do not "
+            f"make whole rows of {n_features}.")
 
 
 def check_not_masked(func: str, name: str, x: Any) -> None:

@@ -75,9 +75,11 @@ NAMES = {v: k for k, v in ALL_OBJECTS_DICT.items() if k != "silu"}
 ZERO_GRADIENT = {STEP, SIGN}
 
 
-def get(identifier: str | Callable[..., Any] | None) -> int:
+def get(identifier: str | Callable[..., Any] | None, *, caller: str | None = None,
+        argument: str = "identifier") -> int:
     """Activation id for a name, or for one of this module's functions
-    (``activation=fastnn.activations.relu``, as Keras); None means linear."""
+    (``activation=fastnn.activations.relu``, as Keras); None means linear.  An
+    error names `caller` and its `argument` (``Dense()``, ``activation``)."""
     if identifier is None:
         return LINEAR
     if callable(identifier) and not isinstance(identifier, str):
@@ -85,11 +87,12 @@ def get(identifier: str | Callable[..., Any] | None) -> int:
         if isinstance(name, str) and globals().get(name) is identifier \
                 and name in ALL_OBJECTS_DICT:
             return ALL_OBJECTS_DICT[name]
-        fail("activations.get", "not one of fastnn's activations (they run in C, which "
-             "cannot call a Python function per batch)",
+        fail(caller or "activations.get", "not one of fastnn's activations (they run in C, "
+             "which cannot call a Python function per batch)",
              f"a name from {sorted(ALL_OBJECTS_DICT)} or fastnn.activations.<name>",
-             "identifier", identifier, error=TypeError)
-    return resolve("activations", identifier, ALL_OBJECTS_DICT)
+             argument, identifier, error=TypeError)
+    return resolve("activations", identifier, ALL_OBJECTS_DICT, caller=caller,
+                   argument=argument)
 
 
 def serialize(act_id: int) -> str:

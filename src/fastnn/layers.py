@@ -161,7 +161,7 @@ class Dense(Layer):
         super().__init__(name)
         self._trainable = check_bool("Dense", "trainable", trainable)
         self.units = check_int("Dense", "units", units, low=1, high=2**31 - 1)
-        self.activation = activations.get(activation)
+        self.activation = activations.get(activation, caller="Dense", argument="activation")
         if not isinstance(use_bias, (bool, np.bool_)):
             fail("Dense", "invalid type for argument `use_bias`", "a bool", "use_bias",
                  use_bias, error=TypeError)

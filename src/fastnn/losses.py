@@ -150,11 +150,13 @@ def make(name: str, from_logits: bool = False) -> str | Loss:
     return cls(from_logits=True)
 
 
-def get(identifier: str | Loss) -> int:
-    """Loss id for a name or a loss object (``BinaryCrossentropy()``)."""
+def get(identifier: str | Loss, *, caller: str | None = None,
+        argument: str = "identifier") -> int:
+    """Loss id for a name or a loss object (``BinaryCrossentropy()``); an unknown
+    name's error names `caller` and its `argument` (``compile()``, ``loss``)."""
     if isinstance(identifier, Loss):
         return ALL_OBJECTS_DICT[identifier._name]
-    return resolve("losses", identifier, ALL_OBJECTS_DICT)
+    return resolve("losses", identifier, ALL_OBJECTS_DICT, caller=caller, argument=argument)
 
 
 def suggestion(loss: int) -> str:

@@ -275,11 +275,14 @@ ALL_OBJECTS_DICT = {"sgd": SGD, "rmsprop": RMSprop, "adam": Adam, "adamw": AdamW
                     "adagrad": Adagrad, "nadam": Nadam, "adamax": Adamax}
 
 
-def get(identifier: str | Optimizer | dict[str, Any]) -> Optimizer:
-    """An optimizer from a (case-insensitive) name, a config dict or an instance."""
+def get(identifier: str | Optimizer | dict[str, Any], *, caller: str | None = None,
+        argument: str = "identifier") -> Optimizer:
+    """An optimizer from a (case-insensitive) name, a config dict or an instance; an
+    unknown name's error names `caller` and its `argument` (``compile()``, ``optimizer``)."""
     if isinstance(identifier, dict):
         return from_config_dict("optimizers", identifier, ALL_OBJECTS_DICT)
-    found = resolve("optimizers", identifier, ALL_OBJECTS_DICT, Optimizer)
+    found = resolve("optimizers", identifier, ALL_OBJECTS_DICT, Optimizer, caller=caller,
+                    argument=argument)
     return found if isinstance(found, Optimizer) else found()
 
 

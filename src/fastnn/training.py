@@ -68,11 +68,11 @@ class Trainer(TrainingChecks):
         and raises for impossible ones (softmax or sparse categorical
         cross-entropy on a single unit).  Resets the optimizer state.
         """
-        opt = O.get(optimizer)
+        opt = O.get(optimizer, caller="compile", argument="optimizer")
         if loss is None:
             raise TypeError("compile(): argument `loss` is missing. Expected one of "
                             f"{sorted(L.ALL_OBJECTS_DICT)}. Received: loss=None")
-        loss_id = L.get(loss)
+        loss_id = L.get(loss, caller="compile", argument="loss")
         from_logits = isinstance(loss, L.Loss) and loss.from_logits
         if metrics is None:
             metrics = []
