@@ -1,5 +1,9 @@
 """fastnn — fast dense neural networks for the CPU, with a Keras-like API.
 
+Its guide (README.md; ``python -m fastnn demo`` trains its examples) walks
+through the ideas of an introductory course on neural networks with Python and
+Keras; the docstrings call that course's conventions "the guide's".
+
 >>> import fastnn
 >>> model = fastnn.Sequential([fastnn.Input(shape=(2,)),
 ...                            fastnn.layers.Dense(4, activation="tanh"),

@@ -63,7 +63,7 @@ def _plots_folder(plots: str | None) -> tuple[str | None, str]:
 
 
 def _perceptron(results: dict[str, float]) -> None:
-    """The course's single neuron on the AND, OR and XOR gates."""
+    """The guide's single neuron on the AND, OR and XOR gates."""
     import fastnn
 
     _section("1. The perceptron: one neuron", """
@@ -136,7 +136,7 @@ def _fit_playground(X: np.ndarray, y: np.ndarray, hidden: tuple[int, int], name:
 
 
 def _playground(results: dict[str, float], seed: int, plots: str | None) -> str | None:
-    """The notes' tanh 4-2 network on the Playground's four data sets, then the
+    """The guide's tanh 4-2 network on the Playground's four data sets, then the
     Playground's two remedies for the spiral, and the pictures; returns the
     pictures' folder (None without pictures)."""
     import fastnn
@@ -147,11 +147,11 @@ def _playground(results: dict[str, float], seed: int, plots: str | None) -> str 
     shapes = "\n".join(f"  {name:<9} {SHAPES[name]}" for name in PLAYGROUND)
     _section("3. TensorFlow Playground data sets", textwrap.fill(
         "The TensorFlow Playground (playground.tensorflow.org) is the browser tool the "
-        "course uses to watch a network learn: points in the plane, two classes, and a "
+        "guide uses to watch a network learn: points in the plane, two classes, and a "
         "network whose shape you choose. Its four classification data sets, as made by "
         f"fastnn.datasets ({N_POINTS} points each, a little noise, coordinates scaled to "
         "-1..1):", width=80) + "\n" + shapes + "\n" + textwrap.fill(
-        "The notes' network: 2 inputs (x, y) -> 4 tanh -> 2 tanh -> 1 sigmoid, here with "
+        "The guide's network: 2 inputs (x, y) -> 4 tanh -> 2 tanh -> 1 sigmoid, here with "
         f"Adam (learning rate {LEARNING_RATE}, batch {BATCH}), {EPOCHS} epochs on "
         f"{N_POINTS - held_out} points; the accuracy is on the other {held_out}, which "
         "training never sees (50 % is a coin toss).", width=80))
@@ -262,8 +262,29 @@ WHERE_NEXT = """
                       versions and the build (instruction set, BLAS)"""
 
 
+GUIDE = ("Its guide (README.md) walks through the ideas of an introductory course on "
+         "neural networks\nwith Python and Keras, with fastnn code; the demo trains the "
+         "guide's examples.")
+DEMO_DESCRIPTION = """\
+Train the examples of fastnn's guide one after the other, explaining each as it
+goes and printing its result (plain text, the same on a terminal and in a log):
+
+  1. a single neuron (the perceptron) on the AND, OR and XOR logic gates
+  2. a hidden layer learning XOR
+  3. the TensorFlow Playground's four 2-D data sets (circle, xor, gaussian,
+     spiral) with the guide's 4-2 tanh network, and a bigger one for the spiral
+  4. handwritten digits (needs scikit-learn: pip install -e ".[demo]"), saved
+     and loaded back
+
+The pictures (decision boundaries, a training history; pip install -e ".[plot]")
+and the saved model go into a folder whose paths are printed. A few seconds.
+
+The guide follows the concepts of an introductory course on neural networks with
+Python and Keras."""
+
+
 def demo(seed: int = 0, plots: str | None = None) -> dict[str, float]:
-    """Train the course notes' examples, explain each and print its result; returns
+    """Train the guide's examples, explain each and print its result; returns
     the scores by name (``"perceptron_AND"``, ``"mlp_xor"``, ``"playground_spiral_4-2"``,
     ``"digits_test_accuracy"``, ...).
 
@@ -276,9 +297,10 @@ def demo(seed: int = 0, plots: str | None = None) -> dict[str, float]:
     Prints plain ASCII text, the same on a terminal and in a log file.
     """
     t0 = time.perf_counter()
-    print("fastnn demo: the examples of the course notes on neural networks, trained\n"
-          "here one after the other: a single neuron on logic gates, a hidden layer on\n"
-          "XOR, the TensorFlow Playground's 2-D data sets and handwritten digits.")
+    print("fastnn demo: the examples of fastnn's guide (README.md), which follows an\n"
+          "introductory course on neural networks with Python and Keras, trained here\n"
+          "one after the other: a single neuron on logic gates, a hidden layer on XOR,\n"
+          "the TensorFlow Playground's 2-D data sets and handwritten digits.")
     results: dict[str, float] = {}
     _perceptron(results)
     _mlp_xor(results, seed)
@@ -313,20 +335,43 @@ def main(argv: list[str] | None = None) -> int:
         from .bench.cli import main as bench_main
 
         return bench_main(argv[1:])
-    parser = argparse.ArgumentParser(prog="python -m fastnn")
+    raw = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(
+        prog="python -m fastnn", formatter_class=raw,
+        description="fastnn: fast dense neural networks for the CPU, with a Keras-like API "
+                    "over C\nkernels. " + GUIDE,
+        epilog="examples:\n"
+               "  python -m fastnn demo            train the guide's examples, explaining each\n"
+               "  python -m fastnn demo --help     what the demo shows, and its options\n"
+               "  python -m fastnn info            versions and the build\n"
+               "  python -m fastnn bench --quick   speed beside NumPy, PyTorch, JAX, ...")
     parser.add_argument("--version", action="version", version=f"fastnn {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
-    d = sub.add_parser("demo", help="train the course notes' examples, explaining each")
-    d.add_argument("--seed", type=int, default=0)
+    sub = parser.add_subparsers(dest="command", title="commands", metavar="{demo,info,bench}")
+    d = sub.add_parser(
+        "demo", formatter_class=raw, help="train the guide's examples, explaining each",
+        description=DEMO_DESCRIPTION,
+        epilog="examples:\n"
+               "  python -m fastnn demo                  pictures into a new temporary folder\n"
+               "  python -m fastnn demo --plots pics     pictures into ./pics\n"
+               "  python -m fastnn demo --seed 1 --no-plots")
+    d.add_argument("--seed", type=int, default=0,
+                   help="seed of the networks' initial weights, of their training and of "
+                        "the Playground's data (default 0); the same seed prints the same "
+                        "results")
     d.add_argument("--plots", metavar="DIR", default="auto",
                    help="folder for the pictures (needs matplotlib); default: a new "
                         "temporary folder, whose paths are printed")
     d.add_argument("--no-plots", dest="plots", action="store_const", const=None,
                    help="draw no pictures")
-    sub.add_parser("info", help="versions and build facts")
+    sub.add_parser("info", help="versions and build facts",
+                   description="Print fastnn's, NumPy's and SciPy's versions, the instruction "
+                               "set the C kernels use and the BLAS they call.")
     sub.add_parser("bench", help="the benchmark suite against NumPy, PyTorch, JAX, "
                    "scikit-learn and ONNX Runtime (python -m fastnn bench --help)")
     args = parser.parse_args(argv)
+    if args.command is None:  # bare `python -m fastnn`: say what there is
+        parser.print_help()
+        return 0
     if args.command == "demo":
         demo(args.seed, args.plots)
     else:

@@ -1,5 +1,9 @@
 """Activation functions: names, ids shared with the C kernels, and NumPy-facing calls.
 
+"The guide" below is fastnn's README, which follows the concepts of an
+introductory course on neural networks with Python and Keras (its conventions:
+the step u(z), ReLU'(0) = 1).
+
 Each activation f and its derivative f' are C kernels (csrc/fnn_activations.c):
 
 ================  =================================  ==============================
@@ -35,8 +39,8 @@ with ``relu_keras`` (as in Keras) its gradient is 0 and it stays dead.  Use
 ``activation="relu_keras"`` (or ``fastnn.activations.relu_keras``) to train as
 Keras does; ``predict`` gives the same numbers for both.
 
-The notes give the sigmoid's derivative for tanh by mistake; fastnn uses the
-real one, 1 - tanh².  Training through ``step`` or ``sign`` with backpropagation
+The course the guide follows prints the sigmoid's derivative for tanh by
+mistake; fastnn uses the real one, 1 - tanh².  Training through ``step`` or ``sign`` with backpropagation
 warns (:class:`fastnn.ZeroGradientWarning`): their gradient is zero, so nothing
 before them learns.  Use :class:`fastnn.Perceptron` for the perceptron rule.
 """

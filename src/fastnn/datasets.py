@@ -1,10 +1,10 @@
 """Two-dimensional toy data sets in the style of the TensorFlow Playground.
 
-The course notes fastnn is built from train a small ``tanh`` network (two
-hidden layers of 4 and 2 units) on the classification data sets of the
+fastnn's guide (README.md, after an introductory neural-network course) trains
+a small ``tanh`` network (two hidden layers of 4 and 2 units) on the classification data sets of the
 TensorFlow Playground (https://playground.tensorflow.org): *circle*, *XOR*,
 *gaussian* and *spiral*. This module generates the same four shapes so the
-notes' experiments can be reproduced offline, in a script or a test.
+guide's experiments can be reproduced offline, in a script or a test.
 
 Every generator has the same signature and the same contract:
 

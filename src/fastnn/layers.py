@@ -128,7 +128,7 @@ def Input(shape: int | Sequence[int],  # noqa: N802 (Keras's name)
 class Dense(Layer):
     """Fully connected layer: ``z = x·W + b``, ``a = activation(z)``.
 
-    In the notes' vector form one neuron row computes ``z = W·x + b``; here the
+    In the guide's vector form one neuron row computes ``z = W·x + b``; here the
     kernel is stored as (n_in, units), Keras's layout, and a batch of rows X
     gives ``Z = X·W + b``.
 

@@ -22,7 +22,7 @@ With a sigmoid output, binary cross-entropy is computed from the logits z
 softmax with (sparse) categorical cross-entropy.  Other pairs clip a to
 [1e-7, 1 − 1e-7] (Keras's epsilon) and backpropagate through f'.
 
-Which last layer goes with which loss (the course notes' table):
+Which last layer goes with which loss (the guide's table, README.md §11):
 
 ===================================  ===================  ==============================
 problem                              last activation      loss

@@ -1,6 +1,6 @@
 """Splitting data for honest evaluation: train/validation/test and K-fold.
 
-This module teaches the course notes' two habits with no dependency beyond
+This module teaches the guide's two habits with no dependency beyond
 NumPy.  **With scikit-learn installed, use scikit-learn's tools instead**:
 ``sklearn.model_selection`` (``train_test_split``, ``KFold``,
 ``StratifiedKFold``, ``cross_validate``, ``GridSearchCV``) with
@@ -8,7 +8,8 @@ NumPy.  **With scikit-learn installed, use scikit-learn's tools instead**:
 real thing, run folds in parallel (``n_jobs``, or a Dask cluster) and fit into
 pipelines.
 
-The course notes fastnn is built from recommend two habits:
+The guide (README.md, after an introductory neural-network course) recommends
+two habits:
 
 * **Three-way split.** Train on the training set, tune hyper-parameters by
   watching the validation set, and touch the test set only once, at the end,
@@ -210,7 +211,7 @@ def train_val_test_split(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Split ``x`` and ``y`` into training, validation and test parts.
 
-    The notes' three sets: *training* data fits the weights, *validation*
+    The guide's three sets: *training* data fits the weights, *validation*
     data guides the choice of hyper-parameters (and early stopping), and
     *test* data is used once, at the end, to estimate performance on data
     the model has never seen.

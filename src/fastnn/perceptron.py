@@ -1,4 +1,4 @@
-"""The perceptron of the course notes: one neuron with a step activation,
+"""The perceptron of the guide (README.md, §1): one neuron with a step activation,
 trained with the classic perceptron rule (no gradients).
 
     ŷ = u(w·x + b),   u(z) = 1 if z >= 0 else 0

@@ -1,4 +1,4 @@
-"""Pictures of training and of the inside of a network (the notes' "black box"):
+"""Pictures of training and of the inside of a network (the guide's "black box"):
 ``plot_history``, ``plot_decision_boundary``, ``plot_activations``, ``plot_model``.
 (A little over 400 lines: four pictures, each with its own input checks, sharing
 the import, model and file helpers at the top.)
@@ -296,7 +296,7 @@ def _scale(act: int, values: np.ndarray) -> tuple[str, float, float]:
 def plot_activations(model: Sequential, x: ArrayLike,
                      path: str | os.PathLike[str] | None = None) -> Figure:
     """Every layer's activations a[l] for a few inputs, as heat maps: a look inside
-    the network (the notes' "black box").
+    the network (the guide's "black box").
 
     model : a built or fitted fastnn.Sequential.
     x : (n_samples, n_features) inputs, a few rows (each row is one sample; up

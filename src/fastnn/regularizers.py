@@ -1,4 +1,4 @@
-"""Weight penalties added to the cost, as in the course notes and Keras.
+"""Weight penalties added to the cost, as in the guide (README.md) and Keras.
 
 ``L1L2(l1, l2)`` adds ``l1·Σ|w| + l2·Σw²`` to the loss of every batch (no ½,
 no division by the number of samples: the Keras convention), and

