@@ -98,3 +98,63 @@ def test_chunking_does_not_change_training(monkeypatch):
     assert all(np.array_equal(a, b) for a, b in zip(one_call.get_weights(),
                                                     per_batch.get_weights()))
     assert one_call.optimizer.iterations == per_batch.optimizer.iterations == 3 * 43
+
+
+class _InterruptAtEpochEnd(fastnn.callbacks.Callback):
+    """A KeyboardInterrupt raised in Python code at the end of epoch `epoch`."""
+
+    def __init__(self, epoch):
+        super().__init__()
+        self.epoch, self.epochs_seen = epoch, 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epochs_seen += 1
+        if epoch == self.epoch:
+            raise KeyboardInterrupt
+
+
+class _InterruptAtBatch(_InterruptAtEpochEnd):
+    """Ctrl-C as the real signal, sent from the batch hook of the second epoch's
+    batch `batch` (inside the held C loop: fit stops after that chunk)."""
+
+    def __init__(self, batch):
+        super().__init__(epoch=None)
+        self.batch = batch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.epochs_seen == 1 and batch == self.batch:
+            signal.raise_signal(signal.SIGINT)
+
+
+def _small():
+    rng = np.random.default_rng(4)
+    X, y = rng.standard_normal((100, 3)), rng.integers(0, 2, 100)
+    m = fastnn.Sequential([fastnn.Input(shape=(3,)), Dense(4, activation="tanh"),
+                           Dense(1, activation="sigmoid")], seed=1)
+    m.compile("sgd", "binary_crossentropy")
+    return m, X, y
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_ctrl_c_says_where_fit_stopped_and_that_it_can_continue(monkeypatch, capsys):
+    monkeypatch.setattr(training, "CHUNK_SECONDS", 1e-12)  # one C call per batch
+    m, X, y = _small()
+    with pytest.raises(KeyboardInterrupt), pytest.warns(UserWarning, match="chunk"):
+        m.fit(X, y, epochs=5, batch_size=10, verbose=0, callbacks=[_InterruptAtBatch(3)])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["fit() interrupted in epoch 2/5, after batch 4 of 10: the model is "
+                   "consistent (weights, optimizer state, step count and random streams all "
+                   "at that batch) and fit() can continue from there."], err
+    assert m.optimizer.iterations == 14  # one epoch of 10 batches, then 4
+    m.fit(X, y, epochs=1, batch_size=10, verbose=0)  # and it does
+    assert m.optimizer.iterations == 24
+
+
+def test_interrupt_at_an_epoch_end_is_reported_there(capsys):
+    m, X, y = _small()
+    with pytest.raises(KeyboardInterrupt):
+        m.fit(X, y, epochs=6, batch_size=25, verbose=0, initial_epoch=1,
+              callbacks=[_InterruptAtEpochEnd(2)])
+    err = capsys.readouterr().err
+    assert err.startswith("fit() interrupted at the end of epoch 3/6: the model is consistent")
+    assert m.optimizer.iterations == 2 * 4

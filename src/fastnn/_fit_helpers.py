@@ -1,8 +1,10 @@
-"""Helpers of the training loop (fastnn.training): holding Ctrl-C over a C chunk,
-batch hooks, and the checks of fit's `verbose` and `callbacks` arguments."""
+"""Helpers of the training loop (fastnn.training): holding Ctrl-C over a C chunk and
+saying where it stopped, batch hooks, and the checks of fit's `verbose` and
+`callbacks` arguments."""
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 from collections.abc import Callable
 from types import FrameType
@@ -43,6 +45,20 @@ class _HeldInterrupt:
             if self.pending is not None:
                 self.previous(*self.pending)
         return False
+
+
+def _say_interrupted(steps: int, initial_epoch: int, epochs: int, n_batches: int) -> None:
+    """The line fit prints on stderr when Ctrl-C (KeyboardInterrupt) stops it: at
+    which epoch and batch, from the `steps` (batches) this fit applied, and that
+    the model is whole and can train on (see _HeldInterrupt)."""
+    epoch, batch = divmod(steps, n_batches)
+    if batch == 0 and steps:  # a whole epoch done: stopped at its end (a callback, validation)
+        where = f"at the end of epoch {initial_epoch + epoch}/{epochs}"
+    else:
+        where = f"in epoch {initial_epoch + epoch + 1}/{epochs}, after batch {batch} of {n_batches}"
+    print(f"fit() interrupted {where}: the model is consistent (weights, optimizer state, "
+          "step count and random streams all at that batch) and fit() can continue from "
+          "there.", file=sys.stderr, flush=True)
 
 
 def _batch_hooks(cb: Callback) -> bool:

@@ -31,7 +31,7 @@ from ._validation import (NonFiniteLossError, ZeroGradientWarning,
                           as_float_array, check_bool, check_float, check_int,
                           fail)
 from ._fit_helpers import (_batch_hooks, _call_batch_hook, _check_callbacks,
-                           _check_verbose, _HeldInterrupt)
+                           _check_verbose, _HeldInterrupt, _say_interrupted)
 from ._progress import ProgressBar, report as _report
 from .threads import fit_thread_policy
 from ._training_checks import ACC_NONE, TrainingChecks  # noqa: F401  (models reads ACC_NONE)
@@ -201,10 +201,16 @@ class Trainer(TrainingChecks):
         bar = ProgressBar(epochs, math.ceil(len(X) / batch_size), verbose)
         largest = max(batch_size * self._dense_inputs[layer] * layer.units
                       for layer in self._dense)
+        steps0 = self.optimizer.iterations
         try:
             with fit_thread_policy(largest) as threads:  # fastnn's threads (threads.py)
                 return self._fit_loop(X, Y, Xv, Yv, batch_size, epochs, verbose, callbacks,
                                       shuffle, initial_epoch, W, Wv, bar, threads)
+        except KeyboardInterrupt:  # one line: where it stopped, and that it can go on
+            bar.close()
+            _say_interrupted(self.optimizer.iterations - steps0, initial_epoch, epochs,
+                             math.ceil(len(X) / batch_size))
+            raise
         finally:
             bar.close()  # ends a half-drawn bar line if an exception or Ctrl-C stops fit
 
