@@ -54,7 +54,9 @@ EXPECTED = {
     "12. The Playground and the black box": ["['activations.png', 'boundary.png', 'model.png']"],
     "Losses and metrics": ["['auc', 'binary_accuracy', 'loss', 'p', 'val_auc', "
                            "'val_binary_accuracy', 'val_loss', 'val_p']"],
-    "Callbacks": ["0 ", "\nTrue\n"],
+    "Callbacks": ["epoch 10: val_loss 0.538, learning rate 0.05\n",
+                  "epoch 60: val_loss 0.389, learning rate 0.0007813\n",
+                  "stopped after 62 of 200 epochs; best val_loss 0.388\n0.388 0.388\n"],
     "Saving, loading and resuming": ["True\nTrue\n"],
     "Threads, Ctrl-C and non-finite values": ["True\n"],
     "Keras models in, ONNX out, C for Cython": ["True\n"],
