@@ -16,6 +16,7 @@ matplotlib.use("Agg")
 import fastnn  # noqa: E402
 from fastnn import plot  # noqa: E402
 from fastnn.layers import Dense, Dropout  # noqa: E402
+from matplotlib.colors import to_rgb  # noqa: E402
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -64,16 +65,25 @@ def test_plot_history(circle, tmp_path):
     path = tmp_path / "history.png"
     fig = plot.plot_history(h, path)
     check_png(path, fig)
-    assert [ax.get_title() for ax in fig.axes] == ["loss", "accuracy"]
+    # the loss named (from the model that History trained), axes labelled in words
+    assert [ax.get_title() for ax in fig.axes] == [
+        "loss: binary_crossentropy (lower is better)", "accuracy"]
+    assert [ax.get_ylabel() for ax in fig.axes] == ["loss: binary crossentropy", "accuracy"]
+    assert all(ax.get_xlabel().startswith("epoch") for ax in fig.axes)
     for ax, name in zip(fig.axes, ["loss", "accuracy"]):
         lines = ax.get_lines()
-        assert [l.get_label() for l in lines] == [name, f"val_{name}"]
+        assert [l.get_label() for l in lines] == [f"training ({name})",
+                                                  f"validation (val_{name})"]
         np.testing.assert_array_equal(lines[0].get_xdata(), np.arange(1, 41))
         np.testing.assert_allclose(lines[1].get_ydata(), h.history[f"val_{name}"])
     # the .history dict, no validation, resumed epochs (History.epoch)
     fig = plot.plot_history({"loss": [1.0, 0.5], "mae": [2, 1], "val_mae": [3, 2]})
-    assert [ax.get_title() for ax in fig.axes] == ["loss", "mae"]
-    assert [l.get_label() for l in fig.axes[0].get_lines()] == ["loss"]
+    assert [ax.get_title() for ax in fig.axes] == ["loss (lower is better)", "mae"]
+    assert [l.get_label() for l in fig.axes[0].get_lines()] == ["training (loss)"]
+    fig = plot.plot_history({"loss": [1.0, 0.5]}, loss="mse")
+    assert fig.axes[0].get_title() == "loss: mse (lower is better)"
+    with pytest.raises(TypeError, match=r"plot_history\(\): invalid type for argument `loss`"):
+        plot.plot_history({"loss": [1.0, 0.5]}, loss=3)
     m = circle[0]
     h2 = fastnn.clone_model(m).fit(circle[1], circle[2], epochs=5, initial_epoch=3, verbose=0)
     x = plot.plot_history(h2).axes[0].get_lines()[0].get_xdata()
@@ -100,7 +110,15 @@ def test_decision_boundary_binary(circle, tmp_path):
     fig = plot.plot_decision_boundary(m, X, y, path, resolution=50)
     check_png(path, fig)
     ax, cbar = fig.axes
-    assert cbar.get_ylabel() == "P(class 1)"
+    assert cbar.get_ylabel() == "P(class 1), the model's output"
+    assert ax.get_xlabel() == "first input feature, x[:, 0]"
+    assert ax.get_ylabel() == "second input feature, x[:, 1]"
+    # the Playground's colours: class 0 orange, class 1 blue, in the points and the legend
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["class 0", "class 1"]
+    colours = ax.collections[-1].get_facecolors()[:, :3]
+    for label, hexa in ((0, "#f59322"), (1, "#0877bd")):
+        np.testing.assert_allclose(colours[y == label], np.tile(to_rgb(hexa), ((y == label).sum(), 1)),
+                                   atol=1e-6)
     img = ax.get_images()[0].get_array()
     assert img.shape == (50, 50) and 0 <= img.min() and img.max() <= 1
     # the image is the model's output on the grid: its corner is the grid's corner
@@ -111,7 +129,7 @@ def test_decision_boundary_binary(circle, tmp_path):
     points = ax.collections[-1].get_offsets()
     np.testing.assert_allclose(points, X)
     acc = np.mean((m.predict(X)[:, 0] > 0.5) == y)
-    assert f"accuracy on these 300 points: {acc:.1%}" in ax.get_title()
+    assert f"accuracy on the 300 points drawn: {acc:.1%}" in ax.get_title()
 
 
 def test_decision_boundary_multiclass(blobs, tmp_path):
@@ -180,6 +198,11 @@ def test_plot_activations(circle, tmp_path):
     panels = [ax for ax in fig.axes if ax.get_images()]
     texts = [t.get_text() for t in panels[1].texts]
     assert texts[:4] == [f"{v:.2f}" for v in expected[1][0]]
+    # one colour map for every layer, the output's too: orange low, blue high
+    for ax in panels:
+        cmap = ax.get_images()[0].get_cmap()
+        np.testing.assert_allclose(cmap(0.0)[:3], to_rgb("#f59322"), atol=0.01)
+        np.testing.assert_allclose(cmap(1.0)[:3], to_rgb("#0877bd"), atol=0.01)
 
 
 def test_plot_activations_errors(circle):
@@ -220,7 +243,7 @@ def test_plot_model(tmp_path):
     fig = plot.plot_model(m)
     colors = [l.get_color() for l in fig.axes[0].get_lines()]
     w = m.layers[-1].kernel  # the last 8 x 10 lines are the output layer's weights
-    assert colors[-80:] == ["#d62728" if v > 0 else "#1f77b4" for v in w.ravel()]
+    assert colors[-80:] == ["#0877bd" if v > 0 else "#f59322" for v in w.ravel()]
     # 64·32 + 32 + 32·8 + 8 + 8·10 + 10
     assert fig._suptitle.get_text() == '"sequential": 3 Dense layers, 2,434 parameters'
     assert "lines: weights" in fig.axes[0].texts[-1].get_text()

@@ -52,7 +52,8 @@ EXPECTED = {
         "no remedy       300 epochs  loss: training 0.000, validation 1.621",
         "early stopping   12 epochs  loss: training 0.084, validation 0.223"],
     "10. K-fold cross-validation": ["[1.0, 1.0, 1.0, 0.988, 1.0]\n0.997 0.005\n"],
-    "12. The Playground and the black box": ["['activations.png', 'boundary.png', 'model.png']"],
+    "12. The Playground and the black box": ["1.0\n", "['activations.png', 'boundary.png', "
+                                             "'model.png']"],
     "Losses and metrics": ["['auc', 'binary_accuracy', 'loss', 'p', 'val_auc', "
                            "'val_binary_accuracy', 'val_loss', 'val_p']"],
     "Callbacks": ["epoch 10: val_loss 0.538, learning rate 0.05\n",

@@ -2,10 +2,13 @@
 
     python tools/make_docs_images.py [--out docs/images]
 
-Trains the notes' tanh 4-2 network on the Playground circle and a small softmax
-network on three Gaussian blobs, then writes: history.png, boundary.png,
-boundary_multiclass.png, activations.png, model.png, and overfitting.png
-(a 2-128-128-1 network on 60 noisy Gaussian points).  The PNGs are reduced to a
+Trains the guide's tanh 4-2 network on the Playground circle (the last quarter
+held out for validation) and a small softmax network on three Gaussian blobs,
+then writes: history.png, boundary.png (the held-out points: its accuracy is
+the last val_accuracy), boundary_multiclass.png, activations.png, model.png (the
+3-4-2 network of README §2, as its code builds it), and overfitting.png (a
+2-128-128-1 network on 60 noisy Gaussian points).  One colour convention, the
+TensorFlow Playground's (blue positive / class 1, orange negative / class 0).  The PNGs are reduced to a
 256-color palette (Pillow, which matplotlib installs) to keep the repository small.
 """
 from __future__ import annotations
@@ -64,12 +67,19 @@ def main() -> None:
     G = G / 5
     _, overfit = binary_classifier(G[:60], g[:60], (128, 128), "relu", "overfitting_128-128",
                                    0.01, epochs=300, validation_data=(G[60:], g[60:]))
+    # README §2's network, exactly as its code builds it (seed 0, untrained)
+    layers_net = fastnn.Sequential([fastnn.Input(shape=(3,)), Dense(4, activation="relu"),
+                                    Dense(2, activation="softmax")], seed=0)
+    layers_net.build()  # §2's get_layer_outputs builds it: its initial weights
+    held = len(X) // 4  # validation_split=0.25: the last quarter
+    print(f"circle_tanh_4-2: val_accuracy {history.history['val_accuracy'][-1]:.1%} "
+          f"on the last {held} points")
     pictures = {
         "history.png": lambda p: plot.plot_history(history, p),
-        "boundary.png": lambda p: plot.plot_decision_boundary(net, X, y, p),
+        "boundary.png": lambda p: plot.plot_decision_boundary(net, X[-held:], y[-held:], p),
         "boundary_multiclass.png": lambda p: plot.plot_decision_boundary(blobs, B, labels, p),
         "activations.png": lambda p: plot.plot_activations(net, X[:6], p),
-        "model.png": lambda p: plot.plot_model(net, p),
+        "model.png": lambda p: plot.plot_model(layers_net, p),
         "overfitting.png": lambda p: plot.plot_history(overfit, p),
     }
     for name, draw in pictures.items():

@@ -165,7 +165,9 @@ def _playground(results: dict[str, float], seed: int, plots: str | None) -> str 
         print(f"  {label:<26} validation accuracy {acc:6.1%}  ({EPOCHS} epochs in {dt:.2f} s)")
         if folder is not None and X.shape[1] == 2:
             written.append(os.path.join(folder, f"boundary_{key}.png"))
-            fastnn.plot.plot_decision_boundary(net, X, y, written[-1], resolution=120)
+            # the held-out points: the title's accuracy is the validation accuracy above
+            fastnn.plot.plot_decision_boundary(net, X[-held_out:], y[-held_out:], written[-1],
+                                               resolution=120)
         return net, h, acc
 
     for name in PLAYGROUND:
@@ -194,7 +196,8 @@ def _playground(results: dict[str, float], seed: int, plots: str | None) -> str 
     print("""\
 boundary_*: a network's output over the plane (blue: class 1, orange: class 0,
   black line: output 0.5, the decision boundary) with the points on top, as the
-  Playground draws it; the title's accuracy counts all the points.
+  Playground draws it; the points are the held-out ones, so the title's
+  accuracy is the validation accuracy printed above.
 history_spiral_32-32: loss and accuracy per epoch of the 32-32 network,
   training beside validation.""")
     return folder

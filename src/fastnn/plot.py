@@ -33,8 +33,13 @@ if TYPE_CHECKING:
 
 __all__ = ["plot_history", "plot_decision_boundary", "plot_activations", "plot_model"]
 
-_TRAIN, _VAL = "#1f77b4", "#ff7f0e"
-_PLAYGROUND = ["#f59322", "#e8eaeb", "#0877bd"]  # TensorFlow Playground: 0, middle, 1
+# One colour convention in every picture, TensorFlow Playground's: blue for positive
+# values and class 1, orange for negative values and class 0, white-grey between.
+_ORANGE, _BLUE = "#f59322", "#0877bd"
+_PLAYGROUND = [_ORANGE, "#e8eaeb", _BLUE]  # low / negative / 0, middle, high / positive / 1
+_MORE_CLASSES = ["#2ca02c", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+                 "#d62728"]  # classes 2, 3, ... after orange (0) and blue (1)
+_TRAIN, _VAL = "0.15", "#7b3294"  # history lines: neither class colour
 _MAX_NODES = 10  # plot_model: wider layers show their first 5 and last 4 units
 
 
@@ -130,17 +135,25 @@ def _history_dict(func: str, history: object) -> tuple[dict[str, np.ndarray], np
 
 
 def plot_history(history: History | dict[str, Sequence[float]],
-                 path: str | os.PathLike[str] | None = None) -> Figure:
+                 path: str | os.PathLike[str] | None = None, *,
+                 loss: str | None = None) -> Figure:
     """Loss and every metric per epoch, training beside validation.
 
     history : the :class:`fastnn.callbacks.History` that ``fit`` returns, or its
         ``.history`` dict (``{"loss": [...], "val_loss": [...], ...}``).
     path : where to write the picture (``.png`` by default), or None.
+    loss : the loss's name for the loss panel (default: the trained model's,
+        ``history.model.loss``, when there is one).
 
-    One panel per quantity (``loss`` first), titled with its name; the lines are
-    labelled with the history's keys (``loss``, ``val_loss``).  Returns the Figure.
+    One panel per quantity (the loss first), its y axis naming it; a solid line
+    for the training data, a dashed one for the validation data.  Returns the Figure.
     """
     func = "plot_history"
+    if loss is None:
+        loss = getattr(getattr(history, "model", None), "loss", None)
+    elif not isinstance(loss, str):
+        fail(func, "invalid type for argument `loss`", "the loss's name (str) or None",
+             "loss", loss, error=TypeError)
     series, x = _history_dict(func, history)
     path = _check_path(func, path)
     Figure = _matplotlib()
@@ -156,12 +169,19 @@ def plot_history(history: History | dict[str, Sequence[float]],
         ax = fig.add_subplot(rows, cols, i + 1)
         marker = "o" if len(x) <= 30 else None
         if name in series:
-            ax.plot(x, series[name], color=_TRAIN, marker=marker, ms=3, label=name)
+            ax.plot(x, series[name], color=_TRAIN, marker=marker, ms=3,
+                    label=f"training ({name})")
         if f"val_{name}" in series:
             ax.plot(x, series[f"val_{name}"], color=_VAL, marker=marker, ms=3, ls="--",
-                    label=f"val_{name}")
-        ax.set_title(name)
-        ax.set_xlabel("epoch")
+                    label=f"validation (val_{name})")
+        if name == "loss":
+            what = f"loss: {loss}" if isinstance(loss, str) else "loss"
+            ax.set_title(f"{what} (lower is better)", fontsize=10)
+            ax.set_ylabel(what.replace("_", " "))
+        else:
+            ax.set_title(name, fontsize=10)
+            ax.set_ylabel(name.replace("_", " "))
+        ax.set_xlabel("epoch (one pass over the training data)")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3)
         ax.legend(frameon=False)
@@ -201,10 +221,14 @@ def plot_decision_boundary(model: Sequential, x: ArrayLike, y: ArrayLike,
     path : where to write the picture, or None.
     resolution : grid points per axis (10 to 1000).
 
-    One output unit: the output (for a sigmoid, P(class 1)) as a red–blue map with
-    the 0.5 contour, the decision boundary.  Several units (softmax): each grid
-    point takes its most likely class's color, paler where the model is less sure,
-    with the class borders drawn.  Returns the Figure.
+    Colours are the TensorFlow Playground's: blue for class 1, orange for class 0.
+    One output unit: the output (for a sigmoid, P(class 1)) as an orange–blue map
+    with the 0.5 contour, the decision boundary.  Several units (softmax): each grid
+    point takes its most likely class's colour (0 orange, 1 blue, then green,
+    purple, ...), paler where the model is less sure, with the class borders
+    drawn.  The legend names the points' classes; the title's accuracy is over
+    the points drawn (pass the validation points to see the validation accuracy).
+    Returns the Figure.
     """
     func = "plot_decision_boundary"
     model = _check_model(func, model)
@@ -220,7 +244,7 @@ def plot_decision_boundary(model: Sequential, x: ArrayLike, y: ArrayLike,
     path = _check_path(func, path)
     Figure = _matplotlib()
     from matplotlib.colors import LinearSegmentedColormap, ListedColormap, Normalize, to_rgb
-    from matplotlib.patches import Patch
+    from matplotlib.lines import Line2D
 
     lo, hi = X.min(axis=0), X.max(axis=0)
     pad = np.maximum((hi - lo) * 0.1, 1e-3)
@@ -249,10 +273,15 @@ def plot_decision_boundary(model: Sequential, x: ArrayLike, y: ArrayLike,
             ax.contour(G0, G1, Z, levels=[0.5], colors="0.2", linewidths=1.2)
         ax.scatter(X[:, 0], X[:, 1], c=labels, cmap=cmap, norm=norm, s=18,
                    edgecolors="white", linewidths=0.6)
-        fig.colorbar(im, ax=ax, label="P(class 1)" if prob else "model output")
+        fig.colorbar(im, ax=ax, label="P(class 1), the model's output" if prob
+                     else "model output")
         score = np.mean((P[:, 0] > 0.5) == (labels > 0.5)) if prob else None
+        if prob:
+            ax.legend(handles=[_dot(Line2D, _ORANGE, "class 0"), _dot(Line2D, _BLUE, "class 1")],
+                      loc="upper right", fontsize=8, framealpha=0.85, title="points",
+                      title_fontsize=8)
     else:
-        palette = [to_rgb(f"C{i % 10}") for i in range(k)]
+        palette = [to_rgb(c) for c in ([_ORANGE, _BLUE] + _MORE_CLASSES * k)[:k]]
         cls = out.argmax(axis=1)
         conf = (out.max(axis=1) - 1.0 / k) / (1.0 - 1.0 / k)  # 0: a toss-up, 1: certain
         rgb = np.asarray(palette)[cls]
@@ -267,30 +296,38 @@ def plot_decision_boundary(model: Sequential, x: ArrayLike, y: ArrayLike,
         known = np.clip(labels.astype(np.int64), 0, k - 1)
         ax.scatter(X[:, 0], X[:, 1], c=known, cmap=ListedColormap(palette), vmin=-0.5,
                    vmax=k - 0.5, s=18, edgecolors="white", linewidths=0.6)
-        ax.legend(handles=[Patch(color=palette[i], label=f"class {i}") for i in range(k)],
-                  loc="upper right", fontsize=8, framealpha=0.85)
+        ax.legend(handles=[_dot(Line2D, palette[i], f"class {i}") for i in range(k)],
+                  loc="upper right", fontsize=8, framealpha=0.85, title="points",
+                  title_fontsize=8)
         score = np.mean(P.argmax(axis=1) == labels)
     title = f'"{model.name}": what it predicts over the plane'
     if score is not None:
-        title += f"\naccuracy on these {len(X)} points: {score:.1%}"
+        title += f"\naccuracy on the {len(X)} points drawn: {score:.1%}"
     ax.set_title(title, fontsize=10)
-    ax.set_xlabel("x[:, 0]")
-    ax.set_ylabel("x[:, 1]")
+    ax.set_xlabel("first input feature, x[:, 0]")
+    ax.set_ylabel("second input feature, x[:, 1]")
     _save(fig, path)
     return fig
 
 
+def _dot(Line2D: type, color: object, label: str) -> object:
+    """A legend entry drawn like the scatter's points."""
+    return Line2D([], [], ls="", marker="o", ms=6, mfc=color, mec="white", label=label)
+
+
 # ---------------------------------------------------------------------------- activations
-def _scale(act: int, values: np.ndarray) -> tuple[str, float, float]:
-    """(colormap, vmin, vmax) for a layer's activations."""
+def _scale(act: int, values: np.ndarray) -> tuple[list[str], float, float]:
+    """(colours low to high, vmin, vmax) for a layer's activations: the Playground's
+    orange-grey-blue map, with grey at 0 for signed values and at 0.5 for
+    probabilities; values that cannot be negative (relu) go from grey to blue."""
     if act in (A.SIGMOID, A.SOFTMAX, A.STEP):
-        return "viridis", 0.0, 1.0
+        return _PLAYGROUND, 0.0, 1.0
     if act in (A.TANH, A.SIGN):
-        return "RdBu_r", -1.0, 1.0
+        return _PLAYGROUND, -1.0, 1.0
     top = float(np.abs(values).max()) or 1.0
     if values.min() >= 0:
-        return "magma", 0.0, top
-    return "RdBu_r", -top, top
+        return _PLAYGROUND[1:], 0.0, top
+    return _PLAYGROUND, -top, top
 
 
 def plot_activations(model: Sequential, x: ArrayLike,
@@ -305,8 +342,9 @@ def plot_activations(model: Sequential, x: ArrayLike,
 
     One panel per layer — the input, then each Dense layer (Dropout is off at
     inference, so it has none) — rows are samples, columns units, with the
-    activation's range as color scale (tanh −1..1, sigmoid/softmax 0..1, ...);
-    small maps also print their numbers.  Returns the Figure.
+    activation's range as colour scale (tanh −1..1, sigmoid/softmax 0..1, ...) in
+    one colour map, the Playground's (blue high or positive, orange low or
+    negative); small maps also print their numbers.  Returns the Figure.
     """
     func = "plot_activations"
     model = _check_model(func, model)
@@ -316,6 +354,8 @@ def plot_activations(model: Sequential, x: ArrayLike,
                          "e.g. x[:8].")
     path = _check_path(func, path)
     Figure = _matplotlib()
+    from matplotlib.colors import LinearSegmentedColormap
+
     outs = model.get_layer_outputs(X)
     panels: list[tuple[str | None, str, int, np.ndarray]] = [
         ("input", f"{X.shape[1]} features", A.LINEAR, X)]
@@ -327,23 +367,24 @@ def plot_activations(model: Sequential, x: ArrayLike,
                           1.6 + min(0.3 * len(X), 6)), layout="constrained")
     axes = fig.subplots(1, len(panels), squeeze=False, gridspec_kw={"width_ratios": widths})[0]
     for ax, (name, sub, act, a) in zip(axes, panels):
-        cmap, vmin, vmax = _scale(act, a)
+        colours, vmin, vmax = _scale(act, a)
+        cmap = LinearSegmentedColormap.from_list("playground", colours)
         im = ax.imshow(a, aspect="auto", cmap=cmap, vmin=vmin, vmax=vmax,
                        interpolation="nearest")
         ax.set_title(f"{name}\n{sub}", fontsize=9)
-        ax.set_xlabel("unit", fontsize=8)
+        ax.set_xlabel("feature" if name == "input" else "unit (neuron)", fontsize=8)
         ax.tick_params(labelsize=7)
         if a.shape[1] <= 20:
             ax.set_xticks(range(a.shape[1]))
         ax.set_yticks(range(len(X)) if len(X) <= 20 else [])
         if a.size <= 64 and a.shape[1] <= 8:
             for (i, j), v in np.ndenumerate(a):
-                dark = (v - vmin) / ((vmax - vmin) or 1.0)
+                t = (v - vmin) / ((vmax - vmin) or 1.0)  # position on the map, 0..1
+                strong = t > 0.75 if len(colours) == 2 else abs(t - 0.5) > 0.35
                 ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=7,
-                        color="white" if dark < 0.3 or (cmap == "RdBu_r" and
-                                                        abs(dark - 0.5) > 0.35) else "black")
+                        color="white" if strong else "black")
         fig.colorbar(im, ax=ax, shrink=0.9, pad=0.02).ax.tick_params(labelsize=7)
-    axes[0].set_ylabel("sample")
+    axes[0].set_ylabel("sample (one input row)")
     fig.suptitle(f'"{model.name}": activations of every layer for {len(X)} inputs',
                  fontsize=10)
     _save(fig, path)
@@ -364,8 +405,9 @@ def plot_model(model: Sequential, path: str | os.PathLike[str] | None = None) ->
     and last 4 with "…" between; each column labelled with the layer's name, size
     and activation, Dropout rates and frozen (``trainable=False``) layers noted.
 
-    Once the model has weights, each line's color is its weight's sign (red
-    positive, blue negative) and its strength the weight's magnitude.
+    Once the model has weights, each line's colour is its weight's sign (the
+    Playground's: blue positive, orange negative) and its strength the weight's
+    magnitude.
 
     model : a fastnn.Sequential whose input size is known.
     path : where to write the picture, or None.
@@ -414,11 +456,11 @@ def plot_model(model: Sequential, path: str | os.PathLike[str] | None = None) ->
                     color, alpha = "0.6", 0.35
                 else:
                     w = float(W[u, v])
-                    color = "#d62728" if w > 0 else "#1f77b4"
+                    color = _BLUE if w > 0 else _ORANGE
                     alpha = (0.05 + 0.55 * abs(w) / scale) if busy else (0.1 + 0.8 * abs(w) / scale)
                 ax.plot([x0, x1], [y0, y1], color=color, alpha=alpha, lw=0.8, zorder=1)
     for i, (name, n, dense, note) in enumerate(cols):
-        face = "#d9d9d9" if i == 0 else ("#fdd49e" if i == last else "#c6dbef")
+        face = "#d9d9d9" if i == 0 else "#f7f7f7"  # neutral: colour means sign
         frozen = dense is not None and not dense.trainable
         for u, x0, y0 in pos[i]:
             if u is None:
@@ -436,7 +478,7 @@ def plot_model(model: Sequential, path: str | os.PathLike[str] | None = None) ->
         ax.text((i + 0.5) * dx, (tallest - 1) / 2 + 0.5, text, ha="center", va="bottom",
                 fontsize=7, style="italic", color="0.3")
     if any(k is not None for k in kernels):
-        ax.text(last * dx / 2, bottom + 0.15, "lines: weights (red > 0, blue < 0; the "
+        ax.text(last * dx / 2, bottom + 0.15, "lines: weights (blue > 0, orange < 0; the "
                 "stronger the line, the larger |w|)", ha="center", va="bottom", fontsize=7,
                 color="0.35")
     ax.set_xlim(-1.6, last * dx + 1.6)
