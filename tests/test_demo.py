@@ -13,6 +13,7 @@ import pytest
 
 import fastnn
 from fastnn.__main__ import demo, main
+from ._needs import needs  # noqa: E402
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -26,7 +27,7 @@ def run_demo(capsys, monkeypatch, *, seed=0, digits=False):
 
 
 def test_each_section_says_what_it_shows_and_why(capsys):
-    pytest.importorskip("sklearn")
+    needs("sklearn")
     assert main(["demo", "--no-plots"]) == 0
     out = capsys.readouterr().out
     titles = re.findall(r"^== (.+?) =+$", out, re.M)
@@ -50,7 +51,7 @@ def test_each_section_says_what_it_shows_and_why(capsys):
 
 
 def test_the_descriptions_match_what_the_code_trains(capsys, monkeypatch):
-    pytest.importorskip("sklearn")
+    needs("sklearn")
     from fastnn.training import Trainer
 
     calls, fit = [], Trainer.fit
@@ -148,8 +149,8 @@ def test_where_next_names_examples_that_exist(capsys, monkeypatch):
 
 
 def test_the_output_is_clean_in_a_log_file(tmp_path):
-    pytest.importorskip("sklearn")
-    pytest.importorskip("matplotlib")
+    needs("sklearn")
+    needs("matplotlib")
     root = str(Path(fastnn.__file__).resolve().parent.parent)  # the fastnn under test
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([root, os.environ.get("PYTHONPATH", "")]))
     log = tmp_path / "demo.log"
@@ -172,8 +173,8 @@ def test_the_output_is_clean_in_a_log_file(tmp_path):
 
 
 def test_the_digits_network_is_saved_and_loads_back(capsys, monkeypatch, tmp_path):
-    pytest.importorskip("sklearn")
-    pytest.importorskip("matplotlib")
+    needs("sklearn")
+    needs("matplotlib")
     results = demo(0, str(tmp_path))
     out = capsys.readouterr().out
     path = tmp_path / "digits_64-64-10.fastnn"

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 import fastnn
+from ._needs import needs  # noqa: E402
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -38,5 +39,5 @@ def test_playground():
 
 
 def test_digits():
-    pytest.importorskip("sklearn")
+    needs("sklearn")
     assert "test accuracy" in run("digits.py")

@@ -28,8 +28,9 @@ import pytest
 import fastnn
 
 from .test_saving import load_refused
+from ._needs import needs  # noqa: E402
 
-h5py = pytest.importorskip("h5py")
+h5py = needs("h5py")
 
 DATA = Path(__file__).parent / "data"
 CHAIN = DATA / "functional_chain.keras"

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from ._needs import needs  # noqa: E402
 
-h5py = pytest.importorskip("h5py")
+h5py = needs("h5py")
 
 import fastnn  # noqa: E402
 

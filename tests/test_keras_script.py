@@ -5,6 +5,7 @@ import os
 
 import numpy as np
 import pytest
+from ._needs import needs  # noqa: E402
 
 SCRIPT = '''
 import numpy as np
@@ -49,7 +50,7 @@ second.fit(X, y, epochs=5, batch_size=64, verbose=0)
 
 
 def test_a_keras_script_runs_with_only_the_import_changed(tmp_path):
-    pytest.importorskip("sklearn")
+    needs("sklearn")
     namespace = {"os": os, "folder": str(tmp_path)}
     exec(compile(SCRIPT, "keras_script.py", "exec"), namespace)  # noqa: S102 (our own text)
     h, model = namespace["history"].history, namespace["model"]

@@ -3,8 +3,9 @@ top_k_categorical_accuracy, rmse, r2_score — equal to scikit-learn's on the sa
 predictions (rtol 1e-12 in float64), weighted too."""
 import numpy as np
 import pytest
+from ._needs import needs  # noqa: E402
 
-sk = pytest.importorskip("sklearn.metrics")
+sk = needs("sklearn.metrics")
 
 import fastnn  # noqa: E402
 from fastnn.layers import Dense  # noqa: E402

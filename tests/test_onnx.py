@@ -6,9 +6,10 @@ import warnings
 
 import numpy as np
 import pytest
+from ._needs import needs  # noqa: E402
 
-ort = pytest.importorskip("onnxruntime")
-pytest.importorskip("onnx")
+ort = needs("onnxruntime")
+needs("onnx")
 
 import fastnn  # noqa: E402
 from fastnn.layers import Dense, Dropout  # noqa: E402

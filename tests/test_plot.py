@@ -9,8 +9,9 @@ import sys
 
 import numpy as np
 import pytest
+from ._needs import needs  # noqa: E402
 
-matplotlib = pytest.importorskip("matplotlib")
+matplotlib = needs("matplotlib")
 matplotlib.use("Agg")
 
 import fastnn  # noqa: E402

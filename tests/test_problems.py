@@ -9,8 +9,9 @@ import fastnn
 from fastnn.callbacks import EarlyStopping
 from fastnn.layers import Dense
 from fastnn.model_selection import KFold, train_val_test_split
+from ._needs import needs  # noqa: E402
 
-datasets = pytest.importorskip("sklearn.datasets")
+datasets = needs("sklearn.datasets")
 
 
 def standardize(train, *others):

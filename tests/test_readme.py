@@ -20,6 +20,8 @@ import pytest
 
 import fastnn
 
+from ._needs import needs
+
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 
@@ -67,6 +69,16 @@ EXPECTED = {
 ALLOWED_WARNINGS = {"1. The neuron and the perceptron": (fastnn.ConvergenceWarning,)}
 
 
+def _needs_of(code: str) -> None:
+    """Skip a block that uses an optional extra which is not installed."""
+    if re.search(r"\bplot\.|import plot\b", code):
+        needs("matplotlib")
+    if "sklearn" in code:
+        needs("sklearn")
+    if ".export(" in code:  # without onnx the block prints the install hint instead
+        needs("onnx")
+
+
 def _text() -> str:
     if not README.exists():
         pytest.skip("README.md is not next to the tests (installed without the source tree)")
@@ -99,6 +111,7 @@ def test_every_section_with_an_expectation_has_a_block():
 @pytest.mark.parametrize("heading,code", BLOCKS, ids=[f"{i}-{h[:30]}" for i, (h, _) in
                                                       enumerate(BLOCKS)])
 def test_block_runs_on_its_own(heading, code, tmp_path, monkeypatch):
+    _needs_of(code)
     monkeypatch.chdir(tmp_path)   # a block that writes relative paths writes here
     out = io.StringIO()
     with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stdout(out):
@@ -129,6 +142,7 @@ class _Prompt(codemod.InteractiveConsole):
 @pytest.mark.parametrize("heading,code", BLOCKS, ids=[f"{i}-{h[:30]}" for i, (h, _) in
                                                       enumerate(BLOCKS)])
 def test_block_pastes_into_the_interactive_prompt(heading, code, tmp_path, monkeypatch):
+    _needs_of(code)
     monkeypatch.chdir(tmp_path)
     prompt = _Prompt()
     out = io.StringIO()

@@ -8,6 +8,7 @@ import pytest
 import fastnn
 from fastnn import activations as A
 from fastnn.layers import Dense
+from ._needs import needs  # noqa: E402
 
 X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float64)
 Y = np.array([0, 1, 1, 1])  # OR (XOR's symmetric first gradient would be 0 either way)
@@ -70,7 +71,7 @@ def test_same_predictions_and_the_name_survives_config_save_load_and_clone(tmp_p
 
 
 def test_onnx_export_of_relu_keras_is_relu(tmp_path):
-    onnx = pytest.importorskip("onnx", reason="needs the onnx extra (pip install -e '.[onnx]')")
+    onnx = needs("onnx")
     model = fastnn.Sequential([fastnn.Input(shape=(2,)), Dense(3, activation="relu_keras")], seed=0)
     path = tmp_path / "m.onnx"
     model.export(str(path), verbose=False)

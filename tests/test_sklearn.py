@@ -8,8 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from ._needs import needs  # noqa: E402
 
-sklearn = pytest.importorskip("sklearn")
+sklearn = needs("sklearn")
 
 from sklearn.base import clone  # noqa: E402
 from sklearn.datasets import load_digits, load_iris, make_multilabel_classification  # noqa: E402
@@ -142,7 +143,7 @@ def test_pickle_predicts_bitwise_the_same_and_seeds_cross_processes(tmp_path):
     clf = FastNNClassifier((16,), max_iter=10, random_state=3).fit(X, y)
     again = pickle.loads(pickle.dumps(clf))
     assert np.array_equal(again.predict_proba(X), clf.predict_proba(X))
-    joblib = pytest.importorskip("joblib")
+    joblib = needs("joblib")
     joblib.dump(clf, tmp_path / "clf.joblib")
     assert np.array_equal(joblib.load(tmp_path / "clf.joblib").predict_proba(X),
                           clf.predict_proba(X))
@@ -160,7 +161,7 @@ def test_pickle_predicts_bitwise_the_same_and_seeds_cross_processes(tmp_path):
 
 
 def test_thread_settings(tmp_path):
-    pytest.importorskip("threadpoolctl")
+    needs("threadpoolctl")
     with fastnn.num_threads(1):
         assert fastnn.get_num_threads() == 1
     with pytest.raises(ValueError):
@@ -185,7 +186,7 @@ def test_thread_settings(tmp_path):
 
 
 def test_grid_search_on_a_real_dask_cluster():
-    distributed = pytest.importorskip("distributed")
+    distributed = needs("distributed")
     import joblib
 
     X, y = digits(400)
