@@ -1,7 +1,7 @@
 """Pictures of training and of the inside of a network (the guide's "black box"):
 ``plot_history``, ``plot_decision_boundary``, ``plot_activations``, ``plot_model``.
-(A little over 400 lines: four pictures, each with its own input checks, sharing
-the import, model and file helpers at the top.)
+(About 490 lines: four pictures, each with its own input checks and one colour
+convention, sharing the import, model and file helpers at the top.)
 
 Optional: the ``plot`` extra (matplotlib).  matplotlib is imported
 inside each function, so ``import fastnn`` never needs it.  Each function returns
