@@ -1,5 +1,5 @@
 """Overfitting shown, not told: an over-sized network memorises a small noisy
-training set, and each remedy from the course notes — L2 regularization,
+training set, and each remedy from the guide (README §9) — L2 regularization,
 dropout, early stopping — shrinks the gap between training and validation loss.
 
 Run:  python examples/overfitting.py

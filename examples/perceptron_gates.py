@@ -1,4 +1,4 @@
-"""The perceptron of the course notes on the logic gates: it learns AND and OR
+"""The perceptron of the guide (README §1) on the logic gates: it learns AND and OR
 (linearly separable) and never learns XOR (not separable).
 
 Run:  python examples/perceptron_gates.py

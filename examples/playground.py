@@ -1,4 +1,4 @@
-"""The notes' TensorFlow Playground experiment: a tanh network with hidden
+"""The guide's TensorFlow Playground experiment: a tanh network with hidden
 layers of 4 and 2 units on the circle, XOR, gaussian and spiral data sets.
 
 Run:  python examples/playground.py [--hidden 4 2] [--epochs 200]
