@@ -124,6 +124,8 @@ class Metric(FromConfig):
 
     def __init__(self, name: str | None = None, dtype: None = None, **kwargs: Any) -> None:
         cls = type(self).__name__
+        if type(self) not in _CLASSES:  # a subclass: its update_state would never run
+            _refuse_custom(cls, type(self))
         if dtype is not None:
             fail(cls, "fastnn computes metrics in float64 from the model's outputs",
                  "dtype=None", "dtype", dtype)
@@ -313,13 +315,16 @@ _FAMILY = {"accuracy": "acc", "binary_accuracy": "acc", "categorical_accuracy": 
            "mean_squared_error": "err", "root_mean_squared_error": "rmse",
            **{name: "epoch" for name in EPOCH_METRICS}}
 ALL_OBJECTS_DICT = {cls.__name__.lower(): cls for cls in set(_BY_NAME.values())}
+_CLASSES = frozenset(_BY_NAME.values())
 
 
 def get(identifier: str | Metric, func: str = "metrics.get") -> Metric:
     """A metric object for a name (``"precision"``) or a metric object (returned as
     is).  The name is kept as the key in the logs."""
-    if isinstance(identifier, Metric):
-        return identifier
+    if type(identifier) in _CLASSES:
+        return identifier  # type: ignore[return-value]
+    if isinstance(identifier, Metric) or callable(identifier):
+        _refuse_custom(func, identifier)
     if not isinstance(identifier, str):
         fail(func, "invalid metric", f"a name from {sorted(_BY_NAME)} or a "
              "fastnn.metrics.Metric object", "metric", identifier, error=TypeError)
@@ -330,6 +335,19 @@ def get(identifier: str | Metric, func: str = "metrics.get") -> Metric:
     metric = cls(name=identifier)
     metric._from_string = True
     return metric
+
+
+def _refuse_custom(func: str, metric: object) -> None:
+    kind = (f"{metric.__name__} is a custom Metric class" if isinstance(metric, type) else
+            f"{type(metric).__name__} is a custom Metric class" if isinstance(metric, Metric)
+            else
+            f"{getattr(metric, '__name__', type(metric).__name__)} is a Python function")
+    shown = "" if isinstance(metric, type) else f" Received: metric={metric!r}"
+    raise TypeError(
+        f"{func}(): {kind}; fastnn computes metrics itself (in C, or from the epoch's "
+        "predictions) and cannot call Python code for them. Supported metrics: "
+        f"{sorted(_BY_NAME)}, as names or as fastnn.metrics objects (e.g. "
+        f"Precision(thresholds=0.3)).{shown}")
 
 
 def serialize(metric: Metric) -> str | dict[str, Any]:

@@ -28,7 +28,7 @@ from . import losses as L
 from . import optimizers as O
 from ._kernels import _core
 from ._validation import (NonFiniteLossError, ZeroGradientWarning,
-                          as_float_array, check_bool, check_float, check_int,
+                          check_bool, check_float, check_int,
                           fail)
 from ._fit_helpers import (_batch_hooks, _call_batch_hook, _check_callbacks,
                            _check_verbose, _HeldInterrupt, _say_interrupted)
@@ -157,12 +157,11 @@ class Trainer(TrainingChecks):
         callbacks = _check_callbacks(func, callbacks)
         if x is None and y is None:
             raise TypeError("fit(): arguments `x` and `y` are missing.")
-        if self._input_dim is None:
-            xa = as_float_array(func, "x", x, self.dtype)
-            n_features = xa.shape[1]
-        else:
-            xa = self._inputs(func, x)
-            n_features = self._input_dim
+        shape = self._in_shape()
+        if shape is None:  # (n, 28, 28) data gives the model its input shape
+            shape = self._data_shape(func, x)
+        xa = self._inputs(func, x, shape=shape)
+        n_features = xa.shape[1]
         Y = self._targets(func, y, len(xa))
         W = self._weights(func, sample_weight, class_weight, Y, len(xa))
         X = xa
@@ -176,8 +175,8 @@ class Trainer(TrainingChecks):
                     len(validation_data) not in (2, 3):
                 fail(func, "invalid validation_data", "a tuple (x_val, y_val[, sample_weight])",
                      "validation_data", validation_data, error=TypeError)
-            Xv = as_float_array(func, "validation_data[0]", validation_data[0], self.dtype,
-                                n_features=n_features)
+            Xv = self._inputs(func, validation_data[0], "validation_data[0]",
+                              shape=shape or (n_features,))
             Yv = self._targets(func, validation_data[1], len(Xv), "validation_data[1]",
                                "validation_data[0]")
             Wv = self._weights(func, validation_data[2] if len(validation_data) == 3 else None,
@@ -196,6 +195,7 @@ class Trainer(TrainingChecks):
         if self.built:
             self._ensure_built_locked(func)
         else:
+            self._set_input_shape(shape or (n_features,))
             self._build(n_features)
         batch_size = min(batch_size, len(X))
         bar = ProgressBar(epochs, math.ceil(len(X) / batch_size), verbose)
@@ -223,9 +223,9 @@ class Trainer(TrainingChecks):
         assert self.optimizer is not None and self._params is not None
         dense = self._dense
         for layer in dense:
-            if layer.activation in A.ZERO_GRADIENT:
+            if layer._act in A.ZERO_GRADIENT:
                 warnings.warn(
-                    f"fit(): layer {layer.name!r} uses the {A.NAMES[layer.activation]!r} "
+                    f"fit(): layer {layer.name!r} uses the {A.NAMES[layer._act]!r} "
                     "activation, whose derivative is zero almost everywhere: "
                     "backpropagation cannot train the weights that feed it. Use "
                     "fastnn.Perceptron for the perceptron rule, or sigmoid/tanh.",
