@@ -45,6 +45,7 @@ from .threads import SPLIT_PREDICT_ABOVE, predict_thread_policy
 
 _core.set_split_predict_above(SPLIT_PREDICT_ABOVE)  # larger predicts: predict_thread_policy
 from ._progress import report as _report
+from ._sources import check_steps, source_kind
 from .training import ACC_NONE, STREAM_DROPOUT, STREAM_INIT, STREAM_SHUFFLE, Trainer
 
 _DTYPES: dict[str, np.dtype[Any]] = {"float32": np.dtype(np.float32),
@@ -448,7 +449,7 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
         return net
 
     def predict(self, x: ArrayLike, batch_size: int | None = None,
-                verbose: Literal["auto"] | int = 0) -> np.ndarray:
+                verbose: Literal["auto"] | int = 0, steps: int | None = None) -> np.ndarray:
         """Network output for the samples in `x`, shape (n_samples, n_outputs).
 
         `x` must be 2-D; one sample is ``x.reshape(1, -1)``.  0 samples give a
@@ -456,6 +457,8 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
         allowed (each uses its own workspace).  While ``fit`` runs in another
         thread, ``predict`` raises RuntimeError instead of reading weights that
         are being updated (from ``fit``'s own thread, e.g. in a callback, it works).
+        `x` may be a generator or dataset of batches (``x`` or ``(x, ...)`` each;
+        ``steps`` of them, or all); the outputs are concatenated.
         """
         net = self._net
         if net is not None and batch_size is None and verbose == 0:
@@ -469,6 +472,12 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
             if out is not None:
                 return out
         self._check_not_training("predict")
+        kind = source_kind("predict", "x", x)
+        steps = check_steps("predict", "steps", steps)
+        if kind is not None:
+            return self._predict_source(x, kind, steps)
+        if steps is not None:
+            raise ValueError("predict(): `steps` applies when x is a generator or dataset.")
         if batch_size is not None:
             check_int("predict", "batch_size", batch_size, low=1)
         verbose = _check_verbose("predict", verbose)
