@@ -347,3 +347,44 @@ def test_input_dim_constant_and_none_initializers(tmp_path):
         Dense(2, input_dim=3, input_shape=(3,))
     with pytest.raises(ValueError, match=r"Constant\(\): .*`value`"):
         initializers.Constant(float("nan"))
+
+
+# ---------------------------------------------------------------- 6. metrics
+def test_confusion_counts_and_loss_named_metrics(tmp_path):
+    from fastnn import metrics as M
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((120, 4))
+    y = (x[:, 0] > 0.3).astype(float)
+    w = rng.uniform(0.5, 2, 120)
+    m = fastnn.Sequential([fastnn.Input(shape=(4,)), Dense(1, activation="sigmoid")], seed=0)
+    m.compile("adam", "binary_crossentropy",
+              [M.TruePositives(name="tp"), M.FalsePositives(name="fp"),
+               M.TrueNegatives(name="tn"), M.FalseNegatives(thresholds=0.3, name="fn"),
+               M.BinaryCrossentropy(name="bce")])
+    m.fit(x, y, epochs=2, verbose=0)
+    logs = m.evaluate(x, y, sample_weight=w, verbose=0, return_dict=True)
+    p = m.predict(x)[:, 0].astype(np.float64)
+    pos, neg = y > 0.5, y <= 0.5
+    assert logs["tp"] == pytest.approx(w[(p > 0.5) & pos].sum(), rel=1e-12)
+    assert logs["fp"] == pytest.approx(w[(p > 0.5) & neg].sum(), rel=1e-12)
+    assert logs["tn"] == pytest.approx(w[(p <= 0.5) & neg].sum(), rel=1e-12)
+    assert logs["fn"] == pytest.approx(w[(p <= 0.3) & pos].sum(), rel=1e-12)
+    # the metric is the loss formula: equal to the loss when nothing else is added
+    assert logs["bce"] == pytest.approx(logs["loss"] * len(x) / w.sum(), rel=1e-5)
+    m.save(tmp_path / "m.fastnn")
+    assert fastnn.load_model(tmp_path / "m.fastnn").evaluate(
+        x, y, sample_weight=w, verbose=0, return_dict=True) == pytest.approx(logs)
+
+    c = fastnn.Sequential([fastnn.Input(shape=(4,)), Dense(3, activation="softmax")], seed=0)
+    labels = rng.integers(0, 3, 120)
+    c.compile("adam", "sparse_categorical_crossentropy", ["sparse_categorical_crossentropy"])
+    logs = c.evaluate(x, labels, verbose=0, return_dict=True)
+    assert logs["sparse_categorical_crossentropy"] == pytest.approx(logs["loss"], rel=1e-5)
+    with pytest.raises(ValueError, match="needs targets shaped like the output"):
+        c.compile("adam", "sparse_categorical_crossentropy", ["binary_crossentropy"])
+    with pytest.raises(ValueError, match="needs integer labels"):
+        m.compile("adam", "binary_crossentropy", ["sparse_categorical_crossentropy"])
+    with pytest.raises(ValueError, match=r"BinaryCrossentropy\(\): fastnn computes this "
+                       "metric from the probabilities"):
+        M.BinaryCrossentropy(from_logits=True)

@@ -73,9 +73,14 @@ class TrainingChecks(ModelState):
                         "targets shaped like the output.")
                 acc_kind = kind
             elif family == "epoch":
-                if key in ("r2_score", "binary_accuracy") and loss_id == L.SPARSE_CCE:
+                if key in ("r2_score", "binary_accuracy", "binary_crossentropy",
+                           "categorical_crossentropy") and loss_id == L.SPARSE_CCE:
                     raise ValueError(f"{func}(): {key} needs targets shaped like the "
                                      "output, not integer labels.")
+                if key == "sparse_categorical_crossentropy" and loss_id != L.SPARSE_CCE:
+                    raise ValueError(f"{func}(): {key} needs integer labels (the "
+                                     "sparse_categorical_crossentropy loss); with targets "
+                                     "shaped like the output use categorical_crossentropy.")
                 class_id = metric.params.get("class_id")
                 if class_id is not None and class_id >= last.units:
                     raise ValueError(f"{func}(): {metric!r}: class_id must be below the "
