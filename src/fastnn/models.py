@@ -7,8 +7,10 @@ Memory of a built model:
 * a ``Net`` (fastnn._kernels._core): the C plan — layer sizes, activation ids,
   offsets, regularization and dropout rates, loss id.
 
-(About 560 lines on purpose: the flat buffer's layout, building, growing and
-shrinking it (add, pop) and the inference path that reads it belong together.)
+(About 660 lines on purpose: the flat buffer's layout, building, growing and
+shrinking it (add, pop), the input shape, and the inference path that reads it —
+predict, model(x), the weight views — belong together.  The rules of a layer
+chain are in fastnn/_shaping.py, data streams in fastnn/_sources.py.)
 
 Split along Keras's lines: this module holds the structure (``add``, ``build``),
 inference (``predict``), weights and config; :mod:`fastnn.training` the training
@@ -74,7 +76,8 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
     Parameters
     ----------
     layers : list of layers, optional
-        ``Input``, ``Dense`` and ``Dropout`` layers, in order.
+        ``Input``, ``Dense``, ``Dropout``, ``Activation``, ``Flatten`` and ``Reshape``
+        layers, in order (see fastnn/_shaping.py for what may follow what).
     name : str
     dtype : "float32" (default) or "float64"
         Type of weights, activations and arithmetic.
