@@ -145,17 +145,16 @@ def test_image_batches_build_the_model_and_a_finite_generator_runs_out():
     assert len(h.history["loss"]) == 2
 
 
-def test_a_bad_batch_is_reported_and_the_epoch_is_undone():
+def test_a_bad_batch_is_reported_and_the_batches_before_stay_applied():
     x, y = arrays()
     bad = x.copy()
     bad[70, 2] = np.nan
-    m = model()
-    m.fit(Batches(x, y, 16), epochs=1, verbose=0)
-    before, its = m.get_weights(), m.optimizer.iterations
+    m, ref = model(), model()
     with pytest.raises(ValueError, match=r"fit\(\): argument `x\[4\] x` contains NaN"):
-        m.fit(Batches(bad, y, 16), epochs=1, verbose=0)  # batches 0-3 trained, then undone
-    assert all(np.array_equal(p, q) for p, q in zip(before, m.get_weights()))
-    assert m.optimizer.iterations == its
+        m.fit(Batches(bad, y, 16), epochs=1, verbose=0)
+    ref.fit(x[:64], y[:64], batch_size=16, shuffle=False, verbose=0)  # batches 0-3
+    assert all(np.array_equal(p, q) for p, q in zip(m.get_weights(), ref.get_weights()))
+    assert m.optimizer.iterations == 4
     with pytest.raises(ValueError, match=r"x\[0\] x has 5 features, but the model expects 6"):
         m.fit(iter([(x[:, :5], y)]), verbose=0)
     with pytest.raises(TypeError, match=r"batch 0 of `x` is not \(x, y\)"):

@@ -11,6 +11,9 @@ the source gives them: Keras does not shuffle a generator; a PyDataset may
 reshuffle in its ``on_epoch_end``, which is called after every epoch).  A group
 holds about 50 ms of work and at most ``MAX_GROUP_BYTES`` of samples, so Python
 runs once per group, never per sample, and the data never has to fit in memory.
+A bad batch stops ``fit`` with its error, and a non-finite step as in ``fit``: the
+batches before stay applied (Keras does the same), the weights are those after the
+last applied batch.
 Metrics computed from a whole epoch's predictions (precision, recall, auc, top-k,
 r2) are not gathered from a stream and are refused with it.
 """
@@ -165,28 +168,35 @@ class SourceTraining(TrainingChecks):
             bar.epoch_begin(epoch)
             sums = np.zeros(4)
             state: dict[str, Any] = {"n": 0, "wsum": 0.0, "weighted": False, "batches": 0,
-                                     "snapshot": None, "per_batch": GROUP_SECONDS}
+                                     "keep": None, "per_batch": GROUP_SECONDS}
             group: list[tuple[np.ndarray, np.ndarray, np.ndarray | None]] = []
-            try:
-                for i, item in _batches(func, "x", x, kind, steps):
+            # a bad batch (or the source's own error) stops fit with its error; the
+            # batches before it stay applied, as after a non-finite step (and in Keras)
+            batches = _batches(func, "x", x, kind, steps)
+            while True:
+                try:
+                    i, item = next(batches)
                     batch = self._source_batch(func, "x", item, i, class_weight)
-                    if group and (len(batch[0]) > len(group[0][0])
-                                  or len(group[-1][0]) < len(group[0][0])):
+                except StopIteration:
+                    break
+                except BaseException:
+                    if group:  # every batch before the bad one is applied
                         self._train_group(group, sums, state, epoch, nan_stops, bar)
-                        group = []
-                    group.append(batch)
-                    size = sum(g[0].nbytes for g in group)
-                    if (len(group) * state["per_batch"] >= GROUP_SECONDS
-                            or size >= MAX_GROUP_BYTES):
-                        self._train_group(group, sums, state, epoch, nan_stops, bar)
-                        group = []
-                    if state["n"] < 0:
-                        break
-                if group and state["n"] >= 0:
+                    raise
+                if group and (len(batch[0]) > len(group[0][0])
+                              or len(group[-1][0]) < len(group[0][0])):
                     self._train_group(group, sums, state, epoch, nan_stops, bar)
-            except BaseException:  # a bad batch, the source's own error, Ctrl-C
-                self._restore(state)  # the epoch-start state: never half an epoch
-                raise
+                    group = []
+                group.append(batch)
+                size = sum(g[0].nbytes for g in group)
+                if (len(group) * state["per_batch"] >= GROUP_SECONDS
+                        or size >= MAX_GROUP_BYTES):
+                    self._train_group(group, sums, state, epoch, nan_stops, bar)
+                    group = []
+                if state["n"] < 0:
+                    break
+            if group and state["n"] >= 0:
+                self._train_group(group, sums, state, epoch, nan_stops, bar)
             if state["n"] < 0:  # TerminateOnNaN stopped mid-epoch
                 break
             if state["batches"] == 0:
@@ -222,10 +232,6 @@ class SourceTraining(TrainingChecks):
         if self._slots is None:
             self._slots = self.optimizer._init_slots(self._params.size, self.dtype)
         S1, S2 = self._slots
-        if state["snapshot"] is None:  # the epoch-start state a non-finite loss restores
-            state["snapshot"] = (self._params.copy(), S1.copy(), S2.copy(),
-                                 self.optimizer.iterations,
-                                 {k: v.copy() for k, v in self._rng.items()})
         batch = len(group[0][0])
         X = np.concatenate([g[0] for g in group]) if len(group) > 1 else group[0][0]
         Y = np.concatenate([g[1] for g in group]) if len(group) > 1 else group[0][1]
@@ -243,9 +249,11 @@ class SourceTraining(TrainingChecks):
         cap = max(batch, state.get("cap", 0))
         state["cap"] = cap
         ws = self._fit_scratch("ws", cap * net.ws_units)
-        # trainable=False layers: the values C puts back after every update (the epoch
-        # start's: frozen weights and their slots never change)
-        keep = state["snapshot"][:3] if any(not l.trainable for l in self._dense) else None
+        # trainable=False layers: the values C puts back after every update (frozen
+        # weights and their slots never change: one copy per epoch serves)
+        if state["keep"] is None and any(not l.trainable for l in self._dense):
+            state["keep"] = (self._params.copy(), S1.copy(), S2.copy())
+        keep = state["keep"]
         t0 = time.perf_counter()
         status, n_done, its = _core.train(
             net, self.optimizer._c_params(), self._params, self._grads, S1, S2, ws, cap,
@@ -254,33 +262,24 @@ class SourceTraining(TrainingChecks):
         state["per_batch"] = max((time.perf_counter() - t0) / len(group), 1e-9)
         self.optimizer.iterations = its
         if status or not _core.all_finite(self._params):
-            self._restore(state)
-            if nan_stops:
-                print(f"Epoch {epoch + 1}: invalid loss, terminating training (the weights "
-                      "from the start of the epoch were put back)")
+            # C applies no batch whose loss, gradient or update is not finite (as fit)
+            kept = _core.all_finite(self._params)
+            where = (f"in epoch {epoch + 1}, after {state['n'] + n_done} samples; "
+                     + ("the weights are those after the last applied batch" if kept
+                        else "the weights are NOT finite"))
+            if nan_stops and kept:
+                print(f"Epoch {epoch + 1}: invalid loss, terminating training ({where})")
                 self.stop_training = True
                 state["n"] = -1
                 return
             raise NonFiniteLossError(
-                f"fit(): the loss became NaN or infinite in epoch {epoch + 1}; the weights "
-                "from the start of that epoch were put back. Lower the learning rate, scale "
-                "the inputs, or check the targets.")
+                "fit(): the loss became NaN or infinite, or the update would have made a "
+                f"weight so ({where}). Lower the learning rate, scale the inputs, or check "
+                "the targets.")
         state["n"] += n_done
         state["batches"] += len(group)
         bar.chunk(state["batches"], lambda: self._logs(
             sums, state["n"], state["wsum"] if state["weighted"] else None))
-
-    def _restore(self, state: dict[str, Any]) -> None:
-        """Put back the epoch-start weights, optimizer state, step count and streams."""
-        if state["snapshot"] is None or self._slots is None or self._params is None:
-            return  # nothing trained yet this epoch
-        assert self.optimizer is not None
-        params, s1, s2, iterations, rng = state["snapshot"]
-        self._params[...] = params
-        self._slots[0][...], self._slots[1][...] = s1, s2
-        self.optimizer.iterations = iterations
-        for stream, saved in rng.items():
-            self._rng[stream][:] = saved
 
     # ------------------------------------------------------------------ evaluate / predict
     def _evaluate_source(self, func: str, name: str, src: Any, kind: str,
