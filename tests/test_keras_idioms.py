@@ -34,7 +34,7 @@ def test_custom_layer_subclass_is_refused_at_add():
 
     with pytest.raises(TypeError, match=r"add\(\): Doubler is a custom layer class; fastnn "
                        r"runs its own layers in C.*Supported layers: Activation, Dense, "
-                       r"Dropout, Flatten, InputLayer, Reshape"):
+                       r"Dropout, Flatten, InputLayer, ReLU, Reshape, Softmax"):
         fastnn.Sequential([fastnn.Input(shape=(3,)), Doubler(), Dense(1)])
     model = fastnn.Sequential([fastnn.Input(shape=(3,)), Dense(1)])
     with pytest.raises(TypeError, match="custom layer class"):
@@ -84,6 +84,38 @@ def test_custom_loss_and_metric_are_refused_at_compile():
     with pytest.raises(TypeError, match=r"compile\(\): f1 is a Python function; fastnn "
                        "computes metrics itself"):
         model.compile("adam", "binary_crossentropy", metrics=[f1])
+
+
+def test_keras_layers_fastnn_lacks_say_so_on_import():
+    with pytest.raises(ImportError, match=r"fastnn.layers has no BatchNormalization: fastnn "
+                       r"trains dense networks in C from the layers Activation, Dense"):
+        from fastnn.layers import BatchNormalization  # noqa: F401
+    import fastnn as keras
+    with pytest.raises(ImportError, match="has no LSTM"):
+        keras.layers.LSTM(4)
+    with pytest.raises(AttributeError):  # any other name: Python's usual error
+        keras.layers.NoSuchThing  # noqa: B018
+    assert not hasattr(keras.layers, "NoSuchThing")
+
+
+def test_relu_and_softmax_layers_are_activation_layers(tmp_path):
+    from fastnn.layers import ReLU, Softmax
+
+    x, y = data()
+    a, _ = trained([fastnn.Input(shape=(5,)), Dense(8), ReLU(), Dense(3), Softmax()], x, y)
+    b, _ = trained([fastnn.Input(shape=(5,)), Dense(8, activation="relu"),
+                    Dense(3, activation="softmax")], x, y)
+    assert np.array_equal(a.predict(x), b.predict(x))
+    assert [l.name for l in a.layers] == ["dense", "re_lu", "dense_1", "softmax"]
+    a.save(tmp_path / "a.fastnn")
+    loaded = fastnn.load_model(tmp_path / "a.fastnn")
+    assert [type(l).__name__ for l in loaded.layers] == ["Dense", "ReLU", "Dense", "Softmax"]
+    assert np.array_equal(loaded.predict(x), a.predict(x))
+    with pytest.raises(ValueError, match=r"ReLU\(\): fastnn's relu is max\(z, 0\) only. "
+                       r"Expected max_value=None. Received: max_value=6"):
+        ReLU(max_value=6)
+    with pytest.raises(ValueError, match="axis=-1"):
+        Softmax(axis=0)
 
 
 def test_calling_a_layer_is_refused_with_the_alternative():

@@ -186,7 +186,7 @@ CASES = [
       r"Sequential\(\): invalid type for argument `layers`", "Sequential-layers-single-layer"),
     p(lambda: fastnn.Sequential([1]), TypeError,
       r"add\(\): invalid layer\. Expected one of fastnn.s layers \(Activation, Dense, Dropout, "
-      r"Flatten, InputLayer, Reshape\)\. Received: layer=1",
+      r"Flatten, InputLayer, ReLU, Reshape, Softmax\)\. Received: layer=1",
       "Sequential-layers-int-element"),
     p(lambda: fastnn.Sequential([None]), TypeError,
       r"add\(\): invalid layer.*Received: layer=None", "Sequential-layers-None-element"),

@@ -82,6 +82,39 @@ class Activation(Layer):
         return {"activation": activations.serialize(self.activation), "name": self.name}
 
 
+class ReLU(Activation):
+    """Keras's ``ReLU()`` layer: ``Activation("relu")`` (default arguments only)."""
+
+    _base_name = "re_lu"
+
+    def __init__(self, max_value: float | None = None, negative_slope: float = 0.0,
+                 threshold: float = 0.0, name: str | None = None) -> None:
+        for arg, value, default in (("max_value", max_value, None),
+                                    ("negative_slope", negative_slope, 0.0),
+                                    ("threshold", threshold, 0.0)):
+            if value != default:
+                fail("ReLU", "fastnn's relu is max(z, 0) only", f"{arg}={default}", arg, value)
+        super().__init__("relu", name)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name}
+
+
+class Softmax(Activation):
+    """Keras's ``Softmax()`` layer over the features: ``Activation("softmax")``."""
+
+    _base_name = "softmax"
+
+    def __init__(self, axis: int = -1, name: str | None = None) -> None:
+        if axis not in (-1, 1) or isinstance(axis, bool):
+            fail("Softmax", "fastnn's samples are flat; the softmax runs over the features",
+                 "axis=-1", "axis", axis)
+        super().__init__("softmax", name)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name}
+
+
 class Flatten(Layer):
     """Flattens each sample: (None, 28, 28) → (None, 784), in C order as Keras
     (``data_format="channels_last"``).  As the first layer it may declare the input:

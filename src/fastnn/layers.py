@@ -363,11 +363,11 @@ class Dropout(Layer):
         return {"rate": self.rate, "name": self.name}
 
 
-from ._shaping import Activation, Flatten, Reshape  # noqa: E402  (they subclass Layer)
+from ._shaping import Activation, Flatten, ReLU, Reshape, Softmax  # noqa: E402
 
 ALL_OBJECTS_DICT: dict[str, type[Layer]] = {
     "Activation": Activation, "Dense": Dense, "Dropout": Dropout, "Flatten": Flatten,
-    "InputLayer": InputLayer, "Reshape": Reshape}
+    "InputLayer": InputLayer, "ReLU": ReLU, "Reshape": Reshape, "Softmax": Softmax}
 
 
 def check_supported(func: str, layer: object) -> None:
@@ -384,3 +384,32 @@ def check_supported(func: str, layer: object) -> None:
             f"Received: layer={layer!r}")
     fail(func, "invalid layer", f"one of fastnn's layers ({supported})", "layer", layer,
          error=TypeError)
+
+
+# Keras layers fastnn does not have: importing one says so (Python's own message would
+# be a bare "cannot import name"); an ImportError, so `from fastnn.layers import X`
+# shows it too.
+_NOT_IN_FASTNN = frozenset({
+    "BatchNormalization", "LayerNormalization", "GroupNormalization", "UnitNormalization",
+    "Normalization", "SpectralNormalization", "GaussianNoise", "GaussianDropout",
+    "AlphaDropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",
+    "ActivityRegularization", "Rescaling", "Discretization", "CategoryEncoding",
+    "StringLookup", "IntegerLookup", "TextVectorization", "Hashing", "Embedding", "Lambda",
+    "Conv1D", "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose",
+    "SeparableConv1D", "SeparableConv2D", "DepthwiseConv1D", "DepthwiseConv2D",
+    "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "AveragePooling1D",
+    "AveragePooling2D", "AveragePooling3D", "GlobalAveragePooling1D",
+    "GlobalAveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D", "SimpleRNN",
+    "LSTM", "GRU", "Bidirectional", "TimeDistributed", "RepeatVector", "Permute",
+    "MultiHeadAttention", "Attention", "Concatenate", "Add", "Multiply", "Average",
+    "Masking", "ZeroPadding2D", "Cropping2D", "UpSampling2D", "PReLU", "LeakyReLU", "ELU",
+    "Identity", "EinsumDense"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _NOT_IN_FASTNN:
+        raise ImportError(
+            f"fastnn.layers has no {name}: fastnn trains dense networks in C from the "
+            f"layers {', '.join(sorted(ALL_OBJECTS_DICT))} (an Activation layer takes any "
+            "of fastnn.activations). Remove the layer, or train this model with Keras.")
+    raise AttributeError(f"module 'fastnn.layers' has no attribute {name!r}")
