@@ -319,14 +319,18 @@ def test_calling_an_unbuilt_model_builds_it_then_weights_are_readable():
     out = model(x)
     assert isinstance(out, np.ndarray) and out.shape == (3, 2)
     assert [w.shape for w in model.weights] == [(5, 4), (4,), (4, 2), (2,)]
-    assert [w.path for w in model.weights] == ["dense/kernel", "dense/bias", "dense_1/kernel",
-                                               "dense_1/bias"]
+    assert [w.path for w in model.weights] == ["sequential/dense/kernel", "sequential/dense/bias",
+                                               "sequential/dense_1/kernel",
+                                               "sequential/dense_1/bias"]
     assert np.array_equal(out, model.predict(x))
     with pytest.raises(ValueError, match="training=True"):
         model(x, training=True)
     model.layers[0].trainable = False
-    assert [w.path for w in model.trainable_weights] == ["dense_1/kernel", "dense_1/bias"]
-    assert [w.path for w in model.non_trainable_weights] == ["dense/kernel", "dense/bias"]
+    assert [w.name for w in model.trainable_weights] == ["kernel", "bias"]
+    assert [w.path for w in model.trainable_weights] == ["sequential/dense_1/kernel",
+                                                         "sequential/dense_1/bias"]
+    assert [w.path for w in model.non_trainable_weights] == ["sequential/dense/kernel",
+                                                             "sequential/dense/bias"]
     assert model.layers[1].trainable_weights[0].trainable
     assert Dropout(0.1).weights == [] and Dense(3).weights == []
 

@@ -77,8 +77,12 @@ class WeightView(np.ndarray):
 
     @property
     def path(self) -> str:
-        """``"dense/kernel"``: the layer's name and the weight's (Keras 3)."""
-        return f"{self._layer.name}/{self._which}" if self._layer is not None else ""
+        """``"sequential/dense/kernel"``: the model's, layer's and weight's names (Keras 3)."""
+        if self._layer is None:
+            return ""
+        model = self._layer._model
+        prefix = "" if model is None else f"{model.name}/"
+        return f"{prefix}{self._layer.name}/{self._which}"
 
     @property
     def trainable(self) -> bool:
