@@ -186,3 +186,17 @@ def test_sparse_matrices_get_a_hint():
     m = model()
     with pytest.raises(TypeError, match=r"scipy\.sparse matrix.*x\.toarray\(\)"):
         m.fit(sparse.csr_matrix(np.eye(6)), np.zeros(6), verbose=0)
+
+
+def test_frozen_layers_stay_frozen_when_fed_from_a_dataset():
+    x, y = arrays()
+    a, b = model(), model()
+    for m in (a, b):
+        m.layers[0].trainable = False
+    frozen = a.layers[0].get_weights()
+    a.fit(Batches(x, y, 16), epochs=2, verbose=0)
+    b.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0)
+    assert all(np.array_equal(p, q) for p, q in zip(a.layers[0].get_weights(), frozen))
+    assert all(np.array_equal(p, q) for p, q in zip(a.get_weights(), b.get_weights()))
+    fresh = model()  # the same initial weights: the unfrozen layer did train
+    assert not np.array_equal(a.layers[2].get_weights()[0], fresh.layers[2].get_weights()[0])

@@ -168,7 +168,7 @@ class SourceTraining(TrainingChecks):
             bar.epoch_begin(epoch)
             sums = np.zeros(4)
             state: dict[str, Any] = {"n": 0, "wsum": 0.0, "weighted": False, "batches": 0,
-                                     "keep": None, "per_batch": GROUP_SECONDS}
+                                     "per_batch": GROUP_SECONDS}
             group: list[tuple[np.ndarray, np.ndarray, np.ndarray | None]] = []
             # a bad batch (or the source's own error) stops fit with its error; the
             # batches before it stay applied, as after a non-finite step (and in Keras)
@@ -249,16 +249,11 @@ class SourceTraining(TrainingChecks):
         cap = max(batch, state.get("cap", 0))
         state["cap"] = cap
         ws = self._fit_scratch("ws", cap * net.ws_units)
-        # trainable=False layers: the values C puts back after every update (frozen
-        # weights and their slots never change: one copy per epoch serves)
-        if state["keep"] is None and any(not l.trainable for l in self._dense):
-            state["keep"] = (self._params.copy(), S1.copy(), S2.copy())
-        keep = state["keep"]
         t0 = time.perf_counter()
         status, n_done, its = _core.train(
             net, self.optimizer._c_params(), self._params, self._grads, S1, S2, ws, cap,
             np.ascontiguousarray(X), Y, np.arange(len(X), dtype=np.int64), batch,
-            self._rng[2], sums, keep, 1)
+            self._rng[2], sums, 1)  # frozen layers: the plan never updates them
         state["per_batch"] = max((time.perf_counter() - t0) / len(group), 1e-9)
         self.optimizer.iterations = its
         if status or not _core.all_finite(self._params):
