@@ -19,6 +19,7 @@ r2) are not gathered from a stream and are refused with it.
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
 import time
 import warnings
@@ -31,6 +32,7 @@ from ._kernels import _core
 from ._validation import NonFiniteLossError, check_int, fail
 from ._training_checks import TrainingChecks
 from .callbacks import Callback, History, TerminateOnNaN
+from .threads import fit_thread_policy
 
 if TYPE_CHECKING:
     from ._progress import ProgressBar
@@ -158,6 +160,17 @@ class SourceTraining(TrainingChecks):
             cb.set_model(cast("Sequential", self))
             cb.set_params({"epochs": epochs, "steps": n_steps, "verbose": verbose})
         nan_stops = any(isinstance(cb, TerminateOnNaN) for cb in cbs)
+        with contextlib.ExitStack() as stack:  # holds fit's thread policy once entered
+            return self._fit_epochs(x, kind, steps, epochs, initial_epoch, class_weight, bar,
+                                    validation, validation_steps, cbs, history, nan_stops,
+                                    {"threads": None, "stack": stack})
+
+    def _fit_epochs(self, x: Any, kind: str, steps: int | None, epochs: int,
+                    initial_epoch: int, class_weight: dict[int, float] | None,
+                    bar: ProgressBar, validation: tuple[Any, str] | None,
+                    validation_steps: int | None, cbs: list[Callback], history: History,
+                    nan_stops: bool, run: dict[str, Any]) -> History:
+        func = "fit"
         self.stop_training = False
         self.history = history
         for cb in cbs:
@@ -181,22 +194,22 @@ class SourceTraining(TrainingChecks):
                     break
                 except BaseException:
                     if group:  # every batch before the bad one is applied
-                        self._train_group(group, sums, state, epoch, nan_stops, bar)
+                        self._train_group(group, sums, state, epoch, nan_stops, bar, run)
                     raise
                 if group and (len(batch[0]) > len(group[0][0])
                               or len(group[-1][0]) < len(group[0][0])):
-                    self._train_group(group, sums, state, epoch, nan_stops, bar)
+                    self._train_group(group, sums, state, epoch, nan_stops, bar, run)
                     group = []
                 group.append(batch)
                 size = sum(g[0].nbytes for g in group)
                 if (len(group) * state["per_batch"] >= GROUP_SECONDS
                         or size >= MAX_GROUP_BYTES):
-                    self._train_group(group, sums, state, epoch, nan_stops, bar)
+                    self._train_group(group, sums, state, epoch, nan_stops, bar, run)
                     group = []
                 if state["n"] < 0:
                     break
             if group and state["n"] >= 0:
-                self._train_group(group, sums, state, epoch, nan_stops, bar)
+                self._train_group(group, sums, state, epoch, nan_stops, bar, run)
             if state["n"] < 0:  # TerminateOnNaN stopped mid-epoch
                 break
             if state["batches"] == 0:
@@ -226,9 +239,13 @@ class SourceTraining(TrainingChecks):
 
     def _train_group(self, group: list[tuple[np.ndarray, np.ndarray, np.ndarray | None]],
                      sums: np.ndarray, state: dict[str, Any], epoch: int, nan_stops: bool,
-                     bar: ProgressBar) -> None:
+                     bar: ProgressBar, run: dict[str, Any]) -> None:
         """One C call over the batches in `group` (equal sizes, the last maybe smaller)."""
         assert self.optimizer is not None and self._params is not None
+        if run["threads"] is None:  # fit's thread policy, for the first group's batch size
+            largest = max(len(group[0][0]) * self._dense_inputs[layer] * layer.units
+                          for layer in self._dense)
+            run["threads"] = run["stack"].enter_context(fit_thread_policy(largest))
         if self._slots is None:
             self._slots = self.optimizer._init_slots(self._params.size, self.dtype)
         S1, S2 = self._slots
@@ -253,7 +270,7 @@ class SourceTraining(TrainingChecks):
         status, n_done, its = _core.train(
             net, self.optimizer._c_params(), self._params, self._grads, S1, S2, ws, cap,
             np.ascontiguousarray(X), Y, np.arange(len(X), dtype=np.int64), batch,
-            self._rng[2], sums, 1)  # frozen layers: the plan never updates them
+            self._rng[2], sums, run["threads"])  # frozen layers: the plan skips them
         state["per_batch"] = max((time.perf_counter() - t0) / len(group), 1e-9)
         self.optimizer.iterations = its
         if status or not _core.all_finite(self._params):
