@@ -8,7 +8,8 @@ dropout between them.  The layers here add no C work:
   have no activation of its own (``activation=None``), and the plan gives it
   ``f``.  Exact, since a linear Dense followed by ``f`` *is* a Dense with ``f``.
   A Dropout between the two commutes with ``f`` only when ``f`` is positively
-  homogeneous with f(0) = 0 (relu, leaky_relu, linear), so only those may cross one.
+  homogeneous with f(0) = 0 (relu, relu_keras, leaky_relu, linear), so only those may
+  cross one.
 * ``Flatten`` and ``Reshape`` change the shape of the input before the first
   Dense; the model flattens ``x`` of shape (n, *input_shape) to (n, prod) — a
   zero-copy reshape of a C-ordered array — after checking the whole trailing
@@ -34,7 +35,8 @@ from .layers import Dense, Dropout, InputLayer, Layer
 Shape = tuple[Any, ...]  # dims are ints, or None where unknown until fit sees x
 
 # activations that commute with inverted dropout: f(m·z/(1−p)) = m·f(z)/(1−p), m ∈ {0, 1}
-_DROPOUT_COMMUTES = {activations.LINEAR, activations.RELU, activations.LEAKY_RELU}
+_DROPOUT_COMMUTES = {activations.LINEAR, activations.RELU, activations.RELU_KERAS,
+                     activations.LEAKY_RELU}
 
 
 def check_shape(func: str, name: str, shape: Any, allow_minus_one: bool = False) -> Shape:
