@@ -182,7 +182,7 @@ def test_objects_fastnn_cannot_read_are_refused_clearly(x):
 
 
 def test_sparse_matrices_get_a_hint():
-    sparse = pytest.importorskip("scipy.sparse")
+    import scipy.sparse as sparse  # scipy is a dependency of fastnn (its BLAS)
     m = model()
     with pytest.raises(TypeError, match=r"scipy\.sparse matrix.*x\.toarray\(\)"):
         m.fit(sparse.csr_matrix(np.eye(6)), np.zeros(6), verbose=0)

@@ -9,6 +9,7 @@ import pytest
 
 import fastnn
 from fastnn import initializers
+from ._needs import needs
 from fastnn.layers import Activation, Dense, Dropout, Flatten, Reshape
 
 
@@ -209,8 +210,8 @@ def test_activation_layer_compile_pairing_pop_save_and_summary(tmp_path):
 
 
 def test_onnx_export_of_activation_and_flatten_models(tmp_path):
-    pytest.importorskip("onnx")
-    ort = pytest.importorskip("onnxruntime")
+    needs("onnx")
+    ort = needs("onnxruntime")
     x = np.random.default_rng(0).random((7, 4, 3)).astype(np.float32)
     model = fastnn.Sequential([Flatten(input_shape=(4, 3)), Dense(5), Activation("tanh"),
                                Dense(2), Activation("softmax")], seed=0)
