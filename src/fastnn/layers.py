@@ -7,7 +7,10 @@ parameter buffer; ``Dense.kernel`` and ``Dense.bias`` are read-only views of it
 copies.
 
 Only fastnn's own layer classes run: the C loop cannot call a subclass's Python
-``call``, so ``Sequential.add`` refuses any other class (:func:`check_supported`).
+``call``, so ``Sequential.add`` refuses any other class (:func:`check_supported`),
+and importing a Keras layer fastnn lacks says so (``__getattr__`` at the end).
+(About 415 lines: Dense's views into the flat buffer and its ``assign`` belong with
+it; the weightless layers and the chain rules are in fastnn/_shaping.py.)
 
 Ownership is one-directional: the model owns its layers, and a layer reaches its
 model through a weak reference (``Layer._model``), so a model and its layers form

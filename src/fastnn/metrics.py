@@ -33,6 +33,9 @@ error metrics, each with ``name=`` for the key in the logs.  A threshold other t
 behaviour fastnn does not have (``Precision(top_k=...)``, ``AUC(curve="PR")``, a list
 of thresholds) raises ``ValueError`` saying so; ``AUC(num_thresholds=...)`` is
 checked but changes nothing, since fastnn's AUC is exact.
+
+(About 450 lines: one small class per Keras metric object, beside the formulas of
+:func:`compute` they select; splitting them apart would split each metric.)
 """
 from __future__ import annotations
 
