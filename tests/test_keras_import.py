@@ -25,7 +25,8 @@ pytestmark = pytest.mark.skipif(EXPECTED is None, reason="tests/data is not pres
 
 
 @pytest.mark.parametrize("name", ["sequential_activations", "sequential_new_activations",
-                                  "sequential_float64", "functional_chain"])
+                                  "sequential_float64", "functional_chain",
+                                  "sequential_image_activations", "sequential_reshape"])
 def test_keras_models_predict_as_in_keras(name):
     model = fastnn.load_model(DATA / f"{name}.keras")
     X, want = EXPECTED[f"{name}_x"], EXPECTED[f"{name}_y"]
@@ -33,6 +34,21 @@ def test_keras_models_predict_as_in_keras(name):
     assert got.dtype == want.dtype and got.shape == want.shape
     np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-6)
     assert not model.optimizer  # inference model: compile it to train
+
+
+def test_image_inputs_and_weightless_layers_from_keras(tmp_path):
+    """Input((4, 3)), Flatten, Activation, ReLU, Softmax, Reshape (issue 19): the loaded
+    model takes the images, and saves and loads in fastnn's format."""
+    model = fastnn.load_model(DATA / "sequential_image_activations.keras")
+    assert model._input_shape == (4, 3)
+    assert [type(l).__name__ for l in model.layers] == [
+        "Flatten", "Dense", "Activation", "Dropout", "Dense", "Activation", "Dense",
+        "Activation"]
+    X = EXPECTED["sequential_image_activations_x"]
+    with pytest.raises(ValueError, match=r"samples of shape \(4, 3\)"):
+        model.predict(X.reshape(len(X), 12))
+    model.save(tmp_path / "m.fastnn")
+    assert np.array_equal(fastnn.load_model(tmp_path / "m.fastnn").predict(X), model.predict(X))
 
 
 def test_float64_matches_a_numpy_forward_exactly():
@@ -62,6 +78,8 @@ def test_loaded_model_keeps_names_regularizers_and_trains():
     ("unsupported_activation", "uses activation 'hard_sigmoid'"),
     ("unsupported_constraint", "kernel_constraint .*MaxNorm"),
     ("lambda_layer", "layer 'lambda' is a 'Lambda'"),
+    ("unfoldable_activation", r"Activation 'activation_\d+' follows Dense 'dense_\d+', which "
+                              "already applies 'relu'"),
 ])
 def test_what_fastnn_lacks_is_refused_by_name(name, pattern):
     with pytest.raises(fastnn.ModelFileError, match=pattern):

@@ -5,6 +5,7 @@ change nothing in the model.
 """
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Sequence
 
@@ -18,9 +19,22 @@ from ._validation import (MismatchedLossWarning, as_float_array, check_float,
                           check_not_masked, fail)
 from ._state import ModelState
 from .layers import Dense
+from ._shaping import trace
 
 # accuracy kinds (csrc/fnn_common.h)
 ACC_NONE, ACC_BINARY, ACC_CATEGORICAL, ACC_SPARSE = range(4)
+
+
+def _as_array(func: str, name: str, x: object) -> np.ndarray:
+    if x is None:
+        fail(func, f"argument `{name}` is missing", "an array-like of numbers", name, x,
+             error=TypeError)
+    check_not_masked(func, name, x)
+    try:
+        return np.asarray(x)
+    except (ValueError, TypeError) as exc:  # ragged nested lists and the like
+        raise ValueError(f"{func}(): argument `{name}` is not a rectangular array of "
+                         f"numbers ({exc}).") from None
 
 
 class TrainingChecks(ModelState):
@@ -31,10 +45,11 @@ class TrainingChecks(ModelState):
         return [m.name for m in self._metric_objs]
 
     def _compile_settings(self, func: str, loss_id: int, metrics: Sequence[str | M.Metric],
-                          last: Dense, from_logits: bool = False
+                          last: Dense, from_logits: bool = False, act: int | None = None
                           ) -> tuple[int, bool, list[M.Metric]]:
-        """(accuracy kind, want mae/mse, metric objects) for `last` as output layer;
-        raises or warns for the loss pairing.  Changes nothing."""
+        """(accuracy kind, want mae/mse, metric objects) for `last` as output layer with
+        activation `act` (default: its effective one); raises or warns for the loss
+        pairing.  Changes nothing."""
         acc_kind, want_err = ACC_NONE, False
         objs: list[M.Metric] = []
         for m in metrics:
@@ -58,9 +73,14 @@ class TrainingChecks(ModelState):
                         "targets shaped like the output.")
                 acc_kind = kind
             elif family == "epoch":
-                if key in ("r2_score", "binary_accuracy") and loss_id == L.SPARSE_CCE:
+                if key in ("r2_score", "binary_accuracy", "binary_crossentropy",
+                           "categorical_crossentropy") and loss_id == L.SPARSE_CCE:
                     raise ValueError(f"{func}(): {key} needs targets shaped like the "
                                      "output, not integer labels.")
+                if key == "sparse_categorical_crossentropy" and loss_id != L.SPARSE_CCE:
+                    raise ValueError(f"{func}(): {key} needs integer labels (the "
+                                     "sparse_categorical_crossentropy loss); with targets "
+                                     "shaped like the output use categorical_crossentropy.")
                 class_id = metric.params.get("class_id")
                 if class_id is not None and class_id >= last.units:
                     raise ValueError(f"{func}(): {metric!r}: class_id must be below the "
@@ -78,13 +98,13 @@ class TrainingChecks(ModelState):
                 raise ValueError(f"{func}(): a metric cannot be named 'loss' (the loss's "
                                  "own key in the logs).")
             objs.append(metric)
-        self._check_pair(last, loss_id, func, from_logits)
+        self._check_pair(last, loss_id, func, from_logits, act)
         return acc_kind, want_err, objs
 
     @staticmethod
     def _check_pair(last: Dense, loss_id: int, func: str = "compile",
-                    from_logits: bool = False) -> None:
-        act = last.activation
+                    from_logits: bool = False, act: int | None = None) -> None:
+        act = last._act if act is None else act
         if from_logits:
             if act != A.LINEAR:
                 raise ValueError(
@@ -111,8 +131,37 @@ class TrainingChecks(ModelState):
                 MismatchedLossWarning, stacklevel=4)
 
     # ------------------------------------------------------------------ data checks
-    def _inputs(self, func: str, x: ArrayLike | None) -> np.ndarray:
-        return as_float_array(func, "x", x, self.dtype, n_features=self._input_dim)
+    def _inputs(self, func: str, x: ArrayLike | None, name: str = "x",
+                allow_empty: bool = False, shape: tuple[int, ...] | None = None
+                ) -> np.ndarray:
+        """`x` as the C loops read it: (n, n_features), C order, the model's dtype.
+        Samples of a multi-dimensional input shape (28, 28) are checked against the
+        whole shape, then flattened (no copy for a C-ordered array)."""
+        shape = self._in_shape() if shape is None else shape
+        if shape is None or len(shape) == 1:
+            return as_float_array(func, name, x, self.dtype, allow_empty=allow_empty,
+                                  n_features=None if shape is None else shape[0])
+        arr = _as_array(func, name, x)
+        if arr.shape[1:] != shape or arr.ndim < 2:
+            raise ValueError(
+                f"{func}(): {name} has shape {arr.shape}, but the model takes samples of "
+                f"shape {shape}; expected {name} of shape (n_samples, "
+                f"{', '.join(map(str, shape))}).")
+        return as_float_array(func, name, arr.reshape(len(arr), -1), self.dtype,
+                              allow_empty=allow_empty, n_features=math.prod(shape))
+
+    def _data_shape(self, func: str, x: ArrayLike | None) -> tuple[int, ...] | None:
+        """For a model without an input shape: the sample shape of `x` when it has more
+        than 2 dimensions (checked against the layers), else None (flat features)."""
+        arr = _as_array(func, "x", x)
+        if arr.ndim <= 2:
+            return None
+        shape = tuple(int(d) for d in arr.shape[1:])
+        if 0 in shape:
+            fail(func, "argument `x` has empty samples", "at least 1 value per sample",
+                 "x.shape", arr.shape)
+        trace(self._layers, shape)  # e.g. Dense on (28, 28): "put Flatten() before it"
+        return shape
 
     def _targets(self, func: str, y: ArrayLike | None, n: int, name: str = "y",
                  xname: str = "x") -> np.ndarray:

@@ -7,7 +7,7 @@ fan_in, fan_out are the layer's n_in and n_out:
 * ``he_uniform``     r = √(6 / fan_in);   ``he_normal``    σ = √(2 / fan_in) / 0.8796…
 * ``lecun_uniform``  r = √(3 / fan_in);   ``lecun_normal`` σ = √(1 / fan_in) / 0.8796…
 * ``random_uniform`` U(−0.05, 0.05);      ``random_normal`` N(0, 0.05)
-* ``zeros``, ``ones``
+* ``zeros``, ``ones``; ``Constant(value)`` fills every weight with `value`
 * ``orthogonal``     Keras's: the Q of the QR decomposition of a N(0, 1) matrix
   (signs fixed by diag R; transposed when n_in < n_out)
 
@@ -24,7 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from ._registry import resolve
+from ._registry import from_config_dict, resolve
+from ._validation import check_float, fail
 
 TRUNC_STD = 0.87962566103423978
 
@@ -76,17 +77,70 @@ Ones = _initializer_class("Ones", "ones")
 Orthogonal = _initializer_class("Orthogonal", "orthogonal")
 
 
-def get(identifier: str | Initializer) -> str:
-    """Canonical initializer name, for a name or an initializer object."""
+class Constant(Initializer):
+    """Every weight equals `value` (Keras's ``Constant``)."""
+
+    _name = "constant"
+
+    def __init__(self, value: float = 0.0) -> None:
+        super().__init__()
+        self.value = check_float("Constant", "value", value)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"value": self.value}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Constant:
+        """A Constant from :meth:`get_config`'s dict."""
+        return cls(**config)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Constant) and other.value == self.value
+
+    def __hash__(self) -> int:
+        return hash(("Constant", self.value))
+
+    def __repr__(self) -> str:
+        return f"Constant(value={self.value!r})"
+
+
+def get(identifier: str | Initializer) -> str | Constant:
+    """Canonical initializer name, for a name or an initializer object; a
+    ``Constant`` (which has an argument) is kept as the object."""
+    if isinstance(identifier, Constant) and type(identifier) is Constant:
+        return identifier
     if isinstance(identifier, Initializer):
+        if type(identifier)._name not in _RULES:  # a subclass of fastnn's base
+            fail("initializers.get", "a custom initializer class; fastnn draws its "
+                 "initializers in C from the model's generator",
+                 f"a name from {sorted(ALL_OBJECTS_DICT)}, Constant(value) or one of "
+                 "this module's classes", "identifier", identifier, error=TypeError)
         return identifier._name
     return resolve("initializers", identifier, ALL_OBJECTS_DICT)
 
 
-def fill(name: str, out: np.ndarray, fan_in: int, fan_out: int, rng_state: np.ndarray) -> None:
+def serialize(init: str | Constant) -> str | dict[str, Any]:
+    """As a config stores it: the name, or ``{"class_name": "Constant", ...}``."""
+    if isinstance(init, Constant):
+        return {"class_name": "Constant", "config": init.get_config()}
+    return init
+
+
+def deserialize(config: str | dict[str, Any]) -> str | Constant:
+    """The inverse of :func:`serialize`; classes only from this module's table."""
+    if isinstance(config, dict):
+        return get(from_config_dict("initializers", config, {"constant": Constant}))
+    return get(config)
+
+
+def fill(name: str | Constant, out: np.ndarray, fan_in: int, fan_out: int,
+         rng_state: np.ndarray) -> None:
     """Fill `out` in place following initializer `name`."""
     from ._kernels import _core
 
+    if isinstance(name, Constant):
+        out.fill(name.value)
+        return
     dist, rule = _RULES[name]
     scale = rule(fan_in, fan_out)
     if dist == "constant":

@@ -1,8 +1,16 @@
-"""Layers of a Sequential model: Input, Dense and Dropout (Keras names and defaults).
+"""Layers of a Sequential model: Input, Dense and Dropout (Keras names and defaults);
+Activation, Flatten and Reshape are in fastnn/_shaping.py (re-exported here).
 
 A layer holds its configuration.  Its weights live in the model's one flat
 parameter buffer; ``Dense.kernel`` and ``Dense.bias`` are read-only views of it
-and ``get_weights()`` returns copies.
+(with Keras's ``assign``, see fastnn/_variables.py) and ``get_weights()`` returns
+copies.
+
+Only fastnn's own layer classes run: the C loop cannot call a subclass's Python
+``call``, so ``Sequential.add`` refuses any other class (:func:`check_supported`),
+and importing a Keras layer fastnn lacks says so (``__getattr__`` at the end).
+(About 415 lines: Dense's views into the flat buffer and its ``assign`` belong with
+it; the weightless layers and the chain rules are in fastnn/_shaping.py.)
 
 Ownership is one-directional: the model owns its layers, and a layer reaches its
 model through a weak reference (``Layer._model``), so a model and its layers form
@@ -12,6 +20,7 @@ detached, as a popped layer is: it has no weights and may join another model.
 """
 from __future__ import annotations
 
+import math
 import weakref
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -20,7 +29,8 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from . import activations, initializers, regularizers
-from ._validation import check_bool, check_float, check_int, fail
+from ._validation import as_float_array, check_bool, check_float, check_int, fail
+from ._variables import WeightView
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -34,6 +44,7 @@ class Layer:
     """Base class of fastnn layers."""
 
     _base_name = "layer"
+    _declared_shape: tuple[int, ...] | None = None  # input_shape= on a first layer
 
     def __init__(self, name: str | None = None) -> None:
         if name is not None and not isinstance(name, str):
@@ -90,6 +101,28 @@ class Layer:
         """The layer's weights as NumPy copies (none for this layer)."""
         return []
 
+    @property
+    def weights(self) -> list[WeightView]:
+        """The layer's weight arrays (Keras's ``layer.weights``): none for this layer."""
+        return []
+
+    @property
+    def trainable_weights(self) -> list[WeightView]:
+        """``weights`` when the layer is trainable, else none (Keras)."""
+        return self.weights if self.trainable else []
+
+    @property
+    def non_trainable_weights(self) -> list[WeightView]:
+        """``weights`` when the layer is frozen (``trainable=False``), else none."""
+        return [] if self.trainable else self.weights
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError(
+            f"{type(self).__name__}(...)(inputs): fastnn has no functional API; layers "
+            "are not called one by one. Stack them in a fastnn.Sequential([...]) and call "
+            "the model (model(x) or model.predict(x)), or read one layer's outputs with "
+            "model.get_layer_outputs(x).")
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name!r}>"
 
@@ -99,21 +132,26 @@ def _check_shape(func: str, shape: Any) -> int:
     if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
         shape = (shape,)
     if not isinstance(shape, (tuple, list)) or len(shape) != 1:
-        fail(func, "invalid input shape; dense networks take flat feature vectors",
-             "a tuple (n_features,)", "shape", shape,
+        fail(func, "invalid input shape; Dense layers take flat feature vectors (for "
+             "images, start with Flatten(input_shape=...) or Input(shape=...) then "
+             "Flatten())", "a tuple (n_features,)", "shape", shape,
              error=TypeError if not isinstance(shape, (tuple, list)) else ValueError)
     return check_int(func, "shape[0]", shape[0], low=1, high=2**31 - 1)
 
 
 class InputLayer(Layer):
-    """Declares the number of input features: ``Input(shape=(n_features,))``."""
+    """Declares the input: ``Input(shape=(n_features,))``, or the shape of one sample,
+    e.g. ``Input(shape=(28, 28))`` followed by ``Flatten()``."""
 
     _base_name = "input_layer"
 
     def __init__(self, shape: int | Sequence[int], name: str | None = None) -> None:
         super().__init__(name)
-        self.units = _check_shape("Input", shape)
-        self.shape = (self.units,)
+        from ._shaping import check_shape
+
+        self.shape = check_shape("Input", "shape", shape)
+        self.units = math.prod(self.shape)
+        self._declared_shape = self.shape
 
     def get_config(self) -> dict[str, Any]:
         return {"shape": list(self.shape), "name": self.name}
@@ -139,12 +177,14 @@ class Dense(Layer):
     activation : str or None
         One of ``fastnn.activations.ALL_OBJECTS_DICT`` (None = linear).
     use_bias : bool
-    kernel_initializer, bias_initializer : str
-        Names from ``fastnn.initializers`` (defaults glorot_uniform, zeros).
+    kernel_initializer, bias_initializer : str, initializer object or None
+        Names from ``fastnn.initializers`` or objects such as ``Constant(0.1)``
+        (defaults glorot_uniform, zeros; None means glorot_uniform, as in Keras 3).
     kernel_regularizer, bias_regularizer : Regularizer, name or None
         ``fastnn.regularizers.l1(λ)``, ``l2(λ)``, ``l1_l2(l1, l2)``.
     input_shape : tuple (n_features,), optional
-        On the first layer, instead of an ``Input``.
+        On the first layer, instead of an ``Input``; ``input_dim=n_features`` is the
+        same (Keras 3 accepts both).
     """
 
     _base_name = "dense"
@@ -157,20 +197,35 @@ class Dense(Layer):
                  kernel_regularizer: str | Regularizer | dict[str, Any] | None = None,
                  bias_regularizer: str | Regularizer | dict[str, Any] | None = None,
                  input_shape: int | Sequence[int] | None = None,
-                 name: str | None = None, trainable: bool = True) -> None:
+                 name: str | None = None, trainable: bool = True,
+                 input_dim: int | None = None) -> None:
         super().__init__(name)
         self._trainable = check_bool("Dense", "trainable", trainable)
         self.units = check_int("Dense", "units", units, low=1, high=2**31 - 1)
         self.activation = activations.get(activation, caller="Dense", argument="activation")
+        self._act = self.activation  # with a folded Activation layer: set by the model
         if not isinstance(use_bias, (bool, np.bool_)):
             fail("Dense", "invalid type for argument `use_bias`", "a bool", "use_bias",
                  use_bias, error=TypeError)
         self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
+        # None is Keras 3's default rule for a float weight: glorot_uniform (also for
+        # the bias: Keras's add_weight(initializer=None))
+        self.kernel_initializer = initializers.get(
+            "glorot_uniform" if kernel_initializer is None else kernel_initializer)
+        self.bias_initializer = initializers.get(
+            "glorot_uniform" if bias_initializer is None else bias_initializer)
         self.kernel_regularizer = regularizers.get(kernel_regularizer)
         self.bias_regularizer = regularizers.get(bias_regularizer)
+        if input_dim is not None:  # Keras 3: input_dim=n is input_shape=(n,)
+            if input_shape is not None:
+                raise ValueError("Dense(): give input_shape or input_dim, not both. "
+                                 f"Received: input_shape={input_shape!r}, "
+                                 f"input_dim={input_dim!r}")
+            input_shape = (check_int("Dense", "input_dim", input_dim, low=1,
+                                     high=2**31 - 1),)
         self.input_dim = None if input_shape is None else _check_shape("Dense", input_shape)
+        if self.input_dim is not None:
+            self._declared_shape = (self.input_dim,)
         self._w_off = self._b_off = -1
 
     def get_config(self) -> dict[str, Any]:
@@ -178,8 +233,8 @@ class Dense(Layer):
             "units": self.units,
             "activation": activations.serialize(self.activation),
             "use_bias": self.use_bias,
-            "kernel_initializer": self.kernel_initializer,
-            "bias_initializer": self.bias_initializer,
+            "kernel_initializer": initializers.serialize(self.kernel_initializer),
+            "bias_initializer": initializers.serialize(self.bias_initializer),
             "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
             "bias_regularizer": regularizers.serialize(self.bias_regularizer),
             "name": self.name,
@@ -190,8 +245,16 @@ class Dense(Layer):
             config["input_shape"] = [self.input_dim]
         return config
 
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Self:
+        config = dict(config)
+        for key in ("kernel_initializer", "bias_initializer"):
+            if isinstance(config.get(key), dict):  # an initializer with arguments
+                config[key] = initializers.deserialize(config[key])
+        return cls(**config)
+
     # weights: views into the model's flat buffer
-    def _view(self, which: str) -> np.ndarray | None:
+    def _view(self, which: str) -> WeightView | None:
         model = self._model
         if model is None or model._params is None:
             return None
@@ -203,18 +266,59 @@ class Dense(Layer):
         params = model._params
         frozen = np.frombuffer(params.data.toreadonly(), dtype=params.dtype)  # memoryview(params)
         if which == "kernel":
-            return frozen[self._w_off:self._w_off + n_in * self.units].reshape(n_in, self.units)
-        return frozen[self._b_off:self._b_off + self.units]
+            view = frozen[self._w_off:self._w_off + n_in * self.units].reshape(n_in,
+                                                                               self.units)
+        else:
+            view = frozen[self._b_off:self._b_off + self.units]
+        return WeightView.of(view, self, which)
+
+    def _built_model(self) -> None:
+        """Create the model's weights now if it knows its input size (Keras builds a
+        Sequential with an input at once)."""
+        model = self._model
+        if model is not None and not model.built and model._input_dim is not None:
+            model._ensure_built("weights")
 
     @property
-    def kernel(self) -> np.ndarray | None:
-        """Read-only view of the kernel W, shape (n_in, units); None before build."""
+    def kernel(self) -> WeightView | None:
+        """Read-only view of the kernel W, shape (n_in, units); None while the model
+        does not know its input size.  ``kernel.assign(values)`` replaces it (Keras's
+        Variable.assign)."""
+        self._built_model()
         return self._view("kernel")
 
     @property
-    def bias(self) -> np.ndarray | None:
-        """Read-only view of the bias b, shape (units,); None before build or without bias."""
+    def bias(self) -> WeightView | None:
+        """Read-only view of the bias b, shape (units,); None without bias or while the
+        model does not know its input size.  ``bias.assign(values)`` replaces it."""
+        self._built_model()
         return self._view("bias")
+
+    @property
+    def weights(self) -> list[WeightView]:
+        """[kernel, bias] as views (Keras's ``layer.weights``); empty before the model
+        has weights.  A model that knows its input size creates them now."""
+        self._built_model()
+        return [w for w in (self._view("kernel"), self._view("bias")) if w is not None]
+
+    def _assign(self, which: str, value: ArrayLike) -> None:
+        """Write `value` over the kernel or bias (checked: shape, numbers, finite)."""
+        model = self._model
+        if model is None:
+            raise ValueError(f"{self.name}.{which}.assign(): the layer belongs to no model "
+                             "any more; its weights are gone.")
+        with model._writing():
+            model._ensure_built_locked("assign")
+            shape = (model._dense_inputs[self], self.units) if which == "kernel" \
+                else (self.units,)
+            arr = as_float_array(f"{self.name}.{which}.assign", "value", value, model.dtype,
+                                 ndim=None, allow_empty=True)
+            if arr.shape != shape:
+                raise ValueError(f"{self.name}.{which}.assign(): expected a value of shape "
+                                 f"{shape}. Received: value.shape={arr.shape}")
+            off = self._w_off if which == "kernel" else self._b_off
+            assert model._params is not None  # built above
+            model._params[off:off + arr.size] = arr.ravel()
 
     def get_weights(self) -> list[np.ndarray]:
         """Copies of [kernel, bias]; a model that knows its input size creates its
@@ -226,7 +330,8 @@ class Dense(Layer):
         if not model.built and model._input_dim is not None:
             model._ensure_built("get_weights")
         with model._reading("get_weights"):
-            return [w.copy() for w in (self.kernel, self.bias) if w is not None]
+            return [np.array(w) for w in (self._view("kernel"), self._view("bias"))
+                    if w is not None]
 
     def set_weights(self, weights: Sequence[ArrayLike]) -> None:
         """Replace this layer's [kernel, bias] (checked as ``model.set_weights``)."""
@@ -261,5 +366,53 @@ class Dropout(Layer):
         return {"rate": self.rate, "name": self.name}
 
 
-ALL_OBJECTS_DICT: dict[str, type[Layer]] = {"Dense": Dense, "Dropout": Dropout,
-                                            "InputLayer": InputLayer}
+from ._shaping import Activation, Flatten, ReLU, Reshape, Softmax  # noqa: E402
+
+ALL_OBJECTS_DICT: dict[str, type[Layer]] = {
+    "Activation": Activation, "Dense": Dense, "Dropout": Dropout, "Flatten": Flatten,
+    "InputLayer": InputLayer, "ReLU": ReLU, "Reshape": Reshape, "Softmax": Softmax}
+
+
+def check_supported(func: str, layer: object) -> None:
+    """Refuse anything but fastnn's own layer classes: a subclass's ``call`` (or any
+    Python code) would never run in the C loop — a silently different model."""
+    if type(layer) in ALL_OBJECTS_DICT.values():
+        return
+    supported = ", ".join(sorted(ALL_OBJECTS_DICT))
+    if isinstance(layer, Layer) or hasattr(layer, "call"):
+        raise TypeError(
+            f"{func}(): {type(layer).__name__} is a custom layer class; fastnn runs its own "
+            f"layers in C and cannot call a layer's Python code. Supported layers: "
+            f"{supported} (an Activation layer takes any of fastnn.activations). "
+            f"Received: layer={layer!r}")
+    fail(func, "invalid layer", f"one of fastnn's layers ({supported})", "layer", layer,
+         error=TypeError)
+
+
+# Keras layers fastnn does not have: importing one says so (Python's own message would
+# be a bare "cannot import name"); an ImportError, so `from fastnn.layers import X`
+# shows it too.
+_NOT_IN_FASTNN = frozenset({
+    "BatchNormalization", "LayerNormalization", "GroupNormalization", "UnitNormalization",
+    "Normalization", "SpectralNormalization", "GaussianNoise", "GaussianDropout",
+    "AlphaDropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",
+    "ActivityRegularization", "Rescaling", "Discretization", "CategoryEncoding",
+    "StringLookup", "IntegerLookup", "TextVectorization", "Hashing", "Embedding", "Lambda",
+    "Conv1D", "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose",
+    "SeparableConv1D", "SeparableConv2D", "DepthwiseConv1D", "DepthwiseConv2D",
+    "MaxPooling1D", "MaxPooling2D", "MaxPooling3D", "AveragePooling1D",
+    "AveragePooling2D", "AveragePooling3D", "GlobalAveragePooling1D",
+    "GlobalAveragePooling2D", "GlobalMaxPooling1D", "GlobalMaxPooling2D", "SimpleRNN",
+    "LSTM", "GRU", "Bidirectional", "TimeDistributed", "RepeatVector", "Permute",
+    "MultiHeadAttention", "Attention", "Concatenate", "Add", "Multiply", "Average",
+    "Masking", "ZeroPadding2D", "Cropping2D", "UpSampling2D", "PReLU", "LeakyReLU", "ELU",
+    "Identity", "EinsumDense"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _NOT_IN_FASTNN:
+        raise ImportError(
+            f"fastnn.layers has no {name}: fastnn trains dense networks in C from the "
+            f"layers {', '.join(sorted(ALL_OBJECTS_DICT))} (an Activation layer takes any "
+            "of fastnn.activations). Remove the layer, or train this model with Keras.")
+    raise AttributeError(f"module 'fastnn.layers' has no attribute {name!r}")

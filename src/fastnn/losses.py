@@ -150,12 +150,29 @@ def make(name: str, from_logits: bool = False) -> str | Loss:
     return cls(from_logits=True)
 
 
+_CLASSES = (MeanSquaredError, BinaryCrossentropy, CategoricalCrossentropy,
+            SparseCategoricalCrossentropy, MeanAbsoluteError, Huber, LogCosh, Poisson,
+            KLDivergence, Hinge, SquaredHinge)
+
+
 def get(identifier: str | Loss, *, caller: str | None = None,
         argument: str = "identifier") -> int:
     """Loss id for a name or a loss object (``BinaryCrossentropy()``); an unknown
-    name's error names `caller` and its `argument` (``compile()``, ``loss``)."""
-    if isinstance(identifier, Loss):
-        return ALL_OBJECTS_DICT[identifier._name]
+    name's error names `caller` and its `argument` (``compile()``, ``loss``).  A custom
+    loss (a Loss subclass, a Python function) is refused: the loss runs in C."""
+    if type(identifier) in _CLASSES:
+        return ALL_OBJECTS_DICT[identifier._name]  # type: ignore[union-attr]
+    if isinstance(identifier, Loss) or (callable(identifier) and not isinstance(identifier,
+                                                                               type)):
+        kind = (f"{type(identifier).__name__} is a custom Loss class"
+                if isinstance(identifier, Loss) else
+                f"{getattr(identifier, '__name__', type(identifier).__name__)} is a Python "
+                "function")
+        raise TypeError(
+            f"{caller or 'losses.get'}(): {kind}; fastnn computes the loss and its gradient "
+            f"in C and cannot call Python code per batch. Supported losses: "
+            f"{sorted(NAMES.values())}, as names or as fastnn.losses objects (e.g. "
+            f"BinaryCrossentropy(from_logits=True)). Received: {argument}={identifier!r}")
     return resolve("losses", identifier, ALL_OBJECTS_DICT, caller=caller, argument=argument)
 
 

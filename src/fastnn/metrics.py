@@ -18,6 +18,11 @@ weights every count is weighted.
   approximation converges to (ties count one half).
 * top_k_categorical_accuracy: the true class is among the 5 highest outputs.
 * r2_score: 1 − Σ w (y − ŷ)² / Σ w (y − ȳ)² per output, averaged over outputs.
+* true_positives, false_positives, true_negatives, false_negatives: the (weighted)
+  counts of the decisions above, over every output (Keras's ``TruePositives``...).
+* binary_crossentropy, categorical_crossentropy, sparse_categorical_crossentropy:
+  the loss formulas of fastnn.losses as metrics, weighted means over samples,
+  probabilities clipped to [1e-7, 1 − 1e-7] (Keras's loss-named metrics).
 
 Keras's metric objects are accepted too, with their arguments:
 ``BinaryAccuracy(threshold=0.7)``, ``Precision(thresholds=0.3, class_id=2)``,
@@ -28,6 +33,9 @@ error metrics, each with ``name=`` for the key in the logs.  A threshold other t
 behaviour fastnn does not have (``Precision(top_k=...)``, ``AUC(curve="PR")``, a list
 of thresholds) raises ``ValueError`` saying so; ``AUC(num_thresholds=...)`` is
 checked but changes nothing, since fastnn's AUC is exact.
+
+(About 450 lines: one small class per Keras metric object, beside the formulas of
+:func:`compute` they select; splitting them apart would split each metric.)
 """
 from __future__ import annotations
 
@@ -40,7 +48,11 @@ from ._registry import FromConfig, from_config_dict
 from ._validation import check_bool, check_float, check_int, fail
 
 EPOCH_METRICS = ("precision", "recall", "auc", "top_k_categorical_accuracy",
-                 "sparse_top_k_categorical_accuracy", "r2_score")
+                 "sparse_top_k_categorical_accuracy", "r2_score", "true_positives",
+                 "false_positives", "true_negatives", "false_negatives",
+                 "binary_crossentropy", "categorical_crossentropy",
+                 "sparse_categorical_crossentropy")
+CLIP = 1e-7  # Keras's epsilon: cross-entropy metrics clip probabilities to [ε, 1 − ε]
 
 
 def _dense(T: np.ndarray, k: int, sparse: bool) -> np.ndarray:
@@ -70,6 +82,19 @@ def compute(name: str, P: ArrayLike, T: ArrayLike, sparse: bool, hinge: bool,
         tp = W[pred & true].sum()
         other = W[pred & ~true].sum() if name == "precision" else W[~pred & true].sum()
         return float(tp / (tp + other)) if tp + other > 0 else 0.0
+    if name in ("true_positives", "false_positives", "true_negatives", "false_negatives"):
+        pred, true = P > p.get("thresholds", 0.5), _truth(T, hinge)
+        cell = {"true_positives": pred & true, "false_positives": pred & ~true,
+                "true_negatives": ~pred & ~true, "false_negatives": ~pred & true}[name]
+        return float(np.broadcast_to(w[:, None], P.shape)[cell].sum())
+    if name in ("binary_crossentropy", "categorical_crossentropy",
+                "sparse_categorical_crossentropy"):
+        Pc = np.clip(P, CLIP, 1 - CLIP)
+        if name == "binary_crossentropy":
+            per = -(T * np.log(Pc) + (1 - T) * np.log(1 - Pc)).mean(axis=1)
+        else:
+            per = -(T * np.log(Pc)).sum(axis=1)
+        return float(np.sum(w * per) / max(w.sum(), 1e-300))
     if name == "binary_accuracy":  # a threshold other than 0.5 (0.5 runs in C)
         hits = (P > p["threshold"]) == _truth(T, hinge)
         return float(np.sum(w * hits.mean(axis=1)) / max(w.sum(), 1e-300))
@@ -124,6 +149,8 @@ class Metric(FromConfig):
 
     def __init__(self, name: str | None = None, dtype: None = None, **kwargs: Any) -> None:
         cls = type(self).__name__
+        if type(self) not in _CLASSES:  # a subclass: its update_state would never run
+            _refuse_custom(cls, type(self))
         if dtype is not None:
             fail(cls, "fastnn computes metrics in float64 from the model's outputs",
                  "dtype=None", "dtype", dtype)
@@ -264,6 +291,62 @@ class AUC(Metric):
         self._set("from_logits", check_bool(cls, "from_logits", p["from_logits"]))
 
 
+class _Confusion(Metric):
+    _defaults = {"thresholds": None}
+
+    def _check(self) -> None:
+        t = _threshold(type(self).__name__, "thresholds", self.params["thresholds"],
+                       allow_none=True)
+        self._set("thresholds", 0.5 if t is None else t)
+
+
+class TruePositives(_Confusion):
+    """Count (weighted) of outputs above the threshold whose target is 1."""
+    key = "true_positives"
+
+
+class FalsePositives(_Confusion):
+    """Count (weighted) of outputs above the threshold whose target is 0."""
+    key = "false_positives"
+
+
+class TrueNegatives(_Confusion):
+    """Count (weighted) of outputs at or below the threshold whose target is 0."""
+    key = "true_negatives"
+
+
+class FalseNegatives(_Confusion):
+    """Count (weighted) of outputs at or below the threshold whose target is 1."""
+    key = "false_negatives"
+
+
+class _CrossentropyMetric(Metric):
+    _defaults = {"from_logits": False}
+
+    def _check(self) -> None:
+        cls = type(self).__name__
+        if check_bool(cls, "from_logits", self.params["from_logits"]):
+            fail(cls, "fastnn computes this metric from the probabilities the loss sees "
+                 "(with a from_logits=True loss they are already the sigmoid/softmax of "
+                 "the logits)", "from_logits=False", "from_logits", True)
+        self._set("from_logits", False)
+
+
+class BinaryCrossentropy(_CrossentropyMetric):
+    """Mean binary cross-entropy of the outputs (probabilities clipped to [1e-7, 1−1e-7])."""
+    key = "binary_crossentropy"
+
+
+class CategoricalCrossentropy(_CrossentropyMetric):
+    """Mean categorical cross-entropy against one-hot targets."""
+    key = "categorical_crossentropy"
+
+
+class SparseCategoricalCrossentropy(_CrossentropyMetric):
+    """Mean categorical cross-entropy against integer labels."""
+    key = "sparse_categorical_crossentropy"
+
+
 class MeanAbsoluteError(Metric):
     """Mean |ŷ − y| (accumulated in C)."""
     key = "mean_absolute_error"
@@ -307,19 +390,27 @@ _BY_NAME = {
     "top_k_categorical_accuracy": TopKCategoricalAccuracy,
     "sparse_top_k_categorical_accuracy": SparseTopKCategoricalAccuracy,
     "r2_score": R2Score,
+    "binary_crossentropy": BinaryCrossentropy,
+    "categorical_crossentropy": CategoricalCrossentropy,
+    "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
+    "true_positives": TruePositives, "false_positives": FalsePositives,
+    "true_negatives": TrueNegatives, "false_negatives": FalseNegatives,
 }
 _FAMILY = {"accuracy": "acc", "binary_accuracy": "acc", "categorical_accuracy": "acc",
            "sparse_categorical_accuracy": "acc", "mean_absolute_error": "err",
            "mean_squared_error": "err", "root_mean_squared_error": "rmse",
            **{name: "epoch" for name in EPOCH_METRICS}}
 ALL_OBJECTS_DICT = {cls.__name__.lower(): cls for cls in set(_BY_NAME.values())}
+_CLASSES = frozenset(_BY_NAME.values())
 
 
 def get(identifier: str | Metric, func: str = "metrics.get") -> Metric:
     """A metric object for a name (``"precision"``) or a metric object (returned as
     is).  The name is kept as the key in the logs."""
-    if isinstance(identifier, Metric):
-        return identifier
+    if type(identifier) in _CLASSES:
+        return identifier  # type: ignore[return-value]
+    if isinstance(identifier, Metric) or callable(identifier):
+        _refuse_custom(func, identifier)
     if not isinstance(identifier, str):
         fail(func, "invalid metric", f"a name from {sorted(_BY_NAME)} or a "
              "fastnn.metrics.Metric object", "metric", identifier, error=TypeError)
@@ -330,6 +421,19 @@ def get(identifier: str | Metric, func: str = "metrics.get") -> Metric:
     metric = cls(name=identifier)
     metric._from_string = True
     return metric
+
+
+def _refuse_custom(func: str, metric: object) -> None:
+    kind = (f"{metric.__name__} is a custom Metric class" if isinstance(metric, type) else
+            f"{type(metric).__name__} is a custom Metric class" if isinstance(metric, Metric)
+            else
+            f"{getattr(metric, '__name__', type(metric).__name__)} is a Python function")
+    shown = "" if isinstance(metric, type) else f" Received: metric={metric!r}"
+    raise TypeError(
+        f"{func}(): {kind}; fastnn computes metrics itself (in C, or from the epoch's "
+        "predictions) and cannot call Python code for them. Supported metrics: "
+        f"{sorted(_BY_NAME)}, as names or as fastnn.metrics objects (e.g. "
+        f"Precision(thresholds=0.3)).{shown}")
 
 
 def serialize(metric: Metric) -> str | dict[str, Any]:

@@ -7,8 +7,10 @@ Memory of a built model:
 * a ``Net`` (fastnn._kernels._core): the C plan — layer sizes, activation ids,
   offsets, regularization and dropout rates, loss id.
 
-(About 560 lines on purpose: the flat buffer's layout, building, growing and
-shrinking it (add, pop) and the inference path that reads it belong together.)
+(About 660 lines on purpose: the flat buffer's layout, building, growing and
+shrinking it (add, pop), the input shape, and the inference path that reads it —
+predict, model(x), the weight views — belong together.  The rules of a layer
+chain are in fastnn/_shaping.py, data streams in fastnn/_sources.py.)
 
 Split along Keras's lines: this module holds the structure (``add``, ``build``),
 inference (``predict``), weights and config; :mod:`fastnn.training` the training
@@ -34,7 +36,8 @@ from . import metrics as M
 from . import optimizers as O
 from ._kernels import _core
 from ._validation import NotFittedError, as_float_array, check_int, check_seed, fail
-from .layers import Dense, Dropout, InputLayer, Layer
+from .layers import Dense, Dropout, InputLayer, Layer, check_supported
+from ._shaping import Activation, trace
 from ._config import layers_from_config
 from ._state import ReadersWriter
 from .utils import _next_seed
@@ -44,6 +47,7 @@ from .threads import SPLIT_PREDICT_ABOVE, predict_thread_policy
 
 _core.set_split_predict_above(SPLIT_PREDICT_ABOVE)  # larger predicts: predict_thread_policy
 from ._progress import report as _report
+from ._sources import check_steps, source_kind
 from .training import ACC_NONE, STREAM_DROPOUT, STREAM_INIT, STREAM_SHUFFLE, Trainer
 
 _DTYPES: dict[str, np.dtype[Any]] = {"float32": np.dtype(np.float32),
@@ -72,7 +76,8 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
     Parameters
     ----------
     layers : list of layers, optional
-        ``Input``, ``Dense`` and ``Dropout`` layers, in order.
+        ``Input``, ``Dense``, ``Dropout``, ``Activation``, ``Flatten`` and ``Reshape``
+        layers, in order (see fastnn/_shaping.py for what may follow what).
     name : str
     dtype : "float32" (default) or "float64"
         Type of weights, activations and arithmetic.
@@ -95,7 +100,8 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
             given = _next_seed()
         self.seed = given if given is not None else secrets.randbits(63)
         self._layers: list[Layer] = []
-        self._input_dim: int | None = None
+        self._input_dim: int | None = None  # features per sample, flattened
+        self._input_shape: tuple[int, ...] | None = None  # one sample's shape, if not flat
         self._params = self._grads = self._slots = None
         self._dense_inputs: dict[Dense, int] = {}
         self._net = self._fit_net = None
@@ -154,29 +160,44 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
         with self._writing():
             self._add(layer)
 
+    def _in_shape(self) -> tuple[int, ...] | None:
+        """The shape of one input sample, if known."""
+        if self._input_shape is not None:
+            return self._input_shape
+        return None if self._input_dim is None else (self._input_dim,)
+
+    def _set_input_shape(self, shape: tuple[int, ...] | None) -> None:
+        self._input_shape = shape if shape is not None and len(shape) > 1 else None
+        self._input_dim = None if shape is None else math.prod(shape)
+
+    def _refold(self) -> None:
+        """Give every Dense its effective activation (an Activation layer after it folds
+        in; fastnn/_shaping.py)."""
+        for dense, act in trace(self._layers, self._in_shape())[1].items():
+            dense._act = act
+
     def _add(self, layer: Layer) -> None:
-        if not isinstance(layer, Layer):
-            fail("add", "invalid layer", "an Input, Dense or Dropout layer", "layer", layer,
-                 error=TypeError)
+        check_supported("add", layer)
         if layer._model is not None or any(layer is l for l in self._layers):
             fail("add", "this layer already belongs to a model", "a new layer instance",
                  "layer", layer)
         first = not self._layers
-        input_dim = self._input_dim
-        declared = layer.units if isinstance(layer, InputLayer) else getattr(layer, "input_dim",
-                                                                             None)
+        shape = self._in_shape()
+        declared = layer._declared_shape
         if declared is not None:
             if not first:
                 fail("add", "an input shape can only be given to the first layer",
                      "Input(...) or input_shape= on the first layer only", "layer", layer)
-            input_dim = declared
+            shape = declared
         if layer.name is not None and layer.name in {l.name for l in self._layers}:
             fail("add", "layer names must be unique", "a new name", "layer.name", layer.name)
+        _, acts = trace([*self._layers, layer], shape)  # raises for a chain fastnn can't run
         compiled = None
-        if isinstance(layer, Dense) and self.optimizer is not None:
+        if isinstance(layer, (Dense, Activation)) and self.optimizer is not None and acts:
             assert self._loss_id is not None  # set by compile with the optimizer
-            compiled = self._compile_settings("add", self._loss_id, self._metric_objs, layer,
-                                              self._from_logits)
+            last = list(acts)[-1]
+            compiled = self._compile_settings("add", self._loss_id, self._metric_objs, last,
+                                              self._from_logits, acts[last])
         # every check passed: change the model
         if layer.name is None:
             taken = {l.name for l in self._layers}
@@ -188,16 +209,22 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
         saved = {l: l.get_weights() for l in self._dense} if self.built else None
         layer._model = self
         self._layers.append(layer)
-        self._input_dim = input_dim
+        if declared is not None:
+            self._set_input_shape(declared)
+        for dense, act in acts.items():
+            dense._act = act
+        if compiled is not None and not isinstance(layer, Dense):  # an Activation folded in
+            self._acc_kind, self._want_err = compiled[0], compiled[1]
         if saved is None or not isinstance(layer, Dense):
             self._net = self._fit_net = None  # the plan is rebuilt when next needed
             return
-        assert input_dim is not None  # the model is built
+        assert self._input_dim is not None  # the model is built
         try:  # grow the buffer, keeping the weights it has
-            self._build(input_dim)
+            self._build(self._input_dim)
         except BaseException:
             self._layers.pop()
             layer._model = None
+            self._refold()
             raise
         self._restore_weights(saved, compiled)
         if compiled is not None:
@@ -248,17 +275,25 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
         last = self._layers[-1]
         rest = self._layers[:-1]
         dense = [l for l in rest if isinstance(l, Dense)]
-        if self.built and dense and isinstance(rest[-1], Dropout):
-            raise ValueError("pop(): that would leave a Dropout layer last, which fastnn "
-                             "does not allow in a built model; pop it as well.")
+        if self.built and dense and _dropout_after_last_dense(rest):
+            raise ValueError("pop(): that would leave a Dropout layer last (after the last "
+                             "Dense layer), which fastnn does not allow in a built model; "
+                             "pop it as well.")
+        _, acts = trace(rest, self._in_shape() if rest else None)
         compiled = None
-        if self.optimizer is not None and dense and isinstance(last, Dense):
+        if self.optimizer is not None and dense and isinstance(last, (Dense, Activation)):
             assert self._loss_id is not None  # set by compile with the optimizer
             compiled = self._compile_settings("pop", self._loss_id, self._metric_objs,
-                                              dense[-1], self._from_logits)
+                                              dense[-1], self._from_logits, acts[dense[-1]])
         saved = {l: l.get_weights() for l in dense} if self.built else None
         self._layers.pop()
         last._model = None
+        if isinstance(last, Dense):
+            last._act = last.activation
+        for d, act in acts.items():
+            d._act = act
+        if compiled is not None and not isinstance(last, Dense):
+            self._acc_kind, self._want_err = compiled[0], compiled[1]
         if not dense or saved is None:
             self._params = self._grads = self._slots = None
             self._net = self._fit_net = None
@@ -276,9 +311,10 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
         if not self._dense:
             raise ValueError("The model has no Dense layer; add one, e.g. "
                              "model.add(fastnn.layers.Dense(1)).")
-        if isinstance(self._layers[-1], Dropout):
-            raise ValueError("Dropout cannot be the last layer: it would drop outputs of "
-                             "the network. Put it between Dense layers.")
+        if _dropout_after_last_dense(self._layers):
+            raise ValueError("Dropout cannot be the last layer (nor follow the last Dense "
+                             "layer): it would drop outputs of the network. Put it between "
+                             "Dense layers.")
 
     def _build(self, input_dim: int) -> None:
         """Allocate and initialise the flat parameter buffer for `input_dim` features."""
@@ -319,25 +355,29 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
         self._make_net()
 
     def build(self, input_shape: int | Sequence[int | None] | None = None) -> None:
-        """Create the weights for inputs of shape ``(None, n_features)``."""
+        """Create the weights for inputs of shape ``(None, n_features)`` (or
+        ``(None, 28, 28)`` for a model that starts with Flatten)."""
         if input_shape is not None:
             shape: Any = (tuple(input_shape) if isinstance(input_shape, (tuple, list))
                           else input_shape)
-            if isinstance(shape, tuple) and len(shape) == 2:
+            if isinstance(shape, tuple) and len(shape) >= 2 and shape[0] is None:
                 shape = shape[1:]
-            from .layers import _check_shape
+            from ._shaping import check_shape, show
 
-            dim = _check_shape("build", shape)
-            if self._input_dim is not None and dim != self._input_dim:
+            dims = check_shape("build", "shape", shape)
+            known = self._in_shape()
+            if known is not None and dims != known:
                 fail("build", "input shape differs from the declared one",
-                     f"(None, {self._input_dim})", "input_shape", input_shape)
-            self._input_dim = dim
+                     show(known), "input_shape", input_shape)
+            trace(self._layers, dims)  # the layers accept it
+            self._set_input_shape(dims)
         if self._input_dim is None:
             raise ValueError("build(): the number of input features is unknown. Pass "
                              "input_shape=(None, n_features), start the model with "
                              "fastnn.Input(shape=(n_features,)), or call fit().")
         if not self.built:
             self._build(self._input_dim)
+        self._refold()
 
     def _ensure_built(self, func: str) -> None:
         """Create the weights and the plan if they are missing (a write).  Never call
@@ -392,14 +432,14 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
         specs = []
         for layer, drop in zip(dense, drops):
             kr, br = layer.kernel_regularizer, layer.bias_regularizer
-            specs.append((self._dense_inputs[layer], layer.units, layer.activation,
+            specs.append((self._dense_inputs[layer], layer.units, layer._act,
                           layer._w_off, layer._b_off,
                           kr.l1 if kr else 0.0, kr.l2 if kr else 0.0,
                           br.l1 if br else 0.0, br.l2 if br else 0.0, drop,
                           not layer.trainable))
         loss = self._loss_id if self._loss_id is not None else L.MSE
         last = dense[-1]
-        last_act = last.activation
+        last_act = last._act
         if training and self._from_logits:
             last_act = L.LOGIT_ACTIVATION[loss]
             specs[-1] = (*specs[-1][:2], last_act, *specs[-1][3:])
@@ -412,7 +452,7 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
         return net
 
     def predict(self, x: ArrayLike, batch_size: int | None = None,
-                verbose: Literal["auto"] | int = 0) -> np.ndarray:
+                verbose: Literal["auto"] | int = 0, steps: int | None = None) -> np.ndarray:
         """Network output for the samples in `x`, shape (n_samples, n_outputs).
 
         `x` must be 2-D; one sample is ``x.reshape(1, -1)``.  0 samples give a
@@ -420,15 +460,27 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
         allowed (each uses its own workspace).  While ``fit`` runs in another
         thread, ``predict`` raises RuntimeError instead of reading weights that
         are being updated (from ``fit``'s own thread, e.g. in a callback, it works).
+        `x` may be a generator or dataset of batches (``x`` or ``(x, ...)`` each;
+        ``steps`` of them, or all); the outputs are concatenated.
         """
         net = self._net
         if net is not None and batch_size is None and verbose == 0:
+            flat: Any = x
+            if self._input_shape is not None:  # images: (n, 28, 28) -> (n, 784), no copy
+                flat = x.reshape(len(x), -1) if (type(x) is np.ndarray and x.ndim > 1 and
+                                                 x.shape[1:] == self._input_shape) else None
             # fast path: input already C-contiguous, finite, of the model dtype, and no
             # writer at work (all checked in C); the read is counted while it runs
-            out = _core.predict_fast(net, x)
+            out = _core.predict_fast(net, flat)
             if out is not None:
                 return out
         self._check_not_training("predict")
+        kind = source_kind("predict", "x", x)
+        steps = check_steps("predict", "steps", steps)
+        if kind is not None:
+            return self._predict_source(x, kind, steps)
+        if steps is not None:
+            raise ValueError("predict(): `steps` applies when x is a generator or dataset.")
         if batch_size is not None:
             check_int("predict", "batch_size", batch_size, low=1)
         verbose = _check_verbose("predict", verbose)
@@ -437,8 +489,7 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
         with self._reading("predict"):
             net = self._net
             assert net is not None  # _ensure_built made it
-            X = as_float_array("predict", "x", x, self.dtype, n_features=net.n_in,
-                               allow_empty=True)
+            X = self._inputs("predict", x, allow_empty=True)
             with predict_thread_policy(len(X), net.n_params) as threads:
                 out = (_core.predict_threads(net, net.params, X, threads) if threads
                        else _core.predict(net, net.params, X))  # 0: too small to split
@@ -455,15 +506,50 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
             outs, a = [], X
             for layer in self._dense:
                 z = np.empty((len(a), layer.units), self.dtype)
-                _core.dense_forward_kernel(a, np.ascontiguousarray(layer.kernel),
-                                           None if layer.bias is None else
-                                           np.ascontiguousarray(layer.bias), z)
-                _core.act_forward_kernel(layer.activation, z, z)
+                kernel, bias = layer._view("kernel"), layer._view("bias")
+                _core.dense_forward_kernel(a, np.ascontiguousarray(kernel),
+                                           None if bias is None else
+                                           np.ascontiguousarray(bias), z)
+                _core.act_forward_kernel(layer._act, z, z)
                 outs.append(z)
                 a = z
         return outs
 
+    def __call__(self, x: ArrayLike, training: bool = False) -> np.ndarray:
+        """``model(x)``: the predictions for `x` as an array (``predict`` without a
+        progress bar).  A model that does not know its input shape yet builds for
+        ``x.shape[1:]`` first, as Keras's Sequential does on its first call."""
+        if training is not False:
+            raise ValueError("model(x, training=True): fastnn applies dropout inside fit() "
+                             "only; model(x) is inference. Received: training="
+                             f"{training!r}")
+        if not self.built and self._in_shape() is None:
+            arr = np.asarray(x)
+            if arr.ndim < 2:
+                raise ValueError(f"model(x): x must hold a batch, shape (n_samples, ...). "
+                                 f"Received: x.shape={arr.shape}")
+            self.build((None, *arr.shape[1:]))
+        return self.predict(x, verbose=0)
+
     # ------------------------------------------------------------------ weights
+    @property
+    def weights(self) -> list[Any]:
+        """Every Dense layer's kernel and bias as read-only views with ``assign``
+        (Keras's ``model.weights``); empty while the input size is unknown."""
+        if not self.built and self._input_dim is not None:
+            self._ensure_built("weights")
+        return [w for layer in self.layers for w in layer.weights]
+
+    @property
+    def trainable_weights(self) -> list[Any]:
+        """The weights of the trainable layers."""
+        return [w for layer in self.layers for w in layer.trainable_weights]
+
+    @property
+    def non_trainable_weights(self) -> list[Any]:
+        """The weights of the frozen (``trainable=False``) layers."""
+        return [w for layer in self.layers for w in layer.non_trainable_weights]
+
     def get_weights(self) -> list[np.ndarray]:
         """Copies of the weights: per Dense layer, kernel (n_in, units) then bias."""
         self._ensure_built("get_weights")
@@ -532,15 +618,15 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
         the model (without weights)."""
         layers = [{"class_name": type(l).__name__, "config": l.get_config()}
                   for l in self._layers]
-        if self._input_dim is not None and not any(
-                isinstance(l, InputLayer) or getattr(l, "input_dim", None) for l in self._layers):
+        shape = self._in_shape()
+        if shape is not None and not any(l._declared_shape for l in self._layers):
             taken = {l.name for l in self._layers}
             name, k = "input_layer", 0
             while name in taken:
                 k += 1
                 name = f"input_layer_{k}"
             layers.insert(0, {"class_name": "InputLayer",
-                              "config": {"shape": [self._input_dim], "name": name}})
+                              "config": {"shape": list(shape), "name": name}})
         return {"name": self.name, "dtype": self.dtype.name, "seed": self._seed_given,
                 "layers": layers}
 
@@ -550,6 +636,16 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
         raises ValueError or TypeError saying which entry is wrong."""
         return cls(layers_from_config(config), name=config.get("name", "sequential"),
                    dtype=config.get("dtype", "float32"), seed=config.get("seed"))
+
+
+def _dropout_after_last_dense(layers: Sequence[Layer]) -> bool:
+    """A Dropout after the last Dense layer (it would drop the network's outputs)?"""
+    for layer in reversed(layers):
+        if isinstance(layer, Dense):
+            return False
+        if isinstance(layer, Dropout):
+            return any(isinstance(l, Dense) for l in layers)
+    return False
 
 
 def clone_model(model: Sequential) -> Sequential:

@@ -261,7 +261,7 @@ def plot_decision_boundary(model: Sequential, x: ArrayLike, y: ArrayLike,
     extent = (g0[0], g0[-1], g1[0], g1[-1])
     if k == 1:
         Z = out[:, 0].reshape(G0.shape)
-        prob = last.activation == A.SIGMOID
+        prob = last._act == A.SIGMOID
         vmin, vmax = (0.0, 1.0) if prob else (float(min(Z.min(), labels.min())),
                                                float(max(Z.max(), labels.max())))
         norm = Normalize(vmin, vmax)
@@ -348,7 +348,7 @@ def plot_activations(model: Sequential, x: ArrayLike,
     """
     func = "plot_activations"
     model = _check_model(func, model)
-    X = as_float_array(func, "x", x, model.dtype, n_features=model._input_dim)
+    X = model._inputs(func, x)  # samples of an image model are flattened
     if len(X) > 100:
         raise ValueError(f"{func}(): x has {len(X)} samples; pass a few (at most 100), "
                          "e.g. x[:8].")
@@ -360,8 +360,8 @@ def plot_activations(model: Sequential, x: ArrayLike,
     panels: list[tuple[str | None, str, int, np.ndarray]] = [
         ("input", f"{X.shape[1]} features", A.LINEAR, X)]
     panels += [(layer.name, f"{layer.units} unit{'s' * (layer.units != 1)}, "
-                f"{A.NAMES[layer.activation]}",
-                layer.activation, a) for layer, a in zip(model._dense, outs)]
+                f"{A.NAMES[layer._act]}",
+                layer._act, a) for layer, a in zip(model._dense, outs)]
     widths = [min(max(p[3].shape[1], 2), 16) for p in panels]
     fig = Figure(figsize=(min(1.0 + 0.3 * sum(widths) + 1.0 * len(panels), 16),
                           1.6 + min(0.3 * len(X), 6)), layout="constrained")
@@ -468,7 +468,7 @@ def plot_model(model: Sequential, path: str | os.PathLike[str] | None = None) ->
                 continue
             ax.add_patch(Circle((x0, y0), 0.3, facecolor=face, zorder=2, lw=1.2,
                                 edgecolor="0.5" if frozen else "0.15", ls="--" if frozen else "-"))
-        act = "" if dense is None else f"\n{A.NAMES[dense.activation]}"
+        act = "" if dense is None else f"\n{A.NAMES[dense._act]}"
         width = f"{n} {'feature' if i == 0 else 'unit'}{'s' if n != 1 else ''}"
         if n > _MAX_NODES:
             width += " (9 shown)"

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 from ._progress import _can_write
 from ._validation import check_bool, check_int, fail
 from .layers import Dense
+from ._shaping import show, trace
 
 if TYPE_CHECKING:
     from .models import Sequential
@@ -67,25 +68,25 @@ def _rows(model: Sequential) -> tuple[list[tuple[str, ...]], int, int]:
     and frozen parameter counts."""
     rows: list[tuple[str, ...]] = []
     trainable, frozen = 0, 0
-    n_in = model._input_dim
+    shapes = dict(zip(model._layers, trace(model._layers, model._in_shape())[0]))
+    prev = model._in_shape()
     for layer in model.layers:
         kind = type(layer).__name__
         if isinstance(layer, Dense):
-            if n_in is None:
+            if prev is None or prev[0] is None:
                 count = "0 (unbuilt)"
             else:
-                n = n_in * layer.units + (layer.units if layer.use_bias else 0)
+                n = prev[0] * layer.units + (layer.units if layer.use_bias else 0)
                 count = f"{n:,}"
                 if layer.trainable:
                     trainable += n
                 else:
                     frozen += n
-                n_in = layer.units
             flag = "Y" if layer.trainable else "N"
         else:
             count, flag = "0", "-"
-        shape = "?" if n_in is None else f"(None, {n_in})"
-        rows.append((f"{layer.name} ({kind})", shape, count, flag))
+        prev = shapes[layer] if model._in_shape() is not None else None
+        rows.append((f"{layer.name} ({kind})", show(prev), count, flag))
     return rows, trainable, frozen
 
 

@@ -28,13 +28,14 @@ from . import losses as L
 from . import optimizers as O
 from ._kernels import _core
 from ._validation import (NonFiniteLossError, ZeroGradientWarning,
-                          as_float_array, check_bool, check_float, check_int,
+                          check_bool, check_float, check_int,
                           fail)
 from ._fit_helpers import (_batch_hooks, _call_batch_hook, _check_callbacks,
                            _check_verbose, _HeldInterrupt, _say_interrupted)
 from ._progress import ProgressBar, report as _report
 from .threads import fit_thread_policy
-from ._training_checks import ACC_NONE, TrainingChecks  # noqa: F401  (models reads ACC_NONE)
+from ._training_checks import ACC_NONE  # noqa: F401  (models reads ACC_NONE)
+from ._sources import SourceTraining, check_steps, source_kind
 from .callbacks import Callback, History, TerminateOnNaN
 from . import metrics as M
 
@@ -53,7 +54,7 @@ STREAM_INIT, STREAM_SHUFFLE, STREAM_DROPOUT = range(3)
 CHUNK_SECONDS = 0.05  # C work per call of the epoch loop (Ctrl-C latency)
 
 
-class Trainer(TrainingChecks):
+class Trainer(SourceTraining):
     """compile / fit / evaluate for :class:`fastnn.Sequential` (a mixin: it uses the
     model's layers, flat buffers, C plan and lock)."""
 
@@ -102,7 +103,8 @@ class Trainer(TrainingChecks):
             callbacks: Sequence[Callback] | None = None, validation_split: float = 0.0,
             validation_data: ValidationData | None = None, shuffle: bool = True,
             initial_epoch: int = 0, sample_weight: ArrayLike | None = None,
-            class_weight: dict[int, float] | None = None) -> History:
+            class_weight: dict[int, float] | None = None, steps_per_epoch: int | None = None,
+            validation_steps: int | None = None) -> History:
         """Train for `epochs` passes over (x, y) with mini-batch backpropagation.
 
         Every argument is checked before any state changes; a failing call leaves
@@ -121,6 +123,11 @@ class Trainer(TrainingChecks):
         once per C chunk (~50 ms) on a terminal, and one plain line per epoch (no
         carriage returns or color codes) into a pipe or a log file; 2 one compact line
         per epoch; ``"auto"`` (default) is 1, as in Keras 3.  See fastnn._progress.
+
+        `x` may also be a generator, an iterable or a PyDataset-like object of
+        ``(x, y[, sample_weight])`` batches (``y`` then stays None), read batch group by
+        batch group (fastnn/_sources.py); ``steps_per_epoch`` and ``validation_steps``
+        cap the batches taken per epoch.
         """
         me = threading.get_ident()
         if self._fitting_thread == me:
@@ -132,7 +139,8 @@ class Trainer(TrainingChecks):
             try:
                 return self._fit(x, y, batch_size, epochs, verbose, callbacks,
                                  validation_split, validation_data, shuffle, initial_epoch,
-                                 sample_weight, class_weight)
+                                 sample_weight, class_weight, steps_per_epoch,
+                                 validation_steps)
             finally:
                 self._fitting_thread = None
 
@@ -141,7 +149,8 @@ class Trainer(TrainingChecks):
              callbacks: Sequence[Callback] | None, validation_split: float,
              validation_data: ValidationData | None, shuffle: bool, initial_epoch: int = 0,
              sample_weight: ArrayLike | None = None,
-             class_weight: dict[int, float] | None = None) -> History:
+             class_weight: dict[int, float] | None = None, steps_per_epoch: Any = None,
+             validation_steps: Any = None) -> History:
         func = "fit"
         if self.optimizer is None:
             raise RuntimeError("fit(): the model must be compiled first: "
@@ -155,14 +164,21 @@ class Trainer(TrainingChecks):
                                        high=1.0, high_open=True)
         shuffle = check_bool(func, "shuffle", shuffle)
         callbacks = _check_callbacks(func, callbacks)
+        kind = source_kind(func, "x", x)
+        if kind is not None:  # a generator or dataset of batches (fastnn/_sources.py)
+            return self._fit_stream(x, kind, y, epochs, verbose, callbacks, validation_split,
+                                    validation_data, initial_epoch, sample_weight,
+                                    class_weight, steps_per_epoch, validation_steps)
+        if steps_per_epoch is not None or validation_steps is not None:
+            raise ValueError("fit(): steps_per_epoch and validation_steps apply when x is a "
+                             "generator or dataset; with arrays, batch_size sets the steps.")
         if x is None and y is None:
             raise TypeError("fit(): arguments `x` and `y` are missing.")
-        if self._input_dim is None:
-            xa = as_float_array(func, "x", x, self.dtype)
-            n_features = xa.shape[1]
-        else:
-            xa = self._inputs(func, x)
-            n_features = self._input_dim
+        shape = self._in_shape()
+        if shape is None:  # (n, 28, 28) data gives the model its input shape
+            shape = self._data_shape(func, x)
+        xa = self._inputs(func, x, shape=shape)
+        n_features = xa.shape[1]
         Y = self._targets(func, y, len(xa))
         W = self._weights(func, sample_weight, class_weight, Y, len(xa))
         X = xa
@@ -176,8 +192,8 @@ class Trainer(TrainingChecks):
                     len(validation_data) not in (2, 3):
                 fail(func, "invalid validation_data", "a tuple (x_val, y_val[, sample_weight])",
                      "validation_data", validation_data, error=TypeError)
-            Xv = as_float_array(func, "validation_data[0]", validation_data[0], self.dtype,
-                                n_features=n_features)
+            Xv = self._inputs(func, validation_data[0], "validation_data[0]",
+                              shape=shape or (n_features,))
             Yv = self._targets(func, validation_data[1], len(Xv), "validation_data[1]",
                                "validation_data[0]")
             Wv = self._weights(func, validation_data[2] if len(validation_data) == 3 else None,
@@ -196,6 +212,7 @@ class Trainer(TrainingChecks):
         if self.built:
             self._ensure_built_locked(func)
         else:
+            self._set_input_shape(shape or (n_features,))
             self._build(n_features)
         batch_size = min(batch_size, len(X))
         bar = ProgressBar(epochs, math.ceil(len(X) / batch_size), verbose)
@@ -223,9 +240,9 @@ class Trainer(TrainingChecks):
         assert self.optimizer is not None and self._params is not None
         dense = self._dense
         for layer in dense:
-            if layer.activation in A.ZERO_GRADIENT:
+            if layer._act in A.ZERO_GRADIENT:
                 warnings.warn(
-                    f"fit(): layer {layer.name!r} uses the {A.NAMES[layer.activation]!r} "
+                    f"fit(): layer {layer.name!r} uses the {A.NAMES[layer._act]!r} "
                     "activation, whose derivative is zero almost everywhere: "
                     "backpropagation cannot train the weights that feed it. Use "
                     "fastnn.Perceptron for the perceptron rule, or sigmoid/tanh.",
@@ -432,24 +449,25 @@ class Trainer(TrainingChecks):
     @overload
     def evaluate(self, x: ArrayLike | None = ..., y: ArrayLike | None = ...,
                  batch_size: int | None = ..., verbose: Literal["auto"] | int = ..., *,
-                 return_dict: Literal[True], sample_weight: ArrayLike | None = ...
-                 ) -> dict[str, float]: ...
+                 return_dict: Literal[True], sample_weight: ArrayLike | None = ...,
+                 steps: int | None = ...) -> dict[str, float]: ...
     @overload
     def evaluate(self, x: ArrayLike | None = ..., y: ArrayLike | None = ...,
                  batch_size: int | None = ..., verbose: Literal["auto"] | int = ...,
-                 return_dict: Literal[False] = ..., sample_weight: ArrayLike | None = ...
-                 ) -> float | list[float]: ...
+                 return_dict: Literal[False] = ..., sample_weight: ArrayLike | None = ...,
+                 steps: int | None = ...) -> float | list[float]: ...
     @overload
     def evaluate(self, x: ArrayLike | None = ..., y: ArrayLike | None = ...,
                  batch_size: int | None = ..., verbose: Literal["auto"] | int = ...,
-                 return_dict: bool = ..., sample_weight: ArrayLike | None = ...
-                 ) -> float | list[float] | dict[str, float]: ...
+                 return_dict: bool = ..., sample_weight: ArrayLike | None = ...,
+                 steps: int | None = ...) -> float | list[float] | dict[str, float]: ...
     def evaluate(self, x: ArrayLike | None = None, y: ArrayLike | None = None,
                  batch_size: int | None = None, verbose: Literal["auto"] | int = "auto",
-                 return_dict: bool = False, sample_weight: ArrayLike | None = None
-                 ) -> float | list[float] | dict[str, float]:
+                 return_dict: bool = False, sample_weight: ArrayLike | None = None,
+                 steps: int | None = None) -> float | list[float] | dict[str, float]:
         """Loss (with regularization penalties, as Keras) and metrics on (x, y),
-        weighted by ``sample_weight`` if given (as in ``fit``).
+        weighted by ``sample_weight`` if given (as in ``fit``).  `x` may be a generator
+        or dataset of ``(x, y[, sample_weight])`` batches (``steps`` of them, or all).
 
         Returns the loss alone when no metrics were compiled, else
         ``[loss, metric, ...]``; a dict with ``return_dict=True``.
@@ -462,18 +480,29 @@ class Trainer(TrainingChecks):
         verbose = _check_verbose(func, verbose)
         return_dict = check_bool(func, "return_dict", return_dict)
         self._check_not_training(func)
+        kind = source_kind(func, "x", x)
+        steps = check_steps(func, "steps", steps)
+        if kind is None and steps is not None:
+            raise ValueError("evaluate(): `steps` applies when x is a generator or dataset.")
+        if kind is not None and (y is not None or sample_weight is not None):
+            raise ValueError("evaluate(): `y` and `sample_weight` are not used when x is a "
+                             "generator or dataset (its batches carry them).")
         self._ensure_built(func)
         t0 = time.perf_counter()
         with self._reading(func):
-            X = self._inputs(func, x)
-            Y = self._targets(func, y, len(X))
-            W = self._weights(func, sample_weight, None, Y, len(X))
-            logs = self._logs(self._evaluate_sums(X, Y, batch_size, W), len(X),
-                              None if W is None else float(W.sum()),
-                              (X, Y, W) if self._has_epoch_metrics else None)
+            if kind is not None:
+                logs = self._evaluate_source(func, "x", x, kind, steps)
+                n_steps = 1
+            else:
+                X = self._inputs(func, x)
+                Y = self._targets(func, y, len(X))
+                W = self._weights(func, sample_weight, None, Y, len(X))
+                logs = self._logs(self._evaluate_sums(X, Y, batch_size, W), len(X),
+                                  None if W is None else float(W.sum()),
+                                  (X, Y, W) if self._has_epoch_metrics else None)
+                n_steps = math.ceil(len(X) / max(1, min(len(X), batch_size or 1024)))
         # one C call, so one line: the bar's final state; a step is a chunk of rows
-        _report(math.ceil(len(X) / max(1, min(len(X), batch_size or 1024))),
-                time.perf_counter() - t0, logs, verbose)
+        _report(n_steps, time.perf_counter() - t0, logs, verbose)
         if return_dict:
             return logs
         values = list(logs.values())

@@ -1,7 +1,9 @@
-"""Keras's small utilities: ``to_categorical`` and ``set_random_seed``."""
+"""Keras's small utilities: ``to_categorical``, ``set_random_seed`` and the
+``PyDataset`` base class (``Sequence``, Keras 2's name) for data read batch by batch."""
 from __future__ import annotations
 
 import random
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, DTypeLike
@@ -54,3 +56,38 @@ def set_random_seed(seed: int) -> None:
 
 def _next_seed() -> int | None:
     return None if _seeds is None else int(_seeds.integers(2**63))
+
+
+class PyDataset:
+    """Base class of a dataset read batch by batch (Keras 3's ``PyDataset``): define
+    ``__len__`` (the number of batches) and ``__getitem__(i)`` returning batch i as
+    ``(x, y)`` or ``(x, y, sample_weight)``; ``on_epoch_end`` runs after each epoch
+    (e.g. to reshuffle).  ``fit``, ``evaluate`` and ``predict`` take it as `x`
+    (fastnn/_sources.py).  ``workers``, ``use_multiprocessing`` and
+    ``max_queue_size`` are accepted for Keras scripts; fastnn reads the batches in
+    the calling thread, in order, so they change nothing in the result."""
+
+    def __init__(self, workers: int = 1, use_multiprocessing: bool = False,
+                 max_queue_size: int = 10) -> None:
+        self.workers = check_int("PyDataset", "workers", workers, low=1)
+        self.use_multiprocessing = bool(use_multiprocessing)
+        self.max_queue_size = check_int("PyDataset", "max_queue_size", max_queue_size, low=1)
+
+    def __len__(self) -> int:
+        raise NotImplementedError(f"{type(self).__name__} must define __len__ (the number "
+                                  "of batches).")
+
+    def __getitem__(self, index: int) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} must define __getitem__ (batch "
+                                  "`index` as (x, y)).")
+
+    @property
+    def num_batches(self) -> int:
+        """``len(self)``."""
+        return len(self)
+
+    def on_epoch_end(self) -> None:
+        """Called after every epoch of ``fit``; does nothing unless overridden."""
+
+
+Sequence = PyDataset  # Keras 2's name (keras.utils.Sequence)

@@ -3,6 +3,9 @@ CI does not run it, the files are committed):
 
     pip install keras jax h5py && KERAS_BACKEND=jax python tests/data/make_keras_fixtures.py
 
+(``... make_keras_fixtures.py shapes`` writes only the issue-19 files, adding their
+predictions to keras_expected.npz.)
+
 Each model gets seeded random weights (biases too), and Keras's own predictions on
 fixed inputs go into keras_expected.npz (plain float arrays), so the tests compare
 fastnn against Keras without Keras installed.
@@ -64,12 +67,50 @@ models = {
     "lambda_layer": keras.Sequential([keras.Input(shape=(4,)), layers.Dense(4),
                                       layers.Lambda(lambda t: t * 2.0), layers.Dense(1)]),
 }
-expected = {}
-for name, model in models.items():
-    model.save(os.path.join(HERE, f"{name}.keras"))
-    n_in = model.inputs[0].shape[-1]
-    X = rng.standard_normal((9, n_in)).astype(model.inputs[0].dtype)
-    expected[f"{name}_x"] = X
-    expected[f"{name}_y"] = np.asarray(model.predict(X, verbose=0))
-np.savez(os.path.join(HERE, "keras_expected.npz"), **expected)
-print("wrote", sorted(models), "with keras", keras.__version__)
+# issue 19: weightless layers and image inputs, from their own generator so that the
+# files above stay as they were (`python make_keras_fixtures.py shapes` writes only these)
+rng_shapes = np.random.default_rng(2027)
+
+
+def randomize_shapes(model):
+    model.set_weights([rng_shapes.standard_normal(w.shape).astype(w.dtype) * 0.5
+                       for w in model.get_weights()])
+    return model
+
+
+shape_models = {
+    "sequential_image_activations": randomize_shapes(keras.Sequential([
+        keras.Input(shape=(4, 3)), layers.Flatten(), layers.Dense(8),
+        layers.Activation("relu"), layers.Dropout(0.1), layers.Dense(5), layers.ReLU(),
+        layers.Dense(3), layers.Softmax()], name="image_acts")),
+    "sequential_reshape": randomize_shapes(keras.Sequential([
+        keras.Input(shape=(12,)), layers.Reshape((3, 4)), layers.Flatten(),
+        layers.Dense(6, activation="tanh"), layers.Dense(2), layers.Activation("sigmoid")],
+        name="reshape")),
+    "unfoldable_activation": keras.Sequential([
+        keras.Input(shape=(4,)), layers.Dense(4, activation="relu"),
+        layers.Activation("tanh"), layers.Dense(1)]),
+}
+
+
+def write(chosen, generator):
+    path = os.path.join(HERE, "keras_expected.npz")
+    expected = dict(np.load(path)) if os.path.exists(path) and chosen is shape_models else {}
+    for name, model in chosen.items():
+        model.save(os.path.join(HERE, f"{name}.keras"))
+        shape = tuple(model.inputs[0].shape[1:])
+        X = generator.standard_normal((9, *shape)).astype(model.inputs[0].dtype)
+        expected[f"{name}_x"] = X
+        expected[f"{name}_y"] = np.asarray(model.predict(X, verbose=0))
+    return expected
+
+
+if __name__ == "__main__":
+    import sys
+
+    if sys.argv[1:] == ["shapes"]:
+        expected = write(shape_models, rng_shapes)
+    else:
+        expected = {**write(models, rng), **write(shape_models, rng_shapes)}
+    np.savez(os.path.join(HERE, "keras_expected.npz"), **expected)
+    print("wrote", sorted(expected), "with keras", keras.__version__)

@@ -4,8 +4,10 @@ A ``.keras`` file is a zip of ``config.json`` (the architecture, as JSON) and
 ``model.weights.h5`` (HDF5; a Dense layer's kernel and bias at
 ``layers/dense[_k]/vars/0`` and ``vars/1``, numbered by class in layer order).
 fastnn reads a ``Sequential`` or a functional chain of ``InputLayer``, ``Dense``
-(any activation fastnn has) and ``Dropout``, float32 or float64, into a
-``fastnn.Sequential`` predicting the same values.  Everything else — another
+(any activation fastnn has), ``Dropout``, ``Activation``, ``ReLU``/``Softmax`` (default
+arguments), ``Flatten`` and ``Reshape`` (an input of shape (28, 28), say), float32 or
+float64, into a ``fastnn.Sequential`` predicting the same values — as long as fastnn
+can run the chain (fastnn/_shaping.py: an Activation follows a linear Dense).  Everything else — another
 layer type, an activation, initializer, regularizer or constraint fastnn lacks,
 a custom (registered) object, a Lambda — raises ``ModelFileError`` (a
 ValueError) naming the layer and the object.  Nothing in the file is executed:
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import tempfile
 import zipfile
 import zlib
@@ -170,10 +173,11 @@ def _plan(config: Any) -> Plan:
         previous = name
         if cls == "InputLayer":
             shape = cfg.get("batch_shape") or cfg.get("batch_input_shape")
-            need(i == 0 and isinstance(shape, list) and len(shape) == 2
-                  and type(shape[1]) is int and shape[1] >= 1,
-                  f"input layer {name!r} is not a flat (None, n) input")
-            plan.append(("input", name, {"n": shape[1], "dtype": _dtype(cfg.get("dtype"))}))
+            need(i == 0 and isinstance(shape, list) and 2 <= len(shape) <= 9
+                  and all(type(d) is int and 1 <= d < 2**31 for d in shape[1:]),
+                  f"input layer {name!r} is not a (None, n, ...) input of known size")
+            plan.append(("input", name, {"n": math.prod(shape[1:]), "shape": shape[1:],
+                                         "dtype": _dtype(cfg.get("dtype"))}))
         elif cls == "Dense":
             plan.append(("dense", name, _dense(cfg, name)))
         elif cls == "Dropout":
@@ -181,20 +185,51 @@ def _plan(config: Any) -> Plan:
             need(isinstance(rate, (int, float)) and 0 <= rate < 1,
                   f"dropout {name!r} has rate {rate!r}")
             plan.append(("dropout", name, {"rate": float(rate)}))
+        elif cls in ("Activation", "ReLU", "Softmax", "Flatten", "Reshape"):
+            plan.append((cls.lower(), name, _weightless(cls, cfg, name)))
         else:
-            raise Invalid(f"layer {name!r} is a {cls!r}; fastnn reads InputLayer, Dense and "
-                       "Dropout only")
+            raise Invalid(f"layer {name!r} is a {cls!r}; fastnn reads InputLayer, Dense, "
+                          "Dropout, Activation, ReLU, Softmax, Flatten and Reshape only")
     if plan[0][0] != "input":  # a Sequential built without an Input layer
         shape = body.get("build_input_shape")
-        need(isinstance(shape, list) and len(shape) == 2 and type(shape[1]) is int
-              and shape[1] >= 1, "the file does not give the input size")
-        plan.insert(0, ("input", "input_layer", {"n": shape[1], "dtype": "float32"}))
+        need(isinstance(shape, list) and 2 <= len(shape) <= 9
+              and all(type(d) is int and 1 <= d < 2**31 for d in shape[1:]),
+              "the file does not give the input size")
+        plan.insert(0, ("input", "input_layer", {"n": math.prod(shape[1:]),
+                                                 "shape": shape[1:], "dtype": "float32"}))
     if kind != "Sequential":
         outputs = body.get("output_layers")
         need(isinstance(outputs, list) and outputs[:1] == [previous],
               "the model's output is not its last layer")
     need(any(p[0] == "dense" for p in plan), "the model has no Dense layer")
     return plan
+
+
+def _weightless(cls: str, cfg: dict[str, Any], name: str) -> dict[str, Any]:
+    """The settings of a layer without weights, checked against what fastnn runs."""
+    if cls == "Activation":
+        act = cfg.get("activation")
+        need(act in _ACTIVATIONS, f"activation layer {name!r} applies {act!r}; fastnn has "
+             f"{sorted(k for k in _ACTIVATIONS if k)}")
+        return {"activation": _ACTIVATIONS[act]}
+    if cls == "ReLU":
+        need(cfg.get("max_value") is None and not cfg.get("negative_slope")
+             and not cfg.get("threshold"), f"ReLU layer {name!r} has arguments "
+             "(max_value, negative_slope, threshold) fastnn's relu lacks")
+        return {"activation": "relu"}
+    if cls == "Softmax":
+        need(cfg.get("axis", -1) in (-1, 1), f"Softmax layer {name!r} is over axis "
+             f"{cfg.get('axis')!r}; fastnn's is over the features (-1)")
+        return {"activation": "softmax"}
+    if cls == "Flatten":
+        need(cfg.get("data_format") in (None, "channels_last"),
+             f"Flatten layer {name!r} has data_format {cfg.get('data_format')!r}")
+        return {}
+    target = cfg.get("target_shape")
+    need(isinstance(target, list) and 1 <= len(target) <= 8
+         and all(type(d) is int and (d == -1 or 1 <= d < 2**31) for d in target),
+         f"Reshape layer {name!r} has target_shape {target!r}")
+    return {"target_shape": target}
 
 
 def _check_object(spec: dict[str, Any], what: str) -> None:
@@ -277,7 +312,7 @@ def _build(plan: Plan, weights: Weights, config: dict[str, Any],
     import warnings
 
     from .. import Sequential
-    from ..layers import Dense, Dropout, Input
+    from ..layers import Activation, Dense, Dropout, Flatten, Input, Reshape
     from ..regularizers import l1_l2
 
     dtypes = {s["dtype"] for kind, _, s in plan if kind in ("input", "dense")}
@@ -285,9 +320,15 @@ def _build(plan: Plan, weights: Weights, config: dict[str, Any],
     layers: list[Layer] = []
     for kind, name, s in plan:
         if kind == "input":
-            layers.append(Input(shape=(s["n"],), name=name))
+            layers.append(Input(shape=tuple(s["shape"]), name=name))
         elif kind == "dropout":
             layers.append(Dropout(s["rate"], name=name))
+        elif kind in ("activation", "relu", "softmax"):
+            layers.append(Activation(s["activation"], name=name))
+        elif kind == "flatten":
+            layers.append(Flatten(name=name))
+        elif kind == "reshape":
+            layers.append(Reshape(tuple(s["target_shape"]), name=name))
         else:
             regs = [l1_l2(**r) if r else None for r in (s["kernel_regularizer"],
                                                          s["bias_regularizer"])]
@@ -296,8 +337,12 @@ def _build(plan: Plan, weights: Weights, config: dict[str, Any],
                                 bias_initializer=s["bias_initializer"],
                                 kernel_regularizer=regs[0], bias_regularizer=regs[1],
                                 name=name, trainable=s["trainable"]))
-    model = Sequential(layers, name=str(config.get("config", {}).get("name", "sequential")),
-                       dtype=dtype)
+    try:  # a chain fastnn cannot run (an Activation after a non-linear Dense, ...)
+        model = Sequential(layers, name=str(config.get("config", {}).get("name",
+                                                                          "sequential")),
+                           dtype=dtype)
+    except ValueError as exc:
+        raise Invalid(str(exc)) from None
     flat = [w for pair in weights for w in pair if w is not None]
     model.set_weights(flat)
     if compile and config.get("compile_config"):

@@ -31,7 +31,10 @@ gelu       ``(½ z)(1 + erf(z/√2))``, halved first as the kernel does (``z (1 
 swish      ``z · σ(z)``, σ as for sigmoid
 =========  ==================================================================
 
-Dropout is the identity at inference and is left out.  Needs ``onnx``
+Dropout is the identity at inference and is left out; an Activation layer is the
+activation of the Dense before it (fastnn folds it there).  A model whose samples
+are not flat (``Flatten(input_shape=(28, 28))``) takes input ``(batch, 28, 28)``,
+flattened by a ``Flatten`` node.  Needs ``onnx``
 (the ``onnx`` extra); ONNX Runtime runs the result.
 """
 from __future__ import annotations
@@ -72,10 +75,12 @@ def to_onnx(model: Sequential) -> onnx.ModelProto:
     with model._reading("export"):
         dense = model._dense
         weights = [layer.get_weights() for layer in dense]
-        n_in, dtype = model._input_dim, model.dtype
+        n_in, dtype, shape = model._input_dim, model.dtype, model._input_shape
     elem = onnx.TensorProto.DOUBLE if dtype == np.float64 else onnx.TensorProto.FLOAT
     g = _Graph(helper, numpy_helper, dtype, elem)
     x = "input"
+    if shape is not None:  # samples of shape (28, 28): flattened in C order, as predict
+        x = g.op("Flatten", x, axis=1)
     for j, (layer, w) in enumerate(zip(dense, weights)):
         g.prefix = f"dense{j}_"
         args = [g.weight(f"dense{j}_kernel", w[0])]
@@ -84,7 +89,8 @@ def to_onnx(model: Sequential) -> onnx.ModelProto:
         x = _activation(g, layer, g.op("Gemm" if layer.use_bias else "MatMul", x, *args))
     g.nodes.append(helper.make_node("Identity", [x], ["output"]))
     graph = helper.make_graph(
-        g.nodes, model.name, [helper.make_tensor_value_info("input", elem, ["batch", n_in])],
+        g.nodes, model.name, [helper.make_tensor_value_info(
+            "input", elem, ["batch", *(shape if shape is not None else (n_in,))])],
         [helper.make_tensor_value_info("output", elem, ["batch", dense[-1].units])],
         initializer=g.inits)
     proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
@@ -135,7 +141,7 @@ class _Graph:
 
 def _activation(g: _Graph, layer: Dense, z: str) -> str:
     """The output of `layer`'s activation applied to the tensor named `z`."""
-    act, f64 = layer.activation, g.dtype == np.float64
+    act, f64 = layer._act, g.dtype == np.float64  # with a folded Activation layer
     if act == A.LINEAR:
         return z
     if act == A.SIGMOID:

@@ -1,0 +1,249 @@
+"""Layers without weights — ``Activation``, ``Flatten``, ``Reshape`` — and the rules
+of a layer chain that decide how fastnn runs them.
+
+fastnn's C loop runs a chain of Dense layers, each with its activation, and
+dropout between them.  The layers here add no C work:
+
+* ``Activation(f)`` is folded into the Dense layer before it: that Dense must
+  have no activation of its own (``activation=None``), and the plan gives it
+  ``f``.  Exact, since a linear Dense followed by ``f`` *is* a Dense with ``f``.
+  A Dropout between the two commutes with ``f`` only when ``f`` is positively
+  homogeneous with f(0) = 0 (relu, relu_keras, leaky_relu, linear), so only those may
+  cross one.
+* ``Flatten`` and ``Reshape`` change the shape of the input before the first
+  Dense; the model flattens ``x`` of shape (n, *input_shape) to (n, prod) — a
+  zero-copy reshape of a C-ordered array — after checking the whole trailing
+  shape.  After the first Dense they may only keep the (flat) shape.
+
+:func:`trace` applies these rules to a list of layers and returns every layer's
+output shape and every Dense layer's effective activation; it raises ValueError
+for a chain fastnn cannot run, before anything changes.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from . import activations
+from ._validation import check_int, fail
+from .layers import Dense, Dropout, InputLayer, Layer
+
+Shape = tuple[Any, ...]  # dims are ints, or None where unknown until fit sees x
+
+# activations that commute with inverted dropout: f(m·z/(1−p)) = m·f(z)/(1−p), m ∈ {0, 1}
+_DROPOUT_COMMUTES = {activations.LINEAR, activations.RELU, activations.RELU_KERAS,
+                     activations.LEAKY_RELU}
+
+
+def check_shape(func: str, name: str, shape: Any, allow_minus_one: bool = False) -> Shape:
+    """A shape argument (an int or a tuple of ints >= 1; one -1 if allowed) as a tuple."""
+    if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
+        shape = (shape,)
+    what = "invalid input shape" if name.endswith("shape") else f"invalid argument `{name}`"
+    if not isinstance(shape, (tuple, list)) or not shape:
+        fail(func, what, "a non-empty tuple of ints", name, shape,
+             error=TypeError if not isinstance(shape, (tuple, list)) else ValueError)
+    out = []
+    for i, d in enumerate(shape):
+        if allow_minus_one and isinstance(d, (int, np.integer)) and d == -1:
+            out.append(-1)
+            continue
+        out.append(check_int(func, f"{name}[{i}]", d, low=1, high=2**31 - 1))
+    if out.count(-1) > 1:
+        fail(func, what, "at most one -1", name, shape)
+    if math.prod(d for d in out if d != -1) >= 2**31:
+        fail(func, what, "fewer than 2**31 values per sample",
+             name, shape)
+    return tuple(out)
+
+
+def show(shape: Shape | None) -> str:
+    """``(None, 28, 28)``: a layer's output shape as Keras prints it."""
+    if shape is None:
+        return "?"
+    return "(" + ", ".join(["None", *("?" if d is None else str(d) for d in shape)]) + ")"
+
+
+class Activation(Layer):
+    """Applies an activation to the previous layer's output:
+    ``Dense(64)`` then ``Activation("relu")`` is ``Dense(64, activation="relu")``,
+    which is how fastnn runs it (folded into the Dense, see the module docstring)."""
+
+    _base_name = "activation"
+
+    def __init__(self, activation: str | Callable[[ArrayLike], np.ndarray] | None,
+                 name: str | None = None) -> None:
+        super().__init__(name)
+        self.activation = activations.get(activation)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"activation": activations.serialize(self.activation), "name": self.name}
+
+
+class ReLU(Activation):
+    """Keras's ``ReLU()`` layer: ``Activation("relu")`` (default arguments only)."""
+
+    _base_name = "re_lu"
+
+    def __init__(self, max_value: float | None = None, negative_slope: float = 0.0,
+                 threshold: float = 0.0, name: str | None = None) -> None:
+        for arg, value, default in (("max_value", max_value, None),
+                                    ("negative_slope", negative_slope, 0.0),
+                                    ("threshold", threshold, 0.0)):
+            if value != default:
+                fail("ReLU", "fastnn's relu is max(z, 0) only", f"{arg}={default}", arg, value)
+        super().__init__("relu", name)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name}
+
+
+class Softmax(Activation):
+    """Keras's ``Softmax()`` layer over the features: ``Activation("softmax")``."""
+
+    _base_name = "softmax"
+
+    def __init__(self, axis: int = -1, name: str | None = None) -> None:
+        if axis not in (-1, 1) or isinstance(axis, bool):
+            fail("Softmax", "fastnn's samples are flat; the softmax runs over the features",
+                 "axis=-1", "axis", axis)
+        super().__init__("softmax", name)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"name": self.name}
+
+
+class Flatten(Layer):
+    """Flattens each sample: (None, 28, 28) → (None, 784), in C order as Keras
+    (``data_format="channels_last"``).  As the first layer it may declare the input:
+    ``Flatten(input_shape=(28, 28))``."""
+
+    _base_name = "flatten"
+
+    def __init__(self, data_format: str | None = None,
+                 input_shape: int | Sequence[int] | None = None,
+                 name: str | None = None) -> None:
+        super().__init__(name)
+        if data_format not in (None, "channels_last"):
+            fail("Flatten", "fastnn flattens samples in C order (channels_last); "
+                 "channels_first would transpose them first", "data_format=None or "
+                 "'channels_last'", "data_format", data_format)
+        self.data_format = data_format
+        if input_shape is not None:
+            self._declared_shape = check_shape("Flatten", "input_shape", input_shape)
+
+    def get_config(self) -> dict[str, Any]:
+        config: dict[str, Any] = {"name": self.name}
+        if self.data_format is not None:
+            config["data_format"] = self.data_format
+        if self._declared_shape is not None:
+            config["input_shape"] = list(self._declared_shape)
+        return config
+
+
+class Reshape(Layer):
+    """Gives each sample the shape `target_shape` (one entry may be -1: inferred),
+    e.g. ``Reshape((784,))`` after ``Input(shape=(28, 28))``."""
+
+    _base_name = "reshape"
+
+    def __init__(self, target_shape: int | Sequence[int],
+                 input_shape: int | Sequence[int] | None = None,
+                 name: str | None = None) -> None:
+        super().__init__(name)
+        self.target_shape = check_shape("Reshape", "target_shape", target_shape,
+                                        allow_minus_one=True)
+        if input_shape is not None:
+            self._declared_shape = check_shape("Reshape", "input_shape", input_shape)
+
+    def get_config(self) -> dict[str, Any]:
+        config: dict[str, Any] = {"target_shape": list(self.target_shape), "name": self.name}
+        if self._declared_shape is not None:
+            config["input_shape"] = list(self._declared_shape)
+        return config
+
+
+def _reshape(layer: Reshape, shape: Shape | None) -> Shape:
+    target = layer.target_shape
+    size = None if shape is None or None in shape else math.prod(shape)
+    known = math.prod(d for d in target if d != -1)
+    if size is None:
+        return tuple(None if d == -1 else d for d in target)
+    if -1 in target:
+        if size % known:
+            raise ValueError(f"Reshape {layer.name!r}: cannot reshape {show(shape)} "
+                             f"({size} values per sample) to {target}.")
+        return tuple(size // known if d == -1 else d for d in target)
+    if known != size:
+        raise ValueError(f"Reshape {layer.name!r}: target_shape {target} holds {known} "
+                         f"values per sample, but its input {show(shape)} has {size}.")
+    return target
+
+
+def _name(layer: Layer) -> str:
+    return repr(layer.name) if layer.name else "(new layer)"
+
+
+def trace(layers: Sequence[Layer], input_shape: Shape | None
+          ) -> tuple[list[Shape | None], dict[Dense, int]]:
+    """(output shape of each layer, effective activation of each Dense) for the chain
+    `layers` fed samples of `input_shape` (None: unknown until fit sees x).  Raises
+    ValueError naming the layer when fastnn cannot run the chain."""
+    shape = input_shape
+    shapes: list[Shape | None] = []
+    acts: dict[Dense, int] = {}
+    last: Dense | None = None     # the Dense whose output flows on
+    dropout_since = False          # a Dropout between `last` and here
+    for layer in layers:
+        if isinstance(layer, InputLayer):
+            shape = layer.shape
+        elif isinstance(layer, Dense):
+            if shape is not None and len(shape) != 1:
+                raise ValueError(
+                    f"Dense {_name(layer)} receives samples of shape {show(shape)}; fastnn's "
+                    "Dense layers take flat vectors (Keras would apply it to the last axis "
+                    "only). Put Flatten() before it.")
+            acts[layer] = layer.activation
+            last, dropout_since, shape = layer, False, (layer.units,)
+        elif isinstance(layer, Dropout):
+            dropout_since = dropout_since or last is not None
+        elif isinstance(layer, Activation):
+            act = layer.activation
+            if act == activations.LINEAR:
+                pass
+            elif last is None:
+                raise ValueError(
+                    f"Activation {_name(layer)} comes before any Dense layer; fastnn folds "
+                    "an Activation layer into the Dense layer before it. Scale the inputs "
+                    "yourself, or move it after a Dense layer.")
+            elif acts[last] != activations.LINEAR:
+                raise ValueError(
+                    f"Activation {_name(layer)} follows Dense {_name(last)}, which already "
+                    f"applies {activations.NAMES[acts[last]]!r}; fastnn folds an Activation "
+                    "layer into the Dense layer before it, so that Dense needs "
+                    "activation=None (one activation per Dense).")
+            elif dropout_since and act not in _DROPOUT_COMMUTES:
+                raise ValueError(
+                    f"Activation {_name(layer)} ({activations.NAMES[act]!r}) comes after a "
+                    f"Dropout that follows Dense {_name(last)}; fastnn folds it into that "
+                    "Dense, which is exact across a Dropout only for relu, leaky_relu and "
+                    "linear. Put the Activation directly after the Dense.")
+            else:
+                acts[last] = act
+        elif isinstance(layer, Flatten):
+            if shape is not None:
+                shape = (None,) if None in shape else (math.prod(shape),)
+        elif isinstance(layer, Reshape):
+            new = _reshape(layer, shape)
+            if last is not None and new != shape:
+                raise ValueError(
+                    f"Reshape {_name(layer)} changes the output {show(shape)} of Dense "
+                    f"{_name(last)} to {show(new)}; fastnn reshapes only the input, before "
+                    "the first Dense layer.")
+            shape = new
+        shapes.append(shape)
+    return shapes, acts
