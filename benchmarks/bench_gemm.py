@@ -301,6 +301,10 @@ def main() -> None:
     p.add_argument("--harness", help=argparse.SUPPRESS)
     p.add_argument("--out", help=argparse.SUPPRESS)
     args = p.parse_args()
+    unknown = set(args.only.split(",")) - {*libs.LOADERS, REFERENCE}
+    if unknown:
+        p.error(f"unknown candidate(s) {', '.join(sorted(unknown))}; expected some of "
+                + ", ".join([*libs.LOADERS, REFERENCE]))
     if args.rounds is None:
         args.rounds = 2 if args.quick else 5
     if args.window is None:
