@@ -18,7 +18,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Callable
 
-FORTRAN_LP64, FORTRAN_ILP64, DNNL, BLIS, BLIS_EXPERT = 0, 1, 2, 3, 4
+FORTRAN_LP64, FORTRAN_ILP64, DNNL, BLIS, BLIS_EXPERT, OWN_KERNEL = 0, 1, 2, 3, 4, 5
 
 
 class Unavailable(Exception):

@@ -16,7 +16,8 @@ Candidates (benchmarks/_gemm_libraries.py): SciPy's OpenBLAS through
 scipy.linalg.cython_blas (what fastnn calls), NumPy's OpenBLAS (ILP64),
 scipy-openblas32, BLIS from cython-blis (as it picks its kernels, and with its
 Zen 2 kernels forced), oneDNN's dnnl_sgemm, Intel MKL as linked into PyTorch's
-CPU wheel; ``torch.mm`` from Python as a reference that includes a Python call.
+CPU wheel; ``torch.mm`` from Python as a reference that includes a Python call;
+on request (``--only ...,own-avx2``) the packed AVX2 prototype of gemm_own_kernel.c.
 
 Method: gemm_harness.c (beside this file) is compiled with the system C compiler
 into a temporary shared library; it calls a library's sgemm `reps` times between
@@ -54,13 +55,23 @@ import _gemm_report as report  # noqa: E402
 from _gemm_shapes import Shape, operands, shapes_for  # noqa: E402
 
 REFERENCE = "torch.mm"  # timed from Python: a reference, never "best"
+OWN = "own-avx2"  # the prototype of gemm_own_kernel.c
 
 
 # ---------------------------------------------------------------- parent
+def cpu_has_avx2_fma() -> bool:
+    with open("/proc/cpuinfo") as f:
+        flags = next((line.split() for line in f if line.startswith("flags")), [])
+    return "avx2" in flags and "fma" in flags
+
+
 def compile_harness(folder: str) -> str:
+    """The harness, with the own-kernel prototype when this CPU can run it."""
     cc = os.environ.get("CC", "cc")
     out = os.path.join(folder, "gemm_harness.so")
     cmd = [cc, "-O2", "-shared", "-fPIC", "-o", out, os.path.join(HERE, "gemm_harness.c")]
+    if cpu_has_avx2_fma():
+        cmd += ["-DWITH_OWN_KERNEL", "-mavx2", "-mfma", os.path.join(HERE, "gemm_own_kernel.c")]
     subprocess.run(cmd, check=True)
     return out
 
@@ -99,6 +110,8 @@ def run_block(args, harness: str, threads: int, folder: str) -> dict:
         return run_child(args, harness, threads, folder, args.only, args.rounds)
     unthreaded = {k: "cython-blis is built without threading (BLIS runs 1 thread)"
                   for k in args.only.split(",") if k.startswith("blis")}
+    if OWN in args.only.split(","):
+        unthreaded[OWN] = "the prototype is single-threaded"
     keys = [k for k in args.only.split(",") if k not in unthreaded]
     block: dict = {}
     for rnd in range(args.rounds):
@@ -144,12 +157,33 @@ def pin(threads: int) -> list[int]:
     return cpus
 
 
-def load_candidates(only: list[str], threads: int):
+def own_kernel(harness) -> object:
+    """The prototype of gemm_own_kernel.c as a candidate (1 thread only)."""
+    import ctypes
+
+    import _gemm_libraries as libs
+
+    if not hasattr(harness, "gemm_own_avx2"):
+        raise libs.Unavailable("this CPU lacks AVX2+FMA (the prototype is not compiled)")
+    return libs.Candidate(OWN, "fastnn-style prototype: packed 6x16 AVX2 micro-kernel "
+                          "(benchmarks/gemm_own_kernel.c)", libs.OWN_KERNEL,
+                          ctypes.cast(harness.gemm_own_avx2, ctypes.c_void_p).value or 0,
+                          lambda n: None, lambda: 1,
+                          lambda: "own code, gcc -O2 -mavx2 -mfma, 1 thread", "the harness")
+
+
+def load_candidates(only: list[str], threads: int, harness=None):
     import _gemm_libraries as libs
 
     loaded, missing = [], {}
     for key in only:
         if key == REFERENCE:
+            continue
+        if key == OWN:
+            try:
+                loaded.append(own_kernel(harness))
+            except libs.Unavailable as e:
+                missing[key] = str(e)
             continue
         try:
             cand = libs.LOADERS[key]()
@@ -225,7 +259,8 @@ def main_child(args) -> None:
     threads = args.child
     cpus = pin(threads)
     only = args.only.split(",")
-    cands, missing = load_candidates(only, threads)
+    lib = ctypes.CDLL(args.harness)
+    cands, missing = load_candidates(only, threads, lib)
     use_torch = REFERENCE in only
     if use_torch:
         try:
@@ -235,7 +270,6 @@ def main_child(args) -> None:
         except ImportError:
             missing[REFERENCE] = "torch is not installed"
             use_torch = False
-    lib = ctypes.CDLL(args.harness)
     lib.time_gemm.restype = ctypes.c_double
     i64, vp = ctypes.c_int64, ctypes.c_void_p  # time_gemm's prototype (gemm_harness.c)
     lib.time_gemm.argtypes = [ctypes.c_int, vp, vp, ctypes.c_int, ctypes.c_int, i64, i64, i64,
@@ -292,8 +326,8 @@ def main() -> None:
     p.add_argument("--window", type=float, default=None,
                    help="seconds per timed window (default 0.1, quick 0.02)")
     p.add_argument("--only", default=",".join([*libs.LOADERS, REFERENCE]),
-                   help="candidates, comma-separated (default all): " +
-                        ", ".join([*libs.LOADERS, REFERENCE]))
+                   help="candidates, comma-separated (default all but own-avx2): " +
+                        ", ".join([*libs.LOADERS, REFERENCE, OWN]))
     p.add_argument("--threads", default="1,2", help="thread counts, each its own process")
     p.add_argument("--install-cost", action="store_true",
                    help="measure each candidate's install size and time instead")
@@ -301,7 +335,7 @@ def main() -> None:
     p.add_argument("--harness", help=argparse.SUPPRESS)
     p.add_argument("--out", help=argparse.SUPPRESS)
     args = p.parse_args()
-    unknown = set(args.only.split(",")) - {*libs.LOADERS, REFERENCE}
+    unknown = set(args.only.split(",")) - {*libs.LOADERS, REFERENCE, OWN}
     if unknown:
         p.error(f"unknown candidate(s) {', '.join(sorted(unknown))}; expected some of "
                 + ", ".join([*libs.LOADERS, REFERENCE]))

@@ -30,6 +30,8 @@ enum gemm_interface {
     /* BLIS's expert API bli_sgemm_ex with a given context (cntx_t *: the kernels of
      * one sub-configuration), the runtime object left NULL */
     GEMM_BLIS_EXPERT = 4,
+    /* the prototype of gemm_own_kernel.c (fn unused) */
+    GEMM_OWN = 5,
 };
 
 typedef void (*fortran_lp64_sgemm)(const char *ta, const char *tb, const int32_t *m,
@@ -57,6 +59,11 @@ typedef void (*blis_sgemm_ex_fn)(int ta, int tb, int64_t m, int64_t n, int64_t k
                                  const float *beta, float *c, int64_t rsc, int64_t csc,
                                  void *cntx, void *rntm);
 #define BLIS_TRANSPOSE_FLAG 8
+
+#ifdef WITH_OWN_KERNEL
+int gemm_own_avx2(int tA, int tB, int64_t M, int64_t N, int64_t K, const float *A,
+                  int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc);
+#endif
 
 /* One call (`context`: GEMM_BLIS_EXPERT's cntx_t *, else unused); returns 0, or the library's non-zero status (oneDNN), or -1 for an
  * unknown interface. */
@@ -93,6 +100,10 @@ int gemm_call(int interface, void *fn, void *context, int tA, int tB, int64_t M,
         ((blis_sgemm_ex_fn)fn)(tA ? BLIS_TRANSPOSE_FLAG : 0, tB ? BLIS_TRANSPOSE_FLAG : 0, M, N,
                                K, &one, A, lda, 1, B, ldb, 1, &beta, C, ldc, 1, context, NULL);
         return 0;
+#ifdef WITH_OWN_KERNEL
+    case GEMM_OWN:
+        return gemm_own_avx2(tA, tB, M, N, K, A, lda, B, ldb, beta, C, ldc);
+#endif
     default:
         return -1;
     }
