@@ -27,7 +27,27 @@ pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceW
 ROOT = Path(fastnn.__file__).resolve().parent.parent
 
 
-@parametrize_with_checks([FastNNClassifier(), FastNNRegressor()])
+# the defaults, and the configurations issue 20 names (each with its sample-weight checks)
+CONFIGS = [{}, {"solver": "sgd"}, {"early_stopping": True, "validation_fraction": 0.2},
+           {"activation": "tanh"}]
+
+
+# early_stopping: validation_fraction 0.2, as the checks' 10-sample sets leave 1 held-out
+# sample at 0.1, which MLP and fastnn refuse ("The validation set is too small")
+
+
+def expected_failures(estimator):
+    if estimator.early_stopping:
+        return {"check_sample_weight_equivalence_on_dense_data":
+                "early stopping holds out a random part of the rows: of the weighted rows "
+                "and of their repetitions that part differs, so the two fits see different "
+                "data (MLP's split has the same limit)"}
+    return {}
+
+
+@parametrize_with_checks([cls(**config) for config in CONFIGS
+                          for cls in (FastNNClassifier, FastNNRegressor)],
+                         expected_failed_checks=expected_failures, xfail_strict=True)
 def test_scikit_learn_estimator_checks(estimator, check):
     check(estimator)
 
@@ -99,25 +119,33 @@ def test_partial_fit_and_warm_start():
         clf.partial_fit(X, y)
     for _ in range(10):
         clf.partial_fit(X, y, classes=np.arange(10))
-    assert clf.n_iter_ == 10 and clf.t_ == 10 * 400 and clf.score(X, y) > 0.8
+    # as MLP: n_iter_ counts this call's iterations, t_ and loss_curve_ keep counting
+    assert clf.n_iter_ == 1 and clf.t_ == 10 * 400 and len(clf.loss_curve_) == 10
+    assert clf.score(X, y) > 0.8
     warm = FastNNClassifier((32,), max_iter=5, warm_start=True, random_state=0)
     warm.fit(X, y)
     first = warm.coefs_[0].copy()
     warm.fit(X, y)
-    assert warm.n_iter_ == 10 and not np.array_equal(first, warm.coefs_[0])
+    assert warm.n_iter_ == 5 and len(warm.loss_curve_) == 10 and warm.t_ == 10 * 400
+    assert not np.array_equal(first, warm.coefs_[0])
 
 
-def test_partial_fit_after_early_stopping():
-    """best_loss_ is None after a run with early_stopping (as MLP's); the next
-    partial_fit (no validation split) used to compute None - tol (found by mypy)."""
+def test_partial_fit_refuses_early_stopping():
+    """MLP's rule: partial_fit has no held-out part, so early_stopping=True is an
+    error, on the first call and after an early-stopped fit (was: silently watched
+    the training loss), and it changes nothing."""
     X, y = digits(200)
     clf = FastNNClassifier((8,), early_stopping=True, max_iter=3, random_state=0)
-    clf.partial_fit(X, y, classes=np.arange(10))
-    clf.partial_fit(X, y)
-    assert clf.n_iter_ == 2 and clf.best_loss_ is None
+    with pytest.raises(ValueError, match="partial_fit does not support early_stopping"):
+        clf.partial_fit(X, y, classes=np.arange(10))
+    assert not hasattr(clf, "model_")
     clf.fit(X, y)
-    clf.partial_fit(X, y)
-    assert clf.best_loss_ is None and np.isfinite(clf.loss_)
+    before = [w.copy() for w in clf.coefs_]
+    with pytest.raises(ValueError, match="partial_fit does not support early_stopping"):
+        clf.partial_fit(X, y)
+    assert all(np.array_equal(a, b) for a, b in zip(before, clf.coefs_))
+    clf.set_params(early_stopping=False).partial_fit(X, y)  # best_loss_ was None
+    assert clf.best_loss_ == clf.loss_ and np.isfinite(clf.loss_)
 
 
 def test_pipeline_grid_search_and_cross_val_with_n_jobs():
