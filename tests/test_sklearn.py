@@ -232,3 +232,99 @@ def test_grid_search_on_a_real_dask_cluster():
                           on_dask.cv_results_["mean_test_score"])
     assert np.array_equal(serial.best_estimator_.predict_proba(X),
                           on_dask.best_estimator_.predict_proba(X))
+
+
+# ---------------------------------------------------------------- issue 20: MLP's rules
+BAD_PARAMS = [
+    ("hidden_layer_sizes", 0, ValueError), ("hidden_layer_sizes", "10", TypeError),
+    ("hidden_layer_sizes", (10, True), TypeError), ("activation", "softmax", ValueError),
+    ("solver", "SGD", ValueError), ("solver", None, TypeError), ("alpha", -1.0, ValueError),
+    ("alpha", float("nan"), ValueError), ("alpha", "1", TypeError),
+    ("batch_size", 0, ValueError), ("batch_size", "big", ValueError),
+    ("learning_rate", "optimal", ValueError), ("learning_rate_init", 0.0, ValueError),
+    ("learning_rate_init", float("inf"), ValueError), ("power_t", -0.5, ValueError),
+    ("max_iter", 0, ValueError), ("max_iter", 2.0, TypeError), ("shuffle", 1, TypeError),
+    ("tol", -1e-4, ValueError), ("momentum", 1.0, ValueError), ("momentum", True, TypeError),
+    ("validation_fraction", 1.0, ValueError), ("beta_1", 1.0, ValueError),
+    ("beta_2", -0.1, ValueError), ("epsilon", 0.0, ValueError),
+    ("n_iter_no_change", 0, ValueError), ("n_iter_no_change", 2.5, TypeError),
+    ("max_fun", 0, ValueError), ("dropout", 1.0, ValueError), ("dtype", "float16", ValueError),
+    ("dtype", np.float32, TypeError), ("warm_start", "yes", TypeError),
+]
+
+
+@pytest.mark.parametrize("key, value, error", BAD_PARAMS)
+@pytest.mark.parametrize("cls", [FastNNClassifier, FastNNRegressor])
+def test_bad_parameter_is_refused_by_fit_with_its_name(cls, key, value, error):
+    est = cls(**{key: value})
+    with pytest.raises(error, match=key):
+        est.fit(np.zeros((20, 2)), np.arange(20) % 2)
+    assert not hasattr(est, "model_")
+
+
+def test_refused_solver_loss_and_sparse_say_what_to_use():
+    from scipy import sparse
+    X, y = np.random.default_rng(0).normal(size=(30, 3)), np.arange(30) % 2
+    with pytest.raises(ValueError, match="lbfgs.*Use solver='adam'"):
+        FastNNClassifier(solver="lbfgs").fit(X, y)
+    with pytest.raises(ValueError, match="poisson.*exponential"):
+        FastNNRegressor(loss="poisson").fit(X, y)
+    with pytest.raises(TypeError, match="sparse.*toarray"):
+        FastNNRegressor().fit(sparse.csc_matrix(X), y)
+    FastNNClassifier(max_fun=10, learning_rate="adaptive", power_t=0.1, max_iter=2,
+                     n_iter_no_change=np.inf).fit(X, y)  # accepted
+
+
+def test_sample_weight_checks_and_meaning():
+    X, y = np.random.default_rng(0).normal(size=(30, 3)), np.arange(30) % 3
+    clf = FastNNClassifier((4,), max_iter=3, random_state=0)
+    for bad, match in ((-np.ones(30), ">= 0"), (np.ones(29), r"shape \(30,\)"),
+                       (np.zeros(30), "all zero")):
+        with pytest.raises(ValueError, match=match):
+            clf.fit(X, y, sample_weight=bad)
+    assert not hasattr(clf, "model_")
+    # without alpha, scaling every weight by the same factor changes nothing (MLP
+    # divides by Σw); with alpha the weights act as repetitions: 3 each is 3x the data
+    # against the same penalty; weight 0 is the same as leaving the sample out (one
+    # batch holds all samples)
+    for alpha, same in ((0.0, True), (0.1, False)):
+        a = clone(clf).set_params(alpha=alpha).fit(X, y, sample_weight=np.full(30, 3.0))
+        b = clone(clf).set_params(alpha=alpha).fit(X, y)
+        assert np.allclose(a.coefs_[0], b.coefs_[0], rtol=1e-12, atol=1e-14) == same
+    sw = np.r_[np.ones(20), np.zeros(10)]
+    c = clone(clf).set_params(shuffle=False).fit(X, y, sample_weight=sw)
+    d = clone(clf).set_params(shuffle=False).fit(X[:20], y[:20])
+    np.testing.assert_allclose(c.coefs_[0], d.coefs_[0], rtol=1e-12, atol=1e-14)
+    part = FastNNRegressor((4,), random_state=0).partial_fit(X, y * 1.0, sample_weight=sw)
+    assert part.n_iter_ == 1
+
+
+def test_dtype_rule_and_forced_dtype():
+    X, y = np.random.default_rng(0).normal(size=(40, 3)), np.arange(40) % 2
+    assert FastNNClassifier(max_iter=2).fit(X.astype(np.float32), y).coefs_[0].dtype == \
+        np.float32
+    for dtype in (np.float64, np.int64, np.float16, bool):
+        est = FastNNRegressor(max_iter=2).fit(X.astype(dtype), y)
+        assert est.coefs_[0].dtype == np.float64 and est.predict(X).dtype == np.float64
+    forced = FastNNRegressor(max_iter=2, dtype="float32").fit(X, y)
+    assert forced.predict(X).dtype == np.float32
+
+
+def test_one_class_and_failed_warm_start_leave_the_model():
+    X = np.random.default_rng(0).normal(size=(20, 3))
+    one = FastNNClassifier((4,), max_iter=5).fit(X, np.full(20, "only"))
+    assert list(one.predict(X[:3])) == ["only"] * 3
+    assert one.predict_proba(X).shape == (20, 2)  # MLP's shape for one class
+    warm = FastNNClassifier((4,), max_iter=5, warm_start=True, random_state=0)
+    warm.fit(X, np.arange(20) % 3)
+    before = [w.copy() for w in warm.coefs_ + warm.intercepts_]
+    with pytest.raises(ValueError, match=r"warm_start.*\[0 1 2\].*\[0 1\]"):
+        warm.fit(X, np.arange(20) % 2)
+    assert all(np.array_equal(a, b) for a, b in zip(before, warm.coefs_ + warm.intercepts_))
+    assert list(warm.classes_) == [0, 1, 2]
+
+
+def test_batch_size_larger_than_the_data_warns_and_clips():
+    X, y = np.random.default_rng(0).normal(size=(20, 3)), np.arange(20) % 2
+    with pytest.warns(UserWarning, match="clipped to 20"):
+        FastNNClassifier(batch_size=50, max_iter=1).fit(X, y)

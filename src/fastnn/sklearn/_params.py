@@ -24,15 +24,18 @@ def _fail(owner: str, key: str, expected: str, value: Any, error: type[Exception
 
 
 def _real(owner: str, key: str, value: Any, low: float, high: float | None = None,
-          low_open: bool = False, high_open: bool = False) -> float:
-    """A real number (not bool, not str) in the interval, else TypeError/ValueError."""
+          low_open: bool = False, high_open: bool = False, finite: bool = True) -> float:
+    """A real number (not bool, not str) in the interval (finite unless `finite` is
+    False), else TypeError/ValueError."""
     lo, hi = ("(" if low_open else "["), (")" if high_open or high is None else "]")
-    span = f"{lo}{low}, {'inf' if high is None else high}{hi}"
+    span = f"{lo}{low}, {'inf' if high is None else high}{hi}" + (" and finite" if finite
+                                                                  else "")
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         _fail(owner, key, f"a real number in {span}", value, TypeError)
     v = float(value)
     ok = (v > low if low_open else v >= low) and (
-        high is None or (v < high if high_open else v <= high))
+        high is None or (v < high if high_open else v <= high)) and (
+        not finite or np.isfinite(v))
     if not ok:  # NaN fails both comparisons
         _fail(owner, key, f"a real number in {span}", value, ValueError)
     return v
@@ -93,7 +96,7 @@ def check_params(est: Any) -> list[int]:
     _real(name, "power_t", est.power_t, 0.0)
     _int(name, "max_iter", est.max_iter, 1)
     _bool(name, "shuffle", est.shuffle)
-    _real(name, "tol", est.tol, 0.0)
+    _real(name, "tol", est.tol, 0.0, finite=False)  # tol=inf: never an improvement
     if isinstance(est.verbose, bool) or not isinstance(est.verbose, numbers.Integral):
         _bool(name, "verbose", est.verbose)
     _bool(name, "warm_start", est.warm_start)
