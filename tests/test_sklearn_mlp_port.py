@@ -17,19 +17,17 @@ test_fit                              sets MLP's private state (coefs_ lists,
 test_gradient                         checks MLP's private _loss_grad_lbfgs by
                                       finite differences; fastnn's C gradients are
                                       checked in tests/test_gradients.py.
-test_lbfgs_* (6), test_warm_start,    solver="lbfgs": fastnn has no lbfgs (refused
-test_multilabel_classification,       with a ValueError naming sgd/adam); here the
-test_multioutput_regression,          same behaviour is tested with adam or sgd.
-test_predict_proba_multilabel,
-test_mlp_warm_start_no_convergence
-[lbfgs]
-test_sparse_matrices                  sparse X with lbfgs: fastnn refuses sparse
+test_warm_start,                      run here with adam or sgd as well (behaviour
+test_multilabel_classification,       that is not lbfgs's); the lbfgs cases run
+test_multioutput_regression,          with lbfgs (test_lbfgs_fits_...), and
+test_predict_proba_multilabel         tests/test_sklearn_lbfgs.py compares runs.
+test_sparse_matrices                  sparse X: fastnn refuses sparse
                                       input with TypeError (no sparse first layer
                                       yet); tested here.
 test_learning_rate_warmstart,         read MLP's private _optimizer.learning_rate;
 test_adaptive_learning_rate           here through each one's own optimizer.
-test_mlp_vs_poisson_glm_equivalent    loss="poisson" with lbfgs: fastnn has no
-                                      exponential output unit (refused by name).
+test_mlp_vs_poisson_glm_equivalent    loss="poisson": fastnn has no exponential
+                                      output unit (refused by name).
 ====================================  ==========================================
 """
 import pickle
@@ -149,6 +147,23 @@ def test_regression_learns_the_training_set(impl, activation):
                         learning_rate_init=0.01, random_state=1).fit, X_REG, Y_REG)
     # the original's bars were for lbfgs; adam's 300 epochs reach less with the sigmoid
     assert reg.score(X_REG, Y_REG) > {"identity": 0.65, "logistic": 0.8}.get(activation, 0.84)
+
+
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_lbfgs_fits_classification_and_regression(impl, activation):
+    """The original's lbfgs cases, with lbfgs, its bars and its max_fun case."""
+    for X, y in ((X_MULTI, Y_MULTI), (X_BIN, Y_BIN)):
+        clf = quiet(impl[0](solver="lbfgs", hidden_layer_sizes=50, max_iter=150,
+                            random_state=1, activation=activation).fit, X[:150], y[:150])
+        assert clf.score(X[:150], y[:150]) > 0.95
+        assert clf.predict(X[150:]).dtype.kind == y.dtype.kind
+    reg = quiet(impl[1](solver="lbfgs", hidden_layer_sizes=50, max_iter=200, tol=1e-3,
+                        random_state=1, activation=activation).fit, X_REG, Y_REG)
+    assert reg.score(X_REG, Y_REG) > (0.80 if activation == "identity" else 0.98)
+    with pytest.warns(ConvergenceWarning):
+        clf = impl[0](solver="lbfgs", hidden_layer_sizes=50, max_iter=150, max_fun=10,
+                      random_state=1, activation=activation).fit(X_MULTI, Y_MULTI)
+    assert clf.n_iter_ <= 10
 
 
 def test_invscaling_rate_after_warm_starts(impl):

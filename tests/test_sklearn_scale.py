@@ -179,3 +179,29 @@ def test_sequential_keeps_keras_scale():
     assert "summed over the labels" in (FastNNClassifier.__doc__ or "")
     assert "mean" in (fastnn.losses.__doc__ or "") and "(1/k) Σ_j (a_j − y_j)²" in \
         (fastnn.losses.__doc__ or "")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("activation", ["relu", "logistic"])
+def test_same_random_state_same_start_and_full_batch_trajectory(kind, activation):
+    """MLP's initialisation from the same generator draws: with an int random_state
+    the estimators start from MLP's weights (and hold out MLP's validation rows), so
+    full-batch training (adam, early stopping) follows MLP's run; measured: equal
+    to a few 1e-16 after 30 epochs."""
+    X, y = data(kind)
+    params = dict(hidden_layer_sizes=(7, 3), activation=activation, max_iter=30,
+                  solver="adam", learning_rate_init=0.01, batch_size="auto",
+                  warm_start=False, random_state=4, early_stopping=True,
+                  validation_fraction=0.25, n_iter_no_change=100)
+    mlp, fnn = pair(kind, **params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        start = pair(kind, **{**params, "max_iter": 1, "learning_rate_init": 1e-300})
+        for est in start:
+            est.fit(X, y)
+        mlp.fit(X, y)
+        fnn.fit(X, y)
+    assert max_diff(*start) <= TOL  # (a step of 1e-300 moves nothing)
+    assert max_diff(mlp, fnn) <= 1e-10
+    np.testing.assert_allclose(fnn.loss_curve_, mlp.loss_curve_, rtol=0, atol=1e-10)
+    assert fnn.validation_scores_ == pytest.approx(mlp.validation_scores_, abs=1e-12)

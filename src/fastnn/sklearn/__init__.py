@@ -39,10 +39,17 @@ MLP test cases against both):
 
 * ``solver``: ``"sgd"`` (MLP's momentum and Nesterov, and ``learning_rate``
   ``"constant"``, ``"invscaling"`` with ``power_t``, ``"adaptive"``), ``"adam"``,
-  and fastnn's ``"rmsprop"``, ``"adagrad"``, ``"adamw"``.  ``"lbfgs"`` is refused
-  with a ValueError that says what to use (fastnn trains by mini-batch steps only),
-  and ``max_fun`` (lbfgs's) is accepted and unused.  ``momentum`` is in [0, 1)
-  (MLP also takes 1).
+  ``"lbfgs"`` (scipy's L-BFGS-B over fastnn's C loss and gradient, with
+  ``max_iter``, ``max_fun`` and ``tol`` as MLP passes them; see ``_lbfgs.py``),
+  and fastnn's ``"rmsprop"``, ``"adagrad"``, ``"adamw"``.  ``momentum`` is in
+  [0, 1) (MLP also takes 1).
+* Initial weights: MLP's (kernel, then bias, per layer, uniform in ±√(6/(fan_in +
+  fan_out)), ±√(2/…) for logistic), drawn from the same ``random_state``
+  generator in the same order, so with an int ``random_state`` both estimators
+  start from the same weights and hold out the same validation rows; a full-batch
+  run (or ``shuffle=False``) then follows MLP's to rounding
+  (``tests/test_sklearn_scale.py``; shuffled mini-batches differ: fastnn shuffles
+  with its own generator).
 * dtype: float32 input trains and predicts in float32, anything else in float64
   (MLP's rule); ``dtype="float32"``/``"float64"`` forces one.  Predictions come
   in the fitted dtype (MLP: float64 when X is float64 and the model float32).
@@ -58,7 +65,9 @@ MLP test cases against both):
   NaN score and a ConvergenceWarning; without early stopping it raises MLP's
   ValueError.
 * A sparse X raises TypeError (no sparse first layer yet).  ``loss="poisson"`` is
-  refused (no exponential output unit).
+  refused (no exponential output unit).  With lbfgs, as MLP, early stopping is
+  not used, ``t_`` stays 0 and a k-output regressor's objective is MLP's reported
+  loss (½·mean over outputs) with the gradient of ½·sum.
 
 fastnn's own parameters: ``dropout`` (a rate after every hidden layer), ``dtype``,
 and the regressor's ``output_activation`` (``"identity"``, or ``"logistic"`` for

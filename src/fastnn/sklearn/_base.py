@@ -209,9 +209,6 @@ class _FastNNBase(BaseEstimator):
              incremental: bool, classes: ArrayLike | None = None) -> Self:
         name = type(self).__name__
         hidden = check_params(self)
-        if self.solver == "lbfgs":
-            from ._params import check_solver_for_fit
-            check_solver_for_fit(self)
         if incremental:
             self._check_partial_fit()
         self._refuse_sparse(X_in, "partial_fit" if incremental else "fit")
@@ -229,10 +226,14 @@ class _FastNNBase(BaseEstimator):
             raise ValueError(f"{name}: y has {t.n_outputs} outputs; the fitted model has "
                              f"{self.n_outputs_}.")
         rng = check_random_state(self.random_state)
-        seed = int(rng.randint(np.iinfo(np.int32).max)) if first else 0
+        # MLP's initial weights, from the same draws of the same generator: with an int
+        # random_state both estimators start from the same weights (and split the same)
+        init = self._initial_weights(rng, [X.shape[1], *hidden, t.n_outputs]) if first \
+            else []
         validation = None
         Y, swt = t.Y, sw
-        if self.early_stopping:  # MLP stratifies a single-output classifier only
+        if self.early_stopping and self.solver != "lbfgs":  # (lbfgs: MLP ignores it)
+            # MLP stratifies a single-output classifier only
             parts = train_test_split(X, Y, t.y_score, *(() if sw is None else (sw,)),
                                      random_state=rng, test_size=self.validation_fraction,
                                      stratify=t.stratify)
@@ -247,15 +248,33 @@ class _FastNNBase(BaseEstimator):
         if swt is not None and not swt.sum() > 0:
             raise ValueError(f"{name}: the sample weights of the training samples are all "
                              f"zero (sum {swt.sum()}); at least one weight must be > 0.")
+        seed = int(rng.randint(np.iinfo(np.int32).max)) if first else 0  # fastnn's streams
         # every check passed: from here on the estimator changes
         for key, value in t.state.items():
             setattr(self, key, value)
         if first:
             self._new_model(hidden, X.shape[1], t, seed, X.dtype)
+            self.model_.set_weights(init)
+            self._best_weights = self.model_.get_weights()
         elif not incremental:
             assert self.model_.loss is not None  # compiled when made
             self._compile(self.model_.loss)  # fit() with warm_start: a fresh optimizer
+        if self.solver == "lbfgs":
+            return self._fit_lbfgs(X, Y, swt)
         return self._train(X, Y, swt, validation, incremental)
+
+    def _initial_weights(self, rng: np.random.RandomState, units: list[int]
+                         ) -> list[np.ndarray]:
+        """MLP's initialisation: per layer, kernel then bias from U(−r, r), r =
+        √(6/(fan_in + fan_out)) (√(2/…) with the logistic activation), drawn in that
+        order from `rng`."""
+        factor = 2.0 if self.activation == "logistic" else 6.0
+        out = []
+        for fan_in, fan_out in zip(units[:-1], units[1:]):
+            r = np.sqrt(factor / (fan_in + fan_out))
+            out.append(rng.uniform(-r, r, (fan_in, fan_out)))
+            out.append(rng.uniform(-r, r, fan_out))
+        return out
 
     def _new_model(self, hidden: list[int], n_features: int, t: Targets, seed: int,
                    dtype: np.dtype) -> None:
@@ -296,15 +315,7 @@ class _FastNNBase(BaseEstimator):
                incremental: bool) -> Self:
         model, n = self.model_, len(X)
         batch = self._batch(n)
-        # MLP's scale through fastnn's weighted C loop (docstring): per-sample weights
-        # c·w·n/Σw, and the L2 term alpha/(2·batch)·(n/Σw)·‖W‖²
-        c = self._loss_scale
-        norm = 1.0 if sw is None else n / float(sw.sum())
-        W = np.full(n, c) if sw is None else c * sw * norm
-        lam = self.alpha / (2.0 * batch) * norm
-        for layer in model.layers:
-            if isinstance(layer, Dense):
-                layer.kernel_regularizer = l2(lam) if lam > 0 else None
+        W = self._scale(sw, n, batch)
         if validation is not None and self.validation_scores_ is None:
             self.validation_scores_, self.best_validation_score_ = [], -np.inf
             self.best_loss_ = None
@@ -326,6 +337,29 @@ class _FastNNBase(BaseEstimator):
                           "reached and the optimization hasn't converged yet.",
                           ConvergenceWarning, stacklevel=3)
         weights = model.get_weights()
+        self.coefs_, self.intercepts_ = weights[0::2], weights[1::2]
+        return self
+
+    def _scale(self, sw: np.ndarray | None, n: int, batch: int) -> np.ndarray:
+        """MLP's scale through fastnn's weighted C loop (package docstring): sets the
+        L2 term alpha/(2·batch)·(n/Σw)·‖W‖² on the kernels; returns the per-sample
+        weights c·w·n/Σw."""
+        c = self._loss_scale
+        norm = 1.0 if sw is None else n / float(sw.sum())
+        lam = self.alpha / (2.0 * batch) * norm
+        for layer in self.model_.layers:
+            if isinstance(layer, Dense):
+                layer.kernel_regularizer = l2(lam) if lam > 0 else None
+        return np.full(n, c) if sw is None else c * sw * norm
+
+    def _fit_lbfgs(self, X: np.ndarray, Y: np.ndarray, sw: np.ndarray | None) -> Self:
+        """MLP's lbfgs: one full batch, scipy's L-BFGS-B (_lbfgs.py)."""
+        from ._lbfgs import fit_lbfgs
+        W = self._scale(sw, len(X), len(X))
+        loss_fix = (self.n_outputs_ - 1) / 2.0 if self._multi_output_regression() else 0.0
+        threads.one_thread_per_worker()
+        fit_lbfgs(self, X, Y, W, loss_fix)
+        weights = self.model_.get_weights()
         self.coefs_, self.intercepts_ = weights[0::2], weights[1::2]
         return self
 

@@ -67,8 +67,10 @@ class FastNNClassifier(ClassifierMixin, _FastNNBase):
                                  "indicator, but the fitted model was "
                                  f"{'' if self._multilabel else 'not '}trained on one.")
             if not incremental and set(present) != set(known):
-                raise ValueError(f"{name}.fit with warm_start=True: y must have the classes "
-                                 f"of the previous fit, {known}; this y has {present}.")
+                # MLP's message, word for word: code written for MLP may match it
+                raise ValueError("warm_start can only be used where `y` has the same "
+                                 "classes as in the previous call to fit. Previously got "
+                                 f"{known}, `y` has {present}")
             if incremental and classes is not None and \
                     not np.array_equal(unique_labels(classes), known):
                 raise ValueError(f"{name}.partial_fit: classes={unique_labels(classes)!r} "

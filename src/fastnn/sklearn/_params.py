@@ -125,21 +125,14 @@ def check_params(est: Any) -> list[int]:
     return hidden
 
 
-def check_solver_for_fit(est: Any) -> None:
-    """lbfgs is MLP's full-batch quasi-Newton solver; fastnn trains by mini-batch
-    steps only, so it is refused by name, with what to use instead."""
-    if est.solver == "lbfgs":
-        raise ValueError(
-            f"{type(est).__name__}: solver='lbfgs' is not implemented in fastnn (it trains "
-            "with mini-batch steps only). Use solver='adam' (the default) or 'sgd'; for a "
-            "full-batch run like lbfgs's, set batch_size to the number of samples. "
-            "Received: solver='lbfgs'")
-
-
 def make_optimizer(est: Any) -> O.Optimizer:
     """The fastnn optimizer of `est`'s solver, with MLP's hyper-parameters (its
-    update rules are MLP's for sgd, Nesterov included, and adam)."""
+    update rules are MLP's for sgd, Nesterov included, and adam); for lbfgs, the
+    plain SGD step its loss-and-gradient reads."""
     lr = float(est.learning_rate_init)
+    if est.solver == "lbfgs":  # reads the gradient out of one step (_lbfgs.py)
+        from ._lbfgs import STEP
+        return O.SGD(STEP)
     if est.solver == "sgd":
         return O.SGD(lr, momentum=float(est.momentum),
                      nesterov=bool(est.nesterovs_momentum) and est.momentum > 0)
