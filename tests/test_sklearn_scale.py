@@ -173,6 +173,7 @@ def test_sequential_keeps_keras_scale():
     np.testing.assert_allclose(model.get_weights()[0], W0 - 0.1 * (2 / k) * X.T @ E / 8,
                                rtol=0, atol=1e-14)
     assert hist.history["loss"][0] == pytest.approx(np.mean(E ** 2), abs=1e-14)
+    assert "(1/B) Σ w_r ℓ_r" in (fastnn.Sequential.fit.__doc__ or "")
     assert "Keras's scale" in (fastnn.sklearn.__doc__ or "")
     assert "MLP's" in (FastNNRegressor.__doc__ or "")
     assert "half the squared error summed" in (FastNNRegressor.__doc__ or "")

@@ -2,8 +2,8 @@
 training run with MLP's loss scale, sample weights, stopping rule, learning-rate
 schedules and early stopping (see the package docstring for the scale).
 
-(About 400 lines: the fit path is one sequence of checks, then one training run;
-splitting it further would scatter the order the checks must keep.)
+(The end of each iteration — MLP's stopping rule, schedules, early-stopping
+score — is in ``_iterations``; lbfgs in ``_lbfgs``.)
 """
 from __future__ import annotations
 
@@ -25,11 +25,11 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 
 from .. import threads
 from .._validation import NonFiniteLossError
-from ..callbacks import Callback
 from ..layers import Dense, Dropout, Input, Layer
 from ..models import Sequential
 from ..regularizers import l2
-from ._params import ACTIVATIONS, MIN_ADAPTIVE_RATE, check_params, make_optimizer
+from ._iterations import EpochEnd, IterationRules
+from ._params import ACTIVATIONS, check_params, make_optimizer
 
 if TYPE_CHECKING:
     from sklearn.utils import Tags
@@ -69,29 +69,7 @@ class StochasticOnly:
         return MethodType(self.fn, obj)
 
 
-class _EpochEnd(Callback):
-    """Hands each epoch's loss to the estimator's stopping rule (MLP's
-    per-iteration bookkeeping); stops the fit when the rule says so."""
-
-    def __init__(self, est: _FastNNBase, n_train: int, loss_fix: float,
-                 validation: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None,
-                 incremental: bool) -> None:
-        super().__init__()
-        self.est, self.n_train, self.loss_fix = est, n_train, loss_fix
-        self.validation, self.incremental = validation, incremental
-        self.stopped = False
-
-    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        assert logs is not None and self.model is not None  # fit passes both
-        loss = float(logs["loss"])
-        if self.loss_fix:  # MLP reports ½·mean over outputs, trains on ½·sum (docstring)
-            loss -= self.loss_fix * float(logs["mse"])
-        if self.est._end_iteration(loss, self.n_train, self.validation, self.model):
-            self.stopped = True
-            self.model.stop_training = True
-
-
-class _FastNNBase(BaseEstimator):
+class _FastNNBase(IterationRules, BaseEstimator):
     # what fit sets (scikit-learn's trailing underscores), declared for the type checker
     model_: Sequential
     n_layers_: int
@@ -114,9 +92,7 @@ class _FastNNBase(BaseEstimator):
         def _targets(self, y: np.ndarray, first: bool, incremental: bool,
                      classes: ArrayLike | None, dtype: np.dtype) -> Targets: ...
 
-        def _score_predictions(self, y: np.ndarray, pred: np.ndarray,
-                               sample_weight: np.ndarray | None) -> float: ...
-
+    
     _is_regressor = False
 
     def __init__(self, hidden_layer_sizes: int | Sequence[int] = (100,),
@@ -323,7 +299,7 @@ class _FastNNBase(BaseEstimator):
             self.best_loss_ = np.inf  # early_stopping was switched off since the last fit
         self.n_iter_ = 0  # MLP counts the iterations of this call only
         loss_fix = (self.n_outputs_ - 1) / 2.0 if self._multi_output_regression() else 0.0
-        monitor = _EpochEnd(self, n, loss_fix, validation, incremental)
+        monitor = EpochEnd(self, n, loss_fix, validation, incremental)
         threads.one_thread_per_worker()
         try:
             model.fit(X, Y, batch_size=batch, epochs=1 if incremental else self.max_iter,
@@ -362,88 +338,6 @@ class _FastNNBase(BaseEstimator):
         weights = self.model_.get_weights()
         self.coefs_, self.intercepts_ = weights[0::2], weights[1::2]
         return self
-
-    def _diverged(self, err: NonFiniteLossError,
-                  validation: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None) -> None:
-        """A NaN or infinite loss: with early stopping, that iteration's loss and score
-        are NaN and the run ends on the best weights (MLP runs on with NaN weights to
-        max_iter, then restores them too); without it, MLP's ValueError."""
-        if validation is None:
-            raise ValueError(
-                "Solver produced non-finite parameter weights. The input data may contain "
-                f"large values and need to be preprocessed. ({type(self).__name__}: the "
-                f"loss became NaN or infinite in iteration {self.n_iter_ + 1}; scale the "
-                "inputs or lower learning_rate_init.)") from err
-        assert self.validation_scores_ is not None  # set for an early-stopping run
-        self.n_iter_ += 1
-        self.loss_ = float("nan")
-        self.loss_curve_.append(self.loss_)
-        self.validation_scores_.append(float("nan"))
-        warnings.warn(f"{type(self).__name__}: the loss became NaN or infinite in iteration "
-                      f"{self.n_iter_}; training stopped on the weights of the best "
-                      "validation score. Lower learning_rate_init or scale the inputs.",
-                      ConvergenceWarning, stacklevel=4)
-
-    def _end_iteration(self, loss: float, n_train: int,
-                       validation: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None,
-                       model: Sequential) -> bool:
-        """MLP's end of one iteration (epoch): the loss curve, the no-improvement count
-        (training loss, or validation score with early stopping), the learning-rate
-        schedule; True to stop."""
-        self.n_iter_ += 1
-        self.t_ += n_train
-        self.loss_ = loss
-        self.loss_curve_.append(loss)
-        if self.verbose:
-            print(f"Iteration {self.n_iter_}, loss = {loss:.8f}")
-        if validation is not None:
-            assert self.validation_scores_ is not None and \
-                self.best_validation_score_ is not None  # _train set both
-            score = self._validation_score(*validation)
-            self.validation_scores_.append(score)
-            if self.verbose:
-                print(f"Validation score: {score:.6f}")
-            better = score >= self.best_validation_score_ + self.tol
-            self._no_improvement_count = 0 if better or np.isnan(score) else \
-                self._no_improvement_count + 1
-            if score > self.best_validation_score_:
-                self.best_validation_score_ = score
-                self._best_weights = model.get_weights()
-        else:
-            best = np.inf if self.best_loss_ is None else self.best_loss_
-            self._no_improvement_count = 0 if loss <= best - self.tol else \
-                self._no_improvement_count + 1
-            self.best_loss_ = min(best, loss)
-        opt = model.optimizer
-        assert opt is not None  # compiled
-        if self.solver == "sgd" and self.learning_rate == "invscaling":
-            opt.learning_rate = self.learning_rate_init / (self.t_ + 1) ** self.power_t
-        if self._no_improvement_count > self.n_iter_no_change:
-            what = "Validation score" if validation is not None else "Training loss"
-            msg = (f"{what} did not improve more than tol={self.tol:f} for "
-                   f"{self.n_iter_no_change} consecutive epochs.")
-            if self.solver == "sgd" and self.learning_rate == "adaptive" and \
-                    opt.learning_rate > MIN_ADAPTIVE_RATE:
-                opt.learning_rate = opt.learning_rate / 5.0
-                self._no_improvement_count = 0
-                if self.verbose:
-                    print(f"{msg} Setting learning rate to {opt.learning_rate:f}")
-                return False
-            if self.verbose:
-                print(msg + (" Learning rate too small. Stopping."
-                             if self.learning_rate == "adaptive" else ""))
-            return True
-        return False
-
-    def _validation_score(self, X: np.ndarray, y: np.ndarray,
-                          sample_weight: np.ndarray | None) -> float:
-        """The early-stopping score on the held-out part (arrays already checked, so
-        no feature-name warning); NaN when the network outputs are not finite."""
-        threads.one_thread_per_worker()
-        out = self.model_.predict(X)
-        if not np.isfinite(out).all():
-            return float("nan")
-        return float(self._score_predictions(y, out, sample_weight))
 
     # ------------------------------------------------------------------ predict
     def _forward(self, X: ArrayLike) -> np.ndarray:
