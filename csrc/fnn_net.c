@@ -328,7 +328,7 @@ int FNN_(fnn_net_train)(const fnn_net *net, fnn_optim *opt, FNN_T *P, FNN_T *G,
         if (opt->clipnorm > 0 || opt->global_clipnorm > 0 || opt->clipvalue > 0)
             FNN_(clip_gradients)(net, opt, G);
         if (!split || grad_top < 0) grad_top = FNN_(trainable_max)(net, frozen, G);
-        if (!(grad_top <= safe)) return 1; /* NaN or infinite gradient (or near it) */
+        if (!(grad_top <= DBL_MAX)) return 1; /* a NaN or infinite gradient */
         if (!(state_top <= safe && fnn_optim_bound(opt, state_top, grad_top) <= safe) &&
             !FNN_(trainable_finite)(net, frozen, opt, P, G, S1, S2))
             return 1;

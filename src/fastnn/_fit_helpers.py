@@ -1,6 +1,6 @@
 """Helpers of the training loop (fastnn.training): holding Ctrl-C over a C chunk and
-saying where it stopped, batch hooks, and the checks of fit's `verbose` and
-`callbacks` arguments."""
+saying where it stopped, the stop at a non-finite step, batch hooks, and the checks
+of fit's `verbose` and `callbacks` arguments."""
 from __future__ import annotations
 
 import signal
@@ -10,8 +10,23 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any, Literal
 
-from ._validation import check_int, fail
+from ._validation import NonFiniteLossError, check_int, fail
 from .callbacks import Callback
+
+
+def stop_at_non_finite(epoch: int, where: str, terminate: bool) -> None:
+    """After the C loop stopped before a batch whose loss, gradient or update was not
+    finite (fnn_net_train applies no such step, so the weights are those after the
+    last applied batch): with TerminateOnNaN print Keras's line and return (the
+    caller stops training); otherwise raise NonFiniteLossError.  `where`: "in epoch
+    e, after n ... samples"."""
+    where += "; the weights are those after the last applied batch"
+    if terminate:
+        print(f"Epoch {epoch + 1}: invalid loss, terminating training ({where})")
+        return
+    raise NonFiniteLossError(
+        "fit(): the loss became NaN or infinite, or the update would have made a weight "
+        f"so ({where}). Lower the learning rate, scale the inputs, or check the targets.")
 
 
 class _HeldInterrupt:

@@ -29,7 +29,8 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 
 from ._kernels import _core
-from ._validation import NonFiniteLossError, check_int, fail
+from ._validation import check_int, fail
+from ._fit_helpers import stop_at_non_finite
 from ._training_checks import TrainingChecks
 from .callbacks import Callback, History, TerminateOnNaN
 from .threads import fit_thread_policy
@@ -273,21 +274,12 @@ class SourceTraining(TrainingChecks):
             self._rng[2], sums, run["threads"])  # frozen layers: the plan skips them
         state["per_batch"] = max((time.perf_counter() - t0) / len(group), 1e-9)
         self.optimizer.iterations = its
-        if status or not _core.all_finite(self._params):
-            # C applies no batch whose loss, gradient or update is not finite (as fit)
-            kept = _core.all_finite(self._params)
-            where = (f"in epoch {epoch + 1}, after {state['n'] + n_done} samples; "
-                     + ("the weights are those after the last applied batch" if kept
-                        else "the weights are NOT finite"))
-            if nan_stops and kept:
-                print(f"Epoch {epoch + 1}: invalid loss, terminating training ({where})")
-                self.stop_training = True
-                state["n"] = -1
-                return
-            raise NonFiniteLossError(
-                "fit(): the loss became NaN or infinite, or the update would have made a "
-                f"weight so ({where}). Lower the learning rate, scale the inputs, or check "
-                "the targets.")
+        if status:  # a non-finite step: C stopped before applying it (as in fit)
+            stop_at_non_finite(epoch, f"in epoch {epoch + 1}, after {state['n'] + n_done} "
+                                      "samples", nan_stops)
+            self.stop_training = True  # TerminateOnNaN (else it raised)
+            state["n"] = -1
+            return
         state["n"] += n_done
         state["batches"] += len(group)
         bar.chunk(state["batches"], lambda: self._logs(

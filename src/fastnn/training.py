@@ -27,11 +27,11 @@ from . import activations as A
 from . import losses as L
 from . import optimizers as O
 from ._kernels import _core
-from ._validation import (NonFiniteLossError, ZeroGradientWarning,
-                          check_bool, check_float, check_int,
+from ._validation import (ZeroGradientWarning, check_bool, check_float, check_int,
                           fail)
 from ._fit_helpers import (_batch_hooks, _call_batch_hook, _check_callbacks,
-                           _check_verbose, _HeldInterrupt, _say_interrupted)
+                           _check_verbose, _HeldInterrupt, _say_interrupted,
+                           stop_at_non_finite)
 from ._progress import ProgressBar, report as _report
 from .threads import fit_thread_policy
 from ._training_checks import ACC_NONE  # noqa: F401  (models reads ACC_NONE)
@@ -310,23 +310,13 @@ class Trainer(SourceTraining):
                     if W is not None:
                         wdone += float(W[part[:n_done]].sum())
                     b0 += size
-                    if status or not _core.all_finite(self._params):
-                        # C applies no batch whose loss, gradient or update is not finite
-                        # (fnn_net_train): the state is that after the last applied batch
-                        kept = _core.all_finite(self._params)  # (never False: a guard)
-                        where = (f"in epoch {epoch + 1}, after {done} of {n} samples; "
-                                 + ("the weights are those after the last applied batch"
-                                    if kept else "the weights are NOT finite"))
-                        if nan_stops and kept:  # TerminateOnNaN: stop without an exception
+                    if status:  # a non-finite step: C stopped before applying it
+                        if nan_stops:
                             bar.close()
-                            print(f"Epoch {epoch + 1}: invalid loss, terminating training "
-                                  f"({where})")
-                            self.stop_training = True
-                            break
-                        raise NonFiniteLossError(
-                            "fit(): the loss became NaN or infinite, or the update would "
-                            f"have made a weight so ({where}). Lower the learning rate, "
-                            "scale the inputs, or check the targets.")
+                        stop_at_non_finite(epoch, f"in epoch {epoch + 1}, after {done} of "
+                                                  f"{n} samples", nan_stops)
+                        self.stop_training = True  # TerminateOnNaN (else it raised)
+                        break
                     bar.chunk(b0, lambda: self._logs(sums, done,
                                                      wdone if W is not None else None))
                     for cb in batch_cbs:
