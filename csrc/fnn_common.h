@@ -91,8 +91,9 @@ enum {
  * unfused cross-entropies (Keras's backend epsilon). */
 #define FNN_PROB_EPS 1e-7
 
-/* BLAS, Fortran interface, as exported by scipy.linalg.cython_blas.
- * fastnn never links a BLAS: the pointers come from SciPy at run time. */
+/* BLAS, Fortran interface: scipy-openblas32's, or as exported by
+ * scipy.linalg.cython_blas (fastnn/_blas.py chooses).
+ * fastnn never links a BLAS: the pointers are looked up at run time. */
 typedef void (*fnn_sgemm_t)(char *transa, char *transb, int *m, int *n, int *k,
                             float *alpha, float *a, int *lda, float *b, int *ldb,
                             float *beta, float *c, int *ldc);

@@ -55,7 +55,7 @@ fnn_pool *fnn_pool_acquire(int threads)
     return NULL;
 }
 void fnn_pool_release(fnn_pool *pool) { (void)pool; }
-void fnn_pool_set_blas_threads_setter(int (*setter)(int)) { (void)setter; }
+void fnn_pool_set_blas_threads_setter(void (*setter)(int)) { (void)setter; }
 
 #else
 
@@ -99,9 +99,9 @@ static pthread_mutex_t the_pool_mu = PTHREAD_MUTEX_INITIALIZER;  /* guards the_p
 static pthread_mutex_t the_pool_busy = PTHREAD_MUTEX_INITIALIZER; /* one user at a time */
 static fnn_worker_arg the_args[FNN_POOL_MAX];
 static int atfork_set;
-static int (*blas_threads_setter)(int);
+static void (*blas_threads_setter)(int);
 
-void fnn_pool_set_blas_threads_setter(int (*setter)(int)) { blas_threads_setter = setter; }
+void fnn_pool_set_blas_threads_setter(void (*setter)(int)) { blas_threads_setter = setter; }
 
 /* Claims the next item of loop `gen`; 0 when the loop has none left (or is over). */
 static int fnn_claim(fnn_pool *p, uint32_t gen, ptrdiff_t n, ptrdiff_t *item)

@@ -31,7 +31,7 @@ typedef void (*fnn_task_w)(void *ctx, ptrdiff_t item, int thread);
  * are not available, or when another thread holds the pool. */
 fnn_pool *fnn_pool_acquire(int threads);
 /* The setter each new worker calls with 1 (NULL: none); set before the first acquire. */
-void fnn_pool_set_blas_threads_setter(int (*setter)(int));
+void fnn_pool_set_blas_threads_setter(void (*setter)(int));
 void fnn_pool_release(fnn_pool *pool);
 
 /* task(ctx, i) for i in [0, n) on the caller and up to threads − 1 workers of `pool`

@@ -15,8 +15,8 @@ from fastnn import threads as fthreads
 from fastnn.layers import Dense, Dropout
 
 pytestmark = pytest.mark.skipif(
-    fthreads._openblas_local_threads() is None or fthreads._local_getter is None,
-    reason="SciPy's OpenBLAS has no per-thread setting here: fit keeps one fastnn thread")
+    fthreads._openblas_local_threads() is None,
+    reason="the OpenBLAS fastnn calls has no thread controls here: fit keeps one fastnn thread")
 
 
 def data(n=600, d=96, k=5, seed=0):

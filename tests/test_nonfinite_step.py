@@ -84,9 +84,8 @@ def test_clipping_and_penalties_are_checked_after_they_apply():
     assert all(np.isfinite(w).all() for w in m.get_weights())
 
 
-@pytest.mark.skipif(fthreads._openblas_local_threads() is None
-                    or fthreads._local_getter is None,
-                    reason="SciPy's OpenBLAS has no per-thread setting here: "
+@pytest.mark.skipif(fthreads._openblas_local_threads() is None,
+                    reason="the OpenBLAS fastnn calls has no thread controls here: "
                            "fit keeps one fastnn thread")
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_the_split_step_checks_its_update_in_parts(dtype):

@@ -11,14 +11,13 @@ from fastnn.layers import Dense
 
 setter = threads._openblas_local_threads()
 pytestmark = pytest.mark.skipif(
-    setter is None, reason="SciPy's OpenBLAS here has no openblas_set_num_threads_local "
-                           "(OpenBLAS < 0.3.27, another BLAS, or not Linux): no policy")
+    setter is None, reason="the OpenBLAS fastnn calls has no thread controls here "
+                           "(another BLAS, or not Linux): no policy")
 
 
 def local_threads() -> int:
-    current = setter(1)  # returns the previous count of this thread
-    setter(current)
-    return current
+    """The thread count of the OpenBLAS fastnn calls (one for the process)."""
+    return threads._openblas_threads()
 
 
 @pytest.fixture(autouse=True)

@@ -322,7 +322,10 @@ def info() -> None:
     from fastnn._kernels import _core
 
     print(f"fastnn {fastnn.__version__}")
-    print(f"numpy {np.__version__}, scipy {scipy.__version__} (BLAS via scipy.linalg.cython_blas)")
+    from fastnn import _blas
+
+    print(f"numpy {np.__version__}, scipy {scipy.__version__}; products by {_blas.describe()} "
+          f"(FASTNN_BLAS={'|'.join(_blas.CHOICES)} chooses)")
     print(f"dense layers use direct C loops below {_core.DEFAULT_SMALL_GEMM} multiply-adds "
           "per product, BLAS gemm above")
     print(f"instruction set: {_core.get_isa()} (available: {', '.join(_core.available_isas())}; "

@@ -17,8 +17,8 @@ nor on the thread count (2 or more), nor on other fits running in other threads
 Smaller steps run serially on one thread: measured on digits (64-64-10, batch
 256), splitting 1 M multiply-add products costs more than it gains.
 
-SciPy's OpenBLAS keeps one process-wide thread count (its
-``openblas_set_num_threads_local`` sets it for every thread), so while any fit
+The OpenBLAS fastnn calls (``fastnn._blas``: scipy-openblas32's, else SciPy's) keeps
+one process-wide thread count, so while any fit
 runs, OpenBLAS runs one thread for the whole process — a ``predict`` in another
 thread meanwhile too.
 
@@ -32,9 +32,9 @@ count.  Smaller predicts, and ``evaluate``, use the BLAS's own threads for their
 large products.  Parallel
 workers (joblib, Dask) should each run one thread, or they fight for the same
 cores; fastnn's scikit-learn estimators set that by themselves in a worker
-process (``one_thread_per_worker``).  Where SciPy's OpenBLAS has no
-``openblas_set_num_threads_local`` (OpenBLAS < 0.3.27), ``fit`` keeps one fastnn
-thread and OpenBLAS's own threads.  Set
+process (``one_thread_per_worker``).  Where that OpenBLAS's thread controls are not
+found (not Linux, or another BLAS), ``fit`` keeps one fastnn thread and the BLAS's
+own threads.  Set
 ``fastnn.threads.SINGLE_THREAD_BELOW`` to change the threshold.
 
 `threadpoolctl` is optional: it comes with the ``sklearn`` extra.
@@ -48,6 +48,7 @@ import threading
 from collections.abc import Callable, Iterator
 from types import ModuleType
 
+from . import _blas
 from ._extras import install_hint
 from ._validation import check_int
 
@@ -88,51 +89,31 @@ SINGLE_THREAD_BELOW = 1 << 22  # multiply-adds of a step's largest product
 # one C call on the caller's thread (the BLAS's own threads for large products)
 SPLIT_PREDICT_ABOVE = 1 << 24
 
-_local_setter: Callable[[int], int] | None = None
-_local_getter: Callable[[], int] | None = None
-_local_setter_looked = False
+def _openblas_local_threads() -> Callable[[int], None] | None:
+    """The process-wide thread-count setter of the OpenBLAS fastnn calls
+    (fastnn._blas: scipy-openblas32's or SciPy's), or None where it is not found.
+    The first call also hands it to fastnn's worker threads, which call it with 1
+    when they start (a pthreads OpenBLAS keeps one count for the process)."""
+    global _local_looked
+    lib = _blas.chosen()
+    setter = None if lib is None or lib["get_threads"] is None else lib["set_threads"]
+    if lib is not None and setter is not None and not _local_looked:
+        _local_looked = True
+        from ._kernels import _core
+
+        _core.set_blas_threads_setter(lib["set_address"])
+    return setter
 
 
-def _openblas_local_threads() -> Callable[[int], int] | None:
-    """SciPy's OpenBLAS ``openblas_set_num_threads_local`` (per calling thread;
-    returns the previous count), found among the loaded libraries, or None."""
-    global _local_setter, _local_getter, _local_setter_looked
-    if _local_setter_looked:
-        return _local_setter
-    _local_setter_looked = True
-    try:
-        import ctypes
-
-        import scipy.linalg.cython_blas  # noqa: F401  (loads the library fastnn calls)
-
-        with open("/proc/self/maps") as maps:  # Linux: where it was loaded from
-            paths = {line.split()[-1] for line in maps if "scipy_openblas" in line
-                     and "openblas64" not in line and line.rstrip().endswith(".so")}
-        for path in sorted(paths):
-            lib = ctypes.CDLL(path)
-            fn = getattr(lib, "openblas_set_num_threads_local", None)
-            get = getattr(lib, "openblas_get_num_threads", None) or getattr(
-                lib, "scipy_openblas_get_num_threads", None)  # SciPy's build prefixes it
-            if fn is not None and get is not None:
-                fn.argtypes, fn.restype = [ctypes.c_int], ctypes.c_int
-                get.argtypes, get.restype = [], ctypes.c_int
-                _local_setter, _local_getter = fn, get
-                from ._kernels import _core  # fastnn's worker threads call it with 1
-
-                _core.set_blas_threads_setter(ctypes.cast(fn, ctypes.c_void_p).value or 0)
-                break
-    except (OSError, ImportError):  # another platform or BLAS: no policy
-        _local_setter = None
-    return _local_setter
+_local_looked = False
 
 
 def _openblas_threads() -> int:
-    """OpenBLAS's process-wide thread count (what set_num_threads sets), or 1."""
-    setter = _openblas_local_threads()
-    getter = _local_getter
-    if setter is None or getter is None:
+    """The process-wide thread count of the OpenBLAS fastnn calls, or 1."""
+    lib = _blas.chosen()
+    if _openblas_local_threads() is None or lib is None or lib["get_threads"] is None:
         return 1
-    return max(1, int(getter()))
+    return max(1, int(lib["get_threads"]()))
 
 
 _fits_lock = threading.Lock()
@@ -148,12 +129,12 @@ def fit_thread_policy(largest_product: int) -> Iterator[int]:
     BLAS thread count (``set_num_threads``; by default the CPUs this process may
     use), and fastnn splits each step itself (csrc/fnn_net_par.h).
 
-    SciPy's OpenBLAS (a pthreads build) keeps ONE process-wide thread count:
-    ``openblas_set_num_threads_local`` changes it for every thread.  So the count
+    The OpenBLAS fastnn calls (a pthreads build) keeps ONE process-wide thread
+    count.  So the count
     is lowered to 1 when the first of any concurrent fits starts and put back when
     the last one ends, and every fit takes its thread count from the value before:
     a fit's products are single-threaded, and its split (hence its bits) does not
-    depend on other fits running.  Where SciPy's OpenBLAS has no such setter,
+    depend on other fits running.  Where its thread controls are not found,
     nothing changes: 1 fastnn thread and OpenBLAS's own threads."""
     global _fits_running, _count_before_fits
     setter = _openblas_local_threads()

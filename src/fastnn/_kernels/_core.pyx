@@ -34,6 +34,8 @@ import warnings
 import numpy as np
 from scipy.linalg import cython_blas
 
+from fastnn import _blas as _blas_choice  # pure Python: imports nothing of fastnn
+
 cnp.import_array()
 
 # Instruction set of the kernels, lowest first.  Each level is the whole C path
@@ -127,6 +129,18 @@ cdef fnn_sgemm_t _sgemm = <fnn_sgemm_t>_blas_function("sgemm", "s")
 cdef fnn_dgemm_t _dgemm = <fnn_dgemm_t>_blas_function("dgemm", "d")
 cdef fnn_sgemv_t _sgemv = <fnn_sgemv_t>_blas_function("sgemv", "s")
 cdef fnn_dgemv_t _dgemv = <fnn_dgemv_t>_blas_function("dgemv", "d")
+
+# A newer OpenBLAS when fastnn._blas finds one (scipy-openblas32: the same Fortran
+# interface, LP64, faster on small products); SciPy's pointers above otherwise.  Set
+# once, here, before any network copies them into its fnn_blas.
+_chosen_blas = _blas_choice.chosen()
+if _chosen_blas is not None and _chosen_blas["sgemm"] and _chosen_blas["dgemm"] \
+        and _chosen_blas["sgemv"] and _chosen_blas["dgemv"]:
+    _sgemm = <fnn_sgemm_t><Py_ssize_t>_chosen_blas["sgemm"]
+    _dgemm = <fnn_dgemm_t><Py_ssize_t>_chosen_blas["dgemm"]
+    _sgemv = <fnn_sgemv_t><Py_ssize_t>_chosen_blas["sgemv"]
+    _dgemv = <fnn_dgemv_t><Py_ssize_t>_chosen_blas["dgemv"]
+del _chosen_blas
 
 
 cdef fnn_blas _make_blas(Py_ssize_t small_gemm):
@@ -347,10 +361,10 @@ cdef fnn_optim _make_optim(tuple opt):
 
 
 def set_blas_threads_setter(Py_ssize_t address):
-    """The address of the BLAS's ``int f(int)`` per-thread thread-count setter
-    (OpenBLAS's openblas_set_num_threads_local, found by fastnn.threads), which
-    fastnn's worker threads call with 1 when they start (fnn_pool.h); 0: none."""
-    fnn_pool_set_blas_threads_setter(<int (*)(int) noexcept nogil>address)
+    """The address of the BLAS's ``void f(int)`` thread-count setter (OpenBLAS's
+    openblas_set_num_threads, found by fastnn._blas), which fastnn's worker threads
+    call with 1 when they start (fnn_pool.h); 0: none."""
+    fnn_pool_set_blas_threads_setter(<void (*)(int) noexcept nogil>address)
 
 
 def train(Net net not None, tuple opt, P, G, S1, S2, ws, Py_ssize_t cap, X, Y, order,

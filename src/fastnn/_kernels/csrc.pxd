@@ -67,7 +67,7 @@ cdef extern from "fastnn.h" nogil:
         int mode, probing, skip
     fnn_pool *fnn_pool_acquire(int threads)
     void fnn_pool_release(fnn_pool *pool)
-    void fnn_pool_set_blas_threads_setter(int (*setter)(int))
+    void fnn_pool_set_blas_threads_setter(void (*setter)(int))
 
     # dense
     void fnn_dense_forward_f32(const fnn_blas *blas, Py_ssize_t B, Py_ssize_t n_in, Py_ssize_t n_out,

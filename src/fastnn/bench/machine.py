@@ -91,7 +91,12 @@ def fastnn_isa() -> dict:
         from fastnn._kernels import _core
     except ImportError as e:  # reported, not fatal
         return {"in_use": f"fastnn not importable ({e})", "available": []}
-    return {"in_use": str(_core.get_isa()), "available": [str(s) for s in _core.available_isas()]}
+    from fastnn import _blas
+
+    lib = _blas.chosen()
+    calls = "SciPy's cython_blas" if lib is None else f"{lib['name']}'s OpenBLAS {lib['version']}"
+    return {"in_use": str(_core.get_isa()), "available": [str(s) for s in _core.available_isas()],
+            "blas": calls}
 
 
 def build_info() -> str:

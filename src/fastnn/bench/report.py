@@ -267,7 +267,8 @@ def header(doc: dict) -> str:
              "pinning   : " + "; ".join(f"{t} thread(s) → CPU {','.join(map(str, c))}"
                                         for t, c in s["cpus"].items()),
              f"fastnn    : ISA in use {isa} (available: "
-             f"{', '.join(m['fastnn_isa']['available'])}); {m['fastnn_build']}",
+             f"{', '.join(m['fastnn_isa']['available'])}); products by "
+             f"{m['fastnn_isa'].get('blas', '?')}; {m['fastnn_build']}",
              f"BLAS env  : {blas_env}"]
     blas = [f"{name}: {_pools(d.get('blas'))}" for name, d in peers.items() if d.get("versions")]
     lines += [("BLAS      : " if i == 0 else " " * 12) + b for i, b in enumerate(blas)]
