@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #ifdef FNN_DEBUG
 #include <assert.h>
@@ -113,5 +114,23 @@ typedef struct {
      * loops: a BLAS call costs more than the arithmetic for small layers. */
     ptrdiff_t small_gemm;
 } fnn_blas;
+
+/* memcpy of a short row (a batch row of a narrow input, a bias): a call into libc
+ * costs more than the copy for a few elements, so rows up to 256 bytes are moved
+ * in fixed-size pieces the compiler inlines. */
+static inline void fnn_copy_row(void *restrict dst, const void *restrict src, size_t bytes)
+{
+    if (bytes > 256) {
+        memcpy(dst, src, bytes);
+        return;
+    }
+    unsigned char *d = (unsigned char *)dst;
+    const unsigned char *s = (const unsigned char *)src;
+    for (; bytes >= 32; bytes -= 32, d += 32, s += 32) memcpy(d, s, 32);
+    if (bytes >= 16) { memcpy(d, s, 16); d += 16; s += 16; bytes -= 16; }
+    if (bytes >= 8) { memcpy(d, s, 8); d += 8; s += 8; bytes -= 8; }
+    if (bytes >= 4) { memcpy(d, s, 4); d += 4; s += 4; bytes -= 4; }
+    for (; bytes > 0; bytes--) *d++ = *s++;
+}
 
 #endif /* FNN_COMMON_H */

@@ -8,9 +8,97 @@
 #ifndef FNN_T
 #include <string.h>
 #include "fnn_dense.h"
+#include "fnn_fastmath.h" /* FNN_VLEN: float lanes of one vector register at this level */
 #define FNN_TEMPLATE_FILE "fnn_dense.c"
 #include "fnn_instantiate.h"
 #else
+
+/* ---- small products without BLAS: C := β·C + A·P, register-blocked ------------
+ * C is M×N (row stride ldc), A is M×K read as A[r·a_rs + k·a_cs] (so Xᵀ is A with
+ * the strides swapped), P is K×N with rows of p_rs elements, p_rs a multiple of the
+ * vector length and P readable up to the padded row end.  Each output element is
+ * c = (β ? c : 0) + a₀p₀ + a₁p₁ + … in this order, one multiply and one add per
+ * term (no FMA, as everywhere: every ISA level gives the same bits).  A block of
+ * RB rows × CV vectors of columns stays in registers over the whole K loop, so the
+ * sums are chains in registers, not loads and stores of C per term. */
+#define FNN_VN ((ptrdiff_t)(FNN_VLEN * 4 / (ptrdiff_t)sizeof(FNN_T))) /* lanes */
+#define FNN_SMALL_PACK 12288 /* elements of the padded copy a small product may make */
+typedef FNN_T FNN_(vec) __attribute__((vector_size(FNN_VLEN * 4)));
+
+static inline __attribute__((always_inline)) void FNN_(small_block)(
+    int rb, int cv, ptrdiff_t K, const FNN_T *A, ptrdiff_t a_rs, ptrdiff_t a_cs,
+    const FNN_T *P, ptrdiff_t p_rs, FNN_T *C, ptrdiff_t ldc, ptrdiff_t valid, int beta)
+{
+    /* valid: columns of C in this block (< cv·FNN_VN only for the last block) */
+    FNN_(vec) acc[8][2];
+    for (int r = 0; r < rb; r++)
+        for (int v = 0; v < cv; v++) {
+            FNN_(vec) t = {0};
+            ptrdiff_t n = valid - v * FNN_VN;
+            n = n > FNN_VN ? FNN_VN : n;
+            if (beta && n > 0) memcpy(&t, C + r * ldc + v * FNN_VN, (size_t)n * sizeof(FNN_T));
+            acc[r][v] = t;
+        }
+    for (ptrdiff_t k = 0; k < K; k++) {
+        FNN_(vec) p[2];
+        for (int v = 0; v < cv; v++) memcpy(&p[v], P + k * p_rs + v * FNN_VN, sizeof p[v]);
+        for (int r = 0; r < rb; r++) {
+            const FNN_T a = A[r * a_rs + k * a_cs];
+            for (int v = 0; v < cv; v++) acc[r][v] = acc[r][v] + a * p[v];
+        }
+    }
+    for (int r = 0; r < rb; r++)
+        for (int v = 0; v < cv; v++) {
+            ptrdiff_t n = valid - v * FNN_VN;
+            n = n > FNN_VN ? FNN_VN : n;
+            if (n > 0) memcpy(C + r * ldc + v * FNN_VN, &acc[r][v], (size_t)n * sizeof(FNN_T));
+        }
+}
+
+static void FNN_(small_product)(ptrdiff_t M, ptrdiff_t K, ptrdiff_t N, const FNN_T *A,
+                                ptrdiff_t a_rs, ptrdiff_t a_cs, const FNN_T *P,
+                                ptrdiff_t p_rs, FNN_T *C, ptrdiff_t ldc, int beta)
+{
+    ptrdiff_t j = 0;
+    for (; j + FNN_VN < N; j += 2 * FNN_VN) { /* two vectors of columns (the second may be partial) */
+        const ptrdiff_t valid = N - j < 2 * FNN_VN ? N - j : 2 * FNN_VN;
+        ptrdiff_t r = 0;
+        for (; r + 4 <= M; r += 4)
+            FNN_(small_block)(4, 2, K, A + r * a_rs, a_rs, a_cs, P + j, p_rs, C + r * ldc + j,
+                              ldc, valid, beta);
+        for (; r < M; r++)
+            FNN_(small_block)(1, 2, K, A + r * a_rs, a_rs, a_cs, P + j, p_rs, C + r * ldc + j,
+                              ldc, valid, beta);
+    }
+    if (j < N) { /* one vector of columns (maybe partial): more rows per block */
+        ptrdiff_t r = 0;
+        for (; r + 8 <= M; r += 8)
+            FNN_(small_block)(8, 1, K, A + r * a_rs, a_rs, a_cs, P + j, p_rs, C + r * ldc + j,
+                              ldc, N - j, beta);
+        for (; r < M; r++)
+            FNN_(small_block)(1, 1, K, A + r * a_rs, a_rs, a_cs, P + j, p_rs, C + r * ldc + j,
+                              ldc, N - j, beta);
+    }
+}
+
+/* Rows of a K×N matrix (row stride ld; transposed: element (k, n) at S[n·ld + k])
+ * copied into `pad` with rows of the padded width (zeros beyond N); the padded width,
+ * or 0 when it does not fit in FNN_SMALL_PACK elements. */
+static ptrdiff_t FNN_(small_pad)(ptrdiff_t K, ptrdiff_t N, const FNN_T *S, ptrdiff_t ld,
+                                 int transposed, FNN_T *pad)
+{
+    const ptrdiff_t w = (N + FNN_VN - 1) / FNN_VN * FNN_VN;
+    if (K * w > FNN_SMALL_PACK) return 0;
+    for (ptrdiff_t k = 0; k < K; k++) {
+        FNN_T *row = pad + k * w;
+        if (transposed)
+            for (ptrdiff_t n = 0; n < N; n++) row[n] = S[n * ld + k];
+        else
+            memcpy(row, S + k * ld, (size_t)N * sizeof(FNN_T));
+        for (ptrdiff_t n = N; n < w; n++) row[n] = 0;
+    }
+    return w;
+}
 
 void FNN_(fnn_gemm_rm)(const fnn_blas *blas, int tA, int tB, ptrdiff_t M, ptrdiff_t N,
                        ptrdiff_t K, FNN_T alpha, const FNN_T *A, ptrdiff_t lda,
@@ -48,7 +136,7 @@ void FNN_(fnn_dense_forward)(const fnn_blas *blas, ptrdiff_t B, ptrdiff_t n_in,
     FNN_ASSERT(B >= 0 && n_in >= 1 && n_out >= 1);
     for (ptrdiff_t r = 0; r < B; r++) {
         FNN_T *z = Z + r * n_out;
-        if (b) memcpy(z, b, (size_t)n_out * sizeof(FNN_T));
+        if (b) fnn_copy_row(z, b, (size_t)n_out * sizeof(FNN_T));
         else memset(z, 0, (size_t)n_out * sizeof(FNN_T));
     }
     if (B == 1 && n_in * n_out >= blas->small_gemm) {
@@ -71,13 +159,19 @@ void FNN_(fnn_dense_forward)(const fnn_blas *blas, ptrdiff_t B, ptrdiff_t n_in,
         for (ptrdiff_t r = 0; r < B; r++) Z[r] += FNN_(dot)(n_in, X + r * n_in, W);
         return;
     }
+    FNN_T pad[FNN_SMALL_PACK];
+    const ptrdiff_t w = n_out % FNN_VN ? FNN_(small_pad)(n_in, n_out, W, n_out, 0, pad) : n_out;
+    if (w) {
+        FNN_(small_product)(B, n_in, n_out, X, n_in, 1, w == n_out ? W : pad, w, Z, n_out, 1);
+        return;
+    }
     for (ptrdiff_t r = 0; r < B; r++) {
         const FNN_T *x = X + r * n_in;
         FNN_T *restrict z = Z + r * n_out;
         for (ptrdiff_t i = 0; i < n_in; i++) {
             const FNN_T xi = x[i];
-            const FNN_T *restrict w = W + i * n_out;
-            for (ptrdiff_t j = 0; j < n_out; j++) z[j] += xi * w[j];
+            const FNN_T *restrict wr = W + i * n_out;
+            for (ptrdiff_t j = 0; j < n_out; j++) z[j] += xi * wr[j];
         }
     }
 }
@@ -93,10 +187,22 @@ static inline int FNN_(backward_gemm)(const fnn_blas *blas, ptrdiff_t B, ptrdiff
 
 void FNN_(fnn_dense_backward_bias)(ptrdiff_t B, ptrdiff_t n_out, const FNN_T *delta, FNN_T *db)
 {
-    memset(db, 0, (size_t)n_out * sizeof(FNN_T));
-    for (ptrdiff_t r = 0; r < B; r++) {
-        const FNN_T *restrict d = delta + r * n_out;
-        for (ptrdiff_t j = 0; j < n_out; j++) db[j] += d[j];
+    /* db[j] = δ[0][j] + δ[1][j] + … in row order, a vector of columns summed in a
+     * register (a sum kept in db would wait on its own store at every row) */
+    ptrdiff_t j = 0;
+    for (; j + FNN_VN <= n_out; j += FNN_VN) {
+        FNN_(vec) acc = {0};
+        for (ptrdiff_t r = 0; r < B; r++) {
+            FNN_(vec) d;
+            memcpy(&d, delta + r * n_out + j, sizeof d);
+            acc = acc + d;
+        }
+        memcpy(db + j, &acc, sizeof acc);
+    }
+    for (; j < n_out; j++) {
+        FNN_T acc = 0;
+        for (ptrdiff_t r = 0; r < B; r++) acc += delta[r * n_out + j];
+        db[j] = acc;
     }
 }
 
@@ -118,6 +224,13 @@ void FNN_(fnn_dense_backward_weights)(const fnn_blas *blas, ptrdiff_t B, ptrdiff
             const FNN_T d = delta[r];
             for (ptrdiff_t i = i0; i < i1; i++) dW[i] += d * x[i];
         }
+        return;
+    }
+    FNN_T pad[FNN_SMALL_PACK];
+    const ptrdiff_t w = n_out % FNN_VN ? FNN_(small_pad)(B, n_out, delta, n_out, 0, pad) : n_out;
+    if (w) { /* dW rows i0..i1 = Xᵀ·δ: A = Xᵀ (strides swapped), P = δ */
+        FNN_(small_product)(i1 - i0, B, n_out, X + i0, 1, n_in, w == n_out ? delta : pad, w,
+                            dW + i0 * n_out, n_out, 0);
         return;
     }
     for (ptrdiff_t r = 0; r < B; r++) {
@@ -144,6 +257,12 @@ void FNN_(fnn_dense_backward_input)(const fnn_blas *blas, ptrdiff_t B, ptrdiff_t
     if (n_out == 1) {
         for (ptrdiff_t r = 0; r < B; r++)
             for (ptrdiff_t i = 0; i < n_in; i++) dX[r * n_in + i] = delta[r] * W[i];
+        return;
+    }
+    FNN_T pad[FNN_SMALL_PACK];
+    const ptrdiff_t w = B > 1 ? FNN_(small_pad)(n_out, n_in, W, n_out, 1, pad) : 0;
+    if (w) { /* dX = δ·Wᵀ with Wᵀ copied (padded) */
+        FNN_(small_product)(B, n_out, n_in, delta, n_out, 1, pad, w, dX, n_in, 0);
         return;
     }
     for (ptrdiff_t r = 0; r < B; r++) {

@@ -319,8 +319,8 @@ int FNN_(fnn_net_train)(const fnn_net *net, fnn_optim *opt, FNN_T *P, FNN_T *G,
         if (!split) {
             for (ptrdiff_t r = 0; r < B; r++) { /* gather the batch rows */
                 const int64_t src = order[start + r];
-                memcpy(xb + r * n0, X + src * n0, (size_t)n0 * sizeof(FNN_T));
-                memcpy(yb + r * ky, Y + src * ky, (size_t)ky * sizeof(FNN_T));
+                fnn_copy_row(xb + r * n0, X + src * n0, (size_t)n0 * sizeof(FNN_T));
+                fnn_copy_row(yb + r * ky, Y + src * ky, (size_t)ky * sizeof(FNN_T));
             }
             cost = FNN_(fnn_net_loss_grad)(net, P, G, ws, cap, B, xb, yb, rng, batch_sums);
         }

@@ -54,8 +54,8 @@ static void FNN_(par_rows)(void *vs, ptrdiff_t c)
     FNN_T *xb = ws + cap * net->ws_x + r0 * n0, *yb = ws + cap * net->ws_y + r0 * ky;
     for (ptrdiff_t r = 0; r < b; r++) { /* gather this chunk's rows */
         const int64_t src = s->order[r0 + r];
-        memcpy(xb + r * n0, s->X + src * n0, (size_t)n0 * sizeof(FNN_T));
-        memcpy(yb + r * ky, s->Y + src * ky, (size_t)ky * sizeof(FNN_T));
+        fnn_copy_row(xb + r * n0, s->X + src * n0, (size_t)n0 * sizeof(FNN_T));
+        fnn_copy_row(yb + r * ky, s->Y + src * ky, (size_t)ky * sizeof(FNN_T));
     }
     if (s->dropout && net->input_dropout > 0)
         FNN_(fnn_mul)(b * n0, xb, ws + cap * net->ws_xm + r0 * n0, FNN_(par_input)(s, 0) + r0 * n0);
