@@ -22,7 +22,9 @@
  * RB rows × CV vectors of columns stays in registers over the whole K loop, so the
  * sums are chains in registers, not loads and stores of C per term. */
 #define FNN_VN ((ptrdiff_t)(FNN_VLEN * 4 / (ptrdiff_t)sizeof(FNN_T))) /* lanes */
-#define FNN_SMALL_PACK 12288 /* elements of the padded copy a small product may make */
+/* elements of the padded copy a small product may make on the stack: 16 KiB, well
+ * inside the smallest thread stacks in use (musl: 128 KiB) */
+#define FNN_SMALL_PACK ((ptrdiff_t)(16384 / sizeof(FNN_T)))
 typedef FNN_T FNN_(vec) __attribute__((vector_size(FNN_VLEN * 4)));
 
 static inline __attribute__((always_inline)) void FNN_(small_block)(
