@@ -4,6 +4,7 @@
 #endif
 #include <stdint.h>
 #include <time.h>
+#include <stdlib.h>
 #include "fnn_pool.h"
 
 double fnn_now(void)
@@ -90,7 +91,64 @@ struct fnn_pool {
     /* generation << 32 | next item: a claim is valid only for its own loop */
     _Atomic uint64_t claim;
     _Atomic ptrdiff_t done;
+    _Atomic uint32_t posted;   /* `generation`, readable without mu (for the spin) */
 };
+
+/* How long a thread that finished its part of a loop polls for the next loop (a
+ * worker) or for the loop's last item (the caller) before it sleeps on a condition
+ * variable.  A training step issues its loops microseconds apart, while a wake-up
+ * from sleep costs a system call and the scheduler's latency (tens of µs on a
+ * VM) at every one of them; a poll this short costs little CPU when no loop comes
+ * (between fit's chunks of batches, or when the other core is taken and fnn_adapt
+ * runs one thread), and nothing else waits on it. */
+#define FNN_POOL_SPIN_SECONDS 50e-6 /* FASTNN_SPIN_US in the environment overrides */
+static double spin_seconds = FNN_POOL_SPIN_SECONDS; /* set when the pool is made */
+
+/* FASTNN_SPIN_US: microseconds, 0 to 10000; anything else keeps the default. */
+static double fnn_spin_setting(void)
+{
+    const char *text = getenv("FASTNN_SPIN_US");
+    if (!text || !*text) return FNN_POOL_SPIN_SECONDS;
+    char *end = NULL;
+    const double us = strtod(text, &end);
+    if (end == text || *end != '\0' || !(us >= 0 && us <= 10000)) return FNN_POOL_SPIN_SECONDS;
+    return us * 1e-6;
+}
+
+static inline void fnn_cpu_relax(void)
+{
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ volatile("yield");
+#endif
+}
+
+/* Polls until *word != value or the spin time is over; 1 if it changed. */
+static int fnn_spin_while_u32(_Atomic uint32_t *word, uint32_t value)
+{
+    const double end = fnn_now() + spin_seconds;
+    for (;;) {
+        for (int i = 0; i < 64; i++) {
+            if (atomic_load_explicit(word, memory_order_acquire) != value) return 1;
+            fnn_cpu_relax();
+        }
+        if (fnn_now() > end) return 0;
+    }
+}
+
+/* Polls until *count >= n or the spin time is over. */
+static void fnn_spin_until_done(_Atomic ptrdiff_t *count, ptrdiff_t n)
+{
+    const double end = fnn_now() + spin_seconds;
+    for (;;) {
+        for (int i = 0; i < 64; i++) {
+            if (atomic_load_explicit(count, memory_order_acquire) >= n) return;
+            fnn_cpu_relax();
+        }
+        if (fnn_now() > end) return;
+    }
+}
 
 typedef struct { fnn_pool *pool; int id; } fnn_worker_arg;
 
@@ -156,6 +214,7 @@ static void *fnn_worker(void *arg)
         FNN_SET_FPMODE(mode);
         fnn_run_items(p, seen, task, task_w, ctx, n, a->id + 1);
         FNN_SET_FPMODE(old);
+        fnn_spin_while_u32(&p->posted, seen); /* the step's next loop is usually near */
         pthread_mutex_lock(&p->mu);
     }
     pthread_mutex_unlock(&p->mu);
@@ -183,6 +242,8 @@ static fnn_pool *fnn_pool_new(void)
     p->generation = 0;
     atomic_init(&p->claim, 0);
     atomic_init(&p->done, 0);
+    atomic_init(&p->posted, 0);
+    spin_seconds = fnn_spin_setting();
     return p;
 }
 
@@ -242,9 +303,11 @@ static void fnn_pool_run_any(fnn_pool *pool, int threads, fnn_task task, fnn_tas
         atomic_store(&p->done, 0);
         atomic_store(&p->claim, (uint64_t)gen << 32);
         p->generation = gen;
+        atomic_store_explicit(&p->posted, gen, memory_order_release);
         pthread_cond_broadcast(&p->wake);
         pthread_mutex_unlock(&p->mu);
         fnn_run_items(p, gen, task, task_w, ctx, n, 0);
+        fnn_spin_until_done(&p->done, n);
         pthread_mutex_lock(&p->mu);
         while (atomic_load(&p->done) < n) pthread_cond_wait(&p->finished, &p->mu);
         pthread_mutex_unlock(&p->mu);

@@ -6,7 +6,11 @@ multiply-adds is split in C (csrc/fnn_net_par.h) into row chunks — forward, lo
 and the backward recursion of those rows — and blocks of each layer's weight
 gradient, then the optimizer update by ranges; threads claim the pieces one at a
 time from a shared counter, every product is single-threaded, and idle threads
-sleep instead of spinning (csrc/fnn_pool.h).  Each step measures its speed, and
+sleep instead of spinning (csrc/fnn_pool.h) — after polling for at most 50 µs
+for the step's next loop, which a step issues microseconds apart (a wake-up from
+sleep costs a system call and the scheduler's latency at each; the environment
+variable ``FASTNN_SPIN_US``, 0 to 10000, read when the threads start, changes the
+50 µs; 0 sleeps at once).  Each step measures its speed, and
 fit runs the split on all its threads or on one, whichever is faster now
 (fnn_adapt): on a machine where another process keeps a core busy, waiting for a
 descheduled thread can cost more than the second core gives, and a BLAS that
