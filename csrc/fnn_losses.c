@@ -2,6 +2,7 @@
 #ifndef FNN_T
 #include <math.h>
 #include "fnn_losses.h"
+#include "fnn_fastmath.h"
 #define FNN_TEMPLATE_FILE "fnn_losses.c"
 #include "fnn_instantiate.h"
 #else
@@ -32,6 +33,32 @@ double FNN_(fnn_loss)(int loss, int fused, ptrdiff_t B, ptrdiff_t k, const FNN_T
     return FNN_(fnn_loss_rows)(loss, fused, B, B, k, Z, A, Y, delta);
 }
 
+#ifndef FNN_SOFTPLUS_BATCH
+#define FNN_SOFTPLUS_BATCH 256 /* elements whose softplus terms are computed at once */
+/* log(1 + e^{−|z|}) of the elements of Z in order, FNN_SOFTPLUS_BATCH at a time through
+   the vectorised float32 kernel (fnn_fastmath.h) */
+typedef struct {
+    const float *Z;
+    ptrdiff_t total, start, n;
+    float value[FNN_SOFTPLUS_BATCH];
+} fnn_softplus_stream;
+static inline float fnn_softplus_at(fnn_softplus_stream *s, ptrdiff_t i)
+{
+    if (i >= s->start + s->n) {
+        s->start = i;
+        s->n = s->total - i < FNN_SOFTPLUS_BATCH ? s->total - i : FNN_SOFTPLUS_BATCH;
+        fnn_fast_softplus_negabs_f32(s->n, s->Z + i, s->value);
+    }
+    return s->value[i - s->start];
+}
+#endif
+/* log(1 + e^{−|z|}) of element i of the rows: vectorised in float32, libm in float64 */
+static inline FNN_T FNN_(softplus_negabs)(fnn_softplus_stream *s, ptrdiff_t i, FNN_T z)
+{
+    if (sizeof(FNN_T) == sizeof(float)) return (FNN_T)fnn_softplus_at(s, i);
+    return FNN_LOG1P(FNN_EXP(-FNN_FABS(z)));
+}
+
 double FNN_(fnn_loss_rows)(int loss, int fused, ptrdiff_t B, ptrdiff_t batch, ptrdiff_t k,
                            const FNN_T *Z, const FNN_T *A, const FNN_T *Y, FNN_T *delta)
 {
@@ -40,6 +67,10 @@ double FNN_(fnn_loss_rows)(int loss, int fused, ptrdiff_t B, ptrdiff_t batch, pt
     const ptrdiff_t ky = sparse ? 1 : k;
     const FNN_T inv_b = batch > 0 ? (FNN_T)1 / (FNN_T)batch : (FNN_T)0;
     const FNN_T inv_bk = inv_b / (FNN_T)k;
+    fnn_softplus_stream softplus; /* its values are filled when first read */
+    softplus.Z = (const float *)Z;
+    softplus.total = B * k;
+    softplus.start = softplus.n = 0;
     for (ptrdiff_t r = 0; r < B; r++) {
         const FNN_T *z = Z + r * k, *a = A + r * k, *y = Y + r * ky;
         FNN_T *d = delta ? delta + r * k : NULL;
@@ -55,11 +86,11 @@ double FNN_(fnn_loss_rows)(int loss, int fused, ptrdiff_t B, ptrdiff_t batch, pt
             l /= (double)k;
             break;
         case FNN_LOSS_BCE:
-            if (fused) {
+            if (fused) { /* ℓ = (1/k) Σ max(z, 0) − z y + log(1 + e^{−|z|})   ∂C/∂z = (a − y)/(B k) */
                 for (ptrdiff_t j = 0; j < k; j++) {
                     const FNN_T zj = z[j];
                     l += (double)(zj > 0 ? zj : 0) - (double)zj * y[j] +
-                         (double)FNN_LOG1P(FNN_EXP(-FNN_FABS(zj)));
+                         (double)FNN_(softplus_negabs)(&softplus, r * k + j, zj);
                     if (d) d[j] = (a[j] - y[j]) * inv_bk;
                 }
             } else {
