@@ -62,7 +62,8 @@ static void FNN_(small_product)(ptrdiff_t M, ptrdiff_t K, ptrdiff_t N, const FNN
                                 ptrdiff_t p_rs, FNN_T *C, ptrdiff_t ldc, int beta)
 {
     ptrdiff_t j = 0;
-    for (; j + FNN_VN < N; j += 2 * FNN_VN) { /* two vectors of columns (the second may be partial) */
+    /* two vectors of columns at a time (the second may be partial) */
+    for (; j + FNN_VN < N; j += 2 * FNN_VN) {
         const ptrdiff_t valid = N - j < 2 * FNN_VN ? N - j : 2 * FNN_VN;
         ptrdiff_t r = 0;
         for (; r + 4 <= M; r += 4)

@@ -158,3 +158,34 @@ def test_interrupt_at_an_epoch_end_is_reported_there(capsys):
     err = capsys.readouterr().err
     assert err.startswith("fit() interrupted at the end of epoch 3/6: the model is consistent")
     assert m.optimizer.iterations == 2 * 4
+
+
+class _SignalAtEpochEnd(_InterruptAtEpochEnd):
+    """Ctrl-C as the real signal, sent from an epoch-end callback (outside the held
+    batch loop): the callback's own next line never runs."""
+
+    def __init__(self, epoch):
+        super().__init__(epoch)
+        self.after_signal = False
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epochs_seen += 1
+        if epoch == self.epoch:
+            signal.raise_signal(signal.SIGINT)
+            self.after_signal = True
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_ctrl_c_outside_the_batch_loop_is_not_held(capsys):
+    """fit installs its SIGINT handler once per call; outside an epoch's batch loop it
+    passes the signal straight to the original handler, so a callback is interrupted
+    where it is, as without fastnn, and the original handler is back after fit."""
+    before = signal.getsignal(signal.SIGINT)
+    m, X, y = _small()
+    cb = _SignalAtEpochEnd(1)
+    with pytest.raises(KeyboardInterrupt):
+        m.fit(X, y, epochs=4, batch_size=25, verbose=0, callbacks=[cb])
+    assert not cb.after_signal and cb.epochs_seen == 2
+    assert m.optimizer.iterations == 2 * 4
+    assert signal.getsignal(signal.SIGINT) is before
+    assert capsys.readouterr().err.startswith("fit() interrupted at the end of epoch 2/4")

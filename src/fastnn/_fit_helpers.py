@@ -3,10 +3,11 @@ saying where it stopped, the stop at a non-finite step, batch hooks, and the che
 of fit's `verbose` and `callbacks` arguments."""
 from __future__ import annotations
 
+import contextlib
 import signal
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import Any, Literal
 
@@ -34,31 +35,48 @@ class _HeldInterrupt:
 
     The C loop runs without the GIL, so Python's handler could only run between
     chunks anyway; but it could run between the kernel's return and the update of
-    ``optimizer.iterations`` and leave the two inconsistent.  Here the handler only
-    records the signal; the loop stops after the chunk it is in, and on exit the
-    original handler runs (KeyboardInterrupt for the default one), with weights,
-    optimizer slots, step count and random streams all at the last finished batch.
-    Only in the main thread (the one signals reach) and only over a Python handler.
+    ``optimizer.iterations`` and leave the two inconsistent.  Entered once per fit,
+    it installs a handler that, inside ``held()`` (the batch loop of an epoch), only
+    records the signal — the loop stops after the chunk it is in, and at the end of
+    ``held()`` the original handler runs (KeyboardInterrupt for the default one),
+    with weights, optimizer slots, step count and random streams all at the last
+    finished batch — and outside it calls the original handler at once, as if
+    fastnn had installed nothing (callbacks, validation).  Installing a handler costs
+    ~10 µs (the signal module's enum conversions), too much once per epoch.  Only in
+    the main thread (the one signals reach) and only over a Python handler.
     """
 
     def __enter__(self) -> _HeldInterrupt:
         self.pending: tuple[int, FrameType | None] | None = None
         self.previous: Callable[[int, FrameType | None], Any] | None = None
+        self.holding = False
         if threading.current_thread() is threading.main_thread():
             previous = signal.getsignal(signal.SIGINT)
             if callable(previous):
                 self.previous = previous
-                signal.signal(signal.SIGINT, self._hold)
+                signal.signal(signal.SIGINT, self._handle)
         return self
 
-    def _hold(self, signum: int, frame: FrameType | None) -> None:
-        self.pending = (signum, frame)
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if self.holding:
+            self.pending = (signum, frame)
+        elif self.previous is not None:
+            self.previous(signum, frame)
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[_HeldInterrupt]:
+        self.holding = True
+        try:
+            yield self
+        finally:
+            self.holding = False
+            pending, self.pending = self.pending, None
+            if pending is not None and self.previous is not None:
+                self.previous(*pending)
 
     def __exit__(self, *exc: object) -> Literal[False]:
         if self.previous is not None:
             signal.signal(signal.SIGINT, self.previous)
-            if self.pending is not None:
-                self.previous(*self.pending)
         return False
 
 
