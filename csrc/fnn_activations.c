@@ -25,19 +25,10 @@
 /* ---- sigmoid:  a = 1 / (1 + e^{-z})          a' = a (1 − a) ---------------- */
 static void FNN_(sigmoid_fwd)(ptrdiff_t n, const FNN_T *Z, FNN_T *A)
 {
-    if (sizeof(FNN_T) == sizeof(float)) { /* vectorised float32 path */
+    if (sizeof(FNN_T) == sizeof(float)) /* vectorised (fnn_fastmath.h) */
         fnn_fast_sigmoid_f32(n, (const float *)Z, (float *)A);
-        return;
-    }
-    for (ptrdiff_t i = 0; i < n; i++) {
-        const FNN_T z = Z[i];
-        if (z >= 0) {
-            A[i] = (FNN_T)1 / ((FNN_T)1 + FNN_EXP(-z));
-        } else {
-            const FNN_T e = FNN_EXP(z);
-            A[i] = e / ((FNN_T)1 + e);
-        }
-    }
+    else
+        fnn_fast_sigmoid_f64(n, (const double *)Z, (double *)A);
 }
 static void FNN_(sigmoid_bwd)(ptrdiff_t n, const FNN_T *A, FNN_T *G)
 {
@@ -47,11 +38,10 @@ static void FNN_(sigmoid_bwd)(ptrdiff_t n, const FNN_T *A, FNN_T *G)
 /* ---- tanh:     a = tanh z                    a' = 1 − a² --------------------- */
 static void FNN_(tanh_fwd)(ptrdiff_t n, const FNN_T *Z, FNN_T *A)
 {
-    if (sizeof(FNN_T) == sizeof(float)) {
+    if (sizeof(FNN_T) == sizeof(float))
         fnn_fast_tanh_f32(n, (const float *)Z, (float *)A);
-        return;
-    }
-    for (ptrdiff_t i = 0; i < n; i++) A[i] = FNN_TANH(Z[i]);
+    else
+        fnn_fast_tanh_f64(n, (const double *)Z, (double *)A);
 }
 static void FNN_(tanh_bwd)(ptrdiff_t n, const FNN_T *A, FNN_T *G)
 {
@@ -193,8 +183,7 @@ static void FNN_(softmax_fwd)(ptrdiff_t B, ptrdiff_t n, const FNN_T *Z, FNN_T *A
         for (ptrdiff_t j = 1; j < n; j++) m = z[j] > m ? z[j] : m;
         for (ptrdiff_t j = 0; j < n; j++) a[j] = z[j] - m;
         if (sizeof(FNN_T) == sizeof(float)) fnn_fast_exp_f32(n, (const float *)a, (float *)a);
-        else
-            for (ptrdiff_t j = 0; j < n; j++) a[j] = FNN_EXP(a[j]);
+        else fnn_fast_exp_f64(n, (const double *)a, (double *)a);
         for (ptrdiff_t j = 0; j < n; j++) s += a[j];
         const FNN_T inv = (FNN_T)1 / s;
         for (ptrdiff_t j = 0; j < n; j++) a[j] *= inv;
