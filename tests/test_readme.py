@@ -43,7 +43,7 @@ EXPECTED = {
     "5. Gradient descent and the learning rate": [
         "learning rate 0.001  loss 0.703 -> 0.701, accuracy 0.54",
         "learning rate 1.0    loss 0.700 -> 0.047, accuracy 0.99",
-        "learning rate 100.0  loss 74.960 -> 105.854, accuracy 0.53"],
+        "learning rate 100.0  loss 74.960 -> 105.844, accuracy 0.53"],
     "6. Momentum and adaptive optimizers": ["SGD           loss 0.676, accuracy 0.67",
                                             "momentum 0.9  loss 0.159, accuracy 0.99",
                                             "Adam          loss 0.226, accuracy 0.99"],
