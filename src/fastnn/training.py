@@ -220,9 +220,11 @@ class Trainer(SourceTraining):
                       for layer in self._dense)
         steps0 = self.optimizer.iterations
         try:
-            with fit_thread_policy(largest) as threads:  # fastnn's threads (threads.py)
+            # fastnn's threads (threads.py); Ctrl-C held in each epoch's batch loop (the
+            # handler is installed once per fit: that costs ~10 µs, too much per epoch)
+            with fit_thread_policy(largest) as threads, _HeldInterrupt() as interrupt:
                 return self._fit_loop(X, Y, Xv, Yv, batch_size, epochs, verbose, callbacks,
-                                      shuffle, initial_epoch, W, Wv, bar, threads)
+                                      shuffle, initial_epoch, W, Wv, bar, threads, interrupt)
         except KeyboardInterrupt:  # one line: where it stopped, and that it can go on
             bar.close()
             _say_interrupted(self.optimizer.iterations - steps0, initial_epoch, epochs,
@@ -235,9 +237,11 @@ class Trainer(SourceTraining):
                   Yv: np.ndarray | None, batch: int, epochs: int, verbose: int,
                   callbacks: list[Callback], shuffle: bool, initial_epoch: int = 0,
                   W: np.ndarray | None = None, Wv: np.ndarray | None = None,
-                  bar: ProgressBar | None = None, threads: int = 1) -> History:
+                  bar: ProgressBar | None = None, threads: int = 1,
+                  interrupt: _HeldInterrupt | None = None) -> History:
         # _fit checked that the model is compiled, and built it
         assert self.optimizer is not None and self._params is not None
+        assert interrupt is not None  # _fit installs it, once per fit
         dense = self._dense
         for layer in dense:
             if layer._act in A.ZERO_GRADIENT:
@@ -280,67 +284,65 @@ class Trainer(SourceTraining):
         self.history = history
         for cb in cbs:
             cb.on_train_begin({})
-        with _HeldInterrupt() as sigint:  # once per fit: held in each epoch's batch loop
-            for epoch in range(initial_epoch, epochs):
-                for cb in cbs:
-                    cb.on_epoch_begin(epoch)
-                bar.epoch_begin(epoch)
-                sums = np.zeros(4)
-                done = b0 = 0
-                wdone = 0.0  # Σ weights of the applied samples: the metrics' divisor
-                with sigint.held():
-                    if shuffle:
-                        order = _core.rng_permutation(self._rng[STREAM_SHUFFLE], n)
-                    else:
-                        order = np.arange(n, dtype=np.int64)
-                    while b0 < n_batches:
-                        # one C call per chunk: ~CHUNK_SECONDS of work, so Ctrl-C lands promptly;
-                        # the progress bar is redrawn between chunks (never per batch)
-                        size = max(1, min(int(CHUNK_SECONDS / per_batch), n_batches - b0))
-                        part = order[b0 * batch:(b0 + size) * batch]
-                        for cb in batch_cbs:
-                            _call_batch_hook(cb, "begin", b0, {})
-                        t0 = time.perf_counter()
-                        status, n_done, its = _core.train(
-                            net, self.optimizer._c_params(), self._params, self._grads, S1, S2,
-                            ws, batch, X, Y, part, batch, self._rng[STREAM_DROPOUT], sums,
-                            threads)
-                        per_batch = max((time.perf_counter() - t0) / size, 1e-9)
-                        self.optimizer.iterations = its
-                        done += n_done
-                        if W is not None:
-                            wdone += float(W[part[:n_done]].sum())
-                        b0 += size
-                        if status:  # a non-finite step: C stopped before applying it
-                            if nan_stops:
-                                bar.close()
-                            stop_at_non_finite(epoch, f"in epoch {epoch + 1}, after {done} of "
-                                                      f"{n} samples", nan_stops)
-                            self.stop_training = True  # TerminateOnNaN (else it raised)
-                            break
-                        bar.chunk(b0, lambda: self._logs(sums, done,
-                                                         wdone if W is not None else None))
-                        for cb in batch_cbs:
-                            _call_batch_hook(cb, "end", b0 - 1,
-                                             self._logs(sums, done,
-                                                        wdone if W is not None else None))
-                        if sigint.pending:  # the state is whole: stop here, then raise
-                            break
-                if self.stop_training and nan_stops and done < n:
-                    break  # terminated on NaN: no epoch-end for a half epoch
-                logs = self._logs(sums, n, None if W is None else float(W.sum()),
-                                  (X, Y_plain, W) if self._has_epoch_metrics else None)
-                if Xv is not None:
-                    assert Yv is not None  # _fit gives both or neither
-                    vs = self._evaluate_sums(Xv, Yv, W=Wv)
-                    logs.update({f"val_{k}": v for k, v in self._logs(
-                        vs, len(Xv), None if Wv is None else float(Wv.sum()),
-                        (Xv, Yv, Wv) if self._has_epoch_metrics else None).items()})
-                bar.epoch_end(logs)
-                for cb in cbs:
-                    cb.on_epoch_end(epoch, logs)
-                if self.stop_training:
-                    break
+        for epoch in range(initial_epoch, epochs):
+            for cb in cbs:
+                cb.on_epoch_begin(epoch)
+            bar.epoch_begin(epoch)
+            sums = np.zeros(4)
+            done = b0 = 0
+            wdone = 0.0  # Σ weights of the applied samples: the metrics' divisor
+            with interrupt.held() as sigint:
+                if shuffle:
+                    order = _core.rng_permutation(self._rng[STREAM_SHUFFLE], n)
+                else:
+                    order = np.arange(n, dtype=np.int64)
+                while b0 < n_batches:
+                    # one C call per chunk: ~CHUNK_SECONDS of work, so Ctrl-C lands promptly;
+                    # the progress bar is redrawn between chunks (never per batch)
+                    size = max(1, min(int(CHUNK_SECONDS / per_batch), n_batches - b0))
+                    part = order[b0 * batch:(b0 + size) * batch]
+                    for cb in batch_cbs:
+                        _call_batch_hook(cb, "begin", b0, {})
+                    t0 = time.perf_counter()
+                    status, n_done, its = _core.train(
+                        net, self.optimizer._c_params(), self._params, self._grads, S1, S2,
+                        ws, batch, X, Y, part, batch, self._rng[STREAM_DROPOUT], sums,
+                        threads)
+                    per_batch = max((time.perf_counter() - t0) / size, 1e-9)
+                    self.optimizer.iterations = its
+                    done += n_done
+                    if W is not None:
+                        wdone += float(W[part[:n_done]].sum())
+                    b0 += size
+                    if status:  # a non-finite step: C stopped before applying it
+                        if nan_stops:
+                            bar.close()
+                        stop_at_non_finite(epoch, f"in epoch {epoch + 1}, after {done} of "
+                                                  f"{n} samples", nan_stops)
+                        self.stop_training = True  # TerminateOnNaN (else it raised)
+                        break
+                    bar.chunk(b0, lambda: self._logs(sums, done,
+                                                     wdone if W is not None else None))
+                    for cb in batch_cbs:
+                        _call_batch_hook(cb, "end", b0 - 1,
+                                         self._logs(sums, done, wdone if W is not None else None))
+                    if sigint.pending:  # the state is whole: stop here, then raise
+                        break
+            if self.stop_training and nan_stops and done < n:
+                break  # terminated on NaN: no epoch-end for a half epoch
+            logs = self._logs(sums, n, None if W is None else float(W.sum()),
+                              (X, Y_plain, W) if self._has_epoch_metrics else None)
+            if Xv is not None:
+                assert Yv is not None  # _fit gives both or neither
+                vs = self._evaluate_sums(Xv, Yv, W=Wv)
+                logs.update({f"val_{k}": v for k, v in self._logs(
+                    vs, len(Xv), None if Wv is None else float(Wv.sum()),
+                    (Xv, Yv, Wv) if self._has_epoch_metrics else None).items()})
+            bar.epoch_end(logs)
+            for cb in cbs:
+                cb.on_epoch_end(epoch, logs)
+            if self.stop_training:
+                break
         for cb in cbs:
             cb.on_train_end(history.history and {k: v[-1] for k, v in history.history.items()})
         return history
