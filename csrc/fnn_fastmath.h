@@ -58,15 +58,23 @@ static inline fnn_v4f fnn_vsel(fnn_v4i mask, fnn_v4f a, fnn_v4f b)
     return (fnn_v4f)((mask & (fnn_v4i)a) | (~mask & (fnn_v4i)b));
 }
 
-static inline fnn_v4f fnn_vexp(fnn_v4f x)
+/* r = x − n·ln 2 with n = round(x/ln 2), |x| <= 88; 2ⁿ into *two_n */
+static inline fnn_v4f fnn_vreduce(fnn_v4f x, fnn_v4f *two_n)
 {
     const fnn_v4f shifter = FNN_V4(12582912.0f); /* 1.5·2²³: adding it rounds */
+    const fnn_v4f t = x * FNN_V4(1.44269504088896341f) + shifter;
+    const fnn_v4f n = t - shifter;
+    *two_n = (fnn_v4f)((__builtin_convertvector(n, fnn_v4i) + 127) << 23);
+    return (x - n * FNN_V4(0.693145751953125f)) - n * FNN_V4(1.42860682030941723212e-6f);
+}
+
+static inline fnn_v4f fnn_vexp(fnn_v4f x)
+{
     const fnn_v4i tiny = x < FNN_V4(-87.33654f); /* e^x below FLT_MIN: flush to 0 */
     x = fnn_vsel(x < FNN_V4(-87.33654f), FNN_V4(-87.33654f), x);
     x = fnn_vsel(x > FNN_V4(88.0f), FNN_V4(88.0f), x);
-    const fnn_v4f t = x * FNN_V4(1.44269504088896341f) + shifter;
-    const fnn_v4f n = t - shifter;
-    const fnn_v4f r = (x - n * FNN_V4(0.693145751953125f)) - n * FNN_V4(1.42860682030941723212e-6f);
+    fnn_v4f two_n;
+    const fnn_v4f r = fnn_vreduce(x, &two_n);
     fnn_v4f p = FNN_V4(1.0f / 720.0f);
     p = p * r + FNN_V4(1.0f / 120.0f);
     p = p * r + FNN_V4(1.0f / 24.0f);
@@ -74,25 +82,26 @@ static inline fnn_v4f fnn_vexp(fnn_v4f x)
     p = p * r + FNN_V4(0.5f);
     p = p * r + FNN_V4(1.0f);
     p = p * r + FNN_V4(1.0f);
-    const fnn_v4i bits = (__builtin_convertvector(n, fnn_v4i) + 127) << 23;
-    return fnn_vsel(tiny, FNN_V4(0.0f), p * (fnn_v4f)bits);
+    return fnn_vsel(tiny, FNN_V4(0.0f), p * two_n);
 }
 
-static inline fnn_v4f fnn_vsigmoid(fnn_v4f x)
-{
-    const fnn_v4i neg = x < FNN_V4(0.0f);
-    const fnn_v4f e = fnn_vexp(fnn_vsel(neg, x, -x));
-    const fnn_v4f inv = FNN_V4(1.0f) / (FNN_V4(1.0f) + e);
-    return fnn_vsel(neg, e * inv, inv);
-}
+/* sigmoid(x) = 1/(1 + e) for x >= 0 and e/(1 + e) otherwise, e = exp(−|x|), for the
+ * vector type V (mask type M, splat S, exp and select functions of that width) */
+#define FNN_DEFINE_VSIGMOID(name, V, M, S, vexp, vsel)                          \
+    static inline V name(V x)                                                   \
+    {                                                                           \
+        const M neg = x < S(0.0);                                               \
+        const V e = vexp(vsel(neg, x, -x));                                     \
+        const V inv = S(1.0) / (S(1.0) + e);                                    \
+        return vsel(neg, e * inv, inv);                                         \
+    }
+FNN_DEFINE_VSIGMOID(fnn_vsigmoid, fnn_v4f, fnn_v4i, FNN_V4, fnn_vexp, fnn_vsel)
 
 /* eʸ − 1 for 0 <= y <= 88 (or NaN) */
 static inline fnn_v4f fnn_vexpm1_pos(fnn_v4f y)
 {
-    const fnn_v4f shifter = FNN_V4(12582912.0f); /* 1.5·2²³: adding it rounds */
-    const fnn_v4f t = y * FNN_V4(1.44269504088896341f) + shifter;
-    const fnn_v4f n = t - shifter;
-    const fnn_v4f r = (y - n * FNN_V4(0.693145751953125f)) - n * FNN_V4(1.42860682030941723212e-6f);
+    fnn_v4f two_n;
+    const fnn_v4f r = fnn_vreduce(y, &two_n);
     fnn_v4f q = FNN_V4(1.0f / 5040.0f);
     q = q * r + FNN_V4(1.0f / 720.0f);
     q = q * r + FNN_V4(1.0f / 120.0f);
@@ -101,7 +110,6 @@ static inline fnn_v4f fnn_vexpm1_pos(fnn_v4f y)
     q = q * r + FNN_V4(0.5f);
     q = q * r + FNN_V4(1.0f);
     q = q * r;
-    const fnn_v4f two_n = (fnn_v4f)((__builtin_convertvector(n, fnn_v4i) + 127) << 23);
     return two_n * q + (two_n - FNN_V4(1.0f));
 }
 
@@ -134,28 +142,30 @@ static inline fnn_v4f fnn_vsoftplus_negabs(fnn_v4f x)
     return fnn_vsel(high, FNN_V4(0.693147181f), FNN_V4(0.0f)) + (log_m + fix);
 }
 
-/* out[i] := f(in[i]) for i < n; out may alias in.  The tail is padded into
- * one more vector, so every element goes through the same code. */
-#define FNN_DEFINE_ARRAY_MAP(name, vf)                                          \
-    static inline void name(ptrdiff_t n, const float *in, float *out)          \
+/* out[i] := f(in[i]) for i < n, `lanes` elements of type T at a time in vectors of
+ * type VT; out may alias in.  The tail is padded into one more vector, so every
+ * element goes through the same code. */
+#define FNN_DEFINE_ARRAY_MAP_T(name, vf, T, VT, lanes)                          \
+    static inline void name(ptrdiff_t n, const T *in, T *out)                  \
     {                                                                           \
         ptrdiff_t i = 0;                                                        \
-        for (; i + FNN_VLEN <= n; i += FNN_VLEN) {                              \
-            fnn_v4f v;                                                          \
+        for (; i + (lanes) <= n; i += (lanes)) {                                \
+            VT v;                                                               \
             memcpy(&v, in + i, sizeof v);                                       \
             v = vf(v);                                                          \
             memcpy(out + i, &v, sizeof v);                                      \
         }                                                                       \
         if (i < n) {                                                            \
-            float buf[FNN_VLEN] = {0};                                          \
-            memcpy(buf, in + i, (size_t)(n - i) * sizeof(float));               \
-            fnn_v4f v;                                                          \
+            T buf[lanes] = {0};                                                 \
+            memcpy(buf, in + i, (size_t)(n - i) * sizeof(T));                   \
+            VT v;                                                               \
             memcpy(&v, buf, sizeof v);                                          \
             v = vf(v);                                                          \
             memcpy(buf, &v, sizeof v);                                          \
-            memcpy(out + i, buf, (size_t)(n - i) * sizeof(float));              \
+            memcpy(out + i, buf, (size_t)(n - i) * sizeof(T));                  \
         }                                                                       \
     }
+#define FNN_DEFINE_ARRAY_MAP(name, vf) FNN_DEFINE_ARRAY_MAP_T(name, vf, float, fnn_v4f, FNN_VLEN)
 
 /* ---- float64 ---- */
 typedef double fnn_v8d __attribute__((vector_size(4 * FNN_VLEN)));
@@ -215,13 +225,7 @@ static inline fnn_v8d fnn_vexp_d(fnn_v8d x)
     return fnn_vsel_d(zero, FNN_V8D(0.0), fnn_vpow2_d(h) * (fnn_vpow2_d(n - h) * e));
 }
 
-static inline fnn_v8d fnn_vsigmoid_d(fnn_v8d x)
-{
-    const fnn_v8l neg = x < FNN_V8D(0.0);
-    const fnn_v8d e = fnn_vexp_d(fnn_vsel_d(neg, x, -x));
-    const fnn_v8d inv = FNN_V8D(1.0) / (FNN_V8D(1.0) + e);
-    return fnn_vsel_d(neg, e * inv, inv);
-}
+FNN_DEFINE_VSIGMOID(fnn_vsigmoid_d, fnn_v8d, fnn_v8l, FNN_V8D, fnn_vexp_d, fnn_vsel_d)
 
 static inline fnn_v8d fnn_vtanh_d(fnn_v8d x)
 {
@@ -235,26 +239,8 @@ static inline fnn_v8d fnn_vtanh_d(fnn_v8d x)
     return (fnn_v8d)((fnn_v8l)(e / (e + FNN_V8D(2.0))) | sign);
 }
 
-#define FNN_DEFINE_ARRAY_MAP_D(name, vf)                                        \
-    static inline void name(ptrdiff_t n, const double *in, double *out)        \
-    {                                                                           \
-        ptrdiff_t i = 0;                                                        \
-        for (; i + FNN_VLEN_D <= n; i += FNN_VLEN_D) {                          \
-            fnn_v8d v;                                                          \
-            memcpy(&v, in + i, sizeof v);                                       \
-            v = vf(v);                                                          \
-            memcpy(out + i, &v, sizeof v);                                      \
-        }                                                                       \
-        if (i < n) {                                                            \
-            double buf[FNN_VLEN_D] = {0};                                       \
-            memcpy(buf, in + i, (size_t)(n - i) * sizeof(double));              \
-            fnn_v8d v;                                                          \
-            memcpy(&v, buf, sizeof v);                                          \
-            v = vf(v);                                                          \
-            memcpy(buf, &v, sizeof v);                                          \
-            memcpy(out + i, buf, (size_t)(n - i) * sizeof(double));             \
-        }                                                                       \
-    }
+#define FNN_DEFINE_ARRAY_MAP_D(name, vf) \
+    FNN_DEFINE_ARRAY_MAP_T(name, vf, double, fnn_v8d, FNN_VLEN_D)
 
 FNN_DEFINE_ARRAY_MAP_D(fnn_fast_exp_f64, fnn_vexp_d)
 FNN_DEFINE_ARRAY_MAP_D(fnn_fast_sigmoid_f64, fnn_vsigmoid_d)
