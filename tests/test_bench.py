@@ -219,6 +219,36 @@ def test_plan_runs_tiny_nets_at_one_thread_and_skips_inapplicable_peers(monkeypa
     assert info["torch"]["status"] == "not installed"
 
 
+def test_a_quick_run_gives_a_peer_its_workloads_in_one_process_per_thread_count():
+    groups = [("W1", 1, ["fastnn", "numpy"]), ("W3", 1, ["sgemm", "fastnn", "numpy"]),
+              ("W3", 2, ["sgemm", "fastnn"]), ("W5", 1, ["fastnn", "ort"])]
+    assert cli.children_of(groups, quick=True) == [
+        ("fastnn", ["W1", "W3", "W5"], 1), ("numpy", ["W1", "W3"], 1), ("sgemm", ["W3"], 1),
+        ("sgemm", ["W3"], 2), ("fastnn", ["W3"], 2), ("ort", ["W5"], 1)]
+    full = cli.children_of(groups, quick=False)
+    assert len(full) == 9 and all(len(ws) == 1 for _, ws, _ in full)
+    from fastnn.bench import _child
+    assert _child.parse(["numpy", "W1,W2", "1", "--folder", "x"]).workload == "W1,W2"
+    with pytest.raises(SystemExit):
+        _child.parse(["numpy", "W1,W9", "1", "--folder", "x"])
+
+
+def test_a_child_with_two_workloads_prints_a_record_for_each(tmp_path):
+    """The real child process, two workloads of the numpy peer at 1 thread (data made
+    by the suite's own preparation, tiny windows)."""
+    workloads.prepare(str(tmp_path), ["W1", "W2"], True, 0, None)
+    done = subprocess.run([sys.executable, "-m", "fastnn.bench._child", "numpy", "W1,W2", "1",
+                           "--folder", str(tmp_path), "--windows", "1", "--window-seconds",
+                           "0.001", "--max-retries", "0", "--quick"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    records = [json.loads(ln) for ln in done.stdout.splitlines() if ln.startswith("{")]
+    assert [r["workload"] for r in records] == ["W1", "W2"]
+    assert all(r["results"] and all(x["status"] == "ok" for x in r["results"])
+               for r in records)
+    assert records[0]["pid"] == records[1]["pid"]
+
+
 def test_workload_without_its_data_package_is_skipped(monkeypatch):
     monkeypatch.setattr(workloads, "unavailable",
                         lambda w: "scikit-learn is not installed" if w == "W2" else None)

@@ -1,8 +1,10 @@
 """One peer, one workload, one thread count, in a fresh process:
 
-    python -m fastnn.bench._child <peer> <workload> <threads> --folder DIR [...]
+    python -m fastnn.bench._child <peer> <workload>[,<workload>...] <threads> --folder DIR [...]
 
-prints one JSON line on stdout (anything the frameworks print goes to stderr).
+prints one JSON line per workload on stdout (anything the frameworks print goes to
+stderr).  A quick run gives a peer all its workloads at one thread count in one
+process (imports and start-up paid once); a full run, one process per workload.
 The parent has already set the thread environment variables and the CPU
 affinity this process started with; data and initial weights come from DIR.
 
@@ -155,16 +157,23 @@ def _contended_case(mod, case, args):
             "check": None}
 
 
-def run(args) -> dict:
-    cpus = harness.allowed_cpus()
-    out = {"peer": args.peer, "workload": args.workload, "threads": args.threads,
-           "round": args.round, "cpus": cpus, "pid": os.getpid(), "results": []}
+def run(args) -> list[dict]:
+    """One record per workload of args.workload (a comma-separated list: a quick run
+    gives a peer all its workloads at one thread count in one process)."""
     mod = module(args.peer)
     t0 = time.perf_counter()
-    out.update(mod.setup(args.peer, args.threads))
-    out["setup_s"] = time.perf_counter() - t0
+    setup = mod.setup(args.peer, args.threads)
+    setup_s = time.perf_counter() - t0
+    return [run_workload(args, w, mod, setup, setup_s) for w in args.workload.split(",")]
+
+
+def run_workload(args, workload: str, mod, setup: dict, setup_s: float) -> dict:
+    cpus = harness.allowed_cpus()
+    out = {"peer": args.peer, "workload": workload, "threads": args.threads,
+           "round": args.round, "cpus": cpus, "pid": os.getpid(), "results": [],
+           **setup, "setup_s": setup_s}
     cases = ([workloads.CASE_BY_ID["peak"]] if args.peer == "sgemm"
-             else workloads.cases_of(args.workload))
+             else workloads.cases_of(workload))
     for case in cases:
         base = {"case": case.id, "unit": case.unit}
         reason = peer_unsupported(args.peer, case)
@@ -190,12 +199,21 @@ def run(args) -> dict:
     return out
 
 
+def _workload_list(text: str) -> str:
+    for w in text.split(","):
+        if w not in workloads.WORKLOADS:
+            raise argparse.ArgumentTypeError(f"unknown workload {w!r}; expected some of "
+                                             f"{', '.join(workloads.WORKLOADS)}")
+    return text
+
+
 def parse(argv=None):
     from .peers import REGISTRY
 
     p = argparse.ArgumentParser(prog="python -m fastnn.bench._child")
     p.add_argument("peer", choices=sorted(REGISTRY))
-    p.add_argument("workload", choices=workloads.WORKLOADS)
+    p.add_argument("workload", type=_workload_list,
+                   help="a workload, or several separated by commas")
     p.add_argument("threads", type=int)
     p.add_argument("--folder", required=True)
     p.add_argument("--windows", type=int, default=3)
@@ -214,13 +232,15 @@ def main(argv=None) -> int:
     real_stdout = os.dup(1)
     os.dup2(2, 1)  # library chatter on fd 1 must not mix with the JSON line
     try:
-        out = run(args)
+        outs = run(args)
     except Exception as e:
         traceback.print_exc()
-        out = {"peer": args.peer, "workload": args.workload, "threads": args.threads,
-               "round": args.round, "error": f"{type(e).__name__}: {e}", "results": []}
+        outs = [{"peer": args.peer, "workload": w, "threads": args.threads,
+                 "round": args.round, "error": f"{type(e).__name__}: {e}", "results": []}
+                for w in args.workload.split(",")]
     sys.stdout.flush()
-    os.write(real_stdout, (json.dumps(out) + "\n").encode())
+    for out in outs:  # one JSON line per workload
+        os.write(real_stdout, (json.dumps(out) + "\n").encode())
     return 0
 
 

@@ -173,29 +173,47 @@ def plan_of(s) -> tuple[list, list, dict]:
     return groups, plan, static
 
 
-def run_child(peer, w, t, rnd, folder, s, env, cwd) -> dict:
-    cmd = [sys.executable, "-m", "fastnn.bench._child", peer, w, str(t), "--folder", folder,
-           "--windows", str(s["windows"]), "--window-seconds", str(s["window_seconds"]),
-           "--max-retries", str(s["max_retries"]), "--seed", str(s["seed"]), "--round", str(rnd)]
-    if w == "W2" and rnd == 0:
+def run_child(peer, ws, t, rnd, folder, s, env, cwd) -> list[dict]:
+    """One child process for `peer` at `t` threads running the workloads `ws` (a
+    list); one record per workload."""
+    cmd = [sys.executable, "-m", "fastnn.bench._child", peer, ",".join(ws), str(t),
+           "--folder", folder, "--windows", str(s["windows"]),
+           "--window-seconds", str(s["window_seconds"]), "--max-retries",
+           str(s["max_retries"]), "--seed", str(s["seed"]), "--round", str(rnd)]
+    if "W2" in ws and rnd == 0:
         cmd += ["--accuracy-epochs", str(s["accuracy_epochs"])]
     if s["quick"]:
         cmd.append("--quick")
-    fail = {"peer": peer, "workload": w, "threads": t, "round": rnd, "results": []}
+
+    def failed(why: str) -> list[dict]:
+        return [{"peer": peer, "workload": w, "threads": t, "round": rnd, "results": [],
+                 "error": why} for w in ws]
     with harness.spawn_affinity(s["cpus"][t]):
         proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
     try:
-        out, err = proc.communicate(timeout=CHILD_TIMEOUT)
+        out, err = proc.communicate(timeout=CHILD_TIMEOUT * len(ws))
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.communicate()
-        return {**fail, "error": f"timed out after {CHILD_TIMEOUT:.0f} s"}
-    lines = [ln for ln in out.splitlines() if ln.startswith("{")]
-    if proc.returncode != 0 or not lines:
+        return failed(f"timed out after {CHILD_TIMEOUT * len(ws):.0f} s")
+    records = [json.loads(ln) for ln in out.splitlines() if ln.startswith("{")]
+    if proc.returncode != 0 or len(records) != len(ws):
         tail = " | ".join(err.strip().splitlines()[-3:])
-        return {**fail, "error": f"child exited with {proc.returncode}: {tail}"}
-    return json.loads(lines[-1])
+        return failed(f"child exited with {proc.returncode}: {tail}")
+    return records
+
+
+def children_of(groups, quick: bool) -> list[tuple[str, list[str], int]]:
+    """(peer, workloads, threads) per child process: one per workload in a full run;
+    in a quick run one per peer and thread count, its workloads in the suite's order."""
+    if not quick:
+        return [(p, [w], t) for w, t, peers in groups for p in peers]
+    merged: dict[tuple[str, int], list[str]] = {}
+    for w, t, peers in groups:
+        for p in peers:
+            merged.setdefault((p, t), []).append(w)
+    return [(p, ws, t) for (p, t), ws in merged.items()]
 
 
 def _peer_info(records, s, gone) -> dict:
@@ -241,23 +259,24 @@ def run(args, argv) -> dict:
     env_base["PYTHONPATH"] = os.pathsep.join([pkg_root, *filter(None, [os.environ.get(
         "PYTHONPATH")])])  # children import this same fastnn
     records = []
-    n_total = sum(len(run) for _, _, run in groups) * s["rounds"]
+    children = children_of(groups, s["quick"])
+    n_total = len(children) * s["rounds"]
     with tempfile.TemporaryDirectory(prefix="fastnn-bench-") as folder:
         print(f"fastnn bench: preparing data in {folder} ...", file=sys.stderr)
         data = workloads.prepare(folder, s["workloads"], s["quick"], s["seed"], args.data_dir)
         k = 0
-        for w, t, run_peers in groups:
-            env = harness.child_env(env_base, t, s["keep_blas_env"])
-            for rnd in range(s["rounds"]):
-                for peer in run_peers:
-                    k += 1
-                    t0 = time.perf_counter()
-                    rec = run_child(peer, w, t, rnd, folder, s, env, folder)
-                    records.append(rec)
-                    print(f"[{k}/{n_total}] {w} {t} thread(s) round {rnd + 1}/{s['rounds']} "
-                          f"{peer}: {time.perf_counter() - t0:.1f} s"
-                          + (f"  ERROR {rec['error']}" if rec.get("error") else ""),
-                          file=sys.stderr)
+        for rnd in range(s["rounds"]):
+            for peer, ws, t in children:
+                env = harness.child_env(env_base, t, s["keep_blas_env"])
+                k += 1
+                t0 = time.perf_counter()
+                recs = run_child(peer, ws, t, rnd, folder, s, env, folder)
+                records += recs
+                errors = "".join(f"  ERROR {r['workload']}: {r['error']}" for r in recs
+                                 if r.get("error"))
+                print(f"[{k}/{n_total}] {','.join(ws)} {t} thread(s) round "
+                      f"{rnd + 1}/{s['rounds']} {peer}: {time.perf_counter() - t0:.1f} s"
+                      + errors, file=sys.stderr)
     entries = report.aggregate(records, plan, ["fastnn", *s["peers"]], static)
     doc = {"schema": "fastnn-bench/1",
            "created": datetime.datetime.now().isoformat(timespec="seconds"),
@@ -274,7 +293,7 @@ def run(args, argv) -> dict:
                                   f"{workloads.NETS['wide'].train_flops}; per predicted "
                                   f"W3 sample {workloads.NETS['mnist'].predict_flops}",
                         "fraction_of_peak": "gflops / the sgemm peak at the same threads"},
-           "results": entries, "children": len(records),
+           "results": entries, "children": n_total,
            "wall_seconds": time.perf_counter() - t_start}
     return doc
 

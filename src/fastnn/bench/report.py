@@ -295,7 +295,7 @@ def footer(doc: dict) -> str:
     retries = sum(p["retries"] for p in oks)
     lines = ["fastnn × = how many times faster fastnn is (fastnn/peer for samples/s and GFLOP/s, "
              "peer/fastnn for µs/call), on the medians; min – max over all windows; "
-             "warm-up = first epoch / first call of a fresh process (compilation included), "
+             "warm-up = first epoch / first call of a fresh model (compilation included), "
              "median over rounds; flagged = windows kept although other processes used the "
              "CPUs (harness docstring).",
              f"quiet     : {n_win} windows kept, {flagged} flagged as disturbed, {retries} "
