@@ -7,6 +7,7 @@
 #include "fnn_losses.h"
 #include "fnn_regularize.h"
 #include "fnn_dropout.h"
+#include "fnn_norm.h"
 #include "fnn_optim.h"
 #include "fnn_rng.h"
 #include "fnn_pool.h"

@@ -19,6 +19,8 @@
 #include "fnn_instantiate.h"
 #define FNN_TEMPLATE_FILE "fnn_dropout.c"
 #include "fnn_instantiate.h"
+#define FNN_TEMPLATE_FILE "fnn_norm.c"
+#include "fnn_instantiate.h"
 #define FNN_TEMPLATE_FILE "fnn_optim.c"
 #include "fnn_instantiate.h"
 #define FNN_TEMPLATE_FILE "fnn_net.c"

@@ -22,8 +22,11 @@ ptrdiff_t fnn_net_layout(fnn_net *net)
     ptrdiff_t u = 0, widest = 1;
     const ptrdiff_t n0 = net->layers[0].n_in;
     net->ws_x = u; u += n0;
-    if (net->input_dropout > 0) { net->ws_xm = u; u += n0; net->ws_xd = u; u += n0; }
-    else net->ws_xm = net->ws_xd = -1;
+    net->ws_xm = net->ws_xd = net->ws_xn = -1;
+    if (net->input_noise.n > 0) {
+        net->ws_xm = u; u += n0; net->ws_xd = u; u += n0;
+        if (fnn_noise_additive(&net->input_noise)) { net->ws_xn = u; u += n0; }
+    }
     for (ptrdiff_t l = 0; l < net->n_layers; l++) {
         fnn_layer *L = &net->layers[l];
         const ptrdiff_t w = L->n_out;
@@ -32,8 +35,18 @@ ptrdiff_t fnn_net_layout(fnn_net *net)
         if (L->act == FNN_ACT_LINEAR) L->ws_a = L->ws_z; /* a = z: share */
         else { L->ws_a = u; u += w; }
         L->ws_d = u; u += w;
-        if (L->dropout > 0) { L->ws_m = u; u += w; L->ws_ad = u; u += w; }
-        else L->ws_m = L->ws_ad = -1;
+        L->ws_m = L->ws_ad = L->ws_n = L->ws_xh = L->ws_st = -1;
+        if (L->noise.n > 0) {
+            L->ws_m = u; u += w; L->ws_ad = u; u += w;
+            if (fnn_noise_additive(&L->noise)) { L->ws_n = u; u += w; }
+        }
+        if (L->kind == FNN_STAGE_BATCHNORM) { /* per feature: mean, var, 1/std */
+            L->ws_xh = u; u += w; L->ws_st = u; u += 3 * w;
+        } else if (L->kind == FNN_STAGE_LAYERNORM) { /* per row: mean, 1/std */
+            L->ws_xh = u; u += w; L->ws_st = u; u += 2;
+        } else if (L->kind == FNN_STAGE_UNITNORM) { /* per row: 1/‖x‖ */
+            L->ws_st = u; u += 1;
+        }
     }
     net->ws_y = u; u += net->y_cols;
     net->max_width = widest;
@@ -68,15 +81,26 @@ static int FNN_(trainable_range)(const fnn_net *net, ptrdiff_t k, ptrdiff_t *off
     const fnn_layer *L = &net->layers[k / 2];
     if (L->frozen) return 0;
     *off = k % 2 ? L->b_off : L->w_off;
-    *len = k % 2 ? (L->b_off >= 0 ? L->n_out : 0) : L->n_in * L->n_out;
+    *len = k % 2 ? (L->b_off >= 0 ? L->n_out : 0) : fnn_layer_w_len(L);
     return *len > 0;
 }
 
+/* 1 when the update goes range by range: a frozen layer, or values in P that are not
+   trained (moving statistics, a Normalization's mean and variance) */
 static int FNN_(any_frozen)(const fnn_net *net)
 {
     for (ptrdiff_t l = 0; l < net->n_layers; l++)
-        if (net->layers[l].frozen) return 1;
+        if (net->layers[l].frozen || net->layers[l].s_off >= 0) return 1;
     return 0;
+}
+
+/* G := 0 over the values of P that are not trained */
+static void FNN_(zero_fixed)(const fnn_net *net, FNN_T *G)
+{
+    for (ptrdiff_t l = 0; l < net->n_layers; l++) {
+        const fnn_layer *L = &net->layers[l];
+        if (L->s_off >= 0) memset(G + L->s_off, 0, 2 * (size_t)L->n_out * sizeof(FNN_T));
+    }
 }
 
 /* max |a[i]| over the trainable ranges of a, or of all n_params when none is frozen */
@@ -130,8 +154,8 @@ double FNN_(fnn_net_penalty)(const fnn_net *net, const FNN_T *P, FNN_T *G)
     double pen = 0;
     for (ptrdiff_t l = 0; l < net->n_layers; l++) {
         const fnn_layer *L = &net->layers[l];
-        if (L->kernel_l1 > 0 || L->kernel_l2 > 0)
-            pen += FNN_(fnn_regularize)(L->n_in * L->n_out, P + L->w_off, L->kernel_l1,
+        if (L->w_off >= 0 && (L->kernel_l1 > 0 || L->kernel_l2 > 0))
+            pen += FNN_(fnn_regularize)(fnn_layer_w_len(L), P + L->w_off, L->kernel_l1,
                                         L->kernel_l2, G ? G + L->w_off : NULL);
         if (L->b_off >= 0 && (L->bias_l1 > 0 || L->bias_l2 > 0))
             pen += FNN_(fnn_regularize)(L->n_out, P + L->b_off, L->bias_l1, L->bias_l2,
@@ -140,31 +164,136 @@ double FNN_(fnn_net_penalty)(const fnn_net *net, const FNN_T *P, FNN_T *G)
     return pen;
 }
 
-/* Forward over B rows; returns the input of layer 0 as used (masked under dropout). */
+/* z := layer L's output before its activation for the B rows `in`, which are rows
+ * r0.. of the batch (the row-wise statistics go to those rows of the workspace);
+ * training: a batch norm takes the batch's statistics (then r0 = 0 and B is the whole
+ * batch).  ws NULL: inference, nothing kept for a backward pass. */
+static void FNN_(stage_forward)(const fnn_net *net, const fnn_layer *L, const FNN_T *P,
+                                FNN_T *ws, ptrdiff_t cap, ptrdiff_t r0, ptrdiff_t B,
+                                const FNN_T *in, FNN_T *z, int training)
+{
+    const ptrdiff_t n = L->n_out;
+    const FNN_T *g = L->w_off >= 0 ? P + L->w_off : NULL;
+    const FNN_T *b = L->b_off >= 0 ? P + L->b_off : NULL;
+    FNN_T *xh = ws && L->ws_xh >= 0 ? ws + cap * L->ws_xh + r0 * n : NULL;
+    FNN_T *st = ws && L->ws_st >= 0 ? ws + cap * L->ws_st : NULL;
+    switch (L->kind) {
+    case FNN_STAGE_BATCHNORM:
+        if (training && !L->frozen && st)
+            FNN_(fnn_bn_forward_train)(B, n, in, g, b, L->epsilon, st, st + n, st + 2 * n, xh, z);
+        else
+            FNN_(fnn_bn_forward_fixed)(B, n, in, g, b, P + L->s_off, P + L->s_off + n,
+                                       L->epsilon, st ? st + 2 * n : NULL, xh, z);
+        break;
+    case FNN_STAGE_LAYERNORM:
+        FNN_(fnn_ln_forward)(B, n, in, g, b, L->epsilon, st ? st + 2 * r0 : NULL, xh, z);
+        break;
+    case FNN_STAGE_STANDARDIZE:
+        FNN_(fnn_standardize_forward)(B, n, in, P + L->s_off, P + L->s_off + n, z);
+        break;
+    case FNN_STAGE_UNITNORM:
+        FNN_(fnn_unitnorm_forward)(B, n, in, st ? st + r0 : NULL, z);
+        break;
+    default:
+        FNN_(fnn_dense_forward)(&net->blas, B, L->n_in, n, in, P + L->w_off, b, z);
+    }
+}
+
+/* dX (B rows r0.. of the batch) := ∂C/∂(input) of a normalization layer from its δ;
+ * not for a dense layer nor a batch norm on batch statistics (those need the whole
+ * batch: stage_backward). */
+static void FNN_(stage_backward_rows)(const fnn_layer *L, const FNN_T *P, const FNN_T *ws,
+                                      ptrdiff_t cap, ptrdiff_t r0, ptrdiff_t B,
+                                      const FNN_T *in, const FNN_T *d, FNN_T *dX)
+{
+    const ptrdiff_t n = L->n_out;
+    const FNN_T *g = L->w_off >= 0 ? P + L->w_off : NULL;
+    const FNN_T *xh = L->ws_xh >= 0 ? ws + cap * L->ws_xh + r0 * n : NULL;
+    const FNN_T *st = L->ws_st >= 0 ? ws + cap * L->ws_st : NULL;
+    switch (L->kind) {
+    case FNN_STAGE_BATCHNORM: /* fixed statistics */
+        FNN_(fnn_bn_backward)(B, n, xh, st + 2 * n, g, d, 0, NULL, NULL, dX);
+        break;
+    case FNN_STAGE_LAYERNORM:
+        FNN_(fnn_ln_backward)(B, n, xh, st + 2 * r0, g, d, NULL, NULL, dX);
+        break;
+    case FNN_STAGE_STANDARDIZE:
+        FNN_(fnn_standardize_backward)(B, n, P + L->s_off + n, d, dX);
+        break;
+    case FNN_STAGE_UNITNORM:
+        FNN_(fnn_unitnorm_backward)(B, n, in, st + r0, ws + cap * L->ws_z + r0 * n, d, dX);
+        break;
+    }
+}
+
+/* The gradient of a normalization layer's γ and β over the batch's B rows into G
+ * (where it has them). */
+static void FNN_(stage_backward_params)(const fnn_layer *L, const FNN_T *P, FNN_T *G,
+                                        const FNN_T *ws, ptrdiff_t cap, ptrdiff_t B,
+                                        int training)
+{
+    const ptrdiff_t n = L->n_out;
+    FNN_T *dg = L->w_off >= 0 ? G + L->w_off : NULL, *db = L->b_off >= 0 ? G + L->b_off : NULL;
+    if (!dg && !db) return;
+    const FNN_T *xh = ws + cap * L->ws_xh, *st = ws + cap * L->ws_st, *d = ws + cap * L->ws_d;
+    if (L->kind == FNN_STAGE_BATCHNORM)
+        FNN_(fnn_bn_backward)(B, n, xh, st + 2 * n, NULL, d, training && !L->frozen, dg, db,
+                              NULL);
+    else if (L->kind == FNN_STAGE_LAYERNORM)
+        FNN_(fnn_ln_backward)(B, n, xh, st, NULL, d, dg, db, NULL);
+}
+
+/* Layer l's backward over the whole batch: its parameters' gradient into G and, when
+ * dprev is non-NULL, δ·∂z/∂(input) into dprev. */
+static void FNN_(stage_backward)(const fnn_net *net, const fnn_layer *L, const FNN_T *P,
+                                 FNN_T *G, const FNN_T *ws, ptrdiff_t cap, ptrdiff_t B,
+                                 const FNN_T *in, FNN_T *dprev)
+{
+    const FNN_T *d = ws + cap * L->ws_d;
+    if (L->kind == FNN_STAGE_DENSE) {
+        FNN_(fnn_dense_backward)(&net->blas, B, L->n_in, L->n_out, in, d, P + L->w_off,
+                                 G + L->w_off, L->b_off >= 0 ? G + L->b_off : NULL, dprev);
+        return;
+    }
+    FNN_(stage_backward_params)(L, P, G, ws, cap, B, 1);
+    if (!dprev) return;
+    if (L->kind == FNN_STAGE_BATCHNORM && !L->frozen) { /* through the batch statistics */
+        const FNN_T *st = ws + cap * L->ws_st;
+        FNN_(fnn_bn_backward)(B, L->n_out, ws + cap * L->ws_xh, st + 2 * L->n_out,
+                              L->w_off >= 0 ? P + L->w_off : NULL, d, 1, NULL, NULL, dprev);
+    } else {
+        FNN_(stage_backward_rows)(L, P, ws, cap, 0, B, in, d, dprev);
+    }
+}
+
+/* Forward over B rows; returns the input of layer 0 as used (with its noise in
+ * training).  training: batch statistics; with rng also the dropout and noise. */
 static const FNN_T *FNN_(forward)(const fnn_net *net, const FNN_T *P, FNN_T *ws,
                                   ptrdiff_t cap, ptrdiff_t B, const FNN_T *X,
-                                  uint64_t *rng)
+                                  uint64_t *rng, int training)
 {
     const FNN_T *in = X;
     const ptrdiff_t n0 = net->layers[0].n_in;
-    if (rng && net->input_dropout > 0) {
+    if (!training) rng = NULL;
+    if (rng && net->input_noise.n > 0) {
         FNN_T *m = ws + cap * net->ws_xm, *xd = ws + cap * net->ws_xd;
-        FNN_(fnn_dropout_mask)(rng, B * n0, net->input_dropout, m);
-        FNN_(fnn_mul)(B * n0, X, m, xd);
+        FNN_T *add = net->ws_xn >= 0 ? ws + cap * net->ws_xn : NULL;
+        FNN_(fnn_noise_draw)(rng, &net->input_noise, B * n0, m, add);
+        FNN_(fnn_mul_add)(B * n0, X, m, add, xd);
         in = xd;
     }
     const FNN_T *x0 = in;
     for (ptrdiff_t l = 0; l < net->n_layers; l++) {
         const fnn_layer *L = &net->layers[l];
         FNN_T *z = ws + cap * L->ws_z, *a = ws + cap * L->ws_a;
-        FNN_(fnn_dense_forward)(&net->blas, B, L->n_in, L->n_out, in, P + L->w_off,
-                                L->b_off >= 0 ? P + L->b_off : NULL, z);
+        FNN_(stage_forward)(net, L, P, ws, cap, 0, B, in, z, training);
         FNN_(fnn_act_forward)(L->act, B, L->n_out, z, a);
         in = a;
-        if (rng && L->dropout > 0) {
+        if (rng && L->noise.n > 0) {
             FNN_T *m = ws + cap * L->ws_m, *ad = ws + cap * L->ws_ad;
-            FNN_(fnn_dropout_mask)(rng, B * L->n_out, L->dropout, m);
-            FNN_(fnn_mul)(B * L->n_out, a, m, ad);
+            FNN_T *add = L->ws_n >= 0 ? ws + cap * L->ws_n : NULL;
+            FNN_(fnn_noise_draw)(rng, &L->noise, B * L->n_out, m, add);
+            FNN_(fnn_mul_add)(B * L->n_out, a, m, add, ad);
             in = ad;
         }
     }
@@ -210,7 +339,8 @@ double FNN_(fnn_net_loss_grad)(const fnn_net *net, const FNN_T *P, FNN_T *G, FNN
 {
     FNN_ASSERT(B >= 1 && B <= cap);
     const ptrdiff_t last = net->n_layers - 1;
-    const FNN_T *x0 = FNN_(forward)(net, P, ws, cap, B, X, rng);
+    const FNN_T *x0 = FNN_(forward)(net, P, ws, cap, B, X, rng, 1);
+    FNN_(zero_fixed)(net, G);
     const fnn_layer *Lo = &net->layers[last];
     FNN_T *zo = ws + cap * Lo->ws_z, *ao = ws + cap * Lo->ws_a, *d = ws + cap * Lo->ws_d;
     const double data = FNN_(weighted_loss)(net, B, B, zo, ao, Y, d, sums);
@@ -218,13 +348,11 @@ double FNN_(fnn_net_loss_grad)(const fnn_net *net, const FNN_T *P, FNN_T *G, FNN
     for (ptrdiff_t l = last; l >= 0; l--) {
         const fnn_layer *L = &net->layers[l];
         const fnn_layer *Lp = l > 0 ? &net->layers[l - 1] : NULL;
-        const FNN_T *in = !Lp ? x0 : ws + cap * (Lp->dropout > 0 && rng ? Lp->ws_ad : Lp->ws_a);
+        const FNN_T *in = !Lp ? x0 : ws + cap * (Lp->noise.n > 0 && rng ? Lp->ws_ad : Lp->ws_a);
         FNN_T *dprev = Lp ? ws + cap * Lp->ws_d : NULL;
-        FNN_(fnn_dense_backward)(&net->blas, B, L->n_in, L->n_out, in, ws + cap * L->ws_d,
-                                 P + L->w_off, G + L->w_off,
-                                 L->b_off >= 0 ? G + L->b_off : NULL, dprev);
+        FNN_(stage_backward)(net, L, P, G, ws, cap, B, in, dprev);
         if (Lp) {
-            if (rng && Lp->dropout > 0)
+            if (rng && Lp->noise.n > 0)
                 FNN_(fnn_mul)(B * Lp->n_out, dprev, ws + cap * Lp->ws_m, dprev);
             FNN_(fnn_act_backward)(Lp->act, B, Lp->n_out, ws + cap * Lp->ws_z,
                                    ws + cap * Lp->ws_a, dprev);
@@ -257,9 +385,11 @@ static void FNN_(clip_gradients)(const fnn_net *net, const fnn_optim *opt, FNN_T
     if (opt->clipnorm > 0) {
         for (ptrdiff_t l = 0; l < net->n_layers; l++) {
             const fnn_layer *L = &net->layers[l];
-            FNN_T *gw = G + L->w_off;
-            const ptrdiff_t nw = L->n_in * L->n_out;
-            FNN_(scale_to_norm)(gw, nw, opt->clipnorm, sqrt(FNN_(sq_norm)(gw, nw)));
+            if (L->w_off >= 0) {
+                FNN_T *gw = G + L->w_off;
+                const ptrdiff_t nw = fnn_layer_w_len(L);
+                FNN_(scale_to_norm)(gw, nw, opt->clipnorm, sqrt(FNN_(sq_norm)(gw, nw)));
+            }
             if (L->b_off >= 0) {
                 FNN_T *gb = G + L->b_off;
                 FNN_(scale_to_norm)(gb, L->n_out, opt->clipnorm,
@@ -274,6 +404,21 @@ static void FNN_(clip_gradients)(const fnn_net *net, const fnn_optim *opt, FNN_T
         const FNN_T c = (FNN_T)opt->clipvalue;
         for (ptrdiff_t i = 0; i < net->n_params; i++)
             G[i] = G[i] > c ? c : (G[i] < -c ? -c : G[i]);
+    }
+}
+
+/* After an applied step: each batch norm's moving statistics move towards the batch's
+   (Keras: moving := moving·momentum + batch·(1 − momentum)); a frozen one keeps them. */
+static void FNN_(update_moving)(const fnn_net *net, FNN_T *P, const FNN_T *ws, ptrdiff_t cap)
+{
+    for (ptrdiff_t l = 0; l < net->n_layers; l++) {
+        const fnn_layer *L = &net->layers[l];
+        if (L->kind != FNN_STAGE_BATCHNORM || L->frozen) continue;
+        const ptrdiff_t n = L->n_out;
+        const FNN_T *st = ws + cap * L->ws_st;  /* batch mean, then batch variance */
+        const FNN_T mom = (FNN_T)L->momentum, rest = (FNN_T)(1.0 - L->momentum);
+        FNN_T *mm = P + L->s_off;
+        for (ptrdiff_t j = 0; j < 2 * n; j++) mm[j] = mm[j] * mom + st[j] * rest;
     }
 }
 
@@ -339,6 +484,7 @@ int FNN_(fnn_net_train)(const fnn_net *net, fnn_optim *opt, FNN_T *P, FNN_T *G,
             state_top = FNN_(par_optim_step)(net, all ? net->threads : 1, opt, P, G, S1, S2);
         else
             state_top = FNN_(fnn_optim_step_max)(opt, net->n_params, P, G, S1, S2);
+        FNN_(update_moving)(net, P, ws, cap);
         if (split && net->pool && net->adapt)
             fnn_adapt_record(net->adapt, all, (fnn_now() - t0) / (double)B);
         *n_done += B;
@@ -355,7 +501,7 @@ void FNN_(fnn_net_evaluate)(const fnn_net *net, const FNN_T *P, FNN_T *ws, ptrdi
     for (ptrdiff_t start = 0; start < n; start += cap) {
         const ptrdiff_t B = n - start < cap ? n - start : cap;
         const FNN_T *y = Y + start * ky;
-        FNN_(forward)(net, P, ws, cap, B, X + start * n0, NULL);
+        FNN_(forward)(net, P, ws, cap, B, X + start * n0, NULL, 0);
         const FNN_T *zo = ws + cap * Lo->ws_z, *ao = ws + cap * Lo->ws_a;
         data += FNN_(weighted_loss)(net, B, B, zo, ao, y, NULL, sums);
     }
@@ -374,8 +520,7 @@ void FNN_(fnn_net_predict)(const fnn_net *net, const FNN_T *P, FNN_T *ws2, ptrdi
         for (ptrdiff_t l = 0; l <= last; l++) {
             const fnn_layer *L = &net->layers[l];
             FNN_T *z = l == last ? out + start * k : buf[l & 1];
-            FNN_(fnn_dense_forward)(&net->blas, B, L->n_in, L->n_out, in, P + L->w_off,
-                                    L->b_off >= 0 ? P + L->b_off : NULL, z);
+            FNN_(stage_forward)(net, L, P, NULL, 0, 0, B, in, z, 0);
             FNN_(fnn_act_forward)(L->act, B, L->n_out, z, z);
             in = z;
         }

@@ -7,8 +7,9 @@
  *            offsets in each fnn_layer (W: (n_in, n_out) row-major, b: (n_out,))
  *   S1, S2   optimizer slots, same length as P
  *   ws       training workspace of cap·net->ws_units elements: per layer z, a,
- *            δ (and dropout mask m and masked output a⊙m), the gathered input
- *            batch and targets; rows beyond the batch are unused
+ *            δ (and noise mask m, added term n and output a⊙m + n; x̂ and the
+ *            statistics of a normalization), the gathered input batch and
+ *            targets; rows beyond the batch are unused
  *   ws2      prediction workspace of 2·cap·net->max_width elements
  *
  * Preconditions (Python checks them; FNN_ASSERT in debug builds): layout
@@ -21,23 +22,51 @@
 #include "fnn_common.h"
 #include "fnn_optim.h"
 #include "fnn_pool.h"
+#include "fnn_norm.h"
+
+/* Stage kinds: what a layer of the plan computes before its activation
+ * (fnn_norm.h has the normalization math). */
+enum {
+    FNN_STAGE_DENSE = 0,        /* z = x·W + b */
+    FNN_STAGE_BATCHNORM = 1,    /* z = γ x̂ + β, x̂ by the batch's statistics in training
+                                   (the moving ones when frozen or not training) */
+    FNN_STAGE_LAYERNORM = 2,    /* z = γ x̂ + β, x̂ by each row's statistics */
+    FNN_STAGE_STANDARDIZE = 3,  /* z = (x − m)/max(√v, 1e-7), m and v fixed */
+    FNN_STAGE_UNITNORM = 4,     /* z = x/‖x‖ per row */
+    FNN_N_STAGES = 5
+};
 
 typedef struct {
-    ptrdiff_t n_in, n_out;
+    ptrdiff_t n_in, n_out;    /* n_in = n_out for every kind but dense */
     int act;                  /* FNN_ACT_* */
-    ptrdiff_t w_off, b_off;   /* offsets into P and G; b_off < 0: no bias */
-    double kernel_l1, kernel_l2, bias_l1, bias_l2;
-    double dropout;           /* dropout rate on this layer's output (hidden only) */
+    int kind;                 /* FNN_STAGE_* */
+    ptrdiff_t w_off, b_off;   /* offsets into P and G: dense W and b; normalization γ
+                                 and β; < 0: none (no bias, scale=False, center=False) */
+    ptrdiff_t s_off;          /* batch norm: moving mean then moving variance,
+                                 standardize: mean then variance (2·n_out values in P,
+                                 never trained, zero in G); < 0: none */
+    double epsilon, momentum; /* batch and layer norm */
+    double kernel_l1, kernel_l2, bias_l1, bias_l2;  /* on W (or γ) and b (or β) */
+    fnn_noise noise;          /* dropout and noise on this layer's output (hidden only) */
     int frozen;               /* trainable = False: its W, b and their optimizer state
-                                 are never updated (the gradient is still computed) */
-    /* set by fnn_net_layout: offsets into ws, in units of cap elements */
-    ptrdiff_t ws_z, ws_a, ws_d, ws_m, ws_ad;
+                                 are never updated (the gradient is still computed);
+                                 a frozen batch norm uses its moving statistics */
+    /* set by fnn_net_layout: offsets into ws, in units of cap elements; ws_xh (x̂) and
+       ws_st (statistics: 3·n_out units for batch norm, 2 for layer norm, 1 for unit
+       norm), ws_n (the noise's added term) are −1 when unused */
+    ptrdiff_t ws_z, ws_a, ws_d, ws_m, ws_ad, ws_n, ws_xh, ws_st;
 } fnn_layer;
+
+/* elements of W (or γ) in P */
+static inline ptrdiff_t fnn_layer_w_len(const fnn_layer *L)
+{
+    return L->w_off < 0 ? 0 : L->kind == FNN_STAGE_DENSE ? L->n_in * L->n_out : L->n_out;
+}
 
 typedef struct {
     ptrdiff_t n_layers;
     fnn_layer *layers;
-    double input_dropout;     /* dropout rate on the network input */
+    fnn_noise input_noise;    /* dropout and noise on the network input */
     int loss;                 /* FNN_LOSS_* */
     int fused;                /* output delta is a − y (sigmoid+BCE, softmax+CE) */
     int acc;                  /* FNN_ACC_* */
@@ -55,7 +84,7 @@ typedef struct {
     int threads;
     fnn_adapt *adapt;         /* one thread or `threads`, by measured speed; NULL: threads */
     /* set by fnn_net_layout */
-    ptrdiff_t ws_x, ws_xm, ws_xd, ws_y, ws_units, max_width;
+    ptrdiff_t ws_x, ws_xm, ws_xd, ws_xn, ws_y, ws_units, max_width;
 } fnn_net;
 
 /* Computes the workspace offsets; returns ws_units. */
@@ -66,6 +95,7 @@ ptrdiff_t fnn_net_layout(fnn_net *net);
     double fnn_net_penalty_##S(const fnn_net *net, const T *P, T *G);                  \
     /* One forward + backward on B rows X, Y.  G := ∂C/∂θ of the batch cost            \
        C = (1/B) Σ_r ℓ_r + penalty, which is returned.  rng = NULL: no dropout.        \
+       Batch norms use the batch's statistics (Keras's training=True).                  \
        sums[FNN_SUM_*] += per-sample sums (loss: C·B). */                              \
     double fnn_net_loss_grad_##S(const fnn_net *net, const T *P, T *G, T *ws,          \
                                  ptrdiff_t cap, ptrdiff_t B, const T *X, const T *Y,    \
@@ -74,12 +104,14 @@ ptrdiff_t fnn_net_layout(fnn_net *net);
        may be smaller), each: gather, forward, loss, backward, optimizer step.          \
        Stops before the update of a batch whose cost or gradient is not finite and      \
        returns 1 (the parameters are then those after the last applied batch);          \
-       returns 0 otherwise.  *n_done := samples whose batch was applied. */             \
+       returns 0 otherwise.  *n_done := samples whose batch was applied.  After each    \
+       applied step the moving statistics of the batch norms move towards the batch's:  \
+       m := momentum·m + (1 − momentum)·batch. */                                       \
     int fnn_net_train_##S(const fnn_net *net, fnn_optim *opt, T *P, T *G, T *S1,       \
                           T *S2, T *ws, ptrdiff_t cap, const T *X, const T *Y,          \
                           const int64_t *order, ptrdiff_t n, ptrdiff_t batch,           \
                           uint64_t *rng, double *sums, ptrdiff_t *n_done);              \
-    /* Forward (no dropout) over n rows in chunks of cap; sums as for training. */      \
+    /* Forward (no dropout; moving statistics) over n rows in chunks of cap. */        \
     void fnn_net_evaluate_##S(const fnn_net *net, const T *P, T *ws, ptrdiff_t cap,     \
                               const T *X, const T *Y, ptrdiff_t n, double *sums);       \
     /* out := network output for n rows of X, in chunks of cap rows. */                 \

@@ -38,9 +38,9 @@ static FNN_T *FNN_(par_input)(const FNN_(par_step) *s, ptrdiff_t l)
 {
     const fnn_net *net = s->net;
     if (l == 0)
-        return s->ws + s->cap * (s->dropout && net->input_dropout > 0 ? net->ws_xd : net->ws_x);
+        return s->ws + s->cap * (s->dropout && net->input_noise.n > 0 ? net->ws_xd : net->ws_x);
     const fnn_layer *Lp = &net->layers[l - 1];
-    return s->ws + s->cap * (s->dropout && Lp->dropout > 0 ? Lp->ws_ad : Lp->ws_a);
+    return s->ws + s->cap * (s->dropout && Lp->noise.n > 0 ? Lp->ws_ad : Lp->ws_a);
 }
 
 static void FNN_(par_rows)(void *vs, ptrdiff_t c)
@@ -57,17 +57,21 @@ static void FNN_(par_rows)(void *vs, ptrdiff_t c)
         fnn_copy_row(xb + r * n0, s->X + src * n0, (size_t)n0 * sizeof(FNN_T));
         fnn_copy_row(yb + r * ky, s->Y + src * ky, (size_t)ky * sizeof(FNN_T));
     }
-    if (s->dropout && net->input_dropout > 0)
-        FNN_(fnn_mul)(b * n0, xb, ws + cap * net->ws_xm + r0 * n0, FNN_(par_input)(s, 0) + r0 * n0);
-    for (ptrdiff_t l = 0; l <= last; l++) { /* forward */
+    if (s->dropout && net->input_noise.n > 0)
+        FNN_(fnn_mul_add)(b * n0, xb, ws + cap * net->ws_xm + r0 * n0,
+                          net->ws_xn >= 0 ? ws + cap * net->ws_xn + r0 * n0 : NULL,
+                          FNN_(par_input)(s, 0) + r0 * n0);
+    for (ptrdiff_t l = 0; l <= last; l++) { /* forward (no batch norm: par_plan) */
         const fnn_layer *L = &net->layers[l];
         const ptrdiff_t w = L->n_out;
         FNN_T *z = ws + cap * L->ws_z + r0 * w, *a = ws + cap * L->ws_a + r0 * w;
-        FNN_(fnn_dense_forward)(&net->blas, b, L->n_in, w, FNN_(par_input)(s, l) + r0 * L->n_in,
-                                s->P + L->w_off, L->b_off >= 0 ? s->P + L->b_off : NULL, z);
+        FNN_(stage_forward)(net, L, s->P, ws, cap, r0, b, FNN_(par_input)(s, l) + r0 * L->n_in,
+                            z, 1);
         FNN_(fnn_act_forward)(L->act, b, w, z, a);
-        if (s->dropout && L->dropout > 0)
-            FNN_(fnn_mul)(b * w, a, ws + cap * L->ws_m + r0 * w, ws + cap * L->ws_ad + r0 * w);
+        if (s->dropout && L->noise.n > 0)
+            FNN_(fnn_mul_add)(b * w, a, ws + cap * L->ws_m + r0 * w,
+                              L->ws_n >= 0 ? ws + cap * L->ws_n + r0 * w : NULL,
+                              ws + cap * L->ws_ad + r0 * w);
     }
     const fnn_layer *Lo = &net->layers[last];
     const ptrdiff_t k = Lo->n_out;
@@ -80,10 +84,15 @@ static void FNN_(par_rows)(void *vs, ptrdiff_t c)
         const fnn_layer *L = &net->layers[l], *Lp = &net->layers[l - 1];
         const ptrdiff_t wp = Lp->n_out;
         FNN_T *dprev = ws + cap * Lp->ws_d + r0 * wp;
-        FNN_(fnn_dense_backward_input)(&net->blas, b, s->B, L->n_in, L->n_out,
-                                       ws + cap * L->ws_d + r0 * L->n_out, s->P + L->w_off,
-                                       dprev);
-        if (s->dropout && Lp->dropout > 0)
+        if (L->kind == FNN_STAGE_DENSE)
+            FNN_(fnn_dense_backward_input)(&net->blas, b, s->B, L->n_in, L->n_out,
+                                           ws + cap * L->ws_d + r0 * L->n_out, s->P + L->w_off,
+                                           dprev);
+        else
+            FNN_(stage_backward_rows)(L, s->P, ws, cap, r0, b,
+                                      FNN_(par_input)(s, l) + r0 * L->n_in,
+                                      ws + cap * L->ws_d + r0 * L->n_out, dprev);
+        if (s->dropout && Lp->noise.n > 0)
             FNN_(fnn_mul)(b * wp, dprev, ws + cap * Lp->ws_m + r0 * wp, dprev);
         FNN_(fnn_act_backward)(Lp->act, b, wp, ws + cap * Lp->ws_z + r0 * wp,
                                ws + cap * Lp->ws_a + r0 * wp, dprev);
@@ -96,6 +105,16 @@ static void FNN_(par_weights)(void *vs, ptrdiff_t i)
     const ptrdiff_t l = s->item_layer[i], i0 = s->item_i0[i];
     const fnn_layer *L = &s->net->layers[l];
     const FNN_T *delta = s->ws + s->cap * L->ws_d;
+    if (L->kind != FNN_STAGE_DENSE) { /* a layer norm's γ and β, over all rows */
+        FNN_(stage_backward_params)(L, s->P, s->G, s->ws, s->cap, s->B, 1);
+        if (s->grad_max) {
+            double top = 0;
+            if (L->w_off >= 0) top = FNN_(fnn_max_abs)(L->n_out, s->G + L->w_off);
+            if (L->b_off >= 0) top = fmax(top, FNN_(fnn_max_abs)(L->n_out, s->G + L->b_off));
+            s->item_gmax[i] = top;
+        }
+        return;
+    }
     FNN_(fnn_dense_backward_weights)(&s->net->blas, s->B, L->n_in, L->n_out,
                                      FNN_(par_input)(s, l), delta, i0, s->item_i1[i],
                                      s->G + L->w_off);
@@ -120,6 +139,16 @@ static int FNN_(par_plan)(FNN_(par_step) *s)
         s->n_items = 0;
         for (ptrdiff_t l = 0; l < net->n_layers && !full; l++) {
             const fnn_layer *L = &net->layers[l];
+            if (L->kind == FNN_STAGE_BATCHNORM) return 0; /* batch statistics: serial step */
+            if (L->kind != FNN_STAGE_DENSE) {  /* one item for γ and β, if any */
+                if (L->w_off < 0 && L->b_off < 0) continue;
+                if (s->n_items == FNN_PAR_ITEMS) { full = 1; break; }
+                s->item_layer[s->n_items] = l;
+                s->item_i0[s->n_items] = 0;
+                s->item_i1[s->n_items] = L->n_in;
+                s->n_items++;
+                continue;
+            }
             ptrdiff_t blocks = s->B * L->n_in * L->n_out / FNN_PAR_BLOCK_MACS;
             blocks = blocks < 1 ? 1 : (blocks > most ? most : blocks);
             blocks = blocks > L->n_in ? L->n_in : blocks;
@@ -159,15 +188,18 @@ static double FNN_(par_loss_grad)(const fnn_net *net, int threads, const FNN_T *
     if (!*ok) return 0;
     if (rng) { /* the masks, in the order the serial forward draws them */
         const ptrdiff_t n0 = net->layers[0].n_in;
-        if (net->input_dropout > 0)
-            FNN_(fnn_dropout_mask)(rng, B * n0, net->input_dropout, ws + cap * net->ws_xm);
+        if (net->input_noise.n > 0)
+            FNN_(fnn_noise_draw)(rng, &net->input_noise, B * n0, ws + cap * net->ws_xm,
+                                 net->ws_xn >= 0 ? ws + cap * net->ws_xn : NULL);
         for (ptrdiff_t l = 0; l < net->n_layers; l++) {
             const fnn_layer *L = &net->layers[l];
-            if (L->dropout > 0)
-                FNN_(fnn_dropout_mask)(rng, B * L->n_out, L->dropout, ws + cap * L->ws_m);
+            if (L->noise.n > 0)
+                FNN_(fnn_noise_draw)(rng, &L->noise, B * L->n_out, ws + cap * L->ws_m,
+                                     L->ws_n >= 0 ? ws + cap * L->ws_n : NULL);
         }
     }
     const ptrdiff_t chunks = (B + s.R - 1) / s.R;
+    FNN_(zero_fixed)(net, G);
     fnn_pool_run(net->pool, threads, FNN_(par_rows), &s, chunks);
     fnn_pool_run(net->pool, threads, FNN_(par_weights), &s, s.n_items);
     double data = 0;

@@ -27,6 +27,7 @@ from . import metrics as M
 from . import optimizers as O
 from ._npy_header import read_npy_header
 from ._untrusted import Invalid, member_data_start, model_file_errors, need, open_regular
+from ._shaping import variable_layout
 from ._validation import MismatchedLossWarning
 from ._version import __version__
 
@@ -178,14 +179,10 @@ def _check_config(config: Any) -> tuple[Sequential, dict[str, tuple[int, ...]]]:
     expected: dict[str, tuple[int, ...]] = {}
     if input_dim is not None:
         need(bool(model._dense), "input_dim given for a model without Dense layers")
-        n_in, total = input_dim, 0
-        for j, layer in enumerate(model._dense):
-            expected[f"weights/{j}/kernel.npy"] = (n_in, layer.units)
-            total += n_in * layer.units
-            if layer.use_bias:
-                expected[f"weights/{j}/bias.npy"] = (layer.units,)
-                total += layer.units
-            n_in = layer.units
+        total = 0
+        for j, _, name, shape in variable_layout(model._stages, input_dim):
+            expected[f"weights/{j}/{name}.npy"] = shape
+            total += int(np.prod(shape, dtype=object))
         need(total <= MAX_PARAMS, f"the architecture has {total} parameters "
               f"(fastnn supports at most {MAX_PARAMS})")
         model._input_dim = input_dim

@@ -270,13 +270,18 @@ def net_loss_grad(layers: list[dict[str, Any]], params: np.ndarray, X: np.ndarra
     grads = np.zeros_like(params)
     masks = masks or [None] * len(layers)
     a = X if input_mask is None else X * input_mask
-    inputs, zs, acts = [], [], []
+    inputs, zs, acts, caches = [], [], [], []
     for lay, m in zip(layers, masks):
-        W = params[lay["w_off"]:lay["w_off"] + lay["n_in"] * lay["n_out"]].reshape(
-            lay["n_in"], lay["n_out"])
-        b = params[lay["b_off"]:lay["b_off"] + lay["n_out"]] if lay["b_off"] >= 0 else None
         inputs.append(a)
-        z = dense_forward(a, W, b)
+        if lay.get("kind", 0):  # a normalization layer (fastnn/_reference_norm.py)
+            z, cache = _norm_stage_forward(lay, params, a)
+            caches.append(cache)
+        else:
+            W = params[lay["w_off"]:lay["w_off"] + lay["n_in"] * lay["n_out"]].reshape(
+                lay["n_in"], lay["n_out"])
+            b = params[lay["b_off"]:lay["b_off"] + lay["n_out"]] if lay["b_off"] >= 0 else None
+            z = dense_forward(a, W, b)
+            caches.append(None)
         act = act_forward(lay["act"], z)
         zs.append(z)
         acts.append(act)
@@ -288,11 +293,17 @@ def net_loss_grad(layers: list[dict[str, Any]], params: np.ndarray, X: np.ndarra
         delta = act_backward(last["act"], zs[-1], acts[-1], delta)
     for l in range(len(layers) - 1, -1, -1):
         lay = layers[l]
-        W = params[lay["w_off"]:lay["w_off"] + lay["n_in"] * lay["n_out"]].reshape(
-            lay["n_in"], lay["n_out"])
-        dW, db, dX = dense_backward(inputs[l], delta, W)
-        grads[lay["w_off"]:lay["w_off"] + dW.size] = dW.ravel()
-        if lay["b_off"] >= 0:
+        if lay.get("kind", 0):
+            dX, dW, db = _norm_stage_backward(lay, delta, inputs[l], caches[l])
+            w_off = lay["w_off"]
+        else:
+            W = params[lay["w_off"]:lay["w_off"] + lay["n_in"] * lay["n_out"]].reshape(
+                lay["n_in"], lay["n_out"])
+            dW, db, dX = dense_backward(inputs[l], delta, W)
+            w_off = lay["w_off"]
+        if w_off >= 0 and dW is not None:
+            grads[w_off:w_off + dW.size] = dW.ravel()
+        if lay["b_off"] >= 0 and db is not None:
             grads[lay["b_off"]:lay["b_off"] + lay["n_out"]] = db
         if l > 0:
             if masks[l - 1] is not None:
@@ -300,7 +311,10 @@ def net_loss_grad(layers: list[dict[str, Any]], params: np.ndarray, X: np.ndarra
             delta = act_backward(layers[l - 1]["act"], zs[l - 1], acts[l - 1], dX)
     penalty = 0.0
     for lay in layers:
-        for off, n, l1, l2 in ((lay["w_off"], lay["n_in"] * lay["n_out"], lay["kernel_l1"],
+        if lay.get("kind", 0) and lay["w_off"] < 0:
+            continue
+        n_w = lay["n_out"] if lay.get("kind", 0) else lay["n_in"] * lay["n_out"]
+        for off, n, l1, l2 in ((lay["w_off"], n_w, lay["kernel_l1"],
                                 lay["kernel_l2"]),
                                (lay["b_off"], lay["n_out"], lay["bias_l1"], lay["bias_l2"])):
             if off >= 0 and (l1 or l2):
@@ -308,6 +322,40 @@ def net_loss_grad(layers: list[dict[str, Any]], params: np.ndarray, X: np.ndarra
                 penalty += pen
                 grads[off:off + n] += g
     return total / len(X) + penalty, grads
+
+
+def _norm_stage_forward(lay: dict[str, Any], params: np.ndarray, a: np.ndarray
+                        ) -> tuple[np.ndarray, Any]:
+    """A normalization layer in training mode: lay["kind"] 1 batch norm (batch
+    statistics unless lay["frozen"]), 2 layer norm, 3 standardize, 4 unit norm;
+    w_off/b_off: γ/β (-1: none); s_off: the fixed statistics (mean, then variance)."""
+    from . import _reference_norm as RN
+
+    n, kind = lay["n_out"], lay["kind"]
+    g = params[lay["w_off"]:lay["w_off"] + n] if lay["w_off"] >= 0 else None
+    b = params[lay["b_off"]:lay["b_off"] + n] if lay["b_off"] >= 0 else None
+    s = lay.get("s_off", -1)
+    stats = (params[s:s + n], params[s + n:s + 2 * n]) if s >= 0 else (None, None)
+    if kind == 1:
+        fixed = stats if lay.get("frozen") else (None, None)
+        return RN.norm_forward(a, g, b, lay["epsilon"], 0, *fixed)
+    if kind == 2:
+        return RN.norm_forward(a, g, b, lay["epsilon"], 1)
+    if kind == 3:
+        return RN.standardize_forward(a, *stats), stats[1]
+    return RN.unitnorm_forward(a), None
+
+
+def _norm_stage_backward(lay: dict[str, Any], delta: np.ndarray, a: np.ndarray, cache: Any
+                         ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """(dX, dγ, dβ) of :func:`_norm_stage_forward`."""
+    from . import _reference_norm as RN
+
+    if lay["kind"] in (1, 2):
+        return RN.norm_backward(delta, cache)
+    if lay["kind"] == 3:
+        return RN.standardize_backward(delta, cache), None, None
+    return RN.unitnorm_backward(a, delta), None, None
 
 
 def perceptron_epoch(X: np.ndarray, y: np.ndarray, lr: float, w: np.ndarray, b: float

@@ -189,28 +189,34 @@ def _name(layer: Layer) -> str:
 
 
 def trace(layers: Sequence[Layer], input_shape: Shape | None
-          ) -> tuple[list[Shape | None], dict[Dense, int]]:
-    """(output shape of each layer, effective activation of each Dense) for the chain
-    `layers` fed samples of `input_shape` (None: unknown until fit sees x).  Raises
-    ValueError naming the layer when fastnn cannot run the chain."""
+          ) -> tuple[list[Shape | None], dict[Layer, int]]:
+    """(output shape of each layer, effective activation of each Dense or normalization
+    layer) for the chain `layers` fed samples of `input_shape` (None: unknown until fit
+    sees x).  Raises ValueError naming the layer when fastnn cannot run the chain."""
     shape = input_shape
     shapes: list[Shape | None] = []
-    acts: dict[Dense, int] = {}
-    last: Dense | None = None     # the Dense whose output flows on
+    acts: dict[Layer, int] = {}
+    last: Layer | None = None     # the Dense or normalization whose output flows on
     dropout_since = False          # a Dropout between `last` and here
+    noise_since = False            # another noise layer between `last` and here
     for layer in layers:
         if isinstance(layer, InputLayer):
             shape = layer.shape
-        elif isinstance(layer, Dense):
+        elif layer._is_stage:
+            kind = type(layer).__name__
             if shape is not None and len(shape) != 1:
                 raise ValueError(
-                    f"Dense {_name(layer)} receives samples of shape {show(shape)}; fastnn's "
-                    "Dense layers take flat vectors (Keras would apply it to the last axis "
-                    "only). Put Flatten() before it.")
-            acts[layer] = layer.activation
-            last, dropout_since, shape = layer, False, (layer.units,)
+                    f"{kind} {_name(layer)} receives samples of shape {show(shape)}; "
+                    f"fastnn's {kind} layers take flat vectors (Keras would apply it to the "
+                    "last axis only). Put Flatten() before it.")
+            acts[layer] = getattr(layer, "activation", activations.LINEAR)
+            if isinstance(layer, Dense):
+                shape = (layer.units,)
+            last, dropout_since, noise_since = layer, False, False
         elif isinstance(layer, Dropout):
             dropout_since = dropout_since or last is not None
+        elif hasattr(layer, "_noise_kind"):
+            noise_since = noise_since or last is not None
         elif isinstance(layer, Activation):
             act = layer.activation
             if act == activations.LINEAR:
@@ -218,19 +224,26 @@ def trace(layers: Sequence[Layer], input_shape: Shape | None
             elif last is None:
                 raise ValueError(
                     f"Activation {_name(layer)} comes before any Dense layer; fastnn folds "
-                    "an Activation layer into the Dense layer before it. Scale the inputs "
-                    "yourself, or move it after a Dense layer.")
+                    "an Activation layer into the Dense (or normalization) layer before it. "
+                    "Scale the inputs yourself, or move it after a Dense layer.")
             elif acts[last] != activations.LINEAR:
                 raise ValueError(
-                    f"Activation {_name(layer)} follows Dense {_name(last)}, which already "
-                    f"applies {activations.NAMES[acts[last]]!r}; fastnn folds an Activation "
-                    "layer into the Dense layer before it, so that Dense needs "
-                    "activation=None (one activation per Dense).")
+                    f"Activation {_name(layer)} follows {type(last).__name__} "
+                    f"{_name(last)}, which already applies "
+                    f"{activations.NAMES[acts[last]]!r}; fastnn folds an Activation layer "
+                    "into the layer before it, so that layer needs activation=None (one "
+                    "activation per layer).")
+            elif noise_since:
+                raise ValueError(
+                    f"Activation {_name(layer)} comes after a noise layer that follows "
+                    f"{type(last).__name__} {_name(last)}; fastnn folds it into that layer, "
+                    "which is not exact across GaussianNoise, GaussianDropout or "
+                    "AlphaDropout. Put the Activation before the noise layer.")
             elif dropout_since and act not in _DROPOUT_COMMUTES:
                 raise ValueError(
                     f"Activation {_name(layer)} ({activations.NAMES[act]!r}) comes after a "
-                    f"Dropout that follows Dense {_name(last)}; fastnn folds it into that "
-                    "Dense, which is exact across a Dropout only for relu, leaky_relu and "
+                    f"Dropout that follows {_name(last)}; fastnn folds it into that "
+                    "layer, which is exact across a Dropout only for relu, leaky_relu and "
                     "linear. Put the Activation directly after the Dense.")
             else:
                 acts[last] = act
@@ -241,9 +254,23 @@ def trace(layers: Sequence[Layer], input_shape: Shape | None
             new = _reshape(layer, shape)
             if last is not None and new != shape:
                 raise ValueError(
-                    f"Reshape {_name(layer)} changes the output {show(shape)} of Dense "
+                    f"Reshape {_name(layer)} changes the output {show(shape)} of layer "
                     f"{_name(last)} to {show(new)}; fastnn reshapes only the input, before "
                     "the first Dense layer.")
             shape = new
         shapes.append(shape)
     return shapes, acts
+
+
+def variable_layout(stages: Sequence[Layer], input_dim: int
+                    ) -> list[tuple[int, Layer, str, tuple[int, ...]]]:
+    """(stage index j, layer, variable name, shape) of every variable of the stages
+    (Dense and normalization layers, in order) fed `input_dim` features: the order of
+    the flat buffer, of ``get_weights`` and of a model file's ``weights/{j}/{name}.npy``."""
+    out = []
+    n_in = input_dim
+    for j, layer in enumerate(stages):
+        for name, shape, _ in layer._variables(n_in):
+            out.append((j, layer, name, shape))
+        n_in = layer.units if isinstance(layer, Dense) else n_in
+    return out

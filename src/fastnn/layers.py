@@ -45,6 +45,8 @@ class Layer:
 
     _base_name = "layer"
     _declared_shape: tuple[int, ...] | None = None  # input_shape= on a first layer
+    _is_stage = False   # the C loop runs it as a layer of the plan (Dense, normalizations)
+    _noise: tuple[int, float] | None = None  # (kind, rate): dropout or noise on its input
 
     def __init__(self, name: str | None = None) -> None:
         if name is not None and not isinstance(name, str):
@@ -188,6 +190,7 @@ class Dense(Layer):
     """
 
     _base_name = "dense"
+    _is_stage = True
 
     def __init__(self, units: int,
                  activation: str | Callable[[ArrayLike], np.ndarray] | None = None,
@@ -227,6 +230,11 @@ class Dense(Layer):
         if self.input_dim is not None:
             self._declared_shape = (self.input_dim,)
         self._w_off = self._b_off = -1
+
+    def _variables(self, n_in: int) -> list[tuple[str, tuple[int, ...], bool]]:
+        """(name, shape, trained by fit) of each weight, in Keras's order."""
+        return [("kernel", (n_in, self.units), True)] + (
+            [("bias", (self.units,), True)] if self.use_bias else [])
 
     def get_config(self) -> dict[str, Any]:
         config: dict[str, Any] = {
@@ -344,7 +352,7 @@ class Dense(Layer):
                  "a list [kernel, bias]", "weights", weights, error=TypeError)
         with model._writing():  # the other layers' weights and the write, one moment
             model._ensure_built_locked("set_weights")
-            others = [w for layer in model._dense for w in
+            others = [w for layer in model._stages for w in
                       (weights if layer is self else layer.get_weights())]
             model._set_dense_weights(others)
 
@@ -362,15 +370,26 @@ class Dropout(Layer):
         super().__init__(name)
         self.rate = check_float("Dropout", "rate", rate, low=0.0, high=1.0, high_open=True)
 
+    @property
+    def _noise(self) -> tuple[int, float] | None:
+        return (1, self.rate) if self.rate > 0 else None
+
     def get_config(self) -> dict[str, Any]:
         return {"rate": self.rate, "name": self.name}
 
 
 from ._shaping import Activation, Flatten, ReLU, Reshape, Softmax  # noqa: E402
+from .normalization import (BatchNormalization, LayerNormalization,  # noqa: E402
+                            Normalization, UnitNormalization)
+from .noise import AlphaDropout, GaussianDropout, GaussianNoise  # noqa: E402
 
 ALL_OBJECTS_DICT: dict[str, type[Layer]] = {
-    "Activation": Activation, "Dense": Dense, "Dropout": Dropout, "Flatten": Flatten,
-    "InputLayer": InputLayer, "ReLU": ReLU, "Reshape": Reshape, "Softmax": Softmax}
+    "Activation": Activation, "AlphaDropout": AlphaDropout,
+    "BatchNormalization": BatchNormalization, "Dense": Dense, "Dropout": Dropout,
+    "Flatten": Flatten, "GaussianDropout": GaussianDropout, "GaussianNoise": GaussianNoise,
+    "InputLayer": InputLayer, "LayerNormalization": LayerNormalization,
+    "Normalization": Normalization, "ReLU": ReLU, "Reshape": Reshape, "Softmax": Softmax,
+    "UnitNormalization": UnitNormalization}
 
 
 def check_supported(func: str, layer: object) -> None:
@@ -393,9 +412,7 @@ def check_supported(func: str, layer: object) -> None:
 # be a bare "cannot import name"); an ImportError, so `from fastnn.layers import X`
 # shows it too.
 _NOT_IN_FASTNN = frozenset({
-    "BatchNormalization", "LayerNormalization", "GroupNormalization", "UnitNormalization",
-    "Normalization", "SpectralNormalization", "GaussianNoise", "GaussianDropout",
-    "AlphaDropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",
+    "GroupNormalization", "SpectralNormalization", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",
     "ActivityRegularization", "Rescaling", "Discretization", "CategoryEncoding",
     "StringLookup", "IntegerLookup", "TextVectorization", "Hashing", "Embedding", "Lambda",
     "Conv1D", "Conv2D", "Conv3D", "Conv1DTranspose", "Conv2DTranspose", "Conv3DTranspose",

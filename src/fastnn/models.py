@@ -147,6 +147,12 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
         return [l for l in self._layers if isinstance(l, Dense)]
 
     @property
+    def _stages(self) -> list[Layer]:
+        """The layers the C loop runs, in order: Dense and the normalizations (each
+        with its variables in the flat buffer, ``_dense_inputs`` holding its n_in)."""
+        return [l for l in self._layers if l._is_stage]
+
+    @property
     def built(self) -> bool:
         """Whether the weights exist (the input size is known)."""
         return self._params is not None
@@ -193,9 +199,11 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
             fail("add", "layer names must be unique", "a new name", "layer.name", layer.name)
         _, acts = trace([*self._layers, layer], shape)  # raises for a chain fastnn can't run
         compiled = None
-        if isinstance(layer, (Dense, Activation)) and self.optimizer is not None and acts:
+        last_stage = list(acts)[-1] if acts else None
+        if (isinstance(layer, (Dense, Activation)) and self.optimizer is not None
+                and isinstance(last_stage, Dense)):
             assert self._loss_id is not None  # set by compile with the optimizer
-            last = list(acts)[-1]
+            last = last_stage
             compiled = self._compile_settings("add", self._loss_id, self._metric_objs, last,
                                               self._from_logits, acts[last])
         # every check passed: change the model
@@ -206,7 +214,7 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
                 k += 1
                 name = f"{layer._base_name}_{k}"
             layer.name = name
-        saved = {l: l.get_weights() for l in self._dense} if self.built else None
+        saved = {l: l.get_weights() for l in self._stages} if self.built else None
         layer._model = self
         self._layers.append(layer)
         if declared is not None:
@@ -215,12 +223,12 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
             dense._act = act
         if compiled is not None and not isinstance(layer, Dense):  # an Activation folded in
             self._acc_kind, self._want_err = compiled[0], compiled[1]
-        if saved is None or not isinstance(layer, Dense):
+        if saved is None or not layer._is_stage:
             self._net = self._fit_net = None  # the plan is rebuilt when next needed
             return
         assert self._input_dim is not None  # the model is built
         try:  # grow the buffer, keeping the weights it has
-            self._build(self._input_dim)
+            self._build(self._input_dim, stacking=True)
         except BaseException:
             self._layers.pop()
             layer._model = None
@@ -230,15 +238,17 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
         if compiled is not None:
             self._make_net()
 
-    def _restore_weights(self, saved: dict[Dense, list[np.ndarray]],
+    def _restore_weights(self, saved: dict[Layer, list[np.ndarray]],
                          compiled: tuple[int, bool, list[M.Metric]] | None) -> None:
-        """After a rebuild of the buffer: put back the saved weights of the Dense
-        layers that remain, and apply the re-checked compile settings (the
-        optimizer restarts: the parameter vector changed)."""
+        """After a rebuild of the buffer: put back the saved weights of the layers
+        that remain, and apply the re-checked compile settings (the optimizer
+        restarts: the parameter vector changed)."""
         params = self._params
         assert params is not None  # just rebuilt
-        for dense, weights in saved.items():
-            for off, w in zip((dense._w_off, dense._b_off), weights):
+        for layer, weights in saved.items():
+            if layer._model is not self or len(weights) != len(self._offsets_of(layer)):
+                continue
+            for off, w in zip(self._offsets_of(layer), weights):
                 params[off:off + w.size] = w.ravel()
         if compiled is not None:
             assert self.optimizer is not None  # compiled
@@ -275,21 +285,21 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
         last = self._layers[-1]
         rest = self._layers[:-1]
         dense = [l for l in rest if isinstance(l, Dense)]
-        if self.built and dense and _dropout_after_last_dense(rest):
-            raise ValueError("pop(): that would leave a Dropout layer last (after the last "
-                             "Dense layer), which fastnn does not allow in a built model; "
-                             "pop it as well.")
+        if self.built and dense and _after_last_dense(rest):
+            raise ValueError("pop(): that would leave a Dropout, noise or normalization layer "
+                             "last (after the last Dense layer), which fastnn does not "
+                             "allow in a built model; pop it as well.")
         _, acts = trace(rest, self._in_shape() if rest else None)
         compiled = None
         if self.optimizer is not None and dense and isinstance(last, (Dense, Activation)):
             assert self._loss_id is not None  # set by compile with the optimizer
             compiled = self._compile_settings("pop", self._loss_id, self._metric_objs,
                                               dense[-1], self._from_logits, acts[dense[-1]])
-        saved = {l: l.get_weights() for l in dense} if self.built else None
+        saved = {l: l.get_weights() for l in rest if l._is_stage} if self.built else None
         self._layers.pop()
         last._model = None
-        if isinstance(last, Dense):
-            last._act = last.activation
+        if last._is_stage:
+            last._act = getattr(last, "activation", 0)  # 0: linear
         for d, act in acts.items():
             d._act = act
         if compiled is not None and not isinstance(last, Dense):
@@ -300,7 +310,7 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
             if not dense:
                 self._dense_inputs = {}
             return last
-        if isinstance(last, Dense):
+        if last._is_stage:
             assert self._input_dim is not None  # the model is built
             self._build(self._input_dim)
             self._restore_weights(saved, compiled)
@@ -311,48 +321,72 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
         if not self._dense:
             raise ValueError("The model has no Dense layer; add one, e.g. "
                              "model.add(fastnn.layers.Dense(1)).")
-        if _dropout_after_last_dense(self._layers):
-            raise ValueError("Dropout cannot be the last layer (nor follow the last Dense "
-                             "layer): it would drop outputs of the network. Put it between "
+        after = _after_last_dense(self._layers)
+        if after is not None:
+            raise ValueError(f"{type(after).__name__} cannot be the last layer (nor follow "
+                             "the last Dense layer): fastnn's output layer is a Dense layer "
+                             f"(with its activation). Put the {type(after).__name__} between "
                              "Dense layers.")
 
-    def _build(self, input_dim: int) -> None:
-        """Allocate and initialise the flat parameter buffer for `input_dim` features."""
-        self._check_structure()
-        dense = self._dense
+    def _build(self, input_dim: int, stacking: bool = False) -> None:
+        """Allocate and initialise the flat parameter buffer for `input_dim` features:
+        each stage's variables (``_variables``: Dense kernel and bias, a normalization's
+        gamma, beta and statistics) back to back, in layer order.  ``stacking``: from
+        ``add``, where a normalization may be last until the next Dense comes."""
+        if not (stacking and self._dense):
+            self._check_structure()
+        stages = self._stages  # (the layers after the last Dense are checked by _plan)
         n_in, offset = input_dim, 0
-        inputs: dict[Dense, int] = {}
-        offsets: list[tuple[int, int]] = []
-        for layer in dense:
+        inputs: dict[Layer, int] = {}
+        layout: list[dict[str, int]] = []
+        for layer in stages:
             inputs[layer] = n_in
-            w_off, offset = offset, offset + n_in * layer.units
-            b_off = -1
-            if layer.use_bias:
-                b_off, offset = offset, offset + layer.units
-            offsets.append((w_off, b_off))
-            n_in = layer.units
+            offsets = {}
+            for name, shape, _ in layer._variables(n_in):
+                offsets[name] = offset
+                offset += math.prod(shape)
+            layout.append(offsets)
+            n_in = layer.units if isinstance(layer, Dense) else n_in
         if offset >= 2**31:
             raise ValueError(f"The model would have {offset} parameters; fastnn supports "
                              f"fewer than 2**31.")
         params = np.zeros(offset, self.dtype)
-        for layer, (w_off, b_off) in zip(dense, offsets):
-            layer._w_off, layer._b_off = w_off, b_off
         from . import initializers
 
         rng = self._rng[STREAM_INIT]
-        for layer in dense:
-            n = inputs[layer]
-            w = params[layer._w_off:layer._w_off + n * layer.units]
-            initializers.fill(layer.kernel_initializer, w, n, layer.units, rng)
-            if layer.use_bias:
-                b = params[layer._b_off:layer._b_off + layer.units]
-                initializers.fill(layer.bias_initializer, b, n, layer.units, rng)
+        values: list[tuple[Layer, dict[str, int]]] = list(zip(stages, layout))
+        for layer, offsets in values:  # checks (e.g. a Normalization's size) before changes
+            if not isinstance(layer, Dense):
+                n = inputs[layer]
+                for name, _, _ in layer._variables(n):
+                    layer._initial(name, params[offsets[name]:offsets[name] + n], n, rng)
+        for layer, offsets in values:
+            if isinstance(layer, Dense):
+                layer._w_off, layer._b_off = offsets["kernel"], offsets.get("bias", -1)
+                n = inputs[layer]
+                w = params[layer._w_off:layer._w_off + n * layer.units]
+                initializers.fill(layer.kernel_initializer, w, n, layer.units, rng)
+                if layer.use_bias:
+                    b = params[layer._b_off:layer._b_off + layer.units]
+                    initializers.fill(layer.bias_initializer, b, n, layer.units, rng)
+            else:
+                layer._offsets = offsets
         self._input_dim = input_dim
         self._dense_inputs = inputs
         self._params = params
         self._grads = np.zeros_like(params)
         self._slots = None
-        self._make_net()
+        if _after_last_dense(self._layers) is None:
+            self._make_net()
+        else:  # a model still being stacked (add() after a normalization): no plan yet
+            self._net = self._fit_net = None
+
+    @staticmethod
+    def _offsets_of(layer: Layer) -> list[int]:
+        """The offsets of the layer's variables in the flat buffer, in Keras's order."""
+        if isinstance(layer, Dense):
+            return [layer._w_off] + ([layer._b_off] if layer.use_bias else [])
+        return list(getattr(layer, "_offsets", {}).values())
 
     def build(self, input_shape: int | Sequence[int | None] | None = None) -> None:
         """Create the weights for inputs of shape ``(None, n_features)`` (or
@@ -400,26 +434,60 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
                 f"(fastnn.Input(shape=(n_features,)) or input_shape= on the first "
                 f"layer) or call fit() first.")
 
-    def _dropout_rates(self) -> tuple[float, list[float]]:
-        """(rate on the input, rate on each Dense layer's output); consecutive
-        Dropout layers combine: keep = Π (1 − rate)."""
-        keep_in = 1.0
-        keeps: list[float] = []
+    def _noise_chains(self) -> tuple[list[tuple[int, float]], list[list[tuple[int, float]]]]:
+        """(noise on the input, noise on each stage's output) as (kind, rate) chains for
+        the C plan (csrc/fnn_norm.h); consecutive Dropout layers combine into one:
+        keep = Π (1 − rate), so a chain of them draws one mask as before."""
+        chain: list[tuple[int, float]] = []
+        chains: list[list[tuple[int, float]]] = []
+        first: list[tuple[int, float]] | None = None
         for layer in self._layers:
-            if isinstance(layer, Dense):
-                keeps.append(1.0)
-            elif isinstance(layer, Dropout):
-                if keeps:
-                    keeps[-1] *= 1.0 - layer.rate
+            if layer._is_stage:
+                if first is None:
+                    first = chain
                 else:
-                    keep_in *= 1.0 - layer.rate
-        return 1.0 - keep_in, [1.0 - k for k in keeps]
+                    chains.append(chain)
+                chain = []
+                continue
+            noise = layer._noise
+            if noise is None:
+                continue
+            if noise[0] == 1 and chain and chain[-1][0] == 1:
+                chain[-1] = (1, 1.0 - (1.0 - chain[-1][1]) * (1.0 - noise[1]))
+            else:
+                chain.append(noise)
+            if len(chain) > 4:
+                raise ValueError("fastnn applies at most 4 noise layers (Dropout, "
+                                 "GaussianNoise, GaussianDropout, AlphaDropout) in a row; "
+                                 f"remove some before {layer.name!r}.")
+        chains.append(chain)
+        return first or [], chains
 
     def _make_net(self) -> None:
         """Build the C plan from the layers, loss and metrics."""
         net = self._plan()
         self._fit_net = self._plan(training=True) if self._from_logits else net
         self._net = net  # one attribute: readers get a plan with its own buffer
+
+    def _plan_specs(self) -> list[tuple[Any, ...]]:
+        """Each stage's tuple for the C plan (fastnn._kernels._core.Net): sizes,
+        activation, offsets, regularization, noise chain, frozen flag and, for a
+        normalization, its kind, statistics offset, epsilon and momentum."""
+        drops = self._noise_chains()[1]
+        specs: list[tuple[Any, ...]] = []
+        for layer, drop in zip(self._stages, drops):
+            n = self._dense_inputs[layer]
+            if isinstance(layer, Dense):
+                kr, br = layer.kernel_regularizer, layer.bias_regularizer
+                specs.append((n, layer.units, layer._act, layer._w_off, layer._b_off,
+                              kr.l1 if kr else 0.0, kr.l2 if kr else 0.0,
+                              br.l1 if br else 0.0, br.l2 if br else 0.0, drop,
+                              not layer.trainable))
+            else:
+                w_off, b_off, s_off, eps, mom, kl1, kl2, bl1, bl2 = layer._stage(n)
+                specs.append((n, n, layer._act, w_off, b_off, kl1, kl2, bl1, bl2, drop,
+                              not layer.trainable, layer._kind, s_off, eps, mom))
+        return specs
 
     def _plan(self, weighted: bool = False, training: bool = False) -> _core.Net:
         """A C plan for the current layers, loss and metrics; ``weighted``: the targets
@@ -428,15 +496,8 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
         the loss would, while the inference plan outputs the logits."""
         self._check_structure()
         dense = self._dense
-        in_drop, drops = self._dropout_rates()
-        specs = []
-        for layer, drop in zip(dense, drops):
-            kr, br = layer.kernel_regularizer, layer.bias_regularizer
-            specs.append((self._dense_inputs[layer], layer.units, layer._act,
-                          layer._w_off, layer._b_off,
-                          kr.l1 if kr else 0.0, kr.l2 if kr else 0.0,
-                          br.l1 if br else 0.0, br.l2 if br else 0.0, drop,
-                          not layer.trainable))
+        in_drop = self._noise_chains()[0]
+        specs = self._plan_specs()
         loss = self._loss_id if self._loss_id is not None else L.MSE
         last = dense[-1]
         last_act = last._act
@@ -501,6 +562,10 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
         """The activations a[l] of every Dense layer for the samples in `x` — a look
         inside the "black box" (no dropout)."""
         self._ensure_built("get_layer_outputs")
+        if len(self._stages) != len(self._dense):
+            raise ValueError("get_layer_outputs(): fastnn reads the outputs of Dense layers "
+                             "only, and this model has normalization layers between them. "
+                             "Build a model that ends at the layer you want instead.")
         with self._reading("get_layer_outputs"):
             X = self._inputs("get_layer_outputs", x)
             outs, a = [], X
@@ -551,10 +616,12 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
         return [w for layer in self.layers for w in layer.non_trainable_weights]
 
     def get_weights(self) -> list[np.ndarray]:
-        """Copies of the weights: per Dense layer, kernel (n_in, units) then bias."""
+        """Copies of the weights, layer by layer in Keras's order: a Dense layer's kernel
+        (n_in, units) then bias; a BatchNormalization's gamma, beta, moving_mean,
+        moving_variance; ..."""
         self._ensure_built("get_weights")
         with self._reading("get_weights"):
-            return [w for layer in self._dense for w in layer.get_weights()]
+            return [w for layer in self._stages for w in layer.get_weights()]
 
     def set_weights(self, weights: Sequence[ArrayLike]) -> None:
         """Replace all weights (same list layout as ``get_weights``).  Every array is
@@ -568,26 +635,29 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
         if not isinstance(weights, (list, tuple)):
             fail(func, "invalid type for argument `weights`", "a list of arrays", "weights",
                  weights, error=TypeError)
-        shapes: list[tuple[Dense, str, tuple[int, ...]]] = []
-        for layer in self._dense:
-            shapes.append((layer, "kernel", (self._dense_inputs[layer], layer.units)))
-            if layer.use_bias:
-                shapes.append((layer, "bias", (layer.units,)))
+        shapes: list[tuple[Layer, str, tuple[int, ...], int]] = []
+        for layer in self._stages:
+            for (name, shape, _), off in zip(layer._variables(self._dense_inputs[layer]),
+                                            self._offsets_of(layer)):
+                shapes.append((layer, name, shape, off))
         if len(weights) != len(shapes):
             raise ValueError(f"{func}(): expected a list of {len(shapes)} arrays "
-                             f"(kernel and bias per Dense layer), received {len(weights)}.")
+                             f"({', '.join(f'{l.name}/{k}' for l, k, _, _ in shapes)}), "
+                             f"received {len(weights)}.")
         converted = []
-        for i, (w, (layer, kind, shape)) in enumerate(zip(weights, shapes)):
+        for i, (w, (layer, kind, shape, off)) in enumerate(zip(weights, shapes)):
             arr = as_float_array(func, f"weights[{i}]", w, self.dtype, ndim=len(shape),
                                  allow_empty=True)
             if arr.shape != shape:
                 raise ValueError(f"{func}(): weights[{i}] ({layer.name} {kind}) has shape "
                                  f"{arr.shape}; expected {shape}.")
-            converted.append((layer, kind, arr))
+            if kind in ("moving_variance", "variance") and arr.size and arr.min() < 0:
+                raise ValueError(f"{func}(): weights[{i}] ({layer.name} {kind}) holds a "
+                                 f"negative variance ({float(arr.min())}).")
+            converted.append((off, arr))
         params = self._params
         assert params is not None  # _ensure_built_locked ran
-        for layer, kind, arr in converted:
-            off = layer._w_off if kind == "kernel" else layer._b_off
+        for off, arr in converted:
             params[off:off + arr.size] = arr.ravel()
 
     def count_params(self) -> int:
@@ -638,14 +708,17 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
                    dtype=config.get("dtype", "float32"), seed=config.get("seed"))
 
 
-def _dropout_after_last_dense(layers: Sequence[Layer]) -> bool:
-    """A Dropout after the last Dense layer (it would drop the network's outputs)?"""
+def _after_last_dense(layers: Sequence[Layer]) -> Layer | None:
+    """A Dropout, noise or normalization layer after the last Dense layer (the output
+    layer), if any."""
+    if not any(isinstance(l, Dense) for l in layers):
+        return None
     for layer in reversed(layers):
         if isinstance(layer, Dense):
-            return False
-        if isinstance(layer, Dropout):
-            return any(isinstance(l, Dense) for l in layers)
-    return False
+            return None
+        if isinstance(layer, Dropout) or hasattr(layer, "_noise_kind") or layer._is_stage:
+            return layer
+    return None
 
 
 def clone_model(model: Sequential) -> Sequential:

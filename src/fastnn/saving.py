@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 import json
 import os
 import tempfile
@@ -43,6 +44,7 @@ from ._version import __version__
 
 from ._file_reader import _SLOTS, _STREAMS, FORMAT_NAME, FORMAT_VERSION, read_archive
 from ._untrusted import open_regular
+from ._shaping import variable_layout
 
 if TYPE_CHECKING:
     from .models import Sequential
@@ -67,9 +69,13 @@ def snapshot(model: Sequential, kind: str = "model"
                   "input_dim": model._input_dim, "compile": None, "state": None}
         arrays: list[tuple[str, np.ndarray]] = []
         if model.built:
-            for j, layer in enumerate(model._dense):
-                arrays += [(f"weights/{j}/{part}.npy", w) for part, w in
-                           zip(("kernel", "bias"), layer.get_weights())]
+            assert model._params is not None and model._input_dim is not None
+            for (j, layer, name, shape), off in zip(
+                    variable_layout(model._stages, model._input_dim),
+                    [o for layer in model._stages for o in model._offsets_of(layer)]):
+                size = math.prod(shape)
+                arrays.append((f"weights/{j}/{name}.npy",
+                               model._params[off:off + size].reshape(shape).copy()))
         if kind == "model":
             if model.optimizer is not None and model.optimizer._lr_function is not None:
                 raise ValueError(f"{func}(): the optimizer's learning rate is a Python "
@@ -201,6 +207,13 @@ def _check_path(func: str, path: object) -> str:
     return path
 
 
+def _check_variances(where: str, arrays: dict[str, np.ndarray]) -> None:
+    """A variance in a file must be >= 0 (the kernels take its square root)."""
+    for name, arr in arrays.items():
+        if name.endswith(("/moving_variance.npy", "/variance.npy")) and np.any(arr < 0):
+            raise ModelFileError(where, f"{name} holds a negative variance")
+
+
 def _check_finite(where: str, arrays: dict[str, np.ndarray], allow_nonfinite: bool) -> None:
     if allow_nonfinite:
         return
@@ -260,14 +273,16 @@ def model_from_archive(source: str | IO[bytes], where: str, compile: bool = True
 def _assemble(config: dict[str, Any], arrays: dict[str, np.ndarray], model: Sequential,
               where: str, compile: bool, allow_nonfinite: bool) -> Sequential:
     _check_finite(where, arrays, allow_nonfinite)
+    _check_variances(where, arrays)
     if model._input_dim is not None:
         model._build(model._input_dim)
         assert model._params is not None  # just built
-        for j, layer in enumerate(model._dense):
-            for off, part in ((layer._w_off, "kernel"), (layer._b_off, "bias")):
-                w = arrays.get(f"weights/{j}/{part}.npy")
-                if w is not None:
-                    model._params[off:off + w.size] = w.reshape(-1)
+        for (j, layer, name, _), off in zip(
+                variable_layout(model._stages, model._input_dim),
+                [o for layer in model._stages for o in model._offsets_of(layer)]):
+            w = arrays.get(f"weights/{j}/{name}.npy")
+            if w is not None:
+                model._params[off:off + w.size] = w.reshape(-1)
     state = config["state"]
     if state is not None:
         model.seed = state["seed"]
@@ -296,18 +311,15 @@ def load_weights(model: Sequential, filepath: str | os.PathLike[str], *,
     allow_nonfinite = check_bool(func, "allow_nonfinite", allow_nonfinite)
     model._check_not_training(func)
     config, arrays, saved = read_archive(path, path)
-    weights = [arrays[f"weights/{j}/{part}.npy"] for j, layer in enumerate(saved._dense)
-               for part in ("kernel", "bias")[:1 + layer.use_bias]
-               if saved._input_dim is not None]
+    weights = [] if saved._input_dim is None else [
+        arrays[f"weights/{j}/{name}.npy"]
+        for j, _, name, _ in variable_layout(saved._stages, saved._input_dim)]
     _check_finite(path, arrays, allow_nonfinite)
+    _check_variances(path, arrays)
     with model._writing():
         input_dim = model._input_dim if model._input_dim is not None else saved._input_dim
-        mine = []
-        if input_dim is not None:
-            n_in = input_dim
-            for layer in model._dense:
-                mine += [(n_in, layer.units)] + [(layer.units,)] * layer.use_bias
-                n_in = layer.units
+        mine = [] if input_dim is None else [
+            shape for _, _, _, shape in variable_layout(model._stages, input_dim)]
         theirs = [w.shape for w in weights]
         if not theirs or mine != theirs:
             raise ValueError(f"{func}(): the file's weights do not fit this model. Expected "

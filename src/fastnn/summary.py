@@ -18,6 +18,8 @@ fallback when stdout cannot encode the box characters.
 """
 from __future__ import annotations
 
+import math
+
 import shutil
 import sys
 import textwrap
@@ -72,16 +74,16 @@ def _rows(model: Sequential) -> tuple[list[tuple[str, ...]], int, int]:
     prev = model._in_shape()
     for layer in model.layers:
         kind = type(layer).__name__
-        if isinstance(layer, Dense):
+        if layer._is_stage:  # Dense and the normalizations: their variables
             if prev is None or prev[0] is None:
                 count = "0 (unbuilt)"
             else:
-                n = prev[0] * layer.units + (layer.units if layer.use_bias else 0)
+                sizes = [(math.prod(shape), trained and layer.trainable)
+                         for _, shape, trained in layer._variables(prev[0])]
+                n = sum(size for size, _ in sizes)
                 count = f"{n:,}"
-                if layer.trainable:
-                    trainable += n
-                else:
-                    frozen += n
+                trainable += sum(size for size, trained in sizes if trained)
+                frozen += sum(size for size, trained in sizes if not trained)
             flag = "Y" if layer.trainable else "N"
         else:
             count, flag = "0", "-"

@@ -281,10 +281,11 @@ cdef class Net:
     cdef public object params
     cdef public StateGuard guard
 
-    def __cinit__(self, layers, double input_dropout, int loss, bint fused, int acc,
+    def __cinit__(self, layers, input_dropout, int loss, bint fused, int acc,
                   bint want_err, Py_ssize_t y_cols, Py_ssize_t n_params, bint is64,
                   Py_ssize_t small_gemm=DEFAULT_SMALL_GEMM, bint weighted=False):
-        cdef Py_ssize_t n = len(layers), l
+        cdef Py_ssize_t n = len(layers), l, w_len
+        cdef int kind
         if n < 1:
             raise ValueError("Net: expected at least one layer")
         self.c.layers = <fnn_layer *>malloc(n * sizeof(fnn_layer))
@@ -294,27 +295,36 @@ cdef class Net:
         for l in range(n):
             (n_in, n_out, act, w_off, b_off, kl1, kl2, bl1, bl2, drop) = layers[l][:10]
             frozen = len(layers[l]) > 10 and layers[l][10]
-            if n_in < 1 or n_out < 1 or not (0 <= act < FNN_N_ACTS):
+            kind, s_off, eps, mom = layers[l][11:15] if len(layers[l]) > 11 else (0, -1, 0.0, 0.0)
+            if n_in < 1 or n_out < 1 or not (0 <= act < FNN_N_ACTS) or not (0 <= kind < FNN_N_STAGES):
                 raise ValueError(f"Net: bad layer {l}: {layers[l]}")
+            if kind != FNN_STAGE_DENSE and n_in != n_out:
+                raise ValueError(f"Net: layer {l}: a normalization keeps the width")
             if l > 0 and n_in != layers[l - 1][1]:
                 raise ValueError(f"Net: layer {l} takes {n_in} inputs, previous gives {layers[l - 1][1]}")
-            if w_off < 0 or w_off + n_in * n_out > n_params or b_off + n_out > n_params:
+            w_len = n_in * n_out if kind == FNN_STAGE_DENSE else n_out
+            if ((kind == FNN_STAGE_DENSE and w_off < 0) or w_off + w_len > n_params
+                    or b_off + n_out > n_params or s_off + 2 * n_out > n_params):
                 raise ValueError(f"Net: layer {l} parameters fall outside the buffer")
-            if not (0.0 <= drop < 1.0) or (drop > 0 and l == n - 1):
-                raise ValueError(f"Net: bad dropout rate on layer {l}")
-            self.c.layers[l] = fnn_layer(n_in=n_in, n_out=n_out, act=act, w_off=w_off,
-                                         b_off=b_off, kernel_l1=kl1, kernel_l2=kl2,
-                                         bias_l1=bl1, bias_l2=bl2, dropout=drop,
+            if (kind == FNN_STAGE_BATCHNORM or kind == FNN_STAGE_STANDARDIZE) != (s_off >= 0):
+                raise ValueError(f"Net: layer {l}: statistics offset {s_off} for kind {kind}")
+            if kind in (1, 2) and not (eps > 0 and 0.0 <= mom <= 1.0):
+                raise ValueError(f"Net: layer {l}: bad epsilon or momentum")
+            self.c.layers[l] = fnn_layer(n_in=n_in, n_out=n_out, act=act, kind=kind,
+                                         w_off=w_off, b_off=b_off, s_off=s_off, epsilon=eps,
+                                         momentum=mom, kernel_l1=kl1, kernel_l2=kl2,
+                                         bias_l1=bl1, bias_l2=bl2,
+                                         noise=_make_noise(drop, l == n - 1),
                                          frozen=frozen, ws_z=0, ws_a=0, ws_d=0, ws_m=0,
-                                         ws_ad=0)
-        if not (0 <= loss < FNN_N_LOSSES) or not (0 <= acc <= 3) or not (0.0 <= input_dropout < 1.0):
-            raise ValueError("Net: bad loss, accuracy kind or input dropout")
+                                         ws_ad=0, ws_n=0, ws_xh=0, ws_st=0)
+        self.c.input_noise = _make_noise(input_dropout, False)
+        if not (0 <= loss < FNN_N_LOSSES) or not (0 <= acc <= 3):
+            raise ValueError("Net: bad loss or accuracy kind")
         if ((loss == 3) != (acc == 3) and acc != 0) or (loss == 3 and want_err):
             raise ValueError("Net: sparse labels go with the sparse loss and accuracy only")
         self.n_out = layers[n - 1][1]
         if y_cols != (1 if loss == 3 else self.n_out) + weighted:
             raise ValueError("Net: y_cols does not match the loss (and weight column)")
-        self.c.input_dropout = input_dropout
         self.c.loss = loss
         self.c.fused = fused
         self.c.acc = acc
@@ -332,6 +342,27 @@ cdef class Net:
 
     def __dealloc__(self):
         free(self.c.layers)
+
+
+cdef fnn_noise _make_noise(spec, bint last) except *:
+    """A noise chain (fnn_norm.h) from a dropout rate or a sequence of (kind, rate)
+    pairs, kind 1 dropout, 2 gaussian noise (rate: its standard deviation), 3 gaussian
+    dropout, 4 alpha dropout; none on the last layer."""
+    cdef fnn_noise z
+    memset(&z, 0, sizeof(z))
+    if isinstance(spec, (int, float)):
+        spec = [(1, spec)] if spec != 0 else []
+    spec = list(spec)
+    if len(spec) > FNN_MAX_NOISE or (spec and last):
+        raise ValueError(f"Net: bad noise chain {spec}")
+    for k, (kind, rate) in enumerate(spec):
+        if not (1 <= kind <= 4) or not (rate > 0) or (kind != 2 and not rate < 1) or (
+                kind == 2 and not rate < 1e300):
+            raise ValueError(f"Net: bad noise {kind, rate}")
+        z.kind[k] = kind
+        z.rate[k] = rate
+    z.n = len(spec)
+    return z
 
 
 cdef fnn_optim _make_optim(tuple opt):
@@ -912,6 +943,22 @@ def dropout_mask_kernel(state, double rate, M):
     cdef void *pm = _data(M, "M", d, n, True, True)
     if d: fnn_dropout_mask_f64(r, n, rate, <double *>pm)
     else: fnn_dropout_mask_f32(r, n, rate, <float *>pm)
+
+
+def noise_draw_kernel(state, spec, M, N=None):
+    """fnn_noise_draw: M (and N, the added term) of the noise chain `spec`, a sequence
+    of (kind, rate) pairs (fnn_norm.h; kind 1 dropout, 2 gaussian noise, 3 gaussian
+    dropout, 4 alpha dropout)."""
+    cdef bint d = _is64(M)
+    cdef Py_ssize_t n = M.size
+    cdef fnn_noise z = _make_noise(spec, False)
+    cdef uint64_t *r = _rng(state)
+    cdef void *pm = _data(M, "M", d, n, True, True)
+    cdef void *pn = NULL
+    if N is not None:
+        pn = _data(N, "N", d, n, True, True)
+    if d: fnn_noise_draw_f64(r, &z, n, <double *>pm, <double *>pn)
+    else: fnn_noise_draw_f32(r, &z, n, <float *>pm, <float *>pn)
 
 
 def optim_bound(tuple opt, double state, double grad):

@@ -34,19 +34,32 @@ cdef extern from "fastnn.h" nogil:
         const double *s_bounds
         const double *s_values
 
+    enum:
+        FNN_MAX_NOISE
+        FNN_N_STAGES
+        FNN_STAGE_DENSE
+        FNN_STAGE_BATCHNORM
+        FNN_STAGE_STANDARDIZE
+    ctypedef struct fnn_noise:
+        int n
+        int kind[4]
+        double rate[4]
+
     ctypedef struct fnn_layer:
         Py_ssize_t n_in, n_out
         int act
-        Py_ssize_t w_off, b_off
+        int kind
+        Py_ssize_t w_off, b_off, s_off
+        double epsilon, momentum
         double kernel_l1, kernel_l2, bias_l1, bias_l2
-        double dropout
+        fnn_noise noise
         int frozen
-        Py_ssize_t ws_z, ws_a, ws_d, ws_m, ws_ad
+        Py_ssize_t ws_z, ws_a, ws_d, ws_m, ws_ad, ws_n, ws_xh, ws_st
 
     ctypedef struct fnn_net:
         Py_ssize_t n_layers
         fnn_layer *layers
-        double input_dropout
+        fnn_noise input_noise
         int loss, fused, acc, want_err
         Py_ssize_t y_cols, n_params
         int weighted
@@ -54,7 +67,7 @@ cdef extern from "fastnn.h" nogil:
         fnn_pool *pool
         int threads
         fnn_adapt *adapt
-        Py_ssize_t ws_x, ws_xm, ws_xd, ws_y, ws_units, max_width
+        Py_ssize_t ws_x, ws_xm, ws_xd, ws_xn, ws_y, ws_units, max_width
 
     Py_ssize_t fnn_net_layout(fnn_net *net)
 
@@ -97,6 +110,10 @@ cdef extern from "fastnn.h" nogil:
     # regularization, dropout, optimizers
     double fnn_regularize_f32(Py_ssize_t n, const float *W, double l1, double l2, float *G)
     double fnn_regularize_f64(Py_ssize_t n, const double *W, double l1, double l2, double *G)
+    void fnn_noise_draw_f32(uint64_t *state, const fnn_noise *noise, Py_ssize_t count,
+                            float *M, float *add)
+    void fnn_noise_draw_f64(uint64_t *state, const fnn_noise *noise, Py_ssize_t count,
+                            double *M, double *add)
     void fnn_dropout_mask_f32(uint64_t *state, Py_ssize_t n, double rate, float *M)
     void fnn_dropout_mask_f64(uint64_t *state, Py_ssize_t n, double rate, double *M)
     double fnn_optim_bound(const fnn_optim *o, double state, double grad)

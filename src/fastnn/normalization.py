@@ -1,0 +1,337 @@
+"""Normalization layers (Keras 3's names, arguments and defaults), run by the C loop
+as stages of the plan (csrc/fnn_norm.h states the math):
+
+* ``BatchNormalization`` — per feature over the batch: training uses the batch's
+  mean and (biased) variance and moves ``moving_mean``/``moving_variance`` towards
+  them after each step; ``predict``/``evaluate`` (and a frozen layer, as Keras 3) use
+  the moving ones.
+* ``LayerNormalization`` — per sample over its features.
+* ``Normalization`` — fixed ``(x − mean)/max(√variance, 1e-7)``, the mean and variance
+  given or computed by :meth:`Normalization.adapt`; never trained.
+* ``UnitNormalization`` — each sample scaled to unit L2 norm.
+
+Each layer's variables live in the model's flat parameter buffer, after the previous
+layer's (the model lays them out from :meth:`_NormLayer._variables`); the layer reads
+them through read-only views (``WeightView``) and writes them through the model's
+writer lock, as Dense does.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+from . import activations, initializers, regularizers
+from ._validation import as_float_array, check_bool, check_float, fail
+from ._variables import WeightView
+from .layers import Layer, _check_shape
+
+if TYPE_CHECKING:
+    from typing_extensions import Self
+
+# csrc/fnn_net.h FNN_STAGE_*
+STAGE_BATCHNORM, STAGE_LAYERNORM, STAGE_STANDARDIZE, STAGE_UNITNORM = 1, 2, 3, 4
+
+
+def _check_axis(func: str, axis: Any) -> int:
+    if isinstance(axis, (list, tuple)) and len(axis) == 1:
+        axis = axis[0]
+    if isinstance(axis, bool) or axis not in (-1, 1):
+        fail(func, "fastnn's samples are flat vectors; the layer normalizes over the "
+             "features", "axis=-1", "axis", axis)
+    return -1
+
+
+def _no_constraint(func: str, name: str, value: Any) -> None:
+    if value is not None:
+        fail(func, f"fastnn has no weight constraints (`{name}`)", f"{name}=None", name, value)
+
+
+class _NormLayer(Layer):
+    """A layer the C loop runs as a stage of its own, with its variables in the flat
+    buffer."""
+
+    _is_stage = True
+    _kind = 0
+
+    def __init__(self, name: str | None, trainable: bool, input_shape: Any) -> None:
+        super().__init__(name)
+        self._trainable = check_bool(type(self).__name__, "trainable", trainable)
+        self._offsets: dict[str, int] = {}
+        self._act = activations.LINEAR  # an Activation layer after it folds in (_shaping)
+        if input_shape is not None:
+            self._declared_shape = (_check_shape(type(self).__name__, input_shape),)
+
+    # the model asks each layer for its variables: (name, shape, trained by fit)
+    def _variables(self, n: int) -> list[tuple[str, tuple[int, ...], bool]]:
+        return []
+
+    def _initial(self, name: str, out: np.ndarray, n: int, rng: np.ndarray) -> None:
+        out.fill(0.0)
+
+    def _width(self) -> int | None:
+        model = self._model
+        return None if model is None or model._params is None else \
+            model._dense_inputs[self]
+
+    def _view(self, which: str) -> WeightView | None:
+        model, n = self._model, self._width()
+        if model is None or model._params is None or n is None or which not in self._offsets:
+            return None
+        params = model._params
+        frozen = np.frombuffer(params.data.toreadonly(), dtype=params.dtype)
+        off = self._offsets[which]
+        return WeightView.of(frozen[off:off + n], self, which)
+
+    def _names(self) -> list[str]:
+        n = self._width()
+        return [] if n is None else [v[0] for v in self._variables(n)]
+
+    @property
+    def weights(self) -> list[WeightView]:
+        """The variables in Keras's order (e.g. gamma, beta, moving_mean,
+        moving_variance) as read-only views with ``assign``."""
+        model = self._model
+        if model is not None and not model.built and model._input_dim is not None:
+            model._ensure_built("weights")
+        return [w for w in (self._view(k) for k in self._names()) if w is not None]
+
+    @property
+    def trainable_weights(self) -> list[WeightView]:
+        n = self._width()
+        if not self.trainable or n is None:
+            return []
+        keep = {name for name, _, trained in self._variables(n) if trained}
+        return [w for w in self.weights if w.name in keep]
+
+    @property
+    def non_trainable_weights(self) -> list[WeightView]:
+        trained = {w.name for w in self.trainable_weights}
+        return [w for w in self.weights if w.name not in trained]
+
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of the variables, in Keras's order."""
+        model = self._model
+        if model is None:
+            return []
+        if not model.built and model._input_dim is not None:
+            model._ensure_built("get_weights")
+        with model._reading("get_weights"):
+            return [np.array(w) for w in (self._view(k) for k in self._names())
+                    if w is not None]
+
+    def set_weights(self, weights: Sequence[ArrayLike]) -> None:
+        """Replace this layer's variables (checked as ``model.set_weights``)."""
+        model = self._model
+        if model is None:
+            raise ValueError(f"{self.name}.set_weights(): the layer belongs to no model yet; "
+                             "add it to a Sequential first.")
+        if not isinstance(weights, (list, tuple)):
+            fail(f"{self.name}.set_weights", "invalid type for argument `weights`",
+                 "a list of arrays", "weights", weights, error=TypeError)
+        with model._writing():
+            model._ensure_built_locked("set_weights")
+            others = [w for layer in model._stages for w in
+                      (weights if layer is self else layer.get_weights())]
+            model._set_dense_weights(others)
+
+    def _assign(self, which: str, value: ArrayLike) -> None:
+        model = self._model
+        if model is None:
+            raise ValueError(f"{self.name}.{which}.assign(): the layer belongs to no model "
+                             "any more; its weights are gone.")
+        with model._writing():
+            model._ensure_built_locked("assign")
+            n = model._dense_inputs[self]
+            arr = as_float_array(f"{self.name}.{which}.assign", "value", value, model.dtype,
+                                 ndim=None, allow_empty=True)
+            if arr.shape != (n,):
+                raise ValueError(f"{self.name}.{which}.assign(): expected a value of shape "
+                                 f"{(n,)}. Received: value.shape={arr.shape}")
+            _check_values(f"{self.name}.{which}.assign", which, arr)
+            off = self._offsets[which]
+            assert model._params is not None
+            model._params[off:off + n] = arr
+
+    def _stage(self, n: int) -> tuple[Any, ...]:
+        """(w_off, b_off, s_off, epsilon, momentum, kernel_l1, kernel_l2, bias_l1, bias_l2)
+        for the C plan."""
+        get = self._offsets.get
+        stats = get("moving_mean", get("mean", -1))
+        return (get("gamma", -1), get("beta", -1), stats, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+
+    def _base_config(self) -> dict[str, Any]:
+        config: dict[str, Any] = {"name": self.name}
+        if not self.trainable:
+            config["trainable"] = False
+        if self._declared_shape is not None:
+            config["input_shape"] = list(self._declared_shape)
+        return config
+
+
+def _check_values(func: str, which: str, arr: np.ndarray) -> None:
+    """A variance must be >= 0 (the C kernels take its square root)."""
+    if which in ("moving_variance", "variance") and arr.size and float(arr.min()) < 0:
+        raise ValueError(f"{func}(): a variance cannot be negative. Received: min "
+                         f"{float(arr.min())}")
+
+
+class _Affine(_NormLayer):
+    """Batch and layer normalization: ``z = γ x̂ + β`` with Keras's arguments."""
+
+    def __init__(self, func: str, axis: Any, epsilon: float, center: bool, scale: bool,
+                 beta_initializer: Any, gamma_initializer: Any, beta_regularizer: Any,
+                 gamma_regularizer: Any, beta_constraint: Any, gamma_constraint: Any,
+                 name: str | None, trainable: bool, input_shape: Any) -> None:
+        super().__init__(name, trainable, input_shape)
+        self.axis = _check_axis(func, axis)
+        self.epsilon = check_float(func, "epsilon", epsilon, low=0.0, low_open=True)
+        self.center = check_bool(func, "center", center)
+        self.scale = check_bool(func, "scale", scale)
+        self.beta_initializer = initializers.get(beta_initializer)
+        self.gamma_initializer = initializers.get(gamma_initializer)
+        self.beta_regularizer = regularizers.get(beta_regularizer)
+        self.gamma_regularizer = regularizers.get(gamma_regularizer)
+        _no_constraint(func, "beta_constraint", beta_constraint)
+        _no_constraint(func, "gamma_constraint", gamma_constraint)
+
+    def _variables(self, n: int) -> list[tuple[str, tuple[int, ...], bool]]:
+        return [(k, (n,), True) for k, on in (("gamma", self.scale), ("beta", self.center))
+                if on]
+
+    def _initial(self, name: str, out: np.ndarray, n: int, rng: np.ndarray) -> None:
+        init = {"gamma": self.gamma_initializer, "beta": self.beta_initializer}.get(name)
+        if init is None:
+            out.fill(1.0 if name == "moving_variance" else 0.0)
+        else:
+            initializers.fill(init, out, n, n, rng)
+
+    def _stage(self, n: int) -> tuple[Any, ...]:
+        w, b, s, _, _, *_ = super()._stage(n)
+        gr, br = self.gamma_regularizer, self.beta_regularizer
+        return (w, b, s, self.epsilon, getattr(self, "momentum", 0.0),
+                gr.l1 if gr else 0.0, gr.l2 if gr else 0.0,
+                br.l1 if br else 0.0, br.l2 if br else 0.0)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**self._base_config(), "axis": self.axis, "epsilon": self.epsilon,
+                "center": self.center, "scale": self.scale,
+                "beta_initializer": initializers.serialize(self.beta_initializer),
+                "gamma_initializer": initializers.serialize(self.gamma_initializer),
+                "beta_regularizer": regularizers.serialize(self.beta_regularizer),
+                "gamma_regularizer": regularizers.serialize(self.gamma_regularizer)}
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> Self:
+        config = dict(config)
+        for key in ("beta_initializer", "gamma_initializer", "moving_mean_initializer",
+                    "moving_variance_initializer"):
+            if isinstance(config.get(key), dict):
+                config[key] = initializers.deserialize(config[key])
+        return cls(**config)
+
+
+class BatchNormalization(_Affine):
+    """Keras's ``BatchNormalization`` over the features of flat samples.
+
+    Training: ``x̂ = (x − μ_B)/√(σ²_B + ε)`` with the batch's mean and biased variance,
+    ``z = γ x̂ + β``; after each step ``moving := momentum·moving + (1 − momentum)·batch``.
+    Inference (predict, evaluate) and a frozen layer (``trainable=False``, as Keras 3):
+    the moving statistics.  Variables: gamma (if ``scale``), beta (if ``center``),
+    moving_mean, moving_variance.  A model with a BatchNormalization trains each step
+    on one thread (the batch's statistics are not split).
+    """
+
+    _base_name = "batch_normalization"
+    _kind = STAGE_BATCHNORM
+
+    def __init__(self, axis: int = -1, momentum: float = 0.99, epsilon: float = 1e-3,
+                 center: bool = True, scale: bool = True,
+                 beta_initializer: Any = "zeros", gamma_initializer: Any = "ones",
+                 moving_mean_initializer: Any = "zeros",
+                 moving_variance_initializer: Any = "ones", beta_regularizer: Any = None,
+                 gamma_regularizer: Any = None, beta_constraint: Any = None,
+                 gamma_constraint: Any = None, synchronized: bool = False,
+                 name: str | None = None, trainable: bool = True,
+                 input_shape: Any = None) -> None:
+        super().__init__("BatchNormalization", axis, epsilon, center, scale,
+                         beta_initializer, gamma_initializer, beta_regularizer,
+                         gamma_regularizer, beta_constraint, gamma_constraint, name,
+                         trainable, input_shape)
+        self.momentum = check_float("BatchNormalization", "momentum", momentum, low=0.0,
+                                    high=1.0)
+        self.moving_mean_initializer = initializers.get(moving_mean_initializer)
+        self.moving_variance_initializer = initializers.get(moving_variance_initializer)
+        if check_bool("BatchNormalization", "synchronized", synchronized):
+            fail("BatchNormalization", "fastnn trains on one machine; there is nothing to "
+                 "synchronize", "synchronized=False", "synchronized", synchronized)
+
+    def _variables(self, n: int) -> list[tuple[str, tuple[int, ...], bool]]:
+        return [*super()._variables(n), ("moving_mean", (n,), False),
+                ("moving_variance", (n,), False)]
+
+    def _initial(self, name: str, out: np.ndarray, n: int, rng: np.ndarray) -> None:
+        init = {"moving_mean": self.moving_mean_initializer,
+                "moving_variance": self.moving_variance_initializer}.get(name)
+        if init is None:
+            super()._initial(name, out, n, rng)
+            return
+        initializers.fill(init, out, n, n, rng)
+        if name == "moving_variance" and out.size and out.min() < 0:
+            raise ValueError(f"BatchNormalization {self.name!r}: moving_variance_initializer "
+                             f"gave negative variances; use 'ones' or a Constant >= 0.")
+
+    def get_config(self) -> dict[str, Any]:
+        config = super().get_config()
+        config["momentum"] = self.momentum
+        config["moving_mean_initializer"] = initializers.serialize(
+            self.moving_mean_initializer)
+        config["moving_variance_initializer"] = initializers.serialize(
+            self.moving_variance_initializer)
+        return config
+
+
+class LayerNormalization(_Affine):
+    """Keras's ``LayerNormalization``: each sample normalized over its features,
+    ``z = γ (x − μ_r)/√(σ²_r + ε) + β``.  Variables: gamma (if ``scale``), beta (if
+    ``center``).  ``rms_scaling=True`` is not supported."""
+
+    _base_name = "layer_normalization"
+    _kind = STAGE_LAYERNORM
+
+    def __init__(self, axis: int = -1, epsilon: float = 1e-3, center: bool = True,
+                 scale: bool = True, rms_scaling: bool = False,
+                 beta_initializer: Any = "zeros", gamma_initializer: Any = "ones",
+                 beta_regularizer: Any = None, gamma_regularizer: Any = None,
+                 beta_constraint: Any = None, gamma_constraint: Any = None,
+                 name: str | None = None, trainable: bool = True,
+                 input_shape: Any = None) -> None:
+        super().__init__("LayerNormalization", axis, epsilon, center, scale,
+                         beta_initializer, gamma_initializer, beta_regularizer,
+                         gamma_regularizer, beta_constraint, gamma_constraint, name,
+                         trainable, input_shape)
+        if check_bool("LayerNormalization", "rms_scaling", rms_scaling):
+            fail("LayerNormalization", "fastnn's LayerNormalization subtracts the mean",
+                 "rms_scaling=False", "rms_scaling", rms_scaling)
+
+
+class UnitNormalization(_NormLayer):
+    """Keras's ``UnitNormalization``: ``z = x/√max(Σx², 1e-12)`` per sample."""
+
+    _base_name = "unit_normalization"
+    _kind = STAGE_UNITNORM
+
+    def __init__(self, axis: int = -1, name: str | None = None, trainable: bool = True,
+                 input_shape: Any = None) -> None:
+        super().__init__(name, trainable, input_shape)
+        self.axis = _check_axis("UnitNormalization", axis)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**self._base_config(), "axis": self.axis}
+
+
+from ._adapt import Normalization  # noqa: E402  (re-exported: one module per concern)
+
+__all__ = ["BatchNormalization", "LayerNormalization", "Normalization", "UnitNormalization"]
