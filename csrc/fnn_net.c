@@ -99,7 +99,7 @@ static void FNN_(zero_fixed)(const fnn_net *net, FNN_T *G)
 {
     for (ptrdiff_t l = 0; l < net->n_layers; l++) {
         const fnn_layer *L = &net->layers[l];
-        if (L->s_off >= 0) memset(G + L->s_off, 0, 2 * (size_t)L->n_out * sizeof(FNN_T));
+        if (L->s_off >= 0) memset(G + L->s_off, 0, (size_t)L->s_len * sizeof(FNN_T));
     }
 }
 

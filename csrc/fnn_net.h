@@ -42,9 +42,10 @@ typedef struct {
     int kind;                 /* FNN_STAGE_* */
     ptrdiff_t w_off, b_off;   /* offsets into P and G: dense W and b; normalization γ
                                  and β; < 0: none (no bias, scale=False, center=False) */
-    ptrdiff_t s_off;          /* batch norm: moving mean then moving variance,
-                                 standardize: mean then variance (2·n_out values in P,
-                                 never trained, zero in G); < 0: none */
+    ptrdiff_t s_off, s_len;   /* batch norm: moving mean then moving variance,
+                                 standardize: mean then variance (then Keras's count):
+                                 s_len >= 2·n_out values in P, never trained, zero in
+                                 G; s_off < 0: none */
     double epsilon, momentum; /* batch and layer norm */
     double kernel_l1, kernel_l2, bias_l1, bias_l2;  /* on W (or γ) and b (or β) */
     fnn_noise noise;          /* dropout and noise on this layer's output (hidden only) */

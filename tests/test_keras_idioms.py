@@ -34,8 +34,10 @@ def test_custom_layer_subclass_is_refused_at_add():
             return 2 * x
 
     with pytest.raises(TypeError, match=r"add\(\): Doubler is a custom layer class; fastnn "
-                       r"runs its own layers in C.*Supported layers: Activation, Dense, "
-                       r"Dropout, Flatten, InputLayer, ReLU, Reshape, Softmax"):
+                       r"runs its own layers in C.*Supported layers: Activation, AlphaDropout, "
+                       r"BatchNormalization, Dense, Dropout, Flatten, GaussianDropout, "
+                       r"GaussianNoise, InputLayer, LayerNormalization, Normalization, ReLU, "
+                       r"Reshape, Softmax, UnitNormalization"):
         fastnn.Sequential([fastnn.Input(shape=(3,)), Doubler(), Dense(1)])
     model = fastnn.Sequential([fastnn.Input(shape=(3,)), Dense(1)])
     with pytest.raises(TypeError, match="custom layer class"):
@@ -88,9 +90,10 @@ def test_custom_loss_and_metric_are_refused_at_compile():
 
 
 def test_keras_layers_fastnn_lacks_say_so_on_import():
-    with pytest.raises(ImportError, match=r"fastnn.layers has no BatchNormalization: fastnn "
-                       r"trains dense networks in C from the layers Activation, Dense"):
-        from fastnn.layers import BatchNormalization  # noqa: F401
+    with pytest.raises(ImportError, match=r"fastnn.layers has no GroupNormalization: fastnn "
+                       r"trains dense networks in C from the layers Activation, AlphaDropout, "
+                       r"BatchNormalization, Dense"):
+        from fastnn.layers import GroupNormalization  # noqa: F401
     import fastnn as keras
     with pytest.raises(ImportError, match="has no LSTM"):
         keras.layers.LSTM(4)

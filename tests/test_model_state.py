@@ -137,4 +137,4 @@ def test_dropout_added_after_build_is_used_in_training():
     m.add(Dense(1, activation="sigmoid"))
     m.compile("sgd", "binary_crossentropy")
     m.fit(X, y, epochs=1, verbose=0)
-    assert m._dropout_rates()[1][0] == 0.5
+    assert m._noise_chains()[1][0] == [(1, 0.5)]  # (dropout, rate) after the first Dense

@@ -185,8 +185,9 @@ CASES = [
     p(lambda: fastnn.Sequential(Dense(2)), TypeError,
       r"Sequential\(\): invalid type for argument `layers`", "Sequential-layers-single-layer"),
     p(lambda: fastnn.Sequential([1]), TypeError,
-      r"add\(\): invalid layer\. Expected one of fastnn.s layers \(Activation, Dense, Dropout, "
-      r"Flatten, InputLayer, ReLU, Reshape, Softmax\)\. Received: layer=1",
+      r"add\(\): invalid layer\. Expected one of fastnn.s layers \(Activation, AlphaDropout, "
+      r"BatchNormalization, Dense, Dropout, Flatten, GaussianDropout, GaussianNoise, InputLayer, LayerNormalization, "
+      r"Normalization, ReLU, Reshape, Softmax, UnitNormalization\)\. Received: layer=1",
       "Sequential-layers-int-element"),
     p(lambda: fastnn.Sequential([None]), TypeError,
       r"add\(\): invalid layer.*Received: layer=None", "Sequential-layers-None-element"),

@@ -81,7 +81,19 @@ class Normalization(_NormLayer):
 
     # ------------------------------------------------------------------ variables
     def _variables(self, n: int) -> list[tuple[str, tuple[int, ...], bool]]:
-        return [("mean", (n,), False), ("variance", (n,), False)]
+        # a given mean and variance are constants in Keras (no weights); fastnn keeps
+        # them in the buffer all the same, for the C stage.  Keras's `count` (kept for
+        # old files, 0 in Keras 3) is there too, to give get_weights Keras's list.
+        extra: list[tuple[str, tuple[int, ...], bool]] = [] if self._given else [
+            ("count", (), False)]
+        return [("mean", (n,), False), ("variance", (n,), False), *extra]
+
+    @property
+    def _given(self) -> bool:
+        return self.input_mean is not None
+
+    def _weight_names(self, n: int) -> list[str]:
+        return [] if self._given else ["mean", "variance", "count"]
 
     def _values(self, n: int) -> tuple[np.ndarray, np.ndarray]:
         """(mean, variance) broadcast to n features."""
@@ -99,7 +111,7 @@ class Normalization(_NormLayer):
 
     def _initial(self, name: str, out: np.ndarray, n: int, rng: np.ndarray) -> None:
         mean, var = self._values(n)
-        out[:] = mean if name == "mean" else var
+        out[:] = {"mean": mean, "variance": var}.get(name, 0.0)
 
     # ------------------------------------------------------------------ adapt
     def adapt(self, data: ArrayLike, batch_size: int | None = None,

@@ -100,7 +100,7 @@ class ModelState(ReadersWriter):
     _params: np.ndarray | None
     _grads: np.ndarray | None
     _slots: tuple[np.ndarray, np.ndarray] | None
-    _dense_inputs: dict[Dense, int]  # each Dense layer's n_in
+    _dense_inputs: dict[Layer, int]  # each Dense or normalization layer's n_in
     _net: _core.Net | None       # the inference plan
     _fit_net: _core.Net | None   # the training plan (differs with a from_logits loss)
     optimizer: Optimizer | None

@@ -16,17 +16,17 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 if TYPE_CHECKING:
-    from .layers import Dense
+    from .layers import Layer
 
 
 class WeightView(np.ndarray):
     """A Dense layer's kernel or bias (see the module docstring)."""
 
-    _layer: Dense | None = None
+    _layer: Layer | None = None
     _which = ""
 
     @classmethod
-    def of(cls, view: np.ndarray, layer: Dense, which: str) -> WeightView:
+    def of(cls, view: np.ndarray, layer: Layer, which: str) -> WeightView:
         out = view.view(cls)
         out._layer, out._which = layer, which
         return out
@@ -42,7 +42,7 @@ class WeightView(np.ndarray):
     def __reduce__(self) -> Any:  # a pickle or deepcopy is a plain array
         return np.array(self).__reduce__()
 
-    def _owner(self, what: str) -> Dense:
+    def _owner(self, what: str) -> Layer:
         if self._layer is None:
             raise ValueError(f"{what}(): this array is not a layer's weight (a copy, slice "
                              "or result derived from one); assign to layer.kernel or "
@@ -72,7 +72,7 @@ class WeightView(np.ndarray):
 
     @property
     def name(self) -> str:
-        """``"kernel"`` or ``"bias"``."""
+        """``"kernel"``, ``"bias"``, ``"gamma"``, ``"moving_mean"``, ..."""
         return self._which
 
     @property
@@ -87,4 +87,5 @@ class WeightView(np.ndarray):
     @property
     def trainable(self) -> bool:
         """Whether fit updates it (the layer's ``trainable``)."""
-        return self._layer.trainable if self._layer is not None else False
+        layer = self._layer
+        return layer is not None and layer.trainable and layer._trained(self._which)

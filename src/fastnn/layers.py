@@ -46,7 +46,8 @@ class Layer:
     _base_name = "layer"
     _declared_shape: tuple[int, ...] | None = None  # input_shape= on a first layer
     _is_stage = False   # the C loop runs it as a layer of the plan (Dense, normalizations)
-    _noise: tuple[int, float] | None = None  # (kind, rate): dropout or noise on its input
+    _act = 0            # a stage's effective activation (an Activation folds in): linear
+    _kind = 0           # a stage's kind for the plan (csrc/fnn_net.h FNN_STAGE_*): dense
 
     def __init__(self, name: str | None = None) -> None:
         if name is not None and not isinstance(name, str):
@@ -117,6 +118,36 @@ class Layer:
     def non_trainable_weights(self) -> list[WeightView]:
         """``weights`` when the layer is frozen (``trainable=False``), else none."""
         return [] if self.trainable else self.weights
+
+    @property
+    def _noise(self) -> tuple[int, float] | None:
+        """(kind, rate) of the dropout or noise it applies in fit (csrc/fnn_norm.h)."""
+        return None
+
+    def _variables(self, n_in: int) -> list[tuple[str, tuple[int, ...], bool]]:
+        """(name, shape, trained by fit) of each value the layer keeps in the model's
+        flat buffer, in Keras's order: what a model file holds."""
+        return []
+
+    def _initial(self, name: str, out: np.ndarray, n: int, rng: np.ndarray) -> None:
+        """Fill `out` with variable `name`'s initial value (a normalization's)."""
+        out.fill(0.0)
+
+    def _stage(self, n: int) -> tuple[Any, ...]:
+        """A normalization's fields of the C plan (fastnn/normalization.py)."""
+        raise NotImplementedError
+
+    def _assign(self, which: str, value: ArrayLike) -> None:
+        """Write variable `which` (``WeightView.assign``)."""
+        raise NotImplementedError
+
+    def _weight_names(self, n_in: int) -> list[str]:
+        """The variables Keras shows (``weights``, ``get_weights``, summary counts)."""
+        return [name for name, _, _ in self._variables(n_in)]
+
+    def _trained(self, which: str) -> bool:
+        """Whether fit updates variable `which` (when the layer is trainable)."""
+        return True
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         raise TypeError(

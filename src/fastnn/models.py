@@ -103,7 +103,7 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
         self._input_dim: int | None = None  # features per sample, flattened
         self._input_shape: tuple[int, ...] | None = None  # one sample's shape, if not flat
         self._params = self._grads = self._slots = None
-        self._dense_inputs: dict[Dense, int] = {}
+        self._dense_inputs: dict[Layer, int] = {}  # each stage's n_in
         self._net = self._fit_net = None
         self.optimizer = None
         self.loss = None
@@ -286,9 +286,9 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
         rest = self._layers[:-1]
         dense = [l for l in rest if isinstance(l, Dense)]
         if self.built and dense and _after_last_dense(rest):
-            raise ValueError("pop(): that would leave a Dropout, noise or normalization layer "
-                             "last (after the last Dense layer), which fastnn does not "
-                             "allow in a built model; pop it as well.")
+            raise ValueError("pop(): that would leave a Dropout layer last (or a noise or "
+                             "normalization layer after the last Dense layer), which fastnn "
+                             "does not allow in a built model; pop it as well.")
         _, acts = trace(rest, self._in_shape() if rest else None)
         compiled = None
         if self.optimizer is not None and dense and isinstance(last, (Dense, Activation)):
@@ -370,7 +370,7 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
                     b = params[layer._b_off:layer._b_off + layer.units]
                     initializers.fill(layer.bias_initializer, b, n, layer.units, rng)
             else:
-                layer._offsets = offsets
+                layer._offsets = offsets  # type: ignore[attr-defined]  # a _NormLayer
         self._input_dim = input_dim
         self._dense_inputs = inputs
         self._params = params
@@ -485,8 +485,10 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
                               not layer.trainable))
             else:
                 w_off, b_off, s_off, eps, mom, kl1, kl2, bl1, bl2 = layer._stage(n)
+                s_len = sum(math.prod(shape) for name, shape, trained in layer._variables(n)
+                            if not trained)  # the untrained values, after s_off
                 specs.append((n, n, layer._act, w_off, b_off, kl1, kl2, bl1, bl2, drop,
-                              not layer.trainable, layer._kind, s_off, eps, mom))
+                              not layer.trainable, layer._kind, s_off, eps, mom, s_len))
         return specs
 
     def _plan(self, weighted: bool = False, training: bool = False) -> _core.Net:
@@ -637,9 +639,11 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
                  weights, error=TypeError)
         shapes: list[tuple[Layer, str, tuple[int, ...], int]] = []
         for layer in self._stages:
-            for (name, shape, _), off in zip(layer._variables(self._dense_inputs[layer]),
-                                            self._offsets_of(layer)):
-                shapes.append((layer, name, shape, off))
+            n = self._dense_inputs[layer]
+            layout = {name: (shape, off) for (name, shape, _), off in
+                      zip(layer._variables(n), self._offsets_of(layer))}
+            for name in layer._weight_names(n):
+                shapes.append((layer, name, *layout[name]))
         if len(weights) != len(shapes):
             raise ValueError(f"{func}(): expected a list of {len(shapes)} arrays "
                              f"({', '.join(f'{l.name}/{k}' for l, k, _, _ in shapes)}), "

@@ -83,11 +83,15 @@ class _NormLayer(Layer):
         params = model._params
         frozen = np.frombuffer(params.data.toreadonly(), dtype=params.dtype)
         off = self._offsets[which]
-        return WeightView.of(frozen[off:off + n], self, which)
+        shape = dict((k, v) for k, v, _ in self._variables(n))[which]
+        return WeightView.of(frozen[off:off + int(np.prod(shape))].reshape(shape), self, which)
 
     def _names(self) -> list[str]:
         n = self._width()
-        return [] if n is None else [v[0] for v in self._variables(n)]
+        return [] if n is None else self._weight_names(n)
+
+    def _trained(self, which: str) -> bool:
+        return which in ("gamma", "beta")
 
     @property
     def weights(self) -> list[WeightView]:
@@ -100,16 +104,11 @@ class _NormLayer(Layer):
 
     @property
     def trainable_weights(self) -> list[WeightView]:
-        n = self._width()
-        if not self.trainable or n is None:
-            return []
-        keep = {name for name, _, trained in self._variables(n) if trained}
-        return [w for w in self.weights if w.name in keep]
+        return [w for w in self.weights if w.trainable]
 
     @property
     def non_trainable_weights(self) -> list[WeightView]:
-        trained = {w.name for w in self.trainable_weights}
-        return [w for w in self.weights if w.name not in trained]
+        return [w for w in self.weights if not w.trainable]
 
     def get_weights(self) -> list[np.ndarray]:
         """Copies of the variables, in Keras's order."""
@@ -145,15 +144,16 @@ class _NormLayer(Layer):
         with model._writing():
             model._ensure_built_locked("assign")
             n = model._dense_inputs[self]
+            shape = dict((k, v) for k, v, _ in self._variables(n))[which]
             arr = as_float_array(f"{self.name}.{which}.assign", "value", value, model.dtype,
                                  ndim=None, allow_empty=True)
-            if arr.shape != (n,):
+            if arr.shape != shape:
                 raise ValueError(f"{self.name}.{which}.assign(): expected a value of shape "
-                                 f"{(n,)}. Received: value.shape={arr.shape}")
+                                 f"{shape}. Received: value.shape={arr.shape}")
             _check_values(f"{self.name}.{which}.assign", which, arr)
             off = self._offsets[which]
             assert model._params is not None
-            model._params[off:off + n] = arr
+            model._params[off:off + arr.size] = arr.ravel()
 
     def _stage(self, n: int) -> tuple[Any, ...]:
         """(w_off, b_off, s_off, epsilon, momentum, kernel_l1, kernel_l2, bias_l1, bias_l2)
@@ -254,8 +254,14 @@ class BatchNormalization(_Affine):
                  moving_variance_initializer: Any = "ones", beta_regularizer: Any = None,
                  gamma_regularizer: Any = None, beta_constraint: Any = None,
                  gamma_constraint: Any = None, synchronized: bool = False,
-                 name: str | None = None, trainable: bool = True,
-                 input_shape: Any = None) -> None:
+                 renorm: bool = False, renorm_clipping: Any = None,
+                 renorm_momentum: float = 0.99, name: str | None = None,
+                 trainable: bool = True, input_shape: Any = None) -> None:
+        if check_bool("BatchNormalization", "renorm", renorm) or renorm_clipping is not None:
+            fail("BatchNormalization", "fastnn has no batch renormalization",
+                 "renorm=False and renorm_clipping=None", "renorm", renorm)
+        check_float("BatchNormalization", "renorm_momentum", renorm_momentum, low=0.0,
+                    high=1.0)
         super().__init__("BatchNormalization", axis, epsilon, center, scale,
                          beta_initializer, gamma_initializer, beta_regularizer,
                          gamma_regularizer, beta_constraint, gamma_constraint, name,

@@ -108,7 +108,7 @@ def write_archive(fileobj: IO[bytes], config: dict[str, Any],
     listing: dict[str, dict[str, Any]] = {}
     with zipfile.ZipFile(fileobj, "w", zipfile.ZIP_STORED) as zf:
         for name, arr in arrays:
-            arr = np.ascontiguousarray(arr)
+            arr = np.require(arr, requirements="C")  # (ascontiguousarray makes 0-d 1-d)
             header = io.BytesIO()
             np.lib.format.write_array_header_1_0(
                 header, np.lib.format.header_data_from_array_1_0(arr))

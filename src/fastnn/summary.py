@@ -78,8 +78,10 @@ def _rows(model: Sequential) -> tuple[list[tuple[str, ...]], int, int]:
             if prev is None or prev[0] is None:
                 count = "0 (unbuilt)"
             else:
+                shown = layer._weight_names(prev[0])
                 sizes = [(math.prod(shape), trained and layer.trainable)
-                         for _, shape, trained in layer._variables(prev[0])]
+                         for name, shape, trained in layer._variables(prev[0])
+                         if name in shown]
                 n = sum(size for size, _ in sizes)
                 count = f"{n:,}"
                 trainable += sum(size for size, trained in sizes if trained)

@@ -295,7 +295,8 @@ cdef class Net:
         for l in range(n):
             (n_in, n_out, act, w_off, b_off, kl1, kl2, bl1, bl2, drop) = layers[l][:10]
             frozen = len(layers[l]) > 10 and layers[l][10]
-            kind, s_off, eps, mom = layers[l][11:15] if len(layers[l]) > 11 else (0, -1, 0.0, 0.0)
+            kind, s_off, eps, mom, s_len = (layers[l][11:16] if len(layers[l]) > 11
+                                            else (0, -1, 0.0, 0.0, 0))
             if n_in < 1 or n_out < 1 or not (0 <= act < FNN_N_ACTS) or not (0 <= kind < FNN_N_STAGES):
                 raise ValueError(f"Net: bad layer {l}: {layers[l]}")
             if kind != FNN_STAGE_DENSE and n_in != n_out:
@@ -304,14 +305,16 @@ cdef class Net:
                 raise ValueError(f"Net: layer {l} takes {n_in} inputs, previous gives {layers[l - 1][1]}")
             w_len = n_in * n_out if kind == FNN_STAGE_DENSE else n_out
             if ((kind == FNN_STAGE_DENSE and w_off < 0) or w_off + w_len > n_params
-                    or b_off + n_out > n_params or s_off + 2 * n_out > n_params):
+                    or b_off + n_out > n_params or s_off + s_len > n_params):
                 raise ValueError(f"Net: layer {l} parameters fall outside the buffer")
-            if (kind == FNN_STAGE_BATCHNORM or kind == FNN_STAGE_STANDARDIZE) != (s_off >= 0):
+            if ((kind == FNN_STAGE_BATCHNORM or kind == FNN_STAGE_STANDARDIZE) != (s_off >= 0)
+                    or (s_off >= 0 and s_len < 2 * n_out)):
                 raise ValueError(f"Net: layer {l}: statistics offset {s_off} for kind {kind}")
             if kind in (1, 2) and not (eps > 0 and 0.0 <= mom <= 1.0):
                 raise ValueError(f"Net: layer {l}: bad epsilon or momentum")
             self.c.layers[l] = fnn_layer(n_in=n_in, n_out=n_out, act=act, kind=kind,
-                                         w_off=w_off, b_off=b_off, s_off=s_off, epsilon=eps,
+                                         w_off=w_off, b_off=b_off, s_off=s_off,
+                                         s_len=s_len if s_off >= 0 else 0, epsilon=eps,
                                          momentum=mom, kernel_l1=kl1, kernel_l2=kl2,
                                          bias_l1=bl1, bias_l2=bl2,
                                          noise=_make_noise(drop, l == n - 1),

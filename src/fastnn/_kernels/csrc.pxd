@@ -49,7 +49,7 @@ cdef extern from "fastnn.h" nogil:
         Py_ssize_t n_in, n_out
         int act
         int kind
-        Py_ssize_t w_off, b_off, s_off
+        Py_ssize_t w_off, b_off, s_off, s_len
         double epsilon, momentum
         double kernel_l1, kernel_l2, bias_l1, bias_l2
         fnn_noise noise
