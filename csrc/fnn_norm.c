@@ -154,7 +154,7 @@ void FNN_(fnn_unitnorm_forward)(ptrdiff_t B, ptrdiff_t n, const FNN_T *X, FNN_T 
         const FNN_T *x = X + r * n;
         double q = 0;
         for (ptrdiff_t j = 0; j < n; j++) q += (double)x[j] * x[j];
-        const double iv = 1.0 / sqrt(q > 1e-12 ? q : 1e-12);
+        const double iv = q > 1e-24 ? 1.0 / sqrt(q) : 1e12; /* 1/max(‖x‖, 1e-12) */
         if (inv) inv[r] = (FNN_T)iv;
         for (ptrdiff_t j = 0; j < n; j++) Z[r * n + j] = (FNN_T)(x[j] * iv);
     }
@@ -171,7 +171,7 @@ void FNN_(fnn_unitnorm_backward)(ptrdiff_t B, ptrdiff_t n, const FNN_T *X, const
             p += (double)z[j] * dz[j];
         }
         const double iv = inv[r];
-        if (!(q > 1e-12)) p = 0; /* the floor: z = x·1e6, a linear map */
+        if (!(q > 1e-24)) p = 0; /* the floor: z = x·1e12, a linear map */
         for (ptrdiff_t j = 0; j < n; j++) dX[r * n + j] = (FNN_T)(iv * (dz[j] - z[j] * p));
     }
 }

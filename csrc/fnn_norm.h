@@ -14,8 +14,8 @@
  *                          dx_r = (1/√(σ²_r+ε)) (g_r − mean_j g_rj − x̂_r mean_j(g_rj x̂_rj)),
  *                          g = γ ⊙ dz
  *   standardize            z = (x − m)/max(√v, 1e-7),  dx = dz/max(√v, 1e-7)
- *   unit norm              z = x/√max(Σ_j x_j², 1e-12);  dx = (dz − z (z·dz))/‖x‖
- *                          when Σx² > 1e-12, else dz/1e-6 (the constant floor)
+ *   unit norm              z = x/max(‖x‖, 1e-12) (Keras 3's ops.normalize);
+ *                          dx = (dz − z (z·dz))/‖x‖ when ‖x‖ > 1e-12, else dz·1e12
  *
  * gamma or beta NULL: γ = 1 or β = 0 (scale=False, center=False).  Stats pointers
  * may be NULL in inference (nothing kept for a backward pass).
@@ -81,7 +81,7 @@ static inline int fnn_noise_additive(const fnn_noise *noise)
                                      const T *v, T *Z);                                 \
     void fnn_standardize_backward_##S(ptrdiff_t B, ptrdiff_t n, const T *v, const T *dZ, \
                                       T *dX);                                           \
-    /* inv (B,) := 1/√max(Σx², 1e-12) when non-NULL */                                  \
+    /* inv (B,) := 1/max(‖x‖, 1e-12) when non-NULL */                                  \
     void fnn_unitnorm_forward_##S(ptrdiff_t B, ptrdiff_t n, const T *X, T *inv, T *Z);   \
     void fnn_unitnorm_backward_##S(ptrdiff_t B, ptrdiff_t n, const T *X, const T *inv,   \
                                    const T *Z, const T *dZ, T *dX);                     \

@@ -26,7 +26,13 @@ pytestmark = pytest.mark.skipif(EXPECTED is None, reason="tests/data is not pres
 
 @pytest.mark.parametrize("name", ["sequential_activations", "sequential_new_activations",
                                   "sequential_float64", "functional_chain",
-                                  "sequential_image_activations", "sequential_reshape"])
+                                  "sequential_image_activations", "sequential_reshape",
+                                  # normalization and noise layers (issue 19); the
+                                  # 'unsupported_layer' file is a BatchNormalization
+                                  # made before fastnn had one
+                                  "sequential_batchnorm", "sequential_normalizations",
+                                  "normalization_given", "functional_batchnorm",
+                                  "unsupported_layer"])
 def test_keras_models_predict_as_in_keras(name):
     model = fastnn.load_model(DATA / f"{name}.keras")
     X, want = EXPECTED[f"{name}_x"], EXPECTED[f"{name}_y"]
@@ -74,7 +80,6 @@ def test_loaded_model_keeps_names_regularizers_and_trains():
 
 
 @pytest.mark.parametrize("name,pattern", [
-    ("unsupported_layer", "layer 'batch_normalization' is a 'BatchNormalization'"),
     ("unsupported_activation", "uses activation 'hard_sigmoid'"),
     ("unsupported_constraint", "kernel_constraint .*MaxNorm"),
     ("lambda_layer", "layer 'lambda' is a 'Lambda'"),
@@ -161,3 +166,35 @@ def test_compile_settings_are_not_silently_dropped(tmp_path):
     with pytest.warns(UserWarning, match="compile settings"):
         fastnn.load_model(tmp_path / "c.keras")
     fastnn.load_model(tmp_path / "c.keras", compile=False)  # asked for none: no warning
+
+
+def test_normalization_layers_fastnn_cannot_run_are_refused(tmp_path):
+    """Keras settings fastnn lacks, and a file whose variances are negative."""
+    with zipfile.ZipFile(DATA / "sequential_batchnorm.keras") as zf:
+        config = json.loads(zf.read("config.json"))
+        weights = zf.read("model.weights.h5")
+    cases = [("synchronized", True, "synchronized=True is not supported"),
+             ("renorm", True, "renorm=True is not supported"),
+             ("axis", 0, "over axis 0"),
+             ("gamma_constraint", {"class_name": "NonNeg", "config": {}},
+              "gamma_constraint .* is not supported"),
+             ("momentum", 2.0, "momentum 2.0")]
+    for key, value, pattern in cases:
+        cfg = json.loads(json.dumps(config))
+        cfg["config"]["layers"][2]["config"][key] = value
+        rewrite(DATA / "sequential_batchnorm.keras", tmp_path / "bad.keras", config=cfg)
+        with pytest.raises(fastnn.ModelFileError, match=pattern):
+            fastnn.load_model(tmp_path / "bad.keras")
+    buf = io.BytesIO()
+    with h5py.File(io.BytesIO(weights)) as src, h5py.File(buf, "w") as dst:
+        for name in ("layers/dense/vars/0", "layers/dense/vars/1"):
+            dst[name] = src[name][()]
+        def copy(path, obj):
+            if isinstance(obj, h5py.Dataset) and path not in dst:
+                dst[path] = -np.abs(obj[()]) if path.endswith(
+                    "batch_normalization/vars/3") else obj[()]
+        src.visititems(copy)
+    rewrite(DATA / "sequential_batchnorm.keras", tmp_path / "neg.keras",
+            weights=buf.getvalue())
+    with pytest.raises(fastnn.ModelFileError, match="negative variance"):
+        fastnn.load_model(tmp_path / "neg.keras")

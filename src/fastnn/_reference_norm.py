@@ -70,16 +70,16 @@ def standardize_backward(dZ: np.ndarray, var: np.ndarray) -> np.ndarray:
 
 
 def unitnorm_forward(X: np.ndarray) -> np.ndarray:
-    """x/√max(Σx², 1e-12) per row."""
-    return X / np.sqrt(np.maximum((X * X).sum(axis=1, keepdims=True), 1e-12))
+    """x/max(‖x‖, 1e-12) per row (Keras 3's ops.normalize)."""
+    return X / np.maximum(np.sqrt((X * X).sum(axis=1, keepdims=True)), 1e-12)
 
 
 def unitnorm_backward(X: np.ndarray, dZ: np.ndarray) -> np.ndarray:
-    """Through the norm: z = x·s(x), s = (Σx²)^−½ (constant 1e6 under the floor)."""
+    """Through the norm: z = x·s(x), s = (Σx²)^−½ (constant 1e12 under the floor)."""
     q = (X * X).sum(axis=1, keepdims=True)
-    s = 1.0 / np.sqrt(np.maximum(q, 1e-12))
+    s = 1.0 / np.maximum(np.sqrt(q), 1e-12)
     ds = (dZ * X).sum(axis=1, keepdims=True)             # ∂C/∂s
-    dq = np.where(q > 1e-12, ds * -0.5 * q ** -1.5, 0.0)  # ∂C/∂(Σx²)
+    dq = np.where(q > 1e-24, ds * -0.5 * np.maximum(q, 1e-24) ** -1.5, 0.0)  # ∂C/∂(Σx²)
     return dZ * s + dq * 2.0 * X
 
 

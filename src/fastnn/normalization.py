@@ -324,7 +324,7 @@ class LayerNormalization(_Affine):
 
 
 class UnitNormalization(_NormLayer):
-    """Keras's ``UnitNormalization``: ``z = x/√max(Σx², 1e-12)`` per sample."""
+    """Keras's ``UnitNormalization``: ``z = x/max(‖x‖, 1e-12)`` per sample."""
 
     _base_name = "unit_normalization"
     _kind = STAGE_UNITNORM

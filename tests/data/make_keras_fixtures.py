@@ -4,7 +4,7 @@ CI does not run it, the files are committed):
     pip install keras jax h5py && KERAS_BACKEND=jax python tests/data/make_keras_fixtures.py
 
 (``... make_keras_fixtures.py shapes`` writes only the issue-19 files, adding their
-predictions to keras_expected.npz.)
+predictions to keras_expected.npz; ``... layers`` the normalization and noise ones.)
 
 Each model gets seeded random weights (biases too), and Keras's own predictions on
 fixed inputs go into keras_expected.npz (plain float arrays), so the tests compare
@@ -93,9 +93,59 @@ shape_models = {
 }
 
 
+# issue 19, second part: the normalization and noise layers, from their own generator
+# (`python make_keras_fixtures.py layers` writes only these); variances stay positive
+rng_layers = np.random.default_rng(2028)
+
+
+def randomize_layers(model):
+    # a Normalization keeps its adapted values: Keras's in-memory layer goes on using
+    # the statistics adapt() finalized even after set_weights (its saved file would not)
+    model.set_weights([
+        np.asarray(w) if w.path.startswith("normalization/")
+        else (np.abs(rng_layers.standard_normal(w.shape)) + 0.2 if "variance" in w.path
+              else rng_layers.standard_normal(w.shape) * 0.5).astype(w.dtype)
+        for w in model.weights])
+    return model
+
+
+def adapted(n_features):
+    norm = layers.Normalization()
+    norm.adapt(rng_layers.standard_normal((50, n_features)) * 3 + 1)
+    return norm
+
+
+def functional_batchnorm():
+    inp = keras.Input(shape=(4,), name="x")
+    x = layers.Dense(6, name="h")(inp)
+    x = layers.BatchNormalization(name="bn")(x)
+    x = layers.Activation("tanh")(x)
+    return randomize_layers(keras.Model(inp, layers.Dense(2, name="out")(x), name="fbn"))
+
+
+layer_models = {
+    "sequential_batchnorm": randomize_layers(keras.Sequential([
+        keras.Input(shape=(6,)), layers.Dense(12), layers.BatchNormalization(),
+        layers.Activation("relu"), layers.Dropout(0.2), layers.Dense(8, activation="tanh"),
+        layers.BatchNormalization(center=False, momentum=0.9, epsilon=0.01),
+        layers.Dense(3, activation="softmax")], name="bn")),
+    "sequential_normalizations": randomize_layers(keras.Sequential([
+        keras.Input(shape=(5,)), adapted(5), layers.Dense(10, activation="relu"),
+        layers.LayerNormalization(), layers.GaussianNoise(0.1), layers.Dense(8),
+        layers.LayerNormalization(scale=False, epsilon=1e-5), layers.Activation("selu"),
+        layers.AlphaDropout(0.1), layers.UnitNormalization(), layers.GaussianDropout(0.2),
+        layers.Dense(2)], name="norms")),
+    "normalization_given": randomize_layers(keras.Sequential([
+        keras.Input(shape=(3,)), layers.Normalization(mean=[1.0, -2.0, 0.5],
+                                                      variance=[4.0, 0.25, 1.0]),
+        layers.Dense(2)], name="given")),
+    "functional_batchnorm": functional_batchnorm(),
+}
+
+
 def write(chosen, generator):
     path = os.path.join(HERE, "keras_expected.npz")
-    expected = dict(np.load(path)) if os.path.exists(path) and chosen is shape_models else {}
+    expected = dict(np.load(path)) if os.path.exists(path) and chosen is not models else {}
     for name, model in chosen.items():
         model.save(os.path.join(HERE, f"{name}.keras"))
         shape = tuple(model.inputs[0].shape[1:])
@@ -110,7 +160,10 @@ if __name__ == "__main__":
 
     if sys.argv[1:] == ["shapes"]:
         expected = write(shape_models, rng_shapes)
+    elif sys.argv[1:] == ["layers"]:
+        expected = write(layer_models, rng_layers)
     else:
-        expected = {**write(models, rng), **write(shape_models, rng_shapes)}
+        expected = {**write(models, rng), **write(shape_models, rng_shapes),
+                    **write(layer_models, rng_layers)}
     np.savez(os.path.join(HERE, "keras_expected.npz"), **expected)
     print("wrote", sorted(expected), "with keras", keras.__version__)

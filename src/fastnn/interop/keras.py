@@ -5,7 +5,10 @@ A ``.keras`` file is a zip of ``config.json`` (the architecture, as JSON) and
 ``layers/dense[_k]/vars/0`` and ``vars/1``, numbered by class in layer order).
 fastnn reads a ``Sequential`` or a functional chain of ``InputLayer``, ``Dense``
 (any activation fastnn has), ``Dropout``, ``Activation``, ``ReLU``/``Softmax`` (default
-arguments), ``Flatten`` and ``Reshape`` (an input of shape (28, 28), say), float32 or
+arguments), ``Flatten`` and ``Reshape`` (an input of shape (28, 28), say),
+``BatchNormalization``, ``LayerNormalization``, ``Normalization``,
+``UnitNormalization``, ``GaussianNoise``, ``GaussianDropout`` and ``AlphaDropout``
+(their variables at ``layers/batch_normalization[_k]/vars/0..3`` and so on), float32 or
 float64, into a ``fastnn.Sequential`` predicting the same values — as long as fastnn
 can run the chain (fastnn/_shaping.py: an Activation follows a linear Dense).  Everything else — another
 layer type, an activation, initializer, regularizer or constraint fastnn lacks,
@@ -46,7 +49,8 @@ if TYPE_CHECKING:
 
     # [(kind, layer name, settings)]: the checked chain of layers, input first
     Plan: TypeAlias = list[tuple[str, str, dict[str, Any]]]
-    Weights: TypeAlias = list[tuple[np.ndarray, np.ndarray | None]]  # (kernel, bias) per Dense
+    # per layer with variables, its arrays in Keras's order (kernel, bias; gamma, ...)
+    Weights: TypeAlias = list[list[np.ndarray]]
 
 MAX_CONFIG_BYTES = 16 << 20
 _ACTIVATIONS = {"linear": "linear", None: "linear", "sigmoid": "sigmoid", "tanh": "tanh",
@@ -81,9 +85,9 @@ def _load(f: IO[bytes], size: int, compile: bool, allow_nonfinite: bool) -> Sequ
         plan = _plan(config)
         with _weights_file(f, zf, size, plan) as (h5file, base, length):
             weights = _read_weights(_hdf5.Reader(h5file, base, length), plan)
-    for j, pair in enumerate(weights):  # before set_weights, to name the file
-        need(all(w is None or np.isfinite(w).all() for w in pair),
-             f"the weights of Dense layer {j} hold NaN or infinite values"
+    for j, arrays in enumerate(weights):  # before set_weights, to name the file
+        need(all(np.isfinite(w).all() for w in arrays),
+             f"the weights of layer {j} (with weights) hold NaN or infinite values"
              + (" (allow_nonfinite applies to fastnn's own files only)" if allow_nonfinite
                 else ""))
     return _build(plan, weights, config, compile)
@@ -98,6 +102,8 @@ def _declared_bytes(plan: Plan) -> int:
         elif kind == "dense":
             total += (n_in + 1) * s["units"] * 8
             n_in = s["units"]
+        elif kind in _NORM_GROUPS:
+            total += 4 * n_in * 8 + 8
     return total
 
 
@@ -187,9 +193,12 @@ def _plan(config: Any) -> Plan:
             plan.append(("dropout", name, {"rate": float(rate)}))
         elif cls in ("Activation", "ReLU", "Softmax", "Flatten", "Reshape"):
             plan.append((cls.lower(), name, _weightless(cls, cfg, name)))
+        elif cls in _NORMALIZATIONS:
+            plan.append((cls, name, _normalization(cls, cfg, name)))
         else:
             raise Invalid(f"layer {name!r} is a {cls!r}; fastnn reads InputLayer, Dense, "
-                          "Dropout, Activation, ReLU, Softmax, Flatten and Reshape only")
+                          "Dropout, Activation, ReLU, Softmax, Flatten, Reshape, "
+                          f"{', '.join(sorted(_NORMALIZATIONS))} only")
     if plan[0][0] != "input":  # a Sequential built without an Input layer
         shape = body.get("build_input_shape")
         need(isinstance(shape, list) and 2 <= len(shape) <= 9
@@ -230,6 +239,77 @@ def _weightless(cls: str, cfg: dict[str, Any], name: str) -> dict[str, Any]:
          and all(type(d) is int and (d == -1 or 1 <= d < 2**31) for d in target),
          f"Reshape layer {name!r} has target_shape {target!r}")
     return {"target_shape": target}
+
+
+# the normalization and noise layers fastnn reads, and the HDF5 group of each kind
+_NORMALIZATIONS = ("BatchNormalization", "LayerNormalization", "Normalization",
+                   "UnitNormalization", "GaussianNoise", "GaussianDropout", "AlphaDropout")
+_NORM_GROUPS = {"BatchNormalization": "batch_normalization",
+                "LayerNormalization": "layer_normalization", "Normalization": "normalization"}
+
+
+def _axis_is_features(axis: Any) -> bool:
+    if isinstance(axis, list) and len(axis) == 1:
+        axis = axis[0]
+    return type(axis) is int and axis in (-1, 1)
+
+
+def _number(cfg: dict[str, Any], key: str, name: str, low: float, high: float,
+            default: Any = None) -> float:
+    value = cfg.get(key, default)
+    need(type(value) in (int, float) and low <= value <= high,
+         f"layer {name!r}: {key} {value!r} is not a number in [{low}, {high}]")
+    return float(value)
+
+
+def _normalization(cls: str, cfg: dict[str, Any], name: str) -> dict[str, Any]:
+    """The settings of a normalization or noise layer, checked against what fastnn
+    runs (fastnn/normalization.py, fastnn/noise.py)."""
+    out: dict[str, Any] = {"trainable": cfg.get("trainable", True)}
+    need(isinstance(out["trainable"], bool), f"layer {name!r}: trainable is not a bool")
+    if cls == "GaussianNoise":
+        return {"stddev": _number(cfg, "stddev", name, 0.0, 1.0)}
+    if cls in ("GaussianDropout", "AlphaDropout"):
+        need(cfg.get("noise_shape") is None, f"layer {name!r} has a noise_shape")
+        return {"rate": _number(cfg, "rate", name, 0.0, 0.999999)}
+    if cls == "Normalization":
+        need(cfg.get("axis") is None or _axis_is_features(cfg.get("axis")),
+             f"normalization {name!r} is over axis {cfg.get('axis')!r}; fastnn's is over "
+             "the features (-1) or all values (None)")
+        need(not cfg.get("invert"), f"normalization {name!r} inverts; fastnn does not")
+        mean, var = cfg.get("mean"), cfg.get("variance")
+        for v in (mean, var):
+            need(v is None or type(v) in (int, float) or (
+                isinstance(v, list) and 0 < len(v) < 2**31
+                and all(type(x) in (int, float) for x in v)),
+                f"normalization {name!r}: mean or variance {v!r} is not numbers")
+        need((mean is None) == (var is None), f"normalization {name!r} gives only one of "
+             "mean and variance")
+        return {**out, "axis": None if cfg.get("axis") is None else -1, "mean": mean,
+                "variance": var}
+    need(_axis_is_features(cfg.get("axis", -1)), f"layer {name!r} normalizes over axis "
+         f"{cfg.get('axis')!r}; fastnn's samples are flat (axis -1)")
+    if cls == "UnitNormalization":
+        return out
+    for key in ("center", "scale"):
+        out[key] = cfg.get(key, True)
+        need(isinstance(out[key], bool), f"layer {name!r}: {key} is not a bool")
+    out["epsilon"] = _number(cfg, "epsilon", name, 1e-300, 1e300, 1e-3)
+    for key in ("beta_constraint", "gamma_constraint", "renorm_clipping"):
+        need(cfg.get(key) is None, f"layer {name!r}: {key} {cfg.get(key)!r} is not supported "
+             "by fastnn")
+    for key in ("synchronized", "renorm", "rms_scaling"):
+        need(not cfg.get(key), f"layer {name!r}: {key}=True is not supported by fastnn")
+    for key in ("beta_regularizer", "gamma_regularizer"):
+        reg = cfg.get(key)
+        cls_ = reg.get("class_name") if isinstance(reg, dict) else reg
+        need(reg is None or cls_ in _REGULARIZERS, f"layer {name!r}: {key} {cls_!r} is not "
+             "one fastnn has")
+        out[key] = None if reg is None else {
+            k: float(reg.get("config", {}).get(k, 0.0)) for k in ("l1", "l2")}
+    if cls == "BatchNormalization":
+        out["momentum"] = _number(cfg, "momentum", name, 0.0, 1.0, 0.99)
+    return out
 
 
 def _check_object(spec: dict[str, Any], what: str) -> None:
@@ -285,25 +365,46 @@ def _dense(cfg: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 def _read_weights(h5: _hdf5.Reader, plan: Plan) -> Weights:
-    """[(kernel, bias or None)] per Dense, shapes checked before reading."""
+    """Per layer with variables, its arrays in Keras's order; the groups (named by
+    class, numbered in layer order) and shapes checked before reading.  A
+    Normalization's ``count`` (Keras keeps it for old files; it plays no part in a
+    prediction) must be there and is not read: fastnn's is 0, as Keras 3's."""
     out: Weights = []
-    n_in, k = None, 0
+    n_in = 0
+    seen: dict[str, int] = {}
     for kind, name, s in plan:
         if kind == "input":
             n_in = s["n"]
-        if kind != "dense":
             continue
-        group = f"layers/{'dense' if k == 0 else f'dense_{k}'}/vars"
-        k += 1
-        assert n_in is not None  # the plan starts with its input
-        wanted = [("0", (n_in, s["units"]))] + ([("1", (s["units"],))] if s["use_bias"] else [])
+        if kind == "dense":
+            wanted = [(n_in, s["units"])] + ([(s["units"],)] if s["use_bias"] else [])
+            prefix = "dense"
+        elif kind in _NORM_GROUPS:
+            prefix = _NORM_GROUPS[kind]
+            if kind == "Normalization":
+                if s["mean"] is not None:  # given: constants, no variables
+                    seen[prefix] = seen.get(prefix, 0) + 1
+                    continue
+                wanted = [(n_in,), (n_in,), ()]
+            else:
+                wanted = [(n_in,)] * (s["scale"] + s["center"] + 2 * (kind ==
+                                                                      "BatchNormalization"))
+        else:
+            continue
+        k = seen.get(prefix, 0)
+        seen[prefix] = k + 1
+        group = f"layers/{prefix if k == 0 else f'{prefix}_{k}'}/vars"
+        keys = [str(i) for i in range(len(wanted))]
         found = sorted(p[len(group) + 1:] for p in h5.datasets if p.startswith(group + "/"))
-        need(bool(found), f"no weights for dense {name!r} (expected {group})")
-        need(found == [key for key, _ in wanted], f"dense {name!r} has weight arrays "
-             f"{found} in {group}, expected {[key for key, _ in wanted]}")
-        arrays = [h5.read(f"{group}/{key}", shape) for key, shape in wanted]
-        out.append((arrays[0], arrays[1] if len(arrays) > 1 else None))
-        n_in = s["units"]
+        need(bool(found) or not keys, f"no weights for layer {name!r} (expected {group})")
+        need(found == sorted(keys), f"layer {name!r} has weight arrays {found} in {group}, "
+             f"expected {keys}")
+        if kind == "Normalization":  # mean, variance read; count only present
+            out.append([h5.read(f"{group}/{i}", wanted[i]) for i in (0, 1)] + [np.zeros(())])
+        else:
+            out.append([h5.read(f"{group}/{key}", shape) for key, shape in zip(keys, wanted)])
+        if kind == "dense":
+            n_in = s["units"]
     return out
 
 
@@ -312,6 +413,7 @@ def _build(plan: Plan, weights: Weights, config: dict[str, Any],
     import warnings
 
     from .. import Sequential
+    from .. import layers as fl
     from ..layers import Activation, Dense, Dropout, Flatten, Input, Reshape
     from ..regularizers import l1_l2
 
@@ -329,6 +431,12 @@ def _build(plan: Plan, weights: Weights, config: dict[str, Any],
             layers.append(Flatten(name=name))
         elif kind == "reshape":
             layers.append(Reshape(tuple(s["target_shape"]), name=name))
+        elif kind in _NORMALIZATIONS:
+            args = dict(s)
+            for key in ("beta_regularizer", "gamma_regularizer"):
+                if key in args:
+                    args[key] = l1_l2(**args[key]) if args[key] else None
+            layers.append(getattr(fl, kind)(name=name, **args))
         else:
             regs = [l1_l2(**r) if r else None for r in (s["kernel_regularizer"],
                                                          s["bias_regularizer"])]
@@ -343,8 +451,11 @@ def _build(plan: Plan, weights: Weights, config: dict[str, Any],
                            dtype=dtype)
     except ValueError as exc:
         raise Invalid(str(exc)) from None
-    flat = [w for pair in weights for w in pair if w is not None]
-    model.set_weights(flat)
+    flat = [w for arrays in weights for w in arrays]
+    try:
+        model.set_weights(flat)
+    except ValueError as exc:  # a negative variance, a Normalization of the wrong size
+        raise Invalid(str(exc)) from None
     if compile and config.get("compile_config"):
         warnings.warn("load_model(): the Keras file's compile settings (optimizer, loss, "
                       "metrics) are not imported; call model.compile(...) to train the "
