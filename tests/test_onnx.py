@@ -178,3 +178,32 @@ def test_float64_graph_computes_in_float64(act):
     assert types <= {T.DOUBLE, T.BOOL, T.INT64} and T.DOUBLE in types, types
     assert all(a.i != T.FLOAT for n in proto.graph.node if n.op_type == "Cast"
                for a in n.attribute)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_normalization_layers_export_as_predict_runs_them(tmp_path, dtype):
+    """BatchNormalization (moving statistics) and LayerNormalization as ONNX ops, the
+    fixed Normalization and UnitNormalization as elementary ops, the noise layers
+    left out.  Tolerance: float32 5e-5 relative (ORT's own normalization kernels sum
+    in another order, and UnitNormalization's square sum is float32 there, double in
+    C); float64 1e-10."""
+    from fastnn.layers import (Activation, AlphaDropout, BatchNormalization,
+                               GaussianNoise, LayerNormalization, Normalization,
+                               UnitNormalization)
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((64, 5)) * 3 + 1
+    norm = Normalization()
+    norm.adapt(X)
+    m = fastnn.Sequential([norm, Dense(16), BatchNormalization(momentum=0.5),
+                           Activation("relu"), GaussianNoise(0.2), Dense(8),
+                           LayerNormalization(center=False), Activation("tanh"),
+                           AlphaDropout(0.1), UnitNormalization(),
+                           Normalization(mean=0.5, variance=2.0),
+                           BatchNormalization(scale=False), Dense(3, activation="softmax")],
+                          dtype=dtype, seed=1)
+    m.compile("adam", "sparse_categorical_crossentropy")
+    m.fit(X, rng.integers(0, 3, 64), epochs=3, batch_size=16, verbose=0)
+    m.export(tmp_path / "norm.onnx", verbose=False)
+    tol = dict(rtol=5e-5, atol=1e-6) if dtype == "float32" else dict(rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(run_onnx(tmp_path / "norm.onnx", X.astype(dtype)),
+                               m.predict(X), **tol)

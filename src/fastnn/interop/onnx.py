@@ -31,8 +31,17 @@ gelu       ``(½ z)(1 + erf(z/√2))``, halved first as the kernel does (``z (1 
 swish      ``z · σ(z)``, σ as for sigmoid
 =========  ==================================================================
 
-Dropout is the identity at inference and is left out; an Activation layer is the
-activation of the Dense before it (fastnn folds it there).  A model whose samples
+The normalization layers, as ``predict`` runs them (moving statistics):
+
+==================  =========================================================
+BatchNormalization  ``BatchNormalization`` (inference; γ = 1, β = 0 when absent)
+LayerNormalization  ``LayerNormalization(axis=-1)`` (γ = 1, β = 0 when absent)
+Normalization       ``Mul(Sub(x, mean), 1/max(√variance, 1e-7))``, as the C kernel
+UnitNormalization   ``Mul(x, 1/Sqrt(Max(ReduceSumSquare(x), 1e-24)))``
+==================  =========================================================
+
+Dropout and the noise layers are the identity at inference and are left out; an
+Activation layer is the activation of the layer before it (fastnn folds it there).  A model whose samples
 are not flat (``Flatten(input_shape=(28, 28))``) takes input ``(batch, 28, 28)``,
 flattened by a ``Flatten`` node.  Needs ``onnx``
 (the ``onnx`` extra); ONNX Runtime runs the result.
@@ -47,7 +56,7 @@ import numpy as np
 
 from .. import activations as A
 from .._extras import install_hint
-from ..layers import Dense
+from ..layers import Dense, Layer
 
 if TYPE_CHECKING:
     import onnx
@@ -74,19 +83,27 @@ def to_onnx(model: Sequential) -> onnx.ModelProto:
     model._ensure_built("export")
     with model._reading("export"):
         dense = model._dense
-        weights = [layer.get_weights() for layer in dense]
+        stages = model._stages
+        weights = [layer.get_weights() for layer in stages]
+        widths = [model._dense_inputs[layer] for layer in stages]
+        values = [_buffer_values(layer, n) for layer, n in zip(stages, widths)]
         n_in, dtype, shape = model._input_dim, model.dtype, model._input_shape
     elem = onnx.TensorProto.DOUBLE if dtype == np.float64 else onnx.TensorProto.FLOAT
     g = _Graph(helper, numpy_helper, dtype, elem)
     x = "input"
     if shape is not None:  # samples of shape (28, 28): flattened in C order, as predict
         x = g.op("Flatten", x, axis=1)
-    for j, (layer, w) in enumerate(zip(dense, weights)):
+    j = 0
+    for layer, w, n, v in zip(stages, weights, widths, values):
+        if not isinstance(layer, Dense):
+            x = _activation(g, layer, _normalization(g, layer, n, v, x))
+            continue
         g.prefix = f"dense{j}_"
         args = [g.weight(f"dense{j}_kernel", w[0])]
         if layer.use_bias:
             args.append(g.weight(f"dense{j}_bias", w[1]))
         x = _activation(g, layer, g.op("Gemm" if layer.use_bias else "MatMul", x, *args))
+        j += 1
     g.nodes.append(helper.make_node("Identity", [x], ["output"]))
     graph = helper.make_graph(
         g.nodes, model.name, [helper.make_tensor_value_info(
@@ -139,7 +156,42 @@ class _Graph:
         return out
 
 
-def _activation(g: _Graph, layer: Dense, z: str) -> str:
+def _normalization(g: _Graph, layer: Layer, n: int, value: dict[str, np.ndarray],
+                   x: str) -> str:
+    """The output of a normalization layer (before its folded activation) on the
+    tensor named `x` of width n, from its variables `value` (see the module
+    docstring)."""
+    g.prefix = f"{layer.name}_"
+    get = value
+    kind = type(layer).__name__
+    if kind == "UnitNormalization":
+        q = g.op("ReduceSumSquare", x, axes=[1], keepdims=1)
+        return g.op("Mul", x, g.op("Div", 1.0, g.op("Sqrt", g.op("Max", q, 1e-24))))
+    if kind == "Normalization":
+        scale = 1.0 / np.maximum(np.sqrt(get["variance"].astype(np.float64)), 1e-7)
+        return g.op("Mul", g.op("Sub", x, g.weight(f"{layer.name}_mean", get["mean"])),
+                    g.weight(f"{layer.name}_scale", scale.astype(g.dtype)))
+    gamma = value.get("gamma", np.ones(n))
+    beta = value.get("beta", np.zeros(n))
+    eps = float(layer.epsilon)  # type: ignore[attr-defined]
+    args = [g.weight(f"{layer.name}_gamma", gamma), g.weight(f"{layer.name}_beta", beta)]
+    if kind == "BatchNormalization":
+        args += [g.weight(f"{layer.name}_moving_mean", value["moving_mean"]),
+                 g.weight(f"{layer.name}_moving_variance", value["moving_variance"])]
+        return g.op("BatchNormalization", x, *args, epsilon=eps)
+    return g.op("LayerNormalization", x, *args, axis=-1, epsilon=eps)
+
+
+def _buffer_values(layer: Layer, n: int) -> dict[str, np.ndarray]:
+    """Copies of the layer's values in the flat buffer by name (a Normalization given
+    its mean and variance shows no weights, but keeps them there)."""
+    if isinstance(layer, Dense):
+        return {}
+    return {name: np.array(layer._view(name))  # type: ignore[attr-defined]
+            for name, _, _ in layer._variables(n)}
+
+
+def _activation(g: _Graph, layer: Layer, z: str) -> str:
     """The output of `layer`'s activation applied to the tensor named `z`."""
     act, f64 = layer._act, g.dtype == np.float64  # with a folded Activation layer
     if act == A.LINEAR:
