@@ -138,6 +138,10 @@ class TrainingChecks(ModelState):
         Samples of a multi-dimensional input shape (28, 28) are checked against the
         whole shape, then flattened (no copy for a C-ordered array)."""
         shape = self._in_shape() if shape is None else shape
+        if shape == (1,) and getattr(x, "ndim", None) == 1:
+            # one feature: a 1-D array is one value per sample, as Keras 3 takes it
+            # (the TensorFlow regression tutorial's model.predict(horsepower[:10]))
+            x = np.asarray(x).reshape(-1, 1)
         if shape is None or len(shape) == 1:
             return as_float_array(func, name, x, self.dtype, allow_empty=allow_empty,
                                   n_features=None if shape is None else shape[0])
