@@ -40,8 +40,9 @@ ptrdiff_t fnn_net_layout(fnn_net *net)
             L->ws_m = u; u += w; L->ws_ad = u; u += w;
             if (fnn_noise_additive(&L->noise)) { L->ws_n = u; u += w; }
         }
-        if (L->kind == FNN_STAGE_BATCHNORM) { /* per feature: mean, var, 1/std */
-            L->ws_xh = u; u += w; L->ws_st = u; u += 3 * w;
+        if (L->kind == FNN_STAGE_BATCHNORM) { /* per feature: mean, var, 1/std, then the
+                                                 chunks' partial sums in double (bn_part) */
+            L->ws_xh = u; u += w; L->ws_st = u; u += 8 * w + 1;
         } else if (L->kind == FNN_STAGE_LAYERNORM) { /* per row: mean, 1/std */
             L->ws_xh = u; u += w; L->ws_st = u; u += 2;
         } else if (L->kind == FNN_STAGE_UNITNORM) { /* per row: 1/‖x‖ */
@@ -164,6 +165,14 @@ double FNN_(fnn_net_penalty)(const fnn_net *net, const FNN_T *P, FNN_T *G)
     return pen;
 }
 
+/* A batch norm's scratch for the chunks' partial sums: 2·16·n doubles at most, after
+ * its mean, var and 1/std in ws_st (8·n + 1 units of cap >= 1 elements hold them). */
+static double *FNN_(bn_part)(const fnn_layer *L, FNN_T *ws, ptrdiff_t cap)
+{
+    uintptr_t p = (uintptr_t)(ws + cap * L->ws_st + 3 * L->n_out);
+    return (double *)((p + 7) & ~(uintptr_t)7);
+}
+
 /* z := layer L's output before its activation for the B rows `in`, which are rows
  * r0.. of the batch (the row-wise statistics go to those rows of the workspace);
  * training: a batch norm takes the batch's statistics (then r0 = 0 and B is the whole
@@ -180,7 +189,8 @@ static void FNN_(stage_forward)(const fnn_net *net, const fnn_layer *L, const FN
     switch (L->kind) {
     case FNN_STAGE_BATCHNORM:
         if (training && !L->frozen && st)
-            FNN_(fnn_bn_forward_train)(B, n, in, g, b, L->epsilon, st, st + n, st + 2 * n, xh, z);
+            FNN_(fnn_bn_forward_train)(B, n, in, g, b, L->epsilon, st, st + n, st + 2 * n, xh, z,
+                                       FNN_(bn_part)(L, ws, cap));
         else
             FNN_(fnn_bn_forward_fixed)(B, n, in, g, b, P + L->s_off, P + L->s_off + n,
                                        L->epsilon, st ? st + 2 * n : NULL, xh, z);
@@ -212,7 +222,7 @@ static void FNN_(stage_backward_rows)(const fnn_layer *L, const FNN_T *P, const 
     const FNN_T *st = L->ws_st >= 0 ? ws + cap * L->ws_st : NULL;
     switch (L->kind) {
     case FNN_STAGE_BATCHNORM: /* fixed statistics */
-        FNN_(fnn_bn_backward)(B, n, xh, st + 2 * n, g, d, 0, NULL, NULL, dX);
+        FNN_(fnn_bn_backward)(B, n, xh, st + 2 * n, g, d, 0, NULL, NULL, dX, NULL);
         break;
     case FNN_STAGE_LAYERNORM:
         FNN_(fnn_ln_backward)(B, n, xh, st + 2 * r0, g, d, NULL, NULL, dX);
@@ -229,8 +239,7 @@ static void FNN_(stage_backward_rows)(const fnn_layer *L, const FNN_T *P, const 
 /* The gradient of a normalization layer's γ and β over the batch's B rows into G
  * (where it has them). */
 static void FNN_(stage_backward_params)(const fnn_layer *L, const FNN_T *P, FNN_T *G,
-                                        const FNN_T *ws, ptrdiff_t cap, ptrdiff_t B,
-                                        int training)
+                                        FNN_T *ws, ptrdiff_t cap, ptrdiff_t B, int training)
 {
     const ptrdiff_t n = L->n_out;
     FNN_T *dg = L->w_off >= 0 ? G + L->w_off : NULL, *db = L->b_off >= 0 ? G + L->b_off : NULL;
@@ -238,7 +247,7 @@ static void FNN_(stage_backward_params)(const fnn_layer *L, const FNN_T *P, FNN_
     const FNN_T *xh = ws + cap * L->ws_xh, *st = ws + cap * L->ws_st, *d = ws + cap * L->ws_d;
     if (L->kind == FNN_STAGE_BATCHNORM)
         FNN_(fnn_bn_backward)(B, n, xh, st + 2 * n, NULL, d, training && !L->frozen, dg, db,
-                              NULL);
+                              NULL, FNN_(bn_part)(L, ws, cap));
     else if (L->kind == FNN_STAGE_LAYERNORM)
         FNN_(fnn_ln_backward)(B, n, xh, st, NULL, d, dg, db, NULL);
 }
@@ -246,7 +255,7 @@ static void FNN_(stage_backward_params)(const fnn_layer *L, const FNN_T *P, FNN_
 /* Layer l's backward over the whole batch: its parameters' gradient into G and, when
  * dprev is non-NULL, δ·∂z/∂(input) into dprev. */
 static void FNN_(stage_backward)(const fnn_net *net, const fnn_layer *L, const FNN_T *P,
-                                 FNN_T *G, const FNN_T *ws, ptrdiff_t cap, ptrdiff_t B,
+                                 FNN_T *G, FNN_T *ws, ptrdiff_t cap, ptrdiff_t B,
                                  const FNN_T *in, FNN_T *dprev)
 {
     const FNN_T *d = ws + cap * L->ws_d;
@@ -255,15 +264,17 @@ static void FNN_(stage_backward)(const fnn_net *net, const fnn_layer *L, const F
                                  G + L->w_off, L->b_off >= 0 ? G + L->b_off : NULL, dprev);
         return;
     }
-    FNN_(stage_backward_params)(L, P, G, ws, cap, B, 1);
-    if (!dprev) return;
     if (L->kind == FNN_STAGE_BATCHNORM && !L->frozen) { /* through the batch statistics */
         const FNN_T *st = ws + cap * L->ws_st;
         FNN_(fnn_bn_backward)(B, L->n_out, ws + cap * L->ws_xh, st + 2 * L->n_out,
-                              L->w_off >= 0 ? P + L->w_off : NULL, d, 1, NULL, NULL, dprev);
-    } else {
-        FNN_(stage_backward_rows)(L, P, ws, cap, 0, B, in, d, dprev);
+                              L->w_off >= 0 ? P + L->w_off : NULL, d, 1,
+                              L->w_off >= 0 ? G + L->w_off : NULL,
+                              L->b_off >= 0 ? G + L->b_off : NULL, dprev,
+                              FNN_(bn_part)(L, ws, cap));
+        return;
     }
+    FNN_(stage_backward_params)(L, P, G, ws, cap, B, 1);
+    if (dprev) FNN_(stage_backward_rows)(L, P, ws, cap, 0, B, in, d, dprev);
 }
 
 /* Forward over B rows; returns the input of layer 0 as used (with its noise in

@@ -10,7 +10,17 @@
  * threads.  Every product is single-threaded; the dropout masks are drawn before
  * phase 1 in the serial loop's order, and the loss and metric sums are kept per
  * chunk and added in chunk order: a step gives the same bits whichever threads run
- * which items, and on one thread (fnn_adapt's other mode) too. */
+ * which items, and on one thread (fnn_adapt's other mode) too.
+ *
+ * A batch norm on batch statistics needs the whole batch between two row-local
+ * stretches, so phase 1 becomes passes over the same chunks, cut at each such layer:
+ * forward up to it, ending with each chunk's sums of its input; (the caller adds them
+ * in chunk order: the mean) a pass of the chunks' squared deviations (the variance);
+ * the next forward pass starts by normalizing.  Backward the same way: down to the
+ * batch norm's δ, ending with each chunk's Σδ and Σδ·x̂; (added in chunk order: ∂β,
+ * ∂γ) then from its input gradient on down.  fnn_bn_forward_train and
+ * fnn_bn_backward reduce by the same chunks, so the statistics are those of one
+ * thread, bit for bit. */
 
 #define FNN_PAR_CHUNKS 16     /* at most this many row chunks per step */
 #define FNN_PAR_MIN_ROWS 64   /* and at least this many rows per chunk */
@@ -31,7 +41,19 @@ typedef struct {
     ptrdiff_t item_layer[FNN_PAR_ITEMS], item_i0[FNN_PAR_ITEMS], item_i1[FNN_PAR_ITEMS];
     int grad_max;              /* 1: each item measures its rows' max |gradient| */
     double item_gmax[FNN_PAR_ITEMS];
+    /* the pass: forward over layers [from, to) (gathering first when gather), then the
+       sums of the input of batch norm `stat` (stat >= 0) or the loss and the backward
+       down to δ[low]; a backward pass (from < 0) goes from δ[to] down to δ[low]; a
+       backward ends with the sums of δ[low] when layer low is a batch norm on batch
+       statistics; sqdev: the squared deviations of batch norm `stat`'s input */
+    ptrdiff_t from, to, stat, low;
+    int gather, sqdev;
 } FNN_(par_step);
+
+static int FNN_(batch_stats)(const fnn_layer *L)
+{
+    return L->kind == FNN_STAGE_BATCHNORM && !L->frozen;
+}
 
 /* Row 0 of layer l's input in the workspace (masked under dropout). */
 static FNN_T *FNN_(par_input)(const FNN_(par_step) *s, ptrdiff_t l)
@@ -43,6 +65,47 @@ static FNN_T *FNN_(par_input)(const FNN_(par_step) *s, ptrdiff_t l)
     return s->ws + s->cap * (s->dropout && Lp->noise.n > 0 ? Lp->ws_ad : Lp->ws_a);
 }
 
+/* δ[l−1] from δ[l] on chunk c's rows (r0, b), for l = top down to low + 1, then the
+ * sums of δ[low] when that layer is a batch norm on batch statistics. */
+static void FNN_(par_back)(FNN_(par_step) *s, ptrdiff_t c, ptrdiff_t r0, ptrdiff_t b,
+                           ptrdiff_t top, ptrdiff_t low)
+{
+    const fnn_net *net = s->net;
+    FNN_T *ws = s->ws;
+    const ptrdiff_t cap = s->cap, C = (s->B + s->R - 1) / s->R;
+    for (ptrdiff_t l = top; l > low; l--) { /* δ[l−1] on this chunk's rows */
+        const fnn_layer *L = &net->layers[l], *Lp = &net->layers[l - 1];
+        const ptrdiff_t wp = Lp->n_out;
+        FNN_T *dprev = ws + cap * Lp->ws_d + r0 * wp;
+        const FNN_T *d = ws + cap * L->ws_d + r0 * L->n_out;
+        if (L->kind == FNN_STAGE_DENSE) {
+            FNN_(fnn_dense_backward_input)(&net->blas, b, s->B, L->n_in, L->n_out, d,
+                                           s->P + L->w_off, dprev);
+        } else if (FNN_(batch_stats)(L)) { /* with the batch's sums (par_loss_grad) */
+            const ptrdiff_t n = L->n_out;
+            const double *part = FNN_(bn_part)(L, ws, cap);
+            FNN_(fnn_bn_input_grad)(b, n, ws + cap * L->ws_xh + r0 * n,
+                                    ws + cap * L->ws_st + 2 * n,
+                                    L->w_off >= 0 ? s->P + L->w_off : NULL, d, part,
+                                    part + C * n, (double)s->B, dprev);
+        } else {
+            FNN_(stage_backward_rows)(L, s->P, ws, cap, r0, b,
+                                      FNN_(par_input)(s, l) + r0 * L->n_in, d, dprev);
+        }
+        if (s->dropout && Lp->noise.n > 0)
+            FNN_(fnn_mul)(b * wp, dprev, ws + cap * Lp->ws_m + r0 * wp, dprev);
+        FNN_(fnn_act_backward)(Lp->act, b, wp, ws + cap * Lp->ws_z + r0 * wp,
+                               ws + cap * Lp->ws_a + r0 * wp, dprev);
+    }
+    const fnn_layer *Lb = &net->layers[low];
+    if (FNN_(batch_stats)(Lb)) {
+        const ptrdiff_t n = Lb->n_out;
+        double *part = FNN_(bn_part)(Lb, ws, cap);
+        FNN_(fnn_bn_grad_sums)(b, n, ws + cap * Lb->ws_d + r0 * n, ws + cap * Lb->ws_xh + r0 * n,
+                               part + c * n, part + (C + c) * n);
+    }
+}
+
 static void FNN_(par_rows)(void *vs, ptrdiff_t c)
 {
     FNN_(par_step) *s = (FNN_(par_step) *)vs;
@@ -52,26 +115,52 @@ static void FNN_(par_rows)(void *vs, ptrdiff_t c)
     const ptrdiff_t b = s->B - r0 < s->R ? s->B - r0 : s->R;
     const ptrdiff_t n0 = net->layers[0].n_in, ky = net->y_cols, last = net->n_layers - 1;
     FNN_T *xb = ws + cap * net->ws_x + r0 * n0, *yb = ws + cap * net->ws_y + r0 * ky;
-    for (ptrdiff_t r = 0; r < b; r++) { /* gather this chunk's rows */
-        const int64_t src = s->order[r0 + r];
-        fnn_copy_row(xb + r * n0, s->X + src * n0, (size_t)n0 * sizeof(FNN_T));
-        fnn_copy_row(yb + r * ky, s->Y + src * ky, (size_t)ky * sizeof(FNN_T));
+    if (s->sqdev) { /* batch norm `stat`: this chunk's Σ (x − mean)² */
+        const fnn_layer *L = &net->layers[s->stat];
+        const ptrdiff_t n = L->n_out;
+        FNN_(fnn_bn_sqdev)(b, n, FNN_(par_input)(s, s->stat) + r0 * n, ws + cap * L->ws_st,
+                           FNN_(bn_part)(L, ws, cap) + c * n);
+        return;
     }
-    if (s->dropout && net->input_noise.n > 0)
-        FNN_(fnn_mul_add)(b * n0, xb, ws + cap * net->ws_xm + r0 * n0,
-                          net->ws_xn >= 0 ? ws + cap * net->ws_xn + r0 * n0 : NULL,
-                          FNN_(par_input)(s, 0) + r0 * n0);
-    for (ptrdiff_t l = 0; l <= last; l++) { /* forward (no batch norm: par_plan) */
+    if (s->from < 0) { /* a backward pass */
+        FNN_(par_back)(s, c, r0, b, s->to, s->low);
+        return;
+    }
+    if (s->gather) {
+        for (ptrdiff_t r = 0; r < b; r++) { /* gather this chunk's rows */
+            const int64_t src = s->order[r0 + r];
+            fnn_copy_row(xb + r * n0, s->X + src * n0, (size_t)n0 * sizeof(FNN_T));
+            fnn_copy_row(yb + r * ky, s->Y + src * ky, (size_t)ky * sizeof(FNN_T));
+        }
+        if (s->dropout && net->input_noise.n > 0)
+            FNN_(fnn_mul_add)(b * n0, xb, ws + cap * net->ws_xm + r0 * n0,
+                              net->ws_xn >= 0 ? ws + cap * net->ws_xn + r0 * n0 : NULL,
+                              FNN_(par_input)(s, 0) + r0 * n0);
+    }
+    for (ptrdiff_t l = s->from; l < s->to; l++) { /* forward */
         const fnn_layer *L = &net->layers[l];
         const ptrdiff_t w = L->n_out;
         FNN_T *z = ws + cap * L->ws_z + r0 * w, *a = ws + cap * L->ws_a + r0 * w;
-        FNN_(stage_forward)(net, L, s->P, ws, cap, r0, b, FNN_(par_input)(s, l) + r0 * L->n_in,
-                            z, 1);
+        const FNN_T *in = FNN_(par_input)(s, l) + r0 * L->n_in;
+        if (FNN_(batch_stats)(L)) { /* the batch's statistics, from the passes before */
+            const FNN_T *st = ws + cap * L->ws_st;
+            FNN_(fnn_bn_apply)(b, w, in, L->w_off >= 0 ? s->P + L->w_off : NULL,
+                               L->b_off >= 0 ? s->P + L->b_off : NULL, st, st + 2 * w,
+                               ws + cap * L->ws_xh + r0 * w, z);
+        } else {
+            FNN_(stage_forward)(net, L, s->P, ws, cap, r0, b, in, z, 1);
+        }
         FNN_(fnn_act_forward)(L->act, b, w, z, a);
         if (s->dropout && L->noise.n > 0)
             FNN_(fnn_mul_add)(b * w, a, ws + cap * L->ws_m + r0 * w,
                               L->ws_n >= 0 ? ws + cap * L->ws_n + r0 * w : NULL,
                               ws + cap * L->ws_ad + r0 * w);
+    }
+    if (s->stat >= 0) { /* batch norm `stat`: this chunk's sums of its input */
+        const fnn_layer *L = &net->layers[s->stat];
+        FNN_(fnn_bn_sum)(b, L->n_out, FNN_(par_input)(s, s->stat) + r0 * L->n_out,
+                         FNN_(bn_part)(L, ws, cap) + c * L->n_out);
+        return;
     }
     const fnn_layer *Lo = &net->layers[last];
     const ptrdiff_t k = Lo->n_out;
@@ -80,22 +169,62 @@ static void FNN_(par_rows)(void *vs, ptrdiff_t c)
     memset(s->sums[c], 0, sizeof s->sums[c]);
     s->data[c] = FNN_(weighted_loss)(net, b, s->B, zo, ao, yb, d, s->sums[c]);
     if (!net->fused) FNN_(fnn_act_backward)(Lo->act, b, k, zo, ao, d);
-    for (ptrdiff_t l = last; l > 0; l--) { /* δ[l−1] on this chunk's rows */
-        const fnn_layer *L = &net->layers[l], *Lp = &net->layers[l - 1];
-        const ptrdiff_t wp = Lp->n_out;
-        FNN_T *dprev = ws + cap * Lp->ws_d + r0 * wp;
-        if (L->kind == FNN_STAGE_DENSE)
-            FNN_(fnn_dense_backward_input)(&net->blas, b, s->B, L->n_in, L->n_out,
-                                           ws + cap * L->ws_d + r0 * L->n_out, s->P + L->w_off,
-                                           dprev);
-        else
-            FNN_(stage_backward_rows)(L, s->P, ws, cap, r0, b,
-                                      FNN_(par_input)(s, l) + r0 * L->n_in,
-                                      ws + cap * L->ws_d + r0 * L->n_out, dprev);
-        if (s->dropout && Lp->noise.n > 0)
-            FNN_(fnn_mul)(b * wp, dprev, ws + cap * Lp->ws_m + r0 * wp, dprev);
-        FNN_(fnn_act_backward)(Lp->act, b, wp, ws + cap * Lp->ws_z + r0 * wp,
-                               ws + cap * Lp->ws_a + r0 * wp, dprev);
+    FNN_(par_back)(s, c, r0, b, last, s->low);
+}
+
+/* The passes of phase 1 (see the top of this file) over `chunks` chunks; the batch
+ * norms' sums added in chunk order between them; their ∂γ, ∂β into G (and into
+ * *gmax, the largest |value|, when grad_max). */
+static void FNN_(par_phase1)(FNN_(par_step) *s, int threads, ptrdiff_t chunks, double *gmax)
+{
+    const fnn_net *net = s->net;
+    const ptrdiff_t last = net->n_layers - 1;
+    ptrdiff_t from = 0, top_bn = -1;
+    s->gather = 1;
+    s->sqdev = 0;
+    for (ptrdiff_t l = 0; l <= last; l++) { /* forward, cut at each batch norm */
+        const fnn_layer *L = &net->layers[l];
+        if (!FNN_(batch_stats)(L)) continue;
+        const ptrdiff_t n = L->n_out;
+        FNN_T *st = s->ws + s->cap * L->ws_st;
+        double *part = FNN_(bn_part)(L, s->ws, s->cap);
+        s->from = from; s->to = l; s->stat = l;
+        fnn_pool_run(net->pool, threads, FNN_(par_rows), s, chunks);
+        fnn_bn_combine(chunks, n, part);
+        for (ptrdiff_t j = 0; j < n; j++) st[j] = (FNN_T)(part[j] / (double)s->B);
+        s->sqdev = 1;
+        fnn_pool_run(net->pool, threads, FNN_(par_rows), s, chunks);
+        s->sqdev = 0;
+        fnn_bn_combine(chunks, n, part);
+        for (ptrdiff_t j = 0; j < n; j++) {
+            st[n + j] = (FNN_T)(part[j] / (double)s->B);
+            st[2 * n + j] = (FNN_T)(1.0 / sqrt(part[j] / (double)s->B + L->epsilon));
+        }
+        s->gather = 0;
+        from = l;
+        top_bn = l;
+    }
+    s->from = from; s->to = last + 1; s->stat = -1; s->low = top_bn < 0 ? 0 : top_bn;
+    fnn_pool_run(net->pool, threads, FNN_(par_rows), s, chunks);
+    *gmax = 0;
+    for (ptrdiff_t l = top_bn; l >= 0; l--) { /* backward, from batch norm to batch norm */
+        const fnn_layer *L = &net->layers[l];
+        if (!FNN_(batch_stats)(L)) continue;
+        const ptrdiff_t n = L->n_out;
+        double *part = FNN_(bn_part)(L, s->ws, s->cap);
+        fnn_bn_combine(chunks, n, part);
+        fnn_bn_combine(chunks, n, part + chunks * n);
+        for (ptrdiff_t j = 0; j < n; j++) {
+            if (L->w_off >= 0) s->G[L->w_off + j] = (FNN_T)part[chunks * n + j];
+            if (L->b_off >= 0) s->G[L->b_off + j] = (FNN_T)part[j];
+        }
+        if (L->w_off >= 0) *gmax = fmax(*gmax, FNN_(fnn_max_abs)(n, s->G + L->w_off));
+        if (L->b_off >= 0) *gmax = fmax(*gmax, FNN_(fnn_max_abs)(n, s->G + L->b_off));
+        if (l == 0) break;
+        ptrdiff_t low = l - 1;
+        while (low > 0 && !FNN_(batch_stats)(&net->layers[low])) low--;
+        s->from = -1; s->to = l; s->low = low;
+        fnn_pool_run(net->pool, threads, FNN_(par_rows), s, chunks);
     }
 }
 
@@ -139,7 +268,7 @@ static int FNN_(par_plan)(FNN_(par_step) *s)
         s->n_items = 0;
         for (ptrdiff_t l = 0; l < net->n_layers && !full; l++) {
             const fnn_layer *L = &net->layers[l];
-            if (L->kind == FNN_STAGE_BATCHNORM) return 0; /* batch statistics: serial step */
+            if (FNN_(batch_stats)(L)) continue;  /* ∂γ, ∂β: from the sums (par_phase1) */
             if (L->kind != FNN_STAGE_DENSE) {  /* one item for γ and β, if any */
                 if (L->w_off < 0 && L->b_off < 0) continue;
                 if (s->n_items == FNN_PAR_ITEMS) { full = 1; break; }
@@ -182,8 +311,7 @@ static double FNN_(par_loss_grad)(const fnn_net *net, int threads, const FNN_T *
     s.net = net; s.P = P; s.G = G; s.ws = ws; s.cap = cap; s.B = B;
     s.X = X; s.Y = Y; s.order = order; s.dropout = rng != NULL;
     s.grad_max = grad_max != NULL;
-    s.R = (B + FNN_PAR_CHUNKS - 1) / FNN_PAR_CHUNKS;
-    s.R = s.R < FNN_PAR_MIN_ROWS ? FNN_PAR_MIN_ROWS : s.R;
+    s.R = fnn_chunk_rows(B); /* = max(⌈B/FNN_PAR_CHUNKS⌉, FNN_PAR_MIN_ROWS) */
     *ok = FNN_(par_plan)(&s);
     if (!*ok) return 0;
     if (rng) { /* the masks, in the order the serial forward draws them */
@@ -200,7 +328,8 @@ static double FNN_(par_loss_grad)(const fnn_net *net, int threads, const FNN_T *
     }
     const ptrdiff_t chunks = (B + s.R - 1) / s.R;
     FNN_(zero_fixed)(net, G);
-    fnn_pool_run(net->pool, threads, FNN_(par_rows), &s, chunks);
+    double bn_gmax;
+    FNN_(par_phase1)(&s, threads, chunks, &bn_gmax);
     fnn_pool_run(net->pool, threads, FNN_(par_weights), &s, s.n_items);
     double data = 0;
     for (ptrdiff_t c = 0; c < chunks; c++) {
@@ -210,7 +339,7 @@ static double FNN_(par_loss_grad)(const fnn_net *net, int threads, const FNN_T *
     const double cost = data / (double)B + FNN_(fnn_net_penalty)(net, P, G);
     sums[FNN_SUM_LOSS] += cost * (double)B;
     if (grad_max) {
-        double top = 0;
+        double top = bn_gmax;
         for (ptrdiff_t i = 0; i < s.n_items; i++) top = fmax(top, s.item_gmax[i]);
         *grad_max = top;
     }

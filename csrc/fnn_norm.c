@@ -9,29 +9,80 @@
 #include "fnn_instantiate.h"
 #else
 
-void FNN_(fnn_bn_forward_train)(ptrdiff_t B, ptrdiff_t n, const FNN_T *X, const FNN_T *gamma,
-                                const FNN_T *beta, double eps, FNN_T *mean, FNN_T *var,
-                                FNN_T *istd, FNN_T *Xh, FNN_T *Z)
+void FNN_(fnn_bn_sum)(ptrdiff_t B, ptrdiff_t n, const FNN_T *X, double *Sum)
 {
-    for (ptrdiff_t j = 0; j < n; j++) {
-        double s = 0;
-        for (ptrdiff_t r = 0; r < B; r++) s += X[r * n + j];
-        const double mu = s / (double)B;
-        double q = 0;
-        for (ptrdiff_t r = 0; r < B; r++) {
-            const double c = X[r * n + j] - mu;
-            q += c * c;
+    for (ptrdiff_t j = 0; j < n; j++) Sum[j] = 0;
+    for (ptrdiff_t r = 0; r < B; r++)
+        for (ptrdiff_t j = 0; j < n; j++) Sum[j] += X[r * n + j];
+}
+
+void FNN_(fnn_bn_sqdev)(ptrdiff_t B, ptrdiff_t n, const FNN_T *X, const FNN_T *mean,
+                        double *Sum)
+{
+    for (ptrdiff_t j = 0; j < n; j++) Sum[j] = 0;
+    for (ptrdiff_t r = 0; r < B; r++)
+        for (ptrdiff_t j = 0; j < n; j++) {
+            const double c = (double)X[r * n + j] - (double)mean[j];
+            Sum[j] += c * c;
         }
-        mean[j] = (FNN_T)mu;
-        var[j] = (FNN_T)(q / (double)B);
-        istd[j] = (FNN_T)(1.0 / sqrt(q / (double)B + eps));
-    }
+}
+
+void FNN_(fnn_bn_apply)(ptrdiff_t B, ptrdiff_t n, const FNN_T *X, const FNN_T *gamma,
+                        const FNN_T *beta, const FNN_T *mean, const FNN_T *istd, FNN_T *Xh,
+                        FNN_T *Z)
+{
     for (ptrdiff_t r = 0; r < B; r++)
         for (ptrdiff_t j = 0; j < n; j++) {
             const FNN_T xh = (X[r * n + j] - mean[j]) * istd[j];
             Xh[r * n + j] = xh;
             Z[r * n + j] = (gamma ? gamma[j] * xh : xh) + (beta ? beta[j] : (FNN_T)0);
         }
+}
+
+void FNN_(fnn_bn_grad_sums)(ptrdiff_t B, ptrdiff_t n, const FNN_T *dZ, const FNN_T *Xh,
+                            double *Sb, double *Sg)
+{
+    for (ptrdiff_t j = 0; j < n; j++) Sb[j] = Sg[j] = 0;
+    for (ptrdiff_t r = 0; r < B; r++)
+        for (ptrdiff_t j = 0; j < n; j++) {
+            Sb[j] += dZ[r * n + j];
+            Sg[j] += (double)dZ[r * n + j] * Xh[r * n + j];
+        }
+}
+
+void FNN_(fnn_bn_input_grad)(ptrdiff_t B, ptrdiff_t n, const FNN_T *Xh, const FNN_T *istd,
+                             const FNN_T *gamma, const FNN_T *dZ, const double *Sb,
+                             const double *Sg, double batch, FNN_T *dX)
+{
+    for (ptrdiff_t r = 0; r < B; r++)
+        for (ptrdiff_t j = 0; j < n; j++) {
+            const double g = gamma ? gamma[j] : 1.0;
+            dX[r * n + j] = (FNN_T)(g * istd[j] * (dZ[r * n + j] - Sb[j] / batch
+                                                   - Xh[r * n + j] * (Sg[j] / batch)));
+        }
+}
+
+void FNN_(fnn_bn_forward_train)(ptrdiff_t B, ptrdiff_t n, const FNN_T *X, const FNN_T *gamma,
+                                const FNN_T *beta, double eps, FNN_T *mean, FNN_T *var,
+                                FNN_T *istd, FNN_T *Xh, FNN_T *Z, double *part)
+{
+    const ptrdiff_t R = fnn_chunk_rows(B), C = (B + R - 1) / R;
+    for (ptrdiff_t c = 0; c < C; c++) {
+        const ptrdiff_t r0 = c * R, b = B - r0 < R ? B - r0 : R;
+        FNN_(fnn_bn_sum)(b, n, X + r0 * n, part + c * n);
+    }
+    fnn_bn_combine(C, n, part);
+    for (ptrdiff_t j = 0; j < n; j++) mean[j] = (FNN_T)(part[j] / (double)B);
+    for (ptrdiff_t c = 0; c < C; c++) {
+        const ptrdiff_t r0 = c * R, b = B - r0 < R ? B - r0 : R;
+        FNN_(fnn_bn_sqdev)(b, n, X + r0 * n, mean, part + c * n);
+    }
+    fnn_bn_combine(C, n, part);
+    for (ptrdiff_t j = 0; j < n; j++) {
+        var[j] = (FNN_T)(part[j] / (double)B);
+        istd[j] = (FNN_T)(1.0 / sqrt(part[j] / (double)B + eps));
+    }
+    FNN_(fnn_bn_apply)(B, n, X, gamma, beta, mean, istd, Xh, Z);
 }
 
 void FNN_(fnn_bn_forward_fixed)(ptrdiff_t B, ptrdiff_t n, const FNN_T *X, const FNN_T *gamma,
@@ -51,8 +102,24 @@ void FNN_(fnn_bn_forward_fixed)(ptrdiff_t B, ptrdiff_t n, const FNN_T *X, const 
 
 void FNN_(fnn_bn_backward)(ptrdiff_t B, ptrdiff_t n, const FNN_T *Xh, const FNN_T *istd,
                            const FNN_T *gamma, const FNN_T *dZ, int batch, FNN_T *dgamma,
-                           FNN_T *dbeta, FNN_T *dX)
+                           FNN_T *dbeta, FNN_T *dX, double *part)
 {
+    if (batch) {
+        const ptrdiff_t R = fnn_chunk_rows(B), C = (B + R - 1) / R;
+        double *sb = part, *sg = part + C * n;
+        for (ptrdiff_t c = 0; c < C; c++) {
+            const ptrdiff_t r0 = c * R, b = B - r0 < R ? B - r0 : R;
+            FNN_(fnn_bn_grad_sums)(b, n, dZ + r0 * n, Xh + r0 * n, sb + c * n, sg + c * n);
+        }
+        fnn_bn_combine(C, n, sb);
+        fnn_bn_combine(C, n, sg);
+        for (ptrdiff_t j = 0; j < n; j++) {
+            if (dgamma) dgamma[j] = (FNN_T)sg[j];
+            if (dbeta) dbeta[j] = (FNN_T)sb[j];
+        }
+        if (dX) FNN_(fnn_bn_input_grad)(B, n, Xh, istd, gamma, dZ, sb, sg, (double)B, dX);
+        return;
+    }
     for (ptrdiff_t j = 0; j < n; j++) {
         double sb = 0, sg = 0;
         for (ptrdiff_t r = 0; r < B; r++) {
@@ -63,13 +130,7 @@ void FNN_(fnn_bn_backward)(ptrdiff_t B, ptrdiff_t n, const FNN_T *Xh, const FNN_
         if (dbeta) dbeta[j] = (FNN_T)sb;
         if (!dX) continue;
         const double g = gamma ? gamma[j] : 1.0, is = istd[j];
-        if (batch) {
-            const double mb = sb / (double)B, mg = sg / (double)B;
-            for (ptrdiff_t r = 0; r < B; r++)
-                dX[r * n + j] = (FNN_T)(g * is * (dZ[r * n + j] - mb - Xh[r * n + j] * mg));
-        } else {
-            for (ptrdiff_t r = 0; r < B; r++) dX[r * n + j] = (FNN_T)(g * is * dZ[r * n + j]);
-        }
+        for (ptrdiff_t r = 0; r < B; r++) dX[r * n + j] = (FNN_T)(g * is * dZ[r * n + j]);
     }
 }
 

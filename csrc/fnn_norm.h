@@ -29,6 +29,11 @@
  *                     ((1 − p)(1 + p α'²))^−½, b = −a α' p   (Keras 3's AlphaDropout)
  * The backward pass multiplies by M.  N is written only when add is non-NULL.
  *
+ * Batch statistics and the sums of the batch-norm backward are reduced in a fixed
+ * way: per chunk of fnn_chunk_rows(B) rows (rows in order, in double), then the
+ * chunks' sums in chunk order — so a step split over threads by those chunks
+ * (fnn_net_par.h) gets the bits of one thread.
+ *
  * Preconditions: B >= 1 (batch norm in training: the whole batch), n >= 1, eps > 0.
  */
 #ifndef FNN_NORM_H
@@ -48,6 +53,21 @@ typedef struct {
     double rate[FNN_MAX_NOISE];       /* rate p, or the standard deviation s */
 } fnn_noise;
 
+/* Rows per chunk of a batch of B rows: at most 16 chunks of at least 64 rows (the split
+   of a training step over threads, fnn_net_par.h, uses the same chunks). */
+static inline ptrdiff_t fnn_chunk_rows(ptrdiff_t B)
+{
+    const ptrdiff_t R = (B + 15) / 16;
+    return R < 64 ? 64 : R;
+}
+
+/* part[0..n) := Σ_c part[c·n .. (c+1)·n), the C chunks' sums added in chunk order */
+static inline void fnn_bn_combine(ptrdiff_t C, ptrdiff_t n, double *part)
+{
+    for (ptrdiff_t c = 1; c < C; c++)
+        for (ptrdiff_t j = 0; j < n; j++) part[j] += part[c * n + j];
+}
+
 /* whether the chain adds a term (N is needed) */
 static inline int fnn_noise_additive(const fnn_noise *noise)
 {
@@ -58,19 +78,37 @@ static inline int fnn_noise_additive(const fnn_noise *noise)
 }
 
 #define FNN_NORM_PROTOS(T, S)                                                          \
-    /* training: mean, var := batch statistics, istd := 1/√(var + eps); Xh := x̂ */      \
+    /* the pieces of batch norm in training, on B rows (a chunk or a batch):           \
+       S[j] := Σ_r X[r,j];  S[j] := Σ_r (X[r,j] − mean[j])²                             \
+       Z := γ (X − mean)·istd + β with Xh := (X − mean)·istd                            \
+       Sb[j] := Σ_r dZ[r,j],  Sg[j] := Σ_r dZ[r,j]·Xh[r,j]                              \
+       dX := γ·istd·(dZ − Sb/batch − Xh·Sg/batch)  (Sb, Sg: the batch's sums) */        \
+    void fnn_bn_sum_##S(ptrdiff_t B, ptrdiff_t n, const T *X, double *Sum);              \
+    void fnn_bn_sqdev_##S(ptrdiff_t B, ptrdiff_t n, const T *X, const T *mean,           \
+                          double *Sum);                                                 \
+    void fnn_bn_apply_##S(ptrdiff_t B, ptrdiff_t n, const T *X, const T *gamma,          \
+                          const T *beta, const T *mean, const T *istd, T *Xh, T *Z);    \
+    void fnn_bn_grad_sums_##S(ptrdiff_t B, ptrdiff_t n, const T *dZ, const T *Xh,        \
+                              double *Sb, double *Sg);                                  \
+    void fnn_bn_input_grad_##S(ptrdiff_t B, ptrdiff_t n, const T *Xh, const T *istd,     \
+                               const T *gamma, const T *dZ, const double *Sb,           \
+                               const double *Sg, double batch, T *dX);                  \
+    /* training on a whole batch, reduced by chunks (the bits of the split step):       \
+       mean, var := batch statistics, istd := 1/√(var + eps); part: 2·C·n doubles of    \
+       scratch, C = ⌈B/fnn_chunk_rows(B)⌉ */                                              \
     void fnn_bn_forward_train_##S(ptrdiff_t B, ptrdiff_t n, const T *X, const T *gamma,  \
                                   const T *beta, double eps, T *mean, T *var, T *istd,  \
-                                  T *Xh, T *Z);                                         \
+                                  T *Xh, T *Z, double *part);                           \
     /* with given statistics m, v (moving ones); istd and Xh kept when non-NULL */      \
     void fnn_bn_forward_fixed_##S(ptrdiff_t B, ptrdiff_t n, const T *X, const T *gamma,  \
                                   const T *beta, const T *m, const T *v, double eps,    \
                                   T *istd, T *Xh, T *Z);                                \
     /* dgamma, dbeta (when non-NULL) := Σ_r; dX (when non-NULL) := ∂/∂X; batch: the    \
-       statistics are the batch's (training), else fixed */                             \
+       statistics are the batch's (training: the sums reduced by chunks in part, 2·C·n  \
+       doubles), else fixed (part unused) */                                            \
     void fnn_bn_backward_##S(ptrdiff_t B, ptrdiff_t n, const T *Xh, const T *istd,       \
                              const T *gamma, const T *dZ, int batch, T *dgamma,         \
-                             T *dbeta, T *dX);                                          \
+                             T *dbeta, T *dX, double *part);                            \
     /* per row: stats (B, 2) := (mean, 1/√(var + eps)) when non-NULL; Xh likewise */     \
     void fnn_ln_forward_##S(ptrdiff_t B, ptrdiff_t n, const T *X, const T *gamma,        \
                             const T *beta, double eps, T *stats, T *Xh, T *Z);          \

@@ -143,20 +143,39 @@ def fit_threads(threads, norm, dtype="float64"):
 
 @needs_threads
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_thread_counts_give_the_same_model(dtype):
-    # batch norm: the batch's statistics come from one pass over the whole batch
-    # (the step is not split), so 1 and 2 threads give the same bits
-    for a, b in zip(fit_threads(1, BatchNormalization, dtype),
-                    fit_threads(2, BatchNormalization, dtype)):
-        np.testing.assert_array_equal(a, b)
-    # layer norm is row-local and splits: 2 and 3 threads give the same bits, and the
-    # serial step the same model to rounding (T4's float64 tolerance, 1e-9 relative)
-    two = fit_threads(2, LayerNormalization, dtype)
-    for a, b in zip(two, fit_threads(3, LayerNormalization, dtype)):
+@pytest.mark.parametrize("norm", [BatchNormalization, LayerNormalization])
+def test_thread_counts_give_the_same_model(dtype, norm):
+    """The split step (csrc/fnn_net_par.h) reduces a batch norm's statistics and sums
+    by fixed chunks in a fixed order: 2 and 3 threads give the same bits, and the
+    serial step the same model to rounding (T4's float64 tolerance, 1e-9 relative)."""
+    two = fit_threads(2, norm, dtype)
+    for a, b in zip(two, fit_threads(3, norm, dtype)):
         np.testing.assert_array_equal(a, b)
     if dtype == "float64":
-        for a, b in zip(two, fit_threads(1, LayerNormalization, dtype)):
+        for a, b in zip(two, fit_threads(1, norm, dtype)):
             np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-11)
+
+
+@needs_threads
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_batch_statistics_are_those_of_one_thread(dtype):
+    """One step on one batch: the moving statistics (momentum 0: the batch's own
+    statistics) are the same bits on 1 and 2 threads — reduced, not per thread."""
+    rng = np.random.default_rng(1)
+    X, y = rng.standard_normal((600, 300)), rng.integers(0, 3, 600)
+    got = []
+    for threads in (1, 2):
+        bn = BatchNormalization(momentum=0.0)
+        m = fastnn.Sequential([fastnn.Input(shape=(300,)), bn, Dense(300, activation="relu"),
+                               Dense(3, activation="softmax")], dtype=dtype, seed=0)
+        m.compile("sgd", "sparse_categorical_crossentropy")
+        with fastnn.num_threads(threads):
+            m.fit(X, y, batch_size=600, epochs=1, verbose=0, shuffle=False)
+        got.append(bn.get_weights()[2:])
+    for a, b in zip(*got):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(got[0][0], X.mean(axis=0), rtol=1e-5 if dtype == "float32"
+                               else 1e-12, atol=1e-6)
 
 
 # ------------------------------------------------------------------ noise
