@@ -1,5 +1,7 @@
 """Layers of a Sequential model: Input, Dense and Dropout (Keras names and defaults);
-Activation, Flatten and Reshape are in fastnn/_shaping.py (re-exported here).
+Activation, Flatten and Reshape are in fastnn/_shaping.py, the normalizations in
+fastnn/normalization.py and fastnn/_adapt.py, the noise layers in fastnn/noise.py
+(all re-exported here).
 
 A layer holds its configuration.  Its weights live in the model's one flat
 parameter buffer; ``Dense.kernel`` and ``Dense.bias`` are read-only views of it
@@ -9,8 +11,10 @@ copies.
 Only fastnn's own layer classes run: the C loop cannot call a subclass's Python
 ``call``, so ``Sequential.add`` refuses any other class (:func:`check_supported`),
 and importing a Keras layer fastnn lacks says so (``__getattr__`` at the end).
-(About 415 lines: Dense's views into the flat buffer and its ``assign`` belong with
-it; the weightless layers and the chain rules are in fastnn/_shaping.py.)
+(About 470 lines: Dense's views into the flat buffer and its ``assign`` belong with
+it, and the base class declares what the model asks of every layer — its variables,
+noise and plan fields; the weightless layers and the chain rules are in
+fastnn/_shaping.py.)
 
 Ownership is one-directional: the model owns its layers, and a layer reaches its
 model through a weak reference (``Layer._model``), so a model and its layers form

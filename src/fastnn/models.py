@@ -7,9 +7,10 @@ Memory of a built model:
 * a ``Net`` (fastnn._kernels._core): the C plan — layer sizes, activation ids,
   offsets, regularization and dropout rates, loss id.
 
-(About 660 lines on purpose: the flat buffer's layout, building, growing and
-shrinking it (add, pop), the input shape, and the inference path that reads it —
-predict, model(x), the weight views — belong together.  The rules of a layer
+(About 740 lines on purpose: the flat buffer's layout — every Dense and
+normalization layer's variables —, building, growing and shrinking it (add, pop),
+the input shape, and the inference path that reads it — predict, model(x), the
+weight views — belong together.  The rules of a layer
 chain are in fastnn/_shaping.py, data streams in fastnn/_sources.py.)
 
 Split along Keras's lines: this module holds the structure (``add``, ``build``),
