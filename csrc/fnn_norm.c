@@ -100,6 +100,22 @@ void FNN_(fnn_bn_forward_fixed)(ptrdiff_t B, ptrdiff_t n, const FNN_T *X, const 
         for (ptrdiff_t j = 0; j < n; j++) istd[j] = (FNN_T)(1.0 / sqrt((double)v[j] + eps));
 }
 
+/* dgamma := Σ_r dZ·Xh, dbeta := Σ_r dZ per feature over B rows (each when non-NULL) */
+static void FNN_(param_sums)(ptrdiff_t B, ptrdiff_t n, const FNN_T *dZ, const FNN_T *Xh,
+                             FNN_T *dgamma, FNN_T *dbeta)
+{
+    if (!dgamma && !dbeta) return;
+    for (ptrdiff_t j = 0; j < n; j++) {
+        double sb = 0, sg = 0;
+        for (ptrdiff_t r = 0; r < B; r++) {
+            sb += dZ[r * n + j];
+            sg += (double)dZ[r * n + j] * Xh[r * n + j];
+        }
+        if (dgamma) dgamma[j] = (FNN_T)sg;
+        if (dbeta) dbeta[j] = (FNN_T)sb;
+    }
+}
+
 void FNN_(fnn_bn_backward)(ptrdiff_t B, ptrdiff_t n, const FNN_T *Xh, const FNN_T *istd,
                            const FNN_T *gamma, const FNN_T *dZ, int batch, FNN_T *dgamma,
                            FNN_T *dbeta, FNN_T *dX, double *part)
@@ -120,18 +136,11 @@ void FNN_(fnn_bn_backward)(ptrdiff_t B, ptrdiff_t n, const FNN_T *Xh, const FNN_
         if (dX) FNN_(fnn_bn_input_grad)(B, n, Xh, istd, gamma, dZ, sb, sg, (double)B, dX);
         return;
     }
-    for (ptrdiff_t j = 0; j < n; j++) {
-        double sb = 0, sg = 0;
-        for (ptrdiff_t r = 0; r < B; r++) {
-            sb += dZ[r * n + j];
-            sg += (double)dZ[r * n + j] * Xh[r * n + j];
-        }
-        if (dgamma) dgamma[j] = (FNN_T)sg;
-        if (dbeta) dbeta[j] = (FNN_T)sb;
-        if (!dX) continue;
-        const double g = gamma ? gamma[j] : 1.0, is = istd[j];
-        for (ptrdiff_t r = 0; r < B; r++) dX[r * n + j] = (FNN_T)(g * is * dZ[r * n + j]);
-    }
+    FNN_(param_sums)(B, n, dZ, Xh, dgamma, dbeta);
+    if (!dX) return;
+    for (ptrdiff_t r = 0; r < B; r++) /* fixed statistics: an affine map per feature */
+        for (ptrdiff_t j = 0; j < n; j++)
+            dX[r * n + j] = (FNN_T)((gamma ? (double)gamma[j] : 1.0) * istd[j] * dZ[r * n + j]);
 }
 
 void FNN_(fnn_ln_forward)(ptrdiff_t B, ptrdiff_t n, const FNN_T *X, const FNN_T *gamma,
@@ -157,16 +166,7 @@ void FNN_(fnn_ln_backward)(ptrdiff_t B, ptrdiff_t n, const FNN_T *Xh, const FNN_
                            const FNN_T *gamma, const FNN_T *dZ, FNN_T *dgamma, FNN_T *dbeta,
                            FNN_T *dX)
 {
-    if (dgamma || dbeta)
-        for (ptrdiff_t j = 0; j < n; j++) {
-            double sb = 0, sg = 0;
-            for (ptrdiff_t r = 0; r < B; r++) {
-                sb += dZ[r * n + j];
-                sg += (double)dZ[r * n + j] * Xh[r * n + j];
-            }
-            if (dgamma) dgamma[j] = (FNN_T)sg;
-            if (dbeta) dbeta[j] = (FNN_T)sb;
-        }
+    FNN_(param_sums)(B, n, dZ, Xh, dgamma, dbeta);
     if (!dX) return;
     for (ptrdiff_t r = 0; r < B; r++) {
         const FNN_T *dz = dZ + r * n, *xh = Xh + r * n;

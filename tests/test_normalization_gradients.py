@@ -2,8 +2,6 @@
 central finite differences in float64 and vs their NumPy twins
 (fastnn/_reference_norm.py), on every instruction set of this CPU.  Tolerances:
 tests/_oracles.py (T1; the twin: T4's 1e-9, as tests/test_gradients.py)."""
-import warnings
-
 import numpy as np
 import pytest
 
@@ -15,6 +13,7 @@ from fastnn.layers import (Activation, AlphaDropout, BatchNormalization, Dense, 
                            Normalization, UnitNormalization)
 
 from ._oracles import FD_ATOL, FD_EPS, FD_RTOL
+from .test_gradients import build
 
 
 @pytest.fixture(autouse=True, params=_core.available_isas())
@@ -22,16 +21,6 @@ def isa(request):
     previous = _core.set_isa(request.param)
     yield request.param
     _core.set_isa(previous)
-
-
-def build(layers, loss, n_in, seed=0):
-    model = fastnn.Sequential([fastnn.Input(shape=(n_in,)), *layers], dtype="float64",
-                              seed=seed)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", fastnn.MismatchedLossWarning)
-        model.compile(optimizer="sgd", loss=loss)
-    model.build()
-    return model
 
 
 def cost_and_grad(model, X, Y, rng_state=None):

@@ -104,9 +104,38 @@ class Layer:
         """A new layer from :meth:`get_config`'s dict."""
         return cls(**config)
 
-    def get_weights(self) -> list[np.ndarray]:
-        """The layer's weights as NumPy copies (none for this layer)."""
+    def _weight_views(self) -> list[WeightView]:
+        """The variables Keras shows, as views into the model's buffer (none here)."""
         return []
+
+    def get_weights(self) -> list[np.ndarray]:
+        """Copies of the layer's weights in Keras's order (a Dense layer's [kernel,
+        bias]; none for a layer without weights); a model that knows its input size
+        creates its weights now if it has none yet (Keras builds at once).  A read of
+        the model (see fastnn/_state.py)."""
+        model = self._model
+        if model is None or not self._is_stage:
+            return []
+        if not model.built and model._input_dim is not None:
+            model._ensure_built("get_weights")
+        with model._reading("get_weights"):
+            return [np.array(w) for w in self._weight_views()]
+
+    def set_weights(self, weights: Sequence[ArrayLike]) -> None:
+        """Replace this layer's weights, in ``get_weights``'s order (checked as
+        ``model.set_weights``)."""
+        model = self._model
+        if model is None:
+            raise ValueError(f"{self.name}.set_weights(): the layer belongs to no model yet; "
+                             "add it to a Sequential first.")
+        if not isinstance(weights, (list, tuple)):
+            fail(f"{self.name}.set_weights", "invalid type for argument `weights`",
+                 "a list of arrays", "weights", weights, error=TypeError)
+        with model._writing():  # the other layers' weights and the write, one moment
+            model._ensure_built_locked("set_weights")
+            others = [w for layer in model._stages for w in
+                      (weights if layer is self else layer.get_weights())]
+            model._set_dense_weights(others)
 
     @property
     def weights(self) -> list[WeightView]:
@@ -142,8 +171,28 @@ class Layer:
         raise NotImplementedError
 
     def _assign(self, which: str, value: ArrayLike) -> None:
-        """Write variable `which` (``WeightView.assign``)."""
-        raise NotImplementedError
+        """Write `value` over variable `which` (``WeightView.assign``), checked: shape,
+        numbers, finite, a variance >= 0."""
+        model = self._model
+        if model is None:
+            raise ValueError(f"{self.name}.{which}.assign(): the layer belongs to no model "
+                             "any more; its weights are gone.")
+        with model._writing():
+            model._ensure_built_locked("assign")
+            layout = {name: (shape, off) for (name, shape, _), off in zip(
+                self._variables(model._dense_inputs[self]), model._offsets_of(self))}
+            shape, off = layout[which]
+            func = f"{self.name}.{which}.assign"
+            arr = as_float_array(func, "value", value, model.dtype, ndim=None,
+                                 allow_empty=True)
+            if arr.shape != shape:
+                raise ValueError(f"{func}(): expected a value of shape {shape}. Received: "
+                                 f"value.shape={arr.shape}")
+            if which in ("moving_variance", "variance") and arr.size and arr.min() < 0:
+                raise ValueError(f"{func}(): a variance cannot be negative. Received: min "
+                                 f"{float(arr.min())}")
+            assert model._params is not None  # built above
+            model._params[off:off + arr.size] = arr.ravel()
 
     def _weight_names(self, n_in: int) -> list[str]:
         """The variables Keras shows (``weights``, ``get_weights``, summary counts)."""
@@ -342,54 +391,11 @@ class Dense(Layer):
         """[kernel, bias] as views (Keras's ``layer.weights``); empty before the model
         has weights.  A model that knows its input size creates them now."""
         self._built_model()
+        return self._weight_views()
+
+    def _weight_views(self) -> list[WeightView]:
         return [w for w in (self._view("kernel"), self._view("bias")) if w is not None]
 
-    def _assign(self, which: str, value: ArrayLike) -> None:
-        """Write `value` over the kernel or bias (checked: shape, numbers, finite)."""
-        model = self._model
-        if model is None:
-            raise ValueError(f"{self.name}.{which}.assign(): the layer belongs to no model "
-                             "any more; its weights are gone.")
-        with model._writing():
-            model._ensure_built_locked("assign")
-            shape = (model._dense_inputs[self], self.units) if which == "kernel" \
-                else (self.units,)
-            arr = as_float_array(f"{self.name}.{which}.assign", "value", value, model.dtype,
-                                 ndim=None, allow_empty=True)
-            if arr.shape != shape:
-                raise ValueError(f"{self.name}.{which}.assign(): expected a value of shape "
-                                 f"{shape}. Received: value.shape={arr.shape}")
-            off = self._w_off if which == "kernel" else self._b_off
-            assert model._params is not None  # built above
-            model._params[off:off + arr.size] = arr.ravel()
-
-    def get_weights(self) -> list[np.ndarray]:
-        """Copies of [kernel, bias]; a model that knows its input size creates its
-        weights now if it has none yet (Keras builds at once).  A read of the model
-        (see fastnn/_state.py)."""
-        model = self._model
-        if model is None:
-            return []
-        if not model.built and model._input_dim is not None:
-            model._ensure_built("get_weights")
-        with model._reading("get_weights"):
-            return [np.array(w) for w in (self._view("kernel"), self._view("bias"))
-                    if w is not None]
-
-    def set_weights(self, weights: Sequence[ArrayLike]) -> None:
-        """Replace this layer's [kernel, bias] (checked as ``model.set_weights``)."""
-        model = self._model
-        if model is None:
-            raise ValueError(f"{self.name}.set_weights(): the layer belongs to no model yet; "
-                             "add it to a Sequential first.")
-        if not isinstance(weights, (list, tuple)):
-            fail(f"{self.name}.set_weights", "invalid type for argument `weights`",
-                 "a list [kernel, bias]", "weights", weights, error=TypeError)
-        with model._writing():  # the other layers' weights and the write, one moment
-            model._ensure_built_locked("set_weights")
-            others = [w for layer in model._stages for w in
-                      (weights if layer is self else layer.get_weights())]
-            model._set_dense_weights(others)
 
 
 class Dropout(Layer):

@@ -17,14 +17,12 @@ writer lock, as Dense does.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from numpy.typing import ArrayLike
 
 from . import activations, initializers, regularizers
-from ._validation import as_float_array, check_bool, check_float, fail
+from ._validation import check_bool, check_float, fail
 from ._variables import WeightView
 from .layers import Layer, _check_shape
 
@@ -100,6 +98,9 @@ class _NormLayer(Layer):
         model = self._model
         if model is not None and not model.built and model._input_dim is not None:
             model._ensure_built("weights")
+        return self._weight_views()
+
+    def _weight_views(self) -> list[WeightView]:
         return [w for w in (self._view(k) for k in self._names()) if w is not None]
 
     @property
@@ -109,51 +110,6 @@ class _NormLayer(Layer):
     @property
     def non_trainable_weights(self) -> list[WeightView]:
         return [w for w in self.weights if not w.trainable]
-
-    def get_weights(self) -> list[np.ndarray]:
-        """Copies of the variables, in Keras's order."""
-        model = self._model
-        if model is None:
-            return []
-        if not model.built and model._input_dim is not None:
-            model._ensure_built("get_weights")
-        with model._reading("get_weights"):
-            return [np.array(w) for w in (self._view(k) for k in self._names())
-                    if w is not None]
-
-    def set_weights(self, weights: Sequence[ArrayLike]) -> None:
-        """Replace this layer's variables (checked as ``model.set_weights``)."""
-        model = self._model
-        if model is None:
-            raise ValueError(f"{self.name}.set_weights(): the layer belongs to no model yet; "
-                             "add it to a Sequential first.")
-        if not isinstance(weights, (list, tuple)):
-            fail(f"{self.name}.set_weights", "invalid type for argument `weights`",
-                 "a list of arrays", "weights", weights, error=TypeError)
-        with model._writing():
-            model._ensure_built_locked("set_weights")
-            others = [w for layer in model._stages for w in
-                      (weights if layer is self else layer.get_weights())]
-            model._set_dense_weights(others)
-
-    def _assign(self, which: str, value: ArrayLike) -> None:
-        model = self._model
-        if model is None:
-            raise ValueError(f"{self.name}.{which}.assign(): the layer belongs to no model "
-                             "any more; its weights are gone.")
-        with model._writing():
-            model._ensure_built_locked("assign")
-            n = model._dense_inputs[self]
-            shape = dict((k, v) for k, v, _ in self._variables(n))[which]
-            arr = as_float_array(f"{self.name}.{which}.assign", "value", value, model.dtype,
-                                 ndim=None, allow_empty=True)
-            if arr.shape != shape:
-                raise ValueError(f"{self.name}.{which}.assign(): expected a value of shape "
-                                 f"{shape}. Received: value.shape={arr.shape}")
-            _check_values(f"{self.name}.{which}.assign", which, arr)
-            off = self._offsets[which]
-            assert model._params is not None
-            model._params[off:off + arr.size] = arr.ravel()
 
     def _stage(self, n: int) -> tuple[Any, ...]:
         """(w_off, b_off, s_off, epsilon, momentum, kernel_l1, kernel_l2, bias_l1, bias_l2)
@@ -169,13 +125,6 @@ class _NormLayer(Layer):
         if self._declared_shape is not None:
             config["input_shape"] = list(self._declared_shape)
         return config
-
-
-def _check_values(func: str, which: str, arr: np.ndarray) -> None:
-    """A variance must be >= 0 (the C kernels take its square root)."""
-    if which in ("moving_variance", "variance") and arr.size and float(arr.min()) < 0:
-        raise ValueError(f"{func}(): a variance cannot be negative. Received: min "
-                         f"{float(arr.min())}")
 
 
 class _Affine(_NormLayer):

@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING
 
 from ._progress import _can_write
 from ._validation import check_bool, check_int, fail
-from .layers import Dense
 from ._shaping import show, trace
 
 if TYPE_CHECKING:
