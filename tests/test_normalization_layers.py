@@ -124,9 +124,9 @@ def test_every_optimizer_trains_beside_dropout_and_a_frozen_layer(opt, dtype):
 
 
 # ------------------------------------------------------------------ threads
-needs_threads = pytest.mark.skipif(
-    fthreads._openblas_local_threads() is None or fthreads._local_getter is None,
-    reason="SciPy's OpenBLAS has no per-thread setting here: fit keeps one fastnn thread")
+needs_threads = pytest.mark.skipif(  # as tests/test_fit_threads.py
+    fthreads._openblas_local_threads() is None,
+    reason="the BLAS has no per-thread setting here: fit keeps one fastnn thread")
 
 
 def fit_threads(threads, norm, dtype="float64"):
