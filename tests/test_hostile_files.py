@@ -10,6 +10,7 @@ here; fastnn reads them with its own reader (fastnn/interop/_hdf5.py).
 from __future__ import annotations
 
 import builtins
+import hashlib
 import io
 import json
 import os
@@ -477,3 +478,59 @@ def test_the_reader_agrees_with_h5py_on_keras_like_files():
             got = reader.read(path, want.shape)
             assert got.dtype.isnative and got.dtype.itemsize == want.dtype.itemsize
             np.testing.assert_array_equal(got, want)
+
+
+# ------------------------------------------------------------ normalization layers
+def _resign(cfg, name, arr):
+    cfg["arrays"][name]["sha256"] = hashlib.sha256(arr.tobytes()).hexdigest()
+    return cfg
+
+
+def test_hostile_files_with_normalization_layers(tmp_path):
+    """fastnn files of a model with every normalization layer (issue 19), with a
+    negative variance, a missing statistics member, a bad momentum, a config whose
+    variables differ from the members, a member of the wrong shape."""
+    from .test_normalization_layers import full_model
+    from .test_saving import members as zip_members, rewrite
+
+    m, _, _ = full_model()
+    base = tmp_path / "base.fastnn"
+    m.save(base)
+    cfg = json.loads(zip_members(base)["config.json"])
+    name = "weights/2/moving_variance.npy"
+    neg = -np.ones(8, np.float32)
+    buf = io.BytesIO()
+    np.lib.format.write_array(buf, neg)
+    cases = {
+        "negative_variance": (dict(changes={name: buf.getvalue(),
+                                            "config.json": _resign(json.loads(json.dumps(
+                                                cfg)), name, neg)}), "negative variance"),
+        "missing_moving_mean": (dict(drop=("weights/2/moving_mean.npy",)),
+                                "listed|missing|differ"),
+        "bad_momentum": (dict(changes={"config.json": _edit(cfg, "BatchNormalization",
+                                                            "momentum", 7.0)}), "momentum"),
+        "center_flipped": (dict(changes={"config.json": _edit(cfg, "LayerNormalization",
+                                                              "center", False)}),
+                           "arrays listed in config.json differ"),
+        "shape_changed": (dict(changes={"config.json": _shape(cfg, name, [9])}),
+                          "shape"),
+    }
+    for case, (kw, pattern) in cases.items():
+        path = tmp_path / f"{case}.fastnn"
+        rewrite(base, path, **kw)
+        with pytest.raises(fastnn.ModelFileError, match=pattern):
+            fastnn.load_model(path)
+
+
+def _edit(cfg, class_name, key, value):
+    out = json.loads(json.dumps(cfg))
+    for spec in out["model"]["config"]["layers"]:
+        if spec["class_name"] == class_name:
+            spec["config"][key] = value
+    return out
+
+
+def _shape(cfg, name, shape):
+    out = json.loads(json.dumps(cfg))
+    out["arrays"][name]["shape"] = shape
+    return out
