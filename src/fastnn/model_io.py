@@ -23,18 +23,22 @@ class ModelIO(ModelState):
         usual suffix): architecture, weights, compile settings and the training state
         (optimizer slots, step count, learning rate, random streams), so
         ``fastnn.load_model`` gives a model that trains on exactly as this one would.
+        A path ending in ``.keras`` gets a Keras 3 file that ``keras.saving.load_model``
+        loads (and fastnn reads back with all of the above; needs the ``keras`` extra,
+        see ``fastnn.interop.keras_out``); other ``.h5`` names are refused.
         The write is atomic: the previous file stays intact until the new one is
         complete.  Safe while other threads predict; raises RuntimeError while ``fit``
         runs in another thread."""
         from . import saving
 
-        saving.save(cast("Sequential", self), filepath, overwrite=overwrite)
+        saving.save_by_suffix(cast("Sequential", self), filepath, "model", overwrite)
 
     def save_weights(self, filepath: str | os.PathLike[str], overwrite: bool = True) -> None:
-        """Save only the weights (with the architecture they belong to)."""
+        """Save only the weights (with the architecture they belong to); a path ending in
+        ``.weights.h5`` gets Keras 3's weights file (``keras`` extra)."""
         from . import saving
 
-        saving.save(cast("Sequential", self), filepath, kind="weights", overwrite=overwrite)
+        saving.save_by_suffix(cast("Sequential", self), filepath, "weights", overwrite)
 
     def load_weights(self, filepath: str | os.PathLike[str], *,
                      allow_nonfinite: bool = False) -> None:

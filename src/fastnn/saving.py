@@ -141,6 +141,34 @@ def save(model: Sequential, path: str | os.PathLike[str], *, kind: str = "model"
     atomic_write(func, path, lambda f: write_archive(f, config, arrays), overwrite)
 
 
+def save_by_suffix(model: Sequential, filepath: str | os.PathLike[str], kind: str,
+                   overwrite: bool) -> None:
+    """``model.save`` / ``save_weights``: a Keras file for ``.keras`` (model) and
+    ``.weights.h5`` (weights), fastnn's own file otherwise; other ``.h5`` names (Keras's
+    legacy HDF5 model format) are refused."""
+    func = "save_weights" if kind == "weights" else "save"
+    path = _check_path(func, filepath)
+    overwrite = check_bool(func, "overwrite", overwrite)
+    lower = path.lower()
+    if kind == "model" and lower.endswith(".keras"):
+        from .interop import keras_out
+
+        return keras_out.save_keras(model, path, overwrite)
+    if kind == "weights" and lower.endswith(".weights.h5"):
+        from .interop import keras_out
+
+        return keras_out.save_weights_h5(model, path, overwrite)
+    if lower.endswith((".h5", ".hdf5")):
+        what = ("Keras's legacy HDF5 model format" if kind == "model" else
+                "an HDF5 weights file whose name does not end in .weights.h5")
+        raise ValueError(
+            f"{func}(): {path!r} asks for {what}, which fastnn does not write. Use "
+            + ("'.keras' (a Keras 3 file Keras and fastnn load) or '.fastnn' (fastnn's own "
+               "file)" if kind == "model" else "a name ending in '.weights.h5' (Keras 3's "
+               "weights file) or '.fastnn'") + f". Received: filepath={path!r}")
+    save(model, path, kind=kind, overwrite=overwrite)
+
+
 def atomic_write(func: str, path: str, write: Callable[[IO[bytes]], object],
                  overwrite: bool = True) -> None:
     """Call ``write(binary file)`` on a temporary file beside `path`, fsync it, rename

@@ -22,7 +22,9 @@ virtual, chunked or filtered storage, no soft links, every byte inside the file 
 then the kernels and biases are read as IEEE floats of the shapes the config
 implies.  A file is refused with ``ModelFileError``, never half-read; weights
 holding NaN or infinities are refused unless ``allow_nonfinite=True``.  The
-file's compile settings are not imported (compile the loaded model yourself).
+file's compile settings are not imported (compile the loaded model yourself) —
+except from a file fastnn wrote (:mod:`fastnn.interop.keras_out`), whose
+``fastnn.json`` brings back the whole fastnn model and training state.
 No extra is needed.
 """
 from __future__ import annotations
@@ -39,7 +41,7 @@ from typing import IO, TYPE_CHECKING, Any
 import numpy as np
 
 from .._untrusted import Invalid, member_data_start, model_file_errors, need
-from . import _hdf5
+from . import _hdf5, _keras_extras
 from ._keras_layers import _NORM_GROUPS, _NORMALIZATIONS, _REGULARIZERS, _normalization
 
 if TYPE_CHECKING:
@@ -71,18 +73,28 @@ def load(f: IO[bytes], size: int, where: str, compile: bool = True,
     in errors); see the module docstring."""
     with model_file_errors(where):
         try:
-            return _load(f, size, compile, allow_nonfinite)
+            return _load(f, size, compile, allow_nonfinite, where)
         except Invalid as exc:
             raise Invalid(f"Keras file: {exc}") from None
 
 
-def _load(f: IO[bytes], size: int, compile: bool, allow_nonfinite: bool) -> Sequential:
+def _load(f: IO[bytes], size: int, compile: bool, allow_nonfinite: bool,
+          where: str) -> Sequential:
     with zipfile.ZipFile(f) as zf:
         names = zf.namelist()
         need(len(names) == len(set(names)), "duplicate zip members "
              f"{sorted({n for n in names if names.count(n) > 1})}")
         config = _read_json(zf)
         plan = _plan(config)
+        if _keras_extras.EXTRAS in names:  # written by fastnn: its whole state comes back
+            extras = _keras_extras.read_extras(zf)
+            model, expected = _keras_extras.check_model(extras)
+            _keras_extras.check_same_model(model, config)
+            with _weights_file(f, zf, size, plan) as (h5file, base, length):
+                arrays = _keras_extras.read_arrays(_hdf5.Reader(h5file, base, length),
+                                                   model, extras, expected)
+            return _keras_extras.assemble(model, extras, arrays, where, compile,
+                                          allow_nonfinite)
         with _weights_file(f, zf, size, plan) as (h5file, base, length):
             weights = _read_weights(_hdf5.Reader(h5file, base, length), plan)
     for j, arrays in enumerate(weights):  # before set_weights, to name the file

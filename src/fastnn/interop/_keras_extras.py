@@ -1,0 +1,122 @@
+"""Reading back what fastnn wrote into a ``.keras`` file (see
+:mod:`fastnn.interop.keras_out`): the ``fastnn.json`` member holds fastnn's own
+model config (docs/file-format.md, arrays listed with their SHA-256 but stored in
+``model.weights.h5``).  It is trusted no more than any file: it is checked by the
+fastnn reader's own config checks, the Keras config fastnn would write for that
+model must equal the file's ``config.json``, and every array read from the HDF5
+file must have the listed SHA-256 — so the file means the same model to Keras
+and to fastnn, and fastnn's extra state (exact activations, seed, random streams,
+step count, optimizer slots) comes back exactly.  Errors are
+``fastnn._untrusted.Invalid``.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import zipfile
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .. import optimizers as O
+from .._untrusted import Invalid, need
+from . import _hdf5, keras_out
+
+if TYPE_CHECKING:
+    from ..models import Sequential
+
+MAX_EXTRAS_BYTES = 1 << 20
+EXTRAS = keras_out.EXTRAS
+
+
+def read_extras(zf: zipfile.ZipFile) -> Any:
+    """The parsed fastnn.json member (JSON data only)."""
+    info = zf.getinfo(keras_out.EXTRAS)
+    need(info.file_size <= MAX_EXTRAS_BYTES, f"{keras_out.EXTRAS} is too large")
+    with zf.open(info) as f:
+        text = f.read(MAX_EXTRAS_BYTES + 1)
+    need(len(text) <= MAX_EXTRAS_BYTES, f"{keras_out.EXTRAS} is too large")
+
+    def constant(c: str) -> None:
+        raise Invalid(f"{keras_out.EXTRAS} contains {c}, which is not JSON")
+
+    return json.loads(text.decode("utf-8"), parse_constant=constant)
+
+
+def check_model(extras: Any) -> tuple[Sequential, dict[str, tuple[int, ...]]]:
+    """(unbuilt model, {fastnn member name: shape}) from fastnn.json, every check of
+    fastnn's own reader applied."""
+    from .._file_reader import _check_config
+
+    need(isinstance(extras, dict) and extras.get("kind") == "model",
+         f"{keras_out.EXTRAS} is not a fastnn model config")
+    model, expected = _check_config(extras)
+    need(model._input_dim is not None, f"{keras_out.EXTRAS} describes a model without weights")
+    return model, expected
+
+
+def check_same_model(model: Sequential, keras_config: Any) -> None:
+    """The Keras config fastnn writes for `model` must equal the file's."""
+    try:
+        mine, _ = keras_out.keras_model_config(model, None, None)
+    except (ValueError, TypeError) as exc:
+        raise Invalid(f"{keras_out.EXTRAS} describes a model Keras cannot hold: {exc}") from None
+    mine = json.loads(json.dumps(mine))
+    need(isinstance(keras_config, dict) and keras_config.get("class_name") == "Sequential"
+         and keras_config.get("config") == mine["config"],
+         f"config.json and {keras_out.EXTRAS} describe different models (the file was "
+         "changed after fastnn wrote it); remove fastnn.json to read the Keras model alone")
+
+
+def read_arrays(h5: _hdf5.Reader, model: Sequential, extras: dict[str, Any],
+                expected: dict[str, tuple[int, ...]]) -> dict[str, np.ndarray]:
+    """fastnn's arrays, read from Keras's HDF5 layout, each with its listed SHA-256."""
+    dense = model._dense
+    arrays: dict[str, np.ndarray] = {}
+    for j, layer in enumerate(dense):
+        group = f"layers/{'dense' if j == 0 else f'dense_{j}'}/vars"
+        for i, part in enumerate(("kernel", "bias")[:1 + layer.use_bias]):
+            name = f"weights/{j}/{part}.npy"
+            arrays[name] = h5.read(f"{group}/{i}", expected[name])
+    slot_names = [n for n in expected if n.startswith("optimizer/")]
+    if slot_names:
+        opt = O.get(extras["compile"]["optimizer"])
+        ranges = keras_out.trainable_ranges(dense, expected)
+        first = 2 if opt._schedule is None else 1  # iteration[, learning_rate]
+        n = expected[slot_names[0]][0]
+        slots = opt._init_slots(n, model.dtype)
+        layout = keras_out.slot_layout(opt, len(ranges))
+        found = sorted(p for p in h5.datasets if p.startswith("optimizer/vars/"))
+        extra = 1 if type(opt).__name__ == "Nadam" else 0
+        need(len(found) == first + len(layout) + extra, "model.weights.h5 holds "
+             f"{len(found)} optimizer variables; the optimizer needs "
+             f"{first + len(layout) + extra}")
+        for k, (which, i) in enumerate(layout):
+            offset, shape = ranges[i]
+            value = h5.read(f"optimizer/vars/{first + k}", shape)
+            slots[which - 1][offset:offset + value.size] = value.reshape(-1)
+        arrays.update(zip(("optimizer/slot_1.npy", "optimizer/slot_2.npy"), slots))
+    listing = extras["arrays"]
+    for name, arr in arrays.items():
+        arr = np.ascontiguousarray(arr, dtype=model.dtype)
+        arrays[name] = arr
+        digest = hashlib.sha256(arr.data.cast("B") if arr.size else b"").hexdigest()
+        need(digest == listing[name]["sha256"], f"{name} in model.weights.h5 differs from "
+             f"the one {keras_out.EXTRAS} lists (the file was changed after fastnn wrote it)")
+    return arrays
+
+
+def assemble(model: Sequential, extras: dict[str, Any], arrays: dict[str, np.ndarray],
+             where: str, compile: bool, allow_nonfinite: bool) -> Sequential:
+    from ..saving import _assemble
+
+    try:
+        return _assemble(extras, arrays, model, where, compile, allow_nonfinite)
+    except Invalid:
+        raise
+    except Exception as exc:  # noqa: BLE001 (the config's parts disagree)
+        if type(exc).__name__ == "ModelFileError":
+            raise
+        raise Invalid(f"the model it describes is invalid: {type(exc).__name__}: "
+                      f"{exc}") from None
+

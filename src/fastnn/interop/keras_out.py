@@ -1,0 +1,511 @@
+"""Keras 3 files out: ``model.save("m.keras")`` and ``model.save_weights("m.weights.h5")``.
+
+A ``.keras`` file is a zip of ``metadata.json``, ``config.json`` (the architecture
+and compile settings as Keras serializes them) and ``model.weights.h5`` (HDF5:
+``layers/<class in snake case>[_k]/vars/<i>`` per layer, numbered by class in layer
+order, weightless layers included with an empty ``vars`` group; the top ``vars``
+group; ``optimizer/vars/<i>`` with the iteration count, the learning rate (absent
+with a schedule) and the optimizer's slots in Keras's order).  The layout follows
+Keras 3.15's ``keras/src/saving/saving_lib.py`` and the real files in tests/data.
+
+Decisions (each tested in tests/test_keras_out.py):
+
+* Activations: fastnn's ``relu`` (ReLU'(0)=1) and ``relu_keras`` are both written as
+  Keras's ``relu`` (the same function: predictions agree; only a gradient at a
+  pre-activation of exactly 0 differs).  ``swish`` is Keras's ``silu``.  ``step``
+  and ``sign`` have no Keras equivalent: saving refuses them (save to ``.fastnn``).
+* Keys that only recent Keras versions know (``quantization_config``, ``optional``,
+  ``ragged``, initializers' ``input_axes``/``output_axes``) are left out: Keras fills
+  their defaults, and older Keras 3 releases can load the file too.
+* Compile settings go into ``compile_config`` when Keras has every part (all fastnn
+  optimizers, losses and metrics do); otherwise ``compile_config`` is null and a
+  warning says which part is missing.  The optimizer state is written as Keras's
+  optimizer variables (frozen layers have none in Keras: their slots are not kept).
+* Nothing fastnn needs is lost: a ``fastnn.json`` member (which Keras ignores)
+  holds fastnn's own model config (the format of docs/file-format.md without the
+  arrays, which stay in the HDF5 file, with their SHA-256): exact activations,
+  regularizers, seed, random streams, step count, from_logits.  fastnn's reader
+  (:mod:`fastnn.interop.keras`) uses it only when the Keras config it writes for
+  that model equals the file's ``config.json`` and every array's SHA-256 matches,
+  so a file never means one model to Keras and another to fastnn.
+
+Writing needs h5py (the ``keras`` extra), imported when a Keras file is written.
+The write is atomic (:func:`fastnn.saving.atomic_write`).
+
+New layer kinds: add one entry to :data:`LAYERS` with :func:`register_layer`
+(the Keras class name, a function giving the layer's Keras config fields, and one
+giving its weights in Keras's variable order from the model's snapshot).
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import time
+import warnings
+import zipfile
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import IO, TYPE_CHECKING, Any
+
+import numpy as np
+
+from .. import activations as A
+from .. import losses as L
+from .. import optimizers as O
+from .. import regularizers as R
+
+if TYPE_CHECKING:
+    from ..layers import Layer
+    from ..metrics import Metric
+    from ..models import Sequential
+
+KERAS_VERSION = "3.15.1"    # the Keras release whose file layout this writes
+EXTRAS = "fastnn.json"      # fastnn's own config inside a .keras file (Keras ignores it)
+_DATE = (1980, 1, 1, 0, 0, 0)
+_KERAS_ACTIVATIONS = {A.LINEAR: "linear", A.SIGMOID: "sigmoid", A.TANH: "tanh",
+                      A.RELU: "relu", A.RELU_KERAS: "relu", A.SOFTMAX: "softmax",
+                      A.LEAKY_RELU: "leaky_relu", A.ELU: "elu", A.SELU: "selu",
+                      A.GELU: "gelu", A.SOFTPLUS: "softplus", A.SWISH: "silu"}
+_INITIALIZERS = {"glorot_uniform": "GlorotUniform", "glorot_normal": "GlorotNormal",
+                 "he_uniform": "HeUniform", "he_normal": "HeNormal",
+                 "lecun_uniform": "LecunUniform", "lecun_normal": "LecunNormal",
+                 "random_uniform": "RandomUniform", "random_normal": "RandomNormal",
+                 "orthogonal": "Orthogonal", "zeros": "Zeros", "ones": "Ones",
+                 "constant": "Constant"}
+_UNSEEDED = {"Zeros", "Ones", "Constant"}
+_OPTIMIZER_NAMES = {"SGD": "sgd", "RMSprop": "rmsprop", "Adam": "adam", "AdamW": "adamw",
+                    "Adagrad": "adagrad", "Nadam": "nadam", "Adamax": "adamax"}
+_LOSS_CLASSES = {"mse": "MeanSquaredError", "binary_crossentropy": "BinaryCrossentropy",
+                 "categorical_crossentropy": "CategoricalCrossentropy",
+                 "sparse_categorical_crossentropy": "SparseCategoricalCrossentropy",
+                 "mae": "MeanAbsoluteError", "huber": "Huber", "log_cosh": "LogCosh",
+                 "poisson": "Poisson", "kl_divergence": "KLDivergence", "hinge": "Hinge",
+                 "squared_hinge": "SquaredHinge"}
+
+
+class KerasFileError(ValueError):
+    """The model cannot be written as a Keras file (the message says what to use)."""
+
+
+def h5py_module(func: str) -> Any:
+    """h5py, or ImportError naming the extra that brings it."""
+    try:
+        import h5py
+    except ImportError:
+        raise ImportError(f"{func}(): writing Keras files (.keras, .weights.h5) needs h5py: "
+                          "pip install 'fastnn-mlp[keras]' (or save to a .fastnn file, "
+                          "which needs nothing).") from None
+    return h5py
+
+
+def _obj(module: str, cls: str, config: dict[str, Any]) -> dict[str, Any]:
+    return {"module": module, "class_name": cls, "config": config, "registered_name": None}
+
+
+def _policy(dtype: str) -> dict[str, Any]:
+    return _obj("keras", "DTypePolicy", {"name": dtype})
+
+
+# ------------------------------------------------------------------ layers (the table)
+@dataclass(frozen=True)
+class LayerEntry:
+    """How one fastnn layer class is written: `keras_class`; `config(layer)` gives the
+    Keras config fields after name/trainable/dtype; `weights(layer, snap)` its arrays in
+    Keras's variable order; `build_config` whether Keras records the layer's input
+    shape (layers with a build step: Dense, Flatten, normalization layers)."""
+    keras_class: str
+    config: Callable[[Layer], dict[str, Any]]
+    weights: Callable[[Layer, Snapshot], list[np.ndarray]] | None = None
+    build_config: bool = False
+
+
+LAYERS: dict[type, LayerEntry] = {}
+
+
+def register_layer(cls: type, entry: LayerEntry) -> None:
+    """Teach the writer a fastnn layer class (one entry per class; see the docstring)."""
+    LAYERS[cls] = entry
+
+
+def keras_activation(act: int, where: str) -> str:
+    """Keras's name for fastnn activation `act`, or KerasFileError."""
+    if act not in _KERAS_ACTIVATIONS:
+        raise KerasFileError(
+            f"{where} uses the activation {A.NAMES[act]!r}, which Keras does not have "
+            f"(Keras has {sorted(set(_KERAS_ACTIVATIONS.values()))}); save this model to "
+            "a .fastnn file (fastnn's own format) instead.")
+    return _KERAS_ACTIVATIONS[act]
+
+
+def _initializer(init: Any) -> dict[str, Any]:
+    from .. import initializers as I
+
+    spec = I.serialize(init)
+    name, config = (spec, {}) if isinstance(spec, str) else (
+        spec["class_name"].lower(), dict(spec["config"]))
+    cls = _INITIALIZERS[name]
+    if cls not in _UNSEEDED:
+        config["seed"] = None
+    return _obj("keras.initializers", cls, config)
+
+
+def _regularizer(reg: Any) -> dict[str, Any] | None:
+    spec = R.serialize(reg)
+    if spec is None:
+        return None
+    values = spec["config"]
+    l1, l2 = float(values.get("l1", 0.0)), float(values.get("l2", 0.0))
+    if l1 and l2 or spec["class_name"] == "L1L2":
+        return _obj("keras.regularizers", "L1L2", {"l1": l1, "l2": l2})
+    if spec["class_name"] == "L1":
+        return _obj("keras.regularizers", "L1", {"l1": l1})
+    return _obj("keras.regularizers", "L2", {"l2": l2})
+
+
+def _dense_config(layer: Any) -> dict[str, Any]:
+    return {"units": layer.units,
+            "activation": keras_activation(layer.activation, f"Dense {layer.name!r}"),
+            "use_bias": layer.use_bias,
+            "kernel_initializer": _initializer(layer.kernel_initializer),
+            "bias_initializer": _initializer(layer.bias_initializer),
+            "kernel_regularizer": _regularizer(layer.kernel_regularizer),
+            "bias_regularizer": _regularizer(layer.bias_regularizer),
+            "kernel_constraint": None, "bias_constraint": None}
+
+
+def _dense_weights(layer: Any, snap: Snapshot) -> list[np.ndarray]:
+    j = snap.dense_index[layer]
+    return [snap.arrays[f"weights/{j}/{part}.npy"] for part in ("kernel", "bias")
+            [:1 + layer.use_bias]]
+
+
+def _install_layers() -> None:
+    from .._shaping import Activation, Flatten, ReLU, Reshape, Softmax
+    from ..layers import Dense, Dropout
+
+    register_layer(Dense, LayerEntry("Dense", _dense_config, _dense_weights, True))
+    register_layer(Dropout, LayerEntry("Dropout", lambda l: {
+        "rate": l.rate, "seed": None, "noise_shape": None}))  # type: ignore[attr-defined]
+    register_layer(Activation, LayerEntry("Activation", lambda l: {
+        "activation": keras_activation(l.activation,  # type: ignore[attr-defined]
+                                       f"Activation {l.name!r}")}))
+    register_layer(ReLU, LayerEntry("ReLU", lambda l: {
+        "max_value": None, "negative_slope": 0.0, "threshold": 0.0}))
+    register_layer(Softmax, LayerEntry("Softmax", lambda l: {"axis": -1}))
+    register_layer(Flatten, LayerEntry("Flatten", lambda l: {
+        "data_format": "channels_last"}, build_config=True))
+    register_layer(Reshape, LayerEntry("Reshape", lambda l: {
+        "target_shape": list(l.target_shape)}))  # type: ignore[attr-defined]
+
+
+_install_layers()
+
+
+# ------------------------------------------------------------------ the snapshot
+@dataclass
+class Snapshot:
+    """One consistent moment of the model (fastnn.saving.snapshot) and what the
+    Keras translation needs of it."""
+    config: dict[str, Any]                # fastnn's own model-file config (no arrays)
+    arrays: dict[str, np.ndarray]         # fastnn's member name -> array copy
+    dense_index: dict[Any, int]           # Dense layer -> its index in the snapshot
+
+
+def take_snapshot(model: Sequential, kind: str) -> Snapshot:
+    from .. import saving
+
+    func = "save_weights" if kind == "weights" else "save"
+    if model._input_dim is None:
+        raise ValueError(f"{func}(): the model does not know its input size yet, so it has "
+                         "no weights to write to a Keras file. Give it an Input(shape=...) "
+                         "(or input_shape=) or fit it first; a .fastnn file can hold an "
+                         "unbuilt model.")
+    config, arrays = saving.snapshot(model, kind)
+    return Snapshot(config, dict(arrays), {l: j for j, l in enumerate(model._dense)})
+
+
+def _names(layers: Sequence[Layer]) -> Iterator[str]:
+    """Each layer's name; unnamed ones get Keras's class-based names."""
+    taken = {l.name for l in layers if l.name}
+    counts: dict[str, int] = {}
+    for layer in layers:
+        if layer.name:
+            yield layer.name
+            continue
+        base = LAYERS[type(layer)].keras_class.lower()
+        while True:
+            k = counts.get(base, 0)
+            counts[base] = k + 1
+            name = base if k == 0 else f"{base}_{k}"
+            if name not in taken:
+                taken.add(name)
+                yield name
+                break
+
+
+def _snake(cls: str) -> str:
+    """Keras's naming.to_snake_case for class names: ReLU -> re_lu, Dense -> dense."""
+    out = []
+    for i, c in enumerate(cls):
+        if c.isupper() and i and (cls[i - 1].islower() or
+                                  (i + 1 < len(cls) and cls[i + 1].islower())):
+            out.append("_")
+        out.append(c.lower())
+    return "".join(out)
+
+
+def keras_layers(model: Sequential, snap: Snapshot | None
+                 ) -> tuple[list[dict[str, Any]], list[tuple[str, str, list[np.ndarray]]]]:
+    """(Keras layer configs, input layer first; [(h5 group, layer name, weights)]) for
+    `model`; weights only with a snapshot.  KerasFileError for what Keras lacks."""
+    from .._shaping import trace
+    from ..layers import InputLayer
+
+    dtype = model.dtype.name
+    in_shape = model._in_shape()
+    assert in_shape is not None  # take_snapshot checked the input size
+    shapes, _ = trace(model._layers, tuple(in_shape))
+    layers = [l for l in model._layers if not isinstance(l, InputLayer)]
+    declared = next((l for l in model._layers if isinstance(l, InputLayer)), None)
+    input_name = declared.name if declared is not None and declared.name else "input_layer"
+    configs: list[dict[str, Any]] = [{
+        "module": "keras.layers", "class_name": "InputLayer",
+        "config": {"batch_shape": [None, *in_shape], "dtype": dtype, "sparse": False,
+                   "name": input_name}, "registered_name": None}]
+    groups: list[tuple[str, str, list[np.ndarray]]] = []
+    used: dict[str, int] = {}
+    shape_in: tuple[Any, ...] = tuple(in_shape)
+    out_shapes = {id(l): s for l, s in zip(model._layers, shapes)}
+    for layer, name in zip(layers, _names(layers)):
+        entry = LAYERS.get(type(layer))
+        if entry is None:
+            raise KerasFileError(f"the layer {layer.name!r} ({type(layer).__name__}) has no "
+                                 "Keras file writer; save this model to a .fastnn file.")
+        spec = {"module": "keras.layers", "class_name": entry.keras_class,
+                "config": {"name": name, "trainable": bool(layer.trainable),
+                           "dtype": _policy(dtype), **entry.config(layer)},
+                "registered_name": None}
+        if entry.build_config:
+            spec["build_config"] = {"input_shape": [None, *shape_in]}
+        configs.append(spec)
+        group = _snake(entry.keras_class)
+        k = used.get(group, -1) + 1
+        used[group] = k
+        weights = entry.weights(layer, snap) if entry.weights and snap is not None else []
+        groups.append((group if k == 0 else f"{group}_{k}", name, weights))
+        shape_in = tuple(out_shapes[id(layer)] or shape_in)
+    return configs, groups
+
+
+def keras_model_config(model: Sequential, snap: Snapshot | None,
+                       compile_config: dict[str, Any] | None
+                       ) -> tuple[dict[str, Any], list[tuple[str, str, list[np.ndarray]]]]:
+    """(config.json's object, the layers' weight groups)."""
+    layers, groups = keras_layers(model, snap)
+    batch = layers[0]["config"]["batch_shape"]
+    config = {"module": "keras", "class_name": "Sequential",
+              "config": {"name": model.name, "trainable": True,
+                         "dtype": _policy(model.dtype.name), "layers": layers,
+                         "build_input_shape": batch},
+              "registered_name": None, "build_config": {"input_shape": batch},
+              "compile_config": compile_config}
+    return config, groups
+
+
+# ------------------------------------------------------------------ compile settings
+def _loss(model: Sequential) -> str | dict[str, Any]:
+    if not model._from_logits:
+        return model.loss
+    cls = _LOSS_CLASSES[model.loss]
+    return _obj("keras.losses", cls, {"name": model.loss, "reduction": "sum_over_batch_size",
+                                      "from_logits": True})
+
+
+def _metric(metric: Metric) -> str | dict[str, Any]:
+    from .. import metrics as M
+
+    spec = M.serialize(metric)
+    if isinstance(spec, str):
+        return spec
+    return _obj("keras.metrics", spec["class_name"], {**spec["config"], "dtype": "float32"})
+
+
+def _schedule(opt: O.Optimizer) -> Any:
+    rate = opt._rate_config()
+    if isinstance(rate, dict):
+        return _obj("keras.optimizers.schedules", rate["class_name"],
+                    {**rate["config"], "name": rate["class_name"]})
+    return rate
+
+
+def keras_compile_config(model: Sequential) -> dict[str, Any] | None:
+    """Keras's compile_config for `model` (None when not compiled)."""
+    opt = model.optimizer
+    if opt is None:
+        return None
+    cls = type(opt).__name__
+    config = {"name": _OPTIMIZER_NAMES[cls], "learning_rate": _schedule(opt),
+              "weight_decay": None, "clipnorm": None, "global_clipnorm": None,
+              "clipvalue": None, "use_ema": False, "ema_momentum": 0.99,
+              "ema_overwrite_frequency": None, "loss_scale_factor": None,
+              "gradient_accumulation_steps": None, **opt.get_config()}
+    if cls == "RMSprop":
+        config["centered"] = False
+    if cls in ("Adam", "AdamW"):
+        config["amsgrad"] = False
+    config["learning_rate"] = _schedule(opt)  # over get_config's fastnn form
+    metrics = [_metric(m) for m in model._metric_objs]
+    return {"optimizer": _obj("keras.optimizers", cls, config), "loss": _loss(model),
+            "loss_weights": None, "metrics": metrics or None,
+            "weighted_metrics": None, "run_eagerly": False, "steps_per_execution": 1,
+            "jit_compile": True}
+
+
+def trainable_ranges(dense: Sequence[Any], arrays: dict[str, Any]
+                     ) -> list[tuple[int, tuple[int, ...]]]:
+    """(offset in the flat parameter buffer, shape) of each trainable Keras variable,
+    in order, for the Dense layers `dense` whose weights (or shapes) `arrays` holds
+    under fastnn's member names: the buffer is each Dense's kernel then bias, in
+    layer order (docs/file-format.md), and frozen layers have no Keras slots."""
+    out, offset = [], 0
+    for j, layer in enumerate(dense):
+        for part in ("kernel", "bias")[:1 + layer.use_bias]:
+            found = arrays[f"weights/{j}/{part}.npy"]  # an array or its shape
+            shape = tuple(found if isinstance(found, tuple) else found.shape)
+            if layer.trainable:
+                out.append((offset, shape))
+            offset += int(np.prod(shape))
+    return out
+
+
+def optimizer_vars(model: Sequential, snap: Snapshot) -> list[np.ndarray]:
+    """Keras's optimizer variables: iteration, learning_rate (not with a schedule), the
+    slots of each trainable variable in Keras's order (Nadam's u-product last)."""
+    opt = model.optimizer
+    assert opt is not None
+    dtype = model.dtype
+    its = int(opt.iterations)
+    out = [np.array(its, np.int32 if its < 2**31 else np.int64)]
+    if opt._schedule is None:
+        out.append(np.array(opt.learning_rate, np.float32))
+    n = model.count_params()
+    s1, s2 = (snap.arrays[name] for name in ("optimizer/slot_1.npy", "optimizer/slot_2.npy")) \
+        if "optimizer/slot_1.npy" in snap.arrays else opt._init_slots(n, dtype)
+    ranges = trainable_ranges(model._dense, snap.arrays)
+    slots = (s1, s2)
+    out += [slots[which - 1][ranges[i][0]:ranges[i][0] + int(np.prod(ranges[i][1]))]
+            .reshape(ranges[i][1]).copy() for which, i in slot_layout(opt, len(ranges))]
+    if type(opt).__name__ == "Nadam":
+        out.append(np.array(O.nadam_u_product(its, opt.beta_1),  # type: ignore
+                            dtype))
+    return out
+
+
+def slot_layout(opt: O.Optimizer, k: int) -> list[tuple[int, int]]:
+    """[(slot 1 or 2, variable index)] of the Keras slot variables that follow the
+    iteration count and learning rate, for `k` trainable variables (Nadam's u-product
+    after them is not listed: fastnn derives it from the step count)."""
+    kind = type(opt).__name__
+    firsts = [(1, i) for i in range(k)]
+    seconds = [(2, i) for i in range(k)]
+    if kind == "SGD":
+        return firsts if opt.momentum > 0 else []  # type: ignore[attr-defined]
+    if kind == "RMSprop":
+        return firsts + (seconds if opt.momentum > 0 else [])  # type: ignore[attr-defined]
+    if kind == "Adagrad":
+        return firsts
+    return [pair for i in range(k) for pair in ((1, i), (2, i))]
+
+
+# ------------------------------------------------------------------ writing
+def _zeroed_frozen_slots(model: Sequential, snap: Snapshot) -> None:
+    """Keras keeps no optimizer state for frozen layers: make fastnn's copy agree."""
+    for name in ("optimizer/slot_1.npy", "optimizer/slot_2.npy"):
+        slot = snap.arrays.get(name)
+        if slot is None:
+            continue
+        kept = np.zeros(slot.size, bool)
+        for o, s in trainable_ranges(model._dense, snap.arrays):
+            kept[o:o + int(np.prod(s))] = True
+        fresh = model.optimizer._init_slots(slot.size, slot.dtype)  # type: ignore
+        slot[~kept] = fresh[name.endswith("2.npy")][~kept]
+
+
+def _listing(arrays: dict[str, np.ndarray]) -> dict[str, dict[str, Any]]:
+    out = {}
+    for name, arr in arrays.items():
+        arr = np.ascontiguousarray(arr)
+        out[name] = {"shape": list(arr.shape), "dtype": arr.dtype.str,
+                     "sha256": hashlib.sha256(arr.data.cast("B") if arr.size else b""
+                                              ).hexdigest()}
+    return out
+
+
+def write_h5(h5py: Any, fileobj: IO[bytes], model_name: str,
+             groups: list[tuple[str, str, list[np.ndarray]]],
+             optimizer: tuple[str, list[np.ndarray]] | None) -> None:
+    """Keras's weights layout (saving_lib's H5IOStore) into `fileobj`."""
+    with h5py.File(fileobj, "w") as f:
+        top = f.create_group("layers")
+        for group, name, weights in groups:
+            g = top.create_group(group).create_group("vars")
+            g.attrs["name"] = name
+            for i, w in enumerate(weights):
+                g.create_dataset(str(i), data=w)
+        if optimizer is not None:
+            g = f.create_group("optimizer").create_group("vars")
+            g.attrs["name"] = optimizer[0]
+            for i, w in enumerate(optimizer[1]):
+                g.create_dataset(str(i), data=w)
+        f.create_group("vars").attrs["name"] = model_name
+
+
+def _member(name: str) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=_DATE)
+    info.compress_type = zipfile.ZIP_STORED
+    info.external_attr = 0o644 << 16
+    return info
+
+
+def save_keras(model: Sequential, path: str, overwrite: bool = True) -> None:
+    """``model.save(path)`` for a path ending in ``.keras``."""
+    from ..saving import atomic_write
+
+    h5py = h5py_module("save")
+    snap = take_snapshot(model, "model")
+    compile_config = keras_compile_config(model)
+    config, groups = keras_model_config(model, snap, compile_config)
+    opt_vars = None
+    if model.optimizer is not None:
+        _zeroed_frozen_slots(model, snap)
+        opt_vars = (_OPTIMIZER_NAMES[type(model.optimizer).__name__],
+                    optimizer_vars(model, snap))
+    extras = {**snap.config, "arrays": _listing(snap.arrays)}
+    h5 = io.BytesIO()
+    write_h5(h5py, h5, model.name, groups, opt_vars)
+    metadata = {"keras_version": KERAS_VERSION,
+                "date_saved": time.strftime("%Y-%m-%d@%H:%M:%S", time.gmtime()),
+                "fastnn_writer": snap.config["fastnn_version"]}
+
+    def write(f: IO[bytes]) -> None:
+        with zipfile.ZipFile(f, "w", zipfile.ZIP_STORED) as zf:
+            zf.writestr(_member("metadata.json"), json.dumps(metadata))
+            zf.writestr(_member("config.json"), json.dumps(config, allow_nan=False))
+            zf.writestr(_member("model.weights.h5"), h5.getvalue())
+            zf.writestr(_member(EXTRAS), json.dumps(extras, allow_nan=False))
+
+    atomic_write("save", path, write, overwrite)
+
+
+def save_weights_h5(model: Sequential, path: str, overwrite: bool = True) -> None:
+    """``model.save_weights(path)`` for a path ending in ``.weights.h5``: Keras's
+    ``save_weights`` file (the layers' part of model.weights.h5)."""
+    from ..saving import atomic_write
+
+    h5py = h5py_module("save_weights")
+    snap = take_snapshot(model, "weights")
+    _, groups = keras_layers(model, snap)
+    atomic_write("save_weights", path,
+                 lambda f: write_h5(h5py, f, model.name, groups, None), overwrite)
+
