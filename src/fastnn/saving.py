@@ -338,6 +338,26 @@ def load_weights(model: Sequential, filepath: str | os.PathLike[str], *,
     path = _check_path(func, filepath)
     allow_nonfinite = check_bool(func, "allow_nonfinite", allow_nonfinite)
     model._check_not_training(func)
+    f, size = open_regular(path)
+    with f:
+        if f.read(8) == b"\x89HDF\r\n\x1a\n":  # Keras's .weights.h5
+            from .interop import keras
+
+            if model._input_dim is None:
+                raise ValueError(f"{func}(): {path!r} is a Keras weights file, which holds "
+                                 "no input size; give the model an Input(shape=...) (or "
+                                 "build or fit it) before loading weights into it.")
+            shapes, n_in = [], model._input_dim
+            for layer in model._dense:
+                shapes.append(((n_in, layer.units), layer.use_bias))
+                n_in = layer.units
+            weights = keras.read_weights_file(f, size, path, shapes)
+            _check_finite(path, {f"weights[{i}]": w for i, w in enumerate(weights)},
+                          allow_nonfinite)
+            with model._writing():
+                model._ensure_built_locked(func)
+                model._set_dense_weights(weights)
+            return
     config, arrays, saved = read_archive(path, path)
     weights = [] if saved._input_dim is None else [
         arrays[f"weights/{j}/{name}.npy"]

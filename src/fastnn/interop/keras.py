@@ -64,7 +64,8 @@ _INITIALIZERS = {"GlorotUniform": "glorot_uniform", "GlorotNormal": "glorot_norm
                  "HeUniform": "he_uniform", "HeNormal": "he_normal",
                  "LecunUniform": "lecun_uniform", "LecunNormal": "lecun_normal",
                  "RandomUniform": "random_uniform", "RandomNormal": "random_normal",
-                 "Zeros": "zeros", "Ones": "ones"}
+                 "Orthogonal": "orthogonal", "Zeros": "zeros", "Ones": "ones",
+                 "Constant": "constant"}
 
 
 def load(f: IO[bytes], size: int, where: str, compile: bool = True,
@@ -103,6 +104,36 @@ def _load(f: IO[bytes], size: int, compile: bool, allow_nonfinite: bool,
              + (" (allow_nonfinite applies to fastnn's own files only)" if allow_nonfinite
                 else ""))
     return _build(plan, weights, config, compile)
+
+
+def read_weights_file(f: IO[bytes], size: int, where: str,
+                      shapes: list[tuple[tuple[int, int], bool]]) -> list[np.ndarray]:
+    """The Dense weights of a Keras ``.weights.h5`` file (``save_weights``) for a model
+    whose Dense layers have the kernel shapes and use_bias flags `shapes`:
+    [kernel, bias, ...] as ``set_weights`` takes them.  Other layers' groups must hold
+    no weights (fastnn's other layers have none)."""
+    with model_file_errors(where):
+        try:
+            h5 = _hdf5.Reader(f, 0, size)
+            out: list[np.ndarray] = []
+            for k, (kernel, use_bias) in enumerate(shapes):
+                group = f"layers/{'dense' if k == 0 else f'dense_{k}'}/vars"
+                wanted = ["0", "1"][:1 + use_bias]
+                found = sorted(p[len(group) + 1:] for p in h5.datasets
+                               if p.startswith(group + "/"))
+                need(found == wanted, f"{group} holds weights {found}; this model's Dense "
+                     f"layer {k} needs {wanted} (kernel {kernel}"
+                     + (f", bias ({kernel[1]},))" if use_bias else ")"))
+                out.append(h5.read(f"{group}/0", kernel))
+                if use_bias:
+                    out.append(h5.read(f"{group}/1", (kernel[1],)))
+            dense = {f"layers/{'dense' if k == 0 else f'dense_{k}'}/" for k in range(len(shapes))}
+            others = sorted(p for p in h5.datasets if p.startswith("layers/")
+                            and not any(p.startswith(d) for d in dense))
+            need(not others, f"the file holds weights this model has no layer for: {others}")
+            return out
+        except Invalid as exc:
+            raise Invalid(f"Keras weights file: {exc}") from None
 
 
 def _declared_bytes(plan: Plan) -> int:
@@ -289,6 +320,13 @@ def _dense(cfg: dict[str, Any], name: str) -> dict[str, Any]:
         need(cls in _INITIALIZERS or cls in _INITIALIZERS.values(),
               f"dense {name!r}: {key} {cls!r} is not one fastnn has")
         out[key] = _INITIALIZERS.get(cls, cls)
+        if out[key] == "constant":  # the one with an argument
+            from ..initializers import Constant
+
+            value = init.get("config", {}).get("value", 0.0) if isinstance(init, dict) else 0.0
+            need(type(value) in (int, float) and math.isfinite(value),
+                 f"dense {name!r}: {key} Constant has value {value!r}")
+            out[key] = Constant(float(value))
     for key in ("kernel_regularizer", "bias_regularizer"):
         reg = cfg.get(key)
         if reg is None:

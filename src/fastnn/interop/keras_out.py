@@ -315,6 +315,7 @@ def keras_model_config(model: Sequential, snap: Snapshot | None,
 
 # ------------------------------------------------------------------ compile settings
 def _loss(model: Sequential) -> str | dict[str, Any]:
+    assert model.loss is not None  # compiled
     if not model._from_logits:
         return model.loss
     cls = _LOSS_CLASSES[model.loss]

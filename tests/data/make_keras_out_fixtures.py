@@ -1,0 +1,135 @@
+"""Keras files written by fastnn, checked once by real Keras (run by hand; CI does not
+run it, its outputs are committed):
+
+    pip install keras jax h5py && python tests/data/make_keras_out_fixtures.py
+
+fastnn builds, compiles and briefly trains a few models and saves each with
+``model.save("<name>.keras")`` (and one ``save_weights("<name>.weights.h5")``) into
+tests/data/fastnn_written/.  Keras 3 (JAX backend) then loads every file and its
+predictions on fixed inputs, the optimizer it restored (class, step count, whether
+it loaded the saved optimizer variables without a warning) and, for the weights
+file, the predictions of a Keras model built alike go into keras_out_expected.npz.
+tests/test_keras_out.py compares fastnn against those values without Keras, and
+checks that fastnn still writes exactly these files.
+"""
+import os
+import sys
+import warnings
+
+import numpy as np
+
+os.environ.setdefault("KERAS_BACKEND", "jax")
+os.environ.setdefault("JAX_ENABLE_X64", "1")  # the float64 model stays float64
+HERE = os.path.dirname(os.path.abspath(__file__))
+OUT = os.path.join(HERE, "fastnn_written")
+sys.path.insert(0, os.path.join(HERE, "..", "..", "src"))
+
+import fastnn  # noqa: E402
+from fastnn import layers as fl  # noqa: E402
+
+
+def fastnn_models():
+    rng = np.random.default_rng(19)
+    out = {}
+
+    def fit(model, n_in, y_kind, dtype="float32"):
+        x = rng.standard_normal((64, *n_in)).astype(dtype)
+        y = {"sparse": rng.integers(0, 4, 64), "binary": rng.integers(0, 2, 64),
+             "real": rng.standard_normal((64, 3))}[y_kind]
+        model.fit(x, y, epochs=2, batch_size=16, verbose=0)
+
+    m = fastnn.Sequential([
+        fastnn.Input(shape=(5,)), fl.Dense(16, activation="relu"), fl.Dropout(0.2),
+        fl.Dense(12, activation="tanh", kernel_regularizer=fastnn.regularizers.l2(1e-3)),
+        fl.Dense(8, activation="sigmoid", use_bias=False), fl.Dense(6),
+        fl.Dense(4, activation="softmax")], name="acts", seed=1)
+    m.compile(fastnn.optimizers.Adam(2e-3), "sparse_categorical_crossentropy",
+              metrics=["accuracy"])
+    fit(m, (5,), "sparse")
+    out["acts_adam"] = m
+    m = fastnn.Sequential([
+        fastnn.Input(shape=(4, 3)), fl.Flatten(), fl.Dense(8), fl.Activation("relu"),
+        fl.Dropout(0.1), fl.Dense(5), fl.ReLU(), fl.Dense(3), fl.Softmax()],
+        name="image_acts", seed=2)
+    out["image_uncompiled"] = m
+    m = fastnn.Sequential([
+        fastnn.Input(shape=(6,)), fl.Dense(9, activation="leaky_relu"),
+        fl.Dense(9, activation="elu"), fl.Dense(9, activation="selu"),
+        fl.Dense(9, activation="gelu"), fl.Dense(9, activation="softplus"),
+        fl.Dense(9, activation="swish"), fl.Dense(3, activation="relu_keras")],
+        name="new_acts_f64", dtype="float64", seed=3)
+    m.compile(fastnn.optimizers.SGD(0.01, momentum=0.9, nesterov=True), "mse",
+              metrics=["mae"])
+    fit(m, (6,), "real", "float64")
+    out["new_acts_sgd_f64"] = m
+    m = fastnn.Sequential([
+        fastnn.Input(shape=(7,)), fl.Dense(10, activation="relu"), fl.Dense(1)],
+        name="logits", seed=4)
+    m.layers[0].trainable = False
+    m.compile(fastnn.optimizers.RMSprop(1e-3, momentum=0.5),
+              fastnn.losses.BinaryCrossentropy(from_logits=True),
+              metrics=[fastnn.metrics.Precision(name="precision"), "auc"])
+    fit(m, (7,), "binary")
+    out["logits_rmsprop_frozen"] = m
+    m = fastnn.Sequential([
+        fastnn.Input(shape=(5,)), fl.Dense(6, activation="tanh",
+                                           kernel_initializer=fastnn.initializers.Constant(0.1)),
+        fl.Dense(4, activation="softmax")], name="nadam_schedule", seed=5)
+    m.compile(fastnn.optimizers.Nadam(fastnn.optimizers.schedules.ExponentialDecay(
+        0.01, 10, 0.9)), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    fit(m, (5,), "sparse")
+    out["nadam_schedule"] = m
+    for name, opt in (("adagrad", fastnn.optimizers.Adagrad(0.05)),
+                      ("adamax", fastnn.optimizers.Adamax(0.01)),
+                      ("adamw", fastnn.optimizers.AdamW(0.01, clipnorm=1.0))):
+        m = fastnn.Sequential([fastnn.Input(shape=(4,)), fl.Dense(5, activation="relu"),
+                               fl.Dense(3)], name=name, seed=6)
+        m.compile(opt, "mse")
+        fit(m, (4,), "real")
+        out[name] = m
+    return out
+
+
+def main():
+    import keras
+
+    os.makedirs(OUT, exist_ok=True)
+    gen = np.random.default_rng(2028)
+    expected = {}
+    for name, model in fastnn_models().items():
+        path = os.path.join(OUT, f"{name}.keras")
+        model.save(path)
+        shape = model.get_config()["layers"][0]["config"]["shape"]
+        x = gen.standard_normal((9, *shape)).astype(model.dtype)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            loaded = keras.saving.load_model(path)
+        noted = [str(w.message) for w in caught if "Skipping" in str(w.message)
+                 or "compile" in str(w.message).lower()]
+        expected[f"{name}_x"] = x
+        expected[f"{name}_y"] = np.asarray(loaded.predict(x, verbose=0))
+        opt = getattr(loaded, "optimizer", None)
+        expected[f"{name}_optimizer"] = np.array(
+            "" if opt is None else f"{type(opt).__name__}:{int(opt.iterations.numpy())}")
+        expected[f"{name}_warnings"] = np.array("\n".join(noted))
+        if opt is not None:  # the variables Keras restored, to compare with fastnn's
+            for i, v in enumerate(opt.variables):
+                expected[f"{name}_optvar_{i}"] = np.asarray(v.numpy())
+        print(name, "->", expected[f"{name}_optimizer"], noted or "no warnings")
+    # the weights file: loaded into a Keras model built alike
+    model = fastnn_models()["acts_adam"]
+    wpath = os.path.join(OUT, "acts.weights.h5")
+    model.save_weights(wpath)
+    km = keras.Sequential([
+        keras.Input(shape=(5,)), keras.layers.Dense(16, activation="relu"),
+        keras.layers.Dropout(0.2), keras.layers.Dense(12, activation="tanh"),
+        keras.layers.Dense(8, activation="sigmoid", use_bias=False), keras.layers.Dense(6),
+        keras.layers.Dense(4, activation="softmax")])
+    km.load_weights(wpath)
+    expected["weights_y"] = np.asarray(km.predict(expected["acts_adam_x"], verbose=0))
+    np.savez(os.path.join(HERE, "keras_out_expected.npz"), **expected)
+    print("wrote keras_out_expected.npz with keras", keras.__version__)
+
+
+if __name__ == "__main__":
+    main()
