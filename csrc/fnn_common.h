@@ -73,7 +73,13 @@ enum {
     FNN_SUM_ACC = 1,
     FNN_SUM_MAE = 2,
     FNN_SUM_MSE = 3,
-    FNN_N_SUMS = 4
+    /* with per-sample weights the three above are weighted (Σ w m); these are the
+       same sums unweighted (Σ m), for the metrics Keras leaves unweighted (compile's
+       `metrics`, as opposed to `weighted_metrics`); without weights they stay 0 */
+    FNN_SUM_ACC_PLAIN = 4,
+    FNN_SUM_MAE_PLAIN = 5,
+    FNN_SUM_MSE_PLAIN = 6,
+    FNN_N_SUMS = 7
 };
 
 /* Optimizer ids (fastnn/optimizers.py mirrors them). */

@@ -207,7 +207,8 @@ static const FNN_T *FNN_(forward)(const fnn_net *net, const FNN_T *P, FNN_T *ws,
 
 /* Σ_r w_r ℓ_r over B rows (w_r = 1 unweighted) and, unless delta is NULL, δ = ∂C/∂(a or
    z) of C = (1/batch) Σ_r w_r ℓ_r (Keras's "sum over batch size"; batch = B but for a
-   slice of a split step); metric sums weighted by w_r.  Weighted rows go one at a time
+   slice of a split step); metric sums weighted by w_r and, in the _PLAIN slots,
+   unweighted.  Weighted rows go one at a time
    through the unweighted kernels. */
 static double FNN_(weighted_loss)(const fnn_net *net, ptrdiff_t B, ptrdiff_t batch,
                                   const FNN_T *zo, const FNN_T *ao, const FNN_T *Y,
@@ -217,7 +218,12 @@ static double FNN_(weighted_loss)(const fnn_net *net, ptrdiff_t B, ptrdiff_t bat
     if (!net->weighted) {
         const double data = FNN_(fnn_loss_rows)(net->loss, net->fused, B, batch, k, zo, ao, Y,
                                                 delta);
-        FNN_(fnn_metrics)(net->acc, net->want_err, B, k, ao, Y, sums);
+        double m[FNN_N_SUMS] = {0};
+        FNN_(fnn_metrics)(net->acc, net->want_err, B, k, ao, Y, m);
+        for (int s = FNN_SUM_ACC; s <= FNN_SUM_MSE; s++) { /* weights 1: both sums alike */
+            sums[s] += m[s];
+            sums[s + FNN_SUM_ACC_PLAIN - FNN_SUM_ACC] += m[s];
+        }
         return data;
     }
     double data = 0;
@@ -233,7 +239,10 @@ static double FNN_(weighted_loss)(const fnn_net *net, ptrdiff_t B, ptrdiff_t bat
         }
         double m[FNN_N_SUMS] = {0};
         FNN_(fnn_metrics)(net->acc, net->want_err, 1, k, ao + r * k, y, m);
-        for (int s = 0; s < FNN_N_SUMS; s++) sums[s] += (double)w * m[s];
+        for (int s = FNN_SUM_ACC; s <= FNN_SUM_MSE; s++) {
+            sums[s] += (double)w * m[s];
+            sums[s + FNN_SUM_ACC_PLAIN - FNN_SUM_ACC] += m[s];
+        }
     }
     return data;
 }

@@ -57,8 +57,10 @@ def test_model_checkpoint_best_only_and_weights_only(tmp_path):
     fresh = model()
     fresh.load_weights(tmp_path / "best.fastnn")  # a weights file
     assert fastnn.load_model(tmp_path / "best.fastnn").optimizer is None
-    with pytest.raises(ValueError, match="save_freq"):
-        ModelCheckpoint(tmp_path / "x.fastnn", save_freq=10)
+    for bad, error in (("batch", ValueError), (0, ValueError), (2.5, TypeError),
+                       (True, TypeError)):
+        with pytest.raises(error, match="save_freq"):
+            ModelCheckpoint(tmp_path / "x.fastnn", save_freq=bad)
     with pytest.raises(KeyError, match="val_auc"):
         model().fit(X, y, epochs=1, verbose=0,
                     callbacks=[ModelCheckpoint(str(tmp_path / "{val_auc}.fastnn"))])

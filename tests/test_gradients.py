@@ -6,6 +6,7 @@ import warnings
 import numpy as np
 import pytest
 
+from fastnn._fit_helpers import N_SUMS
 import fastnn
 from fastnn import _reference as ref
 from fastnn._kernels import _core
@@ -53,7 +54,7 @@ def cost_and_grad(model, X, Y, rng_state=None):
     G = np.empty_like(P)
     Yc = model._targets("test", Y, len(X))
     rng = None if rng_state is None else rng_state.copy()  # same mask every call
-    cost = _core.loss_grad(net, P, G, ws, len(X), X, Yc, rng, np.zeros(4))
+    cost = _core.loss_grad(net, P, G, ws, len(X), X, Yc, rng, np.zeros(N_SUMS))
     return cost, G
 
 
@@ -217,7 +218,7 @@ def test_sample_weighted_gradients(act, loss):
     def cost_grad():
         ws = np.empty(len(X) * net.ws_units)
         G = np.empty_like(P)
-        return _core.loss_grad(net, P, G, ws, len(X), X, Yw, None, np.zeros(4)), G
+        return _core.loss_grad(net, P, G, ws, len(X), X, Yw, None, np.zeros(N_SUMS)), G
 
     cost, G = cost_grad()
     rows = []

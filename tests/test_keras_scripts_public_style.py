@@ -133,6 +133,57 @@ weights_after = len(guide.weights)
 '''
 
 
+# 5. the keras.io imbalanced-classification ("fraud") example: class weights 1/count,
+#    FN/FP/TN/TP/precision/recall metrics, a checkpoint per epoch as .keras, and (as the
+#    TensorFlow imbalanced-data tutorial) a checkpoint every N batches; the output bias
+#    set by assign
+FRAUD = '''
+import os
+import numpy as np
+import fastnn as keras
+
+rng = np.random.default_rng(5)
+features = rng.standard_normal((6000, 29)).astype("float32")
+targets = (features[:, 0] - features[:, 1] + 0.3 * rng.standard_normal(6000) > 3.0)
+targets = targets.astype("uint8")[:, None]                       # ~1.5 % positive
+num_val_samples = int(len(features) * 0.2)
+train_features, train_targets = features[:-num_val_samples], targets[:-num_val_samples]
+val_features, val_targets = features[-num_val_samples:], targets[-num_val_samples:]
+counts = np.bincount(train_targets[:, 0])
+weight_for_0, weight_for_1 = 1.0 / counts[0], 1.0 / counts[1]
+mean = np.mean(train_features, axis=0)
+train_features -= mean
+val_features -= mean
+std = np.std(train_features, axis=0)
+train_features /= std
+val_features /= std
+
+model = keras.Sequential([
+    keras.Input(shape=train_features.shape[1:]),
+    keras.layers.Dense(256, activation="relu"),
+    keras.layers.Dense(256, activation="relu"),
+    keras.layers.Dropout(0.3),
+    keras.layers.Dense(256, activation="relu"),
+    keras.layers.Dropout(0.3),
+    keras.layers.Dense(1, activation="sigmoid"),
+])
+model.layers[-1].bias.assign(np.log([counts[1] / counts[0]]))
+metrics = [keras.metrics.FalseNegatives(name="fn"), keras.metrics.FalsePositives(name="fp"),
+           keras.metrics.TrueNegatives(name="tn"), keras.metrics.TruePositives(name="tp"),
+           keras.metrics.Precision(name="precision"), keras.metrics.Recall(name="recall")]
+model.compile(optimizer=keras.optimizers.Adam(1e-2), loss="binary_crossentropy",
+              metrics=metrics)
+callbacks = [keras.callbacks.ModelCheckpoint(os.path.join(folder,
+                                                          "fraud_model_at_epoch_{epoch}.keras")),
+             keras.callbacks.ModelCheckpoint(os.path.join(folder, "every_3_batches.keras"),
+                                             save_freq=3)]
+class_weight = {0: weight_for_0, 1: weight_for_1}
+history = model.fit(train_features, train_targets, batch_size=2048, epochs=4, verbose=0,
+                    callbacks=callbacks, validation_data=(val_features, val_targets),
+                    class_weight=class_weight)
+'''
+
+
 def run(script, tmp_path):
     namespace = {"folder": str(tmp_path)}
     exec(compile(DATA + script, "script.py", "exec"), namespace)  # noqa: S102 (our own text)
@@ -173,3 +224,28 @@ def test_imbalanced_output_bias_and_sequential_guide(tmp_path):
     assert ns["history"].history["val_auc"][-1] > 0.9
     assert ns["weights_before"] == 0 and ns["weights_after"] == 6
     assert ns["y"].shape == (3, 4)
+
+
+def test_fraud_example_class_weights_leave_metrics_unweighted(tmp_path):
+    import fastnn
+
+    ns = run(FRAUD, tmp_path)
+    h, model = ns["history"].history, ns["model"]
+    x, y = ns["train_features"], ns["train_targets"][:, 0]
+    # Keras 3: class_weight weights the loss only, so the confusion counts are counts
+    # of samples (weighted by 1/count they would add up to 2)
+    cells = [h[k][-1] for k in ("fn", "fp", "tn", "tp")]
+    assert sum(cells) == len(x) and all(c == int(c) for c in cells)
+    # fastnn's epoch metrics come from the model's predictions at the epoch's end
+    pred = model.predict(x, verbose=0)[:, 0] > 0.5
+    tp, fp = np.sum(pred & (y == 1)), np.sum(pred & (y == 0))
+    assert h["tp"][-1] == tp and h["fp"][-1] == fp
+    assert h["precision"][-1] == pytest.approx(tp / (tp + fp))
+    assert h["val_recall"][-1] > 0.6  # the class weights made it find the positives
+    for epoch in range(1, 5):
+        assert fastnn.load_model(tmp_path / f"fraud_model_at_epoch_{epoch}.keras")
+    # 4800 samples / 2048 = 3 batches per epoch, 12 in all: saved after batches 3, 6, 9,
+    # 12, the last being the end of training
+    last = fastnn.load_model(tmp_path / "every_3_batches.keras")
+    assert last.optimizer.iterations == 12
+    np.testing.assert_array_equal(last.predict(x[:50]), model.predict(x[:50]))

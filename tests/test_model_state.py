@@ -6,6 +6,7 @@ import threading
 import numpy as np
 import pytest
 
+from fastnn._fit_helpers import N_SUMS
 import fastnn
 from fastnn._kernels import _core
 from fastnn.callbacks import Callback, EarlyStopping
@@ -62,12 +63,13 @@ def test_net_rejects_sparse_labels_that_do_not_fit_the_plan():
     for bad in (3.0, -1.0, 0.5, np.nan, 1e9):
         Y = np.array([[0], [1], [bad], [2]], np.float32)
         with pytest.raises(ValueError, match="sparse labels"):
-            _core.evaluate(net, m._params, ws, 4, X, Y, np.zeros(4))
+            _core.evaluate(net, m._params, ws, 4, X, Y, np.zeros(N_SUMS))
         with pytest.raises(ValueError, match="sparse labels"):
             _core.loss_grad(net, m._params, np.empty_like(m._params), ws, 4, X, Y, None,
-                            np.zeros(4))
+                            np.zeros(N_SUMS))
     with pytest.raises(ValueError, match="workspace rows"):
-        _core.evaluate(net, m._params, ws, 2**60, X, np.zeros((4, 1), np.float32), np.zeros(4))
+        _core.evaluate(net, m._params, ws, 2**60, X, np.zeros((4, 1), np.float32),
+                       np.zeros(N_SUMS))
     spec = [(2, 3, 4, 0, 6, 0.0, 0.0, 0.0, 0.0, 0.0)]
     with pytest.raises(ValueError, match="sparse labels go with"):
         _core.Net(spec, 0.0, 3, True, 2, False, 1, 9, False)  # sparse loss, categorical acc

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from fastnn._fit_helpers import N_SUMS
 import fastnn
 from fastnn._kernels import _core
 from fastnn.callbacks import Callback, EarlyStopping
@@ -354,7 +355,7 @@ def _flat_grads(m, X, y):
     ws = np.empty(len(X) * m._net.ws_units, m.dtype)
     G = np.zeros_like(m._params)
     Y = m._targets("fit", y, len(X))
-    _core.loss_grad(m._net, m._params, G, ws, len(X), m._inputs("fit", X), Y, None, np.zeros(4))
+    _core.loss_grad(m._net, m._params, G, ws, len(X), m._inputs("fit", X), Y, None, np.zeros(N_SUMS))
     return G
 
 

@@ -213,16 +213,19 @@ def _check_compile(comp: Any) -> None:
     if comp is None:
         return
     need(isinstance(comp, dict) and {"optimizer", "loss", "metrics"} <= set(comp)
-          <= {"optimizer", "loss", "metrics", "from_logits"},
-          "compile settings need optimizer, loss and metrics (and optionally from_logits)")
+          <= {"optimizer", "loss", "metrics", "from_logits", "weighted_metrics"},
+          "compile settings need optimizer, loss and metrics (and optionally from_logits "
+          "and weighted_metrics)")
     need(isinstance(comp["optimizer"], dict), "invalid optimizer config")
     need(type(comp.get("from_logits", False)) is bool, "invalid from_logits")
-    need(isinstance(comp["metrics"], list) and len(comp["metrics"]) <= 16
-          and all(isinstance(m, (str, dict)) for m in comp["metrics"]), "invalid metrics list")
+    for key in ("metrics", "weighted_metrics"):
+        ms = comp.get(key, [])
+        need(isinstance(ms, list) and len(ms) <= 16
+             and all(isinstance(m, (str, dict)) for m in ms), f"invalid {key} list")
     try:
         O.get(comp["optimizer"])
         L.make(comp["loss"], comp.get("from_logits", False))
-        for m in comp["metrics"]:
+        for m in comp["metrics"] + comp.get("weighted_metrics", []):
             M.deserialize(m)
     except (ValueError, TypeError) as exc:
         raise Invalid(f"invalid compile settings: {exc}") from None

@@ -15,6 +15,10 @@ from ._validation import NonFiniteLossError, check_int, fail
 from .callbacks import Callback
 
 
+# the C loop's metric sums (csrc/fnn_common.h): loss, accuracy, mae, mse, then the three
+# metrics again unweighted (for compile's `metrics`; `weighted_metrics` use the first)
+N_SUMS = 7
+
 def stop_at_non_finite(epoch: int, where: str, terminate: bool) -> None:
     """After the C loop stopped before a batch whose loss, gradient or update was not
     finite (fnn_net_train applies no such step, so the weights are those after the
@@ -102,6 +106,13 @@ def _batch_hooks(cb: Callback) -> bool:
                                 and getattr(type(cb), name) is not getattr(Callback, name, None)):
             return True
     return False
+
+
+def batches_to_hook(cbs: list[Callback]) -> int:
+    """How many batches fit may run in C before a callback needs its exact batch hook
+    (``Callback._batches_to_hook``); a large number when none does."""
+    wanted = [cb._batches_to_hook() for cb in cbs]
+    return min([w for w in wanted if w is not None], default=2**62)
 
 
 def _call_batch_hook(cb: Callback, when: str, batch: int, logs: dict[str, Any]) -> None:

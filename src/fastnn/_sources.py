@@ -30,7 +30,7 @@ import numpy as np
 
 from ._kernels import _core
 from ._validation import check_int, fail
-from ._fit_helpers import stop_at_non_finite
+from ._fit_helpers import N_SUMS, batches_to_hook, stop_at_non_finite
 from ._training_checks import TrainingChecks
 from .callbacks import Callback, History, TerminateOnNaN
 from .threads import fit_thread_policy
@@ -180,7 +180,7 @@ class SourceTraining(TrainingChecks):
             for cb in cbs:
                 cb.on_epoch_begin(epoch)
             bar.epoch_begin(epoch)
-            sums = np.zeros(4)
+            sums = np.zeros(N_SUMS)
             state: dict[str, Any] = {"n": 0, "wsum": 0.0, "weighted": False, "batches": 0,
                                      "per_batch": GROUP_SECONDS}
             group: list[tuple[np.ndarray, np.ndarray, np.ndarray | None]] = []
@@ -201,16 +201,19 @@ class SourceTraining(TrainingChecks):
                               or len(group[-1][0]) < len(group[0][0])):
                     self._train_group(group, sums, state, epoch, nan_stops, bar, run)
                     group = []
+                    self._exact_batch_hooks(cbs, sums, state)
                 group.append(batch)
                 size = sum(g[0].nbytes for g in group)
                 if (len(group) * state["per_batch"] >= GROUP_SECONDS
-                        or size >= MAX_GROUP_BYTES):
+                        or size >= MAX_GROUP_BYTES or len(group) >= batches_to_hook(cbs)):
                     self._train_group(group, sums, state, epoch, nan_stops, bar, run)
                     group = []
+                    self._exact_batch_hooks(cbs, sums, state)
                 if state["n"] < 0:
                     break
             if group and state["n"] >= 0:
                 self._train_group(group, sums, state, epoch, nan_stops, bar, run)
+                self._exact_batch_hooks(cbs, sums, state)
             if state["n"] < 0:  # TerminateOnNaN stopped mid-epoch
                 break
             if state["batches"] == 0:
@@ -237,6 +240,17 @@ class SourceTraining(TrainingChecks):
         for cb in cbs:
             cb.on_train_end(history.history and {k: v[-1] for k, v in history.history.items()})
         return history
+
+    def _exact_batch_hooks(self, cbs: list[Callback], sums: np.ndarray,
+                           state: dict[str, Any]) -> None:
+        """The batch-end hooks of callbacks that asked for exact batch counts
+        (``ModelCheckpoint(save_freq=N)``); other batch hooks are not called on streams."""
+        if state["n"] < 0:
+            return
+        for cb in cbs:
+            if cb._batches_to_hook() is not None:
+                cb.on_train_batch_end(state["batches"] - 1, self._logs(
+                    sums, state["n"], state["wsum"] if state["weighted"] else None))
 
     def _train_group(self, group: list[tuple[np.ndarray, np.ndarray, np.ndarray | None]],
                      sums: np.ndarray, state: dict[str, Any], epoch: int, nan_stops: bool,
@@ -291,7 +305,7 @@ class SourceTraining(TrainingChecks):
         """The logs of ``evaluate`` over every batch of `src` (sums added up in C's
         units: Σ w ℓ, Σ w m)."""
         self._check_stream_metrics(func)
-        sums, n, wsum, weighted = np.zeros(4), 0, 0.0, False
+        sums, n, wsum, weighted = np.zeros(N_SUMS), 0, 0.0, False
         for i, item in _batches(func, name, src, kind, steps):
             if not self.built:
                 raise ValueError(f"{func}(): the model has no weights yet; train it or give "

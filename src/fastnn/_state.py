@@ -107,6 +107,7 @@ class ModelState(ReadersWriter):
     loss: str | None
     _loss_id: int | None
     _metric_objs: list[Metric]
+    _metric_weighted: list[bool]  # per metric: from compile's weighted_metrics
     _from_logits: bool
     _acc_kind: int
     _want_err: bool

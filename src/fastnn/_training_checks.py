@@ -42,17 +42,24 @@ class TrainingChecks(ModelState):
 
     @property
     def _metric_names(self) -> list[str]:
-        return [m.name for m in self._metric_objs]
+        """The metrics' log keys: a weighted metric whose name an earlier metric has
+        is ``weighted_<name>`` (Keras)."""
+        names: list[str] = []
+        for m, weighted in zip(self._metric_objs, self._metric_weighted):
+            names.append(f"weighted_{m.name}" if weighted and m.name in names else m.name)
+        return names
 
     def _compile_settings(self, func: str, loss_id: int, metrics: Sequence[str | M.Metric],
-                          last: Dense, from_logits: bool = False, act: int | None = None
+                          last: Dense, from_logits: bool = False, act: int | None = None,
+                          weighted: Sequence[bool] | None = None
                           ) -> tuple[int, bool, list[M.Metric]]:
         """(accuracy kind, want mae/mse, metric objects) for `last` as output layer with
         activation `act` (default: its effective one); raises or warns for the loss
         pairing.  Changes nothing."""
         acc_kind, want_err = ACC_NONE, False
         objs: list[M.Metric] = []
-        for m in metrics:
+        flags = list(weighted) if weighted is not None else [False] * len(metrics)
+        for m, is_weighted in zip(metrics, flags):
             metric = M.get(m, func)
             key, family = metric.key, metric.family
             if family == "acc":
@@ -91,7 +98,7 @@ class TrainingChecks(ModelState):
                                      "like the output; sparse_categorical_crossentropy takes "
                                      "integer labels.")
                 want_err = True
-            if metric.name in [o.name for o in objs]:
+            if metric.name in [o.name for o, w in zip(objs, flags) if w == is_weighted]:
                 raise ValueError(f"{func}(): metric {metric.name!r} is listed twice (give "
                                  "a metric object another name=).")
             if metric.name == "loss":

@@ -46,6 +46,12 @@ class Callback:
     def on_train_batch_end(self, batch: int, logs: dict[str, Any] | None = None) -> None:
         """Called after a C chunk of batches ending at `batch`, with the running logs."""
 
+    def _batches_to_hook(self) -> int | None:
+        """fastnn's chunking: a callback that needs ``on_train_batch_end`` after an exact
+        number of batches (``ModelCheckpoint(save_freq=N)``) returns how many batches may
+        run before its next call; None (the default) lets fit chunk freely."""
+        return None
+
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         """Called once before the first epoch."""
 
@@ -195,8 +201,11 @@ class ModelCheckpoint(Callback):
     """Save the model (``model.save``) or its weights after every epoch, or only when
     `monitor` improves (``save_best_only``).  `filepath` may hold ``{epoch}`` (from
     1) and any log key, formatted as ``str.format``: ``"ckpt-{epoch:02d}-{val_loss:.3f}.fastnn"``.
-    Saves are atomic (see ``model.save``).  ``save_freq="epoch"`` only: fastnn's
-    batches run in C."""
+    Saves are atomic (see ``model.save``).  ``save_freq="epoch"`` saves after every
+    epoch; an integer N saves after every N batches, counted across epochs (Keras),
+    instead: fit ends its C chunks of batches there, and `filepath` may also hold
+    ``{batch}`` (from 1, within the epoch); the logs are those of the epoch so far
+    (``save_best_only`` compares their `monitor`)."""
 
     def __init__(self, filepath: str | os.PathLike[str], monitor: str = "val_loss",
                  verbose: int = 0, save_best_only: bool = False,
@@ -213,11 +222,34 @@ class ModelCheckpoint(Callback):
         self.save_best_only = check_bool(func, "save_best_only", save_best_only)
         self.save_weights_only = check_bool(func, "save_weights_only", save_weights_only)
         self.mode = _mode(func, mode, self.monitor)
-        if save_freq != "epoch":
-            fail(func, "unsupported save_freq", "'epoch' (fastnn runs batches in C, so "
-                 "it saves between epochs)", "save_freq", save_freq)
+        if not (save_freq == "epoch" if isinstance(save_freq, str) else
+                isinstance(save_freq, (int, np.integer)) and not isinstance(save_freq, bool)):
+            fail(func, "invalid save_freq", "'epoch' or a number of batches >= 1",
+                 "save_freq", save_freq, error=ValueError if isinstance(save_freq, str)
+                 else TypeError)
+        self.save_freq: str | int = save_freq if isinstance(save_freq, str) else check_int(
+            func, "save_freq", save_freq, low=1)
+        self._seen = 0          # batches since the last save (save_freq=N)
+        self._last_batch = -1   # index of the last batch seen in this epoch
+        self._epoch = 0
+        if self.save_freq != "epoch":  # fit calls the batch hook at every N-th batch
+            self.on_train_batch_end = self._save_on_batch  # type: ignore[method-assign]
         self.best: float | None = (None if initial_value_threshold is None
                      else check_float(func, "initial_value_threshold", initial_value_threshold))
+
+    def _batches_to_hook(self) -> int | None:
+        return None if self.save_freq == "epoch" else int(self.save_freq) - self._seen
+
+    def on_epoch_begin(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        self._epoch, self._last_batch = epoch, -1
+
+    def _save_on_batch(self, batch: int, logs: dict[str, Any] | None = None) -> None:
+        self._seen += batch - self._last_batch
+        self._last_batch = batch
+        assert isinstance(self.save_freq, int)
+        if self._seen >= self.save_freq:
+            self._seen = 0
+            self._save(self._epoch, batch, logs or {})
 
     def _improved(self, current: float) -> bool:
         if self.best is None:
@@ -225,12 +257,17 @@ class ModelCheckpoint(Callback):
         return current < self.best if self.mode == "min" else current > self.best
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        logs = logs or {}
+        if self.save_freq == "epoch":
+            self._save(epoch, None, logs or {})
+
+    def _save(self, epoch: int, batch: int | None, logs: dict[str, Any]) -> None:
+        keys = {"epoch": epoch + 1, **({} if batch is None else {"batch": batch + 1})}
         try:
-            path = self.filepath.format(epoch=epoch + 1, **logs)
+            path = self.filepath.format(**keys, **logs)
         except (KeyError, IndexError, ValueError) as exc:
             raise KeyError(f"ModelCheckpoint: filepath {self.filepath!r} names {exc}, which "
-                           f"is not in the logs {sorted(logs)} nor 'epoch'.") from None
+                           f"is not in the logs {sorted(logs)} nor "
+                           f"{' nor '.join(map(repr, keys))}.") from None
         if self.save_best_only:
             current = logs.get(self.monitor)
             if current is None:

@@ -110,6 +110,7 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
         self.loss = None
         self._loss_id = None
         self._metric_objs = []
+        self._metric_weighted = []
         self._from_logits = False  # the loss applies the last activation (predict: logits)
         self._fit_net = None
         self._acc_kind = ACC_NONE
@@ -206,7 +207,8 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
             assert self._loss_id is not None  # set by compile with the optimizer
             last = last_stage
             compiled = self._compile_settings("add", self._loss_id, self._metric_objs, last,
-                                              self._from_logits, acts[last])
+                                              self._from_logits, acts[last],
+                                              self._metric_weighted)
         # every check passed: change the model
         if layer.name is None:
             taken = {l.name for l in self._layers}
@@ -295,7 +297,8 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
         if self.optimizer is not None and dense and isinstance(last, (Dense, Activation)):
             assert self._loss_id is not None  # set by compile with the optimizer
             compiled = self._compile_settings("pop", self._loss_id, self._metric_objs,
-                                              dense[-1], self._from_logits, acts[dense[-1]])
+                                              dense[-1], self._from_logits, acts[dense[-1]],
+                                              self._metric_weighted)
         saved = {l: l.get_weights() for l in rest if l._is_stage} if self.built else None
         self._layers.pop()
         last._model = None
@@ -737,8 +740,17 @@ def clone_model(model: Sequential) -> Sequential:
         assert model.loss is not None  # set by compile with the optimizer
         clone.compile(optimizer=O.get(O.serialize(model.optimizer)),
                       loss=L.make(model.loss, model._from_logits),
-                      metrics=[M.deserialize(M.serialize(m)) for m in model._metric_objs])
+                      **_metric_lists(model))
     return clone
+
+def _metric_lists(model: Sequential) -> dict[str, list[M.Metric]]:
+    """compile's metrics and weighted_metrics of `model`, as fresh objects."""
+    out: dict[str, list[M.Metric]] = {"metrics": [], "weighted_metrics": []}
+    for m, weighted in zip(model._metric_objs, model._metric_weighted):
+        out["weighted_metrics" if weighted else "metrics"].append(
+            M.deserialize(M.serialize(m)))
+    return out
+
 
 from . import saving as _saving  # noqa: E402  (after Sequential: saving reads it lazily)
 

@@ -85,7 +85,13 @@ def snapshot(model: Sequential, kind: str = "model"
             if model.optimizer is not None:
                 config["compile"] = {"optimizer": O.serialize(model.optimizer),
                                      "loss": model.loss,
-                                     "metrics": [M.serialize(m) for m in model._metric_objs]}
+                                     "metrics": [M.serialize(m) for m, w in zip(
+                                         model._metric_objs, model._metric_weighted)
+                                         if not w]}
+                weighted = [M.serialize(m) for m, w in zip(model._metric_objs,
+                                                           model._metric_weighted) if w]
+                if weighted:  # only then: files without them keep their bytes
+                    config["compile"]["weighted_metrics"] = weighted
                 if model._from_logits:
                     config["compile"]["from_logits"] = True
             config["state"] = {
@@ -322,7 +328,9 @@ def _assemble(config: dict[str, Any], arrays: dict[str, np.ndarray], model: Sequ
             warnings.simplefilter("ignore", MismatchedLossWarning)
             model.compile(optimizer=O.get(comp["optimizer"]),
                           loss=L.make(comp["loss"], comp.get("from_logits", False)),
-                          metrics=[M.deserialize(m) for m in comp["metrics"]])
+                          metrics=[M.deserialize(m) for m in comp["metrics"]],
+                          weighted_metrics=[M.deserialize(m) for m in
+                                            comp.get("weighted_metrics", [])])
         assert model.optimizer is not None  # just compiled
         model.optimizer.iterations = state["iterations"]
         if state["optimizer_slots"]:

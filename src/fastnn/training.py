@@ -29,7 +29,7 @@ from . import optimizers as O
 from ._kernels import _core
 from ._validation import (ZeroGradientWarning, check_bool, check_float, check_int,
                           fail)
-from ._fit_helpers import (_batch_hooks, _call_batch_hook, _check_callbacks,
+from ._fit_helpers import (N_SUMS, _batch_hooks, batches_to_hook, _call_batch_hook, _check_callbacks,
                            _check_verbose, _HeldInterrupt, _say_interrupted,
                            stop_at_non_finite)
 from ._progress import ProgressBar, report as _report
@@ -49,6 +49,7 @@ if TYPE_CHECKING:
                                  | tuple[ArrayLike, ArrayLike, ArrayLike | None])
 
 SUM_LOSS, SUM_ACC, SUM_MAE, SUM_MSE = range(4)
+PLAIN = 3     # SUM_ACC + PLAIN ...: the same metric sums unweighted (csrc/fnn_common.h)
 
 STREAM_INIT, STREAM_SHUFFLE, STREAM_DROPOUT = range(3)
 CHUNK_SECONDS = 0.05  # C work per call of the epoch loop (Ctrl-C latency)
@@ -61,8 +62,14 @@ class Trainer(SourceTraining):
     # ------------------------------------------------------------------ compile
     def compile(self, optimizer: str | O.Optimizer | dict[str, Any] = "rmsprop",
                 loss: str | L.Loss | None = None,
-                metrics: Sequence[str | M.Metric] | None = None) -> None:
+                metrics: Sequence[str | M.Metric] | None = None,
+                weighted_metrics: Sequence[str | M.Metric] | None = None) -> None:
         """Configure training: ``compile(optimizer="adam", loss="mse", metrics=["mae"])``.
+
+        As in Keras 3, ``sample_weight`` and ``class_weight`` weight the loss and the
+        ``weighted_metrics`` only: ``metrics`` are plain means over the samples.  A
+        weighted metric whose name is taken by an earlier one is logged as
+        ``weighted_<name>`` (Keras's rule for ``weighted_metrics=["accuracy"]``).
 
         Warns with :class:`fastnn.MismatchedLossWarning` when the last activation
         and the loss are not one of the standard pairs (see ``fastnn.losses``),
@@ -75,21 +82,27 @@ class Trainer(SourceTraining):
                             f"{sorted(L.ALL_OBJECTS_DICT)}. Received: loss=None")
         loss_id = L.get(loss, caller="compile", argument="loss")
         from_logits = isinstance(loss, L.Loss) and loss.from_logits
-        if metrics is None:
-            metrics = []
-        if isinstance(metrics, (str, M.Metric)) or not isinstance(metrics, (list, tuple)):
-            fail("compile", "invalid type for argument `metrics`",
-                 "a list of metric names or fastnn.metrics objects", "metrics", metrics,
-                 error=TypeError)
+        lists = []
+        for arg, given in (("metrics", metrics), ("weighted_metrics", weighted_metrics)):
+            given = [] if given is None else given
+            if isinstance(given, (str, M.Metric)) or not isinstance(given, (list, tuple)):
+                fail("compile", f"invalid type for argument `{arg}`",
+                     "a list of metric names or fastnn.metrics objects", arg, given,
+                     error=TypeError)
+            lists.append(list(given))
+        metrics = lists[0] + lists[1]
         dense = self._dense
         if not dense:
             raise ValueError("compile(): the model has no Dense layer.")
+        flags = [False] * len(lists[0]) + [True] * len(lists[1])
         acc_kind, want_err, objs = self._compile_settings("compile", loss_id, metrics,
-                                                          dense[-1], from_logits)
+                                                          dense[-1], from_logits,
+                                                          weighted=flags)
         with self._writing():
             self.optimizer, self._loss_id, self.loss = opt, loss_id, L.NAMES[loss_id]
             self._from_logits = from_logits
             self._metric_objs, self._acc_kind, self._want_err = objs, acc_kind, want_err
+            self._metric_weighted = flags
             opt.iterations = 0
             self._slots = None
             if self.built:
@@ -271,9 +284,10 @@ class Trainer(SourceTraining):
             cb.set_model(cast("Sequential", self))  # Trainer is mixed into Sequential only
             cb.set_params(params)
         batch_cbs = [cb for cb in cbs if _batch_hooks(cb)]
-        if batch_cbs:
+        chunked = [cb for cb in batch_cbs if cb._batches_to_hook() is None]
+        if chunked:  # the others (ModelCheckpoint(save_freq=N)) are called exactly
             warnings.warn(
-                f"fit(): {type(batch_cbs[0]).__name__} has batch hooks; fastnn runs the "
+                f"fit(): {type(chunked[0]).__name__} has batch hooks; fastnn runs the "
                 "batches in C and calls them once per chunk of batches (about every 50 ms "
                 "of work), with the index of the chunk's first (begin) or last (end) batch "
                 "and the logs so far.", UserWarning, stacklevel=4)
@@ -288,7 +302,7 @@ class Trainer(SourceTraining):
             for cb in cbs:
                 cb.on_epoch_begin(epoch)
             bar.epoch_begin(epoch)
-            sums = np.zeros(4)
+            sums = np.zeros(N_SUMS)
             done = b0 = 0
             wdone = 0.0  # Σ weights of the applied samples: the metrics' divisor
             with interrupt.held() as sigint:
@@ -299,7 +313,8 @@ class Trainer(SourceTraining):
                 while b0 < n_batches:
                     # one C call per chunk: ~CHUNK_SECONDS of work, so Ctrl-C lands promptly;
                     # the progress bar is redrawn between chunks (never per batch)
-                    size = max(1, min(int(CHUNK_SECONDS / per_batch), n_batches - b0))
+                    size = max(1, min(int(CHUNK_SECONDS / per_batch), n_batches - b0,
+                                      batches_to_hook(batch_cbs)))
                     part = order[b0 * batch:(b0 + size) * batch]
                     for cb in batch_cbs:
                         _call_batch_hook(cb, "begin", b0, {})
@@ -359,28 +374,31 @@ class Trainer(SourceTraining):
     def _logs(self, sums: np.ndarray, n: int, weight_sum: float | None = None,
               data: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None = None
               ) -> dict[str, float]:
-        """The loss is Σ w ℓ / n (Keras's sum over batch size); metrics are means, weighted
-        means (Σ w m / Σ w) with sample weights.  `data` = (X, Y, W) adds the epoch
-        metrics (fastnn.metrics), from one forward pass over X."""
+        """The loss is Σ w ℓ / n (Keras's sum over batch size); metrics are means over
+        the samples, weighted metrics (compile's ``weighted_metrics``) weighted means
+        (Σ w m / Σ w) with sample weights.  `data` = (X, Y, W) adds the epoch metrics
+        (fastnn.metrics), from one forward pass over X."""
         logs = {"loss": float(sums[SUM_LOSS] / max(n, 1))}
-        div = max(n, 1) if weight_sum is None else (weight_sum if weight_sum > 0 else 1.0)
+        wdiv = max(n, 1) if weight_sum is None else (weight_sum if weight_sum > 0 else 1.0)
         P = None
-        for metric in self._metric_objs:
-            family, name = metric.family, metric.name
+        for metric, name, weighted in zip(self._metric_objs, self._metric_names,
+                                          self._metric_weighted):
+            family = metric.family
+            div = wdiv if weighted else max(n, 1)
             if family == "epoch":
                 if data is None:
                     continue  # known at the end of an epoch only
                 if P is None:
                     P = self._probabilities(_core.predict(self._net, self._params, data[0]))
                 logs[name] = M.compute(metric.key, P, data[1], self._loss_id == L.SPARSE_CCE,
-                                       self._loss_id in L.HINGE_LOSSES, data[2],
-                                       metric.params)
+                                       self._loss_id in L.HINGE_LOSSES,
+                                       data[2] if weighted else None, metric.params)
                 continue
             if family == "acc":
                 slot = SUM_ACC
             else:
                 slot = SUM_MAE if metric.key == "mean_absolute_error" else SUM_MSE
-            logs[name] = float(sums[slot] / div)
+            logs[name] = float(sums[slot if weighted else slot + PLAIN] / div)
             if family == "rmse":
                 logs[name] = float(np.sqrt(logs[name]))
         return logs
@@ -410,7 +428,7 @@ class Trainer(SourceTraining):
             Y = np.ascontiguousarray(np.hstack([Y, W[:, None].astype(self.dtype)]))
         assert net is not None  # made with the weights
         ws = np.empty(cap * net.ws_units, self.dtype)
-        sums = np.zeros(4)
+        sums = np.zeros(N_SUMS)
         _core.evaluate(net, self._params, ws, cap, X, Y, sums)
         return sums
 

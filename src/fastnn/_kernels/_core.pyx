@@ -417,7 +417,7 @@ def train(Net net not None, tuple opt, P, G, S1, S2, ws, Py_ssize_t cap, X, Y, o
     cdef Py_ssize_t n_sums
     cdef double *ps = <double *>_vector(sums, "sums", False, True, &n_sums)
     if batch < 1 or batch > cap or n_sums < FNN_N_SUMS:
-        raise ValueError("train: need 1 <= batch <= cap and 4 sums")
+        raise ValueError("train: need 1 <= batch <= cap and FNN_N_SUMS (7) sums")
     cdef void *px = _data(X, "X", d, n_rows * net.n_in, True, False)
     cdef void *py = _data(Y, "Y", d, n_rows * net.y_cols, True, False)
     cdef void *pp = _data(P, "P", d, net.n_params, True, True)
@@ -468,7 +468,7 @@ def loss_grad(Net net not None, P, G, ws, Py_ssize_t cap, X, Y, rng, sums):
     cdef Py_ssize_t n_sums
     cdef double *ps = <double *>_vector(sums, "sums", False, True, &n_sums)
     if B < 1 or B > cap or n_sums < FNN_N_SUMS:
-        raise ValueError("loss_grad: need 1 <= len(X) <= cap and 4 sums")
+        raise ValueError("loss_grad: need 1 <= len(X) <= cap and FNN_N_SUMS (7) sums")
     cdef void *px = _data(X, "X", d, B * net.n_in, True, False)
     cdef void *py = _data(Y, "Y", d, B * net.y_cols, True, False)
     cdef void *pp = _data(P, "P", d, net.n_params, True, False)
@@ -495,7 +495,7 @@ def evaluate(Net net not None, P, ws, Py_ssize_t cap, X, Y, sums):
     cdef Py_ssize_t n_sums
     cdef double *ps = <double *>_vector(sums, "sums", False, True, &n_sums)
     if cap < 1 or n_sums < FNN_N_SUMS:
-        raise ValueError("evaluate: need cap >= 1 and 4 sums")
+        raise ValueError("evaluate: need cap >= 1 and FNN_N_SUMS (7) sums")
     cdef void *px = _data(X, "X", d, n * net.n_in, True, False)
     cdef void *py = _data(Y, "Y", d, n * net.y_cols, True, False)
     cdef void *pp = _data(P, "P", d, net.n_params, True, False)

@@ -356,10 +356,11 @@ def keras_compile_config(model: Sequential) -> dict[str, Any] | None:
     if cls in ("Adam", "AdamW"):
         config["amsgrad"] = False
     config["learning_rate"] = _schedule(opt)  # over get_config's fastnn form
-    metrics = [_metric(m) for m in model._metric_objs]
+    metrics = [_metric(m) for m, w in zip(model._metric_objs, model._metric_weighted) if not w]
+    weighted = [_metric(m) for m, w in zip(model._metric_objs, model._metric_weighted) if w]
     return {"optimizer": _obj("keras.optimizers", cls, config), "loss": _loss(model),
             "loss_weights": None, "metrics": metrics or None,
-            "weighted_metrics": None, "run_eagerly": False, "steps_per_execution": 1,
+            "weighted_metrics": weighted or None, "run_eagerly": False, "steps_per_execution": 1,
             "jit_compile": True}
 
 
