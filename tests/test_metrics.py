@@ -1,6 +1,7 @@
 """Keras's other metrics (issue 10, item 4): precision, recall, auc (exact ROC),
 top_k_categorical_accuracy, rmse, r2_score — equal to scikit-learn's on the same
-predictions (rtol 1e-12 in float64), weighted too."""
+predictions (rtol 1e-12 in float64), weighted too (compile's weighted_metrics: sample
+weights leave `metrics` unweighted, as in Keras 3)."""
 import numpy as np
 import pytest
 from ._needs import needs  # noqa: E402
@@ -11,10 +12,10 @@ import fastnn  # noqa: E402
 from fastnn.layers import Dense  # noqa: E402
 
 
-def classifier(units, act, loss, metrics):
+def classifier(units, act, loss, metrics, weighted_metrics=None):
     m = fastnn.Sequential([fastnn.Input(shape=(6,)), Dense(16, activation="tanh"),
                            Dense(units, activation=act)], seed=0, dtype="float64")
-    m.compile("adam", loss, metrics)
+    m.compile("adam", loss, metrics, weighted_metrics=weighted_metrics)
     return m
 
 
@@ -24,19 +25,21 @@ def test_binary_metrics_match_scikit_learn(weighted):
     X = rng.standard_normal((300, 6))
     y = (X[:, 0] + 0.5 * rng.standard_normal(300) > 0).astype(int)
     w = rng.uniform(0.2, 2, 300) if weighted else None
-    m = classifier(1, "sigmoid", "binary_crossentropy", ["precision", "recall", "auc"])
+    names = ["precision", "recall", "auc"]
+    m = classifier(1, "sigmoid", "binary_crossentropy", names, weighted_metrics=names)
     h = m.fit(X, y, epochs=2, verbose=0, sample_weight=w, validation_data=(X, y))
     p = m.predict(X)[:, 0]
     got = m.evaluate(X, y, verbose=0, return_dict=True, sample_weight=w)
-    assert got["precision"] == pytest.approx(sk.precision_score(y, p > 0.5, sample_weight=w),
-                                             rel=1e-12)
-    assert got["recall"] == pytest.approx(sk.recall_score(y, p > 0.5, sample_weight=w),
-                                          rel=1e-12)
-    assert got["auc"] == pytest.approx(sk.roc_auc_score(y, p, sample_weight=w), rel=1e-12)
+    for prefix, sw in (("", None), ("weighted_", w)):
+        assert got[prefix + "precision"] == pytest.approx(
+            sk.precision_score(y, p > 0.5, sample_weight=sw), rel=1e-12)
+        assert got[prefix + "recall"] == pytest.approx(
+            sk.recall_score(y, p > 0.5, sample_weight=sw), rel=1e-12)
+        assert got[prefix + "auc"] == pytest.approx(sk.roc_auc_score(y, p, sample_weight=sw),
+                                                    rel=1e-12)
     # the training metrics come from the epoch's final weights; val_ from the val data
     assert h.history["val_auc"][-1] == pytest.approx(sk.roc_auc_score(y, p), rel=1e-12)
-    if not weighted:
-        assert h.history["auc"][-1] == pytest.approx(h.history["val_auc"][-1], rel=1e-12)
+    assert h.history["auc"][-1] == pytest.approx(h.history["val_auc"][-1], rel=1e-12)
 
 
 def test_multiclass_top_k_and_sparse_labels():
@@ -61,7 +64,7 @@ def test_regression_rmse_and_r2():
     w = rng.uniform(0.5, 1.5, 150)
     m = fastnn.Sequential([fastnn.Input(shape=(6,)), Dense(8, activation="tanh"), Dense(2)],
                           seed=0, dtype="float64")
-    m.compile("adam", "mse", ["rmse", "r2_score", "mae"])
+    m.compile("adam", "mse", weighted_metrics=["rmse", "r2_score", "mae"])
     m.fit(X, Y, epochs=3, verbose=0)
     got = m.evaluate(X, Y, verbose=0, return_dict=True, sample_weight=w)
     p = m.predict(X)
@@ -148,8 +151,8 @@ def test_metric_object_names_drive_callbacks_and_survive_saving(tmp_path):
     (lambda: M.Precision(top_k=2), "top_k is not supported"),
     (lambda: M.Precision(thresholds=[0.3, 0.5]), "one threshold only"),
     (lambda: M.Recall(thresholds=1.5), r"thresholds"),
-    (lambda: M.AUC(curve="PR"), "exact ROC AUC only"),
-    (lambda: M.AUC(summation_method="minoring"), "summation_method"),
+    (lambda: M.AUC(curve="DET"), "curve"),
+    (lambda: M.AUC(summation_method="trapezoid"), "summation_method"),
     (lambda: M.AUC(num_thresholds=1), "num_thresholds"),
     (lambda: M.BinaryAccuracy(threshold=float("nan")), "threshold"),
     (lambda: M.TopKCategoricalAccuracy(k=0), "k"),

@@ -123,3 +123,63 @@ def test_checkpoint_every_n_batches_on_a_generator(tmp_path):
     m.fit(batches(), steps_per_epoch=10, epochs=1, verbose=0, callbacks=[cb])
     assert sorted(os.listdir(tmp_path)) == ["b4.keras", "b8.keras"]
     assert fastnn.load_model(tmp_path / "b8.keras").optimizer.iterations == 8
+
+
+# ------------------------------------------------------------------ AUC as Keras
+AUC_EXPECTED = dict(np.load(os.path.join(os.path.dirname(__file__), "data",
+                                         "keras_auc_expected.npz")))
+AUC_CASES = [dict(curve="PR"), dict(curve="PR", num_thresholds=50),
+             dict(curve="PR", summation_method="majoring"),
+             dict(curve="PR", summation_method="minoring"),
+             dict(curve="ROC", summation_method="minoring"),
+             dict(curve="ROC", summation_method="majoring"),
+             dict(curve="ROC", thresholds=[0.1, 0.3, 0.5, 0.7, 0.9]),
+             dict(curve="PR", multi_label=True)]  # as tests/data/make_keras_out_fixtures.py
+
+
+@pytest.mark.parametrize("i", range(len(AUC_CASES)))
+@pytest.mark.parametrize("weighted", [False, True])
+def test_thresholded_auc_equals_keras(i, weighted):
+    from fastnn import metrics as M
+
+    y, p, w = AUC_EXPECTED["auc_y"], AUC_EXPECTED["auc_p"], AUC_EXPECTED["auc_w"]
+    got = M.compute("auc", p, y, False, False, w if weighted else None,
+                    M.AUC(**AUC_CASES[i]).params)
+    # Keras sums its confusion counts in float32 (~1e-7 relative each, 500 samples)
+    assert got == pytest.approx(float(AUC_EXPECTED[f"auc_{i}_{int(weighted)}"]), rel=2e-6)
+
+
+def test_pr_auc_is_close_to_average_precision():
+    sk = pytest.importorskip("sklearn.metrics")
+    from fastnn import metrics as M
+
+    rng = np.random.default_rng(4)
+    y = rng.integers(0, 2, 5000)
+    p = 1 / (1 + np.exp(-(2 * y - 1) - 1.5 * rng.standard_normal(5000)))
+    ap = sk.average_precision_score(y, p)
+    for n, tol in ((200, 5e-3), (2000, 5e-4)):
+        # the scores are bucketed between thresholds 1/(n-1) apart; within a bucket the
+        # curve is interpolated, so the area moves by less than one bucket's share of
+        # the recall (measured: 2e-4 for 200 thresholds)
+        got = M.compute("auc", p[:, None], y[:, None], False, False, None,
+                        M.AUC(curve="PR", num_thresholds=n).params)
+        assert abs(got - ap) < tol
+    assert M.AUC(curve="pr").params["curve"] == "PR"
+
+
+def test_pr_auc_in_fit_and_bad_arguments():
+    from fastnn import metrics as M
+
+    x, y = data()
+    m = model(lr=1e-30, metrics=[M.AUC(curve="PR", name="prauc")])
+    h = m.fit(x, y, epochs=1, verbose=0).history
+    p = m.predict(x, verbose=0)
+    assert h["prauc"][-1] == pytest.approx(M.compute(
+        "auc", p, y[:, None], False, False, None, M.AUC(curve="PR").params), rel=1e-12)
+    for kwargs, error in ((dict(curve="DET"), ValueError), (dict(curve=3), ValueError),
+                          (dict(summation_method="trapezoid"), ValueError),
+                          (dict(thresholds=[0.5, 1.5]), ValueError),
+                          (dict(thresholds="x"), TypeError),
+                          (dict(label_weights=[1.0]), ValueError)):
+        with pytest.raises(error):
+            M.AUC(**kwargs)

@@ -13,9 +13,17 @@ weights every count is weighted.
 * precision = TP / (TP + FP), recall = TP / (TP + FN): every output unit is a
   binary decision (prediction > 0.5, target > 0.5 — or > 0 for ±1 hinge targets;
   integer labels are one-hot encoded first), counted together (micro average).
-* auc: the exact area under the ROC curve of all (target, prediction) pairs —
-  Keras approximates it with 200 thresholds; this is the exact value its
-  approximation converges to (ties count one half).
+* auc: by default the exact area under the ROC curve of all (target, prediction)
+  pairs — Keras approximates it with 200 thresholds; this is the exact value its
+  approximation converges to (ties count one half).  ``AUC(curve="PR")``, a
+  ``summation_method`` of ``"minoring"``/``"majoring"`` or explicit ``thresholds``
+  give Keras's own thresholded value instead: confusion counts at the thresholds
+  −ε, 1/(N−1), ..., (N−2)/(N−1), 1+ε (N = num_thresholds, ε = 1e-7; or −ε, the
+  given thresholds, 1+ε), compared in float32 as Keras does; the PR curve
+  interpolated as Keras (Davis & Goadrich 2006: precision interpolated linearly in
+  the number of true positives between thresholds), the others by trapezoids,
+  minimum or maximum heights.  ``from_logits=True`` changes nothing: fastnn
+  computes metrics on the probabilities the loss sees.
 * top_k_categorical_accuracy: the true class is among the 5 highest outputs.
 * r2_score: 1 − Σ w (y − ŷ)² / Σ w (y − ȳ)² per output, averaged over outputs.
 * true_positives, false_positives, true_negatives, false_negatives: the (weighted)
@@ -30,9 +38,9 @@ Keras's metric objects are accepted too, with their arguments:
 ``SparseTopKCategoricalAccuracy``, ``R2Score(num_regressors=p)``, the accuracies and
 error metrics, each with ``name=`` for the key in the logs.  A threshold other than
 0.5 moves a binary accuracy to the per-epoch family above.  An argument whose
-behaviour fastnn does not have (``Precision(top_k=...)``, ``AUC(curve="PR")``, a list
-of thresholds) raises ``ValueError`` saying so; ``AUC(num_thresholds=...)`` is
-checked but changes nothing, since fastnn's AUC is exact.
+behaviour fastnn does not have (``Precision(top_k=...)``, ``AUC(label_weights=...)``)
+raises ``ValueError`` saying so; ``num_thresholds`` matters only to the thresholded
+AUCs (the default ROC AUC is exact).
 
 (About 450 lines: one small class per Keras metric object, beside the formulas of
 :func:`compute` they select; splitting them apart would split each metric.)
@@ -100,9 +108,11 @@ def compute(name: str, P: ArrayLike, T: ArrayLike, sparse: bool, hinge: bool,
         return float(np.sum(w * hits.mean(axis=1)) / max(w.sum(), 1e-300))
     if name == "auc":
         true = _truth(T, hinge)
+        area = _auc if _exact_auc(p) else (
+            lambda t, s, ww: _keras_auc(t, s, ww, p))
         if p.get("multi_label"):
-            return float(np.mean([_auc(true[:, j], P[:, j], w) for j in range(k)]))
-        return _auc(true.ravel(), P.ravel(), np.repeat(w, k))
+            return float(np.mean([area(true[:, j], P[:, j], w) for j in range(k)]))
+        return area(true.ravel(), P.ravel(), np.repeat(w, k))
     if name in ("top_k_categorical_accuracy", "sparse_top_k_categorical_accuracy"):
         labels = T.argmax(axis=1)
         top = np.argsort(-P, axis=1, kind="stable")[:, :p.get("k", 5)]
@@ -135,6 +145,63 @@ def _auc(true: np.ndarray, score: np.ndarray, w: np.ndarray) -> float:
     pos_w = np.add.reduceat(np.where(t, ww, 0.0), start)
     below = np.concatenate([[0.0], np.cumsum(neg_w)[:-1]])
     return float(np.sum(pos_w * (below + 0.5 * neg_w)) / (pos * neg))
+
+
+def _exact_auc(p: dict[str, Any]) -> bool:
+    """The default AUC (ROC, interpolation, no thresholds given) is computed exactly."""
+    return (str(p.get("curve", "ROC")).upper() == "ROC" and p.get("thresholds") is None
+            and p.get("summation_method", "interpolation") == "interpolation")
+
+
+def keras_thresholds(p: dict[str, Any]) -> np.ndarray:
+    """Keras's AUC thresholds (float32): −ε, the inner ones, 1 + ε."""
+    eps = 1e-7
+    given = p.get("thresholds")
+    if given is None:
+        n = p.get("num_thresholds", 200)
+        inner = [(i + 1) * 1.0 / (n - 1) for i in range(n - 2)]
+    else:
+        inner = sorted(float(t) for t in ([given] if np.isscalar(given) else given))
+    return np.array([0.0 - eps, *inner, 1.0 + eps], np.float32)
+
+
+def _keras_auc(true: np.ndarray, score: np.ndarray, w: np.ndarray,
+               p: dict[str, Any]) -> float:
+    """Keras's thresholded AUC (see the module docstring) of one (set of) outputs."""
+    th = keras_thresholds(p)
+    nt = len(th)
+    # a prediction counts as positive at threshold t when score > t (float32, as Keras);
+    # above[i] = how many thresholds lie below score i
+    above = np.searchsorted(th, score.astype(np.float32), side="left")
+
+    def over(mask: np.ndarray) -> np.ndarray:  # Σ w [score > t_j] for each threshold j
+        hist = np.bincount(above[mask], weights=w[mask], minlength=nt + 1)
+        return np.cumsum(hist[::-1])[::-1][1:]
+
+    tp, fp = over(true), over(~true)
+    fn, tn = w[true].sum() - tp, w[~true].sum() - fp
+
+    def ratio(a: np.ndarray, b: np.ndarray) -> np.ndarray:  # Keras's divide_no_nan
+        out = np.zeros_like(a)
+        np.divide(a, b, out=out, where=b != 0)
+        return out
+
+    curve, method = str(p.get("curve", "ROC")).upper(), p.get("summation_method")
+    if curve == "PR" and method == "interpolation":
+        dtp = tp[:-1] - tp[1:]
+        pos = tp + fp
+        dp = pos[:-1] - pos[1:]
+        slope = ratio(dtp, np.maximum(dp, 0))
+        intercept = tp[1:] - slope * pos[1:]
+        both = (pos[:-1] > 0) & (pos[1:] > 0)
+        safe = np.where(both, ratio(pos[:-1], np.maximum(pos[1:], 0)), 1.0)
+        return float(np.sum(ratio(slope * (dtp + intercept * np.log(safe)),
+                                  np.maximum(tp[1:] + fn[1:], 0))))
+    recall = ratio(tp, tp + fn)
+    x, y = (ratio(fp, fp + tn), recall) if curve == "ROC" else (recall, ratio(tp, tp + fp))
+    heights = {"interpolation": (y[:-1] + y[1:]) / 2, "minoring": np.minimum(y[:-1], y[1:]),
+               "majoring": np.maximum(y[:-1], y[1:])}[method]
+    return float(np.sum((x[:-1] - x[1:]) * heights))
 
 
 # ---------------------------------------------------------------- metric objects
@@ -263,8 +330,9 @@ class Recall(_PrecisionRecall):
 
 
 class AUC(Metric):
-    """Exact area under the ROC curve (see above); ``multi_label=True`` averages the
-    per-output areas."""
+    """Area under the ROC curve (exact) or, as Keras computes it, the PR curve
+    (``curve="PR"``), other summation methods or given thresholds (see above);
+    ``multi_label=True`` averages the per-output areas."""
     key = "auc"
     _defaults = {"num_thresholds": 200, "curve": "ROC", "summation_method": "interpolation",
                  "thresholds": None, "multi_label": False, "num_labels": None,
@@ -273,17 +341,23 @@ class AUC(Metric):
     def _check(self) -> None:
         cls, p = type(self).__name__, self.params
         check_int(cls, "num_thresholds", p["num_thresholds"], low=2)
-        if str(p["curve"]).upper() != "ROC":
-            fail(cls, "fastnn computes the exact ROC AUC only", "curve='ROC'", "curve",
-                 p["curve"])
-        if p["summation_method"] != "interpolation":
-            fail(cls, "fastnn's AUC is exact, the limit of Keras's interpolation",
-                 "summation_method='interpolation'", "summation_method",
-                 p["summation_method"])
-        for key in ("thresholds", "label_weights"):
-            if p[key] is not None:
-                fail(cls, f"{key} is not supported (the AUC is exact over all scores)",
-                     f"{key}=None", key, p[key])
+        if not isinstance(p["curve"], str) or p["curve"].upper() not in ("ROC", "PR"):
+            fail(cls, "invalid curve", "'ROC' or 'PR'", "curve", p["curve"])
+        self._set("curve", p["curve"].upper())
+        if p["summation_method"] not in ("interpolation", "minoring", "majoring"):
+            fail(cls, "invalid summation_method", "'interpolation', 'minoring' or "
+                 "'majoring'", "summation_method", p["summation_method"])
+        if p["thresholds"] is not None:
+            given = p["thresholds"]
+            values = [given] if isinstance(given, (int, float)) else given
+            if not isinstance(values, (list, tuple)) or not values:
+                fail(cls, "invalid thresholds", "a float or a list of floats in [0, 1]",
+                     "thresholds", given, error=TypeError)
+            self._set("thresholds", [check_float(cls, f"thresholds[{i}]", t, low=0.0,
+                                                 high=1.0) for i, t in enumerate(values)])
+        if p["label_weights"] is not None:
+            fail(cls, "label_weights is not supported (multi_label averages the labels "
+                 "equally)", "label_weights=None", "label_weights", p["label_weights"])
         if p["num_labels"] is not None:
             check_int(cls, "num_labels", p["num_labels"], low=1)
         self._set("multi_label", check_bool(cls, "multi_label", p["multi_label"]))

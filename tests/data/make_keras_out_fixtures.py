@@ -11,6 +11,11 @@ it loaded the saved optimizer variables without a warning) and, for the weights
 file, the predictions of a Keras model built alike go into keras_out_expected.npz.
 tests/test_keras_out.py compares fastnn against those values without Keras, and
 checks that fastnn still writes exactly these files.
+
+``... make_keras_out_fixtures.py auc`` (also part of the full run) stores Keras's
+``AUC`` values (PR and ROC curves, every summation method, given thresholds,
+weights, multi_label) on fixed predictions in keras_auc_expected.npz, for
+tests/test_weighted_metrics.py.
 """
 import os
 import sys
@@ -131,5 +136,35 @@ def main():
     print("wrote keras_out_expected.npz with keras", keras.__version__)
 
 
+AUC_CASES = [dict(curve="PR"), dict(curve="PR", num_thresholds=50),
+             dict(curve="PR", summation_method="majoring"),
+             dict(curve="PR", summation_method="minoring"),
+             dict(curve="ROC", summation_method="minoring"),
+             dict(curve="ROC", summation_method="majoring"),
+             dict(curve="ROC", thresholds=[0.1, 0.3, 0.5, 0.7, 0.9]),
+             dict(curve="PR", multi_label=True)]
+
+
+def auc_cases():
+    import keras
+
+    rng = np.random.default_rng(31)
+    y = rng.integers(0, 2, (500, 3))
+    p = 1 / (1 + np.exp(-(2 * y - 1) * 0.8 - rng.standard_normal((500, 3))))
+    p = p.astype("float32")
+    p[:20, 0] = 0.5  # exactly on a threshold
+    w = rng.uniform(0.1, 3.0, 500)
+    out = {"auc_y": y, "auc_p": p, "auc_w": w}
+    for i, case in enumerate(AUC_CASES):
+        for weighted in (False, True):
+            m = keras.metrics.AUC(**case)
+            m.update_state(y, p, sample_weight=w if weighted else None)
+            out[f"auc_{i}_{int(weighted)}"] = np.array(float(m.result()))
+    np.savez(os.path.join(HERE, "keras_auc_expected.npz"), **out)
+    print("wrote keras_auc_expected.npz with keras", keras.__version__)
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] != ["auc"]:
+        main()
+    auc_cases()
