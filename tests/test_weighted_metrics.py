@@ -183,3 +183,54 @@ def test_pr_auc_in_fit_and_bad_arguments():
                           (dict(label_weights=[1.0]), ValueError)):
         with pytest.raises(error):
             M.AUC(**kwargs)
+
+
+# ------------------------------------------------------------------ epoch metrics on streams
+def test_epoch_metrics_on_streams_equal_the_array_values():
+    from fastnn import metrics as M
+
+    x, y = data()
+    w = np.where(y == 1, 4.0, 1.0)
+
+    def batches(weights=False):
+        while True:
+            for lo in range(0, len(x), 50):
+                part = slice(lo, lo + 50)
+                yield (x[part], y[part], w[part]) if weights else (x[part], y[part])
+    names = ["precision", "recall", "auc", M.AUC(curve="PR", name="pr"),
+             M.TruePositives(name="tp")]
+    m = model(lr=0.05, metrics=names, weighted_metrics=["precision"])
+    h = m.fit(batches(True), steps_per_epoch=6, epochs=2, verbose=0,
+              validation_data=batches(), validation_steps=6).history
+    # evaluate and validation: exactly the values of the same data as arrays
+    as_arrays = m.evaluate(x, y, return_dict=True, verbose=0)
+    streamed = m.evaluate(batches(), steps=6, return_dict=True, verbose=0)
+    assert streamed.keys() == as_arrays.keys()
+    for key in as_arrays:
+        assert streamed[key] == pytest.approx(as_arrays[key], rel=1e-12)
+        assert h[f"val_{key}"][-1] == pytest.approx(as_arrays[key], rel=1e-12)
+    weighted = m.evaluate(batches(True), steps=6, return_dict=True, verbose=0)
+    assert weighted["weighted_precision"] == pytest.approx(m.evaluate(
+        x, y, sample_weight=w, return_dict=True, verbose=0)["weighted_precision"], rel=1e-12)
+    # fit: every sample counted once per epoch, from predictions made during the epoch
+    assert h["tp"][-1] <= np.sum(y == 1) and 0 <= h["auc"][-1] <= 1
+    assert set(h) == {"loss", "precision", "recall", "auc", "pr", "tp", "weighted_precision",
+                      "val_loss", "val_precision", "val_recall", "val_auc", "val_pr",
+                      "val_tp", "val_weighted_precision"}
+
+
+def test_stream_fit_metrics_with_a_frozen_model_equal_the_array_fit():
+    # with a step of 1e-30 the predictions made during the epoch are those after it,
+    # so a stream's training epoch metrics equal an array fit's
+    x, y = data()
+
+    def batches():
+        while True:
+            for lo in range(0, len(x), 60):
+                yield x[lo:lo + 60], y[lo:lo + 60]
+    a = model(metrics=["precision", "auc"]).fit(x, y, batch_size=60, epochs=1, verbose=0,
+                                                shuffle=False).history
+    b = model(metrics=["precision", "auc"]).fit(batches(), steps_per_epoch=5, epochs=1,
+                                                verbose=0).history
+    for key in ("precision", "auc"):
+        assert b[key][-1] == pytest.approx(a[key][-1], rel=1e-12)

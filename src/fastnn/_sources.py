@@ -15,7 +15,11 @@ A bad batch stops ``fit`` with its error, and a non-finite step as in ``fit``: t
 batches before stay applied (Keras does the same), the weights are those after the
 last applied batch.
 Metrics computed from a whole epoch's predictions (precision, recall, auc, top-k,
-r2) are not gathered from a stream and are refused with it.
+r2, ...) gather the model's predictions batch group by batch group (kept in memory:
+one row of outputs per sample): ``evaluate`` and validation give exactly the values
+of the same data as arrays; in ``fit`` each group is predicted just before it
+trains (the weights of that moment, as Keras's running training metrics, without
+dropout), where an array ``fit`` predicts all of its data once after the epoch.
 """
 from __future__ import annotations
 
@@ -117,7 +121,7 @@ class SourceTraining(TrainingChecks):
         @property
         def _has_epoch_metrics(self) -> bool: ...
         def _logs(self, sums: np.ndarray, n: int, weight_sum: float | None = None,
-                  data: Any = None) -> dict[str, float]: ...
+                  data: Any = None, *, gathered: Any = None) -> dict[str, float]: ...
         def _fit_scratch(self, key: str, size: int) -> np.ndarray: ...
         def _evaluate_sums(self, X: np.ndarray, Y: np.ndarray, batch_size: int | None = None,
                            W: np.ndarray | None = None) -> np.ndarray: ...
@@ -139,12 +143,22 @@ class SourceTraining(TrainingChecks):
         W = self._weights(func, bw, class_weight, Y, len(X))
         return X, Y, W
 
-    def _check_stream_metrics(self, func: str) -> None:
-        if self._has_epoch_metrics:
-            names = [m.name for m in self._metric_objs if m.family == "epoch"]
-            raise ValueError(f"{func}(): metrics {names} are computed from a whole epoch's "
-                             "predictions, which fastnn does not gather from a generator or "
-                             "dataset; pass arrays, or compile without them.")
+    def _gather(self, store: list[tuple[np.ndarray, np.ndarray, np.ndarray]],
+                X: np.ndarray, Y: np.ndarray, W: np.ndarray | None) -> None:
+        """Keep the model's predictions of a batch (group) for the epoch metrics
+        (precision, auc, ...), which need all of an epoch's predictions at once."""
+        if not self._has_epoch_metrics:
+            return
+        out = _core.predict(self._net, self._params, np.ascontiguousarray(X))
+        store.append((out, Y, np.ones(len(X)) if W is None else W))
+
+    def _gathered(self, store: list[tuple[np.ndarray, np.ndarray, np.ndarray]]
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """(predictions, targets, weights) of the batches gathered, or None."""
+        if not store:
+            return None
+        return tuple(np.concatenate([s[i] for s in store])  # type: ignore[return-value]
+                     for i in range(3))
 
     # ------------------------------------------------------------------ fit
     def _fit_source(self, x: Any, kind: str, steps: int | None, epochs: int, verbose: int,
@@ -153,7 +167,6 @@ class SourceTraining(TrainingChecks):
                     class_weight: dict[int, float] | None, bar: ProgressBar) -> History:
         func = "fit"
         assert self.optimizer is not None  # fit checked
-        self._check_stream_metrics(func)
         history = History()
         cbs = [*callbacks, history]
         n_steps = steps if steps is not None else (len(x) if kind == "dataset" else None)
@@ -182,7 +195,7 @@ class SourceTraining(TrainingChecks):
             bar.epoch_begin(epoch)
             sums = np.zeros(N_SUMS)
             state: dict[str, Any] = {"n": 0, "wsum": 0.0, "weighted": False, "batches": 0,
-                                     "per_batch": GROUP_SECONDS}
+                                     "per_batch": GROUP_SECONDS, "gathered": []}
             group: list[tuple[np.ndarray, np.ndarray, np.ndarray | None]] = []
             # a bad batch (or the source's own error) stops fit with its error; the
             # batches before it stay applied, as after a non-finite step (and in Keras)
@@ -222,7 +235,8 @@ class SourceTraining(TrainingChecks):
                               "generator lasts epochs * steps_per_epoch batches.",
                               UserWarning, stacklevel=4)
                 break
-            logs = self._logs(sums, state["n"], state["wsum"] if state["weighted"] else None)
+            logs = self._logs(sums, state["n"], state["wsum"] if state["weighted"] else None,
+                              gathered=self._gathered(state["gathered"]))
             if validation is not None:
                 vlogs = self._evaluate_source("fit", "validation_data", validation[0],
                                               validation[1], validation_steps)
@@ -268,6 +282,9 @@ class SourceTraining(TrainingChecks):
         X = np.concatenate([g[0] for g in group]) if len(group) > 1 else group[0][0]
         Y = np.concatenate([g[1] for g in group]) if len(group) > 1 else group[0][1]
         weighted = any(g[2] is not None for g in group)
+        self._gather(state["gathered"], X, Y, np.concatenate(
+            [np.ones(len(g[0])) if g[2] is None else g[2] for g in group]) if weighted
+            else None)
         net = self._fit_net
         if weighted:
             W = np.concatenate([np.ones(len(g[0])) if g[2] is None else g[2] for g in group])
@@ -304,20 +321,22 @@ class SourceTraining(TrainingChecks):
                          steps: int | None) -> dict[str, float]:
         """The logs of ``evaluate`` over every batch of `src` (sums added up in C's
         units: Σ w ℓ, Σ w m)."""
-        self._check_stream_metrics(func)
         sums, n, wsum, weighted = np.zeros(N_SUMS), 0, 0.0, False
+        gathered: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         for i, item in _batches(func, name, src, kind, steps):
             if not self.built:
                 raise ValueError(f"{func}(): the model has no weights yet; train it or give "
                                  "it an input shape first.")
             X, Y, W = self._source_batch(func, name, item, i)
             sums += self._evaluate_sums(X, Y, None, W)
+            self._gather(gathered, X, Y, W)
             n += len(X)
             wsum += len(X) if W is None else float(W.sum())
             weighted = weighted or W is not None
         if n == 0:
             raise ValueError(f"{func}(): `{name}` gave no batch.")
-        return self._logs(sums, n, wsum if weighted else None)
+        return self._logs(sums, n, wsum if weighted else None,
+                          gathered=self._gathered(gathered))
 
     def _predict_source(self, src: Any, kind: str, steps: int | None) -> np.ndarray:
         """``predict`` over every batch of `src` (an x, or a tuple whose first item is x)."""

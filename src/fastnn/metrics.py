@@ -161,7 +161,8 @@ def keras_thresholds(p: dict[str, Any]) -> np.ndarray:
         n = p.get("num_thresholds", 200)
         inner = [(i + 1) * 1.0 / (n - 1) for i in range(n - 2)]
     else:
-        inner = sorted(float(t) for t in ([given] if np.isscalar(given) else given))
+        inner = sorted(float(t) for t in (given if isinstance(given, (list, tuple))
+                                          else [given]))
     return np.array([0.0 - eps, *inner, 1.0 + eps], np.float32)
 
 
@@ -186,7 +187,8 @@ def _keras_auc(true: np.ndarray, score: np.ndarray, w: np.ndarray,
         np.divide(a, b, out=out, where=b != 0)
         return out
 
-    curve, method = str(p.get("curve", "ROC")).upper(), p.get("summation_method")
+    curve = str(p.get("curve", "ROC")).upper()
+    method = str(p.get("summation_method", "interpolation"))
     if curve == "PR" and method == "interpolation":
         dtp = tp[:-1] - tp[1:]
         pos = tp + fp

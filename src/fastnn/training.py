@@ -372,15 +372,21 @@ class Trainer(SourceTraining):
         return arr
 
     def _logs(self, sums: np.ndarray, n: int, weight_sum: float | None = None,
-              data: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None = None
+              data: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None = None, *,
+              gathered: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
               ) -> dict[str, float]:
         """The loss is Σ w ℓ / n (Keras's sum over batch size); metrics are means over
         the samples, weighted metrics (compile's ``weighted_metrics``) weighted means
         (Σ w m / Σ w) with sample weights.  `data` = (X, Y, W) adds the epoch metrics
-        (fastnn.metrics), from one forward pass over X."""
+        (fastnn.metrics), from one forward pass over X; `gathered` = (the model's
+        outputs, Y, W) gives them from predictions made already (streams)."""
+        if gathered is not None:
+            P = self._probabilities(gathered[0])
+            data = (gathered[0], gathered[1], gathered[2])
+        else:
+            P = None
         logs = {"loss": float(sums[SUM_LOSS] / max(n, 1))}
         wdiv = max(n, 1) if weight_sum is None else (weight_sum if weight_sum > 0 else 1.0)
-        P = None
         for metric, name, weighted in zip(self._metric_objs, self._metric_names,
                                           self._metric_weighted):
             family = metric.family
