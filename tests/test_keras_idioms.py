@@ -398,10 +398,10 @@ def test_confusion_counts_and_loss_named_metrics(tmp_path):
     y = (x[:, 0] > 0.3).astype(float)
     w = rng.uniform(0.5, 2, 120)
     m = fastnn.Sequential([fastnn.Input(shape=(4,)), Dense(1, activation="sigmoid")], seed=0)
-    m.compile("adam", "binary_crossentropy",
-              [M.TruePositives(name="tp"), M.FalsePositives(name="fp"),
-               M.TrueNegatives(name="tn"), M.FalseNegatives(thresholds=0.3, name="fn"),
-               M.BinaryCrossentropy(name="bce")])
+    m.compile("adam", "binary_crossentropy", weighted_metrics=[  # weighted: Keras 3's rule
+              M.TruePositives(name="tp"), M.FalsePositives(name="fp"),
+              M.TrueNegatives(name="tn"), M.FalseNegatives(thresholds=0.3, name="fn"),
+              M.BinaryCrossentropy(name="bce")])
     m.fit(x, y, epochs=2, verbose=0)
     logs = m.evaluate(x, y, sample_weight=w, verbose=0, return_dict=True)
     p = m.predict(x)[:, 0].astype(np.float64)

@@ -314,3 +314,42 @@ def test_fastnn_json_must_agree_with_the_keras_config(tmp_path):
                 dst.writestr(info, src.read(info))
     plain = fastnn.load_model(tmp_path / "plain.keras")
     assert plain.get_weights()[0][0, 0] == pytest.approx(m.get_weights()[0][0, 0] + 1.0)
+
+
+def _compiled(tmp_path):
+    m = fastnn.Sequential([fastnn.Input(shape=(3,)), fl.Dense(4, activation="tanh"),
+                           fl.Dense(2)], seed=3)
+    m.compile("adam", "mse")
+    m.fit(np.ones((8, 3)), np.zeros((8, 2)), epochs=1, verbose=0)
+    m.save(tmp_path / "m.keras")
+    return tmp_path / "m.keras"
+
+
+def _drop_optimizer_var(data):
+    buf = io.BytesIO(data)
+    with h5py.File(buf, "r+") as f:
+        del f["optimizer/vars/3"]
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("transform,match", [
+    (lambda d: b"{not json", "JSON|Expecting"),
+    (lambda d: d.replace(b'"iterations": 1', b'"iterations": NaN'), "NaN"),
+    (lambda d: d.replace(b'"kind": "model"', b'"kind": "weights"'), "not a fastnn model"),
+    (lambda d: d.replace(b'"optimizer/slot_2.npy"', b'"optimizer/slot_9.npy"'),
+     "arrays listed"),
+    (lambda d: d + b" " * (1 << 20), "too large"),
+    (lambda d: json.dumps([1, 2]).encode(), "not a fastnn model"),
+])
+def test_hostile_fastnn_json_is_refused(tmp_path, transform, match):
+    path = _compiled(tmp_path)
+    _rewrite(path, tmp_path / "bad.keras", "fastnn.json", transform)
+    with pytest.raises(fastnn.ModelFileError, match=match):
+        fastnn.load_model(tmp_path / "bad.keras")
+
+
+def test_missing_optimizer_variable_is_refused(tmp_path):
+    path = _compiled(tmp_path)
+    _rewrite(path, tmp_path / "bad.keras", "model.weights.h5", _drop_optimizer_var)
+    with pytest.raises(fastnn.ModelFileError, match="optimizer variables"):
+        fastnn.load_model(tmp_path / "bad.keras")

@@ -158,12 +158,13 @@ def test_activation_functions_loss_objects_and_layer_weights():
 def weighted_model():
     m = fastnn.Sequential([fastnn.Input(shape=(4,)), Dense(8, activation="tanh"),
                            Dense(3, activation="softmax")], seed=0, dtype="float64")
-    m.compile("sgd", "sparse_categorical_crossentropy", ["accuracy"])
+    m.compile("sgd", "sparse_categorical_crossentropy", weighted_metrics=["accuracy"])
     return m
 
 
 def test_sample_and_class_weights():
-    """Keras's weighting: loss = Σ w ℓ / n, metrics weighted means; class_weight is a
+    """Keras's weighting: loss = Σ w ℓ / n, weighted_metrics weighted means (metrics=
+    stay unweighted: tests/test_weighted_metrics.py); class_weight is a
     per-class sample weight; weights of 1 train as no weights (up to rounding)."""
     X, y = data(120)
     w = np.random.default_rng(3).uniform(0, 2, len(y))

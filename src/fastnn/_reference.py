@@ -180,7 +180,7 @@ def loss(loss_id: int, fused: bool, Z: np.ndarray, Act: np.ndarray, Y: np.ndarra
 
 def metrics(acc: int, want_err: bool, Act: np.ndarray, Y: np.ndarray) -> np.ndarray:
     """Sums over rows: [0, accuracy, mae, mse]."""
-    sums = np.zeros(4)
+    sums = np.zeros(7)  # csrc/fnn_common.h FNN_N_SUMS; the metrics kernel fills 1..3
     if acc == 1:
         sums[1] = ((Act > 0.5) == (Y > 0.5)).mean(axis=1).sum()
     elif acc == 2:

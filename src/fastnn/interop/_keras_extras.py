@@ -108,15 +108,14 @@ def read_arrays(h5: _hdf5.Reader, model: Sequential, extras: dict[str, Any],
 
 def assemble(model: Sequential, extras: dict[str, Any], arrays: dict[str, np.ndarray],
              where: str, compile: bool, allow_nonfinite: bool) -> Sequential:
+    from .._validation import ModelFileError
     from ..saving import _assemble
 
     try:
         return _assemble(extras, arrays, model, where, compile, allow_nonfinite)
-    except Invalid:
+    except (Invalid, ModelFileError):
         raise
-    except Exception as exc:  # noqa: BLE001 (the config's parts disagree)
-        if type(exc).__name__ == "ModelFileError":
-            raise
+    except Exception as exc:  # the config's parts disagree (as fastnn's own reader says)
         raise Invalid(f"the model it describes is invalid: {type(exc).__name__}: "
                       f"{exc}") from None
 

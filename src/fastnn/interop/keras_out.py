@@ -327,6 +327,9 @@ def _metric(metric: Metric) -> str | dict[str, Any]:
     from .. import metrics as M
 
     spec = M.serialize(metric)
+    if spec == "rmse":  # a name Keras's compile does not resolve
+        return _obj("keras.metrics", "RootMeanSquaredError", {"name": "rmse",
+                                                               "dtype": "float32"})
     if isinstance(spec, str):
         return spec
     return _obj("keras.metrics", spec["class_name"], {**spec["config"], "dtype": "float32"})

@@ -277,11 +277,13 @@ class _FastNNBase(IterationRules, BaseEstimator):
 
     def _compile(self, loss: str) -> None:
         """A fresh optimizer (fit, and fit with warm_start, as MLP); the "mse" metric
-        of a multi-output regressor gives MLP's loss_ (see _EpochEnd)."""
+        of a multi-output regressor gives MLP's loss_ (see _EpochEnd); weighted by the
+        sample weights as the loss is (a weighted metric)."""
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # sigmoid + mse: the logistic regressor
             self.model_.compile(optimizer=make_optimizer(self), loss=loss,
-                                metrics=["mse"] if self._multi_output_regression() else None)
+                                weighted_metrics=["mse"] if self._multi_output_regression()
+                                else None)
 
     def _multi_output_regression(self) -> bool:
         return self._is_regressor and self.n_outputs_ > 1
