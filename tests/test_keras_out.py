@@ -23,7 +23,7 @@ import pytest
 
 import fastnn
 from fastnn import layers as fl
-from fastnn.interop import keras_out
+from fastnn.interop import _keras_training, keras_out
 from tests._needs import needs
 
 h5py = needs("h5py")
@@ -76,7 +76,7 @@ def test_keras_restored_the_optimizer_fastnn_wrote(name):
     assert type(model.optimizer).__name__ == kind
     assert model.optimizer.iterations == int(steps) > 0
     snap = keras_out.take_snapshot(model, "model")
-    mine = keras_out.optimizer_vars(model, snap)
+    mine = _keras_training.optimizer_vars(model, snap)
     theirs = [EXPECTED[k] for k in sorted((k for k in EXPECTED
                                            if k.startswith(f"{name}_optvar_")),
                                           key=lambda k: int(k.rsplit("_", 1)[1]))]

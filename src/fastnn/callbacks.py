@@ -5,7 +5,7 @@ once per chunk of batches, about every 50 ms of work — ``fit`` says so once).
 records what they add to ``logs``, e.g. ``learning_rate``).  Keras 3's names,
 arguments and semantics: ``EarlyStopping``, ``ModelCheckpoint``,
 ``ReduceLROnPlateau``, ``LearningRateScheduler``, ``CSVLogger``,
-``TerminateOnNaN``, ``LambdaCallback``.  (A little over 400 lines: Keras's callbacks
+``TerminateOnNaN``, ``LambdaCallback``.  (About 450 lines: Keras's callbacks
 live in one namespace, and so do these.)
 """
 from __future__ import annotations

@@ -6,7 +6,7 @@ the target checks, ``fit`` with its C epoch loop, and ``evaluate``.
 regularization and the optimizer step all run in C.  The model's structure,
 weights and inference live in :mod:`fastnn.models`, which mixes this class in.
 
-(About 480 lines: the epoch loop with its rollback, callbacks and progress, and the
+(About 520 lines: the epoch loop with its rollback, callbacks and progress, and the
 evaluate/one-batch variants that share its plans, with their type annotations.
 compile's rules and the target and weight checks are in fastnn._training_checks,
 fit's helpers in fastnn._fit_helpers.)

@@ -17,6 +17,7 @@ checks that fastnn still writes exactly these files.
 weights, multi_label) on fixed predictions in keras_auc_expected.npz, for
 tests/test_weighted_metrics.py.
 """
+import json
 import os
 import sys
 import warnings
@@ -154,7 +155,7 @@ def auc_cases():
     p = p.astype("float32")
     p[:20, 0] = 0.5  # exactly on a threshold
     w = rng.uniform(0.1, 3.0, 500)
-    out = {"auc_y": y, "auc_p": p, "auc_w": w}
+    out = {"auc_y": y, "auc_p": p, "auc_w": w, "auc_cases": np.array(json.dumps(AUC_CASES))}
     for i, case in enumerate(AUC_CASES):
         for weighted in (False, True):
             m = keras.metrics.AUC(**case)

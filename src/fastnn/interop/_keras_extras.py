@@ -20,7 +20,7 @@ import numpy as np
 
 from .. import optimizers as O
 from .._untrusted import Invalid, need
-from . import _hdf5, keras_out
+from . import _hdf5, _keras_training, keras_out
 
 if TYPE_CHECKING:
     from ..models import Sequential
@@ -81,11 +81,11 @@ def read_arrays(h5: _hdf5.Reader, model: Sequential, extras: dict[str, Any],
     slot_names = [n for n in expected if n.startswith("optimizer/")]
     if slot_names:
         opt = O.get(extras["compile"]["optimizer"])
-        ranges = keras_out.trainable_ranges(dense, expected)
+        ranges = _keras_training.trainable_ranges(dense, expected)
         first = 2 if opt._schedule is None else 1  # iteration[, learning_rate]
         n = expected[slot_names[0]][0]
         slots = opt._init_slots(n, model.dtype)
-        layout = keras_out.slot_layout(opt, len(ranges))
+        layout = _keras_training.slot_layout(opt, len(ranges))
         found = sorted(p for p in h5.datasets if p.startswith("optimizer/vars/"))
         extra = 1 if type(opt).__name__ == "Nadam" else 0
         need(len(found) == first + len(layout) + extra, "model.weights.h5 holds "

@@ -41,7 +41,7 @@ from typing import IO, TYPE_CHECKING, Any
 import numpy as np
 
 from .._untrusted import Invalid, member_data_start, model_file_errors, need
-from . import _hdf5, _keras_extras
+from . import _hdf5, _keras_extras, keras_out
 from ._keras_layers import _NORM_GROUPS, _NORMALIZATIONS, _REGULARIZERS, _normalization
 
 if TYPE_CHECKING:
@@ -60,12 +60,7 @@ _ACTIVATIONS = {"linear": "linear", None: "linear", "sigmoid": "sigmoid", "tanh"
                 "relu": "relu", "softmax": "softmax", "leaky_relu": "leaky_relu", "elu": "elu",
                 "selu": "selu", "gelu": "gelu", "softplus": "softplus", "swish": "swish",
                 "silu": "swish"}
-_INITIALIZERS = {"GlorotUniform": "glorot_uniform", "GlorotNormal": "glorot_normal",
-                 "HeUniform": "he_uniform", "HeNormal": "he_normal",
-                 "LecunUniform": "lecun_uniform", "LecunNormal": "lecun_normal",
-                 "RandomUniform": "random_uniform", "RandomNormal": "random_normal",
-                 "Orthogonal": "orthogonal", "Zeros": "zeros", "Ones": "ones",
-                 "Constant": "constant"}
+_INITIALIZERS = keras_out.KERAS_INITIALIZERS
 
 
 def load(f: IO[bytes], size: int, where: str, compile: bool = True,

@@ -17,10 +17,10 @@ Decisions (each tested in tests/test_keras_out.py):
 * Keys that only recent Keras versions know (``quantization_config``, ``optional``,
   ``ragged``, initializers' ``input_axes``/``output_axes``) are left out: Keras fills
   their defaults, and older Keras 3 releases can load the file too.
-* Compile settings go into ``compile_config`` when Keras has every part (all fastnn
-  optimizers, losses and metrics do); otherwise ``compile_config`` is null and a
-  warning says which part is missing.  The optimizer state is written as Keras's
-  optimizer variables (frozen layers have none in Keras: their slots are not kept).
+* Compile settings go into ``compile_config`` (Keras has every fastnn optimizer,
+  loss and metric) and the optimizer state into Keras's optimizer variables
+  (:mod:`fastnn.interop._keras_training`; frozen layers have none in Keras: their
+  slots are not kept).
 * Nothing fastnn needs is lost: a ``fastnn.json`` member (which Keras ignores)
   holds fastnn's own model config (the format of docs/file-format.md without the
   arrays, which stay in the HDF5 file, with their SHA-256): exact activations,
@@ -42,7 +42,6 @@ import hashlib
 import io
 import json
 import time
-import warnings
 import zipfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -51,13 +50,10 @@ from typing import IO, TYPE_CHECKING, Any
 import numpy as np
 
 from .. import activations as A
-from .. import losses as L
-from .. import optimizers as O
 from .. import regularizers as R
 
 if TYPE_CHECKING:
     from ..layers import Layer
-    from ..metrics import Metric
     from ..models import Sequential
 
 KERAS_VERSION = "3.15.1"    # the Keras release whose file layout this writes
@@ -67,23 +63,15 @@ _KERAS_ACTIVATIONS = {A.LINEAR: "linear", A.SIGMOID: "sigmoid", A.TANH: "tanh",
                       A.RELU: "relu", A.RELU_KERAS: "relu", A.SOFTMAX: "softmax",
                       A.LEAKY_RELU: "leaky_relu", A.ELU: "elu", A.SELU: "selu",
                       A.GELU: "gelu", A.SOFTPLUS: "softplus", A.SWISH: "silu"}
-_INITIALIZERS = {"glorot_uniform": "GlorotUniform", "glorot_normal": "GlorotNormal",
-                 "he_uniform": "HeUniform", "he_normal": "HeNormal",
-                 "lecun_uniform": "LecunUniform", "lecun_normal": "LecunNormal",
-                 "random_uniform": "RandomUniform", "random_normal": "RandomNormal",
-                 "orthogonal": "Orthogonal", "zeros": "Zeros", "ones": "Ones",
-                 "constant": "Constant"}
+# Keras's initializer classes and fastnn's names for them (the reader uses it too)
+KERAS_INITIALIZERS = {"GlorotUniform": "glorot_uniform", "GlorotNormal": "glorot_normal",
+                      "HeUniform": "he_uniform", "HeNormal": "he_normal",
+                      "LecunUniform": "lecun_uniform", "LecunNormal": "lecun_normal",
+                      "RandomUniform": "random_uniform", "RandomNormal": "random_normal",
+                      "Orthogonal": "orthogonal", "Zeros": "zeros", "Ones": "ones",
+                      "Constant": "constant"}
+_INITIALIZERS = {name: cls for cls, name in KERAS_INITIALIZERS.items()}
 _UNSEEDED = {"Zeros", "Ones", "Constant"}
-_OPTIMIZER_NAMES = {"SGD": "sgd", "RMSprop": "rmsprop", "Adam": "adam", "AdamW": "adamw",
-                    "Adagrad": "adagrad", "Nadam": "nadam", "Adamax": "adamax"}
-_LOSS_CLASSES = {"mse": "MeanSquaredError", "binary_crossentropy": "BinaryCrossentropy",
-                 "categorical_crossentropy": "CategoricalCrossentropy",
-                 "sparse_categorical_crossentropy": "SparseCategoricalCrossentropy",
-                 "mae": "MeanAbsoluteError", "huber": "Huber", "log_cosh": "LogCosh",
-                 "poisson": "Poisson", "kl_divergence": "KLDivergence", "hinge": "Hinge",
-                 "squared_hinge": "SquaredHinge"}
-
-
 class KerasFileError(ValueError):
     """The model cannot be written as a Keras file (the message says what to use)."""
 
@@ -99,12 +87,13 @@ def h5py_module(func: str) -> Any:
     return h5py
 
 
-def _obj(module: str, cls: str, config: dict[str, Any]) -> dict[str, Any]:
+def keras_object(module: str, cls: str, config: dict[str, Any]) -> dict[str, Any]:
+    """A serialized Keras object, as config.json holds it."""
     return {"module": module, "class_name": cls, "config": config, "registered_name": None}
 
 
 def _policy(dtype: str) -> dict[str, Any]:
-    return _obj("keras", "DTypePolicy", {"name": dtype})
+    return keras_object("keras", "DTypePolicy", {"name": dtype})
 
 
 # ------------------------------------------------------------------ layers (the table)
@@ -147,7 +136,7 @@ def _initializer(init: Any) -> dict[str, Any]:
     cls = _INITIALIZERS[name]
     if cls not in _UNSEEDED:
         config["seed"] = None
-    return _obj("keras.initializers", cls, config)
+    return keras_object("keras.initializers", cls, config)
 
 
 def _regularizer(reg: Any) -> dict[str, Any] | None:
@@ -157,10 +146,10 @@ def _regularizer(reg: Any) -> dict[str, Any] | None:
     values = spec["config"]
     l1, l2 = float(values.get("l1", 0.0)), float(values.get("l2", 0.0))
     if l1 and l2 or spec["class_name"] == "L1L2":
-        return _obj("keras.regularizers", "L1L2", {"l1": l1, "l2": l2})
+        return keras_object("keras.regularizers", "L1L2", {"l1": l1, "l2": l2})
     if spec["class_name"] == "L1":
-        return _obj("keras.regularizers", "L1", {"l1": l1})
-    return _obj("keras.regularizers", "L2", {"l2": l2})
+        return keras_object("keras.regularizers", "L1", {"l1": l1})
+    return keras_object("keras.regularizers", "L2", {"l2": l2})
 
 
 def _dense_config(layer: Any) -> dict[str, Any]:
@@ -213,6 +202,7 @@ class Snapshot:
 
 
 def take_snapshot(model: Sequential, kind: str) -> Snapshot:
+    """The model's state for a Keras file (ValueError while it has no weights)."""
     from .. import saving
 
     func = "save_weights" if kind == "weights" else "save"
@@ -313,130 +303,7 @@ def keras_model_config(model: Sequential, snap: Snapshot | None,
     return config, groups
 
 
-# ------------------------------------------------------------------ compile settings
-def _loss(model: Sequential) -> str | dict[str, Any]:
-    assert model.loss is not None  # compiled
-    if not model._from_logits:
-        return model.loss
-    cls = _LOSS_CLASSES[model.loss]
-    return _obj("keras.losses", cls, {"name": model.loss, "reduction": "sum_over_batch_size",
-                                      "from_logits": True})
-
-
-def _metric(metric: Metric) -> str | dict[str, Any]:
-    from .. import metrics as M
-
-    spec = M.serialize(metric)
-    if spec == "rmse":  # a name Keras's compile does not resolve
-        return _obj("keras.metrics", "RootMeanSquaredError", {"name": "rmse",
-                                                               "dtype": "float32"})
-    if isinstance(spec, str):
-        return spec
-    return _obj("keras.metrics", spec["class_name"], {**spec["config"], "dtype": "float32"})
-
-
-def _schedule(opt: O.Optimizer) -> Any:
-    rate = opt._rate_config()
-    if isinstance(rate, dict):
-        return _obj("keras.optimizers.schedules", rate["class_name"],
-                    {**rate["config"], "name": rate["class_name"]})
-    return rate
-
-
-def keras_compile_config(model: Sequential) -> dict[str, Any] | None:
-    """Keras's compile_config for `model` (None when not compiled)."""
-    opt = model.optimizer
-    if opt is None:
-        return None
-    cls = type(opt).__name__
-    config = {"name": _OPTIMIZER_NAMES[cls], "learning_rate": _schedule(opt),
-              "weight_decay": None, "clipnorm": None, "global_clipnorm": None,
-              "clipvalue": None, "use_ema": False, "ema_momentum": 0.99,
-              "ema_overwrite_frequency": None, "loss_scale_factor": None,
-              "gradient_accumulation_steps": None, **opt.get_config()}
-    if cls == "RMSprop":
-        config["centered"] = False
-    if cls in ("Adam", "AdamW"):
-        config["amsgrad"] = False
-    config["learning_rate"] = _schedule(opt)  # over get_config's fastnn form
-    metrics = [_metric(m) for m, w in zip(model._metric_objs, model._metric_weighted) if not w]
-    weighted = [_metric(m) for m, w in zip(model._metric_objs, model._metric_weighted) if w]
-    return {"optimizer": _obj("keras.optimizers", cls, config), "loss": _loss(model),
-            "loss_weights": None, "metrics": metrics or None,
-            "weighted_metrics": weighted or None, "run_eagerly": False, "steps_per_execution": 1,
-            "jit_compile": True}
-
-
-def trainable_ranges(dense: Sequence[Any], arrays: dict[str, Any]
-                     ) -> list[tuple[int, tuple[int, ...]]]:
-    """(offset in the flat parameter buffer, shape) of each trainable Keras variable,
-    in order, for the Dense layers `dense` whose weights (or shapes) `arrays` holds
-    under fastnn's member names: the buffer is each Dense's kernel then bias, in
-    layer order (docs/file-format.md), and frozen layers have no Keras slots."""
-    out, offset = [], 0
-    for j, layer in enumerate(dense):
-        for part in ("kernel", "bias")[:1 + layer.use_bias]:
-            found = arrays[f"weights/{j}/{part}.npy"]  # an array or its shape
-            shape = tuple(found if isinstance(found, tuple) else found.shape)
-            if layer.trainable:
-                out.append((offset, shape))
-            offset += int(np.prod(shape))
-    return out
-
-
-def optimizer_vars(model: Sequential, snap: Snapshot) -> list[np.ndarray]:
-    """Keras's optimizer variables: iteration, learning_rate (not with a schedule), the
-    slots of each trainable variable in Keras's order (Nadam's u-product last)."""
-    opt = model.optimizer
-    assert opt is not None
-    dtype = model.dtype
-    its = int(opt.iterations)
-    out = [np.array(its, np.int32 if its < 2**31 else np.int64)]
-    if opt._schedule is None:
-        out.append(np.array(opt.learning_rate, np.float32))
-    n = model.count_params()
-    s1, s2 = (snap.arrays[name] for name in ("optimizer/slot_1.npy", "optimizer/slot_2.npy")) \
-        if "optimizer/slot_1.npy" in snap.arrays else opt._init_slots(n, dtype)
-    ranges = trainable_ranges(model._dense, snap.arrays)
-    slots = (s1, s2)
-    out += [slots[which - 1][ranges[i][0]:ranges[i][0] + int(np.prod(ranges[i][1]))]
-            .reshape(ranges[i][1]).copy() for which, i in slot_layout(opt, len(ranges))]
-    if type(opt).__name__ == "Nadam":
-        out.append(np.array(O.nadam_u_product(its, opt.beta_1),  # type: ignore
-                            dtype))
-    return out
-
-
-def slot_layout(opt: O.Optimizer, k: int) -> list[tuple[int, int]]:
-    """[(slot 1 or 2, variable index)] of the Keras slot variables that follow the
-    iteration count and learning rate, for `k` trainable variables (Nadam's u-product
-    after them is not listed: fastnn derives it from the step count)."""
-    kind = type(opt).__name__
-    firsts = [(1, i) for i in range(k)]
-    seconds = [(2, i) for i in range(k)]
-    if kind == "SGD":
-        return firsts if opt.momentum > 0 else []  # type: ignore[attr-defined]
-    if kind == "RMSprop":
-        return firsts + (seconds if opt.momentum > 0 else [])  # type: ignore[attr-defined]
-    if kind == "Adagrad":
-        return firsts
-    return [pair for i in range(k) for pair in ((1, i), (2, i))]
-
-
 # ------------------------------------------------------------------ writing
-def _zeroed_frozen_slots(model: Sequential, snap: Snapshot) -> None:
-    """Keras keeps no optimizer state for frozen layers: make fastnn's copy agree."""
-    for name in ("optimizer/slot_1.npy", "optimizer/slot_2.npy"):
-        slot = snap.arrays.get(name)
-        if slot is None:
-            continue
-        kept = np.zeros(slot.size, bool)
-        for o, s in trainable_ranges(model._dense, snap.arrays):
-            kept[o:o + int(np.prod(s))] = True
-        fresh = model.optimizer._init_slots(slot.size, slot.dtype)  # type: ignore
-        slot[~kept] = fresh[name.endswith("2.npy")][~kept]
-
-
 def _listing(arrays: dict[str, np.ndarray]) -> dict[str, dict[str, Any]]:
     out = {}
     for name, arr in arrays.items():
@@ -479,13 +346,15 @@ def save_keras(model: Sequential, path: str, overwrite: bool = True) -> None:
 
     h5py = h5py_module("save")
     snap = take_snapshot(model, "model")
-    compile_config = keras_compile_config(model)
+    from . import _keras_training as T
+
+    compile_config = T.keras_compile_config(model)
     config, groups = keras_model_config(model, snap, compile_config)
     opt_vars = None
     if model.optimizer is not None:
-        _zeroed_frozen_slots(model, snap)
-        opt_vars = (_OPTIMIZER_NAMES[type(model.optimizer).__name__],
-                    optimizer_vars(model, snap))
+        T.zero_frozen_slots(model, snap)
+        opt_vars = (T.OPTIMIZER_NAMES[type(model.optimizer).__name__],
+                    T.optimizer_vars(model, snap))
     extras = {**snap.config, "arrays": _listing(snap.arrays)}
     h5 = io.BytesIO()
     write_h5(h5py, h5, model.name, groups, opt_vars)
