@@ -29,9 +29,9 @@ from . import optimizers as O
 from ._kernels import _core
 from ._validation import (ZeroGradientWarning, check_bool, check_float, check_int,
                           fail)
-from ._fit_helpers import (N_SUMS, _batch_hooks, batches_to_hook, _call_batch_hook, _check_callbacks,
+from ._fit_helpers import (N_SUMS, _batch_hooks, _call_batch_hook, _check_callbacks,
                            _check_verbose, _HeldInterrupt, _say_interrupted,
-                           stop_at_non_finite)
+                           batches_to_hook, stop_at_non_finite)
 from ._progress import ProgressBar, report as _report
 from .threads import fit_thread_policy
 from ._training_checks import ACC_NONE  # noqa: F401  (models reads ACC_NONE)
