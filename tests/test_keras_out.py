@@ -215,6 +215,16 @@ def test_relu_conventions_and_names_come_back(tmp_path):
     assert back.name == "net" and [l.name for l in back.layers] == ["a", "b"]
 
 
+def test_layer_names_stay_unique_for_keras(tmp_path):
+    m = fastnn.Sequential([fl.Dense(4, input_shape=(3,), name="input_layer"), fl.Dense(2)])
+    m.save(tmp_path / "m.keras")
+    cfg = json.loads(members(tmp_path / "m.keras")["config.json"])
+    names = [l["config"]["name"] for l in cfg["config"]["layers"]]
+    assert names == ["input_layer_1", "input_layer", "dense"]
+    back = fastnn.load_model(tmp_path / "m.keras")
+    assert [l.name for l in back.layers] == ["input_layer", "dense"]
+
+
 def test_unexpressible_models_are_refused_before_writing(tmp_path):
     target = tmp_path / "m.keras"
     target.write_bytes(b"previous")

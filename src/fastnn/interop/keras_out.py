@@ -258,7 +258,13 @@ def keras_layers(model: Sequential, snap: Snapshot | None
     shapes, _ = trace(model._layers, tuple(in_shape))
     layers = [l for l in model._layers if not isinstance(l, InputLayer)]
     declared = next((l for l in model._layers if isinstance(l, InputLayer)), None)
-    input_name = declared.name if declared is not None and declared.name else "input_layer"
+    input_name = declared.name if declared is not None and declared.name else None
+    if input_name is None:  # Keras's default, unless a layer has that name
+        taken, k = {l.name for l in layers}, 0
+        input_name = "input_layer"
+        while input_name in taken:
+            k += 1
+            input_name = f"input_layer_{k}"
     configs: list[dict[str, Any]] = [{
         "module": "keras.layers", "class_name": "InputLayer",
         "config": {"batch_shape": [None, *in_shape], "dtype": dtype, "sparse": False,
