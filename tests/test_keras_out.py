@@ -363,3 +363,14 @@ def test_missing_optimizer_variable_is_refused(tmp_path):
     _rewrite(path, tmp_path / "bad.keras", "model.weights.h5", _drop_optimizer_var)
     with pytest.raises(fastnn.ModelFileError, match="optimizer variables"):
         fastnn.load_model(tmp_path / "bad.keras")
+
+
+def test_fastnn_files_saved_as_keras_by_older_versions_still_load(tmp_path):
+    from fastnn import saving
+
+    m = _model(fastnn.optimizers.Adam(0.01))
+    m.fit(np.ones((8, 4)), np.zeros(8), epochs=1, verbose=0)
+    saving.save(m, tmp_path / "old.keras")  # what model.save("old.keras") wrote before
+    back = fastnn.load_model(tmp_path / "old.keras")
+    np.testing.assert_array_equal(back.predict(np.ones((2, 4))), m.predict(np.ones((2, 4))))
+    assert back.optimizer.iterations == m.optimizer.iterations
