@@ -70,7 +70,10 @@ def check_same_model(model: Sequential, keras_config: Any) -> None:
 
 def read_arrays(h5: _hdf5.Reader, model: Sequential, extras: dict[str, Any],
                 expected: dict[str, tuple[int, ...]]) -> dict[str, np.ndarray]:
-    """fastnn's arrays, read from Keras's HDF5 layout, each with its listed SHA-256."""
+    """fastnn's arrays, read from Keras's HDF5 layout, each with its listed SHA-256.
+    Dense layers only (their group is ``layers/dense[_j]``): a layer kind with weights
+    added to :data:`keras_out.LAYERS` must also be read back here, by its own group
+    name and fastnn member names, or its files will fail the listing check."""
     dense = model._dense
     arrays: dict[str, np.ndarray] = {}
     for j, layer in enumerate(dense):
