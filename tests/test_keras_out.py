@@ -375,3 +375,24 @@ def test_fastnn_files_saved_as_keras_by_older_versions_still_load(tmp_path):
     back = fastnn.load_model(tmp_path / "old.keras")
     np.testing.assert_array_equal(back.predict(np.ones((2, 4))), m.predict(np.ones((2, 4))))
     assert back.optimizer.iterations == m.optimizer.iterations
+
+
+def test_a_layer_without_a_keras_writer_falls_back_to_fastnns_format_with_a_warning(tmp_path):
+    """BatchNormalization has no Keras writer yet: save('m.keras') says so and writes
+    fastnn's own format under that name, which load_model reads back whole."""
+    from fastnn.layers import BatchNormalization, Dense
+
+    rng = np.random.default_rng(3)
+    x, y = rng.standard_normal((64, 5)), rng.integers(0, 2, 64)
+    m = fastnn.Sequential([fastnn.Input(shape=(5,)), Dense(8, activation="relu"),
+                           BatchNormalization(), Dense(1, activation="sigmoid")], seed=2)
+    m.compile("adam", "binary_crossentropy")
+    m.fit(x, y, epochs=2, verbose=0)
+    path = tmp_path / "m.keras"
+    with pytest.warns(UserWarning, match="cannot yet write BatchNormalization into a Keras "
+                                         "file.*Keras cannot load it"):
+        m.save(path)
+    back = fastnn.load_model(path)
+    np.testing.assert_array_equal(back.predict(x), m.predict(x))
+    for a, b in zip(back.get_weights(), m.get_weights()):
+        np.testing.assert_array_equal(a, b)

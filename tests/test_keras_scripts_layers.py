@@ -4,6 +4,7 @@ changed to fastnn: the TensorFlow regression tutorial's Normalization + adapt th
 Dense models, and an MNIST MLP with BatchNormalization.  Downloads are replaced by
 generated data of the same shapes; each script asserts that it trained."""
 import numpy as np
+import pytest
 
 from .test_keras_scripts_public_style import run
 
@@ -15,6 +16,7 @@ from .test_keras_scripts_public_style import run
 # origin) and an MPG that falls with horsepower and weight.
 REGRESSION = '''
 import numpy as np
+import pytest
 import fastnn as keras
 from fastnn import layers
 
@@ -97,7 +99,10 @@ score = model.evaluate(x_test, y_test, verbose=0)
 
 
 def test_tensorflow_regression_tutorial(tmp_path, capsys):
-    ns = run(REGRESSION, tmp_path)
+    # fastnn has no Keras writer for Normalization yet: the .keras name gets fastnn's
+    # own format, said in a warning, and the script goes on (load_model reads it back)
+    with pytest.warns(UserWarning, match="cannot yet write Normalization into a Keras file"):
+        ns = run(REGRESSION, tmp_path)
     spread = np.abs(ns["test_labels"] - ns["test_labels"].mean()).mean()
     # horsepower alone explains part of MPG; all features most of it (MAE)
     assert ns["hp_test"] < 0.8 * spread

@@ -93,8 +93,8 @@ def _load(f: IO[bytes], size: int, compile: bool, allow_nonfinite: bool,
                                           allow_nonfinite)
         with _weights_file(f, zf, size, plan) as (h5file, base, length):
             weights = _read_weights(_hdf5.Reader(h5file, base, length), plan)
-    for j, arrays in enumerate(weights):  # before set_weights, to name the file
-        need(all(np.isfinite(w).all() for w in arrays),
+    for j, layer_arrays in enumerate(weights):  # before set_weights, to name the file
+        need(all(np.isfinite(w).all() for w in layer_arrays),
              f"the weights of layer {j} (with weights) hold NaN or infinite values"
              + (" (allow_nonfinite applies to fastnn's own files only)" if allow_nonfinite
                 else ""))

@@ -191,6 +191,15 @@ def _install_layers() -> None:
 _install_layers()
 
 
+def layers_without_writer(model: Sequential) -> list[str]:
+    """The layers of `model` (class names, once each) the table cannot write (the
+    input layer is written by keras_layers itself)."""
+    from ..layers import InputLayer
+
+    return sorted({type(l).__name__ for l in model._layers
+                   if type(l) not in LAYERS and not isinstance(l, InputLayer)})
+
+
 # ------------------------------------------------------------------ the snapshot
 @dataclass
 class Snapshot:
