@@ -7,6 +7,7 @@ import pytest
 
 import fastnn
 from fastnn import _reference as ref
+from fastnn._fit_helpers import N_SUMS
 from fastnn._kernels import _core
 from fastnn.layers import (Activation, AlphaDropout, BatchNormalization, Dense, Dropout,
                            GaussianDropout, GaussianNoise, LayerNormalization,
@@ -29,7 +30,7 @@ def cost_and_grad(model, X, Y, rng_state=None):
     G = np.full_like(P, np.nan)  # every entry must be written (zero where untrained)
     Yc = model._targets("test", Y, len(X))
     rng = None if rng_state is None else rng_state.copy()
-    cost = _core.loss_grad(net, P, G, ws, len(X), X, Yc, rng, np.zeros(4))
+    cost = _core.loss_grad(net, P, G, ws, len(X), X, Yc, rng, np.zeros(N_SUMS))
     return cost, G
 
 
