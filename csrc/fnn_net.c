@@ -170,15 +170,19 @@ double FNN_(fnn_net_penalty)(const fnn_net *net, const FNN_T *P, FNN_T *G)
 }
 
 #include "fnn_net_stages.h"
+#include "fnn_net_sparse.h"
 
-/* Forward over B rows; returns the input of layer 0 as used (with its noise in
- * training).  training: batch statistics; with rng also the dropout and noise. */
+/* Forward over B rows (of X, or rows / row0 + r of net->sparse_x); returns the input
+ * of layer 0 as used (with its noise in training; NULL for a sparse input).
+ * training: batch statistics; with rng also the dropout and noise. */
 static const FNN_T *FNN_(forward)(const fnn_net *net, const FNN_T *P, FNN_T *ws,
                                   ptrdiff_t cap, ptrdiff_t B, const FNN_T *X,
-                                  uint64_t *rng, int training)
+                                  const int64_t *rows, ptrdiff_t row0, uint64_t *rng,
+                                  int training)
 {
     const FNN_T *in = X;
     const ptrdiff_t n0 = net->layers[0].n_in;
+    FNN_(sparse_plan_assert)(net);
     if (!training) rng = NULL;
     if (rng && net->input_noise.n > 0) {
         FNN_T *m = ws + cap * net->ws_xm, *xd = ws + cap * net->ws_xd;
@@ -191,7 +195,10 @@ static const FNN_T *FNN_(forward)(const fnn_net *net, const FNN_T *P, FNN_T *ws,
     for (ptrdiff_t l = 0; l < net->n_layers; l++) {
         const fnn_layer *L = &net->layers[l];
         FNN_T *z = ws + cap * L->ws_z, *a = ws + cap * L->ws_a;
-        FNN_(stage_forward)(net, L, P, ws, cap, 0, B, in, z, training);
+        if (l == 0 && net->sparse_x)
+            FNN_(sparse_first_forward)(net, P, B, rows, row0, z);
+        else
+            FNN_(stage_forward)(net, L, P, ws, cap, 0, B, in, z, training);
         FNN_(fnn_act_forward)(L->act, B, L->n_out, z, a);
         in = a;
         if (rng && L->noise.n > 0) {
@@ -247,13 +254,15 @@ static double FNN_(weighted_loss)(const fnn_net *net, ptrdiff_t B, ptrdiff_t bat
     return data;
 }
 
-double FNN_(fnn_net_loss_grad)(const fnn_net *net, const FNN_T *P, FNN_T *G, FNN_T *ws,
-                               ptrdiff_t cap, ptrdiff_t B, const FNN_T *X,
-                               const FNN_T *Y, uint64_t *rng, double *sums)
+/* fnn_net_loss_grad on B rows: of X, or rows[0..B) of net->sparse_x */
+static double FNN_(loss_grad_rows)(const fnn_net *net, const FNN_T *P, FNN_T *G,
+                                   FNN_T *ws, ptrdiff_t cap, ptrdiff_t B, const FNN_T *X,
+                                   const int64_t *rows, const FNN_T *Y, uint64_t *rng,
+                                   double *sums)
 {
     FNN_ASSERT(B >= 1 && B <= cap);
     const ptrdiff_t last = net->n_layers - 1;
-    const FNN_T *x0 = FNN_(forward)(net, P, ws, cap, B, X, rng, 1);
+    const FNN_T *x0 = FNN_(forward)(net, P, ws, cap, B, X, rows, 0, rng, 1);
     FNN_(zero_fixed)(net, G);
     const fnn_layer *Lo = &net->layers[last];
     FNN_T *zo = ws + cap * Lo->ws_z, *ao = ws + cap * Lo->ws_a, *d = ws + cap * Lo->ws_d;
@@ -264,6 +273,13 @@ double FNN_(fnn_net_loss_grad)(const fnn_net *net, const FNN_T *P, FNN_T *G, FNN
         const fnn_layer *Lp = l > 0 ? &net->layers[l - 1] : NULL;
         const FNN_T *in = !Lp ? x0 : ws + cap * (Lp->noise.n > 0 && rng ? Lp->ws_ad : Lp->ws_a);
         FNN_T *dprev = Lp ? ws + cap * Lp->ws_d : NULL;
+        if (!Lp && net->sparse_x) { /* a dense layer (sparse_plan_assert) */
+            FNN_(sparse_backward_weights)(net->sparse_x, rows, 0, B, L->n_in, L->n_out,
+                                          ws + cap * L->ws_d, G + L->w_off);
+            if (L->b_off >= 0)
+                FNN_(fnn_dense_backward_bias)(B, L->n_out, ws + cap * L->ws_d, G + L->b_off);
+            continue;
+        }
         FNN_(stage_backward)(net, L, P, G, ws, cap, B, in, dprev);
         if (Lp) {
             if (rng && Lp->noise.n > 0)
@@ -275,6 +291,13 @@ double FNN_(fnn_net_loss_grad)(const fnn_net *net, const FNN_T *P, FNN_T *G, FNN
     const double cost = data / (double)B + FNN_(fnn_net_penalty)(net, P, G);
     sums[FNN_SUM_LOSS] += cost * (double)B;
     return cost;
+}
+
+double FNN_(fnn_net_loss_grad)(const fnn_net *net, const FNN_T *P, FNN_T *G, FNN_T *ws,
+                               ptrdiff_t cap, ptrdiff_t B, const FNN_T *X,
+                               const FNN_T *Y, uint64_t *rng, double *sums)
+{
+    return FNN_(loss_grad_rows)(net, P, G, ws, cap, B, X, NULL, Y, rng, sums);
 }
 
 #include "fnn_net_par.h"
@@ -376,12 +399,15 @@ int FNN_(fnn_net_train)(const fnn_net *net, fnn_optim *opt, FNN_T *P, FNN_T *G,
                                        plain ? &grad_top : NULL);
         }
         if (!split) {
-            for (ptrdiff_t r = 0; r < B; r++) { /* gather the batch rows */
+            for (ptrdiff_t r = 0; r < B; r++) { /* gather the batch rows (a sparse input's
+                                                   rows are read in place, by order) */
                 const int64_t src = order[start + r];
-                fnn_copy_row(xb + r * n0, X + src * n0, (size_t)n0 * sizeof(FNN_T));
+                if (!net->sparse_x)
+                    fnn_copy_row(xb + r * n0, X + src * n0, (size_t)n0 * sizeof(FNN_T));
                 fnn_copy_row(yb + r * ky, Y + src * ky, (size_t)ky * sizeof(FNN_T));
             }
-            cost = FNN_(fnn_net_loss_grad)(net, P, G, ws, cap, B, xb, yb, rng, batch_sums);
+            cost = FNN_(loss_grad_rows)(net, P, G, ws, cap, B, xb, order + start, yb, rng,
+                                        batch_sums);
         }
         if (!isfinite(cost)) return 1;
         if (opt->clipnorm > 0 || opt->global_clipnorm > 0 || opt->clipvalue > 0)
@@ -415,30 +441,41 @@ void FNN_(fnn_net_evaluate)(const fnn_net *net, const FNN_T *P, FNN_T *ws, ptrdi
     for (ptrdiff_t start = 0; start < n; start += cap) {
         const ptrdiff_t B = n - start < cap ? n - start : cap;
         const FNN_T *y = Y + start * ky;
-        FNN_(forward)(net, P, ws, cap, B, X + start * n0, NULL, 0);
+        FNN_(forward)(net, P, ws, cap, B, X ? X + start * n0 : NULL, NULL, start, NULL, 0);
         const FNN_T *zo = ws + cap * Lo->ws_z, *ao = ws + cap * Lo->ws_a;
         data += FNN_(weighted_loss)(net, B, B, zo, ao, y, NULL, sums);
     }
     sums[FNN_SUM_LOSS] += data + (double)n * FNN_(fnn_net_penalty)(net, P, NULL);
 }
 
-void FNN_(fnn_net_predict)(const fnn_net *net, const FNN_T *P, FNN_T *ws2, ptrdiff_t cap,
-                           const FNN_T *X, ptrdiff_t n, FNN_T *out)
+/* fnn_net_predict over rows row0.. of net->sparse_x (X unused) or of X */
+static void FNN_(predict_rows)(const fnn_net *net, const FNN_T *P, FNN_T *ws2,
+                               ptrdiff_t cap, const FNN_T *X, ptrdiff_t row0, ptrdiff_t n,
+                               FNN_T *out)
 {
     const ptrdiff_t n0 = net->layers[0].n_in, last = net->n_layers - 1;
     const ptrdiff_t k = net->layers[last].n_out;
     FNN_T *buf[2] = {ws2, ws2 + cap * net->max_width};
     for (ptrdiff_t start = 0; start < n; start += cap) {
         const ptrdiff_t B = n - start < cap ? n - start : cap;
-        const FNN_T *in = X + start * n0;
+        const FNN_T *in = net->sparse_x ? NULL : X + start * n0;
         for (ptrdiff_t l = 0; l <= last; l++) {
             const fnn_layer *L = &net->layers[l];
             FNN_T *z = l == last ? out + start * k : buf[l & 1];
-            FNN_(stage_forward)(net, L, P, NULL, 0, 0, B, in, z, 0);
+            if (l == 0 && net->sparse_x)
+                FNN_(sparse_first_forward)(net, P, B, NULL, row0 + start, z);
+            else
+                FNN_(stage_forward)(net, L, P, NULL, 0, 0, B, in, z, 0);
             FNN_(fnn_act_forward)(L->act, B, L->n_out, z, z);
             in = z;
         }
     }
+}
+
+void FNN_(fnn_net_predict)(const fnn_net *net, const FNN_T *P, FNN_T *ws2, ptrdiff_t cap,
+                           const FNN_T *X, ptrdiff_t n, FNN_T *out)
+{
+    FNN_(predict_rows)(net, P, ws2, cap, X, 0, n, out);
 }
 
 /* fnn_net_predict split into chunks of R rows, each run whole (every layer) by one
@@ -455,9 +492,9 @@ static void FNN_(par_predict_rows)(void *vc, ptrdiff_t item, int thread)
     const FNN_(par_predict) *c = (const FNN_(par_predict) *)vc;
     const ptrdiff_t r0 = item * c->R, rows = c->n - r0 < c->R ? c->n - r0 : c->R;
     const fnn_net *net = c->net;
-    FNN_(fnn_net_predict)(net, c->P, c->ws + thread * c->ws_each, c->R,
-                          c->X + r0 * net->layers[0].n_in, rows,
-                          c->out + r0 * net->layers[net->n_layers - 1].n_out);
+    FNN_(predict_rows)(net, c->P, c->ws + thread * c->ws_each, c->R,
+                       net->sparse_x ? NULL : c->X + r0 * net->layers[0].n_in, r0, rows,
+                       c->out + r0 * net->layers[net->n_layers - 1].n_out);
 }
 
 void FNN_(fnn_net_predict_par)(const fnn_net *net, fnn_pool *pool, int threads,

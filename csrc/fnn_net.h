@@ -36,6 +36,20 @@ enum {
     FNN_N_STAGES = 5
 };
 
+/* A CSR matrix of network inputs (scipy.sparse rows), read in place of a dense X:
+ * row r holds the values data[p] at the columns indices[p], p in [indptr[r],
+ * indptr[r+1]).  Preconditions (fastnn/_sparse.py checks them all once, before any
+ * kernel): indptr[0] = 0, indptr non-decreasing, indptr[n_rows] = number of values;
+ * 0 <= indices[p] < n_in of the first layer; data finite, of the network's type.  A
+ * column may repeat within a row (its values add, as in the dense matrix) and the
+ * columns need not be sorted. */
+typedef struct {
+    const int64_t *indptr;
+    const int32_t *indices;
+    const void *data;
+    ptrdiff_t n_rows;
+} fnn_csr;
+
 typedef struct {
     ptrdiff_t n_in, n_out;    /* n_in = n_out for every kind but dense */
     int act;                  /* FNN_ACT_* */
@@ -84,6 +98,12 @@ typedef struct {
     fnn_pool *pool;
     int threads;
     fnn_adapt *adapt;         /* one thread or `threads`, by measured speed; NULL: threads */
+    /* non-NULL: the input rows come from this CSR matrix, and the X arguments of
+       train, evaluate and predict are ignored (the caller sets it in a copy of the
+       plan for one call).  The first layer then runs fnn_net_sparse.h's products;
+       it must be a dense stage, with no input noise (Python and _core's _input
+       refuse the rest; FNN_ASSERT in a debug build). */
+    const fnn_csr *sparse_x;
     /* set by fnn_net_layout */
     ptrdiff_t ws_x, ws_xm, ws_xd, ws_xn, ws_y, ws_units, max_width;
 } fnn_net;

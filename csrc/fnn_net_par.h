@@ -20,7 +20,11 @@
  * batch norm's δ, ending with each chunk's Σδ and Σδ·x̂; (added in chunk order: ∂β,
  * ∂γ) then from its input gradient on down.  fnn_bn_forward_train and
  * fnn_bn_backward reduce by the same chunks, so the statistics are those of one
- * thread, bit for bit. */
+ * thread, bit for bit.
+ *
+ * A sparse input (fnn_net_sparse.h) is read in place by the chunks in the gather
+ * pass (the first, the only one that runs layer 0, a dense layer), and the first
+ * layer's weight gradient is one item: a scatter over all B rows. */
 
 #define FNN_PAR_CHUNKS 16     /* at most this many row chunks per step */
 #define FNN_PAR_MIN_ROWS 64   /* and at least this many rows per chunk */
@@ -129,7 +133,8 @@ static void FNN_(par_rows)(void *vs, ptrdiff_t c)
     if (s->gather) {
         for (ptrdiff_t r = 0; r < b; r++) { /* gather this chunk's rows */
             const int64_t src = s->order[r0 + r];
-            fnn_copy_row(xb + r * n0, s->X + src * n0, (size_t)n0 * sizeof(FNN_T));
+            if (!net->sparse_x) /* a sparse input's rows are read in place, by order */
+                fnn_copy_row(xb + r * n0, s->X + src * n0, (size_t)n0 * sizeof(FNN_T));
             fnn_copy_row(yb + r * ky, s->Y + src * ky, (size_t)ky * sizeof(FNN_T));
         }
         if (s->dropout && net->input_noise.n > 0)
@@ -142,7 +147,9 @@ static void FNN_(par_rows)(void *vs, ptrdiff_t c)
         const ptrdiff_t w = L->n_out;
         FNN_T *z = ws + cap * L->ws_z + r0 * w, *a = ws + cap * L->ws_a + r0 * w;
         const FNN_T *in = FNN_(par_input)(s, l) + r0 * L->n_in;
-        if (FNN_(batch_stats)(L)) { /* the batch's statistics, from the passes before */
+        if (l == 0 && net->sparse_x) { /* in the gather pass only (from = 0) */
+            FNN_(sparse_first_forward)(net, s->P, b, s->order + r0, 0, z);
+        } else if (FNN_(batch_stats)(L)) { /* the batch's statistics, from the passes before */
             const FNN_T *st = ws + cap * L->ws_st;
             FNN_(fnn_bn_apply)(b, w, in, L->w_off >= 0 ? s->P + L->w_off : NULL,
                                L->b_off >= 0 ? s->P + L->b_off : NULL, st, st + 2 * w,
@@ -244,9 +251,13 @@ static void FNN_(par_weights)(void *vs, ptrdiff_t i)
         }
         return;
     }
-    FNN_(fnn_dense_backward_weights)(&s->net->blas, s->B, L->n_in, L->n_out,
-                                     FNN_(par_input)(s, l), delta, i0, s->item_i1[i],
-                                     s->G + L->w_off);
+    if (l == 0 && s->net->sparse_x) /* one item, all rows (par_plan) */
+        FNN_(sparse_backward_weights)(s->net->sparse_x, s->order, 0, s->B, L->n_in, L->n_out,
+                                      delta, s->G + L->w_off);
+    else
+        FNN_(fnn_dense_backward_weights)(&s->net->blas, s->B, L->n_in, L->n_out,
+                                         FNN_(par_input)(s, l), delta, i0, s->item_i1[i],
+                                         s->G + L->w_off);
     if (i0 == 0 && L->b_off >= 0)
         FNN_(fnn_dense_backward_bias)(s->B, L->n_out, delta, s->G + L->b_off);
     if (s->grad_max) { /* while the rows are in cache (fnn_net_train's overflow test) */
@@ -281,6 +292,7 @@ static int FNN_(par_plan)(FNN_(par_step) *s)
             ptrdiff_t blocks = s->B * L->n_in * L->n_out / FNN_PAR_BLOCK_MACS;
             blocks = blocks < 1 ? 1 : (blocks > most ? most : blocks);
             blocks = blocks > L->n_in ? L->n_in : blocks;
+            if (l == 0 && net->sparse_x) blocks = 1; /* a scatter over all the batch's rows */
             const ptrdiff_t rows = (L->n_in + blocks - 1) / blocks;
             for (ptrdiff_t i0 = 0; i0 < L->n_in; i0 += rows) {
                 if (s->n_items == FNN_PAR_ITEMS) {

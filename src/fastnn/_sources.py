@@ -60,8 +60,11 @@ def source_kind(func: str, name: str, x: object) -> str | None:
         return None  # pandas, array wrappers: read as arrays
     module = type(x).__module__ or ""
     if module.startswith("scipy.sparse"):
-        raise TypeError(f"{func}(): argument `{name}` is a scipy.sparse matrix; fastnn trains "
-                        f"on dense arrays. Use {name}.toarray(). Received: {name}={type(x)}")
+        if getattr(x, "format", None) in ("csr", "csc"):
+            return None  # rows read in place by the C loops (fastnn/_sparse.py)
+        raise TypeError(f"{func}(): argument `{name}` is a scipy.sparse matrix in "
+                        f"{getattr(x, 'format', None)!r} format; fastnn reads CSR and CSC. "
+                        f"Use {name}.tocsr(). Received: {name}={type(x)}")
     if isinstance(x, (str, bytes, Mapping, set, frozenset)):
         fail(func, f"unsupported type for argument `{name}`", SUPPORTED, name, x,
              error=TypeError)

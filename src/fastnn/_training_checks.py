@@ -17,6 +17,7 @@ from . import losses as L
 from . import metrics as M
 from ._validation import (MismatchedLossWarning, as_float_array, check_float,
                           check_not_masked, fail)
+from ._sparse import CSRRows, as_sparse_rows, is_sparse
 from ._state import ModelState
 from .layers import Dense
 from ._shaping import trace
@@ -140,11 +141,19 @@ class TrainingChecks(ModelState):
     # ------------------------------------------------------------------ data checks
     def _inputs(self, func: str, x: ArrayLike | None, name: str = "x",
                 allow_empty: bool = False, shape: tuple[int, ...] | None = None
-                ) -> np.ndarray:
+                ) -> np.ndarray | CSRRows:
         """`x` as the C loops read it: (n, n_features), C order, the model's dtype.
         Samples of a multi-dimensional input shape (28, 28) are checked against the
-        whole shape, then flattened (no copy for a C-ordered array)."""
+        whole shape, then flattened (no copy for a C-ordered array).  A scipy.sparse
+        CSR/CSC `x` becomes checked CSR rows (fastnn/_sparse.py), never densified."""
         shape = self._in_shape() if shape is None else shape
+        if is_sparse(x):
+            if shape is not None and len(shape) != 1:
+                raise ValueError(f"{func}(): a sparse {name} holds flat feature rows, but the "
+                                 f"model takes samples of shape {shape}.")
+            self._check_sparse_first(func, name)
+            return as_sparse_rows(func, name, x, self.dtype, allow_empty=allow_empty,
+                                  n_features=None if shape is None else shape[0])
         if shape == (1,) and getattr(x, "ndim", None) == 1:
             # one feature: a 1-D array is one value per sample, as Keras 3 takes it
             # (the TensorFlow regression tutorial's model.predict(horsepower[:10]))
@@ -161,9 +170,26 @@ class TrainingChecks(ModelState):
         return as_float_array(func, name, arr.reshape(len(arr), -1), self.dtype,
                               allow_empty=allow_empty, n_features=math.prod(shape))
 
+    def _check_sparse_first(self, func: str, name: str) -> None:
+        """fastnn reads a sparse input's rows in place in the first Dense layer's
+        product (csrc/fnn_net_sparse.h): refuse a model whose input goes through
+        anything else first (Dropout or a noise layer, a normalization)."""
+        for layer in self._layers:
+            if isinstance(layer, Dense):
+                return
+            if layer._noise is not None or layer._is_stage:
+                raise ValueError(
+                    f"{func}(): a sparse {name} must go straight into the first Dense layer "
+                    f"(fastnn reads its rows in place there), but the model has "
+                    f"{type(layer).__name__} {layer.name!r} before it. Supported: "
+                    "Dropout, noise and normalization layers after the first Dense layer; "
+                    f"or pass {name}.toarray().")
+
     def _data_shape(self, func: str, x: ArrayLike | None) -> tuple[int, ...] | None:
         """For a model without an input shape: the sample shape of `x` when it has more
         than 2 dimensions (checked against the layers), else None (flat features)."""
+        if is_sparse(x):
+            return None
         arr = _as_array(func, "x", x)
         if arr.ndim <= 2:
             return None

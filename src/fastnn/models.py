@@ -40,6 +40,7 @@ from ._validation import NotFittedError, as_float_array, check_int, check_seed, 
 from .layers import Dense, Dropout, InputLayer, Layer, check_supported
 from ._shaping import Activation, trace
 from ._config import layers_from_config
+from ._sparse import is_sparse
 from ._state import ReadersWriter
 from .utils import _next_seed
 from .model_io import ModelIO
@@ -568,12 +569,16 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
         """The activations a[l] of every Dense layer for the samples in `x` — a look
         inside the "black box" (no dropout)."""
         self._ensure_built("get_layer_outputs")
+        if is_sparse(x):
+            raise TypeError("get_layer_outputs(): x must be a dense array (a look inside "
+                            "for a few samples); pass x[:n].toarray().")
         if len(self._stages) != len(self._dense):
             raise ValueError("get_layer_outputs(): fastnn reads the outputs of Dense layers "
                              "only, and this model has normalization layers between them. "
                              "Build a model that ends at the layer you want instead.")
         with self._reading("get_layer_outputs"):
             X = self._inputs("get_layer_outputs", x)
+            assert isinstance(X, np.ndarray)  # not sparse: refused above
             outs, a = [], X
             for layer in self._dense:
                 z = np.empty((len(a), layer.units), self.dtype)
@@ -595,7 +600,7 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
                              "only; model(x) is inference. Received: training="
                              f"{training!r}")
         if not self.built and self._in_shape() is None:
-            arr = np.asarray(x)
+            arr = np.empty((0, x.shape[1])) if is_sparse(x) else np.asarray(x)
             if arr.ndim < 2:
                 raise ValueError(f"model(x): x must hold a batch, shape (n_samples, ...). "
                                  f"Received: x.shape={arr.shape}")

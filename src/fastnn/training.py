@@ -33,6 +33,7 @@ from ._fit_helpers import (N_SUMS, _batch_hooks, _call_batch_hook, _check_callba
                            _check_verbose, _HeldInterrupt, _say_interrupted,
                            batches_to_hook, stop_at_non_finite)
 from ._progress import ProgressBar, report as _report
+from ._sparse import CSRRows, n_samples
 from .threads import fit_thread_policy
 from ._training_checks import ACC_NONE  # noqa: F401  (models reads ACC_NONE)
 from ._sources import SourceTraining, check_steps, source_kind
@@ -195,7 +196,7 @@ class Trainer(SourceTraining):
         Y = self._targets(func, y, len(xa))
         W = self._weights(func, sample_weight, class_weight, Y, len(xa))
         X = xa
-        Xv: np.ndarray | None
+        Xv: np.ndarray | CSRRows | None
         Yv: np.ndarray | None
         Wv: np.ndarray | None
         if validation_data is not None:
@@ -217,7 +218,11 @@ class Trainer(SourceTraining):
                 raise ValueError(f"fit(): validation_split={validation_split} of {len(X)} "
                                  f"samples leaves {n_val} for validation and "
                                  f"{len(X) - n_val} for training; both need at least 1.")
-            X, Xv, Y, Yv = X[:-n_val], X[-n_val:], Y[:-n_val], Y[-n_val:]
+            if isinstance(X, CSRRows):
+                Xv, X = X.rows(len(X) - n_val, len(X)), X.rows(0, len(X) - n_val)
+            else:
+                X, Xv = X[:-n_val], X[-n_val:]
+            Y, Yv = Y[:-n_val], Y[-n_val:]
             W, Wv = (None, None) if W is None else (W[:-n_val], W[-n_val:])
         else:
             Xv = Yv = Wv = None
@@ -246,7 +251,7 @@ class Trainer(SourceTraining):
         finally:
             bar.close()  # ends a half-drawn bar line if an exception or Ctrl-C stops fit
 
-    def _fit_loop(self, X: np.ndarray, Y: np.ndarray, Xv: np.ndarray | None,
+    def _fit_loop(self, X: np.ndarray | CSRRows, Y: np.ndarray, Xv: np.ndarray | CSRRows | None,
                   Yv: np.ndarray | None, batch: int, epochs: int, verbose: int,
                   callbacks: list[Callback], shuffle: bool, initial_epoch: int = 0,
                   W: np.ndarray | None = None, Wv: np.ndarray | None = None,
@@ -372,8 +377,8 @@ class Trainer(SourceTraining):
         return arr
 
     def _logs(self, sums: np.ndarray, n: int, weight_sum: float | None = None,
-              data: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None = None, *,
-              gathered: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+              data: tuple[np.ndarray | CSRRows, np.ndarray, np.ndarray | None] | None = None,
+              *, gathered: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
               ) -> dict[str, float]:
         """The loss is Σ w ℓ / n (Keras's sum over batch size); metrics are means over
         the samples, weighted metrics (compile's ``weighted_metrics``) weighted means
@@ -423,7 +428,8 @@ class Trainer(SourceTraining):
     def _has_epoch_metrics(self) -> bool:
         return any(m.family == "epoch" for m in self._metric_objs)
 
-    def _evaluate_sums(self, X: np.ndarray, Y: np.ndarray, batch_size: int | None = None,
+    def _evaluate_sums(self, X: np.ndarray | CSRRows, Y: np.ndarray,
+                       batch_size: int | None = None,
                        W: np.ndarray | None = None) -> np.ndarray:
         """Loss and metric sums over X, Y (weighted by W), forward in chunks of
         batch_size (default 1024)."""
@@ -442,7 +448,7 @@ class Trainer(SourceTraining):
     def train_on_batch(self, x: ArrayLike, y: ArrayLike, return_dict: bool = False
                        ) -> float | list[float] | dict[str, float]:
         """One optimizer step on (x, y) as one batch; the loss and metrics of that step."""
-        history = self.fit(x, y, batch_size=len(np.asarray(x)) or 1, epochs=1, verbose=0,
+        history = self.fit(x, y, batch_size=n_samples(x) or 1, epochs=1, verbose=0,
                            shuffle=False)
         logs = {k: v[-1] for k, v in history.history.items()}
         return logs if check_bool("train_on_batch", "return_dict", return_dict) else (
@@ -451,7 +457,7 @@ class Trainer(SourceTraining):
     def test_on_batch(self, x: ArrayLike, y: ArrayLike, return_dict: bool = False
                       ) -> float | list[float] | dict[str, float]:
         """``evaluate`` on (x, y) as one batch."""
-        return self.evaluate(x, y, batch_size=max(1, len(np.asarray(x))), verbose=0,
+        return self.evaluate(x, y, batch_size=max(1, n_samples(x)), verbose=0,
                              return_dict=return_dict)
 
     def predict_on_batch(self, x: ArrayLike) -> np.ndarray:

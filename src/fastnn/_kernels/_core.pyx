@@ -17,7 +17,7 @@
 #   the ISA switch and the BLAS table; a split would need cross-module cimports
 #   of Net.  The Cython API for users (fastnn/capi.pxd) ends this file.
 cimport numpy as cnp
-from libc.stdint cimport uint32_t, uint64_t, int64_t
+from libc.stdint cimport uint32_t, uint64_t, int64_t, int32_t
 from libc.math cimport floor, isfinite
 cdef extern from "Python.h":
     const Py_ssize_t PY_SSIZE_T_MAX
@@ -235,6 +235,108 @@ cdef uint64_t *_rng(object state) except? NULL:
     return <uint64_t *>cnp.PyArray_DATA(a)
 
 
+cdef class CSRRows:
+    """Rows of a CSR matrix as the C loops read them in place of a dense X (fnn_csr,
+    csrc/fnn_net.h): indptr int64 (n_rows + 1), indices int32, data float32/float64,
+    n_cols columns.  fastnn/_sparse.py makes it after its user-facing checks; the
+    constructor checks the structure once more, in one pass in C (indptr[0] = 0,
+    non-decreasing, indptr[n_rows] = nnz = len(indices) = len(data), every index in
+    [0, n_cols), every value finite), so no malformed matrix reaches a kernel.  Its
+    arrays are made read-only; repeated or unsorted columns are allowed (they add)."""
+    cdef readonly object indptr, indices, data
+    cdef readonly Py_ssize_t n_rows, n_cols, nnz
+    cdef readonly bint is64
+    cdef fnn_csr c
+
+    def __cinit__(self, indptr, indices, data, Py_ssize_t n_cols):
+        cdef cnp.ndarray ip = _array(indptr, "indptr", cnp.NPY_INT64, "int64", False)
+        cdef cnp.ndarray ix = _array(indices, "indices", cnp.NPY_INT32, "int32", False)
+        if not cnp.PyArray_Check(data) or (<cnp.ndarray>data).dtype.type not in (np.float32,
+                                                                                np.float64):
+            raise TypeError("CSRRows: data must be a float32 or float64 numpy.ndarray")
+        self.is64 = (<cnp.ndarray>data).dtype.type is np.float64
+        cdef cnp.ndarray dv = _array(data, "data", cnp.NPY_FLOAT64 if self.is64 else
+                                     cnp.NPY_FLOAT32, "float", False)
+        if cnp.PyArray_NDIM(ip) != 1 or cnp.PyArray_SIZE(ip) < 1 or \
+                cnp.PyArray_NDIM(ix) != 1 or cnp.PyArray_NDIM(dv) != 1:
+            raise ValueError("CSRRows: indptr (at least 1 entry), indices and data must be 1-D")
+        if n_cols < 1 or n_cols > 2147483647:
+            raise ValueError(f"CSRRows: n_cols must be in [1, 2**31 - 1], got {n_cols}")
+        cdef Py_ssize_t n = cnp.PyArray_SIZE(ip) - 1, nnz = cnp.PyArray_SIZE(ix)
+        if cnp.PyArray_SIZE(dv) != nnz:
+            raise ValueError(f"CSRRows: {nnz} indices but {cnp.PyArray_SIZE(dv)} values")
+        cdef const int64_t *pp = <const int64_t *>cnp.PyArray_DATA(ip)
+        cdef const int32_t *pi = <const int32_t *>cnp.PyArray_DATA(ix)
+        cdef Py_ssize_t r, bad_row = -1, bad_index = -1
+        with nogil:
+            if pp[0] != 0 or pp[n] != nnz:
+                bad_row = n
+            else:
+                for r in range(n):
+                    if pp[r + 1] < pp[r]:
+                        bad_row = r
+                        break
+                for r in range(nnz):
+                    if pi[r] < 0 or pi[r] >= n_cols:
+                        bad_index = r
+                        break
+        if bad_row >= 0:
+            raise ValueError(f"CSRRows: indptr must start at 0, never decrease and end at "
+                             f"nnz={nnz} (first fault at row {bad_row})")
+        if bad_index >= 0:
+            raise ValueError(f"CSRRows: column index {pi[bad_index]} at position {bad_index} "
+                             f"is outside [0, {n_cols})")
+        if not _all_finite(cnp.PyArray_DATA(dv), nnz, self.is64):
+            raise ValueError("CSRRows: data holds NaN or infinite values")
+        for a in (ip, ix, dv):
+            a.setflags(write=False)
+        self.indptr, self.indices, self.data = ip, ix, dv
+        self.n_rows, self.n_cols, self.nnz = n, n_cols, nnz
+        self.c.indptr = pp
+        self.c.indices = pi
+        self.c.data = cnp.PyArray_DATA(dv)
+        self.c.n_rows = n
+
+    @property
+    def shape(self):
+        return (self.n_rows, self.n_cols)
+
+    def __len__(self):
+        return self.n_rows
+
+    def rows(self, Py_ssize_t start, Py_ssize_t stop):
+        """Rows start..stop-1 (0 <= start <= stop <= n_rows) as a CSRRows sharing
+        indices and data."""
+        if not (0 <= start <= stop <= self.n_rows):
+            raise ValueError(f"CSRRows.rows: need 0 <= {start} <= {stop} <= {self.n_rows}")
+        lo, hi = int(self.indptr[start]), int(self.indptr[stop])
+        return CSRRows(self.indptr[start:stop + 1] - lo, self.indices[lo:hi],
+                       self.data[lo:hi], self.n_cols)
+
+
+cdef Py_ssize_t _input(Net net, object X, str func, fnn_csr *csr, const void **px) except -1:
+    """Rows of the input X: a CSRRows (*csr := its matrix, *px := NULL) or a 2-D
+    C-contiguous ndarray of the model's dtype (*px := its data)."""
+    cdef CSRRows s
+    cdef Py_ssize_t n
+    if isinstance(X, CSRRows):
+        s = <CSRRows>X
+        if s.n_cols != net.n_in:
+            raise ValueError(f"{func}: X must have {net.n_in} columns, received {s.n_cols}")
+        if s.is64 != net.is64:
+            raise TypeError(f"{func}: X must hold {'float64' if net.is64 else 'float32'} "
+                            "values")
+        if net.c.input_noise.n > 0 or net.c.layers[0].kind != FNN_STAGE_DENSE:
+            raise ValueError(f"{func}: a sparse X goes straight into a dense first layer "
+                             "(no input noise or normalization; csrc/fnn_net_sparse.h)")
+        csr[0] = s.c
+        px[0] = NULL
+        return s.n_rows
+    n = _rows(X, net.n_in, func)
+    px[0] = _data(X, "X", net.is64, n * net.n_in, True, False)
+    return n
+
+
 cdef class StateGuard:
     """Readers/writer state of one model (the discipline is in fastnn/models.py).
 
@@ -410,7 +512,11 @@ def train(Net net not None, tuple opt, P, G, S1, S2, ws, Py_ssize_t cap, X, Y, o
     Returns (status, n_done, iterations): status 1 means a batch cost was not
     finite and training stopped before applying it."""
     cdef bint d = net.is64
-    cdef Py_ssize_t n_rows = _rows(X, net.n_in, "train")
+    cdef fnn_csr csr
+    cdef const void *px
+    cdef Py_ssize_t n_rows = _input(net, X, "train", &csr, &px)
+    cdef fnn_net c = net.c  # this call's plan: the model's, reading csr when sparse
+    c.sparse_x = &csr if px == NULL else NULL
     cdef Py_ssize_t n_order, n_done = 0
     cdef int status
     cdef fnn_optim o = _make_optim(opt)
@@ -418,7 +524,6 @@ def train(Net net not None, tuple opt, P, G, S1, S2, ws, Py_ssize_t cap, X, Y, o
     cdef double *ps = <double *>_vector(sums, "sums", False, True, &n_sums)
     if batch < 1 or batch > cap or n_sums < FNN_N_SUMS:
         raise ValueError("train: need 1 <= batch <= cap and FNN_N_SUMS (7) sums")
-    cdef void *px = _data(X, "X", d, n_rows * net.n_in, True, False)
     cdef void *py = _data(Y, "Y", d, n_rows * net.y_cols, True, False)
     cdef void *pp = _data(P, "P", d, net.n_params, True, True)
     cdef void *pg = _data(G, "G", d, net.n_params, True, True)
@@ -441,20 +546,17 @@ def train(Net net not None, tuple opt, P, G, S1, S2, ws, Py_ssize_t cap, X, Y, o
     with nogil:
         fpenv = fnn_ftz_enter()  # subnormals flushed to zero while training (fnn_fpenv.h)
         pool = fnn_pool_acquire(threads)  # NULL: one thread (or another fit holds it)
-        net.c.pool = pool
-        net.c.threads = threads  # > 1 without a pool: the split on this thread alone
-        net.c.adapt = &net.adapt
+        c.pool = pool
+        c.threads = threads  # > 1 without a pool: the split on this thread alone
+        c.adapt = &net.adapt
         if d:
-            status = k.net_train_f64(&net.c, &o, <double *>pp, <double *>pg, <double *>s1,
+            status = k.net_train_f64(&c, &o, <double *>pp, <double *>pg, <double *>s1,
                                      <double *>s2, <double *>pw, cap, <const double *>px,
                                      <const double *>py, po, n_order, batch, r, ps, &n_done)
         else:
-            status = k.net_train_f32(&net.c, &o, <float *>pp, <float *>pg, <float *>s1,
+            status = k.net_train_f32(&c, &o, <float *>pp, <float *>pg, <float *>s1,
                                      <float *>s2, <float *>pw, cap, <const float *>px,
                                      <const float *>py, po, n_order, batch, r, ps, &n_done)
-        net.c.pool = NULL
-        net.c.threads = 1
-        net.c.adapt = NULL
         fnn_pool_release(pool)
         fnn_ftz_leave(fpenv)
     return status, n_done, o.iterations
@@ -491,12 +593,15 @@ def loss_grad(Net net not None, P, G, ws, Py_ssize_t cap, X, Y, rng, sums):
 def evaluate(Net net not None, P, ws, Py_ssize_t cap, X, Y, sums):
     """Adds the loss (with penalty) and metric sums over all rows of X, Y."""
     cdef bint d = net.is64
-    cdef Py_ssize_t n = _rows(X, net.n_in, "evaluate")
+    cdef fnn_csr csr
+    cdef const void *px
+    cdef Py_ssize_t n = _input(net, X, "evaluate", &csr, &px)
+    cdef fnn_net c = net.c  # this call's plan: the model's, reading csr when sparse
+    c.sparse_x = &csr if px == NULL else NULL
     cdef Py_ssize_t n_sums
     cdef double *ps = <double *>_vector(sums, "sums", False, True, &n_sums)
     if cap < 1 or n_sums < FNN_N_SUMS:
         raise ValueError("evaluate: need cap >= 1 and FNN_N_SUMS (7) sums")
-    cdef void *px = _data(X, "X", d, n * net.n_in, True, False)
     cdef void *py = _data(Y, "Y", d, n * net.y_cols, True, False)
     cdef void *pp = _data(P, "P", d, net.n_params, True, False)
     cdef void *pw = _data(ws, "ws", d, _workspace_rows(net, cap, "evaluate") * net.ws_units,
@@ -505,10 +610,10 @@ def evaluate(Net net not None, P, ws, Py_ssize_t cap, X, Y, sums):
     cdef const fnn_kernels *k = _K
     with nogil:
         if d:
-            k.net_evaluate_f64(&net.c, <const double *>pp, <double *>pw, cap,
+            k.net_evaluate_f64(&c, <const double *>pp, <double *>pw, cap,
                                <const double *>px, <const double *>py, n, ps)
         else:
-            k.net_evaluate_f32(&net.c, <const float *>pp, <float *>pw, cap,
+            k.net_evaluate_f32(&c, <const float *>pp, <float *>pw, cap,
                                <const float *>px, <const float *>py, n, ps)
 
 
@@ -517,10 +622,10 @@ cdef enum:
     SMALL_WORK = 4096  # rows x parameters below which predict keeps the GIL
 
 
-cdef inline void _predict_rows(Net net, const void *pp, void *w, Py_ssize_t cap,
+cdef inline void _predict_rows(const fnn_net *c, const void *pp, void *w, Py_ssize_t cap,
                                const void *px, Py_ssize_t n, void *po, bint d,
                                const fnn_kernels *k) noexcept nogil:
-    _forward_plan(&net.c, pp, w, cap, px, n, po, d, k)
+    _forward_plan(c, pp, w, cap, px, n, po, d, k)
 
 
 cdef inline void _forward_plan(const fnn_net *c, const void *pp, void *w, Py_ssize_t cap,
@@ -601,10 +706,14 @@ cdef int _warn_if_not_finite(const void *po, Py_ssize_t size, bint d) except -1:
     return 0
 
 
-cdef cnp.ndarray _predict_core(Net net, const void *pp, const void *px, Py_ssize_t n):
-    """The output rows for n checked input rows: the one implementation behind
-    predict and predict_fast (workspace on the stack when it fits)."""
+cdef cnp.ndarray _predict_core(Net net, const void *pp, const void *px, Py_ssize_t n,
+                               const fnn_csr *csr=NULL):
+    """The output rows for n checked input rows (of px, or of csr when given): the one
+    implementation behind predict and predict_fast (workspace on the stack when it
+    fits)."""
     cdef bint d = net.is64
+    cdef fnn_net c = net.c  # this call's plan: the model's, reading csr when sparse
+    c.sparse_x = csr
     cdef cnp.npy_intp dims[2]
     dims[0] = n
     dims[1] = net.n_out
@@ -624,10 +733,10 @@ cdef cnp.ndarray _predict_core(Net net, const void *pp, const void *px, Py_ssize
     cdef void *po = cnp.PyArray_DATA(out)
     cdef const fnn_kernels *k = _K
     if n * net.n_params < SMALL_WORK:  # under ~1 µs: releasing the GIL would cost more
-        _predict_rows(net, pp, w, cap, px, n, po, d, k)
+        _predict_rows(&c, pp, w, cap, px, n, po, d, k)
     else:
         with nogil:
-            _predict_rows(net, pp, w, cap, px, n, po, d, k)
+            _predict_rows(&c, pp, w, cap, px, n, po, d, k)
     if w != <void *>stack:
         free(w)
     _warn_if_not_finite(po, n * net.n_out, d)
@@ -635,14 +744,16 @@ cdef cnp.ndarray _predict_core(Net net, const void *pp, const void *px, Py_ssize
 
 
 def predict(Net net not None, P, X):
-    """Network output for the rows of X (2-D, n_in columns, model dtype, C order).
+    """Network output for the rows of X (2-D, n_in columns, model dtype, C order;
+    or a CSRRows).
 
     Thread-safe: the workspace is per call (on the stack when it fits)."""
     cdef bint d = net.is64
-    cdef Py_ssize_t n = _rows(X, net.n_in, "predict")
-    cdef void *px = _data(X, "X", d, n * net.n_in, True, False)
+    cdef fnn_csr csr
+    cdef const void *px
+    cdef Py_ssize_t n = _input(net, X, "predict", &csr, &px)
     cdef void *pp = _data(P, "P", d, net.n_params, True, False)
-    return _predict_core(net, pp, px, n)
+    return _predict_core(net, pp, px, n, &csr if px == NULL else NULL)
 
 
 PREDICT_CHUNK = 256  # rows per item of a split predict (fnn_net_predict_par)
@@ -665,8 +776,11 @@ def predict_threads(Net net not None, P, X, int threads):
     the pool.  The split depends on the row count only, so the output does not
     depend on which threads ran."""
     cdef bint d = net.is64
-    cdef Py_ssize_t n = _rows(X, net.n_in, "predict")
-    cdef void *px = _data(X, "X", d, n * net.n_in, True, False)
+    cdef fnn_csr csr
+    cdef const void *px
+    cdef Py_ssize_t n = _input(net, X, "predict", &csr, &px)
+    cdef fnn_net c = net.c  # this call's plan: the model's, reading csr when sparse
+    c.sparse_x = &csr if px == NULL else NULL
     cdef void *pp = _data(P, "P", d, net.n_params, True, False)
     if threads < 1:
         raise ValueError(f"predict_threads: threads must be >= 1, got {threads}")
@@ -688,11 +802,11 @@ def predict_threads(Net net not None, P, X, int threads):
     with nogil:
         pool = fnn_pool_acquire(threads)  # NULL: another thread's loop holds it
         if d:
-            k.net_predict_par_f64(&net.c, pool, threads, &net.predict_adapt,
+            k.net_predict_par_f64(&c, pool, threads, &net.predict_adapt,
                                   <const double *>pp, <double *>w, R, <const double *>px, n,
                                   <double *>po)
         else:
-            k.net_predict_par_f32(&net.c, pool, threads, &net.predict_adapt,
+            k.net_predict_par_f32(&c, pool, threads, &net.predict_adapt,
                                   <const float *>pp, <float *>w, R, <const float *>px, n,
                                   <float *>po)
         fnn_pool_release(pool)

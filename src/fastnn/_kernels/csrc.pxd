@@ -1,6 +1,6 @@
 # csrc.pxd — the one mirror of the C kernels' prototypes (csrc/fastnn.h).
 # Preconditions are documented in the C headers; callers in .pyx check them.
-from libc.stdint cimport uint64_t, int64_t
+from libc.stdint cimport uint64_t, int64_t, int32_t
 
 cdef extern from "fastnn.h" nogil:
     enum:
@@ -56,6 +56,12 @@ cdef extern from "fastnn.h" nogil:
         int frozen
         Py_ssize_t ws_z, ws_a, ws_d, ws_m, ws_ad, ws_n, ws_xh, ws_st
 
+    ctypedef struct fnn_csr:
+        const int64_t *indptr
+        const int32_t *indices
+        const void *data
+        Py_ssize_t n_rows
+
     ctypedef struct fnn_net:
         Py_ssize_t n_layers
         fnn_layer *layers
@@ -67,6 +73,7 @@ cdef extern from "fastnn.h" nogil:
         fnn_pool *pool
         int threads
         fnn_adapt *adapt
+        const fnn_csr *sparse_x
         Py_ssize_t ws_x, ws_xm, ws_xd, ws_xn, ws_y, ws_units, max_width
 
     Py_ssize_t fnn_net_layout(fnn_net *net)
