@@ -234,8 +234,11 @@ class Trainer(SourceTraining):
             self._build(n_features)
         batch_size = min(batch_size, len(X))
         bar = ProgressBar(epochs, math.ceil(len(X) / batch_size), verbose)
-        largest = max(batch_size * self._dense_inputs[layer] * layer.units
-                      for layer in self._dense)
+        # a sparse first layer's product costs its non-zeros (per row, on average)
+        first_in = (math.ceil(X.nnz / max(len(X), 1)) if isinstance(X, CSRRows) else
+                    self._dense_inputs[self._dense[0]])
+        largest = max(batch_size * (first_in if i == 0 else self._dense_inputs[layer]) *
+                      layer.units for i, layer in enumerate(self._dense))
         steps0 = self.optimizer.iterations
         try:
             # fastnn's threads (threads.py); Ctrl-C held in each epoch's batch loop (the
