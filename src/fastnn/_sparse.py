@@ -49,8 +49,8 @@ def n_samples(x: Any) -> int:
 
 def _check_compressed(func: str, name: str, x: Any, n_major: int, n_minor: int,
                       axis: str) -> tuple[np.ndarray, np.ndarray]:
-    """indptr and indices of a CSR (axis 'row') or CSC ('column') matrix after every
-    structural check; both returned as int64."""
+    """indptr (as int64) and indices (as given) of a CSR (axis 'row') or CSC
+    ('column') matrix after every structural check."""
     indptr, indices = x.indptr, x.indices
     for part, arr in (("indptr", indptr), ("indices", indices)):
         if not isinstance(arr, np.ndarray) or arr.ndim != 1:
@@ -87,7 +87,7 @@ def _check_compressed(func: str, name: str, x: Any, n_major: int, n_minor: int,
             raise ValueError(f"{func}(): malformed sparse {name}: {other} index "
                              f"{int(indices[bad])} at position {bad} is outside "
                              f"[0, {n_minor}) for shape {x.shape}")
-    return ip, indices.astype(np.int64, copy=False)
+    return ip, indices
 
 
 def as_sparse_rows(func: str, name: str, x: Any, dtype: np.dtype,
@@ -122,7 +122,7 @@ def as_sparse_rows(func: str, name: str, x: Any, dtype: np.dtype,
         indptr, indices = _check_compressed(func, name, x, n, m, "row")
     else:
         indptr, indices = _check_compressed(func, name, x, m, n, "column")
-    values = np.ascontiguousarray(data, dtype=dtype)
+    values = np.array(data, dtype=dtype, order="C")  # a copy: the caller's may change
     if not all_finite(values):
         bad = int(np.flatnonzero(~np.isfinite(values))[0])
         raise ValueError(f"{func}(): argument `{name}` contains NaN or infinity (after "
@@ -131,9 +131,8 @@ def as_sparse_rows(func: str, name: str, x: Any, dtype: np.dtype,
     if fmt == "csc":  # checked as CSC above: scipy may now convert it safely
         import scipy.sparse as sp
         csr = sp.csc_matrix((values, indices, indptr), shape=(n, m), copy=False).tocsr()
-        indptr, indices, values = (csr.indptr.astype(np.int64, copy=False), csr.indices,
-                                   np.ascontiguousarray(csr.data, dtype=dtype))
+        indptr, indices, values = csr.indptr, csr.indices, csr.data
     # copies owned by the CSRRows (made read-only there): the caller's matrix may change
     return CSRRows(np.array(indptr, dtype=np.int64, order="C"),
                    np.array(indices, dtype=np.int32, order="C"),
-                   np.array(values, dtype=dtype, order="C"), m)
+                   np.ascontiguousarray(values, dtype=dtype), m)
