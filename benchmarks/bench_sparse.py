@@ -19,9 +19,9 @@ epoch, float32.  Contenders, each written as its best users would:
                  so its epochs take 15-60 s here: run it with --only)
 
 Each contender runs in a child process with every framework limited to
---threads threads (fastnn.bench.harness.child_env: OMP/MKL/OpenBLAS variables,
-XLA flags) and OpenBLAS free to pick its kernel (OPENBLAS_CORETYPE and
-OPENBLAS_L2_SIZE unset); each child prints the BLAS pools threadpoolctl sees.
+--threads threads and OpenBLAS free to pick its kernel (OPENBLAS_CORETYPE and
+OPENBLAS_L2_SIZE unset); each child prints the BLAS pools threadpoolctl sees
+(benchmarks/_children.py).
 A child trains 1 warm-up epoch (JIT compilation for Keras) and --epochs timed
 epochs (callback on_epoch_begin → on_epoch_end for fastnn and Keras: the epoch's
 whole batch loop; the loop itself for PyTorch); fastnn's children also time one
@@ -36,16 +36,10 @@ over all rounds, and the ratio to fastnn-sparse's median.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import subprocess
-import sys
 import time
 
 import _common as C  # first: puts the repo root on sys.path if needed
-
-# isort: split
-from fastnn.bench.harness import child_env
+from _children import epoch_timer, report, run_rounds
 
 N, D, WORDS, BATCH = 25000, 10000, 100, 512
 CONTENDERS = ("fastnn-sparse", "fastnn-dense", "torch-sparse", "torch-dense", "keras-dense",
@@ -83,22 +77,7 @@ def run_fastnn(x, y, epochs, threads, sparse):
     hist = model.fit(xx, y, batch_size=BATCH, epochs=1 + epochs, verbose=0, callbacks=[times])
     t0 = time.perf_counter()
     model.fit(xx, y, batch_size=BATCH, epochs=1, verbose=0)
-    call = time.perf_counter() - t0
-    return times.seconds[1:], hist.history["loss"][-1], call
-
-
-def epoch_timer(base):
-    class EpochTimer(base):
-        def __init__(self):
-            super().__init__()
-            self.seconds = []
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self.t0 = time.perf_counter()
-
-        def on_epoch_end(self, epoch, logs=None):
-            self.seconds.append(time.perf_counter() - self.t0)
-    return EpochTimer()
+    return times.seconds[1:], hist.history["loss"][-1], time.perf_counter() - t0
 
 
 def run_keras(x, y, epochs, threads, sparse):
@@ -167,8 +146,7 @@ def child(name, epochs, threads):
     else:
         out = run_keras(x, y, epochs, threads, name == "keras-sparse")
     seconds, loss, call = out
-    print(json.dumps({"name": name, "seconds": seconds, "loss": loss, "fit_call": call,
-                      "pools": C.threadpool_summary()}))
+    report(seconds, loss, fit_call=call)
 
 
 # ---------------------------------------------------------------- parent
@@ -190,40 +168,7 @@ def main():
     x, _ = make_data()
     print(f"data        : {N} x {D} CSR float32, nnz {x.nnz} ({x.nnz / N / D:.2%}), "
           f"batch {BATCH}, 10000-16-16-1 relu/relu/sigmoid, rmsprop")
-    env = child_env(dict(os.environ), args.threads, keep_blas_env=False)
-    env["KERAS_BACKEND"] = "jax"
-    results = {n: [] for n in names}
-    extra = {}
-    for r in range(args.rounds):
-        for n in names:
-            p = subprocess.run([sys.executable, __file__, "--child", n, "--epochs",
-                                str(args.epochs), "--threads", str(args.threads)],
-                               env=env, capture_output=True, text=True)
-            if p.returncode != 0:
-                print(f"{n}: failed\n{p.stderr[-2000:]}")
-                continue
-            out = json.loads(p.stdout.strip().splitlines()[-1])
-            results[n] += out["seconds"]
-            extra.setdefault(n, []).append(out)
-            print(f"round {r + 1} {n:14s} epochs {['%.3f' % s for s in out['seconds']]} "
-                  f"loss {out['loss']:.4f}" +
-                  (f" fit(epochs=1) {out['fit_call']:.3f} s" if out["fit_call"] else ""))
-    for n in names:
-        if extra.get(n):
-            for pool in extra[n][0]["pools"]:
-                print(f"  {n:14s} pool: {pool}")
-    base = C.median(results[names[0]]) if results.get(names[0]) else None
-    rows = []
-    for n in names:
-        if not results[n]:
-            continue
-        med = C.median(results[n])
-        calls = [o["fit_call"] for o in extra[n] if o["fit_call"]]
-        rows.append([n, f"{med:.3f}", f"{min(results[n]):.3f}",
-                     f"{med / base:.2f}x" if base else "-",
-                     f"{C.median(calls):.3f}" if calls else "-"])
-    print(C.fmt_table(["contender", "epoch s (median)", "min", f"vs {names[0]}",
-                       "fit(epochs=1) s"], rows))
+    run_rounds(__file__, names, args, extra_cols=[("fit(epochs=1) s", "fit_call")])
 
 
 if __name__ == "__main__":
