@@ -27,7 +27,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -600,7 +600,8 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
                              "only; model(x) is inference. Received: training="
                              f"{training!r}")
         if not self.built and self._in_shape() is None:
-            arr = np.empty((0, x.shape[1])) if is_sparse(x) else np.asarray(x)
+            arr = (np.empty((0, cast(Any, x).shape[1])) if is_sparse(x)  # its rows' width
+                   else np.asarray(x))
             if arr.ndim < 2:
                 raise ValueError(f"model(x): x must hold a batch, shape (n_samples, ...). "
                                  f"Received: x.shape={arr.shape}")
