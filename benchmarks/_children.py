@@ -7,6 +7,7 @@ BLAS pools threadpoolctl sees, and extras.  Rounds run the children in turn, so
 the noise of a shared machine spreads over all of them."""
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -80,3 +81,25 @@ def run_rounds(script, names, args, extra_cols=()):
         rows.append(row)
     print(C.fmt_table(["contender", "epoch s (median)", "min", f"vs {names[0]}",
                        *(h for h, _ in extra_cols)], rows))
+
+
+def main(script, doc, contenders, default, child, describe, extra_cols=()):
+    """A benchmark script's command line: ``--child NAME`` runs `child(name, epochs,
+    threads)` (which ends with report()); otherwise prints the machine report and
+    `describe()`, then runs the rounds of the contenders in --only (default `default`)."""
+    ap = argparse.ArgumentParser(description=doc.split("\n")[0])
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--only", default=",".join(default))
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child:
+        return child(args.child, args.epochs, args.threads)
+    names = [n for n in args.only.split(",") if n]
+    for n in names:
+        if n not in contenders:
+            ap.error(f"unknown contender {n!r}; expected some of {contenders}")
+    print(C.machine_report(f"{args.threads} per framework (child environments)", probe=False))
+    print(f"data        : {describe()}")
+    run_rounds(script, names, args, extra_cols)

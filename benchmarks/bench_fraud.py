@@ -31,11 +31,10 @@ this shape.
 """
 from __future__ import annotations
 
-import argparse
 import time
 
-import _common as C  # first: puts the repo root on sys.path if needed
-from _children import epoch_timer, report, run_rounds
+import _common  # noqa: F401  (first: puts the repo root on sys.path if needed)
+from _children import epoch_timer, main, report
 
 N_TRAIN, N_VAL, FEATURES, BATCH, POSITIVE = 227_845, 56_962, 30, 2048, 0.0017
 CONTENDERS = ("fastnn", "keras", "torch")
@@ -123,26 +122,10 @@ def child(name, epochs, threads):
     report(*out)
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--epochs", type=int, default=3)
-    ap.add_argument("--only", default=",".join(CONTENDERS))
-    ap.add_argument("--child", help=argparse.SUPPRESS)
-    args = ap.parse_args()
-    if args.child:
-        return child(args.child, args.epochs, args.threads)
-    names = [n for n in args.only.split(",") if n]
-    for n in names:
-        if n not in CONTENDERS:
-            ap.error(f"unknown contender {n!r}; expected some of {CONTENDERS}")
-    print(C.machine_report(f"{args.threads} per framework (child environments)", probe=False))
-    print(f"data        : {N_TRAIN} x {FEATURES} train, {N_VAL} validation, "
-          f"{POSITIVE:.2%} positives, batch {BATCH}, 30-256-256-256-1 Dropout 0.3, Adam 1e-2, "
-          "class_weight")
-    run_rounds(__file__, names, args)
+def describe():
+    return (f"{N_TRAIN} x {FEATURES} train, {N_VAL} validation, {POSITIVE:.2%} positives, "
+            f"batch {BATCH}, 30-256-256-256-1 Dropout 0.3, Adam 1e-2, class_weight")
 
 
 if __name__ == "__main__":
-    main()
+    main(__file__, __doc__, CONTENDERS, CONTENDERS, child, describe)

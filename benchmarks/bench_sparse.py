@@ -35,11 +35,10 @@ over all rounds, and the ratio to fastnn-sparse's median.
 """
 from __future__ import annotations
 
-import argparse
 import time
 
-import _common as C  # first: puts the repo root on sys.path if needed
-from _children import epoch_timer, report, run_rounds
+import _common  # noqa: F401  (first: puts the repo root on sys.path if needed)
+from _children import epoch_timer, main, report
 
 N, D, WORDS, BATCH = 25000, 10000, 100, 512
 CONTENDERS = ("fastnn-sparse", "fastnn-dense", "torch-sparse", "torch-dense", "keras-dense",
@@ -149,27 +148,12 @@ def child(name, epochs, threads):
     report(seconds, loss, fit_call=call)
 
 
-# ---------------------------------------------------------------- parent
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--epochs", type=int, default=3)
-    ap.add_argument("--only", default=",".join(DEFAULT))
-    ap.add_argument("--child", help=argparse.SUPPRESS)
-    args = ap.parse_args()
-    if args.child:
-        return child(args.child, args.epochs, args.threads)
-    names = [n for n in args.only.split(",") if n]
-    for n in names:
-        if n not in CONTENDERS:
-            ap.error(f"unknown contender {n!r}; expected some of {CONTENDERS}")
-    print(C.machine_report(f"{args.threads} per framework (child environments)", probe=False))
+def describe():
     x, _ = make_data()
-    print(f"data        : {N} x {D} CSR float32, nnz {x.nnz} ({x.nnz / N / D:.2%}), "
-          f"batch {BATCH}, 10000-16-16-1 relu/relu/sigmoid, rmsprop")
-    run_rounds(__file__, names, args, extra_cols=[("fit(epochs=1) s", "fit_call")])
+    return (f"{N} x {D} CSR float32, nnz {x.nnz} ({x.nnz / N / D:.2%}), batch {BATCH}, "
+            "10000-16-16-1 relu/relu/sigmoid, rmsprop")
 
 
 if __name__ == "__main__":
-    main()
+    main(__file__, __doc__, CONTENDERS, DEFAULT, child, describe,
+         extra_cols=[("fit(epochs=1) s", "fit_call")])
