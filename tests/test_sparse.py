@@ -365,3 +365,17 @@ def test_imdb_and_reuters_bag_of_words_scripts_with_sparse_inputs():
     assert ns["results"][1] > 0.9, ns["results"]  # it learned the frequent words
     assert ns["predictions"].shape == (1000, 1)
     assert ns["reuters_results"][1] > 0.8, ns["reuters_results"]
+
+
+def test_sparse_batches_from_a_generator_are_refused_with_the_way_out():
+    x, y, _ = data("csr")
+    m = model()
+
+    def batches():
+        for i in range(0, N, 50):
+            yield x[i:i + 50], y[i:i + 50]
+    for call in (lambda: m.fit(batches(), verbose=0), lambda: m.predict(batches()),
+                 lambda: m.evaluate(batches(), verbose=0)):
+        with pytest.raises(TypeError, match=r"x\[0\] x is a scipy\.sparse matrix.*whole "
+                                            r"sparse matrix as x.*toarray"):
+            call()

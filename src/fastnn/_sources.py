@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 
 from ._kernels import _core
+from ._sparse import is_sparse
 from ._validation import check_int, fail
 from ._fit_helpers import N_SUMS, batches_to_hook, stop_at_non_finite
 from ._training_checks import TrainingChecks
@@ -75,6 +76,16 @@ def source_kind(func: str, name: str, x: object) -> str | None:
     if isinstance(x, Iterable):
         return "iterable"
     fail(func, f"unsupported type for argument `{name}`", SUPPORTED, name, x, error=TypeError)
+
+
+def _refuse_sparse_batch(func: str, where: str, bx: object) -> None:
+    """Batches read from a generator or dataset are dense: a sparse matrix is read in
+    place only when it is the whole `x` (fastnn/_sparse.py)."""
+    if is_sparse(bx):
+        raise TypeError(f"{func}(): {where} x is a scipy.sparse matrix; batches from a "
+                        "generator or dataset must be dense arrays. Pass the whole sparse "
+                        "matrix as x (its rows are read in place, never densified), or yield "
+                        "x_batch.toarray().")
 
 
 def _batches(func: str, name: str, src: Any, kind: str, steps: int | None
@@ -136,6 +147,7 @@ class SourceTraining(TrainingChecks):
         model for its sample shape."""
         bx, by, bw = _unpack(func, name, item, i, True)
         where = f"{name}[{i}]"
+        _refuse_sparse_batch(func, where, bx)
         if not self.built:
             shape = self._in_shape() or self._data_shape(func, bx)
             X = self._inputs(func, bx, f"{where} x", shape=shape)
@@ -347,6 +359,7 @@ class SourceTraining(TrainingChecks):
         outs = []
         for i, item in _batches("predict", "x", src, kind, steps):
             bx = _unpack("predict", "x", item, i, False)[0]
+            _refuse_sparse_batch("predict", f"x[{i}]", bx)
             with self._reading("predict"):
                 net = self._net
                 assert net is not None  # built above
