@@ -379,3 +379,18 @@ def test_sparse_batches_from_a_generator_are_refused_with_the_way_out():
         with pytest.raises(TypeError, match=r"x\[0\] x is a scipy\.sparse matrix.*whole "
                                             r"sparse matrix as x.*toarray"):
             call()
+
+
+def test_epoch_metrics_read_the_sparse_rows():
+    """AUC and precision are computed once per epoch from a forward pass over x (and
+    the validation rows): the same on the sparse matrix as on its dense copy."""
+    x, y, _ = data("csr")
+    hs = []
+    for xx in (x, x.toarray()):
+        m = model(optimizer="adam")
+        m.compile(optimizer="adam", loss="binary_crossentropy", metrics=["AUC", "precision"])
+        hs.append(m.fit(xx, y, epochs=2, batch_size=32, verbose=0,
+                        validation_split=0.2).history)
+    assert sorted(hs[0]) == sorted(hs[1])
+    for key in hs[0]:
+        np.testing.assert_allclose(hs[0][key], hs[1][key], rtol=1e-9, err_msg=key)
