@@ -5,10 +5,12 @@
  *   output    δ[L] = ∂C/∂a[L] ⊙ f'(z[L])  or the fused  δ[L] = a[L] − y
  *   recursion δ[l−1] = (δ[l]·W[l]ᵀ) ⊙ m[l−1] ⊙ f'(z[l−1])
  *   gradients ∂C/∂W[l] = a[l−1]ᵀ·δ[l],  ∂C/∂b[l] = Σ_rows δ[l]  (+ penalty gradient)
- * A normalization layer takes the place of the product (fnn_net_stages.h).
- * (About 480 lines: the epoch loop, its overflow guard and its frozen-layer update
- * share this file's helpers; the layer kinds and the split step are in the two
- * headers it includes.)
+ * A normalization layer takes the place of the product (fnn_net_stages.h); a sparse
+ * input (net->sparse_x) goes through the first layer's CSR products
+ * (fnn_net_sparse.h), that layer being dense.
+ * (About 520 lines: the epoch loop, its overflow guard and its frozen-layer update
+ * share this file's helpers; the layer kinds, the sparse first layer and the split
+ * step are in the three headers it includes.)
  */
 #ifndef FNN_T
 #include <float.h>
