@@ -103,9 +103,6 @@ def test_batchnorm_split_step_on_1_and_2_threads_equals_densified(dtype):
         for wa, wb in zip(w, ref_w):
             np.testing.assert_allclose(wa, wb, **norm_close(dtype), err_msg=str(key))
         np.testing.assert_allclose(p, ref_p, **norm_close(dtype), err_msg=str(key))
-    # the sparse first layer is one scatter on either path: 2 threads give 1 thread's
-    # split bits on the sparse matrix whichever threads ran the chunks
-    np.testing.assert_allclose(runs[2, "sparse"][1], runs[2, "dense"][1], **norm_close(dtype))
 
 
 BEFORE_FIRST_DENSE = {
