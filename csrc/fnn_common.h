@@ -119,6 +119,9 @@ typedef struct {
     /* Products with B*n_in*n_out below this many multiply-adds use direct
      * loops: a BLAS call costs more than the arithmetic for small layers. */
     ptrdiff_t small_gemm;
+    /* float32 products of at least small_gemm multiply-adds with bfloat16 inputs
+     * (fnn_gemm_bf16.h: FNN_BF16_OFF, _EMULATED or _AVX512); float64 ignores it */
+    int bf16;
 } fnn_blas;
 
 /* memcpy of a short row (a batch row of a narrow input, a bias): a call into libc

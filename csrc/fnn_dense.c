@@ -3,11 +3,15 @@
  * Small products run as direct loops whose innermost loop walks a contiguous
  * row of W or δ (so the compiler vectorises it); products of at least
  * blas->small_gemm multiply-adds go to BLAS (gemm, or gemv for one sample).
+ * Under mixed_bfloat16 (float32 with blas->bf16 set) every product of at least
+ * small_gemm multiply-adds goes to fnn_gemm_rm's bfloat16 kernel, one sample and
+ * n_in <= 2 included; smaller ones stay float32 loops (more exact, and cheaper).
  * Measured exceptions (benchmarks/bench_dense_threshold.py): with n_in <= 2
  * the loops win at every size, and so does the backward pass of one sample. */
 #ifndef FNN_T
 #include <string.h>
 #include "fnn_dense.h"
+#include "fnn_gemm_bf16.h"
 #include "fnn_fastmath.h" /* FNN_VLEN: float lanes of one vector register at this level */
 #define FNN_TEMPLATE_FILE "fnn_dense.c"
 #include "fnn_instantiate.h"
@@ -115,6 +119,12 @@ void FNN_(fnn_gemm_rm)(const fnn_blas *blas, int tA, int tB, ptrdiff_t M, ptrdif
     int la = (int)lda, lb = (int)ldb, lc = (int)ldc;
     FNN_ASSERT(M >= 0 && N >= 0 && K >= 0);
     if (M == 0 || N == 0) return;
+    if (sizeof(FNN_T) == sizeof(float) && blas->bf16 != FNN_BF16_OFF) {
+        /* mixed_bfloat16: the same product with inputs rounded to bfloat16 */
+        fnn_gemm_bf16(blas->bf16, tA, tB, M, N, K, (float)alpha, (const float *)A, lda,
+                      (const float *)Bm, ldb, (float)beta, (float *)C, ldc);
+        return;
+    }
     FNN_GEMM(blas)(&tb, &ta, &m, &n, &k, &alpha, (FNN_T *)Bm, &lb, (FNN_T *)A, &la,
                    &beta, C, &lc);
 }
@@ -142,7 +152,8 @@ void FNN_(fnn_dense_forward)(const fnn_blas *blas, ptrdiff_t B, ptrdiff_t n_in,
         if (b) fnn_copy_row(z, b, (size_t)n_out * sizeof(FNN_T));
         else memset(z, 0, (size_t)n_out * sizeof(FNN_T));
     }
-    if (B == 1 && n_in * n_out >= blas->small_gemm) {
+    const int bf16 = sizeof(FNN_T) == sizeof(float) && blas->bf16 != FNN_BF16_OFF;
+    if (B == 1 && !bf16 && n_in * n_out >= blas->small_gemm) {
         /* one sample, matrix-vector: z := Wᵀ·x + z.  Row-major W (n_in, n_out) is
          * the column-major (n_out, n_in) matrix whose product with x gives z. */
         char trans = 'N';
@@ -152,7 +163,7 @@ void FNN_(fnn_dense_forward)(const fnn_blas *blas, ptrdiff_t B, ptrdiff_t n_in,
                        &one);
         return;
     }
-    if (n_in > 2 && B * n_in * n_out >= blas->small_gemm) {
+    if ((n_in > 2 || bf16) && B * n_in * n_out >= blas->small_gemm) {
         /* Z := 1·X·W + 1·Z   (Z holds the broadcast bias) */
         FNN_(fnn_gemm_rm)(blas, 0, 0, B, n_out, n_in, (FNN_T)1, X, n_in, W, n_out,
                           (FNN_T)1, Z, n_out);
@@ -185,7 +196,8 @@ void FNN_(fnn_dense_forward)(const fnn_blas *blas, ptrdiff_t B, ptrdiff_t n_in,
 static inline int FNN_(backward_gemm)(const fnn_blas *blas, ptrdiff_t B, ptrdiff_t n_in,
                                       ptrdiff_t n_out)
 {
-    return B > 1 && n_in > 2 && B * n_in * n_out >= blas->small_gemm;
+    const int bf16 = sizeof(FNN_T) == sizeof(float) && blas->bf16 != FNN_BF16_OFF;
+    return ((B > 1 && n_in > 2) || bf16) && B * n_in * n_out >= blas->small_gemm;
 }
 
 void FNN_(fnn_dense_backward_bias)(ptrdiff_t B, ptrdiff_t n_out, const FNN_T *delta, FNN_T *db)

@@ -150,7 +150,67 @@ cdef fnn_blas _make_blas(Py_ssize_t small_gemm):
     blas.sgemv = _sgemv
     blas.dgemv = _dgemv
     blas.small_gemm = small_gemm
+    blas.bf16 = FNN_BF16_OFF
     return blas
+
+
+# mixed_bfloat16 (fastnn/mixed_precision.py): the float32 products of a Net made
+# with mixed=True take bfloat16 inputs (csrc/fnn_gemm_bf16.h).  vdpbf16ps at the
+# avx512 level on a CPU with AVX512_BF16; elsewhere (lower levels, other CPUs) the
+# portable emulation, which computes the same sums in the same order.
+cdef int _HAVE_BF16 = fnn_have_avx512_bf16()
+
+
+cdef inline int _bf16_mode(bint mixed) noexcept:
+    if not mixed:
+        return FNN_BF16_OFF
+    if _HAVE_BF16 and _LEVEL == FNN_ISA_AVX512:
+        return FNN_BF16_AVX512
+    return FNN_BF16_EMULATED
+
+
+def bf16_kernel():
+    """The kernel mixed_bfloat16's products run on now: "avx512_bf16" (vdpbf16ps) or
+    "emulated" (portable C with the same rounding of the inputs and float32 sums)."""
+    return "avx512_bf16" if _bf16_mode(True) == FNN_BF16_AVX512 else "emulated"
+
+
+def gemm_bf16_kernel(A, B, C, bint tA=False, bint tB=False, float alpha=1.0,
+                     float beta=0.0, str kernel="auto"):
+    """C := alpha·op(A)·op(B) + beta·C with A and B rounded to bfloat16 (float32
+    C-contiguous 2-D arrays); kernel "auto", "emulated" or "avx512_bf16"."""
+    cdef int mode
+    if kernel == "auto":
+        mode = _bf16_mode(True)
+    elif kernel == "emulated":
+        mode = FNN_BF16_EMULATED
+    elif kernel == "avx512_bf16":
+        if not _HAVE_BF16:
+            raise ValueError("gemm_bf16_kernel: this CPU has no AVX512_BF16")
+        mode = FNN_BF16_AVX512
+    else:
+        raise ValueError(f"gemm_bf16_kernel: kernel must be 'auto', 'emulated' or "
+                         f"'avx512_bf16', received {kernel!r}")
+    for name, a in (("A", A), ("B", B), ("C", C)):
+        if not isinstance(a, np.ndarray) or a.dtype != np.float32 or a.ndim != 2 \
+                or not a.flags.c_contiguous:
+            raise TypeError(f"gemm_bf16_kernel: {name} must be a C-contiguous 2-D float32 array")
+    if not C.flags.writeable:
+        raise ValueError("gemm_bf16_kernel: C must be writable")
+    cdef Py_ssize_t M = A.shape[1] if tA else A.shape[0]
+    cdef Py_ssize_t K = A.shape[0] if tA else A.shape[1]
+    cdef Py_ssize_t N = B.shape[0] if tB else B.shape[1]
+    if (B.shape[1] if tB else B.shape[0]) != K or C.shape[0] != M or C.shape[1] != N:
+        raise ValueError(f"gemm_bf16_kernel: shapes do not chain: op(A) {M}x{K}, "
+                         f"op(B) {(B.shape[1] if tB else B.shape[0])}x{N}, C {C.shape}")
+    if M * K >= 2**31 or K * N >= 2**31 or M * N >= 2**31:
+        raise ValueError("gemm_bf16_kernel: a dimension product reaches 2^31")
+    cdef const float *pa = <const float *>cnp.PyArray_DATA(<cnp.ndarray>A)
+    cdef const float *pb = <const float *>cnp.PyArray_DATA(<cnp.ndarray>B)
+    cdef float *pc = <float *>cnp.PyArray_DATA(<cnp.ndarray>C)
+    cdef Py_ssize_t lda = A.shape[1], ldb = B.shape[1], ldc = N
+    with nogil:
+        fnn_gemm_bf16(mode, tA, tB, M, N, K, alpha, pa, lda, pb, ldb, beta, pc, ldc)
 
 
 cdef cnp.ndarray _array(object arr, str name, int typenum, str dtype_name, bint writable):
@@ -382,10 +442,12 @@ cdef class Net:
 
     cdef public object params
     cdef public StateGuard guard
+    cdef readonly bint mixed  # mixed_bfloat16: float32 products with bfloat16 inputs
 
     def __cinit__(self, layers, input_dropout, int loss, bint fused, int acc,
                   bint want_err, Py_ssize_t y_cols, Py_ssize_t n_params, bint is64,
-                  Py_ssize_t small_gemm=DEFAULT_SMALL_GEMM, bint weighted=False):
+                  Py_ssize_t small_gemm=DEFAULT_SMALL_GEMM, bint weighted=False,
+                  bint mixed=False):
         cdef Py_ssize_t n = len(layers), l, w_len
         cdef int kind
         if n < 1:
@@ -437,7 +499,11 @@ cdef class Net:
         self.c.y_cols = y_cols
         self.c.weighted = weighted
         self.c.n_params = n_params
+        if mixed and is64:
+            raise ValueError("Net: mixed_bfloat16 computes in float32; is64 must be False")
         self.c.blas = _make_blas(small_gemm)
+        self.mixed = mixed
+        self.c.blas.bf16 = _bf16_mode(mixed)
         self.ws_units = fnn_net_layout(&self.c)
         self.max_width = self.c.max_width
         self.is64 = is64
@@ -468,6 +534,11 @@ cdef fnn_noise _make_noise(spec, bint last) except *:
         z.rate[k] = rate
     z.n = len(spec)
     return z
+
+
+cdef inline void _sync_bf16(Net net) noexcept:
+    # the level may have changed since the Net was built (set_isa); the GIL is held
+    net.c.blas.bf16 = _bf16_mode(net.mixed)
 
 
 cdef fnn_optim _make_optim(tuple opt):
@@ -515,6 +586,7 @@ def train(Net net not None, tuple opt, P, G, S1, S2, ws, Py_ssize_t cap, X, Y, o
     cdef fnn_csr csr
     cdef const void *px
     cdef Py_ssize_t n_rows = _input(net, X, "train", &csr, &px)
+    _sync_bf16(net)  # before the copy: c carries blas.bf16
     cdef fnn_net c = net.c  # this call's plan: the model's, reading csr when sparse
     c.sparse_x = &csr if px == NULL else NULL
     cdef Py_ssize_t n_order, n_done = 0
@@ -580,6 +652,7 @@ def loss_grad(Net net not None, P, G, ws, Py_ssize_t cap, X, Y, rng, sums):
     _check_sparse_labels(net, py, B)
     cdef uint64_t *r = NULL if rng is None else _rng(rng)
     cdef const fnn_kernels *k = _K
+    _sync_bf16(net)
     with nogil:
         if d:
             cost = k.net_loss_grad_f64(&net.c, <const double *>pp, <double *>pg, <double *>pw,
@@ -596,6 +669,7 @@ def evaluate(Net net not None, P, ws, Py_ssize_t cap, X, Y, sums):
     cdef fnn_csr csr
     cdef const void *px
     cdef Py_ssize_t n = _input(net, X, "evaluate", &csr, &px)
+    _sync_bf16(net)  # before the copy: c carries blas.bf16
     cdef fnn_net c = net.c  # this call's plan: the model's, reading csr when sparse
     c.sparse_x = &csr if px == NULL else NULL
     cdef Py_ssize_t n_sums
@@ -686,6 +760,7 @@ cdef class CHandle:
         self.ctx.params = cnp.PyArray_DATA(<cnp.ndarray>self.params)
         self.ctx.is64 = net.is64
         self.ctx.k = _K
+        _sync_bf16(net)
         self.isa = get_isa()
         self.ctx.max_width = net.max_width
         self.handle.ctx = &self.ctx
@@ -712,6 +787,7 @@ cdef cnp.ndarray _predict_core(Net net, const void *pp, const void *px, Py_ssize
     implementation behind predict and predict_fast (workspace on the stack when it
     fits)."""
     cdef bint d = net.is64
+    _sync_bf16(net)  # before the copy: c carries blas.bf16
     cdef fnn_net c = net.c  # this call's plan: the model's, reading csr when sparse
     c.sparse_x = csr
     cdef cnp.npy_intp dims[2]
@@ -779,6 +855,7 @@ def predict_threads(Net net not None, P, X, int threads):
     cdef fnn_csr csr
     cdef const void *px
     cdef Py_ssize_t n = _input(net, X, "predict", &csr, &px)
+    _sync_bf16(net)  # before the copy: c carries blas.bf16
     cdef fnn_net c = net.c  # this call's plan: the model's, reading csr when sparse
     c.sparse_x = &csr if px == NULL else NULL
     cdef void *pp = _data(P, "P", d, net.n_params, True, False)
@@ -953,12 +1030,14 @@ cdef bint _is64(x) except -1:
     return (<cnp.ndarray>x).dtype == np.float64
 
 
-def dense_forward_kernel(X, W, b, Z, Py_ssize_t small_gemm=DEFAULT_SMALL_GEMM):
+def dense_forward_kernel(X, W, b, Z, Py_ssize_t small_gemm=DEFAULT_SMALL_GEMM,
+                         bint mixed=False):
     cdef bint d = _is64(X)
     cdef Py_ssize_t B = X.shape[0], n_in = X.shape[1], n_out = W.shape[1]
     if W.shape[0] != n_in or n_in < 1 or n_out < 1:
         raise ValueError("dense_forward_kernel: W must be (n_in, n_out)")
     cdef fnn_blas blas = _make_blas(small_gemm)
+    blas.bf16 = _bf16_mode(mixed and not d)
     cdef void *px = _data(X, "X", d, B * n_in, True, False)
     cdef void *pw = _data(W, "W", d, n_in * n_out, True, False)
     cdef void *pb = NULL if b is None else _data(b, "b", d, n_out, True, False)
@@ -967,12 +1046,14 @@ def dense_forward_kernel(X, W, b, Z, Py_ssize_t small_gemm=DEFAULT_SMALL_GEMM):
     else: _K.dense_forward_f32(&blas, B, n_in, n_out, <float *>px, <float *>pw, <float *>pb, <float *>pz)
 
 
-def dense_backward_kernel(X, delta, W, dW, db, dX, Py_ssize_t small_gemm=DEFAULT_SMALL_GEMM):
+def dense_backward_kernel(X, delta, W, dW, db, dX, Py_ssize_t small_gemm=DEFAULT_SMALL_GEMM,
+                          bint mixed=False):
     cdef bint d = _is64(X)
     cdef Py_ssize_t B = X.shape[0], n_in = X.shape[1], n_out = W.shape[1]
     if W.shape[0] != n_in or n_in < 1 or n_out < 1:
         raise ValueError("dense_backward_kernel: W must be (n_in, n_out)")
     cdef fnn_blas blas = _make_blas(small_gemm)
+    blas.bf16 = _bf16_mode(mixed and not d)
     cdef void *px = _data(X, "X", d, B * n_in, True, False)
     cdef void *pd = _data(delta, "delta", d, B * n_out, True, False)
     cdef void *pw = _data(W, "W", d, n_in * n_out, True, False)

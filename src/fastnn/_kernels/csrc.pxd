@@ -22,6 +22,7 @@ cdef extern from "fastnn.h" nogil:
         fnn_sgemv_t sgemv
         fnn_dgemv_t dgemv
         Py_ssize_t small_gemm
+        int bf16
 
     ctypedef struct fnn_optim:
         int kind
@@ -77,6 +78,16 @@ cdef extern from "fastnn.h" nogil:
         Py_ssize_t ws_x, ws_xm, ws_xd, ws_xn, ws_y, ws_units, max_width
 
     Py_ssize_t fnn_net_layout(fnn_net *net)
+
+    # bfloat16-input products (fnn_gemm_bf16.h)
+    enum:
+        FNN_BF16_OFF
+        FNN_BF16_EMULATED
+        FNN_BF16_AVX512
+    int fnn_have_avx512_bf16()
+    void fnn_gemm_bf16(int mode, int tA, int tB, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
+                       float alpha, const float *A, Py_ssize_t lda, const float *B,
+                       Py_ssize_t ldb, float beta, float *C, Py_ssize_t ldc)
 
     # fastnn's threads (fnn_pool.h)
     ctypedef struct fnn_pool:
