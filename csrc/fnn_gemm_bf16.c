@@ -32,7 +32,9 @@ static inline uint32_t fnn_bf16_pair(float even, float odd)
     return (uint32_t)fnn_bf16_round(even) | ((uint32_t)fnn_bf16_round(odd) << 16);
 }
 
-/* Aw[m·P + p] = (bf16 A(m, 2p), bf16 A(m, 2p+1)), P = ⌈K/2⌉, zero past K */
+/* Aw[m·ars + p·acs] = (bf16 A(m, 2p), bf16 A(m, 2p+1)), P = ⌈K/2⌉, zero past K;
+ * rows of pairs (ars = P, acs = 1) for A, pairs of rows (ars = 1, acs = M) for Aᵀ,
+ * so that the packing reads and writes contiguously either way */
 void fnn_bf16_pack_a(int tA, ptrdiff_t M, ptrdiff_t K, const float *A, ptrdiff_t lda,
                      uint32_t *Aw)
 {
@@ -49,9 +51,9 @@ void fnn_bf16_pack_a(int tA, ptrdiff_t M, ptrdiff_t K, const float *A, ptrdiff_t
     for (ptrdiff_t p = 0; p < P; p++) { /* A(m, k) = A[k·lda + m]: rows of k contiguous in m */
         const float *e = A + 2 * p * lda, *o = A + (2 * p + 1) * lda;
         if (2 * p + 1 < K)
-            for (ptrdiff_t m = 0; m < M; m++) Aw[m * P + p] = fnn_bf16_pair(e[m], o[m]);
+            for (ptrdiff_t m = 0; m < M; m++) Aw[p * M + m] = fnn_bf16_pair(e[m], o[m]);
         else
-            for (ptrdiff_t m = 0; m < M; m++) Aw[m * P + p] = fnn_bf16_pair(e[m], 0.0f);
+            for (ptrdiff_t m = 0; m < M; m++) Aw[p * M + m] = fnn_bf16_pair(e[m], 0.0f);
     }
 }
 
@@ -93,7 +95,8 @@ static inline void fnn_bf16_store(float *c, float sum, float alpha, float beta, 
 }
 
 static void fnn_gemm_bf16_packed_emulated(ptrdiff_t M, ptrdiff_t N, ptrdiff_t P, float alpha,
-                                          const uint32_t *Aw, const uint32_t *Bp,
+                                          const uint32_t *Aw, ptrdiff_t ars, ptrdiff_t acs,
+                                          const uint32_t *Bp,
                                           ptrdiff_t ldp, float beta, float *C, ptrdiff_t ldc)
 {
     for (ptrdiff_t n0 = 0; n0 < N; n0 += FNN_BF16_NR) {
@@ -103,7 +106,7 @@ static void fnn_gemm_bf16_packed_emulated(ptrdiff_t M, ptrdiff_t N, ptrdiff_t P,
             for (ptrdiff_t m = 0; m < M; m++) {
                 float acc[FNN_BF16_NR] = {0};
                 for (ptrdiff_t p = p0; p < p1; p++) {
-                    const uint32_t a = Aw[m * P + p];
+                    const uint32_t a = Aw[m * ars + p * acs];
                     const uint32_t *b = Bp + p * ldp + n0;
                     for (int j = 0; j < FNN_BF16_NR; j++) acc[j] = fnn_bf16_dot2(acc[j], a, b[j]);
                 }
@@ -157,11 +160,15 @@ void fnn_gemm_bf16(int mode, int tA, int tB, ptrdiff_t M, ptrdiff_t N, ptrdiff_t
         return;
     }
     uint32_t *Bp = buf, *Aw = buf + P * ldp; /* Bp first: 64-byte aligned rows */
-    fnn_bf16_pack_b(tB, K, N, B, ldb, Bp, ldp);
-    fnn_bf16_pack_a(tA, M, K, A, lda, Aw);
-    if (mode == FNN_BF16_AVX512)
-        fnn_gemm_bf16_packed_avx512(M, N, P, alpha, Aw, Bp, ldp, beta, C, ldc);
-    else
-        fnn_gemm_bf16_packed_emulated(M, N, P, alpha, Aw, Bp, ldp, beta, C, ldc);
+    const ptrdiff_t ars = tA ? 1 : P, acs = tA ? M : 1;
+    if (mode == FNN_BF16_AVX512) {
+        fnn_bf16_pack_b_avx512(tB, K, N, B, ldb, Bp, ldp);
+        fnn_bf16_pack_a_avx512(tA, M, K, A, lda, Aw);
+        fnn_gemm_bf16_packed_avx512(M, N, P, alpha, Aw, ars, acs, Bp, ldp, beta, C, ldc);
+    } else {
+        fnn_bf16_pack_b(tB, K, N, B, ldb, Bp, ldp);
+        fnn_bf16_pack_a(tA, M, K, A, lda, Aw);
+        fnn_gemm_bf16_packed_emulated(M, N, P, alpha, Aw, ars, acs, Bp, ldp, beta, C, ldc);
+    }
     free(buf);
 }

@@ -27,12 +27,15 @@
 
 enum { FNN_BF16_OFF = 0, FNN_BF16_EMULATED = 1, FNN_BF16_AVX512 = 2 };
 
-/* bfloat16 bits of x, rounded to nearest even; a NaN stays a (quiet) NaN */
+/* bfloat16 bits of x, rounded to nearest even; a NaN stays a (quiet) NaN; a
+ * subnormal x gives a zero of its sign (vdpbf16ps treats subnormal inputs as zero,
+ * so the emulation does too) */
 static inline uint16_t fnn_bf16_round(float x)
 {
     uint32_t u;
     memcpy(&u, &x, 4);
     if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40u);
+    if ((u & 0x7f800000u) == 0) return (uint16_t)((u >> 16) & 0x8000u);
     return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
 }
 
@@ -61,8 +64,13 @@ void fnn_bf16_pack_a(int tA, ptrdiff_t M, ptrdiff_t K, const float *A, ptrdiff_t
                      uint32_t *Aw);
 void fnn_bf16_pack_b(int tB, ptrdiff_t K, ptrdiff_t N, const float *B, ptrdiff_t ldb,
                      uint32_t *Bp, ptrdiff_t ldp);
+void fnn_bf16_pack_a_avx512(int tA, ptrdiff_t M, ptrdiff_t K, const float *A, ptrdiff_t lda,
+                            uint32_t *Aw);
+void fnn_bf16_pack_b_avx512(int tB, ptrdiff_t K, ptrdiff_t N, const float *B, ptrdiff_t ldb,
+                            uint32_t *Bp, ptrdiff_t ldp);
 void fnn_gemm_bf16_packed_avx512(ptrdiff_t M, ptrdiff_t N, ptrdiff_t P, float alpha,
-                                 const uint32_t *Aw, const uint32_t *Bp, ptrdiff_t ldp,
-                                 float beta, float *C, ptrdiff_t ldc);
+                                 const uint32_t *Aw, ptrdiff_t ars, ptrdiff_t acs,
+                                 const uint32_t *Bp, ptrdiff_t ldp, float beta, float *C,
+                                 ptrdiff_t ldc);
 
 #endif

@@ -175,42 +175,48 @@ def bf16_kernel():
     return "avx512_bf16" if _bf16_mode(True) == FNN_BF16_AVX512 else "emulated"
 
 
-def gemm_bf16_kernel(A, B, C, bint tA=False, bint tB=False, float alpha=1.0,
-                     float beta=0.0, str kernel="auto"):
-    """C := alpha·op(A)·op(B) + beta·C with A and B rounded to bfloat16 (float32
-    C-contiguous 2-D arrays); kernel "auto", "emulated" or "avx512_bf16"."""
-    cdef int mode
-    if kernel == "auto":
+def gemm_kernel(A, B, C, bint tA=False, bint tB=False, float alpha=1.0,
+                float beta=0.0, str kernel="auto"):
+    """C := alpha·op(A)·op(B) + beta·C on float32 C-contiguous 2-D arrays, for tests
+    and benchmarks: kernel "sgemm" (the float32 BLAS every product uses), or with A
+    and B rounded to bfloat16: "auto" (as mixed_bfloat16 now), "emulated",
+    "avx512_bf16"."""
+    cdef int mode = FNN_BF16_OFF
+    if kernel == "sgemm":
+        pass
+    elif kernel == "auto":
         mode = _bf16_mode(True)
     elif kernel == "emulated":
         mode = FNN_BF16_EMULATED
     elif kernel == "avx512_bf16":
         if not _HAVE_BF16:
-            raise ValueError("gemm_bf16_kernel: this CPU has no AVX512_BF16")
+            raise ValueError("gemm_kernel: this CPU has no AVX512_BF16")
         mode = FNN_BF16_AVX512
     else:
-        raise ValueError(f"gemm_bf16_kernel: kernel must be 'auto', 'emulated' or "
+        raise ValueError(f"gemm_kernel: kernel must be 'sgemm', 'auto', 'emulated' or "
                          f"'avx512_bf16', received {kernel!r}")
     for name, a in (("A", A), ("B", B), ("C", C)):
         if not isinstance(a, np.ndarray) or a.dtype != np.float32 or a.ndim != 2 \
                 or not a.flags.c_contiguous:
-            raise TypeError(f"gemm_bf16_kernel: {name} must be a C-contiguous 2-D float32 array")
+            raise TypeError(f"gemm_kernel: {name} must be a C-contiguous 2-D float32 array")
     if not C.flags.writeable:
-        raise ValueError("gemm_bf16_kernel: C must be writable")
+        raise ValueError("gemm_kernel: C must be writable")
     cdef Py_ssize_t M = A.shape[1] if tA else A.shape[0]
     cdef Py_ssize_t K = A.shape[0] if tA else A.shape[1]
     cdef Py_ssize_t N = B.shape[0] if tB else B.shape[1]
     if (B.shape[1] if tB else B.shape[0]) != K or C.shape[0] != M or C.shape[1] != N:
-        raise ValueError(f"gemm_bf16_kernel: shapes do not chain: op(A) {M}x{K}, "
+        raise ValueError(f"gemm_kernel: shapes do not chain: op(A) {M}x{K}, "
                          f"op(B) {(B.shape[1] if tB else B.shape[0])}x{N}, C {C.shape}")
     if M * K >= 2**31 or K * N >= 2**31 or M * N >= 2**31:
-        raise ValueError("gemm_bf16_kernel: a dimension product reaches 2^31")
+        raise ValueError("gemm_kernel: a dimension product reaches 2^31")
     cdef const float *pa = <const float *>cnp.PyArray_DATA(<cnp.ndarray>A)
     cdef const float *pb = <const float *>cnp.PyArray_DATA(<cnp.ndarray>B)
     cdef float *pc = <float *>cnp.PyArray_DATA(<cnp.ndarray>C)
-    cdef Py_ssize_t lda = A.shape[1], ldb = B.shape[1], ldc = N
+    cdef Py_ssize_t lda = max(A.shape[1], 1), ldb = max(B.shape[1], 1), ldc = max(N, 1)
+    cdef fnn_blas blas = _make_blas(0)
+    blas.bf16 = mode
     with nogil:
-        fnn_gemm_bf16(mode, tA, tB, M, N, K, alpha, pa, lda, pb, ldb, beta, pc, ldc)
+        fnn_gemm_rm_f32(&blas, tA, tB, M, N, K, alpha, pa, lda, pb, ldb, beta, pc, ldc)
 
 
 cdef cnp.ndarray _array(object arr, str name, int typenum, str dtype_name, bint writable):

@@ -85,6 +85,9 @@ cdef extern from "fastnn.h" nogil:
         FNN_BF16_EMULATED
         FNN_BF16_AVX512
     int fnn_have_avx512_bf16()
+    void fnn_gemm_rm_f32(const fnn_blas *blas, int tA, int tB, Py_ssize_t M, Py_ssize_t N,
+                         Py_ssize_t K, float alpha, const float *A, Py_ssize_t lda,
+                         const float *B, Py_ssize_t ldb, float beta, float *C, Py_ssize_t ldc)
     void fnn_gemm_bf16(int mode, int tA, int tB, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
                        float alpha, const float *A, Py_ssize_t lda, const float *B,
                        Py_ssize_t ldb, float beta, float *C, Py_ssize_t ldc)
