@@ -66,6 +66,10 @@ typedef struct {
     int frozen;               /* trainable = False: its W, b and their optimizer state
                                  are never updated (the gradient is still computed);
                                  a frozen batch norm uses its moving statistics */
+    int bf16;                 /* mixed_bfloat16 (dense stages only): its products take
+                                 bfloat16 inputs, in the mode net->blas.bf16 names
+                                 (fnn_gemm_bf16.h); a sparse first layer's CSR products
+                                 (fnn_net_sparse.h) stay float32 */
     /* set by fnn_net_layout: offsets into ws, in units of cap elements; ws_xh (x̂) and
        ws_st (statistics: 3·n_out units for batch norm, 2 for layer norm, 1 for unit
        norm), ws_n (the noise's added term) are −1 when unused */
@@ -107,6 +111,15 @@ typedef struct {
     /* set by fnn_net_layout */
     ptrdiff_t ws_x, ws_xm, ws_xd, ws_xn, ws_y, ws_units, max_width;
 } fnn_net;
+
+/* The BLAS table for layer L's products: net->blas, with bfloat16 inputs only for
+ * a mixed_bfloat16 layer. */
+static inline fnn_blas fnn_layer_blas(const fnn_net *net, const fnn_layer *L)
+{
+    fnn_blas b = net->blas;
+    if (!L->bf16) b.bf16 = 0;
+    return b;
+}
 
 /* Computes the workspace offsets; returns ws_units. */
 ptrdiff_t fnn_net_layout(fnn_net *net);

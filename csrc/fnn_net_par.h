@@ -83,7 +83,8 @@ static void FNN_(par_back)(FNN_(par_step) *s, ptrdiff_t c, ptrdiff_t r0, ptrdiff
         FNN_T *dprev = ws + cap * Lp->ws_d + r0 * wp;
         const FNN_T *d = ws + cap * L->ws_d + r0 * L->n_out;
         if (L->kind == FNN_STAGE_DENSE) {
-            FNN_(fnn_dense_backward_input)(&net->blas, b, s->B, L->n_in, L->n_out, d,
+            const fnn_blas lb = fnn_layer_blas(net, L);
+            FNN_(fnn_dense_backward_input)(&lb, b, s->B, L->n_in, L->n_out, d,
                                            s->P + L->w_off, dprev);
         } else if (FNN_(batch_stats)(L)) { /* with the batch's sums (par_loss_grad) */
             const ptrdiff_t n = L->n_out;
@@ -254,10 +255,12 @@ static void FNN_(par_weights)(void *vs, ptrdiff_t i)
     if (l == 0 && s->net->sparse_x) /* one item, all rows (par_plan) */
         FNN_(sparse_backward_weights)(s->net->sparse_x, s->order, 0, s->B, L->n_in, L->n_out,
                                       delta, s->G + L->w_off);
-    else
-        FNN_(fnn_dense_backward_weights)(&s->net->blas, s->B, L->n_in, L->n_out,
+    else {
+        const fnn_blas lb = fnn_layer_blas(s->net, L);
+        FNN_(fnn_dense_backward_weights)(&lb, s->B, L->n_in, L->n_out,
                                          FNN_(par_input)(s, l), delta, i0, s->item_i1[i],
                                          s->G + L->w_off);
+    }
     if (i0 == 0 && L->b_off >= 0)
         FNN_(fnn_dense_backward_bias)(s->B, L->n_out, delta, s->G + L->b_off);
     if (s->grad_max) { /* while the rows are in cache (fnn_net_train's overflow test) */

@@ -42,8 +42,10 @@ static void FNN_(stage_forward)(const fnn_net *net, const fnn_layer *L, const FN
     case FNN_STAGE_UNITNORM:
         FNN_(fnn_unitnorm_forward)(B, n, in, st ? st + r0 : NULL, z);
         break;
-    default:
-        FNN_(fnn_dense_forward)(&net->blas, B, L->n_in, n, in, P + L->w_off, b, z);
+    default: {
+        const fnn_blas lb = fnn_layer_blas(net, L); /* bfloat16 inputs when mixed */
+        FNN_(fnn_dense_forward)(&lb, B, L->n_in, n, in, P + L->w_off, b, z);
+    }
     }
 }
 
@@ -98,7 +100,8 @@ static void FNN_(stage_backward)(const fnn_net *net, const fnn_layer *L, const F
 {
     const FNN_T *d = ws + cap * L->ws_d;
     if (L->kind == FNN_STAGE_DENSE) {
-        FNN_(fnn_dense_backward)(&net->blas, B, L->n_in, L->n_out, in, d, P + L->w_off,
+        const fnn_blas lb = fnn_layer_blas(net, L); /* bfloat16 inputs when mixed */
+        FNN_(fnn_dense_backward)(&lb, B, L->n_in, L->n_out, in, d, P + L->w_off,
                                  G + L->w_off, L->b_off >= 0 ? G + L->b_off : NULL, dprev);
         return;
     }

@@ -11,7 +11,7 @@ Keras; the docstrings call that course's conventions "the guide's".
 >>> model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
 """
 from . import (activations, callbacks, datasets, initializers, layers, losses,
-               model_selection, optimizers, plot, regularizers, utils)
+               mixed_precision, model_selection, optimizers, plot, regularizers, utils)
 from ._validation import (ConvergenceWarning, MismatchedLossWarning, ModelFileError,
                           NonFiniteLossError, NotFittedError, ZeroGradientWarning)
 from ._version import __version__
@@ -35,6 +35,6 @@ __all__ = [
     "Sequential", "Input", "load_model", "ModelFileError", "set_num_threads",
     "get_num_threads", "num_threads", "Perceptron", "clone_model", "layers", "activations", "losses",
     "optimizers", "regularizers", "initializers", "callbacks", "datasets",
-    "model_selection", "plot", "utils", "NotFittedError", "NonFiniteLossError", "ConvergenceWarning",
+    "mixed_precision", "model_selection", "plot", "utils", "NotFittedError", "NonFiniteLossError", "ConvergenceWarning",
     "MismatchedLossWarning", "ZeroGradientWarning", "__version__",
 ]

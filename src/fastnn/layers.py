@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from . import activations, initializers, regularizers
+from . import activations, initializers, mixed_precision, regularizers
 from ._validation import as_float_array, check_bool, check_float, check_int, fail
 from ._variables import WeightView
 
@@ -271,6 +271,10 @@ class Dense(Layer):
     input_shape : tuple (n_features,), optional
         On the first layer, instead of an ``Input``; ``input_dim=n_features`` is the
         same (Keras 3 accepts both).
+    dtype : "float32", "mixed_bfloat16", a ``fastnn.mixed_precision.Policy`` or None
+        The dtype policy (None: the global one, ``mixed_precision.global_policy()``);
+        under "mixed_bfloat16" the layer's products take bfloat16 inputs with float32
+        sums, its weights stay float32 (see :mod:`fastnn.mixed_precision`).
     """
 
     _base_name = "dense"
@@ -285,9 +289,11 @@ class Dense(Layer):
                  bias_regularizer: str | Regularizer | dict[str, Any] | None = None,
                  input_shape: int | Sequence[int] | None = None,
                  name: str | None = None, trainable: bool = True,
-                 input_dim: int | None = None) -> None:
+                 input_dim: int | None = None,
+                 dtype: str | mixed_precision.Policy | None = None) -> None:
         super().__init__(name)
         self._trainable = check_bool("Dense", "trainable", trainable)
+        self._policy = mixed_precision.get(dtype, "Dense", "dtype")
         self.units = check_int("Dense", "units", units, low=1, high=2**31 - 1)
         self.activation = activations.get(activation, caller="Dense", argument="activation")
         self._act = self.activation  # with a folded Activation layer: set by the model
@@ -335,7 +341,25 @@ class Dense(Layer):
             config["trainable"] = False
         if self.input_dim is not None:
             config["input_shape"] = [self.input_dim]
+        if self._policy.is_mixed:  # only then: float32 configs and files stay as before
+            config["dtype"] = self._policy.name
         return config
+
+    @property
+    def dtype_policy(self) -> mixed_precision.Policy:
+        """The layer's dtype policy (Keras's ``layer.dtype_policy``)."""
+        return self._policy
+
+    @property
+    def compute_dtype(self) -> str:
+        """The dtype of the layer's products' inputs: "float32" or "bfloat16"."""
+        return self._policy.compute_dtype
+
+    @property
+    def variable_dtype(self) -> str:
+        """The dtype of the layer's weights as the policy states it ("float32"; a
+        float64 model holds float64)."""
+        return self._policy.variable_dtype
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Self:

@@ -326,6 +326,13 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
         if not self._dense:
             raise ValueError("The model has no Dense layer; add one, e.g. "
                              "model.add(fastnn.layers.Dense(1)).")
+        if self.dtype == np.float64:
+            for layer in self._dense:
+                if layer.dtype_policy.is_mixed:
+                    fail("Sequential", f"layer {layer.name!r} has dtype policy "
+                         "'mixed_bfloat16', which computes in float32",
+                         "dtype='float32' for a mixed model (or float32 layers)", "dtype",
+                         "float64")
         after = _after_last_dense(self._layers)
         if after is not None:
             raise ValueError(f"{type(after).__name__} cannot be the last layer (nor follow "
@@ -487,7 +494,8 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
                 specs.append((n, layer.units, layer._act, layer._w_off, layer._b_off,
                               kr.l1 if kr else 0.0, kr.l2 if kr else 0.0,
                               br.l1 if br else 0.0, br.l2 if br else 0.0, drop,
-                              not layer.trainable))
+                              not layer.trainable, 0, -1, 0.0, 0.0, 0,
+                              layer.dtype_policy.is_mixed))
             else:
                 w_off, b_off, s_off, eps, mom, kl1, kl2, bl1, bl2 = layer._stage(n)
                 s_len = sum(math.prod(shape) for name, shape, trained in layer._variables(n)
@@ -585,7 +593,8 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
                 kernel, bias = layer._view("kernel"), layer._view("bias")
                 _core.dense_forward_kernel(a, np.ascontiguousarray(kernel),
                                            None if bias is None else
-                                           np.ascontiguousarray(bias), z)
+                                           np.ascontiguousarray(bias), z,
+                                           mixed=layer.dtype_policy.is_mixed)
                 _core.act_forward_kernel(layer._act, z, z)
                 outs.append(z)
                 a = z

@@ -448,12 +448,11 @@ cdef class Net:
 
     cdef public object params
     cdef public StateGuard guard
-    cdef readonly bint mixed  # mixed_bfloat16: float32 products with bfloat16 inputs
+    cdef readonly bint mixed  # a layer is mixed_bfloat16 (fnn_layer.bf16)
 
     def __cinit__(self, layers, input_dropout, int loss, bint fused, int acc,
                   bint want_err, Py_ssize_t y_cols, Py_ssize_t n_params, bint is64,
-                  Py_ssize_t small_gemm=DEFAULT_SMALL_GEMM, bint weighted=False,
-                  bint mixed=False):
+                  Py_ssize_t small_gemm=DEFAULT_SMALL_GEMM, bint weighted=False):
         cdef Py_ssize_t n = len(layers), l, w_len
         cdef int kind
         if n < 1:
@@ -468,6 +467,10 @@ cdef class Net:
             kind, s_off, eps, mom, s_len = (layers[l][11:16] if len(layers[l]) > 11
                                             else (0, -1, 0.0, 0.0, 0))
             if n_in < 1 or n_out < 1 or not (0 <= act < FNN_N_ACTS) or not (0 <= kind < FNN_N_STAGES):
+            bf16 = len(layers[l]) > 16 and layers[l][16]
+            if bf16 and (is64 or kind != FNN_STAGE_DENSE):
+                raise ValueError(f"Net: layer {l}: mixed_bfloat16 is for the float32 products "
+                                 "of a Dense stage; the model is float64 or the stage is not Dense")
                 raise ValueError(f"Net: bad layer {l}: {layers[l]}")
             if kind != FNN_STAGE_DENSE and n_in != n_out:
                 raise ValueError(f"Net: layer {l}: a normalization keeps the width")
@@ -488,7 +491,7 @@ cdef class Net:
                                          momentum=mom, kernel_l1=kl1, kernel_l2=kl2,
                                          bias_l1=bl1, bias_l2=bl2,
                                          noise=_make_noise(drop, l == n - 1),
-                                         frozen=frozen, ws_z=0, ws_a=0, ws_d=0, ws_m=0,
+                                         frozen=frozen, bf16=bf16, ws_z=0, ws_a=0, ws_d=0, ws_m=0,
                                          ws_ad=0, ws_n=0, ws_xh=0, ws_st=0)
         self.c.input_noise = _make_noise(input_dropout, False)
         if not (0 <= loss < FNN_N_LOSSES) or not (0 <= acc <= 3):
@@ -505,11 +508,11 @@ cdef class Net:
         self.c.y_cols = y_cols
         self.c.weighted = weighted
         self.c.n_params = n_params
-        if mixed and is64:
-            raise ValueError("Net: mixed_bfloat16 computes in float32; is64 must be False")
         self.c.blas = _make_blas(small_gemm)
-        self.mixed = mixed
-        self.c.blas.bf16 = _bf16_mode(mixed)
+        self.mixed = False
+        for l in range(n):
+            self.mixed = self.mixed or self.c.layers[l].bf16
+        self.c.blas.bf16 = _bf16_mode(self.mixed)
         self.ws_units = fnn_net_layout(&self.c)
         self.max_width = self.c.max_width
         self.is64 = is64

@@ -55,6 +55,7 @@ cdef extern from "fastnn.h" nogil:
         double kernel_l1, kernel_l2, bias_l1, bias_l2
         fnn_noise noise
         int frozen
+        int bf16
         Py_ssize_t ws_z, ws_a, ws_d, ws_m, ws_ad, ws_n, ws_xh, ws_st
 
     ctypedef struct fnn_csr:
