@@ -1,0 +1,222 @@
+"""mixed_bfloat16 (fastnn/mixed_precision.py, csrc/fnn_gemm_bf16*.c): the bfloat16-input
+products against a NumPy reference on every instruction-set level the CPU has and on
+the portable emulation, the policy's API and its errors, training and predicting in
+the C loop, saving and exact resumption.
+
+Tolerances: a product of two bfloat16 numbers is exact in float32 and the reference
+sums the same rounded inputs in float64, so the kernel differs from it only by
+float32 summation: |C − C_ref| <= K·2⁻²⁴·Σ|a||b| (each of K additions adds at most
+one float32 rounding of the running sum).  Against float32 inputs the error is the
+rounding of the inputs: each bfloat16 input is within 2⁻⁹ relative of its float32
+value, so a product within ~2⁻⁸."""
+import numpy as np
+import pytest
+
+import fastnn
+from fastnn import mixed_precision
+from fastnn._kernels import _core
+from fastnn.layers import Dense
+
+ISAS = _core.available_isas()
+
+
+def _have_native():
+    previous = _core.set_isa(ISAS[-1])
+    try:
+        return _core.bf16_kernel() == "avx512_bf16"
+    finally:
+        _core.set_isa(previous)
+
+
+NATIVE = _have_native()
+KERNELS = ["emulated"] + (["avx512_bf16"] if NATIVE else [])
+
+
+def bf16(x):
+    """float32 -> bfloat16 -> float32 in NumPy: round to nearest even, subnormals to
+    zero (as vdpbf16ps reads them); NaN and inf are not used here."""
+    u = np.ascontiguousarray(x, np.float32).view(np.uint32).astype(np.uint64)
+    r = (((u + 0x7FFF + ((u >> 16) & 1)) >> 16) << 16).astype(np.uint32)
+    r[(u & 0x7F800000) == 0] &= np.uint32(0x80000000)
+    return r.view(np.float32)
+
+
+def test_numpy_rounding_reference():
+    x = np.array([1.0, 1 + 2**-8, 1 + 3 * 2**-8, 1 + 2**-8 + 2**-20, -2.5, 1e-39],
+                 np.float32)
+    # ties go to even; just above a tie rounds up; subnormal -> 0
+    assert bf16(x).tolist() == [1.0, 1.0, 1 + 4 * 2**-8, 1 + 2**-7, -2.5, 0.0]
+
+
+SHAPES = [(128, 256, 784, 0, 0), (7, 33, 5, 0, 0), (9, 17, 1, 1, 0), (130, 31, 77, 0, 1),
+          (64, 40, 301, 1, 1), (1, 256, 300, 0, 0), (8, 32, 256, 0, 0), (3, 1, 2, 1, 1)]
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+@pytest.mark.parametrize("M,N,K,tA,tB", SHAPES)
+def test_gemm_matches_numpy_reference(kernel, M, N, K, tA, tB):
+    rng = np.random.default_rng(M * 1000 + N + K)
+    A = rng.standard_normal((K, M) if tA else (M, K)).astype(np.float32)
+    B = rng.standard_normal((N, K) if tB else (K, N)).astype(np.float32)
+    C0 = rng.standard_normal((M, N)).astype(np.float32)
+    opA = bf16(A.T if tA else A).astype(np.float64)
+    opB = bf16(B.T if tB else B).astype(np.float64)
+    for alpha, beta in ((1.0, 0.0), (1.0, 1.0), (0.5, -2.0)):
+        C = C0.copy()
+        _core.gemm_kernel(A, B, C, bool(tA), bool(tB), alpha, beta, kernel)
+        ref = alpha * (opA @ opB) + beta * C0
+        bound = (K + 2) * 2.0**-24 * (abs(alpha) * (np.abs(opA) @ np.abs(opB))
+                                      + abs(beta) * np.abs(C0)) + 1e-30
+        assert np.all(np.abs(C - ref) <= bound), (kernel, alpha, beta)
+
+
+@pytest.mark.skipif(not NATIVE, reason="this CPU has no AVX512_BF16: only the emulation runs")
+@pytest.mark.parametrize("M,N,K,tA,tB", SHAPES)
+def test_native_and_emulation_give_the_same_bits(M, N, K, tA, tB):
+    # the emulation follows vdpbf16ps's definition; on the CPUs this was built on
+    # (Zen 4) they agree exactly, inf, NaN and subnormal inputs included
+    rng = np.random.default_rng(7)
+    A = rng.standard_normal((K, M) if tA else (M, K)).astype(np.float32)
+    B = rng.standard_normal((N, K) if tB else (K, N)).astype(np.float32)
+    A.flat[::7] = 1e-39
+    B.flat[::11] = -3e-40
+    A.flat[5 % A.size] = np.inf
+    B.flat[3 % B.size] = np.nan
+    out = {}
+    for kernel in ("emulated", "avx512_bf16"):
+        C = np.ones((M, N), np.float32)
+        _core.gemm_kernel(A, B, C, bool(tA), bool(tB), 1.0, 1.0, kernel)
+        out[kernel] = C
+    np.testing.assert_array_equal(out["emulated"], out["avx512_bf16"])
+
+
+def test_sgemm_kernel_is_float32_and_errors():
+    rng = np.random.default_rng(0)
+    A = rng.standard_normal((20, 30)).astype(np.float32)
+    B = rng.standard_normal((30, 10)).astype(np.float32)
+    C = np.zeros((20, 10), np.float32)
+    _core.gemm_kernel(A, B, C, kernel="sgemm")
+    np.testing.assert_allclose(C, A.astype(np.float64) @ B, rtol=1e-5, atol=1e-5)
+    with pytest.raises(ValueError, match="shapes do not chain"):
+        _core.gemm_kernel(A, B.T.copy(), C)
+    with pytest.raises(TypeError, match="float32"):
+        _core.gemm_kernel(A.astype(np.float64), B, C)
+    with pytest.raises(ValueError, match="kernel must be"):
+        _core.gemm_kernel(A, B, C, kernel="amx")
+
+
+def test_policy_api_and_errors():
+    assert mixed_precision.global_policy().name == "float32"
+    p = mixed_precision.Policy("mixed_bfloat16")
+    assert (p.compute_dtype, p.variable_dtype, repr(p)) == (
+        "bfloat16", "float32", '<Policy "mixed_bfloat16">')
+    with pytest.raises(ValueError, match="unknown dtype policy.*Keras policy"):
+        mixed_precision.set_global_policy("mixed_float16")
+    with pytest.raises(ValueError, match="Expected 'float32' or 'mixed_bfloat16'"):
+        Dense(3, dtype="bfloat32")
+    with pytest.raises(TypeError, match="invalid type for argument `dtype`"):
+        Dense(3, dtype=16)
+    mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        layer = Dense(4)
+    finally:
+        mixed_precision.set_global_policy(None)
+    assert layer.dtype_policy == p and layer.compute_dtype == "bfloat16"
+    assert Dense(4).dtype_policy.name == "float32"  # the policy at creation, as Keras
+    assert "dtype" not in Dense(4).get_config()
+    assert Dense.from_config(layer.get_config()).dtype_policy == p
+    m = fastnn.Sequential([fastnn.Input(shape=(3,)), Dense(2, dtype="mixed_bfloat16")],
+                          dtype="float64")
+    m.compile("sgd", "mse")
+    with pytest.raises(ValueError, match="mixed_bfloat16.*float32"):
+        m.fit(np.ones((2, 3)), np.ones((2, 2)), verbose=0)  # the model is built here
+
+
+def _digits_model(policy, seed=0):
+    return fastnn.Sequential([fastnn.Input(shape=(64,)),
+                              Dense(96, activation="relu", dtype=policy),
+                              Dense(10, activation="softmax", dtype=policy)], seed=seed)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    from sklearn.datasets import load_digits
+    X, y = load_digits(return_X_y=True)
+    return (X / 16).astype(np.float32), y
+
+
+def _fit(policy, X, y, epochs=3, isa=None):
+    previous = _core.set_isa(isa) if isa else None
+    try:
+        m = _digits_model(policy)
+        m.compile(fastnn.optimizers.Adam(0.003), "sparse_categorical_crossentropy",
+                  ["accuracy"])
+        m.fit(X[:1400], y[:1400], epochs=epochs, batch_size=64, verbose=0)
+        return m, m.predict(X[1400:]), m.evaluate(X[1400:], y[1400:], verbose=0)[1]
+    finally:
+        if previous:
+            _core.set_isa(previous)
+
+
+def test_training_bf16_is_close_to_float32_and_the_same_on_every_level(digits):
+    X, y = digits
+    _, p32, acc32 = _fit("float32", X, y)
+    runs = {isa: _fit("mixed_bfloat16", X, y, isa=isa) for isa in ISAS}
+    ref = runs[ISAS[0]]
+    for isa, (m, p, acc) in runs.items():
+        # the emulation (lower levels) and vdpbf16ps compute the same sums in order
+        np.testing.assert_array_equal(p, ref[1], err_msg=isa)
+    # three epochs from the same start: 2^-9 input roundings move the probabilities a
+    # little, not the accuracy of a 97 % model by more than a few test samples
+    assert abs(ref[2] - acc32) < 0.03
+    assert np.abs(ref[1] - p32).max() < 0.2
+    assert not np.array_equal(ref[1], p32)  # the products did change precision
+
+
+def test_predict_uses_bf16_products(digits):
+    X, _ = digits
+    m = _digits_model("mixed_bfloat16")
+    m.build((None, 64))
+    W1, b1, W2, b2 = (w.astype(np.float64) for w in m.get_weights())
+    h = np.maximum(bf16(X[:300]).astype(np.float64) @ bf16(W1) + b1, 0)
+    z = bf16(h.astype(np.float32)).astype(np.float64) @ bf16(W2) + b2
+    ref = np.exp(z - z.max(1, keepdims=True))
+    ref /= ref.sum(1, keepdims=True)
+    # float32 sums of the same rounded products, softmax in float32: 1e-5 absolute
+    np.testing.assert_allclose(m.predict(X[:300]), ref, atol=1e-5)
+    outs = m.get_layer_outputs(X[:300])
+    np.testing.assert_allclose(outs[-1], m.predict(X[:300]), atol=1e-6)
+
+
+def test_save_load_and_resume_exactly(digits, tmp_path):
+    X, y = digits
+
+    def make():
+        m = _digits_model("mixed_bfloat16")
+        m.compile("adam", "sparse_categorical_crossentropy")
+        return m
+
+    straight = make()
+    straight.fit(X, y, epochs=2, batch_size=64, verbose=0)
+    first = make()
+    first.fit(X, y, epochs=1, batch_size=64, verbose=0)
+    first.save(tmp_path / "m.fastnn")
+    again = fastnn.load_model(tmp_path / "m.fastnn")
+    assert [layer.dtype_policy.name for layer in again.layers] == ["mixed_bfloat16"] * 2
+    np.testing.assert_array_equal(again.predict(X), first.predict(X))
+    again.fit(X, y, epochs=1, batch_size=64, verbose=0)
+    for a, b in zip(again.get_weights(), straight.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_split_step_threads_give_the_serial_result(digits):
+    X, y = digits
+    outs = []
+    for threads in (1, 2):
+        with fastnn.num_threads(threads):
+            m = _digits_model("mixed_bfloat16")
+            m.compile("adam", "sparse_categorical_crossentropy")
+            m.fit(X, y, epochs=1, batch_size=256, verbose=0)
+            outs.append(m.get_weights())
+    for a, b in zip(*outs):
+        np.testing.assert_array_equal(a, b)
