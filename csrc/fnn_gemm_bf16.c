@@ -57,25 +57,22 @@ void fnn_bf16_pack_a(int tA, ptrdiff_t M, ptrdiff_t K, const float *A, ptrdiff_t
     }
 }
 
-/* Bp[p·ldp + n] = (bf16 B(2p, n), bf16 B(2p+1, n)), zero past K and for N <= n < ldp */
+/* Bp[FNN_BF16_BIDX(p, n, P)] = (bf16 B(2p, n), bf16 B(2p+1, n)), zero past K and
+ * for N <= n < ldp (N rounded up to NR) */
 void fnn_bf16_pack_b(int tB, ptrdiff_t K, ptrdiff_t N, const float *B, ptrdiff_t ldb,
                      uint32_t *Bp, ptrdiff_t ldp)
 {
     const ptrdiff_t P = (K + 1) / 2;
     for (ptrdiff_t p = 0; p < P; p++) {
-        uint32_t *w = Bp + p * ldp;
         const int odd = 2 * p + 1 < K;
-        if (!tB) {
-            const float *e = B + 2 * p * ldb, *o = B + (2 * p + 1) * ldb;
-            if (odd)
-                for (ptrdiff_t n = 0; n < N; n++) w[n] = fnn_bf16_pair(e[n], o[n]);
-            else
-                for (ptrdiff_t n = 0; n < N; n++) w[n] = fnn_bf16_pair(e[n], 0.0f);
-        } else { /* B(k, n) = B[n·ldb + k] */
-            for (ptrdiff_t n = 0; n < N; n++)
-                w[n] = fnn_bf16_pair(B[n * ldb + 2 * p], odd ? B[n * ldb + 2 * p + 1] : 0.0f);
+        for (ptrdiff_t n = 0; n < ldp; n++) {
+            uint32_t w = 0;
+            if (n < N && !tB)
+                w = fnn_bf16_pair(B[2 * p * ldb + n], odd ? B[(2 * p + 1) * ldb + n] : 0.0f);
+            else if (n < N) /* B(k, n) = B[n·ldb + k] */
+                w = fnn_bf16_pair(B[n * ldb + 2 * p], odd ? B[n * ldb + 2 * p + 1] : 0.0f);
+            Bp[FNN_BF16_BIDX(p, n, P)] = w;
         }
-        for (ptrdiff_t n = N; n < ldp; n++) w[n] = 0;
     }
 }
 
@@ -107,7 +104,7 @@ static void fnn_gemm_bf16_packed_emulated(ptrdiff_t M, ptrdiff_t N, ptrdiff_t P,
                 float acc[FNN_BF16_NR] = {0};
                 for (ptrdiff_t p = p0; p < p1; p++) {
                     const uint32_t a = Aw[m * ars + p * acs];
-                    const uint32_t *b = Bp + p * ldp + n0;
+                    const uint32_t *b = Bp + FNN_BF16_BIDX(p, n0, P);
                     for (int j = 0; j < FNN_BF16_NR; j++) acc[j] = fnn_bf16_dot2(acc[j], a, b[j]);
                 }
                 for (ptrdiff_t j = 0; j < nn; j++)

@@ -60,6 +60,12 @@ void fnn_gemm_bf16(int mode, int tA, int tB, ptrdiff_t M, ptrdiff_t N, ptrdiff_t
 #define FNN_BF16_NR 32  /* columns of C per tile: two 16-lane vectors */
 #define FNN_BF16_MR 8   /* rows of C per tile */
 #define FNN_BF16_KC 128 /* pairs of K per block (a 32-column block of B: 16 KiB) */
+/* B is packed in panels of NR columns, each P pairs deep and contiguous (a panel's
+ * K block is 16 KiB of consecutive memory, which stays in L1; rows of a plain
+ * row-major copy lie a multiple of 1 KiB apart and compete for the same sets):
+ * the word of pair p, column n (N rounded up to NR, zeros beyond N) is at */
+#define FNN_BF16_BIDX(p, n, P) \
+    (((n) / FNN_BF16_NR) * FNN_BF16_NR * (P) + (p) * FNN_BF16_NR + (n) % FNN_BF16_NR)
 void fnn_bf16_pack_a(int tA, ptrdiff_t M, ptrdiff_t K, const float *A, ptrdiff_t lda,
                      uint32_t *Aw);
 void fnn_bf16_pack_b(int tB, ptrdiff_t K, ptrdiff_t N, const float *B, ptrdiff_t ldb,

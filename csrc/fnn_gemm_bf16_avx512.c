@@ -71,28 +71,29 @@ void fnn_bf16_pack_b_avx512(int tB, ptrdiff_t K, ptrdiff_t N, const float *B, pt
                 const __mmask16 k = n < N ? fnn_bf16_mask(N - n) : 0;
                 const __m512 ve = _mm512_maskz_loadu_ps(k, e + n);
                 const __m512 vo = odd ? _mm512_maskz_loadu_ps(k, o + n) : _mm512_setzero_ps();
-                _mm512_store_si512((void *)(Bp + p * ldp + n), fnn_bf16_interleave(ve, vo));
+                _mm512_store_si512((void *)(Bp + FNN_BF16_BIDX(p, n, P)),
+                                   fnn_bf16_interleave(ve, vo));
             }
         }
         return;
     }
     /* B(k, n) = B[n·ldb + k]: row n of the stored matrix is column n of Bp, converted
-     * 16 pairs at a time and scattered down the column */
+     * 16 pairs at a time and scattered down the column (NR words apart in a panel) */
     const __m512i down = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7,
                                                               6, 5, 4, 3, 2, 1, 0),
-                                            _mm512_set1_epi32((int)ldp));
+                                            _mm512_set1_epi32(FNN_BF16_NR));
     for (ptrdiff_t n = 0; n < N; n++) {
         const float *b = B + n * ldb;
         for (ptrdiff_t p = 0; p < P; p += 16) {
             const ptrdiff_t k = 2 * p;
             const __m512 lo = _mm512_maskz_loadu_ps(fnn_bf16_mask(K - k), b + k);
             const __m512 hi = _mm512_maskz_loadu_ps(fnn_bf16_mask(K - k - 16), b + k + 16);
-            _mm512_mask_i32scatter_epi32(Bp + p * ldp + n, fnn_bf16_mask(P - p), down,
+            _mm512_mask_i32scatter_epi32(Bp + FNN_BF16_BIDX(p, n, P), fnn_bf16_mask(P - p), down,
                                          (__m512i)_mm512_cvtne2ps_pbh(hi, lo), 4);
         }
     }
     for (ptrdiff_t p = 0; p < P; p++)
-        for (ptrdiff_t n = N; n < ldp; n++) Bp[p * ldp + n] = 0;
+        for (ptrdiff_t n = N; n < ldp; n++) Bp[FNN_BF16_BIDX(p, n, P)] = 0;
 }
 
 static inline __attribute__((always_inline)) void fnn_bf16_tile(
@@ -103,8 +104,8 @@ static inline __attribute__((always_inline)) void fnn_bf16_tile(
     __m512 acc[FNN_BF16_MR][2];
     for (int r = 0; r < R; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
     for (ptrdiff_t p = p0; p < p1; p++) {
-        const __m512bh b0 = (__m512bh)_mm512_load_si512((const void *)(Bp + p * ldp));
-        const __m512bh b1 = (__m512bh)_mm512_load_si512((const void *)(Bp + p * ldp + 16));
+        const __m512bh b0 = (__m512bh)_mm512_load_si512((const void *)(Bp + p * FNN_BF16_NR));
+        const __m512bh b1 = (__m512bh)_mm512_load_si512((const void *)(Bp + p * FNN_BF16_NR + 16));
         for (int r = 0; r < R; r++) {
             const __m512bh a = (__m512bh)_mm512_set1_epi32((int)Aw[r * ars + p * acs]);
             acc[r][0] = _mm512_dpbf16_ps(acc[r][0], a, b0);
@@ -135,7 +136,7 @@ void fnn_gemm_bf16_packed_avx512(ptrdiff_t M, ptrdiff_t N, ptrdiff_t P, float al
         const __mmask16 k1 = nn >= 32 ? 0xffff : nn <= 16 ? 0 : (__mmask16)((1u << (nn - 16)) - 1);
         for (ptrdiff_t p0 = 0; p0 < P; p0 += FNN_BF16_KC) {
             const ptrdiff_t p1 = P - p0 < FNN_BF16_KC ? P : p0 + FNN_BF16_KC;
-            const uint32_t *b = Bp + n0;
+            const uint32_t *b = Bp + n0 * P; /* the panel of columns n0.. */
             ptrdiff_t m = 0;
             for (; m + FNN_BF16_MR <= M; m += FNN_BF16_MR)
                 fnn_bf16_tile(FNN_BF16_MR, p0, p1, Aw + m * ars, ars, acs, b, ldp, alpha, beta,
