@@ -220,3 +220,15 @@ def test_split_step_threads_give_the_serial_result(digits):
             outs.append(m.get_weights())
     for a, b in zip(*outs):
         np.testing.assert_array_equal(a, b)
+
+
+def test_keras_file_with_mixed_bfloat16_layers_loads_mixed(tmp_path):
+    pytest.importorskip("h5py")
+    from tests.test_keras_import import DATA, base_config, rewrite
+    cfg = base_config()
+    cfg["config"]["layers"][1]["config"]["dtype"]["config"]["name"] = "mixed_bfloat16"
+    rewrite(DATA / "functional_chain.keras", tmp_path / "m.keras", cfg)
+    model = fastnn.load_model(tmp_path / "m.keras")
+    policies = [layer.dtype_policy.name for layer in model.layers if isinstance(layer, Dense)]
+    assert policies[0] == "mixed_bfloat16" and set(policies[1:]) == {"float32"}
+    assert model.dtype == np.float32

@@ -221,7 +221,8 @@ def _plan(config: Any) -> Plan:
                   and all(type(d) is int and 1 <= d < 2**31 for d in shape[1:]),
                   f"input layer {name!r} is not a (None, n, ...) input of known size")
             plan.append(("input", name, {"n": math.prod(shape[1:]), "shape": shape[1:],
-                                         "dtype": _dtype(cfg.get("dtype"))}))
+                                         "dtype": _dtype(cfg.get("dtype")).replace(
+                                             "mixed_bfloat16", "float32")}))
         elif cls == "Dense":
             plan.append(("dense", name, _dense(cfg, name)))
         elif cls == "Dropout":
@@ -290,8 +291,8 @@ def _check_object(spec: dict[str, Any], what: str) -> None:
 
 def _dtype(policy: Any) -> str:  # a JSON value
     name = policy.get("config", {}).get("name") if isinstance(policy, dict) else policy
-    need(name in (None, "float32", "float64"),
-          f"dtype policy {name!r}; fastnn computes in float32 or float64")
+    need(name in (None, "float32", "float64", "mixed_bfloat16"),
+          f"dtype policy {name!r}; fastnn computes in float32, float64 or mixed_bfloat16")
     return name or "float32"
 
 
@@ -419,7 +420,9 @@ def _build(plan: Plan, weights: Weights, config: dict[str, Any],
                                 kernel_initializer=s["kernel_initializer"],
                                 bias_initializer=s["bias_initializer"],
                                 kernel_regularizer=regs[0], bias_regularizer=regs[1],
-                                name=name, trainable=s["trainable"]))
+                                name=name, trainable=s["trainable"],
+                                dtype="mixed_bfloat16" if s["dtype"] == "mixed_bfloat16"
+                                else "float32"))
     try:  # a chain fastnn cannot run (an Activation after a non-linear Dense, ...)
         model = Sequential(layers, name=str(config.get("config", {}).get("name",
                                                                           "sequential")),
