@@ -4,6 +4,7 @@
 #include "fnn_common.h"
 #include "fnn_dense.h"
 #include "fnn_gemm_bf16.h"
+#include "fnn_quant.h"
 #include "fnn_activations.h"
 #include "fnn_losses.h"
 #include "fnn_regularize.h"

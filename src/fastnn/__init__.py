@@ -18,6 +18,7 @@ from ._version import __version__
 from .layers import Input
 from .models import Sequential, clone_model
 from .perceptron import Perceptron
+from .quantization import QuantizedModel, quantize
 from .saving import load_model
 from .threads import get_num_threads, num_threads, set_num_threads
 
@@ -36,5 +37,6 @@ __all__ = [
     "get_num_threads", "num_threads", "Perceptron", "clone_model", "layers", "activations", "losses",
     "optimizers", "regularizers", "initializers", "callbacks", "datasets",
     "mixed_precision", "model_selection", "plot", "utils", "NotFittedError", "NonFiniteLossError", "ConvergenceWarning",
-    "MismatchedLossWarning", "ZeroGradientWarning", "__version__",
+    "MismatchedLossWarning", "ZeroGradientWarning", "__version__", "quantize",
+    "QuantizedModel",
 ]

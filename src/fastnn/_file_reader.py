@@ -159,7 +159,9 @@ def _check_config(config: Any) -> tuple[Sequential, dict[str, tuple[int, ...]]]:
           f"format's {sorted(_TOP_KEYS)}")
     need(isinstance(config["fastnn_version"], str), "invalid fastnn_version")
     kind = config["kind"]
-    need(kind in ("model", "weights"), f"invalid kind {kind!r}")
+    # "int8": a quantized model (fastnn/quantization.py) stored as the float32 weights
+    # it was made from, which determine it; read like a weights file
+    need(kind in ("model", "weights", "int8"), f"invalid kind {kind!r}")
     spec = config["model"]
     need(isinstance(spec, dict) and spec.get("class_name") == "Sequential"
           and set(spec) == {"class_name", "config"}, "model is not a Sequential config")

@@ -60,6 +60,7 @@ def snapshot(model: Sequential, kind: str = "model"
     thread."""
     func = "save_weights" if kind == "weights" else "save"
     model._check_not_training(func)
+    assert kind in ("model", "weights", "int8")
     if model._input_dim is not None and model._dense:
         model._ensure_built(func)  # the weights predict() would create, created now
     with model._reading(func):  # one consistent moment; predicts may run alongside
@@ -305,6 +306,13 @@ def model_from_archive(source: str | IO[bytes], where: str, compile: bool = True
     """A model from the bytes or path `source` of a model file (`where` names it in errors)."""
     config, arrays, model = read_archive(source, where)
     try:
+        if config["kind"] == "int8":  # a QuantizedModel's file: quantize the weights again
+            from .quantization import quantize
+            need_built = model._input_dim is not None
+            model = _assemble(config, arrays, model, where, False, allow_nonfinite)
+            if not need_built:
+                raise ValueError("an int8 file without weights")
+            return quantize(model, "int8")  # type: ignore[return-value]
         return _assemble(config, arrays, model, where, compile, allow_nonfinite)
     except ModelFileError:
         raise

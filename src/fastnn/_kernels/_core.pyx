@@ -17,7 +17,7 @@
 #   the ISA switch and the BLAS table; a split would need cross-module cimports
 #   of Net.  The Cython API for users (fastnn/capi.pxd) ends this file.
 cimport numpy as cnp
-from libc.stdint cimport uint32_t, uint64_t, int64_t, int32_t
+from libc.stdint cimport uint32_t, uint64_t, int64_t, int32_t, int8_t, uint8_t
 from libc.math cimport floor, isfinite
 cdef extern from "Python.h":
     const Py_ssize_t PY_SSIZE_T_MAX
@@ -548,6 +548,103 @@ cdef fnn_noise _make_noise(spec, bint last) except *:
 cdef inline void _sync_bf16(Net net) noexcept:
     # the level may have changed since the Net was built (set_isa); the GIL is held
     net.c.blas.bf16 = _bf16_mode(net.mixed)
+
+
+# ---- int8 inference (csrc/fnn_quant.h; fastnn/quantization.py) ----------------
+cdef int _HAVE_VNNI = fnn_have_avx512_vnni()
+
+
+cdef inline int _int8_mode() noexcept:
+    return FNN_INT8_VNNI if (_HAVE_VNNI and _LEVEL == FNN_ISA_AVX512) else FNN_INT8_PORTABLE
+
+
+def int8_kernel():
+    """Where int8 products run now: "avx512_vnni" (vpdpbusd) or "portable" (the
+    same integer sums and float epilogue, the same bits)."""
+    return "avx512_vnni" if _int8_mode() == FNN_INT8_VNNI else "portable"
+
+
+def int8_pack(wq):
+    """(packed words, column sums) of an int8 (K, N) C-contiguous kernel."""
+    if not isinstance(wq, np.ndarray) or wq.dtype != np.int8 or wq.ndim != 2 \
+            or not wq.flags.c_contiguous:
+        raise TypeError("int8_pack: wq must be a C-contiguous 2-D int8 array")
+    cdef Py_ssize_t K = wq.shape[0], N = wq.shape[1]
+    if not (1 <= K < 65536 and 1 <= N < 2**31 // max(K, 1)):
+        raise ValueError(f"int8_pack: kernel shape {wq.shape} outside 1 <= K < 65536")
+    cdef cnp.ndarray Wp = np.zeros(fnn_int8_packed_words(K, N), np.int32)
+    cdef cnp.ndarray ws = np.zeros(N, np.int32)
+    fnn_int8_pack(K, N, <const int8_t *>cnp.PyArray_DATA(<cnp.ndarray>wq),
+                  <int32_t *>cnp.PyArray_DATA(Wp), <int32_t *>cnp.PyArray_DATA(ws))
+    return Wp, ws
+
+
+def int8_predict(tuple layers, X, str kernel="auto"):
+    """Outputs of an int8 network for float32 rows X (n, K0), in chunks of 1024 rows.
+    layers: tuples (K, N, act_id, Wp, wsum, wscale, bias or None) as made by
+    fastnn/quantization.py (checked here: shapes chain, arrays sized and typed)."""
+    cdef int mode = _int8_mode() if kernel == "auto" else (
+        FNN_INT8_PORTABLE if kernel == "portable" else FNN_INT8_VNNI)
+    if kernel not in ("auto", "portable", "avx512_vnni"):
+        raise ValueError(f"int8_predict: kernel must be 'auto', 'portable' or "
+                         f"'avx512_vnni', received {kernel!r}")
+    if mode == FNN_INT8_VNNI and not _HAVE_VNNI:
+        raise ValueError("int8_predict: this CPU has no AVX512_VNNI")
+    if not isinstance(X, np.ndarray) or X.dtype != np.float32 or X.ndim != 2 \
+            or not X.flags.c_contiguous:
+        raise TypeError("int8_predict: X must be a C-contiguous 2-D float32 array")
+    cdef Py_ssize_t L = len(layers), l, n = X.shape[0], width = 0, rowb = 0
+    if L < 1:
+        raise ValueError("int8_predict: no layer")
+    prev = X.shape[1]
+    for l in range(L):
+        K, N, act, Wp, wsum, wsc, b = layers[l]
+        if K != prev or not (1 <= K < 65536) or N < 1:
+            raise ValueError(f"int8_predict: layer {l} takes {K} inputs (1 to 65535), "
+                             f"gets {prev}")
+        if not (0 <= act < FNN_N_ACTS):
+            raise ValueError(f"int8_predict: layer {l} has activation id {act}")
+        for name, arr, dt, size in (("Wp", Wp, np.int32, fnn_int8_packed_words(K, N)),
+                                    ("wsum", wsum, np.int32, N), ("wscale", wsc, np.float32, N)):
+            if not isinstance(arr, np.ndarray) or arr.dtype != dt or arr.size != size \
+                    or not arr.flags.c_contiguous:
+                raise ValueError(f"int8_predict: layer {l} {name} must be {size} {np.dtype(dt)}")
+        if b is not None and (not isinstance(b, np.ndarray) or b.dtype != np.float32
+                              or b.size != N or not b.flags.c_contiguous):
+            raise ValueError(f"int8_predict: layer {l} bias must be {N} float32")
+        width = max(width, N)
+        rowb = max(rowb, fnn_int8_row_bytes(K))
+        prev = N
+    cdef cnp.ndarray out = np.empty((n, prev), np.float32)
+    cdef Py_ssize_t cap = min(max(n, 1), 1024)
+    cdef cnp.ndarray bufs = np.empty((2, cap * width), np.float32)
+    cdef cnp.ndarray xq = np.empty(cap * rowb, np.uint8)
+    cdef Py_ssize_t start, B, K_, N_, k0 = X.shape[1], n_last = prev
+    cdef float xs
+    cdef int zp, act_
+    cdef const float *inp
+    cdef float *z
+    cdef const fnn_kernels *k = _K
+    for start in range(0, n, cap):
+        B = min(cap, n - start)
+        inp = <const float *>cnp.PyArray_DATA(<cnp.ndarray>X) + start * k0
+        for l in range(L):
+            K_, N_, act_, Wp, wsum, wsc, b = layers[l]
+            if l == L - 1:
+                z = <float *>cnp.PyArray_DATA(out) + start * n_last
+            else:
+                z = <float *>cnp.PyArray_DATA(bufs) + (l & 1) * cap * width
+            with nogil:
+                fnn_int8_quantize_rows(B, K_, inp, <uint8_t *>cnp.PyArray_DATA(xq), &xs, &zp)
+            fnn_int8_dense(mode, B, K_, N_, <const uint8_t *>cnp.PyArray_DATA(xq), xs, zp,
+                           <const int32_t *>cnp.PyArray_DATA(<cnp.ndarray>Wp),
+                           <const int32_t *>cnp.PyArray_DATA(<cnp.ndarray>wsum),
+                           <const float *>cnp.PyArray_DATA(<cnp.ndarray>wsc),
+                           NULL if b is None else <const float *>cnp.PyArray_DATA(<cnp.ndarray>b),
+                           z)
+            k.act_forward_f32(act_, B, N_, z, z)
+            inp = z
+    return out
 
 
 cdef fnn_optim _make_optim(tuple opt):

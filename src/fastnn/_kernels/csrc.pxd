@@ -1,6 +1,6 @@
 # csrc.pxd — the one mirror of the C kernels' prototypes (csrc/fastnn.h).
 # Preconditions are documented in the C headers; callers in .pyx check them.
-from libc.stdint cimport uint64_t, int64_t, int32_t
+from libc.stdint cimport uint64_t, int64_t, int32_t, int8_t, uint8_t
 
 cdef extern from "fastnn.h" nogil:
     enum:
@@ -85,6 +85,19 @@ cdef extern from "fastnn.h" nogil:
         FNN_BF16_OFF
         FNN_BF16_EMULATED
         FNN_BF16_AVX512
+    # int8 dense inference (fnn_quant.h)
+    enum:
+        FNN_INT8_PORTABLE
+        FNN_INT8_VNNI
+    int fnn_have_avx512_vnni()
+    Py_ssize_t fnn_int8_packed_words(Py_ssize_t K, Py_ssize_t N)
+    Py_ssize_t fnn_int8_row_bytes(Py_ssize_t K)
+    void fnn_int8_pack(Py_ssize_t K, Py_ssize_t N, const int8_t *wq, int32_t *Wp, int32_t *wsum)
+    void fnn_int8_quantize_rows(Py_ssize_t B, Py_ssize_t K, const float *X, uint8_t *Xq,
+                                float *xs, int *zp)
+    void fnn_int8_dense(int mode, Py_ssize_t B, Py_ssize_t K, Py_ssize_t N, const uint8_t *Xq,
+                        float xs, int zp, const int32_t *Wp, const int32_t *wsum,
+                        const float *ws, const float *b, float *Z)
     int fnn_have_avx512_bf16()
     void fnn_gemm_rm_f32(const fnn_blas *blas, int tA, int tB, Py_ssize_t M, Py_ssize_t N,
                          Py_ssize_t K, float alpha, const float *A, Py_ssize_t lda,

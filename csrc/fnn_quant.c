@@ -1,0 +1,109 @@
+/* fnn_quant.c — int8 dense inference (fnn_quant.h): packing, input quantization and
+ * the portable kernel; the VNNI kernel is in fnn_quant_avx512.c.  No target flags. */
+#include <math.h>
+#include "fnn_quant.h"
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <cpuid.h>
+#endif
+
+#define FNN_Q_NR 32
+
+int fnn_have_avx512_vnni(void)
+{
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+    extern int fnn_have_avx512(void);
+    unsigned int eax, ebx, ecx, edx;
+    if (!fnn_have_avx512()) return 0;
+    if (__get_cpuid_max(0, NULL) < 7) return 0;
+    __cpuid_count(7, 0, eax, ebx, ecx, edx);
+    return (ecx >> 11) & 1u;
+#else
+    return 0;
+#endif
+}
+
+ptrdiff_t fnn_int8_packed_words(ptrdiff_t K, ptrdiff_t N)
+{
+    return (K + 3) / 4 * ((N + FNN_Q_NR - 1) / FNN_Q_NR * FNN_Q_NR);
+}
+
+ptrdiff_t fnn_int8_row_bytes(ptrdiff_t K) { return (K + 3) / 4 * 4; }
+
+/* the word of quad q, column n: panels of 32 columns, each Q quads deep */
+#define FNN_Q_IDX(q, n, Q) (((n) / FNN_Q_NR) * FNN_Q_NR * (Q) + (q) * FNN_Q_NR + (n) % FNN_Q_NR)
+
+void fnn_int8_pack(ptrdiff_t K, ptrdiff_t N, const int8_t *wq, int32_t *Wp, int32_t *wsum)
+{
+    const ptrdiff_t Q = (K + 3) / 4, Np = (N + FNN_Q_NR - 1) / FNN_Q_NR * FNN_Q_NR;
+    for (ptrdiff_t n = 0; n < Np; n++) {
+        int32_t s = 0;
+        for (ptrdiff_t q = 0; q < Q; q++) {
+            uint32_t w = 0;
+            for (int t = 0; t < 4; t++) {
+                const ptrdiff_t k = 4 * q + t;
+                const int8_t v = (n < N && k < K) ? wq[k * N + n] : 0;
+                s += v;
+                w |= (uint32_t)(uint8_t)v << (8 * t);
+            }
+            Wp[FNN_Q_IDX(q, n, Q)] = (int32_t)w;
+        }
+        if (n < N) wsum[n] = s;
+    }
+}
+
+void fnn_int8_quantize_rows(ptrdiff_t B, ptrdiff_t K, const float *X, uint8_t *Xq,
+                            float *xs, int *zp)
+{
+    const ptrdiff_t row = fnn_int8_row_bytes(K);
+    float lo = 0.0f, hi = 0.0f;
+    for (ptrdiff_t i = 0; i < B * K; i++) {
+        lo = X[i] < lo ? X[i] : lo;
+        hi = X[i] > hi ? X[i] : hi;
+    }
+    float scale = (hi - lo) / 255.0f;
+    int z = 0;
+    if (scale > 0.0f) {
+        float zf = nearbyintf(0.0f - lo / scale);
+        z = zf < 0.0f ? 0 : zf > 255.0f ? 255 : (int)zf;
+    } else {
+        scale = 1.0f; /* all zeros: every xq = 0 = zp */
+    }
+    for (ptrdiff_t r = 0; r < B; r++) {
+        uint8_t *q = Xq + r * row;
+        const float *x = X + r * K;
+        for (ptrdiff_t k = 0; k < K; k++) {
+            float v = nearbyintf(x[k] / scale) + (float)z;
+            q[k] = (uint8_t)(v < 0.0f ? 0.0f : v > 255.0f ? 255.0f : v);
+        }
+        for (ptrdiff_t k = K; k < row; k++) q[k] = (uint8_t)z; /* (z − zp)·0 = 0 either way */
+    }
+    *xs = scale;
+    *zp = z;
+}
+
+void fnn_int8_dense(int mode, ptrdiff_t B, ptrdiff_t K, ptrdiff_t N, const uint8_t *Xq,
+                    float xs, int zp, const int32_t *Wp, const int32_t *wsum,
+                    const float *ws, const float *b, float *Z)
+{
+    FNN_ASSERT(K >= 1 && K < 65536 && N >= 1 && B >= 0);
+    if (mode == FNN_INT8_VNNI) {
+        fnn_int8_dense_vnni(B, K, N, Xq, xs, zp, Wp, wsum, ws, b, Z);
+        return;
+    }
+    const ptrdiff_t Q = (K + 3) / 4, row = fnn_int8_row_bytes(K);
+    for (ptrdiff_t i = 0; i < B; i++) {
+        const uint8_t *x = Xq + i * row;
+        for (ptrdiff_t n = 0; n < N; n++) {
+            int32_t acc = 0;
+            for (ptrdiff_t q = 0; q < Q; q++) {
+                const uint32_t w = (uint32_t)Wp[FNN_Q_IDX(q, n, Q)];
+                for (int t = 0; t < 4; t++)
+                    acc += (int32_t)x[4 * q + t] * (int32_t)(int8_t)(uint8_t)(w >> (8 * t));
+            }
+            const float scale = xs * ws[n];
+            const float z = (float)(acc - zp * wsum[n]) * scale;
+            Z[i * N + n] = b ? z + b[n] : z;
+        }
+    }
+}

@@ -1,0 +1,47 @@
+/* fnn_quant.h — int8 inference of a dense layer, as ONNX Runtime's dynamic
+ * quantization computes it (quantize_dynamic: DynamicQuantizeLinear, MatMulInteger,
+ * then the float scale and bias):
+ *
+ *   weights   wq[k][j] = round(W[k][j] / ws[j]) in [-127, 127], ws[j] = max_k |W[k][j]| / 127
+ *             (symmetric, per output column; fastnn/quantization.py makes them)
+ *   inputs    per block of rows: lo = min(0, min X), hi = max(0, max X),
+ *             xs = (hi − lo) / 255, zp = round(−lo / xs) in [0, 255],
+ *             xq = clamp(round(x / xs) + zp, 0, 255)        (round: to nearest even)
+ *   output    Z[i][j] = (float)(Σ_k (xq[i][k] − zp)·wq[k][j]) · (xs·ws[j]) + b[j]
+ *
+ * The sum is exact in int32 (|terms| <= 255·127, K < 2^16 here), so the VNNI
+ * kernel (vpdpbusd, fnn_quant_avx512.c) and the portable loops give the same bits.
+ * Weights are packed once per model into quads along K (a 32-bit word holds wq
+ * of k = 4q .. 4q+3), in panels of 32 columns like fnn_gemm_bf16.h.
+ * Preconditions: 1 <= K < 65536, N >= 1, B >= 0; buffers as sized below. */
+#ifndef FNN_QUANT_H
+#define FNN_QUANT_H
+#include "fnn_common.h"
+
+enum { FNN_INT8_PORTABLE = 1, FNN_INT8_VNNI = 2 };
+
+/* 1 if this CPU and OS run AVX-512 F/BW/VL with AVX512_VNNI (CPUID.(7,0):ECX[11]) */
+int fnn_have_avx512_vnni(void);
+
+/* int32 words of the packed weights: ⌈K/4⌉ · (N rounded up to 32) */
+ptrdiff_t fnn_int8_packed_words(ptrdiff_t K, ptrdiff_t N);
+/* bytes per quantized input row: K rounded up to 4 (zeros beyond K) */
+ptrdiff_t fnn_int8_row_bytes(ptrdiff_t K);
+
+/* Wp := wq (K×N row-major int8) packed; wsum[j] := Σ_k wq[k][j] */
+void fnn_int8_pack(ptrdiff_t K, ptrdiff_t N, const int8_t *wq, int32_t *Wp, int32_t *wsum);
+
+/* Xq (B rows of fnn_int8_row_bytes(K)) := X (B×K float32) quantized as above;
+ * *xs, *zp := the block's scale and zero point.  All-zero X: xs = 1, zp = 0. */
+void fnn_int8_quantize_rows(ptrdiff_t B, ptrdiff_t K, const float *X, uint8_t *Xq,
+                            float *xs, int *zp);
+
+/* Z (B×N) := the output above (b may be NULL) */
+void fnn_int8_dense(int mode, ptrdiff_t B, ptrdiff_t K, ptrdiff_t N, const uint8_t *Xq,
+                    float xs, int zp, const int32_t *Wp, const int32_t *wsum,
+                    const float *ws, const float *b, float *Z);
+void fnn_int8_dense_vnni(ptrdiff_t B, ptrdiff_t K, ptrdiff_t N, const uint8_t *Xq, float xs,
+                         int zp, const int32_t *Wp, const int32_t *wsum, const float *ws,
+                         const float *b, float *Z);
+
+#endif

@@ -1,0 +1,79 @@
+/* fnn_quant_avx512.c — the VNNI kernel of fnn_quant.h (vpdpbusd: per 32-bit lane,
+ * acc += Σ_t u8(a)[t]·s8(b)[t] over the lane's 4 bytes), compiled for AVX-512 VNNI
+ * in this file only; called where fnn_have_avx512_vnni() returns 1.  A tile of
+ * R <= 8 rows × 32 columns: 16 int32 vectors over the whole depth (a panel of 32
+ * columns of a 784-deep layer is 25 KiB: it stays in L1 across the tiles). */
+#include "fnn_quant.h"
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#pragma GCC target("avx512f,avx512vl,avx512bw,avx512dq,avx512vnni")
+#include <immintrin.h>
+#include <string.h>
+
+static inline __attribute__((always_inline)) void fnn_q_tile(
+    const int R, ptrdiff_t Q, const uint8_t *X, ptrdiff_t row, const int32_t *P,
+    __m512i acc[8][2])
+{
+    for (int r = 0; r < R; r++) acc[r][0] = acc[r][1] = _mm512_setzero_si512();
+    for (ptrdiff_t q = 0; q < Q; q++) {
+        const __m512i b0 = _mm512_loadu_si512((const void *)(P + q * 32));
+        const __m512i b1 = _mm512_loadu_si512((const void *)(P + q * 32 + 16));
+        for (int r = 0; r < R; r++) {
+            int32_t a4;
+            memcpy(&a4, X + r * row + 4 * q, 4);
+            const __m512i a = _mm512_set1_epi32(a4);
+            acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], a, b0);
+            acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], a, b1);
+        }
+    }
+}
+
+void fnn_int8_dense_vnni(ptrdiff_t B, ptrdiff_t K, ptrdiff_t N, const uint8_t *Xq, float xs,
+                         int zp, const int32_t *Wp, const int32_t *wsum, const float *ws,
+                         const float *b, float *Z)
+{
+    const ptrdiff_t Q = (K + 3) / 4, row = fnn_int8_row_bytes(K);
+    for (ptrdiff_t n0 = 0; n0 < N; n0 += 32) {
+        const ptrdiff_t nn = N - n0;
+        const __mmask16 k0 = nn >= 16 ? 0xffff : (__mmask16)((1u << nn) - 1);
+        const __mmask16 k1 = nn >= 32 ? 0xffff : nn <= 16 ? 0 : (__mmask16)((1u << (nn - 16)) - 1);
+        const int32_t *P = Wp + n0 * Q;
+        __m512 scale[2], bias[2];
+        __m512i corr[2];
+        for (int h = 0; h < 2; h++) {
+            const __mmask16 k = h ? k1 : k0;
+            scale[h] = _mm512_mul_ps(_mm512_set1_ps(xs), _mm512_maskz_loadu_ps(k, ws + n0 + 16 * h));
+            bias[h] = b ? _mm512_maskz_loadu_ps(k, b + n0 + 16 * h) : _mm512_setzero_ps();
+            corr[h] = _mm512_mullo_epi32(_mm512_set1_epi32(zp),
+                                         _mm512_maskz_loadu_epi32(k, wsum + n0 + 16 * h));
+        }
+        for (ptrdiff_t i = 0; i < B; i += 8) {
+            __m512i acc[8][2];
+            const int R = B - i >= 8 ? 8 : (int)(B - i);
+            switch (R) {
+#define FNN_Q_CASE(RR) case RR: fnn_q_tile(RR, Q, Xq + i * row, row, P, acc); break;
+                FNN_Q_CASE(8) FNN_Q_CASE(7) FNN_Q_CASE(6) FNN_Q_CASE(5)
+                FNN_Q_CASE(4) FNN_Q_CASE(3) FNN_Q_CASE(2) FNN_Q_CASE(1)
+#undef FNN_Q_CASE
+            default: break;
+            }
+            for (int r = 0; r < R; r++)
+                for (int h = 0; h < 2; h++) {
+                    const __mmask16 k = h ? k1 : k0;
+                    __m512 z = _mm512_mul_ps(
+                        _mm512_cvtepi32_ps(_mm512_sub_epi32(acc[r][h], corr[h])), scale[h]);
+                    if (b) z = _mm512_add_ps(z, bias[h]);
+                    _mm512_mask_storeu_ps(Z + (i + r) * N + n0 + 16 * h, k, z);
+                }
+        }
+    }
+}
+
+#else
+void fnn_int8_dense_vnni(ptrdiff_t B, ptrdiff_t K, ptrdiff_t N, const uint8_t *Xq, float xs,
+                         int zp, const int32_t *Wp, const int32_t *wsum, const float *ws,
+                         const float *b, float *Z)
+{
+    fnn_int8_dense(FNN_INT8_PORTABLE, B, K, N, Xq, xs, zp, Wp, wsum, ws, b, Z);
+}
+#endif
