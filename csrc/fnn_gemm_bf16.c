@@ -1,12 +1,6 @@
-/* fnn_gemm_bf16.c — the bfloat16-input product of fnn_gemm_bf16.h: packing, the
- * portable emulation, and the choice of the AVX512-BF16 kernel
- * (fnn_gemm_bf16_avx512.c).  Compiled without any target: runs on every CPU.
- *
- * Blocking (both kernels): C is computed in blocks of NR = 32 columns; for each,
- * K in blocks of KC pairs; for each, tiles of MR rows.  Each tile sums its KC pairs
- * from zero in float32, then C := alpha·sum + beta·C for the first K block and
- * C := C + alpha·sum for the next ones, so the two kernels add in the same order. */
-#include <stdlib.h>
+/* fnn_gemm_bf16.c — the bfloat16-input product of fnn_gemm_bf16.h: the blocking,
+ * the portable packing and emulation, and the choice of the AVX512-BF16 kernel
+ * (fnn_gemm_bf16_avx512.c).  Compiled without any target: runs on every CPU. */
 #include "fnn_gemm_bf16.h"
 
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -32,48 +26,34 @@ static inline uint32_t fnn_bf16_pair(float even, float odd)
     return (uint32_t)fnn_bf16_round(even) | ((uint32_t)fnn_bf16_round(odd) << 16);
 }
 
-/* Aw[m·ars + p·acs] = (bf16 A(m, 2p), bf16 A(m, 2p+1)), P = ⌈K/2⌉, zero past K;
- * rows of pairs (ars = P, acs = 1) for A, pairs of rows (ars = 1, acs = M) for Aᵀ,
- * so that the packing reads and writes contiguously either way */
-void fnn_bf16_pack_a(int tA, ptrdiff_t M, ptrdiff_t K, const float *A, ptrdiff_t lda,
-                     uint32_t *Aw)
+void fnn_bf16_pack_a(int tA, const float *A, ptrdiff_t lda, ptrdiff_t K, ptrdiff_t m0,
+                     ptrdiff_t mn, ptrdiff_t p0, ptrdiff_t pn, uint32_t *Ablk)
 {
-    const ptrdiff_t P = (K + 1) / 2, K2 = K / 2;
-    if (!tA) {
-        for (ptrdiff_t m = 0; m < M; m++) {
-            const float *a = A + m * lda;
-            uint32_t *w = Aw + m * P;
-            for (ptrdiff_t p = 0; p < K2; p++) w[p] = fnn_bf16_pair(a[2 * p], a[2 * p + 1]);
-            if (K & 1) w[K2] = fnn_bf16_pair(a[K - 1], 0.0f);
+    for (ptrdiff_t m = 0; m < mn; m++)
+        for (ptrdiff_t p = 0; p < pn; p++) {
+            const ptrdiff_t k = 2 * (p0 + p);
+            /* op(A)(m, k) = A[m·lda + k], or A[k·lda + m] transposed */
+            const float e = tA ? A[k * lda + m0 + m] : A[(m0 + m) * lda + k];
+            const float o = k + 1 >= K ? 0.0f : tA ? A[(k + 1) * lda + m0 + m]
+                                                   : A[(m0 + m) * lda + k + 1];
+            Ablk[tA ? p * FNN_BF16_MC + m : m * FNN_BF16_KC + p] = fnn_bf16_pair(e, o);
         }
-        return;
-    }
-    for (ptrdiff_t p = 0; p < P; p++) { /* A(m, k) = A[k·lda + m]: rows of k contiguous in m */
-        const float *e = A + 2 * p * lda, *o = A + (2 * p + 1) * lda;
-        if (2 * p + 1 < K)
-            for (ptrdiff_t m = 0; m < M; m++) Aw[p * M + m] = fnn_bf16_pair(e[m], o[m]);
-        else
-            for (ptrdiff_t m = 0; m < M; m++) Aw[p * M + m] = fnn_bf16_pair(e[m], 0.0f);
-    }
 }
 
-/* Bp[FNN_BF16_BIDX(p, n, P)] = (bf16 B(2p, n), bf16 B(2p+1, n)), zero past K and
- * for N <= n < ldp (N rounded up to NR) */
-void fnn_bf16_pack_b(int tB, ptrdiff_t K, ptrdiff_t N, const float *B, ptrdiff_t ldb,
-                     uint32_t *Bp, ptrdiff_t ldp)
+void fnn_bf16_pack_b(int tB, const float *B, ptrdiff_t ldb, ptrdiff_t K, ptrdiff_t N,
+                     ptrdiff_t p0, ptrdiff_t pn, ptrdiff_t n0, uint32_t *Bblk)
 {
-    const ptrdiff_t P = (K + 1) / 2;
-    for (ptrdiff_t p = 0; p < P; p++) {
-        const int odd = 2 * p + 1 < K;
-        for (ptrdiff_t n = 0; n < ldp; n++) {
+    for (ptrdiff_t p = 0; p < pn; p++)
+        for (ptrdiff_t j = 0; j < FNN_BF16_NR; j++) {
+            const ptrdiff_t k = 2 * (p0 + p), n = n0 + j;
             uint32_t w = 0;
-            if (n < N && !tB)
-                w = fnn_bf16_pair(B[2 * p * ldb + n], odd ? B[(2 * p + 1) * ldb + n] : 0.0f);
-            else if (n < N) /* B(k, n) = B[n·ldb + k] */
-                w = fnn_bf16_pair(B[n * ldb + 2 * p], odd ? B[n * ldb + 2 * p + 1] : 0.0f);
-            Bp[FNN_BF16_BIDX(p, n, P)] = w;
+            if (n < N) { /* op(B)(k, n) = B[k·ldb + n], or B[n·ldb + k] transposed */
+                const float e = tB ? B[n * ldb + k] : B[k * ldb + n];
+                const float o = k + 1 >= K ? 0.0f : tB ? B[n * ldb + k + 1] : B[(k + 1) * ldb + n];
+                w = fnn_bf16_pair(e, o);
+            }
+            Bblk[p * FNN_BF16_NR + j] = w;
         }
-    }
 }
 
 /* one 32-bit lane of vdpbf16ps: acc + a_odd·b_odd + a_even·b_even, in this order */
@@ -84,56 +64,25 @@ static inline float fnn_bf16_dot2(float acc, uint32_t a, uint32_t b)
     return acc;
 }
 
-static inline void fnn_bf16_store(float *c, float sum, float alpha, float beta, int first)
+static void fnn_bf16_block_emulated(ptrdiff_t mn, ptrdiff_t nn, ptrdiff_t pn, float alpha,
+                                    const uint32_t *Ablk, ptrdiff_t ars, ptrdiff_t acs,
+                                    const uint32_t *Bblk, float beta, int first, float *C,
+                                    ptrdiff_t ldc)
 {
-    if (!first) *c += alpha * sum;
-    else if (beta == 0.0f) *c = alpha * sum;
-    else *c = alpha * sum + beta * *c;
-}
-
-static void fnn_gemm_bf16_packed_emulated(ptrdiff_t M, ptrdiff_t N, ptrdiff_t P, float alpha,
-                                          const uint32_t *Aw, ptrdiff_t ars, ptrdiff_t acs,
-                                          const uint32_t *Bp,
-                                          ptrdiff_t ldp, float beta, float *C, ptrdiff_t ldc)
-{
-    for (ptrdiff_t n0 = 0; n0 < N; n0 += FNN_BF16_NR) {
-        const ptrdiff_t nn = N - n0 < FNN_BF16_NR ? N - n0 : FNN_BF16_NR;
-        for (ptrdiff_t p0 = 0; p0 < P; p0 += FNN_BF16_KC) {
-            const ptrdiff_t p1 = P - p0 < FNN_BF16_KC ? P : p0 + FNN_BF16_KC;
-            for (ptrdiff_t m = 0; m < M; m++) {
-                float acc[FNN_BF16_NR] = {0};
-                for (ptrdiff_t p = p0; p < p1; p++) {
-                    const uint32_t a = Aw[m * ars + p * acs];
-                    const uint32_t *b = Bp + FNN_BF16_BIDX(p, n0, P);
-                    for (int j = 0; j < FNN_BF16_NR; j++) acc[j] = fnn_bf16_dot2(acc[j], a, b[j]);
-                }
-                for (ptrdiff_t j = 0; j < nn; j++)
-                    fnn_bf16_store(C + m * ldc + n0 + j, acc[j], alpha, beta, p0 == 0);
-            }
+    for (ptrdiff_t m = 0; m < mn; m++) {
+        float acc[FNN_BF16_NR] = {0};
+        for (ptrdiff_t p = 0; p < pn; p++) {
+            const uint32_t a = Ablk[m * ars + p * acs];
+            for (int j = 0; j < FNN_BF16_NR; j++)
+                acc[j] = fnn_bf16_dot2(acc[j], a, Bblk[p * FNN_BF16_NR + j]);
+        }
+        for (ptrdiff_t j = 0; j < nn; j++) {
+            float *c = C + m * ldc + j;
+            if (!first) *c += alpha * acc[j];
+            else if (beta == 0.0f) *c = alpha * acc[j];
+            else *c = alpha * acc[j] + beta * *c;
         }
     }
-}
-
-/* Without the packed copies (allocation failed): the same sums, element by element. */
-static void fnn_gemm_bf16_direct(int tA, int tB, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
-                                 float alpha, const float *A, ptrdiff_t lda, const float *B,
-                                 ptrdiff_t ldb, float beta, float *C, ptrdiff_t ldc)
-{
-    const ptrdiff_t P = (K + 1) / 2;
-#define FNN_AT(m, k) ((k) < K ? (tA ? A[(k) * lda + (m)] : A[(m) * lda + (k)]) : 0.0f)
-#define FNN_BT(k, n) ((k) < K ? (tB ? B[(n) * ldb + (k)] : B[(k) * ldb + (n)]) : 0.0f)
-    for (ptrdiff_t m = 0; m < M; m++)
-        for (ptrdiff_t n = 0; n < N; n++)
-            for (ptrdiff_t p0 = 0; p0 < P; p0 += FNN_BF16_KC) {
-                const ptrdiff_t p1 = P - p0 < FNN_BF16_KC ? P : p0 + FNN_BF16_KC;
-                float acc = 0;
-                for (ptrdiff_t p = p0; p < p1; p++)
-                    acc = fnn_bf16_dot2(acc, fnn_bf16_pair(FNN_AT(m, 2 * p), FNN_AT(m, 2 * p + 1)),
-                                        fnn_bf16_pair(FNN_BT(2 * p, n), FNN_BT(2 * p + 1, n)));
-                fnn_bf16_store(C + m * ldc + n, acc, alpha, beta, p0 == 0);
-            }
-#undef FNN_AT
-#undef FNN_BT
 }
 
 void fnn_gemm_bf16(int mode, int tA, int tB, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
@@ -143,29 +92,36 @@ void fnn_gemm_bf16(int mode, int tA, int tB, ptrdiff_t M, ptrdiff_t N, ptrdiff_t
     FNN_ASSERT(M >= 0 && N >= 0 && K >= 0);
     FNN_ASSERT(mode == FNN_BF16_EMULATED || mode == FNN_BF16_AVX512);
     if (M == 0 || N == 0) return;
-    if (K == 0) { /* C := beta·C (no products): one "first block" with a zero sum */
+    if (K == 0) { /* no products: C := beta·C */
         for (ptrdiff_t m = 0; m < M; m++)
-            for (ptrdiff_t n = 0; n < N; n++) fnn_bf16_store(C + m * ldc + n, 0.0f, alpha, beta, 1);
+            for (ptrdiff_t n = 0; n < N; n++)
+                C[m * ldc + n] = beta == 0.0f ? 0.0f : beta * C[m * ldc + n];
         return;
     }
+    uint32_t Ablk[FNN_BF16_MC * FNN_BF16_KC] __attribute__((aligned(64)));
+    uint32_t Bblk[FNN_BF16_KC * FNN_BF16_NR] __attribute__((aligned(64)));
+    const int native = mode == FNN_BF16_AVX512;
     const ptrdiff_t P = (K + 1) / 2;
-    const ptrdiff_t ldp = (N + FNN_BF16_NR - 1) / FNN_BF16_NR * FNN_BF16_NR;
-    const size_t words = (size_t)(M * P) + (size_t)(P * ldp);
-    uint32_t *buf = aligned_alloc(64, (words * 4 + 63) / 64 * 64);
-    if (!buf) {
-        fnn_gemm_bf16_direct(tA, tB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
-        return;
+    const ptrdiff_t ars = tA ? 1 : FNN_BF16_KC, acs = tA ? FNN_BF16_MC : 1;
+    for (ptrdiff_t p0 = 0; p0 < P; p0 += FNN_BF16_KC) {
+        const ptrdiff_t pn = P - p0 < FNN_BF16_KC ? P - p0 : FNN_BF16_KC;
+        for (ptrdiff_t m0 = 0; m0 < M; m0 += FNN_BF16_MC) {
+            const ptrdiff_t mn = M - m0 < FNN_BF16_MC ? M - m0 : FNN_BF16_MC;
+            if (native) fnn_bf16_pack_a_avx512(tA, A, lda, K, m0, mn, p0, pn, Ablk);
+            else fnn_bf16_pack_a(tA, A, lda, K, m0, mn, p0, pn, Ablk);
+            for (ptrdiff_t n0 = 0; n0 < N; n0 += FNN_BF16_NR) {
+                const ptrdiff_t nn = N - n0 < FNN_BF16_NR ? N - n0 : FNN_BF16_NR;
+                float *c = C + m0 * ldc + n0;
+                if (native) {
+                    fnn_bf16_pack_b_avx512(tB, B, ldb, K, N, p0, pn, n0, Bblk);
+                    fnn_bf16_block_avx512(mn, nn, pn, alpha, Ablk, ars, acs, Bblk, beta,
+                                          p0 == 0, c, ldc);
+                } else {
+                    fnn_bf16_pack_b(tB, B, ldb, K, N, p0, pn, n0, Bblk);
+                    fnn_bf16_block_emulated(mn, nn, pn, alpha, Ablk, ars, acs, Bblk, beta,
+                                            p0 == 0, c, ldc);
+                }
+            }
+        }
     }
-    uint32_t *Bp = buf, *Aw = buf + P * ldp; /* Bp first: 64-byte aligned rows */
-    const ptrdiff_t ars = tA ? 1 : P, acs = tA ? M : 1;
-    if (mode == FNN_BF16_AVX512) {
-        fnn_bf16_pack_b_avx512(tB, K, N, B, ldb, Bp, ldp);
-        fnn_bf16_pack_a_avx512(tA, M, K, A, lda, Aw);
-        fnn_gemm_bf16_packed_avx512(M, N, P, alpha, Aw, ars, acs, Bp, ldp, beta, C, ldc);
-    } else {
-        fnn_bf16_pack_b(tB, K, N, B, ldb, Bp, ldp);
-        fnn_bf16_pack_a(tA, M, K, A, lda, Aw);
-        fnn_gemm_bf16_packed_emulated(M, N, P, alpha, Aw, ars, acs, Bp, ldp, beta, C, ldc);
-    }
-    free(buf);
 }

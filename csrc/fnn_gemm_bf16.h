@@ -7,10 +7,9 @@
  *
  * A product of two bfloat16 numbers is exact in float32 (8 + 8 significant bits),
  * so the only roundings are those of the inputs and of each float32 addition.
- * The operands are packed per call into pairs along K (one 32-bit word holds the
- * bfloat16 of elements k = 2p and 2p + 1: the layout of AVX512-BF16's vdpbf16ps);
- * the packed copies are the only memory this kernel allocates (freed before it
- * returns; on allocation failure it falls back to the packing-free emulation).
+ * The operands are packed per call, block by block into buffers on the stack (32
+ * KiB), into pairs along K (one 32-bit word holds the bfloat16 of elements k = 2p
+ * and 2p + 1: the layout of AVX512-BF16's vdpbf16ps).
  *
  * Modes (fnn_blas.bf16): FNN_BF16_EMULATED runs portable C that follows
  * vdpbf16ps's definition (per 32-bit lane: acc += a_odd·b_odd, then acc +=
@@ -55,28 +54,34 @@ void fnn_gemm_bf16(int mode, int tA, int tB, ptrdiff_t M, ptrdiff_t N, ptrdiff_t
                    float alpha, const float *A, ptrdiff_t lda, const float *B,
                    ptrdiff_t ldb, float beta, float *C, ptrdiff_t ldc);
 
-/* the packing and the micro-kernels, shared by fnn_gemm_bf16.c and
- * fnn_gemm_bf16_avx512.c (see the comment there) */
-#define FNN_BF16_NR 32  /* columns of C per tile: two 16-lane vectors */
-#define FNN_BF16_MR 8   /* rows of C per tile */
-#define FNN_BF16_KC 128 /* pairs of K per block (a 32-column block of B: 16 KiB) */
-/* B is packed in panels of NR columns, each P pairs deep and contiguous (a panel's
- * K block is 16 KiB of consecutive memory, which stays in L1; rows of a plain
- * row-major copy lie a multiple of 1 KiB apart and compete for the same sets):
- * the word of pair p, column n (N rounded up to NR, zeros beyond N) is at */
-#define FNN_BF16_BIDX(p, n, P) \
-    (((n) / FNN_BF16_NR) * FNN_BF16_NR * (P) + (p) * FNN_BF16_NR + (n) % FNN_BF16_NR)
-void fnn_bf16_pack_a(int tA, ptrdiff_t M, ptrdiff_t K, const float *A, ptrdiff_t lda,
-                     uint32_t *Aw);
-void fnn_bf16_pack_b(int tB, ptrdiff_t K, ptrdiff_t N, const float *B, ptrdiff_t ldb,
-                     uint32_t *Bp, ptrdiff_t ldp);
-void fnn_bf16_pack_a_avx512(int tA, ptrdiff_t M, ptrdiff_t K, const float *A, ptrdiff_t lda,
-                            uint32_t *Aw);
-void fnn_bf16_pack_b_avx512(int tB, ptrdiff_t K, ptrdiff_t N, const float *B, ptrdiff_t ldb,
-                            uint32_t *Bp, ptrdiff_t ldp);
-void fnn_gemm_bf16_packed_avx512(ptrdiff_t M, ptrdiff_t N, ptrdiff_t P, float alpha,
-                                 const uint32_t *Aw, ptrdiff_t ars, ptrdiff_t acs,
-                                 const uint32_t *Bp, ptrdiff_t ldp, float beta, float *C,
-                                 ptrdiff_t ldc);
+/* Blocking, shared by fnn_gemm_bf16.c and fnn_gemm_bf16_avx512.c: K in blocks of
+ * KC pairs; within one, rows in blocks of MC (their pairs packed into a 16 KiB
+ * stack buffer); within one, columns in panels of NR (the panel's pairs packed into
+ * another 16 KiB: B is packed once per row block, ⌈M/MC⌉ times in all); then tiles
+ * of MR rows.  Each tile sums its KC pairs from zero in float32, then C := alpha·sum
+ * + beta·C for the first K block and C := C + alpha·sum for the next ones, so both
+ * kernels add in the same order.  No allocation (fastnn's kernels never allocate). */
+#define FNN_BF16_NR 32  /* columns per panel: two 16-lane vectors */
+#define FNN_BF16_MR 8   /* rows per tile */
+#define FNN_BF16_MC 32  /* rows per block */
+#define FNN_BF16_KC 128 /* pairs of K per block */
+
+/* Ablk := pairs p0 .. p0+pn of rows m0 .. m0+mn of op(A): word (m, p) at
+ * Ablk[m·KC + p] (A), or Ablk[p·MC + m] (Aᵀ: pairs of stored rows, contiguous in m) */
+void fnn_bf16_pack_a(int tA, const float *A, ptrdiff_t lda, ptrdiff_t K, ptrdiff_t m0,
+                     ptrdiff_t mn, ptrdiff_t p0, ptrdiff_t pn, uint32_t *Ablk);
+/* Bblk := pairs p0 .. p0+pn of columns n0 .. n0+NR of op(B): word (p, n) at
+ * Bblk[p·NR + n], zero for columns >= N */
+void fnn_bf16_pack_b(int tB, const float *B, ptrdiff_t ldb, ptrdiff_t K, ptrdiff_t N,
+                     ptrdiff_t p0, ptrdiff_t pn, ptrdiff_t n0, uint32_t *Bblk);
+void fnn_bf16_pack_a_avx512(int tA, const float *A, ptrdiff_t lda, ptrdiff_t K, ptrdiff_t m0,
+                            ptrdiff_t mn, ptrdiff_t p0, ptrdiff_t pn, uint32_t *Ablk);
+void fnn_bf16_pack_b_avx512(int tB, const float *B, ptrdiff_t ldb, ptrdiff_t K, ptrdiff_t N,
+                            ptrdiff_t p0, ptrdiff_t pn, ptrdiff_t n0, uint32_t *Bblk);
+/* C rows 0..mn, columns 0..nn (<= NR) += the block's product as described above */
+void fnn_bf16_block_avx512(ptrdiff_t mn, ptrdiff_t nn, ptrdiff_t pn, float alpha,
+                           const uint32_t *Ablk, ptrdiff_t ars, ptrdiff_t acs,
+                           const uint32_t *Bblk, float beta, int first, float *C,
+                           ptrdiff_t ldc);
 
 #endif

@@ -1,19 +1,25 @@
-/* fnn_gemm_bf16_avx512.c — the micro-kernel of fnn_gemm_bf16.h on AVX512-BF16
- * (Intel Cooper Lake and Sapphire Rapids on, AMD Zen 4 and 5).  Only this file is
- * compiled for the target, so the rest of the build stays portable; fnn_gemm_bf16
- * calls it only where fnn_have_avx512_bf16() returns 1.
+/* fnn_gemm_bf16_avx512.c — the packing and micro-kernel of fnn_gemm_bf16.h on
+ * AVX512-BF16 (Intel Cooper Lake and Sapphire Rapids on, AMD Zen 4 and 5).  Only
+ * this file is compiled for the target, so the rest of the build stays portable;
+ * fnn_gemm_bf16 calls it only where fnn_have_avx512_bf16() returns 1.
  *
  * A tile of R <= 8 rows × 32 columns of C is 2R vectors of float32 sums.  For each
- * pair p along K: two vectors of B's packed words (16 columns × 2 bfloat16 each)
- * and, per row, A's word of the pair broadcast to all lanes; vdpbf16ps adds
- * a_odd·b_odd + a_even·b_even to each lane. */
+ * pair p along K: two vectors of the panel's packed words (16 columns × 2 bfloat16
+ * each) and, per row, A's word of the pair broadcast to all lanes; vdpbf16ps adds
+ * a_odd·b_odd + a_even·b_even to each lane.  Packing rounds with vcvtne2ps2bf16
+ * (nearest even; subnormal inputs to zero, as fnn_bf16_round). */
 #include "fnn_gemm_bf16.h"
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
 #pragma GCC target("avx512f,avx512vl,avx512bw,avx512dq,avx512bf16")
 #include <immintrin.h>
 
-/* word i of the result = (bf16 e[i], bf16 o[i]), i < 16, rounded to nearest even */
+static inline __mmask16 fnn_bf16_mask(ptrdiff_t n) /* the first min(n, 16) lanes, n may be <= 0 */
+{
+    return n >= 16 ? (__mmask16)0xffff : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
+}
+
+/* word i = (bf16 e[i], bf16 o[i]), i < 16 */
 static inline __m512i fnn_bf16_interleave(__m512 e, __m512 o)
 {
     const __m512i idx = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25,
@@ -22,90 +28,82 @@ static inline __m512i fnn_bf16_interleave(__m512 e, __m512 o)
     return _mm512_permutexvar_epi16(idx, (__m512i)_mm512_cvtne2ps_pbh(o, e));
 }
 
-static inline __mmask16 fnn_bf16_mask(ptrdiff_t n) /* the first min(n, 16) lanes */
+/* 16 words: the pairs from k on of a contiguous row of K floats (zeros past K) */
+static inline __m512i fnn_bf16_row_pairs(const float *row, ptrdiff_t k, ptrdiff_t K)
 {
-    return n >= 16 ? (__mmask16)0xffff : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
+    const __m512 lo = _mm512_maskz_loadu_ps(fnn_bf16_mask(K - k), row + k);
+    const __m512 hi = _mm512_maskz_loadu_ps(fnn_bf16_mask(K - k - 16), row + k + 16);
+    return (__m512i)_mm512_cvtne2ps_pbh(hi, lo);
 }
 
-/* fnn_bf16_pack_a with vcvtne2ps2bf16 (the same rounding, fnn_gemm_bf16.c) */
-void fnn_bf16_pack_a_avx512(int tA, ptrdiff_t M, ptrdiff_t K, const float *A, ptrdiff_t lda,
-                            uint32_t *Aw)
+void fnn_bf16_pack_a_avx512(int tA, const float *A, ptrdiff_t lda, ptrdiff_t K, ptrdiff_t m0,
+                            ptrdiff_t mn, ptrdiff_t p0, ptrdiff_t pn, uint32_t *Ablk)
 {
-    const ptrdiff_t P = (K + 1) / 2;
-    if (!tA) { /* a row's 32 floats from k = 2p on are the 16 pairs from p on */
-        for (ptrdiff_t m = 0; m < M; m++) {
-            const float *a = A + m * lda;
-            uint32_t *w = Aw + m * P;
-            for (ptrdiff_t p = 0; p < P; p += 16) {
-                const ptrdiff_t k = 2 * p;
-                const __m512 lo = _mm512_maskz_loadu_ps(fnn_bf16_mask(K - k), a + k);
-                const __m512 hi = _mm512_maskz_loadu_ps(fnn_bf16_mask(K - k - 16), a + k + 16);
-                _mm512_mask_storeu_epi32(w + p, fnn_bf16_mask(P - p),
-                                         (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
-            }
-        }
+    if (!tA) {
+        for (ptrdiff_t m = 0; m < mn; m++)
+            for (ptrdiff_t p = 0; p < pn; p += 16)
+                _mm512_mask_storeu_epi32(Ablk + m * FNN_BF16_KC + p, fnn_bf16_mask(pn - p),
+                                         fnn_bf16_row_pairs(A + (m0 + m) * lda,
+                                                            2 * (p0 + p), K));
         return;
     }
-    for (ptrdiff_t p = 0; p < P; p++) { /* pairs of rows k = 2p, 2p+1, contiguous in m */
-        const float *e = A + 2 * p * lda, *o = A + (2 * p + 1) * lda;
-        const int odd = 2 * p + 1 < K;
-        for (ptrdiff_t m = 0; m < M; m += 16) {
-            const __mmask16 k = fnn_bf16_mask(M - m);
-            const __m512 ve = _mm512_maskz_loadu_ps(k, e + m);
-            const __m512 vo = odd ? _mm512_maskz_loadu_ps(k, o + m) : _mm512_setzero_ps();
-            _mm512_mask_storeu_epi32(Aw + p * M + m, k, fnn_bf16_interleave(ve, vo));
+    for (ptrdiff_t p = 0; p < pn; p++) {
+        const ptrdiff_t k = 2 * (p0 + p);
+        const float *e = A + k * lda + m0, *o = A + (k + 1) * lda + m0;
+        for (ptrdiff_t m = 0; m < mn; m += 16) {
+            const __mmask16 msk = fnn_bf16_mask(mn - m);
+            const __m512 ve = _mm512_maskz_loadu_ps(msk, e + m);
+            const __m512 vo = k + 1 < K ? _mm512_maskz_loadu_ps(msk, o + m) : _mm512_setzero_ps();
+            _mm512_mask_storeu_epi32(Ablk + p * FNN_BF16_MC + m, msk, fnn_bf16_interleave(ve, vo));
         }
     }
 }
 
-/* fnn_bf16_pack_b with vcvtne2ps2bf16 */
-void fnn_bf16_pack_b_avx512(int tB, ptrdiff_t K, ptrdiff_t N, const float *B, ptrdiff_t ldb,
-                            uint32_t *Bp, ptrdiff_t ldp)
+void fnn_bf16_pack_b_avx512(int tB, const float *B, ptrdiff_t ldb, ptrdiff_t K, ptrdiff_t N,
+                            ptrdiff_t p0, ptrdiff_t pn, ptrdiff_t n0, uint32_t *Bblk)
 {
-    const ptrdiff_t P = (K + 1) / 2;
     if (!tB) {
-        for (ptrdiff_t p = 0; p < P; p++) {
-            const float *e = B + 2 * p * ldb, *o = B + (2 * p + 1) * ldb;
-            const int odd = 2 * p + 1 < K;
-            for (ptrdiff_t n = 0; n < ldp; n += 16) { /* zeros from N to ldp */
-                const __mmask16 k = n < N ? fnn_bf16_mask(N - n) : 0;
-                const __m512 ve = _mm512_maskz_loadu_ps(k, e + n);
-                const __m512 vo = odd ? _mm512_maskz_loadu_ps(k, o + n) : _mm512_setzero_ps();
-                _mm512_store_si512((void *)(Bp + FNN_BF16_BIDX(p, n, P)),
+        for (ptrdiff_t p = 0; p < pn; p++) {
+            const ptrdiff_t k = 2 * (p0 + p);
+            const float *e = B + k * ldb + n0, *o = B + (k + 1) * ldb + n0;
+            for (int h = 0; h < 2; h++) {
+                const __mmask16 msk = fnn_bf16_mask(N - n0 - 16 * h);
+                const __m512 ve = _mm512_maskz_loadu_ps(msk, e + 16 * h);
+                const __m512 vo = k + 1 < K ? _mm512_maskz_loadu_ps(msk, o + 16 * h)
+                                            : _mm512_setzero_ps();
+                _mm512_store_si512((void *)(Bblk + p * FNN_BF16_NR + 16 * h),
                                    fnn_bf16_interleave(ve, vo));
             }
         }
         return;
     }
-    /* B(k, n) = B[n·ldb + k]: row n of the stored matrix is column n of Bp, converted
-     * 16 pairs at a time and scattered down the column (NR words apart in a panel) */
+    /* op(B)(k, n) = B[n·ldb + k]: stored row n is the panel's column n − n0, converted
+     * 16 pairs at a time and scattered down the column (NR words apart) */
     const __m512i down = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7,
                                                               6, 5, 4, 3, 2, 1, 0),
                                             _mm512_set1_epi32(FNN_BF16_NR));
-    for (ptrdiff_t n = 0; n < N; n++) {
-        const float *b = B + n * ldb;
-        for (ptrdiff_t p = 0; p < P; p += 16) {
-            const ptrdiff_t k = 2 * p;
-            const __m512 lo = _mm512_maskz_loadu_ps(fnn_bf16_mask(K - k), b + k);
-            const __m512 hi = _mm512_maskz_loadu_ps(fnn_bf16_mask(K - k - 16), b + k + 16);
-            _mm512_mask_i32scatter_epi32(Bp + FNN_BF16_BIDX(p, n, P), fnn_bf16_mask(P - p), down,
-                                         (__m512i)_mm512_cvtne2ps_pbh(hi, lo), 4);
+    for (ptrdiff_t j = 0; j < FNN_BF16_NR; j++) {
+        if (n0 + j >= N) {
+            for (ptrdiff_t p = 0; p < pn; p++) Bblk[p * FNN_BF16_NR + j] = 0;
+            continue;
         }
+        const float *row = B + (n0 + j) * ldb;
+        for (ptrdiff_t p = 0; p < pn; p += 16)
+            _mm512_mask_i32scatter_epi32(Bblk + p * FNN_BF16_NR + j, fnn_bf16_mask(pn - p), down,
+                                         fnn_bf16_row_pairs(row, 2 * (p0 + p), K), 4);
     }
-    for (ptrdiff_t p = 0; p < P; p++)
-        for (ptrdiff_t n = N; n < ldp; n++) Bp[FNN_BF16_BIDX(p, n, P)] = 0;
 }
 
 static inline __attribute__((always_inline)) void fnn_bf16_tile(
-    const int R, ptrdiff_t p0, ptrdiff_t p1, const uint32_t *Aw, ptrdiff_t ars, ptrdiff_t acs,
-    const uint32_t *Bp, ptrdiff_t ldp, float alpha, float beta, float *C, ptrdiff_t ldc,
+    const int R, ptrdiff_t pn, const uint32_t *Aw, ptrdiff_t ars, ptrdiff_t acs,
+    const uint32_t *Bblk, float alpha, float beta, int first, float *C, ptrdiff_t ldc,
     __mmask16 k0, __mmask16 k1)
 {
     __m512 acc[FNN_BF16_MR][2];
     for (int r = 0; r < R; r++) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
-    for (ptrdiff_t p = p0; p < p1; p++) {
-        const __m512bh b0 = (__m512bh)_mm512_load_si512((const void *)(Bp + p * FNN_BF16_NR));
-        const __m512bh b1 = (__m512bh)_mm512_load_si512((const void *)(Bp + p * FNN_BF16_NR + 16));
+    for (ptrdiff_t p = 0; p < pn; p++) {
+        const __m512bh b0 = (__m512bh)_mm512_load_si512((const void *)(Bblk + p * FNN_BF16_NR));
+        const __m512bh b1 = (__m512bh)_mm512_load_si512((const void *)(Bblk + p * FNN_BF16_NR + 16));
         for (int r = 0; r < R; r++) {
             const __m512bh a = (__m512bh)_mm512_set1_epi32((int)Aw[r * ars + p * acs]);
             acc[r][0] = _mm512_dpbf16_ps(acc[r][0], a, b0);
@@ -118,59 +116,51 @@ static inline __attribute__((always_inline)) void fnn_bf16_tile(
             const __mmask16 k = h ? k1 : k0;
             float *c = C + r * ldc + 16 * h;
             __m512 s = _mm512_mul_ps(va, acc[r][h]);
-            if (p0 > 0) s = _mm512_add_ps(_mm512_maskz_loadu_ps(k, c), s);
+            if (!first) s = _mm512_add_ps(_mm512_maskz_loadu_ps(k, c), s);
             else if (beta != 0.0f)
                 s = _mm512_add_ps(s, _mm512_mul_ps(vb, _mm512_maskz_loadu_ps(k, c)));
             _mm512_mask_storeu_ps(c, k, s);
         }
 }
 
-void fnn_gemm_bf16_packed_avx512(ptrdiff_t M, ptrdiff_t N, ptrdiff_t P, float alpha,
-                                 const uint32_t *Aw, ptrdiff_t ars, ptrdiff_t acs,
-                                 const uint32_t *Bp, ptrdiff_t ldp, float beta, float *C,
-                                 ptrdiff_t ldc)
+void fnn_bf16_block_avx512(ptrdiff_t mn, ptrdiff_t nn, ptrdiff_t pn, float alpha,
+                           const uint32_t *Ablk, ptrdiff_t ars, ptrdiff_t acs,
+                           const uint32_t *Bblk, float beta, int first, float *C,
+                           ptrdiff_t ldc)
 {
-    for (ptrdiff_t n0 = 0; n0 < N; n0 += FNN_BF16_NR) {
-        const ptrdiff_t nn = N - n0;
-        const __mmask16 k0 = nn >= 16 ? 0xffff : (__mmask16)((1u << nn) - 1);
-        const __mmask16 k1 = nn >= 32 ? 0xffff : nn <= 16 ? 0 : (__mmask16)((1u << (nn - 16)) - 1);
-        for (ptrdiff_t p0 = 0; p0 < P; p0 += FNN_BF16_KC) {
-            const ptrdiff_t p1 = P - p0 < FNN_BF16_KC ? P : p0 + FNN_BF16_KC;
-            const uint32_t *b = Bp + n0 * P; /* the panel of columns n0.. */
-            ptrdiff_t m = 0;
-            for (; m + FNN_BF16_MR <= M; m += FNN_BF16_MR)
-                fnn_bf16_tile(FNN_BF16_MR, p0, p1, Aw + m * ars, ars, acs, b, ldp, alpha, beta,
-                              C + m * ldc + n0, ldc, k0, k1);
-            switch (M - m) {
+    const __mmask16 k0 = fnn_bf16_mask(nn), k1 = fnn_bf16_mask(nn - 16);
+    ptrdiff_t m = 0;
+    for (; m + FNN_BF16_MR <= mn; m += FNN_BF16_MR)
+        fnn_bf16_tile(FNN_BF16_MR, pn, Ablk + m * ars, ars, acs, Bblk, alpha, beta, first,
+                      C + m * ldc, ldc, k0, k1);
+    switch (mn - m) {
 #define FNN_BF16_REST(R) \
-    case R: fnn_bf16_tile(R, p0, p1, Aw + m * ars, ars, acs, b, ldp, alpha, beta, C + m * ldc + n0, ldc, k0, k1); break;
-                FNN_BF16_REST(1) FNN_BF16_REST(2) FNN_BF16_REST(3) FNN_BF16_REST(4)
-                FNN_BF16_REST(5) FNN_BF16_REST(6) FNN_BF16_REST(7)
+    case R: fnn_bf16_tile(R, pn, Ablk + m * ars, ars, acs, Bblk, alpha, beta, first, C + m * ldc, ldc, k0, k1); break;
+        FNN_BF16_REST(1) FNN_BF16_REST(2) FNN_BF16_REST(3) FNN_BF16_REST(4)
+        FNN_BF16_REST(5) FNN_BF16_REST(6) FNN_BF16_REST(7)
 #undef FNN_BF16_REST
-            default: break;
-            }
-        }
+    default: break;
     }
 }
 
 #else /* another compiler or architecture: never called (fnn_have_avx512_bf16() is 0);
        * the portable code keeps the symbols defined */
-void fnn_bf16_pack_a_avx512(int tA, ptrdiff_t M, ptrdiff_t K, const float *A, ptrdiff_t lda,
-                            uint32_t *Aw)
+void fnn_bf16_pack_a_avx512(int tA, const float *A, ptrdiff_t lda, ptrdiff_t K, ptrdiff_t m0,
+                            ptrdiff_t mn, ptrdiff_t p0, ptrdiff_t pn, uint32_t *Ablk)
 {
-    fnn_bf16_pack_a(tA, M, K, A, lda, Aw);
+    fnn_bf16_pack_a(tA, A, lda, K, m0, mn, p0, pn, Ablk);
 }
-void fnn_bf16_pack_b_avx512(int tB, ptrdiff_t K, ptrdiff_t N, const float *B, ptrdiff_t ldb,
-                            uint32_t *Bp, ptrdiff_t ldp)
+void fnn_bf16_pack_b_avx512(int tB, const float *B, ptrdiff_t ldb, ptrdiff_t K, ptrdiff_t N,
+                            ptrdiff_t p0, ptrdiff_t pn, ptrdiff_t n0, uint32_t *Bblk)
 {
-    fnn_bf16_pack_b(tB, K, N, B, ldb, Bp, ldp);
+    fnn_bf16_pack_b(tB, B, ldb, K, N, p0, pn, n0, Bblk);
 }
-void fnn_gemm_bf16_packed_avx512(ptrdiff_t M, ptrdiff_t N, ptrdiff_t P, float alpha,
-                                 const uint32_t *Aw, ptrdiff_t ars, ptrdiff_t acs,
-                                 const uint32_t *Bp, ptrdiff_t ldp, float beta, float *C,
-                                 ptrdiff_t ldc)
+void fnn_bf16_block_avx512(ptrdiff_t mn, ptrdiff_t nn, ptrdiff_t pn, float alpha,
+                           const uint32_t *Ablk, ptrdiff_t ars, ptrdiff_t acs,
+                           const uint32_t *Bblk, float beta, int first, float *C,
+                           ptrdiff_t ldc)
 {
-    (void)M; (void)N; (void)P; (void)alpha; (void)Aw; (void)ars; (void)acs; (void)Bp;
-    (void)ldp; (void)beta; (void)C; (void)ldc;
+    (void)mn; (void)nn; (void)pn; (void)alpha; (void)Ablk; (void)ars; (void)acs; (void)Bblk;
+    (void)beta; (void)first; (void)C; (void)ldc;
 }
 #endif
