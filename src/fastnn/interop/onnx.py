@@ -324,3 +324,51 @@ def export(model: Sequential, filepath: str | os.PathLike[str], overwrite: bool 
     path = _check_path("export", filepath)
     data = to_onnx(model).SerializeToString()
     atomic_write("export", path, lambda f: f.write(data), overwrite)
+
+
+def to_onnx_int8(qmodel: Any) -> onnx.ModelProto:
+    """A QuantizedModel (fastnn/quantization.py) as ONNX Runtime's dynamic quantization
+    writes it: per Dense layer ``DynamicQuantizeLinear`` of the input (uint8, scale
+    and zero point of the batch), ``MatMulInteger`` with the int8 kernel (zero point
+    0), ``Cast`` to float, times ``x_scale · w_scale`` (one per column), plus the
+    bias, then the activation as in the float graph."""
+    onnx, helper, numpy_helper = _onnx()
+    g = _Graph(helper, numpy_helper, np.float32, onnx.TensorProto.FLOAT)
+    x = "input"
+    shape = qmodel._input_shape
+    if shape is not None:
+        x = g.op("Flatten", x, axis=1)
+    for j, (layer, wq, ws, bias) in enumerate(qmodel._onnx_parts):
+        g.prefix = f"dense{j}_"
+        q, xs, zp = (f"dense{j}_xq", f"dense{j}_xscale", f"dense{j}_xzp")
+        g.nodes.append(helper.make_node("DynamicQuantizeLinear", [x], [q, xs, zp]))
+        g.inits.append(numpy_helper.from_array(np.ascontiguousarray(wq, np.int8),
+                                               f"dense{j}_kernel_int8"))
+        acc = g.op("MatMulInteger", q, f"dense{j}_kernel_int8", zp)
+        scale = g.op("Mul", xs, g.weight(f"dense{j}_kernel_scale", ws))
+        z = g.op("Mul", g.op("Cast", acc, to=onnx.TensorProto.FLOAT), scale)
+        if bias is not None:
+            z = g.op("Add", z, g.weight(f"dense{j}_bias", bias))
+        x = _activation(g, layer, z)
+    g.nodes.append(helper.make_node("Identity", [x], ["output"]))
+    graph = helper.make_graph(
+        g.nodes, f"{qmodel.name}_int8", [helper.make_tensor_value_info(
+            "input", onnx.TensorProto.FLOAT,
+            ["batch", *(shape if shape is not None else (qmodel.input_dim,))])],
+        [helper.make_tensor_value_info("output", onnx.TensorProto.FLOAT,
+                                       ["batch", qmodel.units])],
+        initializer=g.inits)
+    proto = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)],
+                              producer_name="fastnn")
+    proto.ir_version = 8
+    onnx.checker.check_model(proto)
+    return proto
+
+
+def export_int8(qmodel: Any, filepath: str | os.PathLike[str], overwrite: bool = True) -> None:
+    """Write a QuantizedModel's ONNX file atomically."""
+    from ..saving import _check_path, atomic_write
+
+    path = _check_path("export_onnx", filepath)
+    data = to_onnx_int8(qmodel).SerializeToString()
+    atomic_write("export_onnx", path, lambda f: f.write(data), overwrite)
