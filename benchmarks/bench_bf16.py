@@ -1,17 +1,20 @@
-"""mixed_bfloat16 against float32 (issue 23, items 1 and 4): accuracy after the same
-epochs and speed, fastnn beside PyTorch (float32 and CPU autocast(bfloat16)).
+"""mixed_bfloat16 and int8 against float32 (issue 23, items 1-4): accuracy after the
+same epochs and speed, fastnn beside PyTorch (float32 and CPU autocast(bfloat16))
+and ONNX Runtime (float32, and quantize_dynamic's int8 model, per channel).
 
 Accuracy: scikit-learn's digits (1,400 train / 397 test, 64-96-10... see NETS
 below) and real MNIST (the 10,000 t10k digits of /work/shared/data/mnist: 8,000
 train / 2,000 test, 784-256-128-10), the same initial weights and batch order
 for both precisions; reported: test accuracy, the largest difference of the two
 models' output probabilities, and of one model's outputs predicted in float32 and
-in mixed_bfloat16 (the inference effect alone).
+in mixed_bfloat16 (the inference effect alone); int8: fastnn.quantize of the float32
+model, its accuracy and largest output difference.
 
 Speed, one thread each (threadpoolctl, fastnn.set_num_threads, torch.set_num_threads):
 W3 = one epoch of the MNIST net on the 8,000 rows, batch 128, Adam; W4 = one epoch
 of 1024-4096-4096-1024 on 1,024 generated rows, batch 256, SGD, MSE; W5b = predict
-of the trained W3 net on 10,000 rows.  Each timing is repeated --repeats times,
+of the W3 net on 10,000 rows (fastnn float32, mixed_bfloat16, int8; torch float32 and
+autocast; ORT float32 and int8), W5a = one-row predicts of it (median of 2,000 calls).  Each timing is repeated --repeats times,
 the frameworks interleaved; medians (min-max).  The machine is shared: repeat runs
 and compare ratios from the same run.
 
@@ -76,15 +79,18 @@ def accuracy_rows():
         same = model(sizes, ("relu", "relu", "softmax"), "mixed_bfloat16")
         same.build((None, sizes[0]))
         same.set_weights(m32.get_weights())
+        q = fastnn.quantize(m32)
+        p8 = q.predict(Xte)
         rows.append((name, epochs, out["float32"][2], out["mixed_bfloat16"][2],
                      np.abs(out["float32"][1] - out["mixed_bfloat16"][1]).max(),
-                     np.abs(same.predict(Xte) - out["float32"][1]).max()))
+                     np.abs(same.predict(Xte) - out["float32"][1]).max(),
+                     (p8.argmax(1) == yte).mean(), np.abs(p8 - out["float32"][1]).max()))
     print("\n## accuracy after the same epochs (batch 128, Adam 1e-3, same start)")
     print("data | epochs | fp32 acc | bf16 acc | Δ pp | max |p32 − p16| trained apart | "
-          "max |Δp| same weights")
-    for name, ep, a32, a16, dtrain, dsame in rows:
+          "max |Δp| same weights | int8 acc | Δ pp | max |Δp| int8")
+    for name, ep, a32, a16, dtrain, dsame, a8, d8 in rows:
         print(f"{name} | {ep} | {a32:.4f} | {a16:.4f} | {100 * (a16 - a32):+.2f} | "
-              f"{dtrain:.3g} | {dsame:.3g}")
+              f"{dtrain:.3g} | {dsame:.3g} | {a8:.4f} | {100 * (a8 - a32):+.2f} | {d8:.3g}")
 
 
 def torch_runner(sizes, acts, loss, lr, opt, X, y, batch, autocast):
@@ -119,6 +125,28 @@ def torch_runner(sizes, acts, loss, lr, opt, X, y, batch, autocast):
     return epoch, predict
 
 
+def _ort_predictors(m32):
+    """ONNX Runtime sessions (1 thread) of the float32 model and of its
+    quantize_dynamic int8 copy (QInt8 weights per channel), or {} without ORT."""
+    try:
+        import onnxruntime as ort
+        from onnxruntime.quantization import QuantType, quantize_dynamic
+    except ImportError:
+        return {}
+    import tempfile
+    d = tempfile.mkdtemp()
+    f32, i8 = os.path.join(d, "m.onnx"), os.path.join(d, "m8.onnx")
+    m32.export(f32, verbose=False)
+    quantize_dynamic(f32, i8, weight_type=QuantType.QInt8, per_channel=True)
+    out = {}
+    for key, path in (("ORT float32", f32), ("ORT quantize_dynamic int8", i8)):
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = so.inter_op_num_threads = 1
+        s = ort.InferenceSession(path, so, providers=["CPUExecutionProvider"])
+        out[key] = (lambda X, s=s: s.run(None, {"input": X})[0])
+    return out
+
+
 def timed(fns, repeats):
     times = {k: [] for k in fns}
     names = list(fns)
@@ -146,9 +174,10 @@ def speed_rows(repeats, use_torch, w4):
     print(f"\n## speed, 1 thread, {repeats} repeats: median seconds (min-max); ratio to "
           "fastnn float32")
     for label, sizes, acts, loss, lr, opt, X, y, batch in cases:
-        fns, predictors = {}, {}
+        fns, predictors, fns_models = {}, {}, {}
         for policy in ("float32", "mixed_bfloat16"):
             m = model(sizes, acts, policy)
+            fns_models[policy] = m
             m.compile(fastnn.optimizers.Adam(lr) if opt == "adam" else fastnn.optimizers.SGD(lr),
                       "sparse_categorical_crossentropy" if loss == "ce" else "mse")
             fns[f"fastnn {policy}"] = (lambda m=m: m.fit(X, y, epochs=1, batch_size=batch,
@@ -162,7 +191,22 @@ def speed_rows(repeats, use_torch, w4):
                 predictors[key] = lambda pr=pr: pr(Xp)
         _report(label, timed(fns, repeats))
         if label.startswith("W3"):
+            m32 = fns_models["float32"]
+            q = fastnn.quantize(m32)
+            predictors["fastnn int8"] = lambda: q.predict(Xp)
+            ort_runs = _ort_predictors(m32)
+            for key, run in ort_runs.items():
+                predictors[key] = (lambda run=run: run(Xp))
             _report("W5b predict 10k rows (W3 net)", timed(predictors, repeats * 3))
+            one = Xp[:1]
+            single = {"fastnn float32": lambda: m32.predict(one),
+                      "fastnn mixed_bfloat16": lambda: fns_models["mixed_bfloat16"].predict(one),
+                      "fastnn int8": lambda: q.predict(one)}
+            for key, run in ort_runs.items():
+                single[key] = (lambda run=run: run(one))
+            _report("W5a one-row predict x2000 (W3 net)",
+                    timed({k: (lambda f=f: [f() for _ in range(2000)]) for k, f in
+                           single.items()}, repeats))
 
 
 def _report(label, times):

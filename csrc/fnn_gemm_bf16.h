@@ -7,7 +7,7 @@
  *
  * A product of two bfloat16 numbers is exact in float32 (8 + 8 significant bits),
  * so the only roundings are those of the inputs and of each float32 addition.
- * The operands are packed per call, block by block into buffers on the stack (32
+ * The operands are packed per call, block by block into buffers on the stack (48
  * KiB), into pairs along K (one 32-bit word holds the bfloat16 of elements k = 2p
  * and 2p + 1: the layout of AVX512-BF16's vdpbf16ps).
  *
@@ -55,7 +55,7 @@ void fnn_gemm_bf16(int mode, int tA, int tB, ptrdiff_t M, ptrdiff_t N, ptrdiff_t
                    ptrdiff_t ldb, float beta, float *C, ptrdiff_t ldc);
 
 /* Blocking, shared by fnn_gemm_bf16.c and fnn_gemm_bf16_avx512.c: K in blocks of
- * KC pairs; within one, rows in blocks of MC (their pairs packed into a 16 KiB
+ * KC pairs; within one, rows in blocks of MC (their pairs packed into a 32 KiB
  * stack buffer); within one, columns in panels of NR (the panel's pairs packed into
  * another 16 KiB: B is packed once per row block, ⌈M/MC⌉ times in all); then tiles
  * of MR rows.  Each tile sums its KC pairs from zero in float32, then C := alpha·sum
@@ -63,7 +63,7 @@ void fnn_gemm_bf16(int mode, int tA, int tB, ptrdiff_t M, ptrdiff_t N, ptrdiff_t
  * kernels add in the same order.  No allocation (fastnn's kernels never allocate). */
 #define FNN_BF16_NR 32  /* columns per panel: two 16-lane vectors */
 #define FNN_BF16_MR 8   /* rows per tile */
-#define FNN_BF16_MC 32  /* rows per block */
+#define FNN_BF16_MC 64  /* rows per block */
 #define FNN_BF16_KC 128 /* pairs of K per block */
 
 /* Ablk := pairs p0 .. p0+pn of rows m0 .. m0+mn of op(A): word (m, p) at

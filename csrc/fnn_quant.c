@@ -52,15 +52,18 @@ void fnn_int8_pack(ptrdiff_t K, ptrdiff_t N, const int8_t *wq, int32_t *Wp, int3
     }
 }
 
-void fnn_int8_quantize_rows(ptrdiff_t B, ptrdiff_t K, const float *X, uint8_t *Xq,
+void fnn_int8_quantize_rows(int mode, ptrdiff_t B, ptrdiff_t K, const float *X, uint8_t *Xq,
                             float *xs, int *zp)
 {
     const ptrdiff_t row = fnn_int8_row_bytes(K);
     float lo = 0.0f, hi = 0.0f;
-    for (ptrdiff_t i = 0; i < B * K; i++) {
-        lo = X[i] < lo ? X[i] : lo;
-        hi = X[i] > hi ? X[i] : hi;
-    }
+    if (mode == FNN_INT8_VNNI) /* min and max are exact in any order */
+        fnn_int8_quantize_rows_avx512(B, K, X, Xq, 0.0f, 0, &lo, &hi, 0);
+    else
+        for (ptrdiff_t i = 0; i < B * K; i++) {
+            lo = X[i] < lo ? X[i] : lo;
+            hi = X[i] > hi ? X[i] : hi;
+        }
     float scale = (hi - lo) / 255.0f;
     int z = 0;
     if (scale > 0.0f) {
@@ -68,6 +71,12 @@ void fnn_int8_quantize_rows(ptrdiff_t B, ptrdiff_t K, const float *X, uint8_t *X
         z = zf < 0.0f ? 0 : zf > 255.0f ? 255 : (int)zf;
     } else {
         scale = 1.0f; /* all zeros: every xq = 0 = zp */
+    }
+    *xs = scale;
+    *zp = z;
+    if (mode == FNN_INT8_VNNI) {
+        fnn_int8_quantize_rows_avx512(B, K, X, Xq, scale, z, NULL, NULL, 1);
+        return;
     }
     for (ptrdiff_t r = 0; r < B; r++) {
         uint8_t *q = Xq + r * row;
@@ -78,8 +87,6 @@ void fnn_int8_quantize_rows(ptrdiff_t B, ptrdiff_t K, const float *X, uint8_t *X
         }
         for (ptrdiff_t k = K; k < row; k++) q[k] = (uint8_t)z; /* (z − zp)·0 = 0 either way */
     }
-    *xs = scale;
-    *zp = z;
 }
 
 void fnn_int8_dense(int mode, ptrdiff_t B, ptrdiff_t K, ptrdiff_t N, const uint8_t *Xq,

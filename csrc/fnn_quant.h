@@ -33,8 +33,11 @@ void fnn_int8_pack(ptrdiff_t K, ptrdiff_t N, const int8_t *wq, int32_t *Wp, int3
 
 /* Xq (B rows of fnn_int8_row_bytes(K)) := X (B×K float32) quantized as above;
  * *xs, *zp := the block's scale and zero point.  All-zero X: xs = 1, zp = 0. */
-void fnn_int8_quantize_rows(ptrdiff_t B, ptrdiff_t K, const float *X, uint8_t *Xq,
+void fnn_int8_quantize_rows(int mode, ptrdiff_t B, ptrdiff_t K, const float *X, uint8_t *Xq,
                             float *xs, int *zp);
+/* its vector loop (the same divisions and roundings), fnn_quant_avx512.c */
+void fnn_int8_quantize_rows_avx512(ptrdiff_t B, ptrdiff_t K, const float *X, uint8_t *Xq,
+                                   float scale, int zp, float *lo, float *hi, int pass);
 
 /* Z (B×N) := the output above (b may be NULL) */
 void fnn_int8_dense(int mode, ptrdiff_t B, ptrdiff_t K, ptrdiff_t N, const uint8_t *Xq,

@@ -28,6 +28,41 @@ static inline __attribute__((always_inline)) void fnn_q_tile(
     }
 }
 
+/* pass 0: *lo, *hi := min(0, X), max(0, X); pass 1: Xq := clamp(round(x / scale) + zp)
+ * (a true division and round to nearest even, as the portable loop) */
+void fnn_int8_quantize_rows_avx512(ptrdiff_t B, ptrdiff_t K, const float *X, uint8_t *Xq,
+                                   float scale, int zp, float *lo, float *hi, int pass)
+{
+    const ptrdiff_t row = fnn_int8_row_bytes(K);
+    if (pass == 0) {
+        __m512 vlo = _mm512_setzero_ps(), vhi = _mm512_setzero_ps();
+        const ptrdiff_t n = B * K;
+        for (ptrdiff_t i = 0; i < n; i += 16) {
+            const __mmask16 m = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
+            const __m512 x = _mm512_maskz_loadu_ps(m, X + i); /* masked lanes: 0 */
+            vlo = _mm512_min_ps(vlo, x);
+            vhi = _mm512_max_ps(vhi, x);
+        }
+        *lo = _mm512_reduce_min_ps(vlo);
+        *hi = _mm512_reduce_max_ps(vhi);
+        return;
+    }
+    const __m512 vs = _mm512_set1_ps(scale), vz = _mm512_set1_ps((float)zp);
+    const __m512 v0 = _mm512_setzero_ps(), v255 = _mm512_set1_ps(255.0f);
+    for (ptrdiff_t r = 0; r < B; r++) {
+        const float *x = X + r * K;
+        uint8_t *q = Xq + r * row;
+        for (ptrdiff_t k = 0; k < K; k += 16) {
+            const __mmask16 m = K - k >= 16 ? 0xffff : (__mmask16)((1u << (K - k)) - 1);
+            __m512 v = _mm512_div_ps(_mm512_maskz_loadu_ps(m, x + k), vs);
+            v = _mm512_add_ps(_mm512_roundscale_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC), vz);
+            v = _mm512_min_ps(_mm512_max_ps(v, v0), v255);
+            _mm_mask_storeu_epi8(q + k, m, _mm512_cvtepi32_epi8(_mm512_cvtps_epi32(v)));
+        }
+        for (ptrdiff_t k = K; k < row; k++) q[k] = (uint8_t)zp;
+    }
+}
+
 void fnn_int8_dense_vnni(ptrdiff_t B, ptrdiff_t K, ptrdiff_t N, const uint8_t *Xq, float xs,
                          int zp, const int32_t *Wp, const int32_t *wsum, const float *ws,
                          const float *b, float *Z)
@@ -70,6 +105,11 @@ void fnn_int8_dense_vnni(ptrdiff_t B, ptrdiff_t K, ptrdiff_t N, const uint8_t *X
 }
 
 #else
+void fnn_int8_quantize_rows_avx512(ptrdiff_t B, ptrdiff_t K, const float *X, uint8_t *Xq,
+                                   float scale, int zp, float *lo, float *hi, int pass)
+{
+    (void)B; (void)K; (void)X; (void)Xq; (void)scale; (void)zp; (void)lo; (void)hi; (void)pass;
+}
 void fnn_int8_dense_vnni(ptrdiff_t B, ptrdiff_t K, ptrdiff_t N, const uint8_t *Xq, float xs,
                          int zp, const int32_t *Wp, const int32_t *wsum, const float *ws,
                          const float *b, float *Z)

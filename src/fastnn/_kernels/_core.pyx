@@ -635,7 +635,7 @@ def int8_predict(tuple layers, X, str kernel="auto"):
             else:
                 z = <float *>cnp.PyArray_DATA(bufs) + (l & 1) * cap * width
             with nogil:
-                fnn_int8_quantize_rows(B, K_, inp, <uint8_t *>cnp.PyArray_DATA(xq), &xs, &zp)
+                fnn_int8_quantize_rows(mode, B, K_, inp, <uint8_t *>cnp.PyArray_DATA(xq), &xs, &zp)
             fnn_int8_dense(mode, B, K_, N_, <const uint8_t *>cnp.PyArray_DATA(xq), xs, zp,
                            <const int32_t *>cnp.PyArray_DATA(<cnp.ndarray>Wp),
                            <const int32_t *>cnp.PyArray_DATA(<cnp.ndarray>wsum),
