@@ -36,6 +36,31 @@ static inline __m512i fnn_bf16_row_pairs(const float *row, ptrdiff_t k, ptrdiff_
     return (__m512i)_mm512_cvtne2ps_pbh(hi, lo);
 }
 
+/* r[i] (16 words each) := column i of the 16×16 block of words r[0..15] */
+static inline void fnn_bf16_transpose16(__m512i r[16])
+{
+    __m512i t[16];
+    for (int i = 0; i < 16; i += 2) { /* pairs of rows interleaved within 128-bit lanes */
+        t[i] = _mm512_unpacklo_epi32(r[i], r[i + 1]);
+        t[i + 1] = _mm512_unpackhi_epi32(r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) { /* four rows' words 4q+0..3 per lane */
+        r[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]);
+        r[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]);
+        r[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]);
+        r[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
+    }
+    for (int h = 0; h < 16; h += 8) /* lanes 0, 2 and 1, 3 of rows 0-3 with rows 4-7 */
+        for (int i = 0; i < 4; i++) {
+            t[h + i] = _mm512_shuffle_i32x4(r[h + i], r[h + i + 4], 0x88);
+            t[h + i + 4] = _mm512_shuffle_i32x4(r[h + i], r[h + i + 4], 0xdd);
+        }
+    for (int i = 0; i < 8; i++) { /* then the two halves of 8 rows */
+        r[i] = _mm512_shuffle_i32x4(t[i], t[i + 8], 0x88);
+        r[i + 8] = _mm512_shuffle_i32x4(t[i], t[i + 8], 0xdd);
+    }
+}
+
 void fnn_bf16_pack_a_avx512(int tA, const float *A, ptrdiff_t lda, ptrdiff_t K, ptrdiff_t m0,
                             ptrdiff_t mn, ptrdiff_t p0, ptrdiff_t pn, uint32_t *Ablk)
 {
@@ -77,21 +102,19 @@ void fnn_bf16_pack_b_avx512(int tB, const float *B, ptrdiff_t ldb, ptrdiff_t K, 
         }
         return;
     }
-    /* op(B)(k, n) = B[n·ldb + k]: stored row n is the panel's column n − n0, converted
-     * 16 pairs at a time and scattered down the column (NR words apart) */
-    const __m512i down = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7,
-                                                              6, 5, 4, 3, 2, 1, 0),
-                                            _mm512_set1_epi32(FNN_BF16_NR));
-    for (ptrdiff_t j = 0; j < FNN_BF16_NR; j++) {
-        if (n0 + j >= N) {
-            for (ptrdiff_t p = 0; p < pn; p++) Bblk[p * FNN_BF16_NR + j] = 0;
-            continue;
+    /* op(B)(k, n) = B[n·ldb + k]: 16 stored rows n converted 16 pairs at a time are a
+     * 16×16 block of words with n down and p across; transposed in registers, its
+     * rows are 16 pairs' words for 16 columns of the panel */
+    for (ptrdiff_t j0 = 0; j0 < FNN_BF16_NR; j0 += 16)
+        for (ptrdiff_t p = 0; p < pn; p += 16) {
+            __m512i r[16];
+            for (int i = 0; i < 16; i++)
+                r[i] = n0 + j0 + i < N ? fnn_bf16_row_pairs(B + (n0 + j0 + i) * ldb, 2 * (p0 + p), K)
+                                       : _mm512_setzero_si512();
+            fnn_bf16_transpose16(r);
+            for (ptrdiff_t t = 0; t < 16 && p + t < pn; t++)
+                _mm512_store_si512((void *)(Bblk + (p + t) * FNN_BF16_NR + j0), r[t]);
         }
-        const float *row = B + (n0 + j) * ldb;
-        for (ptrdiff_t p = 0; p < pn; p += 16)
-            _mm512_mask_i32scatter_epi32(Bblk + p * FNN_BF16_NR + j, fnn_bf16_mask(pn - p), down,
-                                         fnn_bf16_row_pairs(row, 2 * (p0 + p), K), 4);
-    }
 }
 
 static inline __attribute__((always_inline)) void fnn_bf16_tile(
