@@ -3,23 +3,9 @@
  * (fnn_gemm_bf16_avx512.c).  Compiled without any target: runs on every CPU. */
 #include "fnn_gemm_bf16.h"
 
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <cpuid.h>
-#endif
+#include "fnn_isa.h"
 
-int fnn_have_avx512_bf16(void)
-{
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-    extern int fnn_have_avx512(void); /* F/VL/BW/DQ with the OS's zmm state (fnn_isa.h) */
-    unsigned int eax, ebx, ecx, edx;
-    if (!fnn_have_avx512()) return 0;
-    if (__get_cpuid_max(0, NULL) < 7) return 0;
-    __cpuid_count(7, 1, eax, ebx, ecx, edx);
-    return (eax >> 5) & 1u;
-#else
-    return 0;
-#endif
-}
+int fnn_have_avx512_bf16(void) { return fnn_have_avx512_feature(1, 0, 5); }
 
 static inline uint32_t fnn_bf16_pair(float even, float odd)
 {

@@ -98,6 +98,10 @@ extern const fnn_kernels fnn_kernels_baseline, fnn_kernels_avx2, fnn_kernels_avx
  * the target, so every symbol exists). */
 int fnn_have_avx2(void);
 int fnn_have_avx512(void);
+/* 1 if fnn_have_avx512() and bit `bit` of register `reg` (0 eax, 1 ebx, 2 ecx,
+ * 3 edx) of CPUID leaf 7, sub-leaf `subleaf` is set (AVX512_BF16: 1, 0, 5;
+ * AVX512_VNNI: 0, 2, 11); 0 elsewhere */
+int fnn_have_avx512_feature(unsigned subleaf, int reg, int bit);
 
 /* The kernels of `level` (FNN_ISA_*), or NULL when the level is unknown or
  * fnn_have_*() says this CPU cannot run it. */

@@ -3,25 +3,11 @@
 #include <math.h>
 #include "fnn_quant.h"
 
-#if defined(__x86_64__) && defined(__GNUC__)
-#include <cpuid.h>
-#endif
+#include "fnn_isa.h"
 
 #define FNN_Q_NR 32
 
-int fnn_have_avx512_vnni(void)
-{
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-    extern int fnn_have_avx512(void);
-    unsigned int eax, ebx, ecx, edx;
-    if (!fnn_have_avx512()) return 0;
-    if (__get_cpuid_max(0, NULL) < 7) return 0;
-    __cpuid_count(7, 0, eax, ebx, ecx, edx);
-    return (ecx >> 11) & 1u;
-#else
-    return 0;
-#endif
-}
+int fnn_have_avx512_vnni(void) { return fnn_have_avx512_feature(0, 2, 11); }
 
 ptrdiff_t fnn_int8_packed_words(ptrdiff_t K, ptrdiff_t N)
 {

@@ -17,6 +17,8 @@ from fastnn import mixed_precision
 from fastnn._kernels import _core
 from fastnn.layers import Dense
 
+from ._resume import straight_and_saved_half
+
 ISAS = _core.available_isas()
 
 
@@ -196,12 +198,8 @@ def test_save_load_and_resume_exactly(digits, tmp_path):
         m.compile("adam", "sparse_categorical_crossentropy")
         return m
 
-    straight = make()
-    straight.fit(X, y, epochs=2, batch_size=64, verbose=0)
-    first = make()
-    first.fit(X, y, epochs=1, batch_size=64, verbose=0)
-    first.save(tmp_path / "m.fastnn")
-    again = fastnn.load_model(tmp_path / "m.fastnn")
+    straight, first, again = straight_and_saved_half(make, X, y, 2, tmp_path / "m.fastnn",
+                                                     batch_size=64)
     assert [layer.dtype_policy.name for layer in again.layers] == ["mixed_bfloat16"] * 2
     np.testing.assert_array_equal(again.predict(X), first.predict(X))
     again.fit(X, y, epochs=1, batch_size=64, verbose=0)

@@ -8,6 +8,8 @@ import fastnn
 from fastnn.layers import Dense
 from fastnn.optimizers import schedules
 
+from ._resume import straight_and_saved_half
+
 SCHEDULES = [
     schedules.ExponentialDecay(0.1, decay_steps=5, decay_rate=0.5),
     schedules.ExponentialDecay(0.1, decay_steps=5, decay_rate=0.5, staircase=True),
@@ -95,12 +97,8 @@ def test_schedules_with_many_steps_per_call_and_resume(tmp_path):
                   "binary_crossentropy")
         return m
 
-    one = make()
-    one.fit(X, y, epochs=6, batch_size=16, verbose=0)
-    half = make()
-    half.fit(X, y, epochs=3, batch_size=16, verbose=0)
-    half.save(tmp_path / "m.fastnn")
-    again = fastnn.load_model(tmp_path / "m.fastnn")
+    one, _, again = straight_and_saved_half(make, X, y, 6, tmp_path / "m.fastnn",
+                                            batch_size=16)
     assert isinstance(again.optimizer._schedule, schedules.CosineDecay)
     again.fit(X, y, epochs=3, batch_size=16, verbose=0)
     assert all(np.array_equal(a, b) for a, b in zip(one.get_weights(), again.get_weights()))
