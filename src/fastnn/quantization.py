@@ -61,24 +61,26 @@ class QuantizedModel:
         self.name = model.name
         self.input_dim = model._input_dim
         self._input_shape = model._input_shape
-        self._layers = []
-        self._onnx_parts = []
+        layers: list[tuple[Any, ...]] = []
+        self._onnx_parts: list[tuple[Any, ...]] = []
         for layer in self._source._dense:
             w = layer.get_weights()
             wq, ws = quantize_kernel(w[0])
             Wp, wsum = _core.int8_pack(wq)
             bias = np.ascontiguousarray(w[1], np.float32) if layer.use_bias else None
-            self._layers.append((wq.shape[0], wq.shape[1], layer._act, Wp, wsum, ws, bias))
+            layers.append((wq.shape[0], wq.shape[1], layer._act, Wp, wsum, ws, bias))
             self._onnx_parts.append((layer, wq, ws, bias))
-        self._layers = tuple(self._layers)
+        self._layers: tuple[tuple[Any, ...], ...] = tuple(layers)
 
     @property
     def units(self) -> int:
-        return self._layers[-1][1]
+        """Outputs of the last layer."""
+        return int(self._layers[-1][1])
 
     def predict(self, x: ArrayLike, verbose: int = 0) -> np.ndarray:
         """Outputs for the rows of `x` (n, n_features) (or (n, *input_shape)), float32."""
-        X = as_float_array("predict", "x", x, np.float32, ndim=None, allow_empty=True)
+        X = as_float_array("predict", "x", x, np.dtype(np.float32), ndim=None,
+                           allow_empty=True)
         if self._input_shape is not None and X.ndim > 2 and X.shape[1:] == self._input_shape:
             X = X.reshape(len(X), -1)
         if X.ndim != 2 or X.shape[1] != self.input_dim:
