@@ -230,3 +230,56 @@ def test_keras_file_with_mixed_bfloat16_layers_loads_mixed(tmp_path):
     policies = [layer.dtype_policy.name for layer in model.layers if isinstance(layer, Dense)]
     assert policies[0] == "mixed_bfloat16" and set(policies[1:]) == {"float32"}
     assert model.dtype == np.float32
+
+
+def test_keras_file_out_keeps_the_mixed_policy(tmp_path):
+    """model.save("m.keras") of a mixed model: the mixed Dense's config carries Keras's
+    mixed_bfloat16 policy, the others float32; loading it gives the same policies and
+    the same predictions (same weights, same bf16 products)."""
+    pytest.importorskip("h5py")
+    import json
+    import zipfile
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(32, 6)).astype(np.float32)
+    m = fastnn.Sequential([Dense(8, activation="relu", dtype="mixed_bfloat16", input_shape=(6,)),
+                          Dense(2)])
+    m.compile("adam", "mse")
+    m.save(tmp_path / "m.keras")
+    with zipfile.ZipFile(tmp_path / "m.keras") as z:
+        cfg = json.loads(z.read("config.json"))
+    names = [l["config"]["dtype"]["config"]["name"] for l in cfg["config"]["layers"][1:]]
+    assert names == ["mixed_bfloat16", "float32"]
+    back = fastnn.load_model(tmp_path / "m.keras")
+    policies = [layer.dtype_policy.name for layer in back.layers if isinstance(layer, Dense)]
+    assert policies == ["mixed_bfloat16", "float32"]
+    np.testing.assert_array_equal(back.predict(x), m.predict(x))
+
+
+def test_sparse_input_keeps_the_first_layer_float32():
+    """A CSR x: the first Dense runs fnn_net_sparse.h's float32 products whatever its
+    policy (fnn_layer.bf16 applies to BLAS products only), the later mixed layers their
+    bf16 products: the mixed model on the CSR matrix equals, to float32 rounding, the
+    model with a float32 first layer on the densified matrix, and differs from the
+    all-mixed model on it by bf16 rounding."""
+    sp = pytest.importorskip("scipy.sparse")
+    rng = np.random.default_rng(5)
+    xs = sp.random(64, 40, density=0.2, format="csr", random_state=6, dtype=np.float32)
+    xd = xs.toarray()
+
+    def model(first):
+        fastnn.utils.set_random_seed(1)
+        m = fastnn.Sequential([Dense(32, activation="relu", dtype=first, input_shape=(40,)),
+                               Dense(16, activation="relu", dtype="mixed_bfloat16"),
+                               Dense(3)])
+        m.compile("adam", "mse")
+        return m
+    mixed, plain = model("mixed_bfloat16"), model("float32")
+    plain.set_weights(mixed.get_weights())
+    got = mixed.predict(xs)
+    np.testing.assert_allclose(got, plain.predict(xd), rtol=1e-5, atol=1e-6)  # sum order only
+    all_mixed = mixed.predict(xd)  # dense x: the first layer's products in bf16 too
+    assert np.abs(all_mixed - got).max() > 1e-4
+    np.testing.assert_allclose(all_mixed, got, rtol=0.05, atol=0.05)
+    y = rng.normal(size=(64, 3)).astype(np.float32)
+    mixed.fit(xs, y, epochs=2, batch_size=16, verbose=0)  # trains on the CSR path
+    assert np.isfinite(mixed.predict(xs)).all()

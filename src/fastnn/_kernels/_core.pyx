@@ -466,11 +466,11 @@ cdef class Net:
             frozen = len(layers[l]) > 10 and layers[l][10]
             kind, s_off, eps, mom, s_len = (layers[l][11:16] if len(layers[l]) > 11
                                             else (0, -1, 0.0, 0.0, 0))
-            if n_in < 1 or n_out < 1 or not (0 <= act < FNN_N_ACTS) or not (0 <= kind < FNN_N_STAGES):
             bf16 = len(layers[l]) > 16 and layers[l][16]
             if bf16 and (is64 or kind != FNN_STAGE_DENSE):
                 raise ValueError(f"Net: layer {l}: mixed_bfloat16 is for the float32 products "
                                  "of a Dense stage; the model is float64 or the stage is not Dense")
+            if n_in < 1 or n_out < 1 or not (0 <= act < FNN_N_ACTS) or not (0 <= kind < FNN_N_STAGES):
                 raise ValueError(f"Net: bad layer {l}: {layers[l]}")
             if kind != FNN_STAGE_DENSE and n_in != n_out:
                 raise ValueError(f"Net: layer {l}: a normalization keeps the width")

@@ -96,6 +96,15 @@ def _policy(dtype: str) -> dict[str, Any]:
     return keras_object("keras", "DTypePolicy", {"name": dtype})
 
 
+def _layer_dtype(layer: Any, model_dtype: str) -> str:
+    """A layer's Keras dtype policy name: a mixed_bfloat16 Dense keeps its policy (Keras
+    3's DTypePolicy("mixed_bfloat16"): float32 variables, bfloat16 compute, as fastnn's
+    layer; its weights are written in float32 as they are), every other layer the
+    model's dtype."""
+    policy = getattr(layer, "dtype_policy", None)
+    return "mixed_bfloat16" if policy is not None and policy.is_mixed else model_dtype
+
+
 # ------------------------------------------------------------------ layers (the table)
 @dataclass(frozen=True)
 class LayerEntry:
@@ -289,7 +298,8 @@ def keras_layers(model: Sequential, snap: Snapshot | None
                                  "Keras file writer; save this model to a .fastnn file.")
         spec = {"module": "keras.layers", "class_name": entry.keras_class,
                 "config": {"name": name, "trainable": bool(layer.trainable),
-                           "dtype": _policy(dtype), **entry.config(layer)},
+                           "dtype": _policy(_layer_dtype(layer, dtype)),
+                           **entry.config(layer)},
                 "registered_name": None}
         if entry.build_config:
             spec["build_config"] = {"input_shape": [None, *shape_in]}
