@@ -14,17 +14,11 @@ import os
 import subprocess
 import sys
 
-CHILD = r"""
-import sys, time
-import numpy as np
-import fastnn
-from fastnn.layers import Dense
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from profile_w3 import W3_SETUP  # noqa: E402  (the same net and data)
+
+CHILD = W3_SETUP + r"""
 threads = int(sys.argv[1])
-X = np.random.default_rng(0).random((12000, 784), dtype=np.float32)
-y = np.random.default_rng(1).integers(0, 10, 12000)
-m = fastnn.Sequential([fastnn.Input(shape=(784,)), Dense(256, activation="relu"),
-                       Dense(128, activation="relu"), Dense(10, activation="softmax")], seed=0)
-m.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
 with fastnn.num_threads(threads):
     m.fit(X, y, batch_size=128, epochs=1, verbose=0)
     best = float("inf")

@@ -20,17 +20,21 @@ import subprocess
 import sys
 import tempfile
 
-CHILD = r"""
+# the W3 net on 12,000 rows of uniform noise, as `m`, `X`, `y` (bench_pool_spin.py too)
+W3_SETUP = r"""
 import sys, time
 import numpy as np
 import fastnn
 from fastnn.layers import Dense
-threads, seconds = int(sys.argv[1]), float(sys.argv[2])
 X = np.random.default_rng(0).random((12000, 784), dtype=np.float32)
 y = np.random.default_rng(1).integers(0, 10, 12000)
 m = fastnn.Sequential([fastnn.Input(shape=(784,)), Dense(256, activation="relu"),
                        Dense(128, activation="relu"), Dense(10, activation="softmax")], seed=0)
 m.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+"""
+
+CHILD = W3_SETUP + r"""
+threads, seconds = int(sys.argv[1]), float(sys.argv[2])
 with fastnn.num_threads(threads):
     m.fit(X, y, batch_size=128, epochs=1, verbose=0)
     print("ready", flush=True)
