@@ -550,6 +550,15 @@ cdef inline void _sync_bf16(Net net) noexcept:
     net.c.blas.bf16 = _bf16_mode(net.mixed)
 
 
+cdef inline fnn_net _call_plan(Net net, const fnn_csr *csr) noexcept:
+    """This call's copy of the model's plan (bf16 mode synced first), reading the rows
+    of `csr` when it is not NULL."""
+    _sync_bf16(net)
+    cdef fnn_net c = net.c
+    c.sparse_x = csr
+    return c
+
+
 # ---- int8 inference (csrc/fnn_quant.h; fastnn/quantization.py) ----------------
 cdef int _HAVE_VNNI = fnn_have_avx512_vnni()
 
@@ -692,9 +701,7 @@ def train(Net net not None, tuple opt, P, G, S1, S2, ws, Py_ssize_t cap, X, Y, o
     cdef fnn_csr csr
     cdef const void *px
     cdef Py_ssize_t n_rows = _input(net, X, "train", &csr, &px)
-    _sync_bf16(net)  # before the copy: c carries blas.bf16
-    cdef fnn_net c = net.c  # this call's plan: the model's, reading csr when sparse
-    c.sparse_x = &csr if px == NULL else NULL
+    cdef fnn_net c = _call_plan(net, &csr if px == NULL else NULL)
     cdef Py_ssize_t n_order, n_done = 0
     cdef int status
     cdef fnn_optim o = _make_optim(opt)
@@ -775,9 +782,7 @@ def evaluate(Net net not None, P, ws, Py_ssize_t cap, X, Y, sums):
     cdef fnn_csr csr
     cdef const void *px
     cdef Py_ssize_t n = _input(net, X, "evaluate", &csr, &px)
-    _sync_bf16(net)  # before the copy: c carries blas.bf16
-    cdef fnn_net c = net.c  # this call's plan: the model's, reading csr when sparse
-    c.sparse_x = &csr if px == NULL else NULL
+    cdef fnn_net c = _call_plan(net, &csr if px == NULL else NULL)
     cdef Py_ssize_t n_sums
     cdef double *ps = <double *>_vector(sums, "sums", False, True, &n_sums)
     if cap < 1 or n_sums < FNN_N_SUMS:
@@ -893,9 +898,7 @@ cdef cnp.ndarray _predict_core(Net net, const void *pp, const void *px, Py_ssize
     implementation behind predict and predict_fast (workspace on the stack when it
     fits)."""
     cdef bint d = net.is64
-    _sync_bf16(net)  # before the copy: c carries blas.bf16
-    cdef fnn_net c = net.c  # this call's plan: the model's, reading csr when sparse
-    c.sparse_x = csr
+    cdef fnn_net c = _call_plan(net, csr)
     cdef cnp.npy_intp dims[2]
     dims[0] = n
     dims[1] = net.n_out
@@ -961,9 +964,7 @@ def predict_threads(Net net not None, P, X, int threads):
     cdef fnn_csr csr
     cdef const void *px
     cdef Py_ssize_t n = _input(net, X, "predict", &csr, &px)
-    _sync_bf16(net)  # before the copy: c carries blas.bf16
-    cdef fnn_net c = net.c  # this call's plan: the model's, reading csr when sparse
-    c.sparse_x = &csr if px == NULL else NULL
+    cdef fnn_net c = _call_plan(net, &csr if px == NULL else NULL)
     cdef void *pp = _data(P, "P", d, net.n_params, True, False)
     if threads < 1:
         raise ValueError(f"predict_threads: threads must be >= 1, got {threads}")
