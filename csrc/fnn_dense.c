@@ -107,6 +107,57 @@ static ptrdiff_t FNN_(small_pad)(ptrdiff_t K, ptrdiff_t N, const FNN_T *S, ptrdi
     return w;
 }
 
+/* ---- one sample: z := z + x·W, W (K×N, row-major) streamed once ------------------
+ * z[j] = z[j] + x₀W[0][j] + x₁W[1][j] + … in this order (one multiply and one add per
+ * term, as small_block: the same bits as a one-row small product).  A row whose x[i]
+ * is 0 only adds zeros — weights are finite (every path that sets them checks it) —
+ * so it is skipped: a one-sample product is bound by reading W (L2's bandwidth), and
+ * ReLU outputs and images are mostly zeros.  (Skipping can only turn a result of −0
+ * into +0 or back, never change a non-zero value.) */
+#define FNN_ROW_CHUNK 512 /* rows whose non-zero indices are gathered at a time */
+
+static inline __attribute__((always_inline)) void FNN_(row_block)(
+    int cv, ptrdiff_t n, const int32_t *idx, const FNN_T *x, const FNN_T *W, ptrdiff_t N,
+    FNN_T *z)
+{
+    FNN_(vec) acc[8];
+    for (int v = 0; v < cv; v++) memcpy(&acc[v], z + v * FNN_VN, sizeof acc[v]);
+    for (ptrdiff_t t = 0; t < n; t++) {
+        const FNN_T a = x[idx[t]];
+        const FNN_T *w = W + (ptrdiff_t)idx[t] * N;
+        for (int v = 0; v < cv; v++) {
+            FNN_(vec) p;
+            memcpy(&p, w + v * FNN_VN, sizeof p);
+            acc[v] = acc[v] + a * p;
+        }
+    }
+    for (int v = 0; v < cv; v++) memcpy(z + v * FNN_VN, &acc[v], sizeof acc[v]);
+}
+
+static void FNN_(row_product)(ptrdiff_t K, ptrdiff_t N, const FNN_T *x, const FNN_T *W,
+                              FNN_T *z)
+{
+    int32_t idx[FNN_ROW_CHUNK];
+    for (ptrdiff_t i0 = 0; i0 < K; i0 += FNN_ROW_CHUNK) {
+        const ptrdiff_t i1 = K - i0 < FNN_ROW_CHUNK ? K : i0 + FNN_ROW_CHUNK;
+        ptrdiff_t n = 0;
+        for (ptrdiff_t i = i0; i < i1; i++) {
+            idx[n] = (int32_t)i;
+            n += x[i] != 0;
+        }
+        ptrdiff_t j = 0;
+        for (; j + 8 * FNN_VN <= N; j += 8 * FNN_VN) FNN_(row_block)(8, n, idx, x, W + j, N, z + j);
+        if (j + 4 * FNN_VN <= N) { FNN_(row_block)(4, n, idx, x, W + j, N, z + j); j += 4 * FNN_VN; }
+        if (j + 2 * FNN_VN <= N) { FNN_(row_block)(2, n, idx, x, W + j, N, z + j); j += 2 * FNN_VN; }
+        if (j + FNN_VN <= N) { FNN_(row_block)(1, n, idx, x, W + j, N, z + j); j += FNN_VN; }
+        for (; j < N; j++) { /* the last columns, fewer than a vector */
+            FNN_T acc = z[j];
+            for (ptrdiff_t t = 0; t < n; t++) acc = acc + x[idx[t]] * W[(ptrdiff_t)idx[t] * N + j];
+            z[j] = acc;
+        }
+    }
+}
+
 void FNN_(fnn_gemm_rm)(const fnn_blas *blas, int tA, int tB, ptrdiff_t M, ptrdiff_t N,
                        ptrdiff_t K, FNN_T alpha, const FNN_T *A, ptrdiff_t lda,
                        const FNN_T *Bm, ptrdiff_t ldb, FNN_T beta, FNN_T *C,
@@ -153,14 +204,11 @@ void FNN_(fnn_dense_forward)(const fnn_blas *blas, ptrdiff_t B, ptrdiff_t n_in,
         else memset(z, 0, (size_t)n_out * sizeof(FNN_T));
     }
     const int bf16 = sizeof(FNN_T) == sizeof(float) && blas->bf16 != FNN_BF16_OFF;
-    if (B == 1 && !bf16 && n_in * n_out >= blas->small_gemm) {
-        /* one sample, matrix-vector: z := Wᵀ·x + z.  Row-major W (n_in, n_out) is
-         * the column-major (n_out, n_in) matrix whose product with x gives z. */
-        char trans = 'N';
-        int m = (int)n_out, n = (int)n_in, lda = (int)n_out, one = 1;
-        FNN_T alpha = 1, beta = 1;
-        FNN_GEMV(blas)(&trans, &m, &n, &alpha, (FNN_T *)W, &lda, (FNN_T *)X, &one, &beta, Z,
-                       &one);
+    if (B == 1 && !bf16 && n_in < INT32_MAX) {
+        /* one sample: z := z + x·W, W read once (faster than BLAS's gemv here:
+         * benchmarks/README.md, W5a); one unit: a dot product */
+        if (n_out == 1) Z[0] += FNN_(dot)(n_in, X, W);
+        else FNN_(row_product)(n_in, n_out, X, W, Z);
         return;
     }
     if ((n_in > 2 || bf16) && B * n_in * n_out >= blas->small_gemm) {

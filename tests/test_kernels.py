@@ -61,6 +61,27 @@ def test_dense_backward(dtype, path, B, n_in, n_out, seed):
     np.testing.assert_array_equal(dW2, dW)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@given(n_in=st.integers(1, 1100),
+       n_out=st.sampled_from([1, 2, 3, 7, 8, 15, 16, 17, 33, 64, 127, 128, 129, 200, 257, 300]),
+       zeros=st.floats(0, 1), bias=st.booleans(), seed=st.integers(0, 2**31))
+def test_dense_forward_one_sample(dtype, n_in, n_out, zeros, bias, seed):
+    """One sample streams W once and skips the inputs that are 0 (csrc/fnn_dense.c
+    row_product): the reference's values, and the same bits as that row in a
+    two-row product of the loops (the same sums in the same order; inputs of 0 and
+    -0.0 add only zeros).  n_in beyond 512 crosses the kernel's chunk of rows."""
+    rng = np.random.default_rng(seed)
+    X, W = rand(rng, (2, n_in), dtype), rand(rng, (n_in, n_out), dtype)
+    X[0, rng.random(n_in) < zeros] = 0.0
+    X[0, rng.random(n_in) < zeros / 4] = -0.0
+    b = rand(rng, n_out, dtype) if bias else None
+    Z1, Z2 = np.full((1, n_out), np.nan, dtype), np.full((2, n_out), np.nan, dtype)
+    _core.dense_forward_kernel(X[:1], W, b, Z1, ALWAYS_BLAS)
+    _core.dense_forward_kernel(X, W, b, Z2, ALWAYS_LOOPS)
+    np.testing.assert_allclose(Z1, ref.dense_forward(X[:1], W, b), **tol(dtype))
+    np.testing.assert_array_equal(Z1[0], Z2[0])
+
+
 def test_dense_large_uses_blas_and_agrees():
     rng = np.random.default_rng(0)
     X, W, b = rand(rng, (64, 100), np.float64), rand(rng, (100, 80), np.float64), rand(rng, 80, np.float64)

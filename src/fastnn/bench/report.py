@@ -154,8 +154,8 @@ def _finish(entries):
                 p["gflops"] = flops * p["median"] / 1e9
                 if peak.get(e["threads"]):
                     p["fraction_of_peak"] = p["gflops"] / peak[e["threads"]]
-            if e["case"] in ("W5-lat-circle", "W5-lat-mnist") and name == "fastnn" and \
-                    noop.get(e["threads"]):
+            if e["case"] in ("W5-lat-circle", "W5-lat-mnist", "W5-lat-dense") and \
+                    name == "fastnn" and noop.get(e["threads"]):
                 p["noop_multiple"] = p["median"] / noop[e["threads"]]
         if e["case"] == "peak" and peak.get(e["threads"]):
             e["peak_gflops"] = peak[e["threads"]]

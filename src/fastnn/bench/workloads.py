@@ -111,6 +111,8 @@ CASES = [
     Case("W5-noop", "W5", "noop", None, None, 0, "W5 no-op C-extension call (_core.get_isa)"),
     Case("W5-lat-circle", "W5", "latency", "circle", "W1", 1, "W5 predict 1 sample, 2-16-16-1"),
     Case("W5-lat-mnist", "W5", "latency", "mnist", "W3", 1, "W5 predict 1 sample, 784-256-128-10"),
+    Case("W5-lat-dense", "W5", "latency", "mnist", "W5dense", 1,
+         "W5 predict 1 sample, 784-256-128-10, an input without zeros"),
     Case("W5-batch-mnist", "W5", "batch", "mnist", "W3", 10_000,
          "W5 predict 10k rows, 784-256-128-10"),
 ]
@@ -283,6 +285,12 @@ def prepare(folder: str, workloads, quick: bool, seed: int, data_dir: str | None
         X, y, d = mnist_rows(n["W3"], seed, data_dir)
         np.savez(os.path.join(folder, "W3.npz"), X=X, y=y)
         desc["W3"] = d + (" [--quick: fewer rows than the full run's 60,000]" if quick else "")
+    if "W5dense" in need:
+        X = np.random.default_rng([seed, 5]).uniform(0.01, 1.0, (16, 784)).astype(F32)
+        np.savez(os.path.join(folder, "W5dense.npz"), X=X)
+        desc["W5dense"] = ("16 rows uniform in [0.01, 1): an MNIST-size input with no zero "
+                           "feature (a real digit is ~80 % zeros, which fastnn's one-sample "
+                           "product skips)")
     if "W4" in need:
         rng = np.random.default_rng([seed, 4])
         X = rng.standard_normal((n["W4"], 1024), dtype=F32)
