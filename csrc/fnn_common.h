@@ -122,6 +122,14 @@ typedef struct {
     /* float32 products of at least small_gemm multiply-adds with bfloat16 inputs
      * (fnn_gemm_bf16.h: FNN_BF16_OFF, _EMULATED or _AVX512); float64 ignores it */
     int bf16;
+    /* Products of at least FNN_SPLIT_GEMM_MACS multiply-adds split by blocks of
+     * columns of the result over `pool` (fnn_dense.c; a "wide" training step,
+     * fnn_net.c): split 0 never; pool NULL or threads < 2: the same blocks on the
+     * calling thread.  The blocks depend on the shape only, so the bits do not
+     * depend on the threads. */
+    int split;
+    int threads;
+    struct fnn_pool *pool;
 } fnn_blas;
 
 /* memcpy of a short row (a batch row of a narrow input, a bias): a call into libc

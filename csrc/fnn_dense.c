@@ -8,6 +8,18 @@
  * n_in <= 2 included; smaller ones stay float32 loops (more exact, and cheaper).
  * Measured exceptions (benchmarks/bench_dense_threshold.py): with n_in <= 2
  * the loops win at every size, and so does the backward pass of one sample. */
+#ifndef FNN_SPLIT_GEMM_MACS
+/* A product this big splits (fnn_blas.split) into blocks of at least this many
+ * columns of the result, at most FNN_SPLIT_GEMM_BLOCKS blocks: each block packs its
+ * slice of op(B) (the weights, in a forward step: packed once per step in all, not
+ * once per chunk of rows, which for a wide net means once more from memory per
+ * chunk) and all of op(A) (the batch's activations, a few MB that stay in cache:
+ * M·K values per block against its M·K·N/blocks multiply-adds). */
+#define FNN_SPLIT_GEMM_MACS ((double)(1 << 24))
+#define FNN_SPLIT_GEMM_COLS 256
+#define FNN_SPLIT_GEMM_BLOCKS 8
+#include "fnn_pool.h"
+#endif
 #ifndef FNN_T
 #include <string.h>
 #include "fnn_dense.h"
@@ -158,11 +170,43 @@ static void FNN_(row_product)(ptrdiff_t K, ptrdiff_t N, const FNN_T *x, const FN
     }
 }
 
+/* One block of columns [j0, j1) of a split product (fnn_gemm_rm). */
+typedef struct {
+    const fnn_blas *blas;
+    int tA, tB;
+    ptrdiff_t M, N, K, lda, ldb, ldc, per;
+    FNN_T alpha, beta;
+    const FNN_T *A, *Bm;
+    FNN_T *C;
+} FNN_(split_gemm);
+
+static void FNN_(split_gemm_block)(void *vs, ptrdiff_t i)
+{
+    const FNN_(split_gemm) *s = (const FNN_(split_gemm) *)vs;
+    fnn_blas one = *s->blas;
+    one.split = 0;
+    const ptrdiff_t j0 = i * s->per, j1 = s->N - j0 < s->per ? s->N : j0 + s->per;
+    /* columns j0.. of op(B): of B itself, or rows j0.. of B when transposed */
+    const FNN_T *Bj = s->tB ? s->Bm + j0 * s->ldb : s->Bm + j0;
+    FNN_(fnn_gemm_rm)(&one, s->tA, s->tB, s->M, j1 - j0, s->K, s->alpha, s->A, s->lda, Bj,
+                      s->ldb, s->beta, s->C + j0, s->ldc);
+}
+
 void FNN_(fnn_gemm_rm)(const fnn_blas *blas, int tA, int tB, ptrdiff_t M, ptrdiff_t N,
                        ptrdiff_t K, FNN_T alpha, const FNN_T *A, ptrdiff_t lda,
                        const FNN_T *Bm, ptrdiff_t ldb, FNN_T beta, FNN_T *C,
                        ptrdiff_t ldc)
 {
+    if (blas->split && blas->bf16 == FNN_BF16_OFF && N >= 2 * FNN_SPLIT_GEMM_COLS &&
+        (double)M * (double)N * (double)K >= FNN_SPLIT_GEMM_MACS) {
+        ptrdiff_t blocks = N / FNN_SPLIT_GEMM_COLS;
+        blocks = blocks > FNN_SPLIT_GEMM_BLOCKS ? FNN_SPLIT_GEMM_BLOCKS : blocks;
+        FNN_(split_gemm) s = {blas, tA, tB, M, N, K, lda, ldb, ldc, 0, alpha, beta, A, Bm, C};
+        s.per = ((N + blocks - 1) / blocks + 15) / 16 * 16; /* whole vectors per block */
+        fnn_pool_run(blas->pool, blas->threads, FNN_(split_gemm_block), &s,
+                     (N + s.per - 1) / s.per);
+        return;
+    }
     /* Row-major C = op(A)·op(B) is column-major Cᵀ = op(B)ᵀ·op(A)ᵀ: swap the
      * operands and keep the transpose flags. */
     char ta = tA ? 'T' : 'N', tb = tB ? 'T' : 'N';

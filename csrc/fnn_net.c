@@ -361,6 +361,23 @@ static void FNN_(update_moving)(const fnn_net *net, FNN_T *P, const FNN_T *ws, p
     }
 }
 
+/* A "wide" step: the weights outweigh the batch's activations (Σ n_in·n_out ≥
+ * 2·B·Σ n_in over the dense layers), so splitting the batch into row chunks would
+ * make every chunk pack every weight matrix again (fnn_net_par.h); instead the step
+ * runs the serial code with each big product split by columns over the threads
+ * (fnn_blas.split, fnn_dense.c), and the optimizer by ranges. */
+static int FNN_(wide_step)(const fnn_net *net, ptrdiff_t B)
+{
+    double weights = 0, inputs = 0;
+    for (ptrdiff_t l = 0; l < net->n_layers; l++) {
+        const fnn_layer *L = &net->layers[l];
+        if (L->kind != FNN_STAGE_DENSE || L->bf16) continue;
+        weights += (double)L->n_in * (double)L->n_out;
+        inputs += (double)L->n_in;
+    }
+    return inputs > 0 && weights >= 2.0 * (double)B * inputs;
+}
+
 int FNN_(fnn_net_train)(const fnn_net *net, fnn_optim *opt, FNN_T *P, FNN_T *G,
                         FNN_T *S1, FNN_T *S2, FNN_T *ws, ptrdiff_t cap, const FNN_T *X,
                         const FNN_T *Y, const int64_t *order, ptrdiff_t n,
@@ -389,16 +406,27 @@ int FNN_(fnn_net_train)(const fnn_net *net, fnn_optim *opt, FNN_T *P, FNN_T *G,
         double cost = 0;
         int split = 0;
         double grad_top = -1; /* -1: not measured yet */
-        int all = 0;
+        int all = 0, wide = 0;
         double t0 = 0;
+        const fnn_net *step = net;
+        fnn_net wide_net;
         if (net->threads > 1) { /* fastnn's threads (fnn_net_par.h); without the pool
                                    (another thread's fit holds it) the same split on one
                                    thread: the same bits */
             all = !net->pool ? 0 : net->adapt ? fnn_adapt_choose(net->adapt) : 1;
             t0 = fnn_now();
-            cost = FNN_(par_loss_grad)(net, all ? net->threads : 1, P, G, ws, cap, B, X, Y,
-                                       order + start, rng, batch_sums, &split,
-                                       plain ? &grad_top : NULL);
+            wide = FNN_(wide_step)(net, B);
+            if (wide) { /* the serial step, its big products split by columns */
+                wide_net = *net;
+                wide_net.blas.split = 1;
+                wide_net.blas.pool = net->pool;
+                wide_net.blas.threads = all ? net->threads : 1;
+                step = &wide_net;
+            } else {
+                cost = FNN_(par_loss_grad)(net, all ? net->threads : 1, P, G, ws, cap, B, X,
+                                           Y, order + start, rng, batch_sums, &split,
+                                           plain ? &grad_top : NULL);
+            }
         }
         if (!split) {
             for (ptrdiff_t r = 0; r < B; r++) { /* gather the batch rows (a sparse input's
@@ -408,7 +436,7 @@ int FNN_(fnn_net_train)(const fnn_net *net, fnn_optim *opt, FNN_T *P, FNN_T *G,
                     fnn_copy_row(xb + r * n0, X + src * n0, (size_t)n0 * sizeof(FNN_T));
                 fnn_copy_row(yb + r * ky, Y + src * ky, (size_t)ky * sizeof(FNN_T));
             }
-            cost = FNN_(loss_grad_rows)(net, P, G, ws, cap, B, xb, order + start, yb, rng,
+            cost = FNN_(loss_grad_rows)(step, P, G, ws, cap, B, xb, order + start, yb, rng,
                                         batch_sums);
         }
         if (!isfinite(cost)) return 1;
@@ -422,12 +450,12 @@ int FNN_(fnn_net_train)(const fnn_net *net, fnn_optim *opt, FNN_T *P, FNN_T *G,
         for (int s = 0; s < FNN_N_SUMS; s++) sums[s] += batch_sums[s];
         if (frozen)
             state_top = FNN_(trainable_step)(net, opt, P, G, S1, S2);
-        else if (split)
+        else if (split || wide)
             state_top = FNN_(par_optim_step)(net, all ? net->threads : 1, opt, P, G, S1, S2);
         else
             state_top = FNN_(fnn_optim_step_max)(opt, net->n_params, P, G, S1, S2);
         FNN_(update_moving)(net, P, ws, cap);
-        if (split && net->pool && net->adapt)
+        if ((split || wide) && net->pool && net->adapt)
             fnn_adapt_record(net->adapt, all, (fnn_now() - t0) / (double)B);
         *n_done += B;
     }

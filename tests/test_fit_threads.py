@@ -186,3 +186,31 @@ def test_concurrent_fits_give_the_bits_of_a_lone_fit():
     for w in results:
         for a, b in zip(w, alone):
             np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("dropout", [0.0, 0.25])
+def test_a_wide_step_splits_its_products_by_columns(dropout):
+    """Weights far larger than the batch's activations (fnn_net.c wide_step: here
+    1.1 M weights against 2·40·2112 activation inputs): the serial step with each big
+    product split by blocks of columns over the threads (fnn_dense.c) — the blocks
+    depend on the shapes only, so 2 and 3 threads give the same bits; against one
+    thread (unsplit products) only the order of sums differs (float64: 1e-9)."""
+    rng = np.random.default_rng(1)
+    X, y = rng.standard_normal((200, 64)), rng.integers(0, 4, 200)
+
+    def run(threads):
+        layers = [fastnn.Input(shape=(64,)), Dense(1024, activation="relu")]
+        layers += [Dropout(dropout)] if dropout else []
+        layers += [Dense(1024, activation="tanh"), Dense(4, activation="softmax")]
+        m = fastnn.Sequential(layers, dtype="float64", seed=5)
+        m.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
+        with fastnn.num_threads(threads):
+            h = m.fit(X, y, batch_size=40, epochs=2, verbose=0)
+        return m.get_weights(), h.history["loss"]
+
+    (one, l1), (two, l2), (three, l3) = run(1), run(2), run(3)
+    assert l2 == l3
+    np.testing.assert_allclose(l1, l2, rtol=1e-10)
+    for a, b, c in zip(one, two, three):
+        np.testing.assert_array_equal(b, c)
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)

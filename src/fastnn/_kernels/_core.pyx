@@ -145,6 +145,7 @@ del _chosen_blas
 
 cdef fnn_blas _make_blas(Py_ssize_t small_gemm):
     cdef fnn_blas blas
+    memset(&blas, 0, sizeof(blas))  # no split products (fnn_common.h) unless a step sets it
     blas.sgemm = _sgemm
     blas.dgemm = _dgemm
     blas.sgemv = _sgemv
