@@ -54,7 +54,10 @@ static inline __attribute__((always_inline)) void FNN_(small_block)(
             FNN_(vec) t = {0};
             ptrdiff_t n = valid - v * FNN_VN;
             n = n > FNN_VN ? FNN_VN : n;
-            if (beta && n > 0) memcpy(&t, C + r * ldc + v * FNN_VN, (size_t)n * sizeof(FNN_T));
+            /* a whole vector: a fixed-size copy the compiler turns into one load
+               (a variable size is a call into libc) */
+            if (beta && n == FNN_VN) memcpy(&t, C + r * ldc + v * FNN_VN, sizeof t);
+            else if (beta && n > 0) memcpy(&t, C + r * ldc + v * FNN_VN, (size_t)n * sizeof(FNN_T));
             acc[r][v] = t;
         }
     for (ptrdiff_t k = 0; k < K; k++) {
@@ -69,7 +72,8 @@ static inline __attribute__((always_inline)) void FNN_(small_block)(
         for (int v = 0; v < cv; v++) {
             ptrdiff_t n = valid - v * FNN_VN;
             n = n > FNN_VN ? FNN_VN : n;
-            if (n > 0) memcpy(C + r * ldc + v * FNN_VN, &acc[r][v], (size_t)n * sizeof(FNN_T));
+            if (n == FNN_VN) memcpy(C + r * ldc + v * FNN_VN, &acc[r][v], sizeof acc[r][v]);
+            else if (n > 0) memcpy(C + r * ldc + v * FNN_VN, &acc[r][v], (size_t)n * sizeof(FNN_T));
         }
 }
 
