@@ -16,7 +16,7 @@ MODULES = ["fastnn", "fastnn.activations", "fastnn.callbacks", "fastnn.datasets"
            "fastnn.model_selection", "fastnn.models", "fastnn.optimizers", "fastnn.perceptron",
            "fastnn.regularizers", "fastnn.saving", "fastnn.schedules", "fastnn.sklearn",
            "fastnn.summary", "fastnn.threads", "fastnn.utils", "fastnn.interop.keras",
-           "fastnn.interop.onnx", "fastnn.plot", "fastnn.__main__"]
+           "fastnn.interop.onnx", "fastnn.plot", "fastnn.__main__", "fastnn.errors"]
 
 
 def public_objects(modules=MODULES):

@@ -59,6 +59,6 @@ def test_sklearn_module_without_scikit_learn():
 def test_installed_under_the_distribution_name_the_hints_use():
     from importlib.metadata import packages_distributions, version
 
-    from fastnn._extras import DISTRIBUTION
+    from fastnn._install_hints import DISTRIBUTION
     assert DISTRIBUTION in packages_distributions().get("fastnn", [])
     assert version(DISTRIBUTION) == fastnn.__version__

@@ -12,8 +12,8 @@ Keras; the docstrings call that course's conventions "the guide's".
 """
 from . import (activations, callbacks, datasets, initializers, layers, losses,
                mixed_precision, model_selection, optimizers, plot, regularizers, utils)
-from ._validation import (ConvergenceWarning, MismatchedLossWarning, ModelFileError,
-                          NonFiniteLossError, NotFittedError, ZeroGradientWarning)
+from .errors import (ConvergenceWarning, MismatchedLossWarning, ModelFileError,
+                     NonFiniteLossError, NotFittedError, ZeroGradientWarning)
 from ._version import __version__
 from .layers import Input
 from .models import Sequential, clone_model

@@ -25,11 +25,7 @@ import zipfile
 from collections.abc import Iterator
 from typing import IO
 
-from ._validation import ModelFileError
-
-
-class Invalid(Exception):
-    """A reason a file is invalid; becomes ModelFileError with the file's name."""
+from .errors import Invalid, ModelFileError
 
 
 def need(ok: bool, reason: str) -> None:

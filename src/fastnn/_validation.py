@@ -1,4 +1,4 @@
-"""Input validation shared by every public function, and fastnn's exceptions.
+"""Input validation shared by every public function.
 
 Python validates and C trusts: the kernels run with bounds checks off, so every
 shape, dtype, finiteness, label and range check happens here, once, before the
@@ -9,12 +9,15 @@ One message format: ``"<func>(): <what>. Expected <expected>. Received: <name>=<
 from __future__ import annotations
 
 import numbers
-from typing import Any, Iterable, NoReturn
+from typing import Any, Callable, Iterable, NoReturn
 
 import numpy as np
 
-from ._kernels._core import all_finite
+from .errors import (ConvergenceWarning, MismatchedLossWarning, ModelFileError,
+                     NonFiniteLossError, NotFittedError, ZeroGradientWarning)
 
+# fastnn's exceptions live in the pure-Python `errors` module; re-exported here (and
+# from `fastnn`) under the names code has always caught them by
 __all__ = [
     "NotFittedError",
     "NonFiniteLossError",
@@ -23,39 +26,6 @@ __all__ = [
     "ZeroGradientWarning",
     "ModelFileError",
 ]
-
-
-class NotFittedError(ValueError, AttributeError):
-    """The model has no weights yet (not built, or not given an input size)."""
-
-
-class ModelFileError(ValueError):
-    """A model file is malformed, damaged, of a newer format, or not a fastnn file.
-
-    ``path`` is the file and ``reason`` what is wrong with it."""
-
-    def __init__(self, path: object, reason: str) -> None:
-        self.path, self.reason = path, reason
-        super().__init__(f"{path!r} is not a valid fastnn model file: {reason}")
-
-    def __reduce__(self) -> tuple[type[ModelFileError], tuple[object, str]]:
-        return type(self), (self.path, self.reason)
-
-
-class NonFiniteLossError(FloatingPointError):
-    """Training produced a NaN or infinite loss; the last finite weights were kept."""
-
-
-class ConvergenceWarning(UserWarning):
-    """An iterative fit stopped before it converged."""
-
-
-class MismatchedLossWarning(UserWarning):
-    """The last layer's activation and the loss do not form a standard pair."""
-
-
-class ZeroGradientWarning(UserWarning):
-    """Backpropagation through an activation whose derivative is zero almost everywhere."""
 
 
 def _show(value: Any, limit: int = 60) -> str:
@@ -194,11 +164,24 @@ def check_not_masked(func: str, name: str, x: Any) -> None:
                         f"{np.ma.count_masked(x)} masked entries.")
 
 
+_all_finite: Callable[[np.ndarray], bool] | None = None
+
+
+def _kernel_all_finite() -> Callable[[np.ndarray], bool]:
+    """The compiled ``all_finite``, imported on first use: this module (and so the
+    exceptions and the NumPy reference model) imports without the C extension."""
+    global _all_finite
+    if _all_finite is None:
+        from ._kernels._core import all_finite
+        _all_finite = all_finite
+    return _all_finite
+
+
 def check_finite(func: str, name: str, arr: np.ndarray) -> None:
     if arr.dtype.kind != "f":
         return
     if arr.dtype in (np.float32, np.float64) and arr.flags.c_contiguous:
-        if all_finite(arr):  # one pass, no temporary of arr's size
+        if _kernel_all_finite()(arr):  # one pass, no temporary of arr's size
             return
     if not np.isfinite(arr).all():
         bad = np.argwhere(~np.isfinite(arr))[:5]

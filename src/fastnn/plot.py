@@ -21,7 +21,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from . import activations as A
-from ._extras import install_hint
+from ._install_hints import install_hint
 from ._validation import NotFittedError, as_float_array, check_int, fail
 
 if TYPE_CHECKING:

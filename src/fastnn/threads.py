@@ -53,7 +53,7 @@ from collections.abc import Callable, Iterator
 from types import ModuleType
 
 from . import _blas
-from ._extras import install_hint
+from ._install_hints import install_hint
 from ._validation import check_int
 
 

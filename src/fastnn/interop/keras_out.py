@@ -51,6 +51,7 @@ import numpy as np
 
 from .. import activations as A
 from .. import regularizers as R
+from ..errors import KerasFileError  # defined with fastnn's other exceptions; kept here too
 
 if TYPE_CHECKING:
     from ..layers import Layer
@@ -72,10 +73,6 @@ KERAS_INITIALIZERS = {"GlorotUniform": "glorot_uniform", "GlorotNormal": "glorot
                       "Constant": "constant"}
 _INITIALIZERS = {name: cls for cls, name in KERAS_INITIALIZERS.items()}
 _UNSEEDED = {"Zeros", "Ones", "Constant"}
-class KerasFileError(ValueError):
-    """The model cannot be written as a Keras file (the message says what to use)."""
-
-
 def h5py_module(func: str) -> Any:
     """h5py, or ImportError naming the extra that brings it."""
     try:

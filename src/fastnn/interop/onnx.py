@@ -55,7 +55,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .. import activations as A
-from .._extras import install_hint
+from .._install_hints import install_hint
 from ..layers import Dense, Layer
 
 if TYPE_CHECKING:

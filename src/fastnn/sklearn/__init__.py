@@ -78,7 +78,7 @@ that process, so workers do not oversubscribe the cores
 """
 from __future__ import annotations
 
-from .._extras import install_hint
+from .._install_hints import install_hint
 
 try:
     import sklearn  # noqa: F401

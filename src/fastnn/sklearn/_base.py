@@ -24,7 +24,7 @@ from sklearn.utils import check_array, check_random_state
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from .. import threads
-from .._validation import NonFiniteLossError
+from ..errors import NonFiniteLossError, PartialFitWithEarlyStopping
 from ..layers import Dense, Dropout, Input, Layer
 from ..models import Sequential
 from ..regularizers import l2
@@ -46,12 +46,6 @@ class Targets(NamedTuple):
     loss: str                    # fastnn's loss name
     scale: float                 # MLP's per-sample loss over fastnn's (see the docstring)
     state: dict[str, Any]        # attributes to set once every check has passed
-
-
-class PartialFitWithEarlyStopping(AttributeError, ValueError):
-    """partial_fit with early_stopping=True: MLP's ValueError, and an AttributeError so
-    that ``hasattr(est, "partial_fit")`` is False (scikit-learn's checks and
-    meta-estimators then do not call it; MLP's own fails check_fit_score_takes_y)."""
 
 
 class StochasticOnly:
