@@ -149,3 +149,71 @@ def test_lambda_callback_params_and_batch_hooks():
     assert cb.params == {"epochs": 3, "steps": 20, "verbose": 0}
     with pytest.raises(ValueError, match="unknown hook"):
         LambdaCallback(on_epoch_finish=print)
+
+
+# ---- MonitorCallback: the one "has it improved?" rule of the monitoring callbacks
+def monitors(monitor="val_loss", mode="auto", tmp="ckpt.fastnn"):
+    return [fastnn.callbacks.EarlyStopping(monitor=monitor, mode=mode),
+            ReduceLROnPlateau(monitor=monitor, mode=mode),
+            ModelCheckpoint(tmp, monitor=monitor, mode=mode, save_best_only=True)]
+
+
+@pytest.mark.parametrize("monitor, mode", [
+    ("val_loss", "min"), ("loss", "min"), ("val_mae", "min"), ("accuracy", "max"),
+    ("val_binary_accuracy", "max"), ("fmeasure_1", "max")])
+def test_the_monitoring_callbacks_share_one_auto_rule(monitor, mode):
+    for cb in monitors(monitor):
+        assert isinstance(cb, fastnn.callbacks.MonitorCallback)
+        assert cb.mode == mode, type(cb).__name__
+    for cb in monitors(monitor, mode="max"):
+        assert cb.mode == "max"
+
+
+@pytest.mark.parametrize("cls", [fastnn.callbacks.EarlyStopping, ReduceLROnPlateau])
+def test_an_improvement_beats_the_best_by_more_than_min_delta(cls):
+    low, high = cls(min_delta=0.1, mode="min"), cls(min_delta=0.1, mode="max")
+    assert low._is_improvement(0.8, 1.0) and not low._is_improvement(0.9, 1.0)
+    assert not low._is_improvement(0.95, 1.0) and not low._is_improvement(1.2, 1.0)
+    assert high._is_improvement(1.2, 1.0) and not high._is_improvement(1.1, 1.0)
+    assert not low._is_improvement(float("nan"), 1.0)
+    assert low._is_improvement(1e300, None)  # no best yet: anything is
+    low.on_train_begin(), high.on_train_begin()
+    assert low.best == np.inf and high.best == -np.inf
+
+
+def test_early_stopping_waits_patience_epochs_without_improvement():
+    class Model:
+        stop_training = False
+
+    def run(losses, **kwargs):
+        es = fastnn.callbacks.EarlyStopping(monitor="loss", min_delta=0.05, **kwargs)
+        es.set_model(Model())  # type: ignore[arg-type]
+        es.on_train_begin()
+        stopped = []
+        for epoch, loss in enumerate(losses):
+            es.on_epoch_end(epoch, {"loss": loss})
+            stopped.append(es.model.stop_training)
+        return es, stopped
+
+    # 0.97 is within min_delta of 1.0; 0.85 improves (wait back to 0); 0.84 and 0.83
+    # do not improve by 0.05: the second of them stops the run
+    es, stopped = run([1.0, 0.97, 0.85, 0.84, 0.83, 0.7], patience=2)
+    assert stopped == [False, False, False, False, True, True]
+    assert es.best == 0.7 and es.best_epoch == 5 and es.stopped_epoch == 4
+    # a best that does not beat the baseline does not reset the wait
+    es, stopped = run([1.0, 0.99], patience=1, baseline=0.9)
+    assert stopped == [False, True] and es.best == 1.0
+    es, stopped = run([0.8, 0.79], patience=1, baseline=0.9)
+    assert stopped == [False, True]  # 0.79: no improvement by 0.05 over 0.8
+    es, stopped = run([0.8, 0.7], patience=1, baseline=0.9)
+    assert stopped == [False, False]
+    with pytest.warns(RuntimeWarning, match="'loss' is not available; available metrics "
+                                            r"are \['acc'\]"):
+        es.on_epoch_end(2, {"acc": 1.0})
+
+
+def test_model_checkpoint_starts_from_its_threshold_or_from_nothing():
+    assert ModelCheckpoint("m.fastnn").best is None
+    ckpt = ModelCheckpoint("m.fastnn", initial_value_threshold=0.5)
+    assert ckpt.best == 0.5 and ckpt.min_delta == 0.0
+    assert ckpt._is_improvement(0.49, ckpt.best) and not ckpt._is_improvement(0.5, ckpt.best)

@@ -5,8 +5,9 @@ once per chunk of batches, about every 50 ms of work — ``fit`` says so once).
 records what they add to ``logs``, e.g. ``learning_rate``).  Keras 3's names,
 arguments and semantics: ``EarlyStopping``, ``ModelCheckpoint``,
 ``ReduceLROnPlateau``, ``LearningRateScheduler``, ``CSVLogger``,
-``TerminateOnNaN``, ``LambdaCallback``.  (About 450 lines: Keras's callbacks
-live in one namespace, and so do these.)
+``TerminateOnNaN``, ``LambdaCallback``; the first three watch a logged value
+through one base, ``MonitorCallback`` (mode, min_delta, best).  (About 460 lines:
+Keras's callbacks live in one namespace, and so do these.)
 """
 from __future__ import annotations
 
@@ -103,13 +104,63 @@ class History(Callback):
             self.history.setdefault(key, []).append(value)
 
 
-class EarlyStopping(Callback):
+class MonitorCallback(Callback):
+    """Base of the callbacks that watch one logged value (Keras 3's
+    ``MonitorCallback``): `monitor` (a log key), `mode` in {"auto", "min", "max"}
+    ("auto": max for keys with "acc" or starting with "fmeasure", min otherwise),
+    `min_delta` (a smaller change is no improvement) and ``best``, the best value
+    seen.  Its subclasses check their own ``min_delta`` (Keras's EarlyStopping
+    takes its absolute value, ReduceLROnPlateau refuses a negative one)."""
+
+    def __init__(self, func: str, monitor: object) -> None:
+        super().__init__()
+        if not isinstance(monitor, str):
+            fail(func, "invalid type for argument `monitor`", "a metric name", "monitor",
+                 monitor, error=TypeError)
+        self._func = func
+        self.monitor: str = monitor
+        self.mode = "min"
+        self.min_delta = 0.0
+
+    def _resolve_mode(self, mode: object) -> str:
+        """The checked `mode`, "auto" resolved from the monitored key."""
+        mode = check_name(self._func, "mode", mode, ["auto", "min", "max"])
+        if mode == "auto":
+            mode = "max" if "acc" in self.monitor or self.monitor.startswith(
+                "fmeasure") else "min"
+        return mode
+
+    def _worst(self) -> float:
+        """A start for ``best`` that any finite value improves on."""
+        return np.inf if self.mode == "min" else -np.inf
+
+    def _is_improvement(self, current: float, reference: float | None) -> bool:
+        """`current` beats `reference` by more than ``min_delta`` (no reference yet:
+        anything does)."""
+        if reference is None:
+            return True
+        if self.mode == "min":
+            return current < reference - self.min_delta
+        return current > reference + self.min_delta
+
+    def _monitored(self, logs: dict[str, Any], missing: str | None = None) -> float | None:
+        """The monitored value in `logs`, or None after a RuntimeWarning (`missing`,
+        or one naming the keys there are)."""
+        current = logs.get(self.monitor)
+        if current is None:
+            warnings.warn(missing or f"{self._func}: metric {self.monitor!r} is not "
+                          f"available; available metrics are {sorted(logs)}.",
+                          RuntimeWarning, stacklevel=3)
+        return current
+
+
+class EarlyStopping(MonitorCallback):
     """Stop training when `monitor` has stopped improving.
 
     Parameters follow Keras: ``monitor="val_loss"``, ``min_delta=0`` (a smaller
     change is no improvement), ``patience=0`` (epochs without improvement before
     stopping), ``mode`` in {"auto", "min", "max"} ("auto": max for names with
-    "acc", min otherwise), ``baseline`` (must be beaten), and
+    "acc" or starting with "fmeasure", min otherwise), ``baseline`` (must be beaten), and
     ``restore_best_weights`` (at the end of training, put back the weights of
     the best epoch), ``start_from_epoch`` (epochs to wait before monitoring).
     """
@@ -117,18 +168,11 @@ class EarlyStopping(Callback):
     def __init__(self, monitor: str = "val_loss", min_delta: float = 0.0, patience: int = 0,
                  verbose: int = 0, mode: str = "auto", baseline: float | None = None,
                  restore_best_weights: bool = False, start_from_epoch: int = 0) -> None:
-        super().__init__()
-        if not isinstance(monitor, str):
-            fail("EarlyStopping", "invalid type for argument `monitor`", "a metric name",
-                 "monitor", monitor, error=TypeError)
-        self.monitor = monitor
+        super().__init__("EarlyStopping", monitor)
         self.min_delta = abs(check_float("EarlyStopping", "min_delta", min_delta))
         self.patience = check_int("EarlyStopping", "patience", patience, low=0)
         self.verbose = check_int("EarlyStopping", "verbose", verbose, low=0, high=2)
-        mode = check_name("EarlyStopping", "mode", mode, ["auto", "min", "max"])
-        if mode == "auto":
-            mode = "max" if "acc" in monitor else "min"
-        self.mode = mode
+        self.mode = self._resolve_mode(mode)
         self.baseline = None if baseline is None else check_float("EarlyStopping", "baseline",
                                                                    baseline)
         self.restore_best_weights = check_bool("EarlyStopping", "restore_best_weights",
@@ -136,35 +180,27 @@ class EarlyStopping(Callback):
         self.start_from_epoch = check_int("EarlyStopping", "start_from_epoch",
                                           start_from_epoch, low=0)
 
-    def _better(self, current: float, reference: float) -> bool:
-        if self.mode == "min":
-            return current < reference - self.min_delta
-        return current > reference + self.min_delta
-
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         self.wait = 0
         self.stopped_epoch = 0
-        self.best = np.inf if self.mode == "min" else -np.inf
+        self.best = self._worst()
         self.best_weights: list[np.ndarray] | None = None
         self.best_epoch = 0
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
-        current = (logs or {}).get(self.monitor)
+        current = self._monitored(logs or {})
         if current is None:
-            warnings.warn(f"EarlyStopping: metric {self.monitor!r} is not available; "
-                          f"available metrics are {sorted(logs or {})}.", RuntimeWarning,
-                          stacklevel=2)
             return
         if epoch < self.start_from_epoch:
             return
         self.wait += 1
-        if self._better(current, self.best):
+        if self._is_improvement(current, self.best):
             self.best = current
             self.best_epoch = epoch
             if self.restore_best_weights:
                 assert self.model is not None  # fit set it
                 self.best_weights = self.model.get_weights()
-            if self.baseline is None or self._better(current, self.baseline):
+            if self.baseline is None or self._is_improvement(current, self.baseline):
                 self.wait = 0
             return  # never stop on an epoch that improved (Keras 3)
         if self.wait >= self.patience and epoch > 0:
@@ -183,21 +219,7 @@ class EarlyStopping(Callback):
             self.model.set_weights(self.best_weights)
 
 
-def _mode(func: str, mode: object, monitor: str) -> str:
-    mode = check_name(func, "mode", mode, ["auto", "min", "max"])
-    if mode == "auto":
-        mode = "max" if "acc" in monitor or monitor.startswith("fmeasure") else "min"
-    return mode
-
-
-def _check_monitor(func: str, monitor: object) -> str:
-    if not isinstance(monitor, str):
-        fail(func, "invalid type for argument `monitor`", "a metric name", "monitor",
-             monitor, error=TypeError)
-    return monitor
-
-
-class ModelCheckpoint(Callback):
+class ModelCheckpoint(MonitorCallback):
     """Save the model (``model.save``) or its weights after every epoch, or only when
     `monitor` improves (``save_best_only``).  `filepath` may hold ``{epoch}`` (from
     1) and any log key, formatted as ``str.format``: ``"ckpt-{epoch:02d}-{val_loss:.3f}.fastnn"``.
@@ -211,17 +233,16 @@ class ModelCheckpoint(Callback):
                  verbose: int = 0, save_best_only: bool = False,
                  save_weights_only: bool = False, mode: str = "auto", save_freq: str = "epoch",
                  initial_value_threshold: float | None = None) -> None:
-        super().__init__()
         func = "ModelCheckpoint"
         if not isinstance(filepath, (str, os.PathLike)) or isinstance(filepath, bytes):
             fail(func, "invalid type for argument `filepath`", "a str or os.PathLike",
                  "filepath", filepath, error=TypeError)
+        super().__init__(func, monitor)
         self.filepath = os.fspath(filepath)
-        self.monitor = _check_monitor(func, monitor)
         self.verbose = check_int(func, "verbose", verbose, low=0, high=2)
         self.save_best_only = check_bool(func, "save_best_only", save_best_only)
         self.save_weights_only = check_bool(func, "save_weights_only", save_weights_only)
-        self.mode = _mode(func, mode, self.monitor)
+        self.mode = self._resolve_mode(mode)
         if not (save_freq == "epoch" if isinstance(save_freq, str) else
                 isinstance(save_freq, (int, np.integer)) and not isinstance(save_freq, bool)):
             fail(func, "invalid save_freq", "'epoch' or a number of batches >= 1",
@@ -251,11 +272,6 @@ class ModelCheckpoint(Callback):
             self._seen = 0
             self._save(self._epoch, batch, logs or {})
 
-    def _improved(self, current: float) -> bool:
-        if self.best is None:
-            return True
-        return current < self.best if self.mode == "min" else current > self.best
-
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         if self.save_freq == "epoch":
             self._save(epoch, None, logs or {})
@@ -269,13 +285,12 @@ class ModelCheckpoint(Callback):
                            f"is not in the logs {sorted(logs)} nor "
                            f"{' nor '.join(map(repr, keys))}.") from None
         if self.save_best_only:
-            current = logs.get(self.monitor)
+            current = self._monitored(logs, f"ModelCheckpoint: can save best model only "
+                                      f"with {self.monitor!r} available; skipping (logs "
+                                      f"have {sorted(logs)}).")
             if current is None:
-                warnings.warn(f"ModelCheckpoint: can save best model only with "
-                              f"{self.monitor!r} available; skipping (logs have "
-                              f"{sorted(logs)}).", RuntimeWarning, stacklevel=2)
                 return
-            if not self._improved(current):
+            if not self._is_improvement(current, self.best):
                 if self.verbose:
                     print(f"Epoch {epoch + 1}: {self.monitor} did not improve from "
                           f"{self.best:.5f}")
@@ -293,7 +308,7 @@ class ModelCheckpoint(Callback):
             self.model.save(path)
 
 
-class ReduceLROnPlateau(Callback):
+class ReduceLROnPlateau(MonitorCallback):
     """Multiply the learning rate by `factor` when `monitor` has not improved by
     `min_delta` for `patience` epochs; then wait `cooldown` epochs; never below
     `min_lr`.  Adds ``learning_rate`` to the logs (and so to ``History``)."""
@@ -301,39 +316,33 @@ class ReduceLROnPlateau(Callback):
     def __init__(self, monitor: str = "val_loss", factor: float = 0.1, patience: int = 10,
                  verbose: int = 0, mode: str = "auto", min_delta: float = 1e-4,
                  cooldown: int = 0, min_lr: float = 0.0) -> None:
-        super().__init__()
         func = "ReduceLROnPlateau"
-        self.monitor = _check_monitor(func, monitor)
+        super().__init__(func, monitor)
         self.factor = check_float(func, "factor", factor, low=0.0, high=1.0, low_open=True,
                                   high_open=True)
         self.patience = check_int(func, "patience", patience, low=0)
         self.verbose = check_int(func, "verbose", verbose, low=0, high=2)
-        self.mode = _mode(func, mode, self.monitor)
+        self.mode = self._resolve_mode(mode)
         self.min_delta = check_float(func, "min_delta", min_delta, low=0.0)
         self.cooldown = check_int(func, "cooldown", cooldown, low=0)
         self.min_lr = check_float(func, "min_lr", min_lr, low=0.0)
 
     def on_train_begin(self, logs: dict[str, Any] | None = None) -> None:
         self.wait = self.cooldown_counter = 0
-        self.best = np.inf if self.mode == "min" else -np.inf
+        self.best = self._worst()
 
     def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
         logs = logs if logs is not None else {}
         assert self.model is not None and self.model.optimizer is not None  # fit's model
         opt = self.model.optimizer
         logs["learning_rate"] = float(opt.learning_rate)
-        current = logs.get(self.monitor)
+        current = self._monitored(logs)
         if current is None:
-            warnings.warn(f"ReduceLROnPlateau: metric {self.monitor!r} is not available; "
-                          f"available metrics are {sorted(logs)}.", RuntimeWarning,
-                          stacklevel=2)
             return
         if self.cooldown_counter > 0:
             self.cooldown_counter -= 1
             self.wait = 0
-        better = (current < self.best - self.min_delta if self.mode == "min"
-                  else current > self.best + self.min_delta)
-        if better:
+        if self._is_improvement(current, self.best):
             self.best, self.wait = current, 0
         elif self.cooldown_counter == 0:
             self.wait += 1
