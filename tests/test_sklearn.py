@@ -4,6 +4,7 @@ import os
 import pickle
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -258,6 +259,42 @@ def test_bad_parameter_is_refused_by_fit_with_its_name(cls, key, value, error):
     with pytest.raises(error, match=key):
         est.fit(np.zeros((20, 2)), np.arange(20) % 2)
     assert not hasattr(est, "model_")
+
+
+def test_fit_and_partial_fit_check_the_parameters_once_per_call(monkeypatch):
+    """One check of the estimator's parameters per fit / partial_fit call (the
+    partial_fit rule too, however the method is reached)."""
+    from fastnn.sklearn import _base
+    from fastnn.sklearn._base import _FastNNBase
+    calls = {"params": 0, "own": 0, "partial": 0}
+
+    def counting(key, fn):
+        def wrapper(*args):
+            calls[key] += 1
+            return fn(*args)
+        return wrapper
+
+    monkeypatch.setattr(_base, "check_params", counting("params", _base.check_params))
+    for key, name in (("own", "_check_own_params"), ("partial", "_check_partial_fit")):
+        monkeypatch.setattr(_FastNNBase, name, counting(key, getattr(_FastNNBase, name)))
+    X, y = np.random.default_rng(0).normal(size=(30, 3)), np.arange(30) % 2
+    reg = FastNNRegressor((3,), max_iter=2)
+    monkeypatch.setattr(FastNNRegressor, "_check_own_params",
+                        counting("own", FastNNRegressor._check_own_params))
+    for est in (FastNNClassifier((3,), max_iter=2), reg):
+        for key in calls:
+            calls[key] = 0
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # max_iter reached
+            est.fit(X, y)
+        assert calls == {"params": 1, "own": 1, "partial": 0}
+        kwargs = {"classes": [0, 1]} if isinstance(est, FastNNClassifier) else {}
+        est.partial_fit(X, y, **kwargs)
+        assert calls == {"params": 2, "own": 2, "partial": 1}
+        type(est).partial_fit(est, X, y, **kwargs)  # looked up on the class
+        assert calls == {"params": 3, "own": 3, "partial": 2}
+    with pytest.raises(ValueError, match="partial_fit does not support early_stopping"):
+        FastNNRegressor.partial_fit(FastNNRegressor(early_stopping=True), X, y)
 
 
 def test_refused_loss_and_sparse_say_what_to_use():

@@ -50,7 +50,9 @@ class Targets(NamedTuple):
 
 class StochasticOnly:
     """A method that exists as the estimator's ``_check_partial_fit`` allows:
-    ``partial_fit``."""
+    ``partial_fit``.  That rule is checked here, once per call: when the method is
+    looked up on an estimator (so ``hasattr`` says False where it would fail), or,
+    looked up on the class, when it is called."""
 
     def __init__(self, fn: Callable[..., Any]) -> None:
         self.fn = fn
@@ -58,7 +60,12 @@ class StochasticOnly:
 
     def __get__(self, obj: Any, owner: type | None = None) -> Callable[..., Any]:
         if obj is None:
-            return self.fn
+            fn = self.fn
+
+            def checked(est: Any, *args: Any, **kwargs: Any) -> Any:
+                est._check_partial_fit()
+                return fn(est, *args, **kwargs)
+            return update_wrapper(checked, fn)
         obj._check_partial_fit()
         return MethodType(self.fn, obj)
 
@@ -81,6 +88,9 @@ class _FastNNBase(IterationRules, BaseEstimator):
     _no_improvement_count: int
     _best_weights: list[np.ndarray]
     _loss_scale: float
+
+    def _check_own_params(self) -> None:
+        """The parameters a subclass adds to MLP's common ones (checked with them)."""
 
     if TYPE_CHECKING:
         def _targets(self, y: np.ndarray, first: bool, incremental: bool,
@@ -178,9 +188,11 @@ class _FastNNBase(IterationRules, BaseEstimator):
     def _fit(self, X_in: ArrayLike, y_in: ArrayLike, sample_weight: ArrayLike | None,
              incremental: bool, classes: ArrayLike | None = None) -> Self:
         name = type(self).__name__
+        # every parameter is checked here, once per call (partial_fit's own rule by
+        # StochasticOnly, before this runs); the data next, then nothing changes until
+        # every check has passed
         hidden = check_params(self)
-        if incremental:
-            self._check_partial_fit()
+        self._check_own_params()
         self._refuse_sparse(X_in, "partial_fit" if incremental else "fit")
         first = not hasattr(self, "model_") or (not self.warm_start and not incremental)
         dtype: Any = (np.dtype(self.model_.dtype) if not first else

@@ -182,8 +182,7 @@ class FastNNRegressor(RegressorMixin, _FastNNBase):
         """One iteration (epoch) over (X, y), keeping the weights and optimizer state."""
         return self._fit(X, y, sample_weight, incremental=True)
 
-    def _targets(self, y: np.ndarray, first: bool, incremental: bool,
-                 classes: ArrayLike | None, dtype: np.dtype) -> Targets:
+    def _check_own_params(self) -> None:
         name = type(self).__name__
         if not isinstance(self.loss, str):
             raise TypeError(f"{name}: loss must be 'squared_error'. Received: {self.loss!r}")
@@ -195,6 +194,9 @@ class FastNNRegressor(RegressorMixin, _FastNNBase):
         if self.output_activation not in ("identity", "logistic"):
             raise ValueError(f"{name}: output_activation must be 'identity' or 'logistic'. "
                              f"Received: {self.output_activation!r}")
+
+    def _targets(self, y: np.ndarray, first: bool, incremental: bool,
+                 classes: ArrayLike | None, dtype: np.dtype) -> Targets:
         Y = (y.reshape(-1, 1) if y.ndim == 1 else y).astype(dtype)
         k = Y.shape[1]
         return Targets(Y, y, None, k, ACTIVATIONS[self.output_activation], "mse", k / 2.0, {})
