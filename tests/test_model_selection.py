@@ -819,3 +819,15 @@ def test_cross_validate_bad_input(clones, kwargs, exc, match):
     with pytest.raises(exc, match=rf"^cross_validate\(\): .*{match}"):
         cross_validate(**args)
     assert clones == []  # validation happens before any model is cloned or trained
+
+
+def test_arrays_go_through_fastnn_shared_check():
+    """model_selection checks its arrays with fastnn._validation's as_numeric_array
+    (no dtype change), so a masked array is refused as everywhere in fastnn instead
+    of being split by the values under its mask."""
+    masked = np.ma.array(np.arange(10.0), mask=np.arange(10) % 2 == 0)
+    with pytest.raises(TypeError, match=r"^train_val_test_split\(\): argument `x` is a "
+                                        r"masked array.*5 masked entries"):
+        train_val_test_split(masked, np.arange(10))
+    with pytest.raises(TypeError, match=r"^KFold\.split\(\): argument `x` is a masked array"):
+        KFold(3).split(masked)

@@ -94,6 +94,28 @@ def check_name(func: str, name: str, value: Any, valid: Iterable[str]) -> str:
     return key
 
 
+def as_numeric_array(func: str, name: str, x: Any) -> np.ndarray:
+    """``np.asarray(x)``, its dtype kept, once it is known to be a rectangular array of
+    bool, integer or float data: TypeError for None, a masked array or another dtype
+    kind, ValueError for ragged nested lists."""
+    if x is None:
+        fail(func, f"argument `{name}` is missing", "an array-like of numbers", name, x,
+             error=TypeError)
+    check_not_masked(func, name, x)
+    try:
+        arr = np.asarray(x)
+    except (ValueError, TypeError) as exc:  # ragged nested lists and the like
+        reason = str(exc).rstrip(".")
+    else:
+        if arr.dtype.kind not in "biuf":
+            fail(func, f"unsupported dtype {arr.dtype} for argument `{name}`",
+                 "bool, integer or float data", f"{name}.dtype", str(arr.dtype),
+                 error=TypeError)
+        return arr
+    fail(func, f"argument `{name}` is not a rectangular array of numbers ({reason})",
+         "an array-like of numbers", name, x)
+
+
 def as_float_array(func: str, name: str, x: Any, dtype: np.dtype, *, ndim: int | None = 2,
                    n_features: int | None = None, allow_empty: bool = False) -> np.ndarray:
     """Convert an array-like once to a C-contiguous array of `dtype` and check it.
@@ -102,18 +124,7 @@ def as_float_array(func: str, name: str, x: Any, dtype: np.dtype, *, ndim: int |
     rejects other dtype kinds with TypeError and shape or NaN/inf problems with
     ValueError.  Finiteness is checked after the cast (1e39 overflows float32).
     """
-    if x is None:
-        fail(func, f"argument `{name}` is missing", "an array-like of numbers", name, x,
-             error=TypeError)
-    check_not_masked(func, name, x)
-    try:
-        arr = np.asarray(x)
-    except (ValueError, TypeError) as exc:  # ragged nested lists and the like
-        raise ValueError(f"{func}(): argument `{name}` is not a rectangular array of "
-                         f"numbers ({exc}).") from None
-    if arr.dtype.kind not in "biuf":
-        fail(func, f"unsupported dtype {arr.dtype} for argument `{name}`",
-             "bool, integer or float data", f"{name}.dtype", str(arr.dtype), error=TypeError)
+    arr = as_numeric_array(func, name, x)
     if ndim is not None and arr.ndim != ndim:
         hint = ""
         if ndim == 2 and arr.ndim == 1:

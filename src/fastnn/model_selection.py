@@ -1,53 +1,27 @@
-"""Splitting data for honest evaluation: train/validation/test and K-fold.
+"""Splitting data for honest evaluation: the guide's two habits, with NumPy only.
 
-This module teaches the guide's two habits with no dependency beyond
-NumPy.  **With scikit-learn installed, use scikit-learn's tools instead**:
-``sklearn.model_selection`` (``train_test_split``, ``KFold``,
-``StratifiedKFold``, ``cross_validate``, ``GridSearchCV``) with
-:class:`fastnn.sklearn.FastNNClassifier` / ``FastNNRegressor`` — they are the
-real thing, run folds in parallel (``n_jobs``, or a Dask cluster) and fit into
-pipelines.
+* **Three-way split** (:func:`train_val_test_split`): train on the training set,
+  tune hyper-parameters on the validation set, touch the test set once, at the
+  end, so the final score comes from data the model has never seen.
+* **K-fold cross-validation** (:class:`KFold`, :class:`StratifiedKFold`,
+  :func:`cross_validate`): cut the data into ``k`` folds, train ``k`` fresh copies
+  of a fastnn model, each on ``k - 1`` folds, and score each on the fold it did
+  not see.
 
-The guide (README.md, after an introductory neural-network course) recommends
-two habits:
+With scikit-learn installed, ``sklearn.model_selection`` (``GridSearchCV``,
+``cross_validate`` with ``n_jobs``, pipelines) and the estimators of
+:mod:`fastnn.sklearn` do more; this module is what the guide needs without it.
 
-* **Three-way split.** Train on the training set, tune hyper-parameters by
-  watching the validation set, and touch the test set only once, at the end,
-  so the final score comes from data the model has never seen.
-  :func:`train_val_test_split` does that split, optionally stratified.
-* **K-fold cross-validation.** Cut the data into ``k`` folds, train ``k``
-  fresh models, each on ``k - 1`` folds, and score each on the fold it did
-  not see. :class:`KFold`, :class:`StratifiedKFold` and
-  :func:`cross_validate` implement it.
-
-Conventions shared by everything here:
-
-* Arguments are validated before any work: ``TypeError`` for a wrong type
-  (``None`` for an array, ``bool`` or ``str`` for a number, a non-numeric
-  dtype) and ``ValueError`` for a wrong value (range, shape, inconsistent
-  lengths, NaN labels). Inputs are never modified.
-* ``seed`` is ``None`` or an int in ``[0, 2**64 - 1]`` passed to
-  :func:`numpy.random.default_rng`; the same seed gives the same split.
-* Index arrays are sorted ``int64`` arrays; data parts are copies made by
-  fancy indexing, never views of the inputs.
-* Class labels (``stratify``, the ``y`` of :class:`StratifiedKFold`) are a
-  1-D array of labels, a ``(n, 1)`` column of labels, or a 2-D one-hot (or
-  probability) array whose class is taken with ``argmax`` along axis 1.
-
-Examples
---------
->>> import numpy as np
->>> from fastnn.model_selection import KFold, train_val_test_split
->>> x = np.arange(20.0).reshape(10, 2)
->>> y = np.arange(10) % 2
->>> x_tr, x_va, x_te, y_tr, y_va, y_te = train_val_test_split(
-...     x, y, val_size=0.2, test_size=0.2, seed=0)
->>> len(x_tr), len(x_va), len(x_te)
-(6, 2, 2)
->>> [test.tolist() for _, test in KFold(3).split(x)]
-[[0, 1, 2, 3], [4, 5, 6], [7, 8, 9]]
+Conventions: every argument is checked before any work (``TypeError`` for a
+wrong type — ``None`` or a non-numeric dtype for an array, ``bool`` or ``str``
+for a number —, ``ValueError`` for a wrong value: range, shape, lengths, NaN
+labels), and inputs are never modified.  ``seed`` is None or an int in
+``[0, 2**64 - 1]`` for :func:`numpy.random.default_rng`: the same seed gives the
+same split.  Index arrays are sorted ``int64``; data parts are copies (fancy
+indexing), in the input dtypes.  Class labels (``stratify``, StratifiedKFold's
+``y``) are 1-D, a ``(n, 1)`` column, or 2-D one-hot (or probabilities), whose
+class is the ``argmax`` along axis 1.  README.md shows both habits at work.
 """
-
 from __future__ import annotations
 
 import math
@@ -59,60 +33,30 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ._validation import (
-    check_bool,
-    check_finite,
-    check_float,
-    check_int,
-    check_same_length,
-    check_seed,
-    fail,
-)
+from ._validation import (as_numeric_array, check_bool, check_finite, check_float, check_int,
+                          check_same_length, check_seed, fail)
 
 __all__ = ["train_val_test_split", "KFold", "StratifiedKFold", "cross_validate"]
 
-_NUMERIC_KINDS = "biuf"  # bool, signed int, unsigned int, float
-#: Losses that make :func:`cross_validate` treat the model as a classifier.
-_CLASSIFICATION_LOSSES = (
-    "binary_crossentropy",
-    "categorical_crossentropy",
-    "sparse_categorical_crossentropy",
-)
+# losses that make cross_validate treat the model as a classifier
+_CLASSIFICATION_LOSSES = ("binary_crossentropy", "categorical_crossentropy",
+                          "sparse_categorical_crossentropy")
+_Folds = Iterator[tuple[np.ndarray, np.ndarray]]
 
 
-# ---------------------------------------------------------------------------
-# Validation helpers (the rest come from fastnn._validation)
-# ---------------------------------------------------------------------------
-
-
-def _as_array(func: str, name: str, value: Any) -> np.ndarray:
-    """``np.asarray(value)`` (no dtype change) with the module's checks.
-
-    Requires a numeric dtype (bool, int, uint or float) and at least one
-    dimension, so that ``len`` is the number of samples.
-    """
-    expected = "an array-like of numbers with the samples along the first axis"
-    if value is None:
-        fail(func, f"invalid type for argument `{name}`", expected, name, value, error=TypeError)
-    try:
-        arr = np.asarray(value)
-    except ValueError as exc:  # e.g. ragged nested lists
-        fail(func, f"argument `{name}` is not a rectangular array ({str(exc).rstrip('.')})",
-             expected, name, value)
-    if arr.dtype.kind not in _NUMERIC_KINDS:
-        fail(func, f"unsupported dtype {arr.dtype} for argument `{name}`",
-             "bool, integer or float data", f"{name}.dtype", str(arr.dtype), error=TypeError)
+def _samples(func: str, name: str, value: Any) -> np.ndarray:
+    """fastnn's array check (numeric, rectangular, dtype kept), and at least 1-D so
+    that ``len`` is the number of samples."""
+    arr = as_numeric_array(func, name, value)
     if arr.ndim == 0:
-        fail(func, f"argument `{name}` is a scalar", expected, name, value)
+        fail(func, f"argument `{name}` is a scalar",
+             "an array-like of numbers with the samples along the first axis", name, value)
     return arr
 
 
 def _class_codes(func: str, name: str, labels: np.ndarray) -> np.ndarray:
-    """Map a validated label array to integer class codes ``0..K-1``.
-
-    Accepts 1-D labels, a ``(n, 1)`` column of labels, or a 2-D one-hot /
-    probability array (class = argmax along axis 1).
-    """
+    """Class codes ``0..K-1`` of 1-D labels, a ``(n, 1)`` column or a 2-D one-hot /
+    probability array (class = argmax along axis 1)."""
     if labels.ndim == 2 and labels.shape[1] == 1:
         labels = labels[:, 0]
     if labels.ndim not in (1, 2) or labels.shape[1:] == (0,):
@@ -120,36 +64,24 @@ def _class_codes(func: str, name: str, labels: np.ndarray) -> np.ndarray:
              "1-D class labels, a (n, 1) column or a 2-D one-hot array with at least one column",
              f"{name}.shape", labels.shape)
     check_finite(func, name, labels)
-    if labels.ndim == 2:
-        codes = np.argmax(labels, axis=1)
-    else:
-        codes = np.unique(labels, return_inverse=True)[1].reshape(-1)
+    codes = (np.argmax(labels, axis=1) if labels.ndim == 2
+             else np.unique(labels, return_inverse=True)[1].reshape(-1))
     return codes.astype(np.int64, copy=False)
 
 
 def _looks_like_class_labels(y: np.ndarray) -> bool:
-    """Heuristic used by :func:`cross_validate` to choose stratification.
-
-    True for 1-D (or ``(n, 1)``) integer-valued labels and for 2-D one-hot
-    arrays with exactly one 1 per row and zeros elsewhere.
-    """
+    """cross_validate's test for stratifying: 1-D (or ``(n, 1)``) integer-valued
+    labels, or 2-D one-hot rows (exactly one 1, zeros elsewhere)."""
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
     if y.ndim == 1:
-        if y.dtype.kind in "biu":
-            return True
-        return bool(np.all(np.isfinite(y)) and np.all(y == np.round(y)))
+        return y.dtype.kind in "biu" or bool(np.all(np.isfinite(y)) and np.all(y == np.round(y)))
     if y.ndim == 2 and y.shape[1] >= 2:
-        is_binary = np.all((y == 0) | (y == 1))
-        return bool(is_binary and np.all(y.sum(axis=1) == 1))
+        return bool(np.all((y == 0) | (y == 1)) and np.all(y.sum(axis=1) == 1))
     return False
 
 
-# ---------------------------------------------------------------------------
-# train_val_test_split
-# ---------------------------------------------------------------------------
-
-
+# ---- train_val_test_split -------------------------------------------------------
 def _check_size(func: str, name: str, value: Any) -> int | float:
     """A fraction in (0, 1) (float) or a count >= 1 (int, not bool)."""
     if isinstance(value, (float, np.floating)):
@@ -162,106 +94,48 @@ def _check_size(func: str, name: str, value: Any) -> int | float:
 
 
 def _size_to_count(size: int | float, n_samples: int) -> int:
-    """A count stays; a fraction becomes ``ceil(size * n)``.
-
-    The product is rounded to 9 decimals first so that binary round-off
-    (``0.7 * 10 == 7.000000000000001``) does not add a sample.
-    """
-    if isinstance(size, int):
-        return size
-    return math.ceil(round(size * n_samples, 9))
+    """A count stays; a fraction becomes ``ceil(size * n)``, the product rounded to 9
+    decimals first so that round-off (``0.7 * 10 == 7.000000000000001``) adds no sample."""
+    return size if isinstance(size, int) else math.ceil(round(size * n_samples, 9))
 
 
 def _apportion(total: int, counts: np.ndarray, capacity: np.ndarray) -> np.ndarray:
-    """Split ``total`` items across classes in proportion to ``counts``.
-
-    Largest-remainder method: each class gets ``floor(total * c / n)``, then
-    the leftover items go one at a time to the classes with the largest
-    remainders (ties: lowest class code first), never exceeding
-    ``capacity``. Requires ``total <= capacity.sum()``.
-    """
+    """``total`` items split over the classes in proportion to ``counts`` (largest
+    remainder: ``floor(total * c / n)`` each, then one more to the largest remainders,
+    ties to the lowest class), never above ``capacity``; needs total <= Σ capacity."""
     n = int(counts.sum())
     scaled = total * counts.astype(np.int64)
     alloc: np.ndarray = np.minimum(scaled // n, capacity)
-    remainder = scaled - alloc * n  # exact integer remainders
-    order = np.argsort(-remainder, kind="stable")
+    order = np.argsort(-(scaled - alloc * n), kind="stable")  # exact integer remainders
     left = total - int(alloc.sum())
     while left > 0:
-        progressed = False
-        for c in order:
-            if left == 0:
-                break
-            if alloc[c] < capacity[c]:
-                alloc[c] += 1
-                left -= 1
-                progressed = True
-        if not progressed:  # pragma: no cover - excluded by the precondition
+        open_ = [c for c in order if alloc[c] < capacity[c]][:left]
+        if not open_:  # pragma: no cover - excluded by the precondition
             raise RuntimeError("internal error: cannot apportion the split")
+        alloc[open_] += 1
+        left -= len(open_)
     return alloc
 
 
-def train_val_test_split(
-    x: ArrayLike,
-    y: ArrayLike,
-    val_size: float | int = 0.15,
-    test_size: float | int = 0.15,
-    shuffle: bool = True,
-    stratify: ArrayLike | None = None,
-    seed: int | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Split ``x`` and ``y`` into training, validation and test parts.
+def train_val_test_split(x: ArrayLike, y: ArrayLike, val_size: float | int = 0.15,
+                         test_size: float | int = 0.15, shuffle: bool = True,
+                         stratify: ArrayLike | None = None, seed: int | None = None
+                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                                    np.ndarray]:
+    """``x_train, x_val, x_test, y_train, y_val, y_test``: the guide's three sets
+    (training fits the weights, validation guides the hyper-parameters and early
+    stopping, test is used once, at the end), as copies of the rows.
 
-    The guide's three sets: *training* data fits the weights, *validation*
-    data guides the choice of hyper-parameters (and early stopping), and
-    *test* data is used once, at the end, to estimate performance on data
-    the model has never seen.
+    ``val_size`` and ``test_size`` are each a fraction in (0, 1) of the samples
+    (rounded up) or a count >= 1; two fractions must add up to less than 1, and each
+    of the three parts gets at least one sample.  ``shuffle=False`` cuts contiguous
+    blocks in input order (training, validation, test; per class when stratified)
+    and keeps that order; with shuffling (``seed``) each part is in random order.
+    ``stratify`` (class labels, one row per sample; ``stratify=y`` is the usual call)
+    keeps the class proportions in every part: each class is apportioned to the
+    validation and test parts by the largest-remainder method, so its count in a
+    part is within one of its exact share.
 
-    Parameters
-    ----------
-    x : array_like
-        Inputs, numeric, with the samples along the first axis.
-    y : array_like
-        Targets, numeric, with as many rows as ``x``.
-    val_size : float or int, default=0.15
-        Size of the validation part: a fraction in (0, 1) of the samples,
-        rounded up, or an absolute count >= 1.
-    test_size : float or int, default=0.15
-        Size of the test part, like ``val_size``. If both are fractions,
-        ``val_size + test_size`` must be < 1. The training part gets the
-        remaining samples; each of the three parts must get at least one.
-    shuffle : bool, default=True
-        Whether to shuffle before splitting. If False, the parts are
-        contiguous blocks in the input order: training first, then
-        validation, then test (per class, when stratified).
-    stratify : array_like or None, default=None
-        Class labels (1-D, a ``(n, 1)`` column, or 2-D one-hot, one row per
-        sample). If given, every part keeps the class proportions of
-        ``stratify``: each class is apportioned to the validation and test
-        parts by the largest-remainder method, so a class's count in a part
-        is within one of its exact share. ``stratify=y`` is the usual call.
-    seed : int or None, default=None
-        Seed for :func:`numpy.random.default_rng`, used when ``shuffle``.
-
-    Returns
-    -------
-    x_train, x_val, x_test, y_train, y_val, y_test : numpy.ndarray
-        Copies of the selected rows, with the input dtypes. With
-        ``shuffle=True`` the rows of each part are in random order; with
-        ``shuffle=False`` they keep the input order.
-
-    Raises
-    ------
-    TypeError
-        If ``x``, ``y`` or ``stratify`` is None or not numeric, a size is not
-        a float or an int (``bool`` is rejected), ``shuffle`` is not a bool,
-        or ``seed`` is not None or an int.
-    ValueError
-        If lengths differ, a size is out of range, the fractions add up to 1
-        or more, some part would be empty, ``stratify`` has a bad shape or
-        NaN/inf, or ``seed`` is outside ``[0, 2**64 - 1]``.
-
-    Examples
-    --------
     >>> x = np.arange(20)
     >>> parts = train_val_test_split(x, x % 2, val_size=0.25, test_size=0.25,
     ...                              shuffle=False)
@@ -269,25 +143,21 @@ def train_val_test_split(
     [[0, 1, 2, 3, 4, 5, 6, 7, 8, 9], [10, 11, 12, 13, 14], [15, 16, 17, 18, 19]]
     """
     func = "train_val_test_split"
-    x_arr = _as_array(func, "x", x)
-    y_arr = _as_array(func, "y", y)
+    x_arr, y_arr = _samples(func, "x", x), _samples(func, "y", y)
     check_same_length(func, x_arr, y_arr)
-    val = _check_size(func, "val_size", val_size)
-    test = _check_size(func, "test_size", test_size)
+    val, test = _check_size(func, "val_size", val_size), _check_size(func, "test_size", test_size)
     do_shuffle = check_bool(func, "shuffle", shuffle)
     codes: np.ndarray | None = None
     if stratify is not None:
-        strat = _as_array(func, "stratify", stratify)
+        strat = _samples(func, "stratify", stratify)
         check_same_length(func, x_arr, strat, yname="stratify")
         codes = _class_codes(func, "stratify", strat)
     seed = check_seed(func, seed)
-
     n = len(x_arr)
     if isinstance(val, float) and isinstance(test, float) and val + test >= 1.0:
         fail(func, "invalid values for arguments `val_size` and `test_size`",
              "fractions adding up to less than 1", "val_size + test_size", val + test)
-    n_val = _size_to_count(val, n)
-    n_test = _size_to_count(test, n)
+    n_val, n_test = _size_to_count(val, n), _size_to_count(test, n)
     n_train = n - n_val - n_test
     if n_train < 1 or n_val < 1 or n_test < 1:
         fail(func, f"cannot split n_samples={n} with val_size={val!r} and test_size={test!r}",
@@ -295,52 +165,33 @@ def train_val_test_split(
              {"train": max(n_train, 0), "val": n_val, "test": n_test})
 
     rng = np.random.default_rng(seed) if do_shuffle else None
+    base = rng.permutation(n) if rng is not None else np.arange(n)
     if codes is None:
-        order = rng.permutation(n) if rng is not None else np.arange(n)
-        train_idx = order[:n_train]
-        val_idx = order[n_train : n_train + n_val]
-        test_idx = order[n_train + n_val :]
+        parts = [base[:n_train], base[n_train:n_train + n_val], base[n_train + n_val:]]
     else:
         counts = np.bincount(codes).astype(np.int64)
-        test_per_class = _apportion(n_test, counts, counts)
-        val_per_class = _apportion(n_val, counts, counts - test_per_class)
-        train_per_class = counts - test_per_class - val_per_class
-        # Sample indices grouped by class, ascending (or shuffled) within a class.
-        base = rng.permutation(n) if rng is not None else np.arange(n)
+        n_te = _apportion(n_test, counts, counts)
+        n_va = _apportion(n_val, counts, counts - n_te)
+        # sample indices grouped by class, in order (or shuffled) within a class
         grouped = base[np.argsort(codes[base], kind="stable")]
-        parts: tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]] = ([], [], [])
+        per_class: list[list[np.ndarray]] = [[], [], []]
         start = 0
-        for n_tr, n_va, n_te in zip(train_per_class, val_per_class, test_per_class, strict=True):
-            members = grouped[start : start + n_tr + n_va + n_te]
-            start += n_tr + n_va + n_te
-            parts[0].append(members[:n_tr])
-            parts[1].append(members[n_tr : n_tr + n_va])
-            parts[2].append(members[n_tr + n_va :])
-        train_idx, val_idx, test_idx = (np.concatenate(p) for p in parts)
-        if rng is not None:  # interleave the classes
-            train_idx, val_idx, test_idx = (
-                rng.permutation(p) for p in (train_idx, val_idx, test_idx)
-            )
-        else:
-            train_idx, val_idx, test_idx = (np.sort(p) for p in (train_idx, val_idx, test_idx))
-
-    return (
-        x_arr[train_idx],
-        x_arr[val_idx],
-        x_arr[test_idx],
-        y_arr[train_idx],
-        y_arr[val_idx],
-        y_arr[test_idx],
-    )
+        for tr, va, te in zip(counts - n_te - n_va, n_va, n_te, strict=True):
+            members = grouped[start:start + tr + va + te]
+            start += tr + va + te
+            for part, piece in zip(per_class, (members[:tr], members[tr:tr + va],
+                                               members[tr + va:])):
+                part.append(piece)
+        parts = [np.concatenate(p) for p in per_class]
+        # shuffled: interleave the classes; in order: back to input order
+        parts = [rng.permutation(p) if rng is not None else np.sort(p) for p in parts]
+    tr, va, te = parts
+    return x_arr[tr], x_arr[va], x_arr[te], y_arr[tr], y_arr[va], y_arr[te]
 
 
-# ---------------------------------------------------------------------------
-# K-fold splitters
-# ---------------------------------------------------------------------------
-
-
+# ---- K-fold splitters -----------------------------------------------------------
 class _BaseKFold:
-    """Shared constructor, validation and iteration of the K-fold splitters."""
+    """The splitters' settings (checked once, read-only) and fold iteration."""
 
     def __init__(self, n_splits: int = 5, shuffle: bool = False, seed: int | None = None) -> None:
         func = type(self).__name__
@@ -348,43 +199,23 @@ class _BaseKFold:
         self._shuffle = check_bool(func, "shuffle", shuffle)
         self._seed = check_seed(func, seed)
 
-    @property
-    def n_splits(self) -> int:
-        """Number of folds (read-only)."""
-        return self._n_splits
-
-    @property
-    def shuffle(self) -> bool:
-        """Whether samples are shuffled before being dealt into folds (read-only)."""
-        return self._shuffle
-
-    @property
-    def seed(self) -> int | None:
-        """Seed of the shuffle (read-only); ignored when ``shuffle`` is False."""
-        return self._seed
+    # read-only: a new value would bypass the checks
+    n_splits = property(lambda self: self._n_splits, doc="Number of folds (read-only).")
+    shuffle = property(lambda self: self._shuffle, doc="Whether samples are shuffled before "
+                       "being dealt into folds (read-only).")
+    seed = property(lambda self: self._seed, doc="Seed of the shuffle (read-only); ignored "
+                    "when ``shuffle`` is False.")
 
     def __repr__(self) -> str:
-        return (
-            f"{type(self).__name__}(n_splits={self._n_splits}, "
-            f"shuffle={self._shuffle}, seed={self._seed})"
-        )
+        return (f"{type(self).__name__}(n_splits={self._n_splits}, shuffle={self._shuffle}, "
+                f"seed={self._seed})")
 
     def get_n_splits(self, x: Any = None, y: Any = None) -> int:
-        """Return the number of folds, ``n_splits``.
-
-        Parameters
-        ----------
-        x, y : object, optional
-            Ignored; accepted for scikit-learn compatibility.
-
-        Returns
-        -------
-        int
-            The number of ``(train, test)`` pairs :meth:`split` yields.
-        """
+        """``n_splits``, the number of (train, test) pairs :meth:`split` yields (x and y
+        are ignored; scikit-learn's signature)."""
         return self._n_splits
 
-    def _split(self, x: ArrayLike, y: Any, func: str) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    def _split(self, x: ArrayLike, y: Any, func: str) -> _Folds:
         raise NotImplementedError  # pragma: no cover - implemented by subclasses
 
     def _check_n_samples(self, func: str, n_samples: int) -> None:
@@ -392,104 +223,43 @@ class _BaseKFold:
             fail(func, f"cannot make n_splits={self._n_splits} folds from "
                  f"n_samples={n_samples} samples", "n_splits <= n_samples", "n_samples", n_samples)
 
-    def _fold_ids(self, fold_of: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """Yield ``(train, test)`` sorted int64 index arrays, fold by fold."""
+    def _fold_ids(self, fold_of: np.ndarray) -> _Folds:
+        """``(train, test)`` sorted int64 index arrays, fold by fold."""
         for k in range(self._n_splits):
             in_test = fold_of == k
-            yield (
-                np.flatnonzero(~in_test).astype(np.int64, copy=False),
-                np.flatnonzero(in_test).astype(np.int64, copy=False),
-            )
+            yield (np.flatnonzero(~in_test).astype(np.int64, copy=False),
+                   np.flatnonzero(in_test).astype(np.int64, copy=False))
 
 
 class KFold(_BaseKFold):
-    """K-fold cross-validation splitter.
+    """K-fold splitter: the samples, in order or shuffled, cut into ``n_splits`` (an
+    int >= 2) consecutive folds, each the test set once.  The first ``n_samples %
+    n_splits`` folds get ``n_samples // n_splits + 1`` samples, the others one fewer
+    (scikit-learn's sizes).  With ``shuffle=True`` and an int ``seed`` every ``split``
+    gives the same folds, with ``seed=None`` each call shuffles anew; ``seed`` is
+    ignored without ``shuffle``.
 
-    The samples (in order, or shuffled) are cut into ``n_splits``
-    consecutive folds; each fold is the test set once while the other folds
-    form the training set. Fold sizes differ by at most one: the first
-    ``n_samples % n_splits`` folds get ``n_samples // n_splits + 1`` samples,
-    the others ``n_samples // n_splits`` (as in scikit-learn).
-
-    Parameters
-    ----------
-    n_splits : int, default=5
-        Number of folds, an int >= 2.
-    shuffle : bool, default=False
-        Whether to shuffle the samples before cutting them into folds.
-    seed : int or None, default=None
-        Seed for :func:`numpy.random.default_rng`, used when ``shuffle``.
-        With an int, every call to :meth:`split` gives the same folds; with
-        None, each call shuffles differently. Ignored if ``shuffle`` is False.
-
-    Raises
-    ------
-    TypeError
-        If ``n_splits`` is not an int (``bool`` is rejected), ``shuffle`` is
-        not a bool, or ``seed`` is not None or an int.
-    ValueError
-        If ``n_splits < 2`` or ``seed`` is outside ``[0, 2**64 - 1]``.
-
-    See Also
-    --------
-    StratifiedKFold : folds that keep the class proportions.
-    cross_validate : train and score one model per fold.
-
-    Examples
-    --------
-    >>> kf = KFold(n_splits=3)
-    >>> for train, test in kf.split(np.zeros((7, 2))):
+    >>> for train, test in KFold(n_splits=3).split(np.zeros((7, 2))):
     ...     print(train.tolist(), test.tolist())
     [3, 4, 5, 6] [0, 1, 2]
     [0, 1, 2, 5, 6] [3, 4]
     [0, 1, 2, 3, 4] [5, 6]
     """
 
-    def split(
-        self, x: ArrayLike, y: ArrayLike | None = None
-    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """Generate ``(train_idx, test_idx)`` index pairs, one per fold.
-
-        The arguments are validated when ``split`` is called, before the
-        first pair is produced.
-
-        Parameters
-        ----------
-        x : array_like
-            Inputs, numeric, with the samples along the first axis; only its
-            length is used.
-        y : array_like, optional
-            Targets; ignored except that its length must match ``x``.
-
-        Returns
-        -------
-        iterator of (numpy.ndarray, numpy.ndarray)
-            ``n_splits`` pairs of sorted ``int64`` index arrays. In each pair
-            the two arrays are disjoint and together hold every index
-            ``0..n_samples-1``; across pairs the test arrays partition the
-            indices.
-
-        Raises
-        ------
-        TypeError
-            If ``x`` (or a given ``y``) is None or not numeric.
-        ValueError
-            If ``x`` is a scalar, ``y`` has a different length, or
-            ``n_splits > n_samples``.
-        """
+    def split(self, x: ArrayLike, y: ArrayLike | None = None) -> _Folds:
+        """``n_splits`` pairs ``(train_idx, test_idx)`` of sorted int64 indices: in each
+        pair disjoint and covering ``0..n_samples-1``; the test arrays partition the
+        indices.  Only the length of ``x`` (numeric, samples along the first axis) is
+        used; ``y``, if given, must have the same length.  The arguments are checked
+        when ``split`` is called, before the first pair."""
         return self._split(x, y, func="KFold.split")
 
-    def _split(
-        self, x: ArrayLike, y: ArrayLike | None, func: str
-    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """Validate (naming ``func`` in errors) and return the fold iterator."""
-        x_arr = _as_array(func, "x", x)
+    def _split(self, x: ArrayLike, y: ArrayLike | None, func: str) -> _Folds:
+        x_arr = _samples(func, "x", x)
         if y is not None:
-            check_same_length(func, x_arr, _as_array(func, "y", y))
-        n = len(x_arr)
+            check_same_length(func, x_arr, _samples(func, "y", y))
+        n, k = len(x_arr), self._n_splits
         self._check_n_samples(func, n)
-
-        k = self._n_splits
         sizes = np.full(k, n // k, dtype=np.int64)
         sizes[: n % k] += 1
         order = np.random.default_rng(self._seed).permutation(n) if self._shuffle else np.arange(n)
@@ -499,225 +269,86 @@ class KFold(_BaseKFold):
 
 
 class StratifiedKFold(_BaseKFold):
-    """K-fold splitter that keeps the class proportions in every fold.
+    """K-fold splitter that keeps the class proportions: the samples, grouped by class
+    (shuffled within each class with ``shuffle``), are dealt round-robin to the
+    folds, the deal running on from one class to the next.  So for every class its
+    counts in two folds differ by at most one, and the fold sizes are KFold's.
+    ``n_splits``, ``shuffle`` and ``seed`` as :class:`KFold`.
 
-    The samples are grouped by class (shuffled within each class if
-    ``shuffle``) and dealt round-robin to the folds, the deal continuing
-    from one class to the next. Hence, for every class, its counts in any
-    two folds differ by at most one, and the fold sizes follow the same rule
-    as :class:`KFold` (the first ``n_samples % n_splits`` folds get one extra
-    sample).
-
-    Parameters
-    ----------
-    n_splits : int, default=5
-        Number of folds, an int >= 2.
-    shuffle : bool, default=False
-        Whether to shuffle each class's samples before dealing them.
-    seed : int or None, default=None
-        Seed for :func:`numpy.random.default_rng`, used when ``shuffle``.
-        With an int, every call to :meth:`split` gives the same folds.
-        Ignored if ``shuffle`` is False.
-
-    Raises
-    ------
-    TypeError
-        If ``n_splits`` is not an int (``bool`` is rejected), ``shuffle`` is
-        not a bool, or ``seed`` is not None or an int.
-    ValueError
-        If ``n_splits < 2`` or ``seed`` is outside ``[0, 2**64 - 1]``.
-
-    See Also
-    --------
-    KFold : plain K-fold.
-
-    Examples
-    --------
     >>> y = np.array([0, 0, 0, 0, 1, 1, 1, 1, 1, 1])
-    >>> skf = StratifiedKFold(n_splits=2)
-    >>> [y[test].tolist() for _, test in skf.split(np.zeros((10, 1)), y)]
+    >>> [y[test].tolist() for _, test in StratifiedKFold(2).split(np.zeros((10, 1)), y)]
     [[0, 0, 1, 1, 1], [0, 0, 1, 1, 1]]
     """
 
-    def split(self, x: ArrayLike, y: ArrayLike) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """Generate stratified ``(train_idx, test_idx)`` pairs, one per fold.
-
-        The arguments are validated when ``split`` is called, before the
-        first pair is produced.
-
-        Parameters
-        ----------
-        x : array_like
-            Inputs, numeric, with the samples along the first axis; only its
-            length is used.
-        y : array_like
-            Class labels: 1-D, a ``(n, 1)`` column, or a 2-D one-hot array
-            (class = ``argmax`` along axis 1). Numeric and finite.
-
-        Returns
-        -------
-        iterator of (numpy.ndarray, numpy.ndarray)
-            ``n_splits`` pairs of sorted ``int64`` index arrays, as for
-            :meth:`KFold.split`.
-
-        Raises
-        ------
-        TypeError
-            If ``x`` or ``y`` is None or not numeric.
-        ValueError
-            If ``x`` is a scalar, ``y`` has a bad shape, a different length or
-            NaN/inf, or ``n_splits > n_samples``.
-
-        Warns
-        -----
-        UserWarning
-            If the least populated class has fewer than ``n_splits`` members
-            (some test folds will then lack that class).
-        """
+    def split(self, x: ArrayLike, y: ArrayLike) -> _Folds:
+        """Stratified ``(train_idx, test_idx)`` pairs, as :meth:`KFold.split`; ``y``
+        holds the class labels (numeric and finite).  Warns (UserWarning) when the
+        least populated class has fewer than ``n_splits`` members: some test folds
+        then lack it."""
         return self._split(x, y, func="StratifiedKFold.split")
 
-    def _split(
-        self, x: ArrayLike, y: ArrayLike, func: str
-    ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """Validate (naming ``func`` in errors) and return the fold iterator."""
-        x_arr = _as_array(func, "x", x)
-        y_arr = _as_array(func, "y", y)
+    def _split(self, x: ArrayLike, y: ArrayLike, func: str) -> _Folds:
+        x_arr, y_arr = _samples(func, "x", x), _samples(func, "y", y)
         check_same_length(func, x_arr, y_arr)
         codes = _class_codes(func, "y", y_arr)
-        n = len(x_arr)
+        n, k = len(x_arr), self._n_splits
         self._check_n_samples(func, n)
-
-        k = self._n_splits
-        counts = np.bincount(codes)
-        present = counts[counts > 0]
+        present = np.bincount(codes)
+        present = present[present > 0]
         if present.size and present.min() < k:
-            warnings.warn(
-                f"{func}(): the least populated class in `y` has only "
-                f"{int(present.min())} member(s), which is fewer than "
-                f"n_splits={k}; some test folds will contain no sample of it.",
-                UserWarning,
-                stacklevel=3,  # warn in _split <- split or cross_validate <- caller
-            )
+            warnings.warn(f"{func}(): the least populated class in `y` has only "
+                          f"{int(present.min())} member(s), which is fewer than "
+                          f"n_splits={k}; some test folds will contain no sample of it.",
+                          UserWarning, stacklevel=3)  # _split <- split/cross_validate <- caller
         base = np.random.default_rng(self._seed).permutation(n) if self._shuffle else np.arange(n)
-        grouped = base[np.argsort(codes[base], kind="stable")]
         fold_of = np.empty(n, dtype=np.int64)
-        fold_of[grouped] = np.arange(n, dtype=np.int64) % k
+        fold_of[base[np.argsort(codes[base], kind="stable")]] = np.arange(n, dtype=np.int64) % k
         return self._fold_ids(fold_of)
 
 
-# ---------------------------------------------------------------------------
-# cross_validate
-# ---------------------------------------------------------------------------
+# ---- cross_validate -------------------------------------------------------------
+def cross_validate(model: Any, x: ArrayLike, y: ArrayLike,
+                   cv: int | KFold | StratifiedKFold = 5, *,
+                   fit_kwargs: Mapping[str, Any] | None = None, return_models: bool = False,
+                   seed: int | None = None) -> dict[str, Any]:
+    """K-fold cross-validation of a compiled model, which is itself never trained.
 
-
-def cross_validate(
-    model: Any,
-    x: ArrayLike,
-    y: ArrayLike,
-    cv: int | KFold | StratifiedKFold = 5,
-    *,
-    fit_kwargs: Mapping[str, Any] | None = None,
-    return_models: bool = False,
-    seed: int | None = None,
-) -> dict[str, Any]:
-    """K-fold cross-validation: one fresh model per fold, scored on its held-out fold.
-
-    For each ``(train, test)`` pair of the splitter, a fresh copy of
-    ``model`` (same architecture and compile settings, re-initialised
-    weights, from :func:`fastnn.models.clone_model`) is trained with
+    Per ``(train, test)`` pair of the splitter, a fresh copy (``clone_model``: same
+    architecture and compile settings, new weights) is trained with
     ``fit(x[train], y[train], verbose=0, **fit_kwargs)`` and scored with
-    ``evaluate(x[test], y[test], verbose=0, return_dict=True)``. ``model``
-    itself is never trained.
+    ``evaluate(x[test], y[test], verbose=0, return_dict=True)``.  ``x`` and ``y``
+    keep their dtypes (the model checks the values).
 
-    Parameters
-    ----------
-    model : fastnn model
-        A compiled model to copy; it is not modified.
-    x : array_like
-        Inputs, numeric, samples along the first axis. Converted with
-        :func:`numpy.asarray` (no dtype change); the model validates values.
-    y : array_like
-        Targets with as many rows as ``x``.
-    cv : int, KFold or StratifiedKFold, default=5
-        The splitter. An int ``k >= 2`` means
-        ``StratifiedKFold(k, shuffle=True, seed=seed)`` when the model is a
-        classifier, else ``KFold(k, shuffle=True, seed=seed)``. The model
-        counts as a classifier when ``model.loss`` (the loss name a compiled
-        :class:`~fastnn.models.Sequential` exposes) is
-        ``"binary_crossentropy"``, ``"categorical_crossentropy"`` or
-        ``"sparse_categorical_crossentropy"`` *and* ``y`` holds class labels
-        (1-D or ``(n, 1)`` integer-valued, or 2-D one-hot with exactly one 1
-        per row). So a regression model (``loss="mse"``) gets plain K-fold
-        even for integer-valued targets, and so does a multi-label
-        ``binary_crossentropy`` model whose 2-D ``y`` may have several 1s
-        per row. A model without a ``loss`` attribute (or with ``None``)
-        gets :class:`KFold`. Pass a splitter object to choose explicitly.
-    fit_kwargs : mapping or None, default=None
-        Extra keyword arguments for ``fit`` (e.g. ``epochs``,
-        ``batch_size``). ``verbose`` may be given to override the default 0;
-        ``x`` and ``y`` may not.
-    return_models : bool, default=False
-        If True, the trained copies are returned under ``"models"``.
-    seed : int or None, default=None
-        Seed of the shuffle when ``cv`` is an int; ignored when ``cv`` is a
-        splitter object (its own seed applies). Weight initialisation of the
-        copies is up to ``clone_model``.
+    ``cv``: a splitter, or an int k >= 2 for ``StratifiedKFold(k, shuffle=True,
+    seed=seed)`` when the model is a classifier, else ``KFold(k, shuffle=True,
+    seed=seed)``.  A classifier is a model whose ``loss`` is binary, categorical or
+    sparse categorical cross-entropy *and* whose ``y`` holds class labels (1-D or
+    ``(n, 1)`` integer-valued, or 2-D one-hot with exactly one 1 per row): a
+    regression model gets plain folds even for integer targets, and so does a
+    multi-label model whose rows may hold several 1s (or a model without ``loss``).
+    ``fit_kwargs`` (e.g. ``epochs``) may override ``verbose``, not give ``x`` or
+    ``y``; ``seed`` shuffles an int ``cv`` (a splitter's own seed applies).
 
-    Returns
-    -------
-    dict
-        ``"fold_scores"``: list with one dict per fold, the metric name ->
-        float returned by ``evaluate`` on the held-out fold;
-        ``"mean"`` and ``"std"``: dicts with the mean and the population
-        standard deviation (``ddof=0``) of each metric over the folds;
-        ``"models"`` (only if ``return_models``): the trained copies, in fold
-        order.
-
-    Raises
-    ------
-    TypeError
-        If ``model``, ``x`` or ``y`` is None, ``x`` or ``y`` is not numeric,
-        ``cv`` is neither an int nor a splitter (``bool`` is rejected),
-        ``fit_kwargs`` is not a mapping with str keys, ``return_models`` is
-        not a bool, ``seed`` is not None or an int, or ``evaluate`` does not
-        return a mapping of numbers.
-    ValueError
-        If ``x`` and ``y`` lengths differ, ``cv < 2`` or more folds than
-        samples are requested, ``fit_kwargs`` contains ``x`` or ``y``,
-        ``seed`` is outside ``[0, 2**64 - 1]``, or the folds report different
-        metric names.
-
-    Warns
-    -----
-    UserWarning
-        From :class:`StratifiedKFold` (used for a classifier) if a class has
-        fewer than ``cv`` members.
-
-    Examples
-    --------
-    >>> result = cross_validate(model, X, y, cv=5,
-    ...                         fit_kwargs={"epochs": 50})  # doctest: +SKIP
-    >>> result["mean"]["accuracy"]  # doctest: +SKIP
-    0.97
+    Returns ``{"fold_scores": [per-fold dict of metric -> float], "mean": {...},
+    "std": {...}}`` (population std, ddof=0), plus ``"models"`` (the trained copies,
+    in fold order) with ``return_models=True``.  Every check runs before the first
+    copy is made; folds that report different metric names, or an ``evaluate`` that
+    returns no mapping of numbers, raise.
     """
     func = "cross_validate"
     if model is None:
         fail(func, "invalid type for argument `model`", "a compiled fastnn model", "model", model,
              error=TypeError)
-    x_arr = _as_array(func, "x", x)
-    y_arr = _as_array(func, "y", y)
+    x_arr, y_arr = _samples(func, "x", x), _samples(func, "y", y)
     check_same_length(func, x_arr, y_arr)
-
     splitter: _BaseKFold | None = cv if isinstance(cv, _BaseKFold) else None
     if splitter is None:
         if isinstance(cv, (bool, np.bool_)) or not isinstance(cv, numbers.Integral):
             fail(func, "invalid type for argument `cv`",
                  "an int >= 2 or a KFold/StratifiedKFold instance", "cv", cv, error=TypeError)
         n_splits = check_int(func, "cv", cv, low=2)
-
-    if fit_kwargs is not None and not (
-        isinstance(fit_kwargs, Mapping) and all(isinstance(key, str) for key in fit_kwargs)
-    ):
+    if fit_kwargs is not None and not (isinstance(fit_kwargs, Mapping)
+                                       and all(isinstance(key, str) for key in fit_kwargs)):
         fail(func, "invalid type for argument `fit_kwargs`", "None or a mapping with str keys",
              "fit_kwargs", fit_kwargs, error=TypeError)
     fit_kw: dict[str, Any] = dict(fit_kwargs or {})
@@ -727,60 +358,46 @@ def cross_validate(
              "data itself)", "fit_kwargs", fit_kwargs)
     keep_models = check_bool(func, "return_models", return_models)
     seed = check_seed(func, seed)
-
     if splitter is None:
         loss = getattr(model, "loss", None)
-        if isinstance(loss, str) and loss in _CLASSIFICATION_LOSSES and _looks_like_class_labels(
-            y_arr
-        ):
-            splitter = StratifiedKFold(n_splits, shuffle=True, seed=seed)
-        else:
-            splitter = KFold(n_splits, shuffle=True, seed=seed)
-    # Materialise the folds now so that every check runs before any training.
-    folds = list(splitter._split(x_arr, y_arr, func=func))
+        classifier = isinstance(loss, str) and loss in _CLASSIFICATION_LOSSES
+        splitter = (StratifiedKFold if classifier and _looks_like_class_labels(y_arr)
+                    else KFold)(n_splits, shuffle=True, seed=seed)
+    folds = list(splitter._split(x_arr, y_arr, func=func))  # every check before training
 
     from fastnn.models import clone_model  # lazy: keeps this module importable alone
 
     fit_kw = {"verbose": 0, **fit_kw}
     fold_scores: list[dict[str, float]] = []
     models: list[Any] = []
-    for fold, (train_idx, test_idx) in enumerate(folds):
-        fold_model = clone_model(model)
-        fold_model.fit(x_arr[train_idx], y_arr[train_idx], **fit_kw)
-        raw = fold_model.evaluate(x_arr[test_idx], y_arr[test_idx], verbose=0, return_dict=True)
+    for fold, (train, test) in enumerate(folds):
+        fold_model = clone_model(model)  # not kept unless asked: one model in memory
+        fold_model.fit(x_arr[train], y_arr[train], **fit_kw)
+        raw = fold_model.evaluate(x_arr[test], y_arr[test], verbose=0, return_dict=True)
         fold_scores.append(_scores_as_floats(func, fold, raw))
-        if keep_models:
-            models.append(fold_model)
-
+        models += [fold_model] if keep_models else []
     names = list(fold_scores[0])
     for fold, scores in enumerate(fold_scores):
         if set(scores) != set(names):
             fail(func, f"the model reported different metrics on fold {fold} than on fold 0",
                  f"the names {names} on every fold", f"names on fold {fold}", list(scores))
     table = {name: np.array([s[name] for s in fold_scores], dtype=np.float64) for name in names}
-    result: dict[str, Any] = {
-        "fold_scores": fold_scores,
-        "mean": {name: float(values.mean()) for name, values in table.items()},
-        "std": {name: float(values.std()) for name, values in table.items()},
-    }
-    if keep_models:
-        result["models"] = models
-    return result
+    return {"fold_scores": fold_scores,
+            "mean": {name: float(values.mean()) for name, values in table.items()},
+            "std": {name: float(values.std()) for name, values in table.items()},
+            **({"models": models} if keep_models else {})}
 
 
 def _scores_as_floats(func: str, fold: int, raw: Any) -> dict[str, float]:
-    """Check that ``evaluate`` returned a mapping of str -> number; copy as floats."""
+    """``evaluate``'s result checked as a mapping of str -> number, copied as floats."""
     what = f"model.evaluate(..., return_dict=True) returned a bad result on fold {fold}"
     expected = "a dict of metric name -> float"
     if not isinstance(raw, Mapping):
         fail(func, what, expected, "result", raw, error=TypeError)
     scores: dict[str, float] = {}
     for name, value in raw.items():
-        if (
-            not isinstance(name, str)
-            or isinstance(value, (bool, np.bool_))
-            or not isinstance(value, numbers.Real)
-        ):
+        if not isinstance(name, str) or isinstance(value, (bool, np.bool_)) or \
+                not isinstance(value, numbers.Real):
             fail(func, what, expected, f"result[{name!r}]", value, error=TypeError)
         scores[name] = float(value)
     return scores
