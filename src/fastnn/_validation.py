@@ -178,21 +178,20 @@ def check_not_masked(func: str, name: str, x: Any) -> None:
 _all_finite: Callable[[np.ndarray], bool] | None = None
 
 
-def _kernel_all_finite() -> Callable[[np.ndarray], bool]:
+def _load_all_finite() -> Callable[[np.ndarray], bool]:
     """The compiled ``all_finite``, imported on first use: this module (and so the
     exceptions and the NumPy reference model) imports without the C extension."""
     global _all_finite
-    if _all_finite is None:
-        from ._kernels._core import all_finite
-        _all_finite = all_finite
-    return _all_finite
+    from ._kernels._core import all_finite
+    _all_finite = all_finite
+    return all_finite
 
 
 def check_finite(func: str, name: str, arr: np.ndarray) -> None:
     if arr.dtype.kind != "f":
         return
     if arr.dtype in (np.float32, np.float64) and arr.flags.c_contiguous:
-        if _kernel_all_finite()(arr):  # one pass, no temporary of arr's size
+        if (_all_finite or _load_all_finite())(arr):  # one pass, no temporary
             return
     if not np.isfinite(arr).all():
         bad = np.argwhere(~np.isfinite(arr))[:5]
