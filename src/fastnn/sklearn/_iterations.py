@@ -10,7 +10,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from .. import threads
-from .._validation import NonFiniteLossError
+from ..errors import NonFiniteLossError
 from ..callbacks import Callback
 from ._params import MIN_ADAPTIVE_RATE
 

@@ -18,7 +18,7 @@ import numpy as np
 import scipy.optimize
 from sklearn.exceptions import ConvergenceWarning
 
-from .._validation import NonFiniteLossError
+from ..errors import NonFiniteLossError
 
 if TYPE_CHECKING:
     from ..models import Sequential
