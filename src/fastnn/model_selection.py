@@ -172,17 +172,13 @@ def train_val_test_split(x: ArrayLike, y: ArrayLike, val_size: float | int = 0.1
         counts = np.bincount(codes).astype(np.int64)
         n_te = _apportion(n_test, counts, counts)
         n_va = _apportion(n_val, counts, counts - n_te)
-        # sample indices grouped by class, in order (or shuffled) within a class
+        # sample indices grouped by class, in order (or shuffled) within a class; each
+        # class's run cut into its training, validation and test members
         grouped = base[np.argsort(codes[base], kind="stable")]
-        per_class: list[list[np.ndarray]] = [[], [], []]
-        start = 0
-        for tr, va, te in zip(counts - n_te - n_va, n_va, n_te, strict=True):
-            members = grouped[start:start + tr + va + te]
-            start += tr + va + te
-            for part, piece in zip(per_class, (members[:tr], members[tr:tr + va],
-                                               members[tr + va:])):
-                part.append(piece)
-        parts = [np.concatenate(p) for p in per_class]
+        ends = np.cumsum(counts)
+        per_class = [np.split(grouped[end - c:end], [tr, tr + va]) for end, c, tr, va in
+                     zip(ends, counts, counts - n_te - n_va, n_va, strict=True)]
+        parts = [np.concatenate(p) for p in zip(*per_class, strict=True)]
         # shuffled: interleave the classes; in order: back to input order
         parts = [rng.permutation(p) if rng is not None else np.sort(p) for p in parts]
     tr, va, te = parts
@@ -199,12 +195,20 @@ class _BaseKFold:
         self._shuffle = check_bool(func, "shuffle", shuffle)
         self._seed = check_seed(func, seed)
 
-    # read-only: a new value would bypass the checks
-    n_splits = property(lambda self: self._n_splits, doc="Number of folds (read-only).")
-    shuffle = property(lambda self: self._shuffle, doc="Whether samples are shuffled before "
-                       "being dealt into folds (read-only).")
-    seed = property(lambda self: self._seed, doc="Seed of the shuffle (read-only); ignored "
-                    "when ``shuffle`` is False.")
+    @property
+    def n_splits(self) -> int:
+        """Number of folds (read-only: a new value would bypass the checks)."""
+        return self._n_splits
+
+    @property
+    def shuffle(self) -> bool:
+        """Whether samples are shuffled before being dealt into folds (read-only)."""
+        return self._shuffle
+
+    @property
+    def seed(self) -> int | None:
+        """Seed of the shuffle (read-only); ignored when ``shuffle`` is False."""
+        return self._seed
 
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(n_splits={self._n_splits}, shuffle={self._shuffle}, "
