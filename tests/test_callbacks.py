@@ -160,7 +160,12 @@ def monitors(monitor="val_loss", mode="auto", tmp="ckpt.fastnn"):
 
 @pytest.mark.parametrize("monitor, mode", [
     ("val_loss", "min"), ("loss", "min"), ("val_mae", "min"), ("accuracy", "max"),
-    ("val_binary_accuracy", "max"), ("fmeasure_1", "max")])
+    ("val_binary_accuracy", "max"), ("fmeasure_1", "max"),
+    # Keras 3 maximises these in mode "auto" (their _direction is "up")
+    ("val_auc", "max"), ("auc_1", "max"), ("precision", "max"), ("val_recall_2", "max"),
+    ("true_positives", "max"), ("val_true_negatives", "max"),
+    ("false_positives", "min"), ("val_false_negatives", "min"), ("val_mse", "min"),
+    ("val_binary_crossentropy", "min")])
 def test_the_monitoring_callbacks_share_one_auto_rule(monitor, mode):
     for cb in monitors(monitor):
         assert isinstance(cb, fastnn.callbacks.MonitorCallback)

@@ -104,10 +104,26 @@ class History(Callback):
             self.history.setdefault(key, []).append(value)
 
 
+# the metrics Keras 3 maximises in mode "auto" (their `_direction` is "up"), by the
+# names fastnn logs them under (a Keras-style "_1" suffix and "val_" prefix allowed)
+_UP_METRICS = ("auc", "precision", "recall", "true_positives", "true_negatives")
+
+
+def _higher_is_better(key: str) -> bool:
+    """Mode "auto": whether the logged value `key` improves upwards (accuracies,
+    F-measures, AUC, precision, recall, true positives/negatives), as Keras decides
+    for those metrics; anything else (losses, errors, false counts, unknown names)
+    downwards."""
+    name = key[4:] if key.startswith("val_") else key
+    base = name.rstrip("0123456789").rstrip("_") if name[-1:].isdigit() else name
+    return "acc" in name or name.startswith("fmeasure") or base in _UP_METRICS
+
+
 class MonitorCallback(Callback):
     """Base of the callbacks that watch one logged value (Keras 3's
     ``MonitorCallback``): `monitor` (a log key), `mode` in {"auto", "min", "max"}
-    ("auto": max for keys with "acc" or starting with "fmeasure", min otherwise),
+    ("auto": max for accuracies, F-measures, AUC, precision, recall and true
+    positives/negatives, min otherwise: `_higher_is_better`),
     `min_delta` (a smaller change is no improvement) and ``best``, the best value
     seen.  Its subclasses check their own ``min_delta`` (Keras's EarlyStopping
     takes its absolute value, ReduceLROnPlateau refuses a negative one)."""
@@ -126,8 +142,7 @@ class MonitorCallback(Callback):
         """The checked `mode`, "auto" resolved from the monitored key."""
         mode = check_name(self._func, "mode", mode, ["auto", "min", "max"])
         if mode == "auto":
-            mode = "max" if "acc" in self.monitor or self.monitor.startswith(
-                "fmeasure") else "min"
+            mode = "max" if _higher_is_better(self.monitor) else "min"
         return mode
 
     def _worst(self) -> float:
@@ -159,8 +174,8 @@ class EarlyStopping(MonitorCallback):
 
     Parameters follow Keras: ``monitor="val_loss"``, ``min_delta=0`` (a smaller
     change is no improvement), ``patience=0`` (epochs without improvement before
-    stopping), ``mode`` in {"auto", "min", "max"} ("auto": max for names with
-    "acc" or starting with "fmeasure", min otherwise), ``baseline`` (must be beaten), and
+    stopping), ``mode`` in {"auto", "min", "max"} ("auto": max for the metrics
+    that improve upwards, as MonitorCallback says), ``baseline`` (must be beaten), and
     ``restore_best_weights`` (at the end of training, put back the weights of
     the best epoch), ``start_from_epoch`` (epochs to wait before monitoring).
     """
