@@ -24,7 +24,8 @@
 #define FNN_ASSERT(cond) ((void)0)
 #endif
 
-/* Activation ids (fastnn/activations.py mirrors them). */
+/* Activation ids (src/fastnn/_kernels/csrc.pxd mirrors every enum of csrc/; Python reads
+ * them from fastnn._kernels._core, never as numbers of its own). */
 enum {
     FNN_ACT_LINEAR = 0,
     FNN_ACT_SIGMOID = 1,
@@ -43,7 +44,7 @@ enum {
     FNN_N_ACTS = 14
 };
 
-/* Loss ids (fastnn/losses.py mirrors them). */
+/* Loss ids. */
 enum {
     FNN_LOSS_MSE = 0,
     FNN_LOSS_BCE = 1,
@@ -64,7 +65,8 @@ enum {
     FNN_ACC_NONE = 0,
     FNN_ACC_BINARY = 1,      /* mean over outputs of [a > 0.5] == [y > 0.5] */
     FNN_ACC_CATEGORICAL = 2, /* argmax a == argmax y */
-    FNN_ACC_SPARSE = 3       /* argmax a == integer label */
+    FNN_ACC_SPARSE = 3,      /* argmax a == integer label */
+    FNN_N_ACCS = 4
 };
 
 /* Slots of the metric sums every loop accumulates (sum over samples). */
@@ -82,7 +84,7 @@ enum {
     FNN_N_SUMS = 7
 };
 
-/* Optimizer ids (fastnn/optimizers.py mirrors them). */
+/* Optimizer ids. */
 enum {
     FNN_OPT_SGD = 0,
     FNN_OPT_RMSPROP = 1,

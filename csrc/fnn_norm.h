@@ -40,11 +40,13 @@
 #define FNN_NORM_H
 #include "fnn_common.h"
 
+/* Noise kinds (0 is no kind: a chain holds n operations, each 1..FNN_N_NOISE_KINDS-1). */
 enum {
     FNN_NOISE_DROPOUT = 1,
-    FNN_NOISE_GAUSSIAN = 2,
+    FNN_NOISE_GAUSSIAN = 2,          /* rate: the standard deviation */
     FNN_NOISE_GAUSSIAN_DROPOUT = 3,
-    FNN_NOISE_ALPHA_DROPOUT = 4
+    FNN_NOISE_ALPHA_DROPOUT = 4,
+    FNN_N_NOISE_KINDS = 5
 };
 #define FNN_MAX_NOISE 4
 typedef struct {

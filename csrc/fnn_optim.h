@@ -33,6 +33,17 @@
 #include <math.h>
 #include "fnn_common.h"
 
+/* Learning-rate schedule kinds (fastnn/schedules.py has the formulas' parameters). */
+enum {
+    FNN_SCHED_NONE = 0,          /* the constant lr */
+    FNN_SCHED_EXPONENTIAL = 1,
+    FNN_SCHED_INVERSE_TIME = 2,
+    FNN_SCHED_PIECEWISE = 3,
+    FNN_SCHED_POLYNOMIAL = 4,
+    FNN_SCHED_COSINE = 5,        /* with a linear warm-up */
+    FNN_N_SCHEDS = 6
+};
+
 typedef struct {
     int kind;           /* FNN_OPT_* */
     int nesterov;
@@ -41,7 +52,7 @@ typedef struct {
     double clipnorm, clipvalue, global_clipnorm; /* 0: off */
     double u_product;   /* Nadam: Π_{s<=iterations} μ_s (1 before the first step) */
     /* learning-rate schedule (fastnn/schedules.py), evaluated at every step from the
-       step count before it; sched = 0: the constant lr */
+       step count before it; sched: FNN_SCHED_* */
     int sched, s_staircase, s_cycle, s_n;
     double s_init, s_steps, s_rate, s_end, s_power, s_alpha, s_warm_steps, s_warm_target;
     const double *s_bounds, *s_values; /* piecewise: s_n boundaries, s_n + 1 values */
@@ -52,19 +63,19 @@ static inline double fnn_sched_lr(const fnn_optim *o)
 {
     const double step = (double)o->iterations;
     switch (o->sched) {
-    case 1: { /* exponential */
+    case FNN_SCHED_EXPONENTIAL: {
         const double p = step / o->s_steps;
         return o->s_init * pow(o->s_rate, o->s_staircase ? floor(p) : p);
     }
-    case 2: { /* inverse time */
+    case FNN_SCHED_INVERSE_TIME: {
         const double p = step / o->s_steps;
         return o->s_init / (1.0 + o->s_rate * (o->s_staircase ? floor(p) : p));
     }
-    case 3: /* piecewise constant */
+    case FNN_SCHED_PIECEWISE:
         for (int i = 0; i < o->s_n; i++)
             if (step <= o->s_bounds[i]) return o->s_values[i];
         return o->s_values[o->s_n];
-    case 4: { /* polynomial */
+    case FNN_SCHED_POLYNOMIAL: {
         double steps = o->s_steps, s = step;
         if (o->s_cycle) {
             const double c = ceil(s / steps);
@@ -74,7 +85,7 @@ static inline double fnn_sched_lr(const fnn_optim *o)
         }
         return (o->s_init - o->s_end) * pow(1.0 - s / steps, o->s_power) + o->s_end;
     }
-    case 5: { /* cosine with linear warm-up */
+    case FNN_SCHED_COSINE: {
         if (step < o->s_warm_steps)
             return o->s_init + (o->s_warm_target - o->s_init) * step / o->s_warm_steps;
         double s = step - o->s_warm_steps;

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from fastnn import _reference as ref
 from fastnn import activations as A
 from fastnn import losses as L
+from fastnn import optimizers as O
 from fastnn._kernels import _core
 
 from ._oracles import ELEMENTWISE, tol
@@ -263,16 +264,16 @@ def test_dropout_mask_statistics(dtype, rate):
 
 
 OPTS = [
-    ("sgd", 0, dict(learning_rate=0.1)),
-    ("sgd", 0, dict(learning_rate=0.1, momentum=0.9)),
-    ("sgd", 0, dict(learning_rate=0.1, momentum=0.9, nesterov=True)),
-    ("rmsprop", 1, dict(learning_rate=0.01, rho=0.9)),
-    ("rmsprop", 1, dict(learning_rate=0.01, rho=0.8, momentum=0.5)),
-    ("adam", 2, dict(learning_rate=0.01, beta_1=0.9, beta_2=0.999)),
-    ("adamw", 3, dict(learning_rate=0.01, beta_1=0.8, beta_2=0.99, weight_decay=0.1)),
-    ("adagrad", 4, dict(learning_rate=0.1)),
-    ("nadam", 5, dict(learning_rate=0.01, beta_1=0.9, beta_2=0.999)),
-    ("adamax", 6, dict(learning_rate=0.01, beta_1=0.9, beta_2=0.99)),
+    ("sgd", O.SGD_ID, dict(learning_rate=0.1)),
+    ("sgd", O.SGD_ID, dict(learning_rate=0.1, momentum=0.9)),
+    ("sgd", O.SGD_ID, dict(learning_rate=0.1, momentum=0.9, nesterov=True)),
+    ("rmsprop", O.RMSPROP_ID, dict(learning_rate=0.01, rho=0.9)),
+    ("rmsprop", O.RMSPROP_ID, dict(learning_rate=0.01, rho=0.8, momentum=0.5)),
+    ("adam", O.ADAM_ID, dict(learning_rate=0.01, beta_1=0.9, beta_2=0.999)),
+    ("adamw", O.ADAMW_ID, dict(learning_rate=0.01, beta_1=0.8, beta_2=0.99, weight_decay=0.1)),
+    ("adagrad", O.ADAGRAD_ID, dict(learning_rate=0.1)),
+    ("nadam", O.NADAM_ID, dict(learning_rate=0.01, beta_1=0.9, beta_2=0.999)),
+    ("adamax", O.ADAMAX_ID, dict(learning_rate=0.01, beta_1=0.9, beta_2=0.99)),
 ]
 
 
@@ -280,9 +281,9 @@ def c_params(kind_id, hp, iterations):
     from fastnn.optimizers import NADAM_ID, nadam_u_product
 
     u = nadam_u_product(iterations, hp["beta_1"]) if kind_id == NADAM_ID else 1.0
-    return (kind_id, int(hp.get("nesterov", False)), hp["learning_rate"], hp.get("momentum", 0.0),
-            hp.get("rho", 0.0), hp.get("beta_1", 0.0), hp.get("beta_2", 0.0),
-            hp.get("epsilon", 1e-7), hp.get("weight_decay", 0.0), iterations, 0.0, 0.0, 0.0, u)
+    names = ("nesterov", "momentum", "rho", "beta_1", "beta_2", "epsilon", "weight_decay")
+    return _core.OptimizerSettings(kind=kind_id, lr=hp["learning_rate"], iterations=iterations,
+                                   u_product=u, **{k: hp[k] for k in names if k in hp})
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

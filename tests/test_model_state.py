@@ -70,11 +70,12 @@ def test_net_rejects_sparse_labels_that_do_not_fit_the_plan():
     with pytest.raises(ValueError, match="workspace rows"):
         _core.evaluate(net, m._params, ws, 2**60, X, np.zeros((4, 1), np.float32),
                        np.zeros(N_SUMS))
-    spec = [(2, 3, 4, 0, 6, 0.0, 0.0, 0.0, 0.0, 0.0)]
+    spec = [_core.LayerSpec(n_in=2, n_out=3, act=_core.ActivationId.SOFTMAX, w_off=0, b_off=6)]
+    sparse = dict(loss=_core.LossId.SPARSE_CCE, fused=True, y_cols=1, n_params=9, is64=False)
     with pytest.raises(ValueError, match="sparse labels go with"):
-        _core.Net(spec, 0.0, 3, True, 2, False, 1, 9, False)  # sparse loss, categorical acc
+        _core.Net(spec, 0.0, acc=_core.AccuracyKind.CATEGORICAL, want_err=False, **sparse)
     with pytest.raises(ValueError, match="sparse labels go with"):
-        _core.Net(spec, 0.0, 3, True, 3, True, 1, 9, False)   # sparse loss with mae/mse
+        _core.Net(spec, 0.0, acc=_core.AccuracyKind.SPARSE, want_err=True, **sparse)
 
 
 def test_float32_rejects_labels_it_cannot_represent():

@@ -8,6 +8,7 @@ import pytest
 
 import fastnn
 from fastnn import optimizers, threads as fthreads
+from fastnn import optimizers as O
 from fastnn.callbacks import TerminateOnNaN
 from fastnn.layers import Dense
 
@@ -128,21 +129,20 @@ from fastnn.optimizers import NADAM_ID, nadam_u_product  # noqa: E402
 
 # (kind id, hyper-parameters, which slots hold squares: never negative)
 RULES = [
-    (0, dict(momentum=0.0), ()), (0, dict(momentum=0.9), ()),
-    (0, dict(momentum=0.9, nesterov=True), ()),
-    (1, dict(rho=0.9), (1,)), (1, dict(rho=0.8, momentum=0.5), (1,)),
-    (2, dict(beta_1=0.9, beta_2=0.999), (2,)),
-    (3, dict(beta_1=0.8, beta_2=0.99, weight_decay=0.1), (2,)),
-    (4, dict(), (1,)), (5, dict(beta_1=0.9, beta_2=0.999), (2,)),
-    (6, dict(beta_1=0.9, beta_2=0.99), (2,)),
+    (O.SGD_ID, dict(momentum=0.0), ()), (O.SGD_ID, dict(momentum=0.9), ()),
+    (O.SGD_ID, dict(momentum=0.9, nesterov=True), ()),
+    (O.RMSPROP_ID, dict(rho=0.9), (1,)), (O.RMSPROP_ID, dict(rho=0.8, momentum=0.5), (1,)),
+    (O.ADAM_ID, dict(beta_1=0.9, beta_2=0.999), (2,)),
+    (O.ADAMW_ID, dict(beta_1=0.8, beta_2=0.99, weight_decay=0.1), (2,)),
+    (O.ADAGRAD_ID, dict(), (1,)), (O.NADAM_ID, dict(beta_1=0.9, beta_2=0.999), (2,)),
+    (O.ADAMAX_ID, dict(beta_1=0.9, beta_2=0.99), (2,)),
 ]
 
 
 def rule_params(kind, hp, lr, eps, iterations):
     u = nadam_u_product(iterations, hp["beta_1"]) if kind == NADAM_ID else 1.0
-    return (kind, int(hp.get("nesterov", False)), lr, hp.get("momentum", 0.0), hp.get("rho", 0.0),
-            hp.get("beta_1", 0.0), hp.get("beta_2", 0.0), eps, hp.get("weight_decay", 0.0),
-            iterations, 0.0, 0.0, 0.0, u)
+    return _core.OptimizerSettings(kind=kind, lr=lr, epsilon=eps, iterations=iterations,
+                                   u_product=u, **hp)
 
 
 @settings(max_examples=400, deadline=None)

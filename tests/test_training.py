@@ -9,6 +9,7 @@ import pytest
 
 from fastnn._fit_helpers import N_SUMS
 import fastnn
+from fastnn import optimizers as O
 from fastnn._kernels import _core
 from fastnn.callbacks import Callback, EarlyStopping
 from fastnn.layers import Dense, Dropout
@@ -31,15 +32,15 @@ def blob_data(n=200, seed=0):
 
 # ---- optimizers: first steps on C(w) = w², g = 2w, from w = 1 (float64) -------------------
 GOLDEN = [  # (optimizer, c-params kind id, hyper-parameters, w after step 1, after step 2)
-    ("sgd", 0, dict(learning_rate=0.1), 0.8, 0.64),                         # w −= η·2w
-    ("sgd", 0, dict(learning_rate=0.1, momentum=0.9), 0.8, 0.46),           # v = −0.2, −0.34
-    ("sgd", 0, dict(learning_rate=0.1, momentum=0.9, nesterov=True), 0.62, None),  # 1 − 0.18 − 0.2
-    ("rmsprop", 1, dict(learning_rate=0.01, rho=0.9), 1 - 0.02 / np.sqrt(0.4 + 1e-7), None),
-    ("adam", 2, dict(learning_rate=0.01, beta_1=0.9, beta_2=0.999),          # ≈ w − η·sign(g)
+    ("sgd", O.SGD_ID, dict(learning_rate=0.1), 0.8, 0.64),                         # w −= η·2w
+    ("sgd", O.SGD_ID, dict(learning_rate=0.1, momentum=0.9), 0.8, 0.46),           # v = −0.2, −0.34
+    ("sgd", O.SGD_ID, dict(learning_rate=0.1, momentum=0.9, nesterov=True), 0.62, None),  # 1 − 0.18 − 0.2
+    ("rmsprop", O.RMSPROP_ID, dict(learning_rate=0.01, rho=0.9), 1 - 0.02 / np.sqrt(0.4 + 1e-7), None),
+    ("adam", O.ADAM_ID, dict(learning_rate=0.01, beta_1=0.9, beta_2=0.999),          # ≈ w − η·sign(g)
      1 - 0.01 * np.sqrt(0.001) / 0.1 * 0.2 / (np.sqrt(0.004) + 1e-7), None),
-    ("adamw", 3, dict(learning_rate=0.01, beta_1=0.9, beta_2=0.999, weight_decay=0.5),
+    ("adamw", O.ADAMW_ID, dict(learning_rate=0.01, beta_1=0.9, beta_2=0.999, weight_decay=0.5),
      (1 - 0.005) - 0.01 * np.sqrt(0.001) / 0.1 * 0.2 / (np.sqrt(0.004) + 1e-7), None),
-    ("adagrad", 4, dict(learning_rate=0.1), 1 - 0.2 / np.sqrt(4.1 + 1e-7), None),  # s0 = 0.1
+    ("adagrad", O.ADAGRAD_ID, dict(learning_rate=0.1), 1 - 0.2 / np.sqrt(4.1 + 1e-7), None),  # s0 = 0.1
 ]
 
 
@@ -65,7 +66,7 @@ def test_optimizer_trajectory_on_quadratic_decreases(opt):
     s1, s2 = float(S1[0]), 0.0
     for t in range(1, 11):
         g = 2 * w
-        it = _core.optim_step_kernel(cls._c_params()[:9] + (it,) + cls._c_params()[10:], P,
+        it = _core.optim_step_kernel(cls._c_params()._replace(iterations=it), P,
                                      2 * P.copy(), S1, S2)
         lr, eps = hp["learning_rate"], hp.get("epsilon", 1e-7)
         if opt == "sgd":

@@ -11,13 +11,14 @@ from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import Any, Literal
 
+from ._kernels._core import N_SUMS as _N_SUMS
 from ._validation import NonFiniteLossError, check_int, fail
 from .callbacks import Callback
 
 
 # the C loop's metric sums (csrc/fnn_common.h): loss, accuracy, mae, mse, then the three
 # metrics again unweighted (for compile's `metrics`; `weighted_metrics` use the first)
-N_SUMS = 7
+N_SUMS = _N_SUMS
 
 def stop_at_non_finite(epoch: int, where: str, terminate: bool) -> None:
     """After the C loop stopped before a batch whose loss, gradient or update was not

@@ -12,8 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from . import activations as A
+from . import activations as act_ids
 from . import losses as L
+from ._kernels._core import N_SUMS, AccuracyKind, StageKind, SumSlot
 
 PROB_EPS = 1e-7
 
@@ -34,19 +35,19 @@ def dense_backward(X: np.ndarray, delta: np.ndarray, W: np.ndarray
 # ---- activations ---------------------------------------------------------------
 def act_forward(act: int, Z: np.ndarray) -> np.ndarray:
     one = Z.dtype.type(1)
-    if act == A.SIGMOID:
+    if act == act_ids.SIGMOID:
         with np.errstate(over="ignore"):
             return np.where(Z >= 0, one / (one + np.exp(-np.abs(Z))),
                             np.exp(-np.abs(Z)) / (one + np.exp(-np.abs(Z)))).astype(Z.dtype)
-    if act == A.TANH:
+    if act == act_ids.TANH:
         return np.tanh(Z)
-    if act in (A.RELU, A.RELU_KERAS):
+    if act in (act_ids.RELU, act_ids.RELU_KERAS):
         return np.maximum(Z, 0)
-    if act == A.SOFTMAX:
+    if act == act_ids.SOFTMAX:
         e = np.exp(Z - Z.max(axis=1, keepdims=True))
         return e / e.sum(axis=1, keepdims=True)
-    if act in (A.STEP, A.SIGN):  # NaN stays NaN
-        low = Z.dtype.type(0) if act == A.STEP else -one
+    if act in (act_ids.STEP, act_ids.SIGN):  # NaN stays NaN
+        low = Z.dtype.type(0) if act == act_ids.STEP else -one
         return np.where(Z >= 0, one, np.where(Z < 0, low, Z))
     if act in _SMOOTH:
         with np.errstate(over="ignore", under="ignore"):
@@ -70,35 +71,35 @@ def _erf(z: np.ndarray) -> np.ndarray:
 
 # activation id -> (f(z), f'(z)), in float64
 _SMOOTH = {
-    A.LEAKY_RELU: (lambda z: np.where(z < 0, 0.2 * z, z),
+    act_ids.LEAKY_RELU: (lambda z: np.where(z < 0, 0.2 * z, z),
                    lambda z: np.where(z >= 0, 1.0, np.where(z < 0, 0.2, z))),
-    A.ELU: (lambda z: np.where(z > 0, z, np.expm1(np.minimum(z, 0))),
+    act_ids.ELU: (lambda z: np.where(z > 0, z, np.expm1(np.minimum(z, 0))),
             lambda z: np.where(z > 0, 1.0, np.exp(np.minimum(z, 0)) + 0 * z)),
-    A.SELU: (lambda z: SELU_SCALE * np.where(z > 0, z, SELU_ALPHA * np.expm1(np.minimum(z, 0))),
+    act_ids.SELU: (lambda z: SELU_SCALE * np.where(z > 0, z, SELU_ALPHA * np.expm1(np.minimum(z, 0))),
              lambda z: np.where(z > 0, SELU_SCALE,
                                 SELU_SCALE * SELU_ALPHA * np.exp(np.minimum(z, 0)) + 0 * z)),
-    A.GELU: (lambda z: 0.5 * z * (1 + _erf(z / np.sqrt(2))),
+    act_ids.GELU: (lambda z: 0.5 * z * (1 + _erf(z / np.sqrt(2))),
              lambda z: 0.5 * (1 + _erf(z / np.sqrt(2))) + z * np.exp(-0.5 * z * z)
              / np.sqrt(2 * np.pi)),
-    A.SOFTPLUS: (lambda z: np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z))), _sigma),
-    A.SWISH: (lambda z: z * _sigma(z), lambda z: _sigma(z) + z * _sigma(z) * (1 - _sigma(z))),
+    act_ids.SOFTPLUS: (lambda z: np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z))), _sigma),
+    act_ids.SWISH: (lambda z: z * _sigma(z), lambda z: _sigma(z) + z * _sigma(z) * (1 - _sigma(z))),
 }
 
 
-def act_backward(act: int, Z: np.ndarray, Act: np.ndarray, G: np.ndarray) -> np.ndarray:
+def act_backward(act: int, Z: np.ndarray, A: np.ndarray, G: np.ndarray) -> np.ndarray:
     """∂C/∂z from G = ∂C/∂a."""
-    if act == A.SIGMOID:
-        return G * Act * (1 - Act)
-    if act == A.TANH:
-        return G * (1 - Act * Act)
-    if act == A.RELU:  # ReLU'(0) = 1
+    if act == act_ids.SIGMOID:
+        return G * A * (1 - A)
+    if act == act_ids.TANH:
+        return G * (1 - A * A)
+    if act == act_ids.RELU:  # ReLU'(0) = 1
         return np.where(Z >= 0, G, np.where(Z < 0, 0, Z)).astype(G.dtype)
-    if act == A.RELU_KERAS:  # ReLU'(0) = 0
+    if act == act_ids.RELU_KERAS:  # ReLU'(0) = 0
         return np.where(Z > 0, G, np.where(Z <= 0, 0, Z)).astype(G.dtype)
-    if act == A.SOFTMAX:
-        s = (G * Act).sum(axis=1, keepdims=True)
-        return Act * (G - s)
-    if act in (A.STEP, A.SIGN):
+    if act == act_ids.SOFTMAX:
+        s = (G * A).sum(axis=1, keepdims=True)
+        return A * (G - s)
+    if act in (act_ids.STEP, act_ids.SIGN):
         return np.where(np.isnan(Z), Z, 0).astype(G.dtype)
     if act in _SMOOTH:
         with np.errstate(over="ignore", under="ignore"):
@@ -125,22 +126,22 @@ _ELEMENTWISE_LOSSES = {
 }
 
 
-def _clip_prob(Act: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _clip_prob(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(clip(a, ε, 1 − ε) in float64, where the clip passes the gradient), with the
-    bounds rounded to Act's dtype as the C kernels do: in float32 1 − 1e-7 is
+    bounds rounded to A's dtype as the C kernels do: in float32 1 − 1e-7 is
     1 − 2⁻²³, so a float32 tanh output of exactly 1 − 2⁻²³ is on the bound, inside.
     The derivative is 1 on the closed interval and for NaN (which passes through)."""
-    t = np.asarray(Act).dtype.type
+    t = np.asarray(A).dtype.type
     lo, hi = t(PROB_EPS), t(1) - t(PROB_EPS)
-    inside = ~(Act < lo) & ~(Act > hi)
-    return np.clip(Act, lo, hi).astype(np.float64), inside
+    inside = ~(A < lo) & ~(A > hi)
+    return np.clip(A, lo, hi).astype(np.float64), inside
 
 
-def loss(loss_id: int, fused: bool, Z: np.ndarray, Act: np.ndarray, Y: np.ndarray
+def loss(loss_id: int, fused: bool, Z: np.ndarray, A: np.ndarray, Y: np.ndarray
          ) -> tuple[float, np.ndarray]:
     """(Σ_rows ℓ_r, δ) with δ = ∂C/∂a (unfused) or ∂C/∂z (fused), C = mean ℓ."""
-    B, k = Act.shape
-    Z64, A64, Y64 = (np.asarray(v, np.float64) for v in (Z, Act, Y))
+    B, k = A.shape
+    Z64, A64, Y64 = (np.asarray(v, np.float64) for v in (Z, A, Y))
     if loss_id == L.SPARSE_CCE:
         Y64 = np.eye(k)[Y64[:, 0].astype(int)]
     if loss_id == L.MSE:
@@ -150,7 +151,7 @@ def loss(loss_id: int, fused: bool, Z: np.ndarray, Act: np.ndarray, Y: np.ndarra
         ell = (np.maximum(Z64, 0) - Z64 * Y64 + np.log1p(np.exp(-np.abs(Z64)))).mean(axis=1)
         delta = (A64 - Y64) / (B * k)
     elif loss_id == L.BCE:
-        ac, inside = _clip_prob(Act)
+        ac, inside = _clip_prob(A)
         ell = -(Y64 * np.log(ac) + (1 - Y64) * np.log(1 - ac)).mean(axis=1)
         delta = np.where(inside, (ac - Y64) / (ac * (1 - ac)), 0) / (B * k)
     elif loss_id in _ELEMENTWISE_LOSSES:
@@ -159,11 +160,11 @@ def loss(loss_id: int, fused: bool, Z: np.ndarray, Act: np.ndarray, Y: np.ndarra
             ell = g(A64, Y64).mean(axis=1)
             delta = dg(A64, Y64) / (B * k)
     elif loss_id == L.KLD:
-        t = np.asarray(Act).dtype.type
+        t = np.asarray(A).dtype.type
         eps = t(PROB_EPS)
-        yc = np.clip(Y64.astype(Act.dtype), eps, t(1)).astype(np.float64)
-        ac = np.clip(Act, eps, t(1)).astype(np.float64)
-        inside = ~(Act < eps) & ~(Act > 1)
+        yc = np.clip(Y64.astype(A.dtype), eps, t(1)).astype(np.float64)
+        ac = np.clip(A, eps, t(1)).astype(np.float64)
+        inside = ~(A < eps) & ~(A > 1)
         ell = (yc * np.log(yc / ac)).sum(axis=1)
         delta = np.where(inside, -yc / ac, 0) / B
     elif fused:  # softmax + (sparse) categorical cross-entropy
@@ -172,25 +173,25 @@ def loss(loss_id: int, fused: bool, Z: np.ndarray, Act: np.ndarray, Y: np.ndarra
         ell = (Y64 * (lse - Z64)).sum(axis=1)
         delta = (A64 * Y64.sum(axis=1, keepdims=True) - Y64) / B
     else:
-        ac, inside = _clip_prob(Act)
+        ac, inside = _clip_prob(A)
         ell = -(Y64 * np.log(ac)).sum(axis=1)
         delta = np.where(inside, -Y64 / ac, 0) / B
-    return float(ell.sum()), delta.astype(Act.dtype)
+    return float(ell.sum()), delta.astype(A.dtype)
 
 
-def metrics(acc: int, want_err: bool, Act: np.ndarray, Y: np.ndarray) -> np.ndarray:
+def metrics(acc: int, want_err: bool, A: np.ndarray, Y: np.ndarray) -> np.ndarray:
     """Sums over rows: [0, accuracy, mae, mse]."""
-    sums = np.zeros(7)  # csrc/fnn_common.h FNN_N_SUMS; the metrics kernel fills 1..3
-    if acc == 1:
-        sums[1] = ((Act > 0.5) == (Y > 0.5)).mean(axis=1).sum()
-    elif acc == 2:
-        sums[1] = (Act.argmax(axis=1) == Y.argmax(axis=1)).sum()
-    elif acc == 3:
-        sums[1] = (Act.argmax(axis=1) == Y[:, 0].astype(int)).sum()
+    sums = np.zeros(N_SUMS)  # the metrics kernel fills ACC, MAE and MSE
+    if acc == AccuracyKind.BINARY:
+        sums[SumSlot.ACC] = ((A > 0.5) == (Y > 0.5)).mean(axis=1).sum()
+    elif acc == AccuracyKind.CATEGORICAL:
+        sums[SumSlot.ACC] = (A.argmax(axis=1) == Y.argmax(axis=1)).sum()
+    elif acc == AccuracyKind.SPARSE:
+        sums[SumSlot.ACC] = (A.argmax(axis=1) == Y[:, 0].astype(int)).sum()
     if want_err:
-        e = Act.astype(np.float64) - Y
-        sums[2] = np.abs(e).mean(axis=1).sum()
-        sums[3] = (e ** 2).mean(axis=1).sum()
+        e = A.astype(np.float64) - Y
+        sums[SumSlot.MAE] = np.abs(e).mean(axis=1).sum()
+        sums[SumSlot.MSE] = (e ** 2).mean(axis=1).sum()
     return sums
 
 
@@ -202,9 +203,9 @@ def regularize(W: np.ndarray, l1: float, l2: float) -> tuple[float, np.ndarray]:
     return pen, (l1 * np.sign(W) + 2 * l2 * W).astype(W.dtype)
 
 
-def dropout_apply(Act: np.ndarray, M: np.ndarray) -> np.ndarray:
+def dropout_apply(A: np.ndarray, M: np.ndarray) -> np.ndarray:
     """Inverted dropout with mask M (values 0 or 1/(1 − rate))."""
-    return Act * M
+    return A * M
 
 
 # ---- optimizers ------------------------------------------------------------------
@@ -273,7 +274,7 @@ def net_loss_grad(layers: list[dict[str, Any]], params: np.ndarray, X: np.ndarra
     inputs, zs, acts, caches = [], [], [], []
     for lay, m in zip(layers, masks):
         inputs.append(a)
-        if lay.get("kind", 0):  # a normalization layer (fastnn/_reference_norm.py)
+        if _is_norm(lay):  # a normalization layer (fastnn/_reference_norm.py)
             z, cache = _norm_stage_forward(lay, params, a)
             caches.append(cache)
         else:
@@ -293,7 +294,7 @@ def net_loss_grad(layers: list[dict[str, Any]], params: np.ndarray, X: np.ndarra
         delta = act_backward(last["act"], zs[-1], acts[-1], delta)
     for l in range(len(layers) - 1, -1, -1):
         lay = layers[l]
-        if lay.get("kind", 0):
+        if _is_norm(lay):
             dX, dW, db = _norm_stage_backward(lay, delta, inputs[l], caches[l])
             w_off = lay["w_off"]
         else:
@@ -311,9 +312,9 @@ def net_loss_grad(layers: list[dict[str, Any]], params: np.ndarray, X: np.ndarra
             delta = act_backward(layers[l - 1]["act"], zs[l - 1], acts[l - 1], dX)
     penalty = 0.0
     for lay in layers:
-        if lay.get("kind", 0) and lay["w_off"] < 0:
+        if _is_norm(lay) and lay["w_off"] < 0:
             continue
-        n_w = lay["n_out"] if lay.get("kind", 0) else lay["n_in"] * lay["n_out"]
+        n_w = lay["n_out"] if _is_norm(lay) else lay["n_in"] * lay["n_out"]
         for off, n, l1, l2 in ((lay["w_off"], n_w, lay["kernel_l1"],
                                 lay["kernel_l2"]),
                                (lay["b_off"], lay["n_out"], lay["bias_l1"], lay["bias_l2"])):
@@ -324,10 +325,15 @@ def net_loss_grad(layers: list[dict[str, Any]], params: np.ndarray, X: np.ndarra
     return total / len(X) + penalty, grads
 
 
+def _is_norm(lay: dict[str, Any]) -> bool:
+    """A normalization stage (fastnn/_reference_norm.py), not a dense one."""
+    return bool(lay.get("kind", StageKind.DENSE) != StageKind.DENSE)
+
+
 def _norm_stage_forward(lay: dict[str, Any], params: np.ndarray, a: np.ndarray
                         ) -> tuple[np.ndarray, Any]:
-    """A normalization layer in training mode: lay["kind"] 1 batch norm (batch
-    statistics unless lay["frozen"]), 2 layer norm, 3 standardize, 4 unit norm;
+    """A normalization layer in training mode: lay["kind"] a StageKind: BATCHNORM
+    (batch statistics unless lay["frozen"]), LAYERNORM, STANDARDIZE or UNITNORM;
     w_off/b_off: γ/β (-1: none); s_off: the fixed statistics (mean, then variance)."""
     from . import _reference_norm as RN
 
@@ -336,12 +342,12 @@ def _norm_stage_forward(lay: dict[str, Any], params: np.ndarray, a: np.ndarray
     b = params[lay["b_off"]:lay["b_off"] + n] if lay["b_off"] >= 0 else None
     s = lay.get("s_off", -1)
     stats = (params[s:s + n], params[s + n:s + 2 * n]) if s >= 0 else (None, None)
-    if kind == 1:
+    if kind == StageKind.BATCHNORM:
         fixed = stats if lay.get("frozen") else (None, None)
         return RN.norm_forward(a, g, b, lay["epsilon"], 0, *fixed)
-    if kind == 2:
+    if kind == StageKind.LAYERNORM:
         return RN.norm_forward(a, g, b, lay["epsilon"], 1)
-    if kind == 3:
+    if kind == StageKind.STANDARDIZE:
         return RN.standardize_forward(a, *stats), stats[1]
     return RN.unitnorm_forward(a), None
 
@@ -351,9 +357,9 @@ def _norm_stage_backward(lay: dict[str, Any], delta: np.ndarray, a: np.ndarray, 
     """(dX, dγ, dβ) of :func:`_norm_stage_forward`."""
     from . import _reference_norm as RN
 
-    if lay["kind"] in (1, 2):
+    if lay["kind"] in (StageKind.BATCHNORM, StageKind.LAYERNORM):
         return RN.norm_backward(delta, cache)
-    if lay["kind"] == 3:
+    if lay["kind"] == StageKind.STANDARDIZE:
         return RN.standardize_backward(delta, cache), None, None
     return RN.unitnorm_backward(a, delta), None, None
 

@@ -15,6 +15,7 @@ from numpy.typing import ArrayLike
 from . import activations as A
 from . import losses as L
 from . import metrics as M
+from ._kernels._core import AccuracyKind
 from ._validation import (MismatchedLossWarning, as_float_array, check_float,
                           check_not_masked, fail)
 from ._sparse import CSRRows, as_sparse_rows, is_sparse
@@ -22,8 +23,9 @@ from ._state import ModelState
 from .layers import Dense
 from ._shaping import trace
 
-# accuracy kinds (csrc/fnn_common.h)
-ACC_NONE, ACC_BINARY, ACC_CATEGORICAL, ACC_SPARSE = range(4)
+# accuracy kinds (csrc/fnn_common.h FNN_ACC_*, read from the C)
+ACC_NONE, ACC_BINARY, ACC_CATEGORICAL, ACC_SPARSE = (int(k) for k in (
+    AccuracyKind.NONE, AccuracyKind.BINARY, AccuracyKind.CATEGORICAL, AccuracyKind.SPARSE))
 
 
 def _as_array(func: str, name: str, x: object) -> np.ndarray:

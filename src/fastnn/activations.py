@@ -52,11 +52,15 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike
 
+from ._kernels._core import ActivationId as _Id
 from ._registry import resolve
 from ._validation import as_float_array, fail
 
+# the ids of csrc/fnn_common.h FNN_ACT_*, as plain ints (read from the C, never written here)
 (LINEAR, SIGMOID, TANH, RELU, SOFTMAX, STEP, SIGN, LEAKY_RELU, ELU, SELU, GELU, SOFTPLUS,
- SWISH, RELU_KERAS) = range(14)
+ SWISH, RELU_KERAS) = (int(i) for i in (
+    _Id.LINEAR, _Id.SIGMOID, _Id.TANH, _Id.RELU, _Id.SOFTMAX, _Id.STEP, _Id.SIGN,
+    _Id.LEAKY_RELU, _Id.ELU, _Id.SELU, _Id.GELU, _Id.SOFTPLUS, _Id.SWISH, _Id.RELU_KERAS))
 
 ALL_OBJECTS_DICT = {
     "linear": LINEAR,

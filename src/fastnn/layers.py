@@ -33,6 +33,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from . import activations, initializers, mixed_precision, regularizers
+from ._kernels._core import NoiseKind, StageKind
 from ._validation import as_float_array, check_bool, check_float, check_int, fail
 from ._variables import WeightView
 
@@ -50,8 +51,8 @@ class Layer:
     _base_name = "layer"
     _declared_shape: tuple[int, ...] | None = None  # input_shape= on a first layer
     _is_stage = False   # the C loop runs it as a layer of the plan (Dense, normalizations)
-    _act = 0            # a stage's effective activation (an Activation folds in): linear
-    _kind = 0           # a stage's kind for the plan (csrc/fnn_net.h FNN_STAGE_*): dense
+    _act = activations.LINEAR   # a stage's effective activation (an Activation folds in)
+    _kind = int(StageKind.DENSE)  # a stage's kind for the plan (csrc/fnn_net.h FNN_STAGE_*)
 
     def __init__(self, name: str | None = None) -> None:
         if name is not None and not isinstance(name, str):
@@ -437,7 +438,7 @@ class Dropout(Layer):
 
     @property
     def _noise(self) -> tuple[int, float] | None:
-        return (1, self.rate) if self.rate > 0 else None
+        return (int(NoiseKind.DROPOUT), self.rate) if self.rate > 0 else None
 
     def get_config(self) -> dict[str, Any]:
         return {"rate": self.rate, "name": self.name}

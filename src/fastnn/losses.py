@@ -39,11 +39,15 @@ from __future__ import annotations
 from typing import Any
 
 from . import activations as A
+from ._kernels._core import LossId as _Id
 from ._registry import resolve
 from ._validation import check_bool
 
+# the ids of csrc/fnn_common.h FNN_LOSS_*, as plain ints (read from the C, never written here)
 (MSE, BCE, CCE, SPARSE_CCE, MAE, HUBER, LOG_COSH, POISSON, KLD, HINGE,
- SQUARED_HINGE) = range(11)
+ SQUARED_HINGE) = (int(i) for i in (
+    _Id.MSE, _Id.BCE, _Id.CCE, _Id.SPARSE_CCE, _Id.MAE, _Id.HUBER, _Id.LOG_COSH,
+    _Id.POISSON, _Id.KLD, _Id.HINGE, _Id.SQUARED_HINGE))
 
 ALL_OBJECTS_DICT = {
     "mse": MSE,

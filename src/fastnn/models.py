@@ -304,7 +304,7 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
         self._layers.pop()
         last._model = None
         if last._is_stage:
-            last._act = getattr(last, "activation", 0)  # 0: linear
+            last._act = getattr(last, "activation", int(_core.ActivationId.LINEAR))
         for d, act in acts.items():
             d._act = act
         if compiled is not None and not isinstance(last, Dense):
@@ -464,11 +464,12 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
             noise = layer._noise
             if noise is None:
                 continue
-            if noise[0] == 1 and chain and chain[-1][0] == 1:
-                chain[-1] = (1, 1.0 - (1.0 - chain[-1][1]) * (1.0 - noise[1]))
+            dropout = _core.NoiseKind.DROPOUT
+            if noise[0] == dropout and chain and chain[-1][0] == dropout:
+                chain[-1] = (chain[-1][0], 1.0 - (1.0 - chain[-1][1]) * (1.0 - noise[1]))
             else:
                 chain.append(noise)
-            if len(chain) > 4:
+            if len(chain) > _core.MAX_NOISE:
                 raise ValueError("fastnn applies at most 4 noise layers (Dropout, "
                                  "GaussianNoise, GaussianDropout, AlphaDropout) in a row; "
                                  f"remove some before {layer.name!r}.")
@@ -481,27 +482,31 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
         self._fit_net = self._plan(training=True) if self._from_logits else net
         self._net = net  # one attribute: readers get a plan with its own buffer
 
-    def _plan_specs(self) -> list[tuple[Any, ...]]:
-        """Each stage's tuple for the C plan (fastnn._kernels._core.Net): sizes,
+    def _plan_specs(self) -> list[_core.LayerSpec]:
+        """Each stage's LayerSpec for the C plan (fastnn._kernels._core.Net): sizes,
         activation, offsets, regularization, noise chain, frozen flag and, for a
         normalization, its kind, statistics offset, epsilon and momentum."""
         drops = self._noise_chains()[1]
-        specs: list[tuple[Any, ...]] = []
+        specs: list[_core.LayerSpec] = []
         for layer, drop in zip(self._stages, drops):
             n = self._dense_inputs[layer]
             if isinstance(layer, Dense):
                 kr, br = layer.kernel_regularizer, layer.bias_regularizer
-                specs.append((n, layer.units, layer._act, layer._w_off, layer._b_off,
-                              kr.l1 if kr else 0.0, kr.l2 if kr else 0.0,
-                              br.l1 if br else 0.0, br.l2 if br else 0.0, drop,
-                              not layer.trainable, 0, -1, 0.0, 0.0, 0,
-                              layer.dtype_policy.is_mixed))
+                specs.append(_core.LayerSpec(
+                    n_in=n, n_out=layer.units, act=layer._act, w_off=layer._w_off,
+                    b_off=layer._b_off, kernel_l1=kr.l1 if kr else 0.0,
+                    kernel_l2=kr.l2 if kr else 0.0, bias_l1=br.l1 if br else 0.0,
+                    bias_l2=br.l2 if br else 0.0, noise=drop, frozen=not layer.trainable,
+                    kind=layer._kind, bf16=layer.dtype_policy.is_mixed))
             else:
                 w_off, b_off, s_off, eps, mom, kl1, kl2, bl1, bl2 = layer._stage(n)
                 s_len = sum(math.prod(shape) for name, shape, trained in layer._variables(n)
                             if not trained)  # the untrained values, after s_off
-                specs.append((n, n, layer._act, w_off, b_off, kl1, kl2, bl1, bl2, drop,
-                              not layer.trainable, layer._kind, s_off, eps, mom, s_len))
+                specs.append(_core.LayerSpec(
+                    n_in=n, n_out=n, act=layer._act, w_off=w_off, b_off=b_off, kernel_l1=kl1,
+                    kernel_l2=kl2, bias_l1=bl1, bias_l2=bl2, noise=drop,
+                    frozen=not layer.trainable, kind=layer._kind, s_off=s_off, epsilon=eps,
+                    momentum=mom, s_len=s_len))
         return specs
 
     def _plan(self, weighted: bool = False, training: bool = False) -> _core.Net:
@@ -518,12 +523,13 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
         last_act = last._act
         if training and self._from_logits:
             last_act = L.LOGIT_ACTIVATION[loss]
-            specs[-1] = (*specs[-1][:2], last_act, *specs[-1][3:])
+            specs[-1] = specs[-1]._replace(act=last_act)
         y_cols = (1 if loss == L.SPARSE_CCE else last.units) + weighted
         assert self._params is not None  # a plan is made for a built model
-        net = _core.Net(specs, in_drop, loss, (last_act, loss) in L.FUSED_PAIRS,
-                        self._acc_kind, self._want_err, y_cols, self._params.size,
-                        self.dtype == np.float64, weighted=weighted)
+        net = _core.Net(specs, in_drop, loss=loss, fused=(last_act, loss) in L.FUSED_PAIRS,
+                        acc=self._acc_kind, want_err=self._want_err, y_cols=y_cols,
+                        n_params=self._params.size, is64=self.dtype == np.float64,
+                        weighted=weighted)
         net.params, net.guard = self._params, self._guard
         return net
 

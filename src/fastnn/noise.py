@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._kernels._core import NoiseKind
 from ._validation import check_float, fail
 from .layers import Layer
 
-# csrc/fnn_norm.h FNN_NOISE_*
-NOISE_DROPOUT, NOISE_GAUSSIAN, NOISE_GAUSSIAN_DROPOUT, NOISE_ALPHA_DROPOUT = 1, 2, 3, 4
+# csrc/fnn_norm.h FNN_NOISE_* (read from the C; layers.Dropout uses NoiseKind.DROPOUT)
+NOISE_DROPOUT, NOISE_GAUSSIAN, NOISE_GAUSSIAN_DROPOUT, NOISE_ALPHA_DROPOUT = (int(k) for k in (
+    NoiseKind.DROPOUT, NoiseKind.GAUSSIAN, NoiseKind.GAUSSIAN_DROPOUT, NoiseKind.ALPHA_DROPOUT))
 
 
 def _no_seed(func: str, seed: Any) -> None:

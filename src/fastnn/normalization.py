@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import activations, initializers, regularizers
+from ._kernels._core import StageKind
 from ._validation import check_bool, check_float, fail
 from ._variables import WeightView
 from .layers import Layer, _check_shape
@@ -29,8 +30,9 @@ from .layers import Layer, _check_shape
 if TYPE_CHECKING:
     from typing_extensions import Self
 
-# csrc/fnn_net.h FNN_STAGE_*
-STAGE_BATCHNORM, STAGE_LAYERNORM, STAGE_STANDARDIZE, STAGE_UNITNORM = 1, 2, 3, 4
+# csrc/fnn_net.h FNN_STAGE_* (read from the C)
+STAGE_BATCHNORM, STAGE_LAYERNORM, STAGE_STANDARDIZE, STAGE_UNITNORM = (int(k) for k in (
+    StageKind.BATCHNORM, StageKind.LAYERNORM, StageKind.STANDARDIZE, StageKind.UNITNORM))
 
 
 def _check_axis(func: str, axis: Any) -> int:
@@ -52,7 +54,6 @@ class _NormLayer(Layer):
     buffer."""
 
     _is_stage = True
-    _kind = 0
 
     def __init__(self, name: str | None, trainable: bool, input_shape: Any) -> None:
         super().__init__(name)

@@ -41,6 +41,8 @@ import numpy as np
 from numpy.typing import DTypeLike
 
 from . import schedules
+from ._kernels._core import OptimizerId as _Id
+from ._kernels._core import OptimizerSettings
 from ._registry import FromConfig, from_config_dict, resolve
 from ._validation import check_bool, check_float
 
@@ -51,7 +53,9 @@ if TYPE_CHECKING:
     LearningRate: TypeAlias = (float | schedules.LearningRateSchedule | dict[str, Any]
                                | Callable[[int], float])
 
-SGD_ID, RMSPROP_ID, ADAM_ID, ADAMW_ID, ADAGRAD_ID, NADAM_ID, ADAMAX_ID = range(7)
+# the ids of csrc/fnn_common.h FNN_OPT_*, as plain ints (read from the C, never written here)
+SGD_ID, RMSPROP_ID, ADAM_ID, ADAMW_ID, ADAGRAD_ID, NADAM_ID, ADAMAX_ID = (int(i) for i in (
+    _Id.SGD, _Id.RMSPROP, _Id.ADAM, _Id.ADAMW, _Id.ADAGRAD, _Id.NADAM, _Id.ADAMAX))
 _CLIPS = ("clipnorm", "clipvalue", "global_clipnorm")
 
 
@@ -135,7 +139,7 @@ class Optimizer(FromConfig):
         return self._learning_rate
 
     # hyper-parameters as the C struct fnn_optim wants them
-    def _c_params(self) -> tuple[object, ...]:
+    def _c_params(self) -> OptimizerSettings:
         def g(k: str, d: float = 0.0) -> float:
             return float(getattr(self, k, d))
 
@@ -145,14 +149,14 @@ class Optimizer(FromConfig):
                 self._u_cache = (self.iterations, nadam_u_product(self.iterations,
                                                                   g("beta_1")))
             u = self._u_cache[1]
-        fields: tuple[object, ...] = (
-            self._kind, int(bool(getattr(self, "nesterov", False))), self.learning_rate,
-            g("momentum"), g("rho"), g("beta_1"), g("beta_2"), g("epsilon", 1e-7),
-            g("weight_decay"), int(self.iterations),
-            *(float(getattr(self, k) or 0.0) for k in _CLIPS), u)
-        if self._schedule is not None:
-            fields += self._schedule._c_fields()
-        return fields
+        clipnorm, clipvalue, global_clipnorm = (float(getattr(self, k) or 0.0) for k in _CLIPS)
+        return OptimizerSettings(
+            kind=self._kind, nesterov=bool(getattr(self, "nesterov", False)),
+            lr=self.learning_rate, momentum=g("momentum"), rho=g("rho"), beta_1=g("beta_1"),
+            beta_2=g("beta_2"), epsilon=g("epsilon", 1e-7), weight_decay=g("weight_decay"),
+            iterations=int(self.iterations), clipnorm=clipnorm, clipvalue=clipvalue,
+            global_clipnorm=global_clipnorm, u_product=u,
+            schedule=None if self._schedule is None else self._schedule._c_fields())
 
     def _clip_config(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in _CLIPS if getattr(self, k) is not None}

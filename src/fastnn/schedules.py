@@ -30,18 +30,21 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ._kernels._core import ScheduleKind as _Kind
+from ._kernels._core import ScheduleSettings
 from ._validation import check_bool, check_float, check_int, fail
 
-NONE, EXPONENTIAL, INVERSE_TIME, PIECEWISE, POLYNOMIAL, COSINE = range(6)
+# the kinds of csrc/fnn_optim.h FNN_SCHED_*, as plain ints (read from the C, never written here)
+NONE, EXPONENTIAL, INVERSE_TIME, PIECEWISE, POLYNOMIAL, COSINE = (int(k) for k in (
+    _Kind.NONE, _Kind.EXPONENTIAL, _Kind.INVERSE_TIME, _Kind.PIECEWISE, _Kind.POLYNOMIAL,
+    _Kind.COSINE))
 
 if TYPE_CHECKING:
     from typing import TypeAlias
 
     from typing_extensions import Self
 
-    # what C reads (see LearningRateSchedule._c_fields)
-    CFields: TypeAlias = tuple[int, float, float, float, float, float, float, float, float,
-                               bool, bool, np.ndarray | None, np.ndarray | None]
+    CFields: TypeAlias = ScheduleSettings  # what C reads (LearningRateSchedule._c_fields)
 
 
 class LearningRateSchedule:
@@ -62,8 +65,7 @@ class LearningRateSchedule:
         return cls(**config)
 
     def _c_fields(self) -> CFields:
-        """(kind, init, steps, rate, end, power, alpha, warm_steps, warm_target,
-        staircase, cycle, boundaries, values) for the C struct."""
+        """The schedule's fields of the C struct (fnn_optim's s_*), by name."""
         raise NotImplementedError
 
     def __repr__(self) -> str:
@@ -97,8 +99,9 @@ class ExponentialDecay(LearningRateSchedule):
                 "staircase": self.staircase}
 
     def _c_fields(self) -> CFields:
-        return (self._kind, self.initial_learning_rate, self.decay_steps, self.decay_rate,
-                0.0, 0.0, 0.0, 0.0, 0.0, self.staircase, False, None, None)
+        return ScheduleSettings(kind=self._kind, init=self.initial_learning_rate,
+                                steps=self.decay_steps, rate=self.decay_rate,
+                                staircase=self.staircase)
 
 
 class InverseTimeDecay(ExponentialDecay):
@@ -143,8 +146,9 @@ class PiecewiseConstantDecay(LearningRateSchedule):
         return {"boundaries": list(self.boundaries), "values": list(self.values)}
 
     def _c_fields(self) -> CFields:
-        return (self._kind, self.values[0], 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, False, False,
-                np.array(self.boundaries, np.float64), np.array(self.values, np.float64))
+        return ScheduleSettings(kind=self._kind, init=self.values[0],
+                                boundaries=np.array(self.boundaries, np.float64),
+                                values=np.array(self.values, np.float64))
 
 
 class PolynomialDecay(LearningRateSchedule):
@@ -176,9 +180,9 @@ class PolynomialDecay(LearningRateSchedule):
                 "power": self.power, "cycle": self.cycle}
 
     def _c_fields(self) -> CFields:
-        return (self._kind, self.initial_learning_rate, self.decay_steps, 0.0,
-                self.end_learning_rate, self.power, 0.0, 0.0, 0.0, False, self.cycle, None,
-                None)
+        return ScheduleSettings(kind=self._kind, init=self.initial_learning_rate,
+                                steps=self.decay_steps, end=self.end_learning_rate,
+                                power=self.power, cycle=self.cycle)
 
 
 class CosineDecay(LearningRateSchedule):
@@ -220,8 +224,9 @@ class CosineDecay(LearningRateSchedule):
 
     def _c_fields(self) -> CFields:
         target, warm = self._warm_up()
-        return (self._kind, self.initial_learning_rate, self.decay_steps, 0.0, 0.0, 0.0,
-                self.alpha, float(warm), target, False, False, None, None)
+        return ScheduleSettings(kind=self._kind, init=self.initial_learning_rate,
+                                steps=self.decay_steps, alpha=self.alpha,
+                                warm_steps=float(warm), warm_target=target)
 
 
 ALL_OBJECTS_DICT: dict[str, type[LearningRateSchedule]] = {

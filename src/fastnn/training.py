@@ -49,8 +49,10 @@ if TYPE_CHECKING:
     ValidationData: TypeAlias = (tuple[ArrayLike, ArrayLike]
                                  | tuple[ArrayLike, ArrayLike, ArrayLike | None])
 
-SUM_LOSS, SUM_ACC, SUM_MAE, SUM_MSE = range(4)
-PLAIN = 3     # SUM_ACC + PLAIN ...: the same metric sums unweighted (csrc/fnn_common.h)
+# slots of the C loop's metric sums (csrc/fnn_common.h FNN_SUM_*, read from the C)
+SUM_LOSS, SUM_ACC, SUM_MAE, SUM_MSE = (int(s) for s in (
+    _core.SumSlot.LOSS, _core.SumSlot.ACC, _core.SumSlot.MAE, _core.SumSlot.MSE))
+PLAIN = _core.SumSlot.ACC_PLAIN - _core.SumSlot.ACC  # SUM_x + PLAIN: the same sum unweighted
 
 STREAM_INIT, STREAM_SHUFFLE, STREAM_DROPOUT = range(3)
 CHUNK_SECONDS = 0.05  # C work per call of the epoch loop (Ctrl-C latency)

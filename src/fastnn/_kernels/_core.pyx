@@ -30,6 +30,8 @@ from fastnn._kernels.csrc cimport *
 
 import os
 import warnings
+from collections import namedtuple
+from enum import IntEnum
 
 import numpy as np
 from scipy.linalg import cython_blas
@@ -38,10 +40,144 @@ from fastnn import _blas as _blas_choice  # pure Python: imports nothing of fast
 
 cnp.import_array()
 
+# ---- the ids of csrc/, one source ---------------------------------------------
+# C assigns every id (csrc/fnn_common.h, fnn_net.h, fnn_norm.h, fnn_optim.h);
+# csrc.pxd declares them member by member; these IntEnums are made from those
+# declarations, so the values are the compiled C ones.  fastnn/*.py binds its
+# constants from here (activations.RELU = ActivationId.RELU, ...) and never writes
+# a number of its own; tests/test_enums.py holds all three equal.
+
+
+class ActivationId(IntEnum):
+    LINEAR = FNN_ACT_LINEAR
+    SIGMOID = FNN_ACT_SIGMOID
+    TANH = FNN_ACT_TANH
+    RELU = FNN_ACT_RELU
+    SOFTMAX = FNN_ACT_SOFTMAX
+    STEP = FNN_ACT_STEP
+    SIGN = FNN_ACT_SIGN
+    LEAKY_RELU = FNN_ACT_LEAKY_RELU
+    ELU = FNN_ACT_ELU
+    SELU = FNN_ACT_SELU
+    GELU = FNN_ACT_GELU
+    SOFTPLUS = FNN_ACT_SOFTPLUS
+    SWISH = FNN_ACT_SWISH
+    RELU_KERAS = FNN_ACT_RELU_KERAS  # relu with ReLU'(0) = 0 (Keras, PyTorch)
+
+
+class LossId(IntEnum):
+    MSE = FNN_LOSS_MSE
+    BCE = FNN_LOSS_BCE
+    CCE = FNN_LOSS_CCE
+    SPARSE_CCE = FNN_LOSS_SPARSE_CCE
+    MAE = FNN_LOSS_MAE
+    HUBER = FNN_LOSS_HUBER
+    LOG_COSH = FNN_LOSS_LOG_COSH
+    POISSON = FNN_LOSS_POISSON
+    KLD = FNN_LOSS_KLD
+    HINGE = FNN_LOSS_HINGE
+    SQUARED_HINGE = FNN_LOSS_SQUARED_HINGE
+
+
+class AccuracyKind(IntEnum):
+    NONE = FNN_ACC_NONE
+    BINARY = FNN_ACC_BINARY
+    CATEGORICAL = FNN_ACC_CATEGORICAL
+    SPARSE = FNN_ACC_SPARSE
+
+
+class SumSlot(IntEnum):
+    """Slots of the metric sums every loop adds to (the last three unweighted)."""
+    LOSS = FNN_SUM_LOSS
+    ACC = FNN_SUM_ACC
+    MAE = FNN_SUM_MAE
+    MSE = FNN_SUM_MSE
+    ACC_PLAIN = FNN_SUM_ACC_PLAIN
+    MAE_PLAIN = FNN_SUM_MAE_PLAIN
+    MSE_PLAIN = FNN_SUM_MSE_PLAIN
+
+
+class OptimizerId(IntEnum):
+    SGD = FNN_OPT_SGD
+    RMSPROP = FNN_OPT_RMSPROP
+    ADAM = FNN_OPT_ADAM
+    ADAMW = FNN_OPT_ADAMW
+    ADAGRAD = FNN_OPT_ADAGRAD
+    NADAM = FNN_OPT_NADAM
+    ADAMAX = FNN_OPT_ADAMAX
+
+
+class ScheduleKind(IntEnum):
+    NONE = FNN_SCHED_NONE  # the constant learning rate
+    EXPONENTIAL = FNN_SCHED_EXPONENTIAL
+    INVERSE_TIME = FNN_SCHED_INVERSE_TIME
+    PIECEWISE = FNN_SCHED_PIECEWISE
+    POLYNOMIAL = FNN_SCHED_POLYNOMIAL
+    COSINE = FNN_SCHED_COSINE
+
+
+class StageKind(IntEnum):
+    DENSE = FNN_STAGE_DENSE
+    BATCHNORM = FNN_STAGE_BATCHNORM
+    LAYERNORM = FNN_STAGE_LAYERNORM
+    STANDARDIZE = FNN_STAGE_STANDARDIZE
+    UNITNORM = FNN_STAGE_UNITNORM
+
+
+class NoiseKind(IntEnum):
+    DROPOUT = FNN_NOISE_DROPOUT
+    GAUSSIAN = FNN_NOISE_GAUSSIAN  # rate: the standard deviation
+    GAUSSIAN_DROPOUT = FNN_NOISE_GAUSSIAN_DROPOUT
+    ALPHA_DROPOUT = FNN_NOISE_ALPHA_DROPOUT
+
+
+# how many of each (one past the largest id), and the longest noise chain
+N_ACTS, N_LOSSES, N_ACCS, N_SUMS = FNN_N_ACTS, FNN_N_LOSSES, FNN_N_ACCS, FNN_N_SUMS
+N_OPTS, N_SCHEDS, N_STAGES = FNN_N_OPTS, FNN_N_SCHEDS, FNN_N_STAGES
+N_NOISE_KINDS, MAX_NOISE = FNN_N_NOISE_KINDS, FNN_MAX_NOISE
+
+# ---- settings that cross into C, by name ----------------------------------------
+# Each is a namedtuple whose fields are the C struct's (csrc/fnn_optim.h fnn_optim,
+# csrc/fnn_net.h fnn_layer): callers build them by keyword, _make_optim and Net read
+# them by attribute, so no caller counts positions.
+
+OptimizerSettings = namedtuple(
+    "OptimizerSettings",
+    "kind lr nesterov momentum rho beta_1 beta_2 epsilon weight_decay iterations "
+    "clipnorm clipvalue global_clipnorm u_product schedule",
+    defaults=(False, 0.0, 0.0, 0.0, 0.0, 1e-7, 0.0, 0, 0.0, 0.0, 0.0, 1.0, None))
+OptimizerSettings.__doc__ = """fnn_optim's fields: kind (OptimizerId), lr, the rule's
+hyper-parameters (0 where the rule has none), iterations (steps taken), the three
+clips (0: off), u_product (Nadam's momentum product; 1 for the others) and schedule
+(a ScheduleSettings, or None for the constant lr)."""
+
+ScheduleSettings = namedtuple(
+    "ScheduleSettings",
+    "kind init steps rate end power alpha warm_steps warm_target staircase cycle "
+    "boundaries values",
+    defaults=(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, False, False, None, None))
+ScheduleSettings.__doc__ = """fnn_optim's s_* fields: kind (ScheduleKind), init (lr0),
+steps, rate, end, power, alpha, warm_steps, warm_target, staircase, cycle and, for
+PIECEWISE, float64 arrays of boundaries and values (kept referenced by the caller
+while C reads them)."""
+
+LayerSpec = namedtuple(
+    "LayerSpec",
+    "n_in n_out act w_off b_off kernel_l1 kernel_l2 bias_l1 bias_l2 noise frozen kind "
+    "s_off epsilon momentum s_len bf16",
+    defaults=(-1, 0.0, 0.0, 0.0, 0.0, (), False, FNN_STAGE_DENSE, -1, 0.0, 0.0, 0, False))
+LayerSpec.__doc__ = """One stage of a Net (fnn_layer): sizes, act (ActivationId),
+offsets into the parameter buffer (w_off; b_off -1: no bias), the four regularization
+rates, noise (a dropout rate or (NoiseKind, rate) pairs applied to its output),
+frozen, kind (StageKind) and, for a normalization, s_off/s_len (its statistics),
+epsilon and momentum; bf16: mixed_bfloat16 products (Dense, float32 only)."""
+
+
 # Instruction set of the kernels, lowest first.  Each level is the whole C path
 # compiled again (csrc/fnn_isa.h); _K points to the table of the one in use, so
 # a call is one indirect jump, whatever the level.
-ISAS = ("baseline", "avx2", "avx512")
+_ISA_LEVELS = {FNN_ISA_BASELINE: "baseline", FNN_ISA_AVX2: "avx2", FNN_ISA_AVX512: "avx512"}
+ISAS = tuple(_ISA_LEVELS[level] for level in range(FNN_N_ISAS))  # indexed by FNN_ISA_*
 cdef const fnn_kernels *_K = fnn_isa_kernels(FNN_ISA_BASELINE)
 cdef int _LEVEL = FNN_ISA_BASELINE
 
@@ -272,7 +408,7 @@ cdef int _check_sparse_labels(Net net, void *py, Py_ssize_t n) except -1:
     """Sparse labels index the output row in C: each must be an integer in [0, n_out)."""
     cdef Py_ssize_t i, bad = -1
     cdef double v, k = <double>net.n_out
-    if net.c.loss != 3 and net.c.acc != 3:
+    if net.c.loss != FNN_LOSS_SPARSE_CCE and net.c.acc != FNN_ACC_SPARSE:
         return 0
     cdef Py_ssize_t stride = net.y_cols  # the label, then the weight when weighted
     with nogil:
@@ -429,8 +565,11 @@ cdef class StateGuard:
 cdef class Net:
     """The C plan of one compiled network (read-only once built).
 
-    layers: sequence of (n_in, n_out, act_id, w_off, b_off, kernel_l1,
-    kernel_l2, bias_l1, bias_l2, dropout) with b_off = -1 for no bias.
+    layers: a sequence of LayerSpec (one per stage); input_noise: the noise on the
+    network's input (a dropout rate or (NoiseKind, rate) pairs); the rest by keyword:
+    loss (LossId), fused (the loss takes the logits), acc (AccuracyKind), want_err
+    (sum MAE and MSE), y_cols (target columns: 1 for SPARSE_CCE, else n_out, + 1
+    weight column when weighted), n_params (the flat buffer's length), is64.
     `params` (the flat buffer the plan indexes) and `guard` (the model's
     StateGuard) are attached by the model, so that one attribute read gives a
     plan and the buffer it belongs to.
@@ -451,32 +590,37 @@ cdef class Net:
     cdef public StateGuard guard
     cdef readonly bint mixed  # a layer is mixed_bfloat16 (fnn_layer.bf16)
 
-    def __cinit__(self, layers, input_dropout, int loss, bint fused, int acc,
+    def __cinit__(self, layers, input_noise, *, int loss, bint fused, int acc,
                   bint want_err, Py_ssize_t y_cols, Py_ssize_t n_params, bint is64,
                   Py_ssize_t small_gemm=DEFAULT_SMALL_GEMM, bint weighted=False):
         cdef Py_ssize_t n = len(layers), l, w_len
         cdef int kind
         if n < 1:
             raise ValueError("Net: expected at least one layer")
+        for l in range(n):
+            if not isinstance(layers[l], LayerSpec):
+                raise TypeError(f"Net: layer {l} must be a LayerSpec, received "
+                                f"{type(layers[l]).__name__}")
         self.c.layers = <fnn_layer *>malloc(n * sizeof(fnn_layer))
         if self.c.layers == NULL:
             raise MemoryError()
         self.c.n_layers = n
         for l in range(n):
-            (n_in, n_out, act, w_off, b_off, kl1, kl2, bl1, bl2, drop) = layers[l][:10]
-            frozen = len(layers[l]) > 10 and layers[l][10]
-            kind, s_off, eps, mom, s_len = (layers[l][11:16] if len(layers[l]) > 11
-                                            else (0, -1, 0.0, 0.0, 0))
-            bf16 = len(layers[l]) > 16 and layers[l][16]
-            if bf16 and (is64 or kind != FNN_STAGE_DENSE):
+            spec = layers[l]
+            n_in, n_out, act, w_off, b_off = (spec.n_in, spec.n_out, spec.act, spec.w_off,
+                                              spec.b_off)
+            kind, s_off, eps, mom, s_len = (spec.kind, spec.s_off, spec.epsilon,
+                                            spec.momentum, spec.s_len)
+            if spec.bf16 and (is64 or kind != FNN_STAGE_DENSE):
                 raise ValueError(f"Net: layer {l}: mixed_bfloat16 is for the float32 products "
                                  "of a Dense stage; the model is float64 or the stage is not Dense")
             if n_in < 1 or n_out < 1 or not (0 <= act < FNN_N_ACTS) or not (0 <= kind < FNN_N_STAGES):
-                raise ValueError(f"Net: bad layer {l}: {layers[l]}")
+                raise ValueError(f"Net: bad layer {l}: {spec}")
             if kind != FNN_STAGE_DENSE and n_in != n_out:
                 raise ValueError(f"Net: layer {l}: a normalization keeps the width")
-            if l > 0 and n_in != layers[l - 1][1]:
-                raise ValueError(f"Net: layer {l} takes {n_in} inputs, previous gives {layers[l - 1][1]}")
+            if l > 0 and n_in != layers[l - 1].n_out:
+                raise ValueError(f"Net: layer {l} takes {n_in} inputs, previous gives "
+                                 f"{layers[l - 1].n_out}")
             w_len = n_in * n_out if kind == FNN_STAGE_DENSE else n_out
             if ((kind == FNN_STAGE_DENSE and w_off < 0) or w_off + w_len > n_params
                     or b_off + n_out > n_params or s_off + s_len > n_params):
@@ -484,23 +628,27 @@ cdef class Net:
             if ((kind == FNN_STAGE_BATCHNORM or kind == FNN_STAGE_STANDARDIZE) != (s_off >= 0)
                     or (s_off >= 0 and s_len < 2 * n_out)):
                 raise ValueError(f"Net: layer {l}: statistics offset {s_off} for kind {kind}")
-            if kind in (1, 2) and not (eps > 0 and 0.0 <= mom <= 1.0):
+            if (kind == FNN_STAGE_BATCHNORM or kind == FNN_STAGE_LAYERNORM) and not (
+                    eps > 0 and 0.0 <= mom <= 1.0):
                 raise ValueError(f"Net: layer {l}: bad epsilon or momentum")
             self.c.layers[l] = fnn_layer(n_in=n_in, n_out=n_out, act=act, kind=kind,
                                          w_off=w_off, b_off=b_off, s_off=s_off,
                                          s_len=s_len if s_off >= 0 else 0, epsilon=eps,
-                                         momentum=mom, kernel_l1=kl1, kernel_l2=kl2,
-                                         bias_l1=bl1, bias_l2=bl2,
-                                         noise=_make_noise(drop, l == n - 1),
-                                         frozen=frozen, bf16=bf16, ws_z=0, ws_a=0, ws_d=0, ws_m=0,
-                                         ws_ad=0, ws_n=0, ws_xh=0, ws_st=0)
-        self.c.input_noise = _make_noise(input_dropout, False)
-        if not (0 <= loss < FNN_N_LOSSES) or not (0 <= acc <= 3):
+                                         momentum=mom, kernel_l1=spec.kernel_l1,
+                                         kernel_l2=spec.kernel_l2, bias_l1=spec.bias_l1,
+                                         bias_l2=spec.bias_l2,
+                                         noise=_make_noise(spec.noise, l == n - 1),
+                                         frozen=spec.frozen, bf16=spec.bf16, ws_z=0, ws_a=0,
+                                         ws_d=0, ws_m=0, ws_ad=0, ws_n=0, ws_xh=0, ws_st=0)
+        self.c.input_noise = _make_noise(input_noise, False)
+        if not (0 <= loss < FNN_N_LOSSES) or not (0 <= acc < FNN_N_ACCS):
             raise ValueError("Net: bad loss or accuracy kind")
-        if ((loss == 3) != (acc == 3) and acc != 0) or (loss == 3 and want_err):
+        cdef bint sparse = loss == FNN_LOSS_SPARSE_CCE
+        if ((sparse != (acc == FNN_ACC_SPARSE) and acc != FNN_ACC_NONE)
+                or (sparse and want_err)):
             raise ValueError("Net: sparse labels go with the sparse loss and accuracy only")
-        self.n_out = layers[n - 1][1]
-        if y_cols != (1 if loss == 3 else self.n_out) + weighted:
+        self.n_out = layers[n - 1].n_out
+        if y_cols != (1 if sparse else self.n_out) + weighted:
             raise ValueError("Net: y_cols does not match the loss (and weight column)")
         self.c.loss = loss
         self.c.fused = fused
@@ -517,7 +665,7 @@ cdef class Net:
         self.ws_units = fnn_net_layout(&self.c)
         self.max_width = self.c.max_width
         self.is64 = is64
-        self.n_in = layers[0][0]
+        self.n_in = layers[0].n_in
         self.y_cols = y_cols
         self.n_params = n_params
 
@@ -526,19 +674,19 @@ cdef class Net:
 
 
 cdef fnn_noise _make_noise(spec, bint last) except *:
-    """A noise chain (fnn_norm.h) from a dropout rate or a sequence of (kind, rate)
-    pairs, kind 1 dropout, 2 gaussian noise (rate: its standard deviation), 3 gaussian
-    dropout, 4 alpha dropout; none on the last layer."""
+    """A noise chain (fnn_norm.h) from a dropout rate or a sequence of (NoiseKind,
+    rate) pairs (GAUSSIAN's rate: its standard deviation); none on the last layer."""
     cdef fnn_noise z
     memset(&z, 0, sizeof(z))
     if isinstance(spec, (int, float)):
-        spec = [(1, spec)] if spec != 0 else []
+        spec = [(FNN_NOISE_DROPOUT, spec)] if spec != 0 else []
     spec = list(spec)
     if len(spec) > FNN_MAX_NOISE or (spec and last):
         raise ValueError(f"Net: bad noise chain {spec}")
     for k, (kind, rate) in enumerate(spec):
-        if not (1 <= kind <= 4) or not (rate > 0) or (kind != 2 and not rate < 1) or (
-                kind == 2 and not rate < 1e300):
+        gaussian = kind == FNN_NOISE_GAUSSIAN
+        if not (1 <= kind < FNN_N_NOISE_KINDS) or not (rate > 0) or (
+                not gaussian and not rate < 1) or (gaussian and not rate < 1e300):
             raise ValueError(f"Net: bad noise {kind, rate}")
         z.kind[k] = kind
         z.rate[k] = rate
@@ -657,29 +805,40 @@ def int8_predict(tuple layers, X, str kernel="auto"):
     return out
 
 
-cdef fnn_optim _make_optim(tuple opt):
-    """opt: the 14 scalars of fastnn.optimizers.Optimizer._c_params, then optionally
-    the schedule's 13 fields (schedules.LearningRateSchedule._c_fields); the
-    piecewise arrays must stay referenced by the caller during the call."""
+cdef fnn_optim _make_optim(object opt) except *:
+    """fnn_optim from an OptimizerSettings (fastnn.optimizers.Optimizer._c_params); the
+    piecewise arrays of its schedule must stay referenced by the caller during the call."""
+    if not isinstance(opt, OptimizerSettings):
+        raise TypeError(f"expected an OptimizerSettings, received {type(opt).__name__}")
     cdef fnn_optim o
     cdef Py_ssize_t n_bounds, n_values
     memset(&o, 0, sizeof(o))
-    (o.kind, o.nesterov, o.lr, o.momentum, o.rho, o.beta_1, o.beta_2, o.epsilon,
-     o.weight_decay, o.iterations, o.clipnorm, o.clipvalue, o.global_clipnorm,
-     o.u_product) = opt[:14]
+    o.kind, o.nesterov, o.lr = opt.kind, opt.nesterov, opt.lr
+    o.momentum, o.rho, o.beta_1, o.beta_2 = opt.momentum, opt.rho, opt.beta_1, opt.beta_2
+    o.epsilon, o.weight_decay, o.iterations = opt.epsilon, opt.weight_decay, opt.iterations
+    o.clipnorm, o.clipvalue = opt.clipnorm, opt.clipvalue
+    o.global_clipnorm, o.u_product = opt.global_clipnorm, opt.u_product
     if not (0 <= o.kind < FNN_N_OPTS):
         raise ValueError(f"unknown optimizer kind {o.kind}")
-    if len(opt) > 14:
-        (o.sched, o.s_init, o.s_steps, o.s_rate, o.s_end, o.s_power, o.s_alpha,
-         o.s_warm_steps, o.s_warm_target, o.s_staircase, o.s_cycle) = opt[14:25]
-        if not (0 <= o.sched <= 5):
-            raise ValueError(f"unknown schedule kind {o.sched}")
-        if o.sched == 3:
-            o.s_bounds = <const double *>_vector(opt[25], "boundaries", False, False, &n_bounds)
-            o.s_values = <const double *>_vector(opt[26], "values", False, False, &n_values)
-            if n_values != n_bounds + 1 or n_bounds == 0:
-                raise ValueError("piecewise schedule: need len(values) == len(boundaries) + 1")
-            o.s_n = <int>n_bounds
+    sched = opt.schedule
+    if sched is None:
+        return o
+    if not isinstance(sched, ScheduleSettings):
+        raise TypeError(f"schedule: expected a ScheduleSettings or None, received "
+                        f"{type(sched).__name__}")
+    o.sched, o.s_init, o.s_steps, o.s_rate = sched.kind, sched.init, sched.steps, sched.rate
+    o.s_end, o.s_power, o.s_alpha = sched.end, sched.power, sched.alpha
+    o.s_warm_steps, o.s_warm_target = sched.warm_steps, sched.warm_target
+    o.s_staircase, o.s_cycle = sched.staircase, sched.cycle
+    if not (0 <= o.sched < FNN_N_SCHEDS):
+        raise ValueError(f"unknown schedule kind {o.sched}")
+    if o.sched == FNN_SCHED_PIECEWISE:
+        o.s_bounds = <const double *>_vector(sched.boundaries, "boundaries", False, False,
+                                             &n_bounds)
+        o.s_values = <const double *>_vector(sched.values, "values", False, False, &n_values)
+        if n_values != n_bounds + 1 or n_bounds == 0:
+            raise ValueError("piecewise schedule: need len(values) == len(boundaries) + 1")
+        o.s_n = <int>n_bounds
     return o
 
 
@@ -690,7 +849,7 @@ def set_blas_threads_setter(Py_ssize_t address):
     fnn_pool_set_blas_threads_setter(<void (*)(int) noexcept nogil>address)
 
 
-def train(Net net not None, tuple opt, P, G, S1, S2, ws, Py_ssize_t cap, X, Y, order,
+def train(Net net not None, opt, P, G, S1, S2, ws, Py_ssize_t cap, X, Y, order,
           Py_ssize_t batch, rng, sums, int threads=1):
     """Mini-batch training over the rows `order` of X, Y, each step split over
     `threads` of fastnn's threads when more than 1 (fnn_net_par.h; the products
@@ -709,7 +868,7 @@ def train(Net net not None, tuple opt, P, G, S1, S2, ws, Py_ssize_t cap, X, Y, o
     cdef Py_ssize_t n_sums
     cdef double *ps = <double *>_vector(sums, "sums", False, True, &n_sums)
     if batch < 1 or batch > cap or n_sums < FNN_N_SUMS:
-        raise ValueError("train: need 1 <= batch <= cap and FNN_N_SUMS (7) sums")
+        raise ValueError(f"train: need 1 <= batch <= cap and {FNN_N_SUMS} sums (N_SUMS)")
     cdef void *py = _data(Y, "Y", d, n_rows * net.y_cols, True, False)
     cdef void *pp = _data(P, "P", d, net.n_params, True, True)
     cdef void *pg = _data(G, "G", d, net.n_params, True, True)
@@ -756,7 +915,7 @@ def loss_grad(Net net not None, P, G, ws, Py_ssize_t cap, X, Y, rng, sums):
     cdef Py_ssize_t n_sums
     cdef double *ps = <double *>_vector(sums, "sums", False, True, &n_sums)
     if B < 1 or B > cap or n_sums < FNN_N_SUMS:
-        raise ValueError("loss_grad: need 1 <= len(X) <= cap and FNN_N_SUMS (7) sums")
+        raise ValueError(f"loss_grad: need 1 <= len(X) <= cap and {FNN_N_SUMS} sums (N_SUMS)")
     cdef void *px = _data(X, "X", d, B * net.n_in, True, False)
     cdef void *py = _data(Y, "Y", d, B * net.y_cols, True, False)
     cdef void *pp = _data(P, "P", d, net.n_params, True, False)
@@ -787,7 +946,7 @@ def evaluate(Net net not None, P, ws, Py_ssize_t cap, X, Y, sums):
     cdef Py_ssize_t n_sums
     cdef double *ps = <double *>_vector(sums, "sums", False, True, &n_sums)
     if cap < 1 or n_sums < FNN_N_SUMS:
-        raise ValueError("evaluate: need cap >= 1 and FNN_N_SUMS (7) sums")
+        raise ValueError(f"evaluate: need cap >= 1 and {FNN_N_SUMS} sums (N_SUMS)")
     cdef void *py = _data(Y, "Y", d, n * net.y_cols, True, False)
     cdef void *pp = _data(P, "P", d, net.n_params, True, False)
     cdef void *pw = _data(ws, "ws", d, _workspace_rows(net, cap, "evaluate") * net.ws_units,
@@ -1197,17 +1356,19 @@ def act_backward_kernel(int act, Z, A, G):
     else: _K.act_backward_f32(act, B, n, <float *>pz, <float *>pa, <float *>pg)
 
 
-def loss_kernel(int loss, bint fused, Z, A, Y, delta):
+def loss_kernel(int loss_id, bint fused, Z, A, Y, delta):
     """Returns Σ_rows ℓ_r; writes delta unless it is None.  Labels must be valid."""
     cdef bint d = _is64(Z)
+    cdef int loss = loss_id
     if Z.ndim != 2 or Z.shape[1] < 1 or not (0 <= loss < FNN_N_LOSSES):
-        raise ValueError("loss_kernel: Z must be 2-D, loss a valid id")
-    cdef Py_ssize_t B = Z.shape[0], k = Z.shape[1], ky = 1 if loss == 3 else k
+        raise ValueError("loss_kernel: Z must be 2-D, loss_id a valid id")
+    cdef bint sparse = loss == FNN_LOSS_SPARSE_CCE
+    cdef Py_ssize_t B = Z.shape[0], k = Z.shape[1], ky = 1 if sparse else k
     cdef void *pz = _data(Z, "Z", d, B * k, True, False)
     cdef void *pa = _data(A, "A", d, B * k, True, False)
     cdef void *py = _data(Y, "Y", d, B * ky, True, False)
     cdef void *pd = NULL if delta is None else _data(delta, "delta", d, B * k, True, True)
-    if loss == 3 and (np.any(Y < 0) or np.any(Y >= k) or np.any(Y != np.floor(Y))):
+    if sparse and (np.any(Y < 0) or np.any(Y >= k) or np.any(Y != np.floor(Y))):
         raise ValueError("loss_kernel: sparse labels must be integers in [0, k)")
     if d: return _K.loss_f64(loss, fused, B, k, <double *>pz, <double *>pa, <double *>py, <double *>pd)
     return _K.loss_f32(loss, fused, B, k, <float *>pz, <float *>pa, <float *>py, <float *>pd)
@@ -1215,12 +1376,13 @@ def loss_kernel(int loss, bint fused, Z, A, Y, delta):
 
 def metrics_kernel(int acc, bint want_err, A, Y):
     cdef bint d = _is64(A)
-    if A.ndim != 2 or A.shape[1] < 1 or not (0 <= acc <= 3):
+    if A.ndim != 2 or A.shape[1] < 1 or not (0 <= acc < FNN_N_ACCS):
         raise ValueError("metrics_kernel: A must be 2-D, acc a valid id")
-    cdef Py_ssize_t B = A.shape[0], k = A.shape[1], ky = 1 if acc == 3 else k
-    if acc == 3 and want_err:
+    cdef bint sparse = acc == FNN_ACC_SPARSE
+    cdef Py_ssize_t B = A.shape[0], k = A.shape[1], ky = 1 if sparse else k
+    if sparse and want_err:
         raise ValueError("metrics_kernel: errors need dense targets")
-    if acc == 3 and (np.any(Y < 0) or np.any(Y >= k) or np.any(Y != np.floor(Y))):
+    if sparse and (np.any(Y < 0) or np.any(Y >= k) or np.any(Y != np.floor(Y))):
         raise ValueError("metrics_kernel: sparse labels must be integers in [0, k)")
     cdef void *pa = _data(A, "A", d, B * k, True, False)
     cdef void *py = _data(Y, "Y", d, B * ky, True, False)
@@ -1253,8 +1415,7 @@ def dropout_mask_kernel(state, double rate, M):
 
 def noise_draw_kernel(state, spec, M, N=None):
     """fnn_noise_draw: M (and N, the added term) of the noise chain `spec`, a sequence
-    of (kind, rate) pairs (fnn_norm.h; kind 1 dropout, 2 gaussian noise, 3 gaussian
-    dropout, 4 alpha dropout)."""
+    of (NoiseKind, rate) pairs (fnn_norm.h)."""
     cdef bint d = _is64(M)
     cdef Py_ssize_t n = M.size
     cdef fnn_noise z = _make_noise(spec, False)
@@ -1267,14 +1428,14 @@ def noise_draw_kernel(state, spec, M, N=None):
     else: fnn_noise_draw_f32(r, &z, n, <float *>pm, <float *>pn)
 
 
-def optim_bound(tuple opt, double state, double grad):
+def optim_bound(opt, double state, double grad):
     """fnn_optim_bound: a bound of every |value| the next step computes when |P|, |S1|,
     |S2| <= state and |G| <= grad (the test of fit's overflow guard)."""
     cdef fnn_optim o = _make_optim(opt)
     return fnn_optim_bound(&o, state, grad)
 
 
-def optim_finite_kernel(tuple opt, P, G, S1, S2):
+def optim_finite_kernel(opt, P, G, S1, S2):
     """fnn_optim_finite: 1 when the step would store only finite values (nothing
     stored, the count unchanged)."""
     cdef bint d = _is64(P)
@@ -1291,7 +1452,7 @@ def optim_finite_kernel(tuple opt, P, G, S1, S2):
                                      <const float *>s1, <const float *>s2))
 
 
-def optim_step_kernel(tuple opt, P, G, S1, S2):
+def optim_step_kernel(opt, P, G, S1, S2):
     """One optimizer update; returns the new iteration count."""
     cdef bint d = _is64(P)
     cdef Py_ssize_t n = P.size

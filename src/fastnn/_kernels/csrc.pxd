@@ -3,11 +3,85 @@
 from libc.stdint cimport uint64_t, int64_t, int32_t, int8_t, uint8_t
 
 cdef extern from "fastnn.h" nogil:
-    enum:
-        FNN_N_SUMS
+    # Every id set of csrc/, member by member: the one place Cython (and, through
+    # fastnn._kernels._core's IntEnums, Python) learns the numbers.  C (fnn_common.h,
+    # fnn_net.h, fnn_norm.h, fnn_optim.h) assigns them; tests/test_enums.py holds this
+    # list equal to the headers.
+    enum:  # activations (fnn_common.h)
+        FNN_ACT_LINEAR
+        FNN_ACT_SIGMOID
+        FNN_ACT_TANH
+        FNN_ACT_RELU
+        FNN_ACT_SOFTMAX
+        FNN_ACT_STEP
+        FNN_ACT_SIGN
+        FNN_ACT_LEAKY_RELU
+        FNN_ACT_ELU
+        FNN_ACT_SELU
+        FNN_ACT_GELU
+        FNN_ACT_SOFTPLUS
+        FNN_ACT_SWISH
+        FNN_ACT_RELU_KERAS
         FNN_N_ACTS
+    enum:  # losses (fnn_common.h)
+        FNN_LOSS_MSE
+        FNN_LOSS_BCE
+        FNN_LOSS_CCE
+        FNN_LOSS_SPARSE_CCE
+        FNN_LOSS_MAE
+        FNN_LOSS_HUBER
+        FNN_LOSS_LOG_COSH
+        FNN_LOSS_POISSON
+        FNN_LOSS_KLD
+        FNN_LOSS_HINGE
+        FNN_LOSS_SQUARED_HINGE
         FNN_N_LOSSES
+    enum:  # accuracy kinds (fnn_common.h)
+        FNN_ACC_NONE
+        FNN_ACC_BINARY
+        FNN_ACC_CATEGORICAL
+        FNN_ACC_SPARSE
+        FNN_N_ACCS
+    enum:  # slots of the metric sums (fnn_common.h)
+        FNN_SUM_LOSS
+        FNN_SUM_ACC
+        FNN_SUM_MAE
+        FNN_SUM_MSE
+        FNN_SUM_ACC_PLAIN
+        FNN_SUM_MAE_PLAIN
+        FNN_SUM_MSE_PLAIN
+        FNN_N_SUMS
+    enum:  # optimizers (fnn_common.h)
+        FNN_OPT_SGD
+        FNN_OPT_RMSPROP
+        FNN_OPT_ADAM
+        FNN_OPT_ADAMW
+        FNN_OPT_ADAGRAD
+        FNN_OPT_NADAM
+        FNN_OPT_ADAMAX
         FNN_N_OPTS
+    enum:  # learning-rate schedules (fnn_optim.h)
+        FNN_SCHED_NONE
+        FNN_SCHED_EXPONENTIAL
+        FNN_SCHED_INVERSE_TIME
+        FNN_SCHED_PIECEWISE
+        FNN_SCHED_POLYNOMIAL
+        FNN_SCHED_COSINE
+        FNN_N_SCHEDS
+    enum:  # stage kinds (fnn_net.h)
+        FNN_STAGE_DENSE
+        FNN_STAGE_BATCHNORM
+        FNN_STAGE_LAYERNORM
+        FNN_STAGE_STANDARDIZE
+        FNN_STAGE_UNITNORM
+        FNN_N_STAGES
+    enum:  # noise kinds (fnn_norm.h)
+        FNN_NOISE_DROPOUT
+        FNN_NOISE_GAUSSIAN
+        FNN_NOISE_GAUSSIAN_DROPOUT
+        FNN_NOISE_ALPHA_DROPOUT
+        FNN_N_NOISE_KINDS
+        FNN_MAX_NOISE
     ctypedef void (*fnn_sgemm_t)(char *, char *, int *, int *, int *, float *, float *,
                                  int *, float *, int *, float *, float *, int *)
     ctypedef void (*fnn_dgemm_t)(char *, char *, int *, int *, int *, double *, double *,
@@ -35,16 +109,10 @@ cdef extern from "fastnn.h" nogil:
         const double *s_bounds
         const double *s_values
 
-    enum:
-        FNN_MAX_NOISE
-        FNN_N_STAGES
-        FNN_STAGE_DENSE
-        FNN_STAGE_BATCHNORM
-        FNN_STAGE_STANDARDIZE
     ctypedef struct fnn_noise:
         int n
-        int kind[4]
-        double rate[4]
+        int kind[FNN_MAX_NOISE]
+        double rate[FNN_MAX_NOISE]
 
     ctypedef struct fnn_layer:
         Py_ssize_t n_in, n_out
