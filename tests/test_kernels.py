@@ -210,17 +210,18 @@ def test_losses(dtype, loss, act, fused, B, k, seed):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("acc", [0, 1, 2, 3])
+@pytest.mark.parametrize("acc", list(_core.AccuracyKind))
 @given(B=rows, k=st.integers(1, 5), seed=st.integers(0, 2**31))
 def test_metrics(dtype, acc, B, k, seed):
     rng = np.random.default_rng(seed)
     Act = rng.random((B, k)).astype(dtype)
-    if acc == 3:
+    sparse = acc == _core.AccuracyKind.SPARSE
+    if sparse:
         Y = rng.integers(0, k, (B, 1)).astype(dtype)
     else:
         Y = rng.random((B, k)).round().astype(dtype)
-    got = _core.metrics_kernel(acc, acc != 3, Act, Y)
-    np.testing.assert_allclose(got, ref.metrics(acc, acc != 3, Act, Y), rtol=1e-12, atol=1e-6)
+    got = _core.metrics_kernel(acc, not sparse, Act, Y)
+    np.testing.assert_allclose(got, ref.metrics(acc, not sparse, Act, Y), rtol=1e-12, atol=1e-6)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -153,13 +153,10 @@ def test_noise_layers_with_a_fixed_draw():
 
 def twin_layers(model):
     layers = []
-    for layer, spec in zip(model._stages, model._plan_specs()):
-        n_in, n_out, act, w_off, b_off, kl1, kl2, bl1, bl2 = spec[:9]
-        kind, s_off, eps = (spec[11], spec[12], spec[13]) if len(spec) > 11 else (0, -1, 0)
-        layers.append(dict(n_in=n_in, n_out=n_out, act=act, w_off=w_off, b_off=b_off,
-                           kernel_l1=kl1, kernel_l2=kl2, bias_l1=bl1, bias_l2=bl2,
-                           kind=kind, s_off=s_off, epsilon=eps,
-                           frozen=not layer.trainable))
+    fields = ("n_in", "n_out", "act", "w_off", "b_off", "kernel_l1", "kernel_l2", "bias_l1",
+              "bias_l2", "kind", "s_off", "epsilon")
+    for layer, spec in zip(model._stages, model._plan_specs()):  # _core.LayerSpec, by name
+        layers.append({**{k: getattr(spec, k) for k in fields}, "frozen": not layer.trainable})
     return layers
 
 

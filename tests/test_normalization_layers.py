@@ -203,6 +203,9 @@ def test_noise_is_identity_in_predict_and_evaluate_and_reproducible():
     assert other.fit(X, y, epochs=2, batch_size=16, verbose=0).history["loss"] != ha
 
 
+NK = _core.NoiseKind
+
+
 def draw(spec, n=200_000, seed=1):
     state = np.zeros(4, np.uint64)
     _core.rng_seed(state, seed, 2)
@@ -215,14 +218,14 @@ def test_noise_distributions():
     """Moments within 6 standard errors (n = 200 000 draws: a false alarm has
     probability ~1e-9)."""
     n = 200_000
-    M, N = draw([(2, 0.3)])  # GaussianNoise(0.3): x + N(0, 0.09)
+    M, N = draw([(NK.GAUSSIAN, 0.3)])  # GaussianNoise(0.3): x + N(0, 0.09)
     assert np.all(M == 1) and abs(N.mean()) < 6 * 0.3 / math.sqrt(n)
     assert abs(N.std() - 0.3) < 6 * 0.3 / math.sqrt(2 * n)
-    M, N = draw([(3, 0.2)])  # GaussianDropout(0.2): x · N(1, 0.25)
+    M, N = draw([(NK.GAUSSIAN_DROPOUT, 0.2)])  # GaussianDropout(0.2): x · N(1, 0.25)
     assert np.all(N == 0) and abs(M.mean() - 1) < 6 * 0.5 / math.sqrt(n)
     assert abs(M.std() - 0.5) < 6 * 0.5 / math.sqrt(2 * n)
     rate = 0.3
-    M, N = draw([(4, rate)])  # AlphaDropout: Keras 3's affine map of the kept mask
+    M, N = draw([(NK.ALPHA_DROPOUT, rate)])  # AlphaDropout: Keras 3's affine map of the kept mask
     keep = (M != 0).astype(float)
     assert abs(keep.mean() - (1 - rate)) < 6 * math.sqrt(rate * (1 - rate) / n)
     x = np.random.default_rng(2).standard_normal(n)
@@ -232,7 +235,7 @@ def test_noise_distributions():
     out = x * M + N
     assert abs(out.mean()) < 0.02 and abs(out.var() - 1) < 0.03
     # a chain composes: dropout then gaussian noise = (x·m1)·1 + c2
-    M, N = draw([(1, 0.5), (2, 0.1)])
+    M, N = draw([(NK.DROPOUT, 0.5), (NK.GAUSSIAN, 0.1)])
     assert set(np.unique(M)) == {0.0, 2.0} and abs(N.std() - 0.1) < 0.01
 
 

@@ -61,21 +61,22 @@ class QuantizedModel:
         self.name = model.name
         self.input_dim = model._input_dim
         self._input_shape = model._input_shape
-        layers: list[tuple[Any, ...]] = []
+        layers: list[_core.Int8Layer] = []
         self._onnx_parts: list[tuple[Any, ...]] = []
         for layer in self._source._dense:
             w = layer.get_weights()
             wq, ws = quantize_kernel(w[0])
             Wp, wsum = _core.int8_pack(wq)
             bias = np.ascontiguousarray(w[1], np.float32) if layer.use_bias else None
-            layers.append((wq.shape[0], wq.shape[1], layer._act, Wp, wsum, ws, bias))
+            layers.append(_core.Int8Layer(n_in=wq.shape[0], n_out=wq.shape[1], act=layer._act,
+                                          packed=Wp, col_sums=wsum, scales=ws, bias=bias))
             self._onnx_parts.append((layer, wq, ws, bias))
-        self._layers: tuple[tuple[Any, ...], ...] = tuple(layers)
+        self._layers: tuple[_core.Int8Layer, ...] = tuple(layers)
 
     @property
     def units(self) -> int:
         """Outputs of the last layer."""
-        return int(self._layers[-1][1])
+        return int(self._layers[-1].n_out)
 
     def predict(self, x: ArrayLike, verbose: int = 0) -> np.ndarray:
         """Outputs for the rows of `x` (n, n_features) (or (n, *input_shape)), float32."""

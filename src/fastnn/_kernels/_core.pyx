@@ -737,10 +737,16 @@ def int8_pack(wq):
     return Wp, ws
 
 
+Int8Layer = namedtuple("Int8Layer", "n_in n_out act packed col_sums scales bias")
+Int8Layer.__doc__ = """One layer of an int8 network: n_in (K) inputs, n_out (N) outputs,
+act (ActivationId), packed (int8_pack's int32 words), col_sums (its int32 column sums),
+scales (float32, one per output) and bias (float32 or None)."""
+
+
 def int8_predict(tuple layers, X, str kernel="auto"):
     """Outputs of an int8 network for float32 rows X (n, K0), in chunks of 1024 rows.
-    layers: tuples (K, N, act_id, Wp, wsum, wscale, bias or None) as made by
-    fastnn/quantization.py (checked here: shapes chain, arrays sized and typed)."""
+    layers: Int8Layer tuples as made by fastnn/quantization.py (checked here: shapes
+    chain, arrays sized and typed)."""
     cdef int mode = _int8_mode() if kernel == "auto" else (
         FNN_INT8_PORTABLE if kernel == "portable" else FNN_INT8_VNNI)
     if kernel not in ("auto", "portable", "avx512_vnni"):
@@ -756,7 +762,11 @@ def int8_predict(tuple layers, X, str kernel="auto"):
         raise ValueError("int8_predict: no layer")
     prev = X.shape[1]
     for l in range(L):
-        K, N, act, Wp, wsum, wsc, b = layers[l]
+        if not isinstance(layers[l], Int8Layer):
+            raise TypeError(f"int8_predict: layer {l} must be an Int8Layer")
+        K, N, act = layers[l].n_in, layers[l].n_out, layers[l].act
+        Wp, wsum, wsc, b = (layers[l].packed, layers[l].col_sums, layers[l].scales,
+                            layers[l].bias)
         if K != prev or not (1 <= K < 65536) or N < 1:
             raise ValueError(f"int8_predict: layer {l} takes {K} inputs (1 to 65535), "
                              f"gets {prev}")
@@ -787,7 +797,9 @@ def int8_predict(tuple layers, X, str kernel="auto"):
         B = min(cap, n - start)
         inp = <const float *>cnp.PyArray_DATA(<cnp.ndarray>X) + start * k0
         for l in range(L):
-            K_, N_, act_, Wp, wsum, wsc, b = layers[l]
+            K_, N_, act_ = layers[l].n_in, layers[l].n_out, layers[l].act
+            Wp, wsum, wsc, b = (layers[l].packed, layers[l].col_sums, layers[l].scales,
+                                layers[l].bias)
             if l == L - 1:
                 z = <float *>cnp.PyArray_DATA(out) + start * n_last
             else:
