@@ -8,13 +8,28 @@ against finite differences (tests/test_gradients.py).
 """
 from __future__ import annotations
 
-from typing import Any
+import functools
+import importlib
+from typing import Any, Callable
 
 import numpy as np
 
-from . import activations as act_ids
-from . import losses as L
-from ._kernels._core import N_SUMS, AccuracyKind, StageKind, SumSlot
+
+class _Ids:
+    """A module whose ids (the C's, from fastnn._kernels._core) are read when a twin
+    runs, not when this module is imported: it imports without the compiled extension
+    (tests/test_errors.py), and only the twins that take an id need one."""
+
+    def __init__(self, module: str) -> None:
+        self._module = module
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(importlib.import_module(self._module, __package__), name)
+
+
+act_ids = _Ids(".activations")  # activations.RELU, ...
+L = _Ids(".losses")             # losses.MSE, ..., FUSED_PAIRS
+core = _Ids("._kernels._core")  # AccuracyKind, StageKind, SumSlot, N_SUMS
 
 PROB_EPS = 1e-7
 
@@ -49,9 +64,9 @@ def act_forward(act: int, Z: np.ndarray) -> np.ndarray:
     if act in (act_ids.STEP, act_ids.SIGN):  # NaN stays NaN
         low = Z.dtype.type(0) if act == act_ids.STEP else -one
         return np.where(Z >= 0, one, np.where(Z < 0, low, Z))
-    if act in _SMOOTH:
+    if act in _smooth():
         with np.errstate(over="ignore", under="ignore"):
-            return _SMOOTH[act][0](Z.astype(np.float64)).astype(Z.dtype)
+            return _smooth()[act][0](Z.astype(np.float64)).astype(Z.dtype)
     return Z.copy()
 
 
@@ -69,21 +84,29 @@ def _erf(z: np.ndarray) -> np.ndarray:
     return erf(z)
 
 
-# activation id -> (f(z), f'(z)), in float64
-_SMOOTH = {
-    act_ids.LEAKY_RELU: (lambda z: np.where(z < 0, 0.2 * z, z),
-                   lambda z: np.where(z >= 0, 1.0, np.where(z < 0, 0.2, z))),
-    act_ids.ELU: (lambda z: np.where(z > 0, z, np.expm1(np.minimum(z, 0))),
-            lambda z: np.where(z > 0, 1.0, np.exp(np.minimum(z, 0)) + 0 * z)),
-    act_ids.SELU: (lambda z: SELU_SCALE * np.where(z > 0, z, SELU_ALPHA * np.expm1(np.minimum(z, 0))),
-             lambda z: np.where(z > 0, SELU_SCALE,
-                                SELU_SCALE * SELU_ALPHA * np.exp(np.minimum(z, 0)) + 0 * z)),
-    act_ids.GELU: (lambda z: 0.5 * z * (1 + _erf(z / np.sqrt(2))),
-             lambda z: 0.5 * (1 + _erf(z / np.sqrt(2))) + z * np.exp(-0.5 * z * z)
-             / np.sqrt(2 * np.pi)),
-    act_ids.SOFTPLUS: (lambda z: np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z))), _sigma),
-    act_ids.SWISH: (lambda z: z * _sigma(z), lambda z: _sigma(z) + z * _sigma(z) * (1 - _sigma(z))),
-}
+_Elementwise = tuple[Callable[..., np.ndarray], Callable[..., np.ndarray]]
+
+
+@functools.cache
+def _smooth() -> dict[int, _Elementwise]:
+    """activation id -> (f(z), f'(z)), in float64"""
+    return {
+        act_ids.LEAKY_RELU: (lambda z: np.where(z < 0, 0.2 * z, z),
+                             lambda z: np.where(z >= 0, 1.0, np.where(z < 0, 0.2, z))),
+        act_ids.ELU: (lambda z: np.where(z > 0, z, np.expm1(np.minimum(z, 0))),
+                      lambda z: np.where(z > 0, 1.0, np.exp(np.minimum(z, 0)) + 0 * z)),
+        act_ids.SELU: (lambda z: SELU_SCALE * np.where(z > 0, z, SELU_ALPHA
+                                                       * np.expm1(np.minimum(z, 0))),
+                       lambda z: np.where(z > 0, SELU_SCALE,
+                                          SELU_SCALE * SELU_ALPHA * np.exp(np.minimum(z, 0))
+                                          + 0 * z)),
+        act_ids.GELU: (lambda z: 0.5 * z * (1 + _erf(z / np.sqrt(2))),
+                       lambda z: 0.5 * (1 + _erf(z / np.sqrt(2))) + z * np.exp(-0.5 * z * z)
+                       / np.sqrt(2 * np.pi)),
+        act_ids.SOFTPLUS: (lambda z: np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z))), _sigma),
+        act_ids.SWISH: (lambda z: z * _sigma(z),
+                        lambda z: _sigma(z) + z * _sigma(z) * (1 - _sigma(z))),
+    }
 
 
 def act_backward(act: int, Z: np.ndarray, A: np.ndarray, G: np.ndarray) -> np.ndarray:
@@ -101,9 +124,10 @@ def act_backward(act: int, Z: np.ndarray, A: np.ndarray, G: np.ndarray) -> np.nd
         return A * (G - s)
     if act in (act_ids.STEP, act_ids.SIGN):
         return np.where(np.isnan(Z), Z, 0).astype(G.dtype)
-    if act in _SMOOTH:
+    if act in _smooth():
         with np.errstate(over="ignore", under="ignore"):
-            return (G.astype(np.float64) * _SMOOTH[act][1](Z.astype(np.float64))).astype(G.dtype)
+            dz = _smooth()[act][1](Z.astype(np.float64))
+            return (G.astype(np.float64) * dz).astype(G.dtype)
     return G.copy()
 
 
@@ -112,18 +136,22 @@ def _hinge_margin(a: np.ndarray, y: np.ndarray) -> np.ndarray:
     return np.maximum(1 - y * a, 0)
 
 
-# loss id -> (g(a, y), g'(a, y)) per element, in float64 (see fastnn/losses.py)
-_ELEMENTWISE_LOSSES = {
-    L.MAE: (lambda a, y: np.abs(a - y), lambda a, y: np.sign(a - y)),
-    L.HUBER: (lambda a, y: np.where(np.abs(a - y) <= 1, 0.5 * (a - y) ** 2, np.abs(a - y) - 0.5),
-              lambda a, y: np.clip(a - y, -1, 1)),
-    L.LOG_COSH: (lambda a, y: np.abs(a - y) + np.log1p(np.exp(-2 * np.abs(a - y))) - np.log(2),
-                 lambda a, y: np.tanh(a - y)),
-    L.POISSON: (lambda a, y: a - y * np.log(a + PROB_EPS), lambda a, y: 1 - y / (a + PROB_EPS)),
-    L.HINGE: (_hinge_margin, lambda a, y: np.where(1 - y * a > 0, -y, 0.0)),
-    L.SQUARED_HINGE: (lambda a, y: _hinge_margin(a, y) ** 2,
-                      lambda a, y: -2 * y * _hinge_margin(a, y)),
-}
+@functools.cache
+def _elementwise_losses() -> dict[int, _Elementwise]:
+    """loss id -> (g(a, y), g'(a, y)) per element, in float64 (see fastnn/losses.py)"""
+    return {
+        L.MAE: (lambda a, y: np.abs(a - y), lambda a, y: np.sign(a - y)),
+        L.HUBER: (lambda a, y: np.where(np.abs(a - y) <= 1, 0.5 * (a - y) ** 2,
+                                        np.abs(a - y) - 0.5),
+                  lambda a, y: np.clip(a - y, -1, 1)),
+        L.LOG_COSH: (lambda a, y: np.abs(a - y) + np.log1p(np.exp(-2 * np.abs(a - y)))
+                     - np.log(2), lambda a, y: np.tanh(a - y)),
+        L.POISSON: (lambda a, y: a - y * np.log(a + PROB_EPS),
+                    lambda a, y: 1 - y / (a + PROB_EPS)),
+        L.HINGE: (_hinge_margin, lambda a, y: np.where(1 - y * a > 0, -y, 0.0)),
+        L.SQUARED_HINGE: (lambda a, y: _hinge_margin(a, y) ** 2,
+                          lambda a, y: -2 * y * _hinge_margin(a, y)),
+    }
 
 
 def _clip_prob(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -154,8 +182,8 @@ def loss(loss_id: int, fused: bool, Z: np.ndarray, A: np.ndarray, Y: np.ndarray
         ac, inside = _clip_prob(A)
         ell = -(Y64 * np.log(ac) + (1 - Y64) * np.log(1 - ac)).mean(axis=1)
         delta = np.where(inside, (ac - Y64) / (ac * (1 - ac)), 0) / (B * k)
-    elif loss_id in _ELEMENTWISE_LOSSES:
-        g, dg = _ELEMENTWISE_LOSSES[loss_id]
+    elif loss_id in _elementwise_losses():
+        g, dg = _elementwise_losses()[loss_id]
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             ell = g(A64, Y64).mean(axis=1)
             delta = dg(A64, Y64) / (B * k)
@@ -181,17 +209,17 @@ def loss(loss_id: int, fused: bool, Z: np.ndarray, A: np.ndarray, Y: np.ndarray
 
 def metrics(acc: int, want_err: bool, A: np.ndarray, Y: np.ndarray) -> np.ndarray:
     """Sums over rows: [0, accuracy, mae, mse]."""
-    sums = np.zeros(N_SUMS)  # the metrics kernel fills ACC, MAE and MSE
-    if acc == AccuracyKind.BINARY:
-        sums[SumSlot.ACC] = ((A > 0.5) == (Y > 0.5)).mean(axis=1).sum()
-    elif acc == AccuracyKind.CATEGORICAL:
-        sums[SumSlot.ACC] = (A.argmax(axis=1) == Y.argmax(axis=1)).sum()
-    elif acc == AccuracyKind.SPARSE:
-        sums[SumSlot.ACC] = (A.argmax(axis=1) == Y[:, 0].astype(int)).sum()
+    sums = np.zeros(core.N_SUMS)  # the metrics kernel fills ACC, MAE and MSE
+    if acc == core.AccuracyKind.BINARY:
+        sums[core.SumSlot.ACC] = ((A > 0.5) == (Y > 0.5)).mean(axis=1).sum()
+    elif acc == core.AccuracyKind.CATEGORICAL:
+        sums[core.SumSlot.ACC] = (A.argmax(axis=1) == Y.argmax(axis=1)).sum()
+    elif acc == core.AccuracyKind.SPARSE:
+        sums[core.SumSlot.ACC] = (A.argmax(axis=1) == Y[:, 0].astype(int)).sum()
     if want_err:
         e = A.astype(np.float64) - Y
-        sums[SumSlot.MAE] = np.abs(e).mean(axis=1).sum()
-        sums[SumSlot.MSE] = (e ** 2).mean(axis=1).sum()
+        sums[core.SumSlot.MAE] = np.abs(e).mean(axis=1).sum()
+        sums[core.SumSlot.MSE] = (e ** 2).mean(axis=1).sum()
     return sums
 
 
@@ -327,7 +355,7 @@ def net_loss_grad(layers: list[dict[str, Any]], params: np.ndarray, X: np.ndarra
 
 def _is_norm(lay: dict[str, Any]) -> bool:
     """A normalization stage (fastnn/_reference_norm.py), not a dense one."""
-    return bool(lay.get("kind", StageKind.DENSE) != StageKind.DENSE)
+    return bool(lay.get("kind", core.StageKind.DENSE) != core.StageKind.DENSE)
 
 
 def _norm_stage_forward(lay: dict[str, Any], params: np.ndarray, a: np.ndarray
@@ -342,12 +370,12 @@ def _norm_stage_forward(lay: dict[str, Any], params: np.ndarray, a: np.ndarray
     b = params[lay["b_off"]:lay["b_off"] + n] if lay["b_off"] >= 0 else None
     s = lay.get("s_off", -1)
     stats = (params[s:s + n], params[s + n:s + 2 * n]) if s >= 0 else (None, None)
-    if kind == StageKind.BATCHNORM:
+    if kind == core.StageKind.BATCHNORM:
         fixed = stats if lay.get("frozen") else (None, None)
         return RN.norm_forward(a, g, b, lay["epsilon"], 0, *fixed)
-    if kind == StageKind.LAYERNORM:
+    if kind == core.StageKind.LAYERNORM:
         return RN.norm_forward(a, g, b, lay["epsilon"], 1)
-    if kind == StageKind.STANDARDIZE:
+    if kind == core.StageKind.STANDARDIZE:
         return RN.standardize_forward(a, *stats), stats[1]
     return RN.unitnorm_forward(a), None
 
@@ -357,9 +385,9 @@ def _norm_stage_backward(lay: dict[str, Any], delta: np.ndarray, a: np.ndarray, 
     """(dX, dγ, dβ) of :func:`_norm_stage_forward`."""
     from . import _reference_norm as RN
 
-    if lay["kind"] in (StageKind.BATCHNORM, StageKind.LAYERNORM):
+    if lay["kind"] in (core.StageKind.BATCHNORM, core.StageKind.LAYERNORM):
         return RN.norm_backward(delta, cache)
-    if lay["kind"] == StageKind.STANDARDIZE:
+    if lay["kind"] == core.StageKind.STANDARDIZE:
         return RN.standardize_backward(delta, cache), None, None
     return RN.unitnorm_backward(a, delta), None, None
 
