@@ -132,6 +132,9 @@ typedef struct {
     int split;
     int threads;
     struct fnn_pool *pool;
+    /* under bf16: this layer's W (K = n_in × N = n_out) and Wᵀ packed whole by
+     * fnn_bf16_pack_full in that mode (fnn_net_bf16_pack), or NULL: packed per call */
+    const uint32_t *bf16_w, *bf16_wt;
 } fnn_blas;
 
 /* memcpy of a short row (a batch row of a narrow input, a bias): a call into libc

@@ -261,6 +261,11 @@ void FNN_(fnn_dense_forward)(const fnn_blas *blas, ptrdiff_t B, ptrdiff_t n_in,
     }
     if ((n_in > 2 || bf16) && B * n_in * n_out >= blas->small_gemm) {
         /* Z := 1·X·W + 1·Z   (Z holds the broadcast bias) */
+        if (bf16 && blas->bf16_w) { /* W packed once for the whole call or step */
+            fnn_gemm_bf16_packed(blas->bf16, 0, B, n_out, n_in, 1.0f, (const float *)X, n_in,
+                                 blas->bf16_w, 1.0f, (float *)Z, n_out);
+            return;
+        }
         FNN_(fnn_gemm_rm)(blas, 0, 0, B, n_out, n_in, (FNN_T)1, X, n_in, W, n_out,
                           (FNN_T)1, Z, n_out);
         return;
@@ -361,6 +366,11 @@ void FNN_(fnn_dense_backward_input)(const fnn_blas *blas, ptrdiff_t B, ptrdiff_t
 {
     /* ∂C/∂X = δ·Wᵀ over B rows of a batch of layer_B rows (the path follows layer_B) */
     if (FNN_(backward_gemm)(blas, layer_B, n_in, n_out)) {
+        if (sizeof(FNN_T) == sizeof(float) && blas->bf16 != FNN_BF16_OFF && blas->bf16_wt) {
+            fnn_gemm_bf16_packed(blas->bf16, 0, B, n_in, n_out, 1.0f, (const float *)delta,
+                                 n_out, blas->bf16_wt, 0.0f, (float *)dX, n_in);
+            return;
+        }
         FNN_(fnn_gemm_rm)(blas, 0, 1, B, n_in, n_out, (FNN_T)1, delta, n_out, W, n_out,
                           (FNN_T)0, dX, n_in);
         return;

@@ -71,9 +71,33 @@ static void fnn_bf16_block_emulated(ptrdiff_t mn, ptrdiff_t nn, ptrdiff_t pn, fl
     }
 }
 
-void fnn_gemm_bf16(int mode, int tA, int tB, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
-                   float alpha, const float *A, ptrdiff_t lda, const float *B,
-                   ptrdiff_t ldb, float beta, float *C, ptrdiff_t ldc)
+ptrdiff_t fnn_bf16_packed_words(ptrdiff_t K, ptrdiff_t N)
+{
+    return (K + 1) / 2 * ((N + FNN_BF16_NR - 1) / FNN_BF16_NR * FNN_BF16_NR);
+}
+
+void fnn_bf16_pack_full(int mode, int tB, const float *B, ptrdiff_t ldb, ptrdiff_t K,
+                        ptrdiff_t N, uint32_t *Bp)
+{
+    const ptrdiff_t P = (K + 1) / 2;
+    for (ptrdiff_t n0 = 0; n0 < N; n0 += FNN_BF16_NR) {
+        uint32_t *panel = Bp + n0 * P; /* (n0 / NR)·P·NR words before this panel */
+        for (ptrdiff_t p0 = 0; p0 < P; p0 += FNN_BF16_KC) {
+            const ptrdiff_t pn = P - p0 < FNN_BF16_KC ? P - p0 : FNN_BF16_KC;
+            if (mode == FNN_BF16_AVX512)
+                fnn_bf16_pack_b_avx512(tB, B, ldb, K, N, p0, pn, n0, panel + p0 * FNN_BF16_NR);
+            else
+                fnn_bf16_pack_b(tB, B, ldb, K, N, p0, pn, n0, panel + p0 * FNN_BF16_NR);
+        }
+    }
+}
+
+/* The blocking of fnn_gemm_bf16.h over op(B) given as B (packed here, one panel of a
+ * K block at a time, once per row block) or as Bp (packed before: read in place). */
+static void fnn_bf16_drive(int mode, int tA, int tB, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
+                           float alpha, const float *A, ptrdiff_t lda, const float *B,
+                           ptrdiff_t ldb, const uint32_t *Bp, float beta, float *C,
+                           ptrdiff_t ldc)
 {
     FNN_ASSERT(M >= 0 && N >= 0 && K >= 0);
     FNN_ASSERT(mode == FNN_BF16_EMULATED || mode == FNN_BF16_AVX512);
@@ -98,16 +122,31 @@ void fnn_gemm_bf16(int mode, int tA, int tB, ptrdiff_t M, ptrdiff_t N, ptrdiff_t
             for (ptrdiff_t n0 = 0; n0 < N; n0 += FNN_BF16_NR) {
                 const ptrdiff_t nn = N - n0 < FNN_BF16_NR ? N - n0 : FNN_BF16_NR;
                 float *c = C + m0 * ldc + n0;
-                if (native) {
-                    fnn_bf16_pack_b_avx512(tB, B, ldb, K, N, p0, pn, n0, Bblk);
-                    fnn_bf16_block_avx512(mn, nn, pn, alpha, Ablk, ars, acs, Bblk, beta,
+                const uint32_t *bw = Bblk;
+                if (Bp) bw = Bp + n0 * P + p0 * FNN_BF16_NR; /* fnn_bf16_pack_full's layout */
+                else if (native) fnn_bf16_pack_b_avx512(tB, B, ldb, K, N, p0, pn, n0, Bblk);
+                else fnn_bf16_pack_b(tB, B, ldb, K, N, p0, pn, n0, Bblk);
+                if (native)
+                    fnn_bf16_block_avx512(mn, nn, pn, alpha, Ablk, ars, acs, bw, beta,
                                           p0 == 0, c, ldc);
-                } else {
-                    fnn_bf16_pack_b(tB, B, ldb, K, N, p0, pn, n0, Bblk);
-                    fnn_bf16_block_emulated(mn, nn, pn, alpha, Ablk, ars, acs, Bblk, beta,
+                else
+                    fnn_bf16_block_emulated(mn, nn, pn, alpha, Ablk, ars, acs, bw, beta,
                                             p0 == 0, c, ldc);
-                }
             }
         }
     }
+}
+
+void fnn_gemm_bf16(int mode, int tA, int tB, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
+                   float alpha, const float *A, ptrdiff_t lda, const float *B,
+                   ptrdiff_t ldb, float beta, float *C, ptrdiff_t ldc)
+{
+    fnn_bf16_drive(mode, tA, tB, M, N, K, alpha, A, lda, B, ldb, NULL, beta, C, ldc);
+}
+
+void fnn_gemm_bf16_packed(int mode, int tA, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
+                          float alpha, const float *A, ptrdiff_t lda, const uint32_t *Bp,
+                          float beta, float *C, ptrdiff_t ldc)
+{
+    fnn_bf16_drive(mode, tA, 0, M, N, K, alpha, A, lda, NULL, 0, Bp, beta, C, ldc);
 }

@@ -8,7 +8,8 @@
  * A product of two bfloat16 numbers is exact in float32 (8 + 8 significant bits),
  * so the only roundings are those of the inputs and of each float32 addition.
  * The operands are packed per call, block by block into buffers on the stack (48
- * KiB), into pairs along K (one 32-bit word holds the bfloat16 of elements k = 2p
+ * KiB) — or op(B) once, whole, into the caller's buffer (fnn_bf16_pack_full: a
+ * layer's W or Wᵀ, packed once per weight change, fnn_net.h) — into pairs along K (one 32-bit word holds the bfloat16 of elements k = 2p
  * and 2p + 1: the layout of AVX512-BF16's vdpbf16ps).
  *
  * Modes (fnn_blas.bf16): FNN_BF16_EMULATED runs portable C that follows
@@ -53,6 +54,20 @@ int fnn_have_avx512_bf16(void);
 void fnn_gemm_bf16(int mode, int tA, int tB, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
                    float alpha, const float *A, ptrdiff_t lda, const float *B,
                    ptrdiff_t ldb, float beta, float *C, ptrdiff_t ldc);
+
+/* op(B) given packed whole: words of fnn_bf16_pack_full for a K×N op(B) */
+ptrdiff_t fnn_bf16_packed_words(ptrdiff_t K, ptrdiff_t N);
+/* Bp (64-byte aligned, fnn_bf16_packed_words(K, N) words) := op(B) packed as the
+ * blocks below read it: panel after panel of NR columns, each ⌈K/2⌉ pairs deep (word
+ * (p, n) at Bp[(n − n % NR)·⌈K/2⌉ + p·NR + n % NR]), so a K block of a panel is the
+ * Bblk the per-call packing would make, bit for bit */
+void fnn_bf16_pack_full(int mode, int tB, const float *B, ptrdiff_t ldb, ptrdiff_t K,
+                        ptrdiff_t N, uint32_t *Bp);
+/* fnn_gemm_bf16 with op(B) from fnn_bf16_pack_full (made in the same mode): the same
+ * sums in the same order, so the same bits */
+void fnn_gemm_bf16_packed(int mode, int tA, ptrdiff_t M, ptrdiff_t N, ptrdiff_t K,
+                          float alpha, const float *A, ptrdiff_t lda, const uint32_t *Bp,
+                          float beta, float *C, ptrdiff_t ldc);
 
 /* Blocking, shared by fnn_gemm_bf16.c and fnn_gemm_bf16_avx512.c: K in blocks of
  * KC pairs; within one, rows in blocks of MC (their pairs packed into a 32 KiB

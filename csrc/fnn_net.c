@@ -22,6 +22,7 @@
 #include "fnn_losses.h"
 #include "fnn_regularize.h"
 #include "fnn_dropout.h"
+#include "fnn_gemm_bf16.h"
 
 ptrdiff_t fnn_net_layout(fnn_net *net)
 {
@@ -56,14 +57,45 @@ ptrdiff_t fnn_net_layout(fnn_net *net)
         }
     }
     net->ws_y = u; u += net->y_cols;
+    ptrdiff_t pk = 0; /* multiples of 32 words: each region stays 64-byte aligned */
+    for (ptrdiff_t l = 0; l < net->n_layers; l++) {
+        fnn_layer *L = &net->layers[l];
+        L->pk_w = L->pk_wt = -1;
+        if (!L->bf16 || L->kind != FNN_STAGE_DENSE) continue;
+        L->pk_w = pk; pk += fnn_bf16_packed_words(L->n_in, L->n_out);
+        if (l > 0) { L->pk_wt = pk; pk += fnn_bf16_packed_words(L->n_out, L->n_in); }
+    }
+    net->bf16_pack_words = pk;
     net->max_width = widest;
     net->ws_units = u;
     return u;
 }
 
+void fnn_net_bf16_pack(const fnn_net *net, const float *P)
+{
+    const int mode = net->blas.bf16;
+    if (!net->bf16_pack || mode == FNN_BF16_OFF) return;
+    for (ptrdiff_t l = 0; l < net->n_layers; l++) {
+        const fnn_layer *L = &net->layers[l];
+        const float *W = P + L->w_off; /* n_in × n_out, row-major */
+        if (L->pk_w >= 0) /* op(B) = W: K = n_in, N = n_out */
+            fnn_bf16_pack_full(mode, 0, W, L->n_out, L->n_in, L->n_out,
+                               net->bf16_pack + L->pk_w);
+        if (L->pk_wt >= 0) /* op(B) = Wᵀ: K = n_out, N = n_in */
+            fnn_bf16_pack_full(mode, 1, W, L->n_out, L->n_out, L->n_in,
+                               net->bf16_pack + L->pk_wt);
+    }
+}
+
 #define FNN_TEMPLATE_FILE "fnn_net.c"
 #include "fnn_instantiate.h"
 #else
+
+/* the call's packed bfloat16 weights from P (fnn_net.h, bf16_pack); float32 only */
+static inline void FNN_(pack_weights)(const fnn_net *net, const FNN_T *P)
+{
+    if (sizeof(FNN_T) == sizeof(float)) fnn_net_bf16_pack(net, (const float *)P);
+}
 
 /* 1 when the gradient reaches the update as the backward pass leaves it: no penalty
  * gradient added after it and no clipping (then its size can be measured piece by
@@ -299,6 +331,7 @@ double FNN_(fnn_net_loss_grad)(const fnn_net *net, const FNN_T *P, FNN_T *G, FNN
                                ptrdiff_t cap, ptrdiff_t B, const FNN_T *X,
                                const FNN_T *Y, uint64_t *rng, double *sums)
 {
+    FNN_(pack_weights)(net, P);
     return FNN_(loss_grad_rows)(net, P, G, ws, cap, B, X, NULL, Y, rng, sums);
 }
 
@@ -410,6 +443,7 @@ int FNN_(fnn_net_train)(const fnn_net *net, fnn_optim *opt, FNN_T *P, FNN_T *G,
         double t0 = 0;
         const fnn_net *step = net;
         fnn_net wide_net;
+        FNN_(pack_weights)(net, P); /* W changed at the last step's update */
         if (net->threads > 1) { /* fastnn's threads (fnn_net_par.h); without the pool
                                    (another thread's fit holds it) the same split on one
                                    thread: the same bits */
@@ -468,6 +502,7 @@ void FNN_(fnn_net_evaluate)(const fnn_net *net, const FNN_T *P, FNN_T *ws, ptrdi
     const ptrdiff_t n0 = net->layers[0].n_in, ky = net->y_cols;
     const fnn_layer *Lo = &net->layers[net->n_layers - 1];
     double data = 0;
+    FNN_(pack_weights)(net, P);
     for (ptrdiff_t start = 0; start < n; start += cap) {
         const ptrdiff_t B = n - start < cap ? n - start : cap;
         const FNN_T *y = Y + start * ky;
@@ -505,6 +540,7 @@ static void FNN_(predict_rows)(const fnn_net *net, const FNN_T *P, FNN_T *ws2,
 void FNN_(fnn_net_predict)(const fnn_net *net, const FNN_T *P, FNN_T *ws2, ptrdiff_t cap,
                            const FNN_T *X, ptrdiff_t n, FNN_T *out)
 {
+    FNN_(pack_weights)(net, P);
     FNN_(predict_rows)(net, P, ws2, cap, X, 0, n, out);
 }
 
@@ -534,6 +570,7 @@ void FNN_(fnn_net_predict_par)(const fnn_net *net, fnn_pool *pool, int threads,
     FNN_(par_predict) c = {net, P, X, ws, out, n, R, 2 * R * net->max_width};
     const int all = !pool || threads < 2 ? 0 : adapt ? fnn_adapt_choose(adapt) : 1;
     const double t0 = fnn_now();
+    FNN_(pack_weights)(net, P); /* once, then read by every thread */
     fnn_pool_run_w(pool, all ? threads : 1, FNN_(par_predict_rows), &c, (n + R - 1) / R);
     if (pool && threads >= 2 && adapt) fnn_adapt_record(adapt, all, (fnn_now() - t0) / (double)n);
 }

@@ -70,6 +70,10 @@ typedef struct {
                                  bfloat16 inputs, in the mode net->blas.bf16 names
                                  (fnn_gemm_bf16.h); a sparse first layer's CSR products
                                  (fnn_net_sparse.h) stay float32 */
+    /* set by fnn_net_layout: words of net->bf16_pack holding W and Wᵀ packed
+       (fnn_gemm_bf16.h), −1 when not a mixed_bfloat16 dense stage (no Wᵀ for layer 0,
+       whose input gradient is never made) */
+    ptrdiff_t pk_w, pk_wt;
     /* set by fnn_net_layout: offsets into ws, in units of cap elements; ws_xh (x̂) and
        ws_st (statistics: 3·n_out units for batch norm, 2 for layer norm, 1 for unit
        norm), ws_n (the noise's added term) are −1 when unused */
@@ -108,7 +112,17 @@ typedef struct {
        it must be a dense stage, with no input noise (Python and _core's _input
        refuse the rest; FNN_ASSERT in a debug build). */
     const fnn_csr *sparse_x;
+    /* The weight-packing workspace of one call (the caller allocates it, 64-byte
+       aligned, bf16_pack_words words, and sets it in its copy of the plan; NULL: every
+       product packs W per call, as fnn_gemm_bf16 does).  Each entry point that runs
+       the layers fills it from P first (fnn_net_bf16_pack): train once per step,
+       before the step's forward (the optimizer changed W), loss_grad, evaluate,
+       predict and predict_par once per call; then the forward (every row block, every
+       thread) and the input gradient read it.  Not shared between calls, so two calls
+       on one plan may run at once. */
+    uint32_t *bf16_pack;
     /* set by fnn_net_layout */
+    ptrdiff_t bf16_pack_words;
     ptrdiff_t ws_x, ws_xm, ws_xd, ws_xn, ws_y, ws_units, max_width;
 } fnn_net;
 
@@ -117,9 +131,18 @@ typedef struct {
 static inline fnn_blas fnn_layer_blas(const fnn_net *net, const fnn_layer *L)
 {
     fnn_blas b = net->blas;
+    b.bf16_w = b.bf16_wt = NULL;
     if (!L->bf16) b.bf16 = 0;
+    else if (net->bf16_pack && b.bf16) {
+        if (L->pk_w >= 0) b.bf16_w = net->bf16_pack + L->pk_w;
+        if (L->pk_wt >= 0) b.bf16_wt = net->bf16_pack + L->pk_wt;
+    }
     return b;
 }
+
+/* net->bf16_pack := W and Wᵀ of every mixed_bfloat16 dense stage, from P, in the mode
+ * net->blas.bf16 (nothing when that is off or the buffer NULL) */
+void fnn_net_bf16_pack(const fnn_net *net, const float *P);
 
 /* Computes the workspace offsets; returns ws_units. */
 ptrdiff_t fnn_net_layout(fnn_net *net);

@@ -92,6 +92,47 @@ def test_native_and_emulation_give_the_same_bits(M, N, K, tA, tB):
     np.testing.assert_array_equal(out["emulated"], out["avx512_bf16"])
 
 
+@pytest.mark.parametrize("kernel", KERNELS)
+@pytest.mark.parametrize("M,N,K,tA,tB", SHAPES + [(200, 70, 600, 0, 1), (150, 300, 257, 1, 0)])
+def test_weights_packed_once_give_the_bits_of_per_call_packing(kernel, M, N, K, tA, tB):
+    # a layer's W (and Wᵀ) packed once per weight change and read by every row block
+    # (csrc/fnn_gemm_bf16.h, fnn_bf16_pack_full) must be the words the per-call
+    # packing makes: same sums, same order, same bits; several row and K blocks here
+    rng = np.random.default_rng(M + 3 * N + 7 * K)
+    A = rng.standard_normal((K, M) if tA else (M, K)).astype(np.float32)
+    B = rng.standard_normal((N, K) if tB else (K, N)).astype(np.float32)
+    B.flat[::13] = 1e-39  # subnormal: zero in both packings
+    C0 = rng.standard_normal((M, N)).astype(np.float32)
+    Bp = _core.pack_bf16(B, bool(tB), kernel)
+    for alpha, beta in ((1.0, 0.0), (0.5, -2.0)):
+        C1, C2 = C0.copy(), C0.copy()
+        _core.gemm_kernel(A, B, C1, bool(tA), bool(tB), alpha, beta, kernel)
+        _core.gemm_kernel(A, B, C2, bool(tA), bool(tB), alpha, beta, kernel, packed=Bp)
+        np.testing.assert_array_equal(C1, C2)
+
+
+def test_packed_operand_errors():
+    rng = np.random.default_rng(1)
+    A = rng.standard_normal((5, 40)).astype(np.float32)
+    B = rng.standard_normal((40, 9)).astype(np.float32)
+    C = np.zeros((5, 9), np.float32)
+    Bp = _core.pack_bf16(B, False, "emulated")
+    with pytest.raises(ValueError, match="packed must be what pack_bf16 made"):
+        _core.gemm_kernel(A, B, C, kernel="emulated", packed=Bp[:-3])  # wrong length
+    with pytest.raises(ValueError, match="packed must be what pack_bf16 made"):
+        # the same K and N packed from Bᵀ: its tag says tB, not this call's B
+        _core.gemm_kernel(A, B, C, kernel="emulated",
+                          packed=_core.pack_bf16(B.T.copy(), True, "emulated"))
+    with pytest.raises(ValueError, match="packed is for the bfloat16 kernels"):
+        _core.gemm_kernel(A, B, C, kernel="sgemm", packed=Bp)
+    with pytest.raises(ValueError, match="kernel must be"):
+        _core.pack_bf16(B, False, "amx")
+    with pytest.raises(TypeError, match="float32"):
+        _core.pack_bf16(B.astype(np.float64))
+    with pytest.raises(ValueError, match="empty or too large"):
+        _core.pack_bf16(np.zeros((0, 3), np.float32))
+
+
 def test_sgemm_kernel_is_float32_and_errors():
     rng = np.random.default_rng(0)
     A = rng.standard_normal((20, 30)).astype(np.float32)
@@ -188,6 +229,20 @@ def test_predict_uses_bf16_products(digits):
     np.testing.assert_allclose(m.predict(X[:300]), ref, atol=1e-5)
     outs = m.get_layer_outputs(X[:300])
     np.testing.assert_allclose(outs[-1], m.predict(X[:300]), atol=1e-6)
+
+
+def test_predict_with_weights_packed_once_gives_the_bits_of_small_calls(digits):
+    # predict on more rows than one row block of the kernel packs each W once for the
+    # call (_core._attach_bf16_pack); calls of <= 64 rows pack W per product: the same
+    # words, so the same outputs bit for bit; on one thread and split over two
+    X, _ = digits
+    m = _digits_model("mixed_bfloat16")
+    m.build((None, 64))
+    whole = m.predict(X[:700])
+    parts = np.concatenate([m.predict(X[i:i + 50]) for i in range(0, 700, 50)])
+    np.testing.assert_array_equal(whole, parts)
+    with fastnn.num_threads(2):
+        np.testing.assert_array_equal(m.predict(X[:700]), whole)
 
 
 def test_save_load_and_resume_exactly(digits, tmp_path):

@@ -288,6 +288,7 @@ cdef fnn_blas _make_blas(Py_ssize_t small_gemm):
     blas.dgemv = _dgemv
     blas.small_gemm = small_gemm
     blas.bf16 = FNN_BF16_OFF
+    blas.bf16_w = blas.bf16_wt = NULL
     return blas
 
 
@@ -313,11 +314,12 @@ def bf16_kernel():
 
 
 def gemm_kernel(A, B, C, bint tA=False, bint tB=False, float alpha=1.0,
-                float beta=0.0, str kernel="auto"):
+                float beta=0.0, str kernel="auto", packed=None):
     """C := alpha·op(A)·op(B) + beta·C on float32 C-contiguous 2-D arrays, for tests
     and benchmarks: kernel "sgemm" (the float32 BLAS every product uses), or with A
     and B rounded to bfloat16: "auto" (as mixed_bfloat16 now), "emulated",
-    "avx512_bf16"."""
+    "avx512_bf16".  packed: None (B packed by the product, block by block), or the
+    uint32 array pack_bf16(B, tB, kernel) returned (a layer's W packed once)."""
     cdef int mode = FNN_BF16_OFF
     if kernel == "sgemm":
         pass
@@ -352,8 +354,66 @@ def gemm_kernel(A, B, C, bint tA=False, bint tB=False, float alpha=1.0,
     cdef Py_ssize_t lda = max(A.shape[1], 1), ldb = max(B.shape[1], 1), ldc = max(N, 1)
     cdef fnn_blas blas = _make_blas(0)
     blas.bf16 = mode
+    cdef const uint32_t *pk = NULL
+    if packed is not None:
+        if mode == FNN_BF16_OFF:
+            raise ValueError("gemm_kernel: packed is for the bfloat16 kernels")
+        if (not isinstance(packed, np.ndarray) or packed.dtype != np.uint32
+                or packed.shape != (fnn_bf16_packed_words(K, N) + 16,)
+                or packed.ctypes.data % 4 or packed[-1] != _pack_tag(mode, tB, K, N)):
+            raise ValueError("gemm_kernel: packed must be what pack_bf16 made of this B, "
+                             "tB and kernel")
+        pk = _aligned64(<const uint32_t *>cnp.PyArray_DATA(<cnp.ndarray>packed))
+        if pk - <const uint32_t *>cnp.PyArray_DATA(<cnp.ndarray>packed) != packed[-2]:
+            raise ValueError("gemm_kernel: packed was copied to another alignment; "
+                             "pack B again")
     with nogil:
-        fnn_gemm_rm_f32(&blas, tA, tB, M, N, K, alpha, pa, lda, pb, ldb, beta, pc, ldc)
+        if pk != NULL:
+            fnn_gemm_bf16_packed(mode, tA, M, N, K, alpha, pa, lda, pk, beta, pc, ldc)
+        else:
+            fnn_gemm_rm_f32(&blas, tA, tB, M, N, K, alpha, pa, lda, pb, ldb, beta, pc, ldc)
+
+
+cdef inline const uint32_t *_aligned64(const uint32_t *p) noexcept:
+    return <const uint32_t *>((<size_t>p + 63) & ~(<size_t>63))
+
+
+cdef inline uint32_t _pack_tag(int mode, bint tB, Py_ssize_t K, Py_ssize_t N) noexcept:
+    return <uint32_t>((mode * 2 + tB) * 1000003 + K * 7919 + N) & 0xffffffffu
+
+
+def pack_bf16(B, bint tB=False, str kernel="auto"):
+    """op(B) packed whole for gemm_kernel(..., packed=): what a mixed_bfloat16 layer
+    does to W (and Wᵀ) once per weight change (csrc/fnn_gemm_bf16.h,
+    fnn_bf16_pack_full); for tests and benchmarks.  The last word tags the shape, tB
+    and kernel it was made for."""
+    cdef int mode
+    if kernel == "auto":
+        mode = _bf16_mode(True)
+    elif kernel == "emulated":
+        mode = FNN_BF16_EMULATED
+    elif kernel == "avx512_bf16" and _HAVE_BF16:
+        mode = FNN_BF16_AVX512
+    else:
+        raise ValueError(f"pack_bf16: kernel must be 'auto', 'emulated' or 'avx512_bf16' "
+                         f"(on a CPU with AVX512_BF16), received {kernel!r}")
+    if not isinstance(B, np.ndarray) or B.dtype != np.float32 or B.ndim != 2 \
+            or not B.flags.c_contiguous:
+        raise TypeError("pack_bf16: B must be a C-contiguous 2-D float32 array")
+    cdef Py_ssize_t K = B.shape[1] if tB else B.shape[0]
+    cdef Py_ssize_t N = B.shape[0] if tB else B.shape[1]
+    if K < 1 or N < 1 or K * N >= 2**31:
+        raise ValueError(f"pack_bf16: B of shape {B.shape} is empty or too large")
+    cdef Py_ssize_t words = fnn_bf16_packed_words(K, N)
+    out = np.zeros(words + 16, np.uint32)  # room to align (numpy: <= 12 words), offset, tag
+    cdef const float *pb = <const float *>cnp.PyArray_DATA(<cnp.ndarray>B)
+    cdef uint32_t *po = <uint32_t *>_aligned64(<const uint32_t *>cnp.PyArray_DATA(<cnp.ndarray>out))
+    cdef Py_ssize_t ldb = B.shape[1]
+    with nogil:
+        fnn_bf16_pack_full(mode, tB, pb, ldb, K, N, po)
+    out[-2] = po - <uint32_t *>cnp.PyArray_DATA(<cnp.ndarray>out)  # words skipped to align
+    out[-1] = _pack_tag(mode, tB, K, N)
+    return out
 
 
 cdef cnp.ndarray _array(object arr, str name, int typenum, str dtype_name, bint writable):
@@ -638,7 +698,8 @@ cdef class Net:
                                          kernel_l2=spec.kernel_l2, bias_l1=spec.bias_l1,
                                          bias_l2=spec.bias_l2,
                                          noise=_make_noise(spec.noise, l == n - 1),
-                                         frozen=spec.frozen, bf16=spec.bf16, ws_z=0, ws_a=0,
+                                         frozen=spec.frozen, bf16=spec.bf16, pk_w=-1, pk_wt=-1,
+                                         ws_z=0, ws_a=0,
                                          ws_d=0, ws_m=0, ws_ad=0, ws_n=0, ws_xh=0, ws_st=0)
         self.c.input_noise = _make_noise(input_noise, False)
         if not (0 <= loss < FNN_N_LOSSES) or not (0 <= acc < FNN_N_ACCS):
@@ -705,7 +766,22 @@ cdef inline fnn_net _call_plan(Net net, const fnn_csr *csr) noexcept:
     _sync_bf16(net)
     cdef fnn_net c = net.c
     c.sparse_x = csr
+    c.bf16_pack = NULL
     return c
+
+
+cdef void *_attach_bf16_pack(fnn_net *c, Py_ssize_t rows) except? NULL:
+    """Allocates this call's packed-weights workspace (csrc/fnn_net.h, bf16_pack) and
+    sets it in the call's plan `c`; returns the block to free() after the call, or NULL
+    when none is needed: not mixed_bfloat16, or `rows` within one row block of the
+    bf16 kernel (W would be packed once per product anyway)."""
+    if c.blas.bf16 == FNN_BF16_OFF or c.bf16_pack_words == 0 or rows <= FNN_BF16_MC:
+        return NULL
+    cdef void *raw = malloc(<size_t>c.bf16_pack_words * 4 + 64)
+    if raw == NULL:
+        raise MemoryError()
+    c.bf16_pack = <uint32_t *>((<size_t>raw + 63) & ~(<size_t>63))
+    return raw
 
 
 # ---- int8 inference (csrc/fnn_quant.h; fastnn/quantization.py) ----------------
@@ -900,6 +976,8 @@ def train(Net net not None, opt, P, G, S1, S2, ws, Py_ssize_t cap, X, Y, order,
     cdef const fnn_kernels *k = _K
     cdef unsigned int fpenv
     cdef fnn_pool *pool = NULL
+    # a step of more than one row block, or one whose input gradient is a product
+    cdef void *pack = _attach_bf16_pack(&c, max(batch, FNN_BF16_MC + 1))
     with nogil:
         fpenv = fnn_ftz_enter()  # subnormals flushed to zero while training (fnn_fpenv.h)
         pool = fnn_pool_acquire(threads)  # NULL: one thread (or another fit holds it)
@@ -916,6 +994,7 @@ def train(Net net not None, opt, P, G, S1, S2, ws, Py_ssize_t cap, X, Y, order,
                                      <const float *>py, po, n_order, batch, r, ps, &n_done)
         fnn_pool_release(pool)
         fnn_ftz_leave(fpenv)
+    free(pack)
     return status, n_done, o.iterations
 
 
@@ -937,14 +1016,16 @@ def loss_grad(Net net not None, P, G, ws, Py_ssize_t cap, X, Y, rng, sums):
     _check_sparse_labels(net, py, B)
     cdef uint64_t *r = NULL if rng is None else _rng(rng)
     cdef const fnn_kernels *k = _K
-    _sync_bf16(net)
+    cdef fnn_net c = _call_plan(net, NULL)
+    cdef void *pack = _attach_bf16_pack(&c, FNN_BF16_MC + 1)
     with nogil:
         if d:
-            cost = k.net_loss_grad_f64(&net.c, <const double *>pp, <double *>pg, <double *>pw,
+            cost = k.net_loss_grad_f64(&c, <const double *>pp, <double *>pg, <double *>pw,
                                        cap, B, <const double *>px, <const double *>py, r, ps)
         else:
-            cost = k.net_loss_grad_f32(&net.c, <const float *>pp, <float *>pg, <float *>pw,
+            cost = k.net_loss_grad_f32(&c, <const float *>pp, <float *>pg, <float *>pw,
                                        cap, B, <const float *>px, <const float *>py, r, ps)
+    free(pack)
     return cost
 
 
@@ -965,6 +1046,7 @@ def evaluate(Net net not None, P, ws, Py_ssize_t cap, X, Y, sums):
                           False, True)
     _check_sparse_labels(net, py, n)
     cdef const fnn_kernels *k = _K
+    cdef void *pack = _attach_bf16_pack(&c, n)
     with nogil:
         if d:
             k.net_evaluate_f64(&c, <const double *>pp, <double *>pw, cap,
@@ -972,6 +1054,7 @@ def evaluate(Net net not None, P, ws, Py_ssize_t cap, X, Y, sums):
         else:
             k.net_evaluate_f32(&c, <const float *>pp, <float *>pw, cap,
                                <const float *>px, <const float *>py, n, ps)
+    free(pack)
 
 
 cdef enum:
@@ -1089,11 +1172,19 @@ cdef cnp.ndarray _predict_core(Net net, const void *pp, const void *px, Py_ssize
             raise MemoryError()
     cdef void *po = cnp.PyArray_DATA(out)
     cdef const fnn_kernels *k = _K
+    cdef void *pack
+    try:
+        pack = _attach_bf16_pack(&c, n)
+    except MemoryError:
+        if w != <void *>stack:
+            free(w)
+        raise
     if n * net.n_params < SMALL_WORK:  # under ~1 µs: releasing the GIL would cost more
         _predict_rows(&c, pp, w, cap, px, n, po, d, k)
     else:
         with nogil:
             _predict_rows(&c, pp, w, cap, px, n, po, d, k)
+    free(pack)
     if w != <void *>stack:
         free(w)
     _warn_if_not_finite(po, n * net.n_out, d)
@@ -1155,6 +1246,12 @@ def predict_threads(Net net not None, P, X, int threads):
     cdef void *po = cnp.PyArray_DATA(out)
     cdef const fnn_kernels *k = _K
     cdef fnn_pool *pool
+    cdef void *pack
+    try:
+        pack = _attach_bf16_pack(&c, n)
+    except MemoryError:
+        free(w)
+        raise
     with nogil:
         pool = fnn_pool_acquire(threads)  # NULL: another thread's loop holds it
         if d:
@@ -1166,6 +1263,7 @@ def predict_threads(Net net not None, P, X, int threads):
                                   <const float *>pp, <float *>w, R, <const float *>px, n,
                                   <float *>po)
         fnn_pool_release(pool)
+    free(pack)
     free(w)
     _warn_if_not_finite(po, n * net.n_out, d)
     return out

@@ -1,6 +1,6 @@
 # csrc.pxd — the one mirror of the C kernels' prototypes (csrc/fastnn.h).
 # Preconditions are documented in the C headers; callers in .pyx check them.
-from libc.stdint cimport uint64_t, int64_t, int32_t, int8_t, uint8_t
+from libc.stdint cimport uint64_t, uint32_t, int64_t, int32_t, int8_t, uint8_t
 
 cdef extern from "fastnn.h" nogil:
     # Every id set of csrc/, member by member: the one place Cython (and, through
@@ -97,6 +97,8 @@ cdef extern from "fastnn.h" nogil:
         fnn_dgemv_t dgemv
         Py_ssize_t small_gemm
         int bf16
+        const uint32_t *bf16_w
+        const uint32_t *bf16_wt
 
     ctypedef struct fnn_optim:
         int kind
@@ -124,6 +126,7 @@ cdef extern from "fastnn.h" nogil:
         fnn_noise noise
         int frozen
         int bf16
+        Py_ssize_t pk_w, pk_wt
         Py_ssize_t ws_z, ws_a, ws_d, ws_m, ws_ad, ws_n, ws_xh, ws_st
 
     ctypedef struct fnn_csr:
@@ -144,6 +147,8 @@ cdef extern from "fastnn.h" nogil:
         int threads
         fnn_adapt *adapt
         const fnn_csr *sparse_x
+        uint32_t *bf16_pack
+        Py_ssize_t bf16_pack_words
         Py_ssize_t ws_x, ws_xm, ws_xd, ws_xn, ws_y, ws_units, max_width
 
     Py_ssize_t fnn_net_layout(fnn_net *net)
@@ -153,6 +158,7 @@ cdef extern from "fastnn.h" nogil:
         FNN_BF16_OFF
         FNN_BF16_EMULATED
         FNN_BF16_AVX512
+        FNN_BF16_MC
     # int8 dense inference (fnn_quant.h)
     enum:
         FNN_INT8_PORTABLE
@@ -173,6 +179,12 @@ cdef extern from "fastnn.h" nogil:
     void fnn_gemm_bf16(int mode, int tA, int tB, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
                        float alpha, const float *A, Py_ssize_t lda, const float *B,
                        Py_ssize_t ldb, float beta, float *C, Py_ssize_t ldc)
+    Py_ssize_t fnn_bf16_packed_words(Py_ssize_t K, Py_ssize_t N)
+    void fnn_bf16_pack_full(int mode, int tB, const float *B, Py_ssize_t ldb, Py_ssize_t K,
+                            Py_ssize_t N, uint32_t *Bp)
+    void fnn_gemm_bf16_packed(int mode, int tA, Py_ssize_t M, Py_ssize_t N, Py_ssize_t K,
+                              float alpha, const float *A, Py_ssize_t lda, const uint32_t *Bp,
+                              float beta, float *C, Py_ssize_t ldc)
 
     # fastnn's threads (fnn_pool.h)
     ctypedef struct fnn_pool:
