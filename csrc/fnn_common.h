@@ -135,6 +135,8 @@ typedef struct {
     /* under bf16: this layer's W (K = n_in × N = n_out) and Wᵀ packed whole by
      * fnn_bf16_pack_full in that mode (fnn_net_bf16_pack), or NULL: packed per call */
     const uint32_t *bf16_w, *bf16_wt;
+    /* under bf16: δ of the weight gradient packed whole (fnn_net_bf16_delta), or NULL */
+    const uint32_t *bf16_d;
 } fnn_blas;
 
 /* memcpy of a short row (a batch row of a narrow input, a bias): a call into libc

@@ -329,6 +329,11 @@ void FNN_(fnn_dense_backward_weights)(const fnn_blas *blas, ptrdiff_t B, ptrdiff
     /* rows i0..i1 of ∂C/∂W = Xᵀ·δ */
     FNN_ASSERT(0 <= i0 && i0 <= i1 && i1 <= n_in);
     if (FNN_(backward_gemm)(blas, B, n_in, n_out)) {
+        if (sizeof(FNN_T) == sizeof(float) && blas->bf16 != FNN_BF16_OFF && blas->bf16_d) {
+            fnn_gemm_bf16_packed(blas->bf16, 1, i1 - i0, n_out, B, 1.0f, (const float *)X + i0,
+                                 n_in, blas->bf16_d, 0.0f, (float *)dW + i0 * n_out, n_out);
+            return;
+        }
         FNN_(fnn_gemm_rm)(blas, 1, 0, i1 - i0, n_out, B, (FNN_T)1, X + i0, n_in, delta, n_out,
                           (FNN_T)0, dW + i0 * n_out, n_out);
         return;

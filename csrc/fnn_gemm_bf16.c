@@ -113,13 +113,18 @@ static void fnn_bf16_drive(int mode, int tA, int tB, ptrdiff_t M, ptrdiff_t N, p
     const int native = mode == FNN_BF16_AVX512;
     const ptrdiff_t P = (K + 1) / 2;
     const ptrdiff_t ars = tA ? 1 : FNN_BF16_KC, acs = tA ? FNN_BF16_MC : 1;
+    /* columns in groups of NC: a K block of a group's packed panels (128 KiB) stays
+     * in L2 while every row block reads it; A's row block is packed once per group */
+    const ptrdiff_t NC = Bp ? FNN_BF16_NC : N;
     for (ptrdiff_t p0 = 0; p0 < P; p0 += FNN_BF16_KC) {
         const ptrdiff_t pn = P - p0 < FNN_BF16_KC ? P - p0 : FNN_BF16_KC;
+        for (ptrdiff_t g0 = 0; g0 < N; g0 += NC)
         for (ptrdiff_t m0 = 0; m0 < M; m0 += FNN_BF16_MC) {
             const ptrdiff_t mn = M - m0 < FNN_BF16_MC ? M - m0 : FNN_BF16_MC;
+            const ptrdiff_t g1 = N - g0 < NC ? N : g0 + NC;
             if (native) fnn_bf16_pack_a_avx512(tA, A, lda, K, m0, mn, p0, pn, Ablk);
             else fnn_bf16_pack_a(tA, A, lda, K, m0, mn, p0, pn, Ablk);
-            for (ptrdiff_t n0 = 0; n0 < N; n0 += FNN_BF16_NR) {
+            for (ptrdiff_t n0 = g0; n0 < g1; n0 += FNN_BF16_NR) {
                 const ptrdiff_t nn = N - n0 < FNN_BF16_NR ? N - n0 : FNN_BF16_NR;
                 float *c = C + m0 * ldc + n0;
                 const uint32_t *bw = Bblk;

@@ -70,7 +70,7 @@ void fnn_gemm_bf16_packed(int mode, int tA, ptrdiff_t M, ptrdiff_t N, ptrdiff_t 
                           float beta, float *C, ptrdiff_t ldc);
 
 /* Blocking, shared by fnn_gemm_bf16.c and fnn_gemm_bf16_avx512.c: K in blocks of
- * KC pairs; within one, rows in blocks of MC (their pairs packed into a 32 KiB
+ * KC pairs; within one (op(B) packed whole: and a group of NC columns), rows in blocks of MC (their pairs packed into a 32 KiB
  * stack buffer); within one, columns in panels of NR (the panel's pairs packed into
  * another 16 KiB: B is packed once per row block, ⌈M/MC⌉ times in all); then tiles
  * of MR rows.  Each tile sums its KC pairs from zero in float32, then C := alpha·sum
@@ -80,6 +80,8 @@ void fnn_gemm_bf16_packed(int mode, int tA, ptrdiff_t M, ptrdiff_t N, ptrdiff_t 
 #define FNN_BF16_MR 8   /* rows per tile */
 #define FNN_BF16_MC 64  /* rows per block */
 #define FNN_BF16_KC 128 /* pairs of K per block */
+#define FNN_BF16_NC 256 /* columns per group when op(B) comes packed whole: a K block
+                           of a group is KC·NC words = 128 KiB, kept in L2 */
 
 /* Ablk := pairs p0 .. p0+pn of rows m0 .. m0+mn of op(A): word (m, p) at
  * Ablk[m·KC + p] (A), or Ablk[p·MC + m] (Aᵀ: pairs of stored rows, contiguous in m) */

@@ -71,6 +71,24 @@ ptrdiff_t fnn_net_layout(fnn_net *net)
     return u;
 }
 
+ptrdiff_t fnn_net_bf16_delta_words(const fnn_net *net, ptrdiff_t cap)
+{
+    ptrdiff_t words = 0;
+    for (ptrdiff_t l = 0; l < net->n_layers; l++)
+        if (net->layers[l].pk_w >= 0) words += fnn_bf16_packed_words(cap, net->layers[l].n_out);
+    return words;
+}
+
+uint32_t *fnn_net_bf16_delta(const fnn_net *net, ptrdiff_t l, ptrdiff_t cap)
+{
+    if (!net->bf16_pack || net->blas.bf16 == FNN_BF16_OFF || net->layers[l].pk_w < 0)
+        return NULL;
+    ptrdiff_t off = net->bf16_pack_words;
+    for (ptrdiff_t j = 0; j < l; j++)
+        if (net->layers[j].pk_w >= 0) off += fnn_bf16_packed_words(cap, net->layers[j].n_out);
+    return net->bf16_pack + off;
+}
+
 void fnn_net_bf16_pack(const fnn_net *net, const float *P)
 {
     const int mode = net->blas.bf16;
@@ -95,6 +113,22 @@ void fnn_net_bf16_pack(const fnn_net *net, const float *P)
 static inline void FNN_(pack_weights)(const fnn_net *net, const FNN_T *P)
 {
     if (sizeof(FNN_T) == sizeof(float)) fnn_net_bf16_pack(net, (const float *)P);
+}
+
+/* The B of layer l's weight gradient, δ (B rows × n_out), packed whole into its region
+ * of net->bf16_pack and set in lb (when the layer is mixed and the product is one);
+ * float32 only.  Run before the rows of that product are split between threads. */
+static inline void FNN_(pack_delta)(const fnn_net *net, ptrdiff_t l, ptrdiff_t cap,
+                                    ptrdiff_t B, const FNN_T *delta, fnn_blas *lb)
+{
+    const fnn_layer *L = &net->layers[l];
+    if (sizeof(FNN_T) != sizeof(float) || L->kind != FNN_STAGE_DENSE || !L->bf16 ||
+        B * L->n_in * L->n_out < lb->small_gemm)
+        return;
+    uint32_t *dp = fnn_net_bf16_delta(net, l, cap);
+    if (!dp) return;
+    fnn_bf16_pack_full(lb->bf16, 0, (const float *)delta, L->n_out, B, L->n_out, dp);
+    lb->bf16_d = dp;
 }
 
 /* 1 when the gradient reaches the update as the backward pass leaves it: no penalty

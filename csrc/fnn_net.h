@@ -131,7 +131,7 @@ typedef struct {
 static inline fnn_blas fnn_layer_blas(const fnn_net *net, const fnn_layer *L)
 {
     fnn_blas b = net->blas;
-    b.bf16_w = b.bf16_wt = NULL;
+    b.bf16_w = b.bf16_wt = b.bf16_d = NULL;
     if (!L->bf16) b.bf16 = 0;
     else if (net->bf16_pack && b.bf16) {
         if (L->pk_w >= 0) b.bf16_w = net->bf16_pack + L->pk_w;
@@ -139,6 +139,13 @@ static inline fnn_blas fnn_layer_blas(const fnn_net *net, const fnn_layer *L)
     }
     return b;
 }
+
+/* Training adds, after the bf16_pack_words of the weights, one region per
+ * mixed_bfloat16 dense stage for its δ (cap rows × n_out) packed whole, the B of its
+ * weight gradient a[l−1]ᵀ·δ[l] (so every row block of that product reads it instead
+ * of packing it again): words of all of them, and layer l's (NULL if none). */
+ptrdiff_t fnn_net_bf16_delta_words(const fnn_net *net, ptrdiff_t cap);
+uint32_t *fnn_net_bf16_delta(const fnn_net *net, ptrdiff_t l, ptrdiff_t cap);
 
 /* net->bf16_pack := W and Wᵀ of every mixed_bfloat16 dense stage, from P, in the mode
  * net->blas.bf16 (nothing when that is off or the buffer NULL) */

@@ -29,6 +29,7 @@
 #define FNN_PAR_CHUNKS 16     /* at most this many row chunks per step */
 #define FNN_PAR_MIN_ROWS 64   /* and at least this many rows per chunk */
 #define FNN_PAR_ITEMS 256     /* weight-gradient blocks per step */
+#define FNN_PAR_PACKED 64     /* layers whose δ may be packed whole per step */
 #define FNN_PAR_BLOCK_MACS ((ptrdiff_t)1 << 23)  /* multiply-adds per block, at least */
 
 typedef struct {
@@ -52,6 +53,9 @@ typedef struct {
        statistics; sqdev: the squared deviations of batch norm `stat`'s input */
     ptrdiff_t from, to, stat, low;
     int gather, sqdev;
+    /* per layer: its δ packed for the weight gradient (fnn_net_bf16_delta), or NULL;
+       layers from FNN_PAR_PACKED on pack theirs per product */
+    const uint32_t *delta_pack[FNN_PAR_PACKED];
 } FNN_(par_step);
 
 static int FNN_(batch_stats)(const fnn_layer *L)
@@ -256,7 +260,8 @@ static void FNN_(par_weights)(void *vs, ptrdiff_t i)
         FNN_(sparse_backward_weights)(s->net->sparse_x, s->order, 0, s->B, L->n_in, L->n_out,
                                       delta, s->G + L->w_off);
     else {
-        const fnn_blas lb = fnn_layer_blas(s->net, L);
+        fnn_blas lb = fnn_layer_blas(s->net, L);
+        lb.bf16_d = l < FNN_PAR_PACKED ? s->delta_pack[l] : NULL; /* packed before the items */
         FNN_(fnn_dense_backward_weights)(&lb, s->B, L->n_in, L->n_out,
                                          FNN_(par_input)(s, l), delta, i0, s->item_i1[i],
                                          s->G + L->w_off);
@@ -345,6 +350,12 @@ static double FNN_(par_loss_grad)(const fnn_net *net, int threads, const FNN_T *
     FNN_(zero_fixed)(net, G);
     double bn_gmax;
     FNN_(par_phase1)(&s, threads, chunks, &bn_gmax);
+    for (ptrdiff_t l = 0; l < net->n_layers && l < FNN_PAR_PACKED; l++) {
+        fnn_blas lb = fnn_layer_blas(net, &net->layers[l]);
+        if (l > 0 || !net->sparse_x)
+            FNN_(pack_delta)(net, l, cap, B, ws + cap * net->layers[l].ws_d, &lb);
+        s.delta_pack[l] = lb.bf16_d;
+    }
     fnn_pool_run(net->pool, threads, FNN_(par_weights), &s, s.n_items);
     double data = 0;
     for (ptrdiff_t c = 0; c < chunks; c++) {

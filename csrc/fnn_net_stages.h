@@ -100,7 +100,8 @@ static void FNN_(stage_backward)(const fnn_net *net, const fnn_layer *L, const F
 {
     const FNN_T *d = ws + cap * L->ws_d;
     if (L->kind == FNN_STAGE_DENSE) {
-        const fnn_blas lb = fnn_layer_blas(net, L); /* bfloat16 inputs when mixed */
+        fnn_blas lb = fnn_layer_blas(net, L); /* bfloat16 inputs when mixed */
+        FNN_(pack_delta)(net, L - net->layers, cap, B, d, &lb);
         FNN_(fnn_dense_backward)(&lb, B, L->n_in, L->n_out, in, d, P + L->w_off,
                                  G + L->w_off, L->b_off >= 0 ? G + L->b_off : NULL, dprev);
         return;

@@ -649,6 +649,8 @@ cdef class Net:
     cdef public object params
     cdef public StateGuard guard
     cdef readonly bint mixed  # a layer is mixed_bfloat16 (fnn_layer.bf16)
+    cdef void *pack_raw  # fit's packed bf16 weights and δ (_attach_bf16_pack)
+    cdef size_t pack_bytes
 
     def __cinit__(self, layers, input_noise, *, int loss, bint fused, int acc,
                   bint want_err, Py_ssize_t y_cols, Py_ssize_t n_params, bint is64,
@@ -732,6 +734,7 @@ cdef class Net:
 
     def __dealloc__(self):
         free(self.c.layers)
+        free(self.pack_raw)
 
 
 cdef fnn_noise _make_noise(spec, bint last) except *:
@@ -770,18 +773,36 @@ cdef inline fnn_net _call_plan(Net net, const fnn_csr *csr) noexcept:
     return c
 
 
-cdef void *_attach_bf16_pack(fnn_net *c, Py_ssize_t rows) except? NULL:
-    """Allocates this call's packed-weights workspace (csrc/fnn_net.h, bf16_pack) and
-    sets it in the call's plan `c`; returns the block to free() after the call, or NULL
-    when none is needed: not mixed_bfloat16, or `rows` within one row block of the
-    bf16 kernel (W would be packed once per product anyway)."""
+cdef void *_attach_bf16_pack(fnn_net *c, Py_ssize_t rows, Py_ssize_t cap=0,
+                             Net owner=None) except? NULL:
+    """Sets this call's packed-weights workspace (csrc/fnn_net.h, bf16_pack) in the
+    call's plan `c`: the weights, and with cap > 0 the δ regions of a training call's
+    cap rows.  owner given (a fit: one writer at a time, fastnn/_state.py): the Net's
+    own buffer, kept across calls (grown when needed), and NULL is returned; else a
+    block the caller free()s after the call, or NULL when none is needed: not
+    mixed_bfloat16, or `rows` within one row block of the bf16 kernel (W would be
+    packed once per product anyway)."""
     if c.blas.bf16 == FNN_BF16_OFF or c.bf16_pack_words == 0 or rows <= FNN_BF16_MC:
         return NULL
-    cdef void *raw = malloc(<size_t>c.bf16_pack_words * 4 + 64)
-    if raw == NULL:
-        raise MemoryError()
+    cdef size_t need = (<size_t>c.bf16_pack_words
+                        + <size_t>(fnn_net_bf16_delta_words(c, cap) if cap > 0 else 0)) * 4 + 64
+    cdef void *raw
+    if owner is not None:
+        if owner.pack_bytes < need:
+            free(owner.pack_raw)
+            owner.pack_raw = NULL
+            owner.pack_bytes = 0
+            owner.pack_raw = malloc(need)
+            if owner.pack_raw == NULL:
+                raise MemoryError()
+            owner.pack_bytes = need
+        raw = owner.pack_raw
+    else:
+        raw = malloc(need)
+        if raw == NULL:
+            raise MemoryError()
     c.bf16_pack = <uint32_t *>((<size_t>raw + 63) & ~(<size_t>63))
-    return raw
+    return NULL if owner is not None else raw
 
 
 # ---- int8 inference (csrc/fnn_quant.h; fastnn/quantization.py) ----------------
@@ -977,7 +998,7 @@ def train(Net net not None, opt, P, G, S1, S2, ws, Py_ssize_t cap, X, Y, order,
     cdef unsigned int fpenv
     cdef fnn_pool *pool = NULL
     # a step of more than one row block, or one whose input gradient is a product
-    cdef void *pack = _attach_bf16_pack(&c, max(batch, FNN_BF16_MC + 1))
+    _attach_bf16_pack(&c, max(batch, FNN_BF16_MC + 1), cap, net)
     with nogil:
         fpenv = fnn_ftz_enter()  # subnormals flushed to zero while training (fnn_fpenv.h)
         pool = fnn_pool_acquire(threads)  # NULL: one thread (or another fit holds it)
@@ -994,7 +1015,6 @@ def train(Net net not None, opt, P, G, S1, S2, ws, Py_ssize_t cap, X, Y, order,
                                      <const float *>py, po, n_order, batch, r, ps, &n_done)
         fnn_pool_release(pool)
         fnn_ftz_leave(fpenv)
-    free(pack)
     return status, n_done, o.iterations
 
 
@@ -1017,7 +1037,7 @@ def loss_grad(Net net not None, P, G, ws, Py_ssize_t cap, X, Y, rng, sums):
     cdef uint64_t *r = NULL if rng is None else _rng(rng)
     cdef const fnn_kernels *k = _K
     cdef fnn_net c = _call_plan(net, NULL)
-    cdef void *pack = _attach_bf16_pack(&c, FNN_BF16_MC + 1)
+    cdef void *pack = _attach_bf16_pack(&c, FNN_BF16_MC + 1, cap)
     with nogil:
         if d:
             cost = k.net_loss_grad_f64(&c, <const double *>pp, <double *>pg, <double *>pw,

@@ -152,6 +152,7 @@ cdef extern from "fastnn.h" nogil:
         Py_ssize_t ws_x, ws_xm, ws_xd, ws_xn, ws_y, ws_units, max_width
 
     Py_ssize_t fnn_net_layout(fnn_net *net)
+    Py_ssize_t fnn_net_bf16_delta_words(const fnn_net *net, Py_ssize_t cap)
 
     # bfloat16-input products (fnn_gemm_bf16.h)
     enum:
