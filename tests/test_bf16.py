@@ -14,6 +14,7 @@ import pytest
 
 import fastnn
 from fastnn import mixed_precision
+from fastnn._fit_helpers import N_SUMS
 from fastnn._kernels import _core
 from fastnn.layers import Dense
 
@@ -338,3 +339,39 @@ def test_sparse_input_keeps_the_first_layer_float32():
     y = rng.normal(size=(64, 3)).astype(np.float32)
     mixed.fit(xs, y, epochs=2, batch_size=16, verbose=0)  # trains on the CSR path
     assert np.isfinite(mixed.predict(xs)).all()
+
+
+def test_training_gradient_with_packed_weights_and_delta_matches_numpy():
+    # one batch of 150 rows (three row blocks of the kernel): W, Wᵀ and δ each packed
+    # once for the step (csrc/fnn_net.h bf16_pack) against a float64 NumPy backward
+    # pass whose every product takes the same bfloat16-rounded operands.  fastnn keeps
+    # activations and δ in float32 before rounding them, so a rounded operand may sit
+    # one bfloat16 step (2^-8 relative) from the reference's, moving one term of a sum
+    # by that much: 0.1 % of each tensor's largest entry leaves room for a few such
+    # flips (this seed shows 3e-7); a misplaced panel or block would be off by O(1)
+    rng = np.random.default_rng(3)
+    m = fastnn.Sequential([fastnn.Input(shape=(70,)),
+                           Dense(96, activation="relu", dtype="mixed_bfloat16"),
+                           Dense(40, dtype="mixed_bfloat16")], seed=1)
+    m.compile("sgd", "mse")
+    m.build((None, 70))
+    X = rng.standard_normal((150, 70)).astype(np.float32)
+    Y = rng.standard_normal((150, 40)).astype(np.float32)
+    net, P = m._net, m._params
+    ws = np.empty(len(X) * net.ws_units, np.float32)
+    G = np.empty_like(P)
+    _core.loss_grad(net, P, G, ws, len(X), X, m._targets("test", Y, len(X)), None,
+                    np.zeros(N_SUMS))
+    W1, b1, W2, b2 = (w.astype(np.float64) for w in m.get_weights())
+    r = lambda a: bf16(np.asarray(a, np.float32)).astype(np.float64)  # noqa: E731
+    z1 = r(X) @ r(W1) + b1
+    a1 = np.maximum(z1, 0)
+    z2 = r(a1) @ r(W2) + b2
+    d2 = 2 * (z2 - Y) / z2.size
+    d1 = (r(d2) @ r(W2).T) * (z1 > 0)
+    ref = [r(X).T @ r(d1), d1.sum(0), r(a1).T @ r(d2), d2.sum(0)]
+    got = [g.reshape(w.shape) for g, w in zip(np.split(G, np.cumsum([w.size for w in ref])[:-1]),
+                                              ref)]
+    for g, want in zip(got, ref):
+        err = np.abs(g - want).max() / np.abs(want).max()
+        assert err <= 1e-3, err
