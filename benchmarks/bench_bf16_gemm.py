@@ -9,7 +9,10 @@ Each (shape, kernel) is timed from Python in windows of >= --window seconds
 (calls per window calibrated first), --rounds rounds interleaved; reported:
 GFLOP/s = 2·M·N·K / time per call, median (min-max) over rounds.  One thread
 (threadpoolctl limits the BLAS; fastnn's bf16 kernel is single-threaded).  The
-bf16 time includes packing both operands, as every call does.
+bf16 time includes packing both operands, as a call on unpacked operands does;
+"bf16 B packed" is the same kernel with op(B) packed once outside the timing, as a
+mixed_bfloat16 layer reads its W and Wᵀ (packed once per step or predict call) and
+a training step its δ (packed once per step, not timed here either).
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE taskset -c 1 \\
         python benchmarks/bench_bf16_gemm.py [--quick] [--rounds 5]
@@ -69,13 +72,18 @@ def main(argv=None):
     kernels = [k for k in kernels if k]
     rng = np.random.default_rng(0)
     shapes = [s for s in shapes_for(1, args.quick) if s.workload in ("W3", "W4", "W5b")]
-    head = ["shape", "op"] + kernels + (["torch bf16"] if torch else []) + ["bf16/sgemm"]
+    head = (["shape", "op"] + kernels + ["bf16 B packed"] + (["torch bf16"] if torch else [])
+            + ["bf16/sgemm", "packed/sgemm"])
     print(" | ".join(head))
     for s in shapes:
         A, B, C0 = operands(s, rng)
         C = C0.copy()
         fns = {k: (lambda k=k: _core.gemm_kernel(A, B, C, s.tA, s.tB, 1.0, s.beta, k))
                for k in kernels}
+        native = "avx512_bf16" if "avx512_bf16" in kernels else "emulated"
+        Bp = _core.pack_bf16(B, s.tB, native)
+        fns["bf16 B packed"] = (lambda: _core.gemm_kernel(A, B, C, s.tA, s.tB, 1.0, s.beta,
+                                                          native, packed=Bp))
         if torch is not None:
             ta = torch.from_numpy(A).bfloat16()
             tb = torch.from_numpy(B).bfloat16()
@@ -98,6 +106,7 @@ def main(argv=None):
             cells.append(f"{statistics.median(v):.0f} ({min(v):.0f}-{max(v):.0f})")
         best_bf16 = "avx512_bf16" if "avx512_bf16" in gf else "emulated"
         cells.append(f"{statistics.median(gf[best_bf16]) / statistics.median(gf['sgemm']):.2f}x")
+        cells.append(f"{statistics.median(gf['bf16 B packed']) / statistics.median(gf['sgemm']):.2f}x")
         print(" | ".join(cells), flush=True)
 
 

@@ -70,12 +70,14 @@ void fnn_gemm_bf16_packed(int mode, int tA, ptrdiff_t M, ptrdiff_t N, ptrdiff_t 
                           float beta, float *C, ptrdiff_t ldc);
 
 /* Blocking, shared by fnn_gemm_bf16.c and fnn_gemm_bf16_avx512.c: K in blocks of
- * KC pairs; within one (op(B) packed whole: and a group of NC columns), rows in blocks of MC (their pairs packed into a 32 KiB
- * stack buffer); within one, columns in panels of NR (the panel's pairs packed into
- * another 16 KiB: B is packed once per row block, ⌈M/MC⌉ times in all); then tiles
- * of MR rows.  Each tile sums its KC pairs from zero in float32, then C := alpha·sum
- * + beta·C for the first K block and C := C + alpha·sum for the next ones, so both
- * kernels add in the same order.  No allocation (fastnn's kernels never allocate). */
+ * KC pairs; within one (when op(B) comes packed whole: and a group of NC columns),
+ * rows in blocks of MC (their pairs packed into a 32 KiB stack buffer); within one,
+ * columns in panels of NR (packed per call: the panel's pairs packed into another 16
+ * KiB, so B is packed once per row block, ⌈M/MC⌉ times in all; packed whole: read in
+ * place); then tiles of MR rows.  Each tile sums its KC pairs from zero in float32,
+ * then C := alpha·sum + beta·C for the first K block and C := C + alpha·sum for the
+ * next ones, so both kernels, and both ways of giving op(B), add in the same order.
+ * No allocation (fastnn's kernels never allocate). */
 #define FNN_BF16_NR 32  /* columns per panel: two 16-lane vectors */
 #define FNN_BF16_MR 8   /* rows per tile */
 #define FNN_BF16_MC 64  /* rows per block */
