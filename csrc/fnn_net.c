@@ -8,7 +8,8 @@
  * A normalization layer takes the place of the product (fnn_net_stages.h); a sparse
  * input (net->sparse_x) goes through the first layer's CSR products
  * (fnn_net_sparse.h), that layer being dense.
- * (About 520 lines: the epoch loop, its overflow guard and its frozen-layer update
+ * (About 630 lines: the epoch loop, its overflow guard, its frozen-layer update,
+ * the wide step and the bf16 weight packing
  * share this file's helpers; the layer kinds, the sparse first layer and the split
  * step are in the three headers it includes.)
  */
