@@ -175,6 +175,8 @@ def run_workload(args, workload: str, mod, setup: dict, setup_s: float) -> dict:
     cases = ([workloads.CASE_BY_ID["peak"]] if args.peer == "sgemm"
              else workloads.cases_of(workload))
     for case in cases:
+        if args.skip_one_call and case.kind in workloads.ONE_CALL_KINDS:
+            continue  # measured at the run's smallest thread count (cli.plan_of)
         base = {"case": case.id, "unit": case.unit}
         reason = peer_unsupported(args.peer, case)
         if case.kind == "contended" and args.threads < 2:
@@ -223,6 +225,7 @@ def parse(argv=None):
     p.add_argument("--round", type=int, default=0)
     p.add_argument("--accuracy-epochs", type=int, default=0)
     p.add_argument("--quick", action="store_true")
+    p.add_argument("--skip-one-call", action="store_true")
     return p.parse_args(argv)
 
 

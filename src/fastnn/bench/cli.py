@@ -169,7 +169,8 @@ def plan_of(s) -> tuple[list, list, dict]:
                 if not gone[p]:
                     run.append(p)
             groups.append((w, t, run))
-            plan += [(c.id, t) for c in cases if c.kind != "contended" or t >= 2]
+            plan += [(c.id, t) for c in cases if (c.kind != "contended" or t >= 2)
+                     and (c.kind not in workloads.ONE_CALL_KINDS or t == min(s["threads"]))]
     return groups, plan, static
 
 
@@ -180,6 +181,8 @@ def run_child(peer, ws, t, rnd, folder, s, env, cwd) -> list[dict]:
            "--folder", folder, "--windows", str(s["windows"]),
            "--window-seconds", str(s["window_seconds"]), "--max-retries",
            str(s["max_retries"]), "--seed", str(s["seed"]), "--round", str(rnd)]
+    if t != min(s["threads"]):
+        cmd += ["--skip-one-call"]  # one-sample latencies: at the smallest count only
     if "W2" in ws and rnd == 0:
         cmd += ["--accuracy-epochs", str(s["accuracy_epochs"])]
     if s["quick"]:

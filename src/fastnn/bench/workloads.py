@@ -120,6 +120,9 @@ CASE_BY_ID = {c.id: c for c in CASES}
 WORKLOADS = ("W1", "W2", "W3", "W4", "W5")
 #: workloads run at every --threads count; the tiny-net ones run at the smallest only
 MULTI_THREAD = ("W3", "W4", "W5")
+#: cases that time one call of one sample (or none): never split over threads, so
+#: they run at the smallest --threads count only
+ONE_CALL_KINDS = ("latency", "noop")
 #: workloads whose arithmetic dominates: the sgemm peak probe runs with the first of
 #: them at each thread count, and their GFLOP/s are given as a share of it
 ARITHMETIC = ("W3", "W4", "W5")
