@@ -211,9 +211,10 @@ def test_plan_runs_tiny_nets_at_one_thread_and_skips_inapplicable_peers(monkeypa
     assert ("W1-b1", "ort") not in static                # said once, below the table
     assert static[("W1-b1", "torch")]["status"] == "not installed"
     assert ("W5-noop", "torch") not in static            # probes list only who measured them
-    # one-sample latencies are never split: measured at the smallest count only
-    assert [c for c, t in plan if t == 2] == ["peak", "W5-batch-mnist"]
-    assert ("W5-lat-dense", 1) in plan and ("W5-noop", 1) in plan
+    # the no-op and the tiny net's one sample: at the smallest count only
+    assert [c for c, t in plan if t == 2] == ["peak", "W5-lat-mnist", "W5-lat-dense",
+                                              "W5-batch-mnist"]
+    assert ("W5-lat-circle", 1) in plan and ("W5-noop", 1) in plan
     assert s["skipped"] == {}
     info = cli._peer_info([], s, {"torch": ["torch"]})
     assert info["ort"]["not_applicable"] == {"W1": "inference only (W5)"}

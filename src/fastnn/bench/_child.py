@@ -175,7 +175,7 @@ def run_workload(args, workload: str, mod, setup: dict, setup_s: float) -> dict:
     cases = ([workloads.CASE_BY_ID["peak"]] if args.peer == "sgemm"
              else workloads.cases_of(workload))
     for case in cases:
-        if args.skip_one_call and case.kind in workloads.ONE_CALL_KINDS:
+        if args.skip_one_thread_cases and case.id in workloads.ONE_THREAD_CASES:
             continue  # measured at the run's smallest thread count (cli.plan_of)
         base = {"case": case.id, "unit": case.unit}
         reason = peer_unsupported(args.peer, case)
@@ -225,7 +225,7 @@ def parse(argv=None):
     p.add_argument("--round", type=int, default=0)
     p.add_argument("--accuracy-epochs", type=int, default=0)
     p.add_argument("--quick", action="store_true")
-    p.add_argument("--skip-one-call", action="store_true")
+    p.add_argument("--skip-one-thread-cases", action="store_true")
     return p.parse_args(argv)
 
 

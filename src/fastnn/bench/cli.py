@@ -170,7 +170,7 @@ def plan_of(s) -> tuple[list, list, dict]:
                     run.append(p)
             groups.append((w, t, run))
             plan += [(c.id, t) for c in cases if (c.kind != "contended" or t >= 2)
-                     and (c.kind not in workloads.ONE_CALL_KINDS or t == min(s["threads"]))]
+                     and (c.id not in workloads.ONE_THREAD_CASES or t == min(s["threads"]))]
     return groups, plan, static
 
 
@@ -182,7 +182,7 @@ def run_child(peer, ws, t, rnd, folder, s, env, cwd) -> list[dict]:
            "--window-seconds", str(s["window_seconds"]), "--max-retries",
            str(s["max_retries"]), "--seed", str(s["seed"]), "--round", str(rnd)]
     if t != min(s["threads"]):
-        cmd += ["--skip-one-call"]  # one-sample latencies: at the smallest count only
+        cmd += ["--skip-one-thread-cases"]  # workloads.ONE_THREAD_CASES
     if "W2" in ws and rnd == 0:
         cmd += ["--accuracy-epochs", str(s["accuracy_epochs"])]
     if s["quick"]:

@@ -120,9 +120,10 @@ CASE_BY_ID = {c.id: c for c in CASES}
 WORKLOADS = ("W1", "W2", "W3", "W4", "W5")
 #: workloads run at every --threads count; the tiny-net ones run at the smallest only
 MULTI_THREAD = ("W3", "W4", "W5")
-#: cases that time one call of one sample (or none): never split over threads, so
-#: they run at the smallest --threads count only
-ONE_CALL_KINDS = ("latency", "noop")
+#: cases too small for any peer to split over threads (the no-op call; one sample
+#: of the 2-16-16-1 net): run at the smallest --threads count only.  The MNIST-size
+#: one-sample cases run at every count: ONNX Runtime splits those over its threads.
+ONE_THREAD_CASES = ("W5-noop", "W5-lat-circle")
 #: workloads whose arithmetic dominates: the sgemm peak probe runs with the first of
 #: them at each thread count, and their GFLOP/s are given as a share of it
 ARITHMETIC = ("W3", "W4", "W5")
