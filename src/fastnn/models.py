@@ -15,7 +15,7 @@ chain are in fastnn/_shaping.py, data streams in fastnn/_sources.py.)
 
 Split along Keras's lines: this module holds the structure (``add``, ``build``),
 inference (``predict``), weights and config; :mod:`fastnn.training` the training
-loop (``compile``, ``fit``, ``evaluate``); :mod:`fastnn.saving` the model file;
+loop (``compile``, ``fit``, ``evaluate``); :mod:`fastnn._model_file` the model file;
 :mod:`fastnn.summary` the printed summary; :mod:`fastnn.model_io` the files and
 handles (save, export, c_handle); :mod:`fastnn._state` the readers/writer rule.
 """
@@ -27,7 +27,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -51,6 +51,11 @@ _core.set_split_predict_above(SPLIT_PREDICT_ABOVE)  # larger predicts: predict_t
 from ._progress import report as _report
 from ._sources import check_steps, source_kind
 from .training import ACC_NONE, STREAM_DROPOUT, STREAM_INIT, STREAM_SHUFFLE, Trainer
+
+if TYPE_CHECKING:
+    # fastnn.models.load_model (keras.models.load_model's place) is fastnn.saving's,
+    # set by fastnn/__init__.py: saving builds Sequentials, so it imports this module
+    from .saving import load_model as load_model
 
 _DTYPES: dict[str, np.dtype[Any]] = {"float32": np.dtype(np.float32),
                                      "float64": np.dtype(np.float64)}
@@ -772,7 +777,3 @@ def _metric_lists(model: Sequential) -> dict[str, list[M.Metric]]:
             M.deserialize(M.serialize(m)))
     return out
 
-
-from . import saving as _saving  # noqa: E402  (after Sequential: saving reads it lazily)
-
-load_model = _saving.load_model  # keras.models.load_model

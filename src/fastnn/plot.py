@@ -71,11 +71,11 @@ def _check_path(func: str, path: object) -> str | None:
 
 
 def _save(fig: Figure, path: str | None) -> None:
-    """Write `fig` through fastnn.saving's atomic write (temporary file beside `path`,
+    """Write `fig` through fastnn._archive's atomic write (temporary file beside `path`,
     fsync, rename, the target's or the umask's permissions)."""
     if path is None:
         return
-    from .saving import atomic_write
+    from ._archive import atomic_write
 
     ext = os.path.splitext(path)[1].lower().lstrip(".") or "png"
     atomic_write("plot", path, lambda f: fig.savefig(f, format=ext, dpi=100))

@@ -93,8 +93,8 @@ class QuantizedModel:
 
     def save(self, filepath: str | os.PathLike[str], overwrite: bool = True) -> None:
         """Write a fastnn model file of kind "int8" (atomically)."""
-        from . import saving
-        saving.save(self._source, filepath, kind="int8", overwrite=overwrite)
+        from . import _model_file
+        _model_file.save(self._source, filepath, kind="int8", overwrite=overwrite)
 
     def float_model(self) -> Any:
         """A copy of the float32 model this was quantized from."""

@@ -64,18 +64,19 @@ _INITIALIZERS = keras_out.KERAS_INITIALIZERS
 
 
 def load(f: IO[bytes], size: int, where: str, compile: bool = True,
-         allow_nonfinite: bool = False) -> Sequential:
-    """The fastnn model for the Keras file open as `f` (`size` bytes; `where` names it
-    in errors); see the module docstring."""
+         allow_nonfinite: bool = False, *, cls: type[Sequential]) -> Sequential:
+    """The fastnn model of class `cls` (fastnn.Sequential: passed in, as this module
+    sits below fastnn.models) for the Keras file open as `f` (`size` bytes; `where`
+    names it in errors); see the module docstring."""
     with model_file_errors(where):
         try:
-            return _load(f, size, compile, allow_nonfinite, where)
+            return _load(f, size, compile, allow_nonfinite, where, cls)
         except Invalid as exc:
             raise Invalid(f"Keras file: {exc}") from None
 
 
 def _load(f: IO[bytes], size: int, compile: bool, allow_nonfinite: bool,
-          where: str) -> Sequential:
+          where: str, cls: type[Sequential]) -> Sequential:
     with zipfile.ZipFile(f) as zf:
         names = zf.namelist()
         need(len(names) == len(set(names)), "duplicate zip members "
@@ -84,7 +85,7 @@ def _load(f: IO[bytes], size: int, compile: bool, allow_nonfinite: bool,
         plan = _plan(config)
         if _keras_extras.EXTRAS in names:  # written by fastnn: its whole state comes back
             extras = _keras_extras.read_extras(zf)
-            model, expected = _keras_extras.check_model(extras)
+            model, expected = _keras_extras.check_model(extras, cls)
             _keras_extras.check_same_model(model, config)
             with _weights_file(f, zf, size, plan) as (h5file, base, length):
                 arrays = _keras_extras.read_arrays(_hdf5.Reader(h5file, base, length),
@@ -98,7 +99,7 @@ def _load(f: IO[bytes], size: int, compile: bool, allow_nonfinite: bool,
              f"the weights of layer {j} (with weights) hold NaN or infinite values"
              + (" (allow_nonfinite applies to fastnn's own files only)" if allow_nonfinite
                 else ""))
-    return _build(plan, weights, config, compile)
+    return _build(plan, weights, config, compile, cls)
 
 
 def read_weights_file(f: IO[bytes], size: int, where: str,
@@ -385,10 +386,9 @@ def _read_weights(h5: _hdf5.Reader, plan: Plan) -> Weights:
 
 
 def _build(plan: Plan, weights: Weights, config: dict[str, Any],
-           compile: bool) -> Sequential:
+           compile: bool, cls: type[Sequential]) -> Sequential:
     import warnings
 
-    from .. import Sequential
     from .. import layers as fl
     from ..layers import Activation, Dense, Dropout, Flatten, Input, Reshape
     from ..regularizers import l1_l2
@@ -424,7 +424,7 @@ def _build(plan: Plan, weights: Weights, config: dict[str, Any],
                                 dtype="mixed_bfloat16" if s["dtype"] == "mixed_bfloat16"
                                 else "float32"))
     try:  # a chain fastnn cannot run (an Activation after a non-linear Dense, ...)
-        model = Sequential(layers, name=str(config.get("config", {}).get("name",
+        model = cls(layers, name=str(config.get("config", {}).get("name",
                                                                           "sequential")),
                            dtype=dtype)
     except ValueError as exc:

@@ -231,7 +231,7 @@ class Snapshot:
 
 def take_snapshot(model: Sequential, kind: str) -> Snapshot:
     """The model's state for a Keras file (ValueError while it has no weights)."""
-    from .. import saving
+    from .. import _model_file
 
     func = "save_weights" if kind == "weights" else "save"
     if model._input_dim is None:
@@ -239,7 +239,7 @@ def take_snapshot(model: Sequential, kind: str) -> Snapshot:
                          "no weights to write to a Keras file. Give it an Input(shape=...) "
                          "(or input_shape=) or fit it first; a .fastnn file can hold an "
                          "unbuilt model.")
-    config, arrays = saving.snapshot(model, kind)
+    config, arrays = _model_file.snapshot(model, kind)
     return Snapshot(config, dict(arrays), {l: j for j, l in enumerate(model._dense)})
 
 
@@ -377,7 +377,7 @@ def _member(name: str) -> zipfile.ZipInfo:
 
 def save_keras(model: Sequential, path: str, overwrite: bool = True) -> None:
     """``model.save(path)`` for a path ending in ``.keras``."""
-    from ..saving import atomic_write
+    from .._archive import atomic_write
 
     h5py = h5py_module("save")
     snap = take_snapshot(model, "model")
@@ -410,7 +410,7 @@ def save_keras(model: Sequential, path: str, overwrite: bool = True) -> None:
 def save_weights_h5(model: Sequential, path: str, overwrite: bool = True) -> None:
     """``model.save_weights(path)`` for a path ending in ``.weights.h5``: Keras's
     ``save_weights`` file (the layers' part of model.weights.h5)."""
-    from ..saving import atomic_write
+    from .._archive import atomic_write
 
     h5py = h5py_module("save_weights")
     snap = take_snapshot(model, "weights")

@@ -319,9 +319,9 @@ _ERF_POLY = (
 
 def export(model: Sequential, filepath: str | os.PathLike[str], overwrite: bool = True) -> None:
     """Write the ONNX file atomically (as ``model.save`` does)."""
-    from ..saving import _check_path, atomic_write
+    from .._archive import atomic_write, check_path
 
-    path = _check_path("export", filepath)
+    path = check_path("export", filepath)
     data = to_onnx(model).SerializeToString()
     atomic_write("export", path, lambda f: f.write(data), overwrite)
 
@@ -367,8 +367,8 @@ def to_onnx_int8(qmodel: Any) -> onnx.ModelProto:
 
 def export_int8(qmodel: Any, filepath: str | os.PathLike[str], overwrite: bool = True) -> None:
     """Write a QuantizedModel's ONNX file atomically."""
-    from ..saving import _check_path, atomic_write
+    from .._archive import atomic_write, check_path
 
-    path = _check_path("export_onnx", filepath)
+    path = check_path("export_onnx", filepath)
     data = to_onnx_int8(qmodel).SerializeToString()
     atomic_write("export_onnx", path, lambda f: f.write(data), overwrite)
