@@ -387,7 +387,7 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
                     b = params[layer._b_off:layer._b_off + layer.units]
                     initializers.fill(layer.bias_initializer, b, n, layer.units, rng)
             else:
-                layer._offsets = offsets  # type: ignore[attr-defined]  # a _NormLayer
+                layer._offsets = offsets  # type: ignore[attr-defined]  # a NormLayer
         self._input_dim = input_dim
         self._dense_inputs = inputs
         self._params = params

@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .. import optimizers as O
-from .keras_out import Snapshot, keras_object
 
 if TYPE_CHECKING:
     from ..metrics import Metric
     from ..models import Sequential
+    from .keras_out import Snapshot
 
 OPTIMIZER_NAMES = {"SGD": "sgd", "RMSprop": "rmsprop", "Adam": "adam", "AdamW": "adamw",
                     "Adagrad": "adagrad", "Nadam": "nadam", "Adamax": "adamax"}
@@ -30,6 +30,11 @@ _LOSS_CLASSES = {"mse": "MeanSquaredError", "binary_crossentropy": "BinaryCrosse
                  "mae": "MeanAbsoluteError", "huber": "Huber", "log_cosh": "LogCosh",
                  "poisson": "Poisson", "kl_divergence": "KLDivergence", "hinge": "Hinge",
                  "squared_hinge": "SquaredHinge"}
+
+
+def keras_object(module: str, cls: str, config: dict[str, Any]) -> dict[str, Any]:
+    """A serialized Keras object, as config.json holds it."""
+    return {"module": module, "class_name": cls, "config": config, "registered_name": None}
 
 
 def _loss(model: Sequential) -> str | dict[str, Any]:

@@ -52,6 +52,7 @@ import numpy as np
 from .. import activations as A
 from .. import regularizers as R
 from ..errors import KerasFileError  # defined with fastnn's other exceptions; kept here too
+from ._keras_training import keras_object  # (keras_out.keras_object: its old place)
 
 if TYPE_CHECKING:
     from ..layers import Layer
@@ -82,11 +83,6 @@ def h5py_module(func: str) -> Any:
                           "pip install 'fastnn-mlp[keras]' (or save to a .fastnn file, "
                           "which needs nothing).") from None
     return h5py
-
-
-def keras_object(module: str, cls: str, config: dict[str, Any]) -> dict[str, Any]:
-    """A serialized Keras object, as config.json holds it."""
-    return {"module": module, "class_name": cls, "config": config, "registered_name": None}
 
 
 def _policy(dtype: str) -> dict[str, Any]:
