@@ -141,3 +141,20 @@ def test_dropout_added_after_build_is_used_in_training():
     m.compile("sgd", "binary_crossentropy")
     m.fit(X, y, epochs=1, verbose=0)
     assert m._noise_chains()[1][0] == [(1, 0.5)]  # (dropout, rate) after the first Dense
+
+
+def test_the_public_input_and_dense_layer_surface():
+    """input_dim, input_shape and dense_layers: what plot, summary, the exports and the
+    model file read (instead of the model's private attributes)."""
+    m = fastnn.Sequential([fastnn.layers.Dense(3), fastnn.layers.Dropout(0.1),
+                           fastnn.layers.Dense(2)])
+    assert m.input_dim is None and m.input_shape is None
+    assert m.dense_layers == [m.layers[0], m.layers[2]]
+    m.build((None, 5))
+    assert m.input_dim == 5 and m.input_shape == (None, 5)
+    img = fastnn.Sequential([fastnn.Input(shape=(4, 3)), fastnn.layers.Flatten(),
+                             fastnn.layers.Dense(2)])
+    assert img.input_dim == 12 and img.input_shape == (None, 4, 3)
+    assert [type(l).__name__ for l in img.dense_layers] == ["Dense"]
+    with pytest.raises(AttributeError):
+        img.input_dim = 3  # read-only: the shape is set by Input, build or fit

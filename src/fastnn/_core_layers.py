@@ -119,7 +119,7 @@ class Layer:
         model = self._model
         if model is None or not self._is_stage:
             return []
-        if not model.built and model._input_dim is not None:
+        if not model.built and model.input_dim is not None:
             model._ensure_built("get_weights")
         with model._reading("get_weights"):
             return [np.array(w) for w in self._weight_views()]
@@ -415,7 +415,7 @@ class Dense(Layer):
         """Create the model's weights now if it knows its input size (Keras builds a
         Sequential with an input at once)."""
         model = self._model
-        if model is not None and not model.built and model._input_dim is not None:
+        if model is not None and not model.built and model.input_dim is not None:
             model._ensure_built("weights")
 
     @property

@@ -55,18 +55,18 @@ def snapshot(model: Sequential, kind: str = "model"
     func = "save_weights" if kind == "weights" else "save"
     model._check_not_training(func)
     assert kind in ("model", "weights", "int8")
-    if model._input_dim is not None and model._dense:
+    if model.input_dim is not None and model.dense_layers:
         model._ensure_built(func)  # the weights predict() would create, created now
     with model._reading(func):  # one consistent moment; predicts may run alongside
         config: dict[str, Any] = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION,
                   "fastnn_version": __version__, "kind": kind,
                   "model": {"class_name": "Sequential", "config": model.get_config()},
-                  "input_dim": model._input_dim, "compile": None, "state": None}
+                  "input_dim": model.input_dim, "compile": None, "state": None}
         arrays: list[tuple[str, np.ndarray]] = []
         if model.built:
-            assert model._params is not None and model._input_dim is not None
+            assert model._params is not None and model.input_dim is not None
             for (j, layer, name, shape), off in zip(
-                    variable_layout(model._stages, model._input_dim),
+                    variable_layout(model._stages, model.input_dim),
                     [o for layer in model._stages for o in model._offsets_of(layer)]):
                 size = math.prod(shape)
                 arrays.append((f"weights/{j}/{name}.npy",
@@ -170,10 +170,10 @@ def check_config(config: Any, cls: type[Sequential]
     input_dim = config["input_dim"]
     need(input_dim is None or (type(input_dim) is int and 1 <= input_dim <= MAX_PARAMS),
           f"invalid input_dim {input_dim!r}")
-    need(model._input_dim in (None, input_dim), "input_dim differs from the layers' input")
+    need(model.input_dim in (None, input_dim), "input_dim differs from the layers' input")
     expected: dict[str, tuple[int, ...]] = {}
     if input_dim is not None:
-        need(bool(model._dense), "input_dim given for a model without Dense layers")
+        need(bool(model.dense_layers), "input_dim given for a model without Dense layers")
         total = 0
         for j, _, name, shape in variable_layout(model._stages, input_dim):
             expected[f"weights/{j}/{name}.npy"] = shape
@@ -269,11 +269,11 @@ def assemble(config: dict[str, Any], arrays: dict[str, np.ndarray], model: Seque
     """Put the checked config and arrays into the unbuilt `model` from :func:`read`."""
     check_finite(where, arrays, allow_nonfinite)
     check_variances(where, arrays)
-    if model._input_dim is not None:
-        model._build(model._input_dim)
+    if model.input_dim is not None:
+        model._build(model.input_dim)
         assert model._params is not None  # just built
         for (j, layer, name, _), off in zip(
-                variable_layout(model._stages, model._input_dim),
+                variable_layout(model._stages, model.input_dim),
                 [o for layer in model._stages for o in model._offsets_of(layer)]):
             w = arrays.get(f"weights/{j}/{name}.npy")
             if w is not None:

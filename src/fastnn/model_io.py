@@ -137,12 +137,12 @@ def load_weights(model: Sequential, filepath: str | os.PathLike[str], *,
         if f.read(8) == b"\x89HDF\r\n\x1a\n":  # Keras's .weights.h5
             from .interop import keras
 
-            if model._input_dim is None:
+            if model.input_dim is None:
                 raise ValueError(f"{func}(): {path!r} is a Keras weights file, which holds "
                                  "no input size; give the model an Input(shape=...) (or "
                                  "build or fit it) before loading weights into it.")
-            shapes, n_in = [], model._input_dim
-            for layer in model._dense:
+            shapes, n_in = [], model.input_dim
+            for layer in model.dense_layers:
                 shapes.append(((n_in, layer.units), layer.use_bias))
                 n_in = layer.units
             weights = keras.read_weights_file(f, size, path, shapes)
@@ -153,20 +153,20 @@ def load_weights(model: Sequential, filepath: str | os.PathLike[str], *,
                 model._set_dense_weights(weights)
             return
     config, arrays, saved = _model_file.read(path, path, type(model))
-    weights = [] if saved._input_dim is None else [
+    weights = [] if saved.input_dim is None else [
         arrays[f"weights/{j}/{name}.npy"]
-        for j, _, name, _ in variable_layout(saved._stages, saved._input_dim)]
+        for j, _, name, _ in variable_layout(saved._stages, saved.input_dim)]
     _model_file.check_finite(path, arrays, allow_nonfinite)
     _model_file.check_variances(path, arrays)
     with model._writing():
-        input_dim = model._input_dim if model._input_dim is not None else saved._input_dim
+        input_dim = model.input_dim if model.input_dim is not None else saved.input_dim
         mine = [] if input_dim is None else [
             shape for _, _, _, shape in variable_layout(model._stages, input_dim)]
         theirs = [w.shape for w in weights]
         if not theirs or mine != theirs:
             raise ValueError(f"{func}(): the file's weights do not fit this model. Expected "
                              f"shapes {mine}. Received: {theirs} from {path!r}.")
-        previous, model._input_dim = model._input_dim, input_dim
+        previous, model._input_dim = model.input_dim, input_dim
         try:
             model._ensure_built_locked(func)
         except BaseException:

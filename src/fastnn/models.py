@@ -165,6 +165,24 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
         """Whether the weights exist (the input size is known)."""
         return self._params is not None
 
+    @property
+    def input_dim(self) -> int | None:
+        """Features per input sample, flattened; None until the model knows its input
+        (an Input layer or ``input_shape=``, ``build``, or the first ``fit``)."""
+        return self._input_dim
+
+    @property
+    def input_shape(self) -> tuple[int | None, ...] | None:
+        """Keras's ``model.input_shape``: ``(None, *one sample's shape)``, e.g.
+        ``(None, 28, 28)``; None while the input is unknown (Keras raises there)."""
+        shape = self._in_shape()
+        return None if shape is None else (None, *shape)
+
+    @property
+    def dense_layers(self) -> list[Dense]:
+        """The Dense layers, in order (what plots, summaries and exports walk)."""
+        return self._dense
+
     def add(self, layer: Layer) -> None:
         """Append a layer.  An Input (or ``input_shape=``) may only come first.
 

@@ -97,7 +97,7 @@ class NormLayer(Layer):
         """The variables in Keras's order (e.g. gamma, beta, moving_mean,
         moving_variance) as read-only views with ``assign``."""
         model = self._model
-        if model is not None and not model.built and model._input_dim is not None:
+        if model is not None and not model.built and model.input_dim is not None:
             model._ensure_built("weights")
         return self._weight_views()
 

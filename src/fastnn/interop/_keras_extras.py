@@ -54,7 +54,7 @@ def check_model(extras: Any, cls: type[Sequential]
          f"{keras_out.EXTRAS} is not a fastnn model config")
     model, expected = check_config(extras, cls)
     check_listing(extras["arrays"], expected, np.dtype(model.dtype).str)
-    need(model._input_dim is not None, f"{keras_out.EXTRAS} describes a model without weights")
+    need(model.input_dim is not None, f"{keras_out.EXTRAS} describes a model without weights")
     return model, expected
 
 
@@ -77,7 +77,7 @@ def read_arrays(h5: _hdf5.Reader, model: Sequential, extras: dict[str, Any],
     Dense layers only (their group is ``layers/dense[_j]``): a layer kind with weights
     added to :data:`keras_out.LAYERS` must also be read back here, by its own group
     name and fastnn member names, or its files will fail the listing check."""
-    dense = model._dense
+    dense = model.dense_layers
     arrays: dict[str, np.ndarray] = {}
     for j, layer in enumerate(dense):
         group = f"layers/{'dense' if j == 0 else f'dense_{j}'}/vars"

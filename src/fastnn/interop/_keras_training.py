@@ -120,7 +120,7 @@ def optimizer_vars(model: Sequential, snap: Snapshot) -> list[np.ndarray]:
     n = model.count_params()
     s1, s2 = (snap.arrays[name] for name in ("optimizer/slot_1.npy", "optimizer/slot_2.npy")) \
         if "optimizer/slot_1.npy" in snap.arrays else opt._init_slots(n, dtype)
-    ranges = trainable_ranges(model._dense, snap.arrays)
+    ranges = trainable_ranges(model.dense_layers, snap.arrays)
     slots = (s1, s2)
     out += [slots[which - 1][ranges[i][0]:ranges[i][0] + int(np.prod(ranges[i][1]))]
             .reshape(ranges[i][1]).copy() for which, i in slot_layout(opt, len(ranges))]
@@ -153,7 +153,7 @@ def zero_frozen_slots(model: Sequential, snap: Snapshot) -> None:
         if slot is None:
             continue
         kept = np.zeros(slot.size, bool)
-        for o, s in trainable_ranges(model._dense, snap.arrays):
+        for o, s in trainable_ranges(model.dense_layers, snap.arrays):
             kept[o:o + int(np.prod(s))] = True
         fresh = model.optimizer._init_slots(slot.size, slot.dtype)  # type: ignore
         slot[~kept] = fresh[name.endswith("2.npy")][~kept]

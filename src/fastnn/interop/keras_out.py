@@ -230,13 +230,13 @@ def take_snapshot(model: Sequential, kind: str) -> Snapshot:
     from .. import _model_file
 
     func = "save_weights" if kind == "weights" else "save"
-    if model._input_dim is None:
+    if model.input_dim is None:
         raise ValueError(f"{func}(): the model does not know its input size yet, so it has "
                          "no weights to write to a Keras file. Give it an Input(shape=...) "
                          "(or input_shape=) or fit it first; a .fastnn file can hold an "
                          "unbuilt model.")
     config, arrays = _model_file.snapshot(model, kind)
-    return Snapshot(config, dict(arrays), {l: j for j, l in enumerate(model._dense)})
+    return Snapshot(config, dict(arrays), {l: j for j, l in enumerate(model.dense_layers)})
 
 
 def _names(layers: Sequence[Layer]) -> Iterator[str]:
@@ -277,8 +277,8 @@ def keras_layers(model: Sequential, snap: Snapshot | None
     from ..layers import InputLayer
 
     dtype = model.dtype.name
-    in_shape = model._in_shape()
-    assert in_shape is not None  # take_snapshot checked the input size
+    assert model.input_shape is not None  # take_snapshot checked the input size
+    in_shape = model.input_shape[1:]
     shapes, _ = trace(model._layers, tuple(in_shape))
     layers = [l for l in model._layers if not isinstance(l, InputLayer)]
     declared = next((l for l in model._layers if isinstance(l, InputLayer)), None)
