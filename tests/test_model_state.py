@@ -158,3 +158,20 @@ def test_the_public_input_and_dense_layer_surface():
     assert [type(l).__name__ for l in img.dense_layers] == ["Dense"]
     with pytest.raises(AttributeError):
         img.input_dim = 3  # read-only: the shape is set by Input, build or fit
+
+
+def test_compile_settings_is_one_frozen_value():
+    import dataclasses
+
+    m = fastnn.Sequential([fastnn.Input(shape=(3,)), Dense(2)])
+    assert m.compile_settings is None
+    acc = fastnn.metrics.CategoricalAccuracy()
+    m.compile(optimizer="adam", loss=fastnn.losses.CategoricalCrossentropy(from_logits=True),
+              metrics=["mae", acc], weighted_metrics=["mse"])
+    s = m.compile_settings
+    assert s.optimizer is m.optimizer and s.loss == "categorical_crossentropy"
+    assert s.from_logits is True
+    assert [fastnn.metrics.serialize(x) for x in s.metrics] == ["mae", fastnn.metrics.serialize(acc)]
+    assert [fastnn.metrics.serialize(x) for x in s.weighted_metrics] == ["mse"]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        s.loss = "mse"

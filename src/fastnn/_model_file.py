@@ -77,17 +77,15 @@ def snapshot(model: Sequential, kind: str = "model"
                                  "function, which a model file cannot hold (it holds no "
                                  "code). Use a schedule from fastnn.optimizers.schedules, "
                                  "or save_weights.")
-            if model.optimizer is not None:
-                config["compile"] = {"optimizer": O.serialize(model.optimizer),
-                                     "loss": model.loss,
-                                     "metrics": [M.serialize(m) for m, w in zip(
-                                         model._metric_objs, model._metric_weighted)
-                                         if not w]}
-                weighted = [M.serialize(m) for m, w in zip(model._metric_objs,
-                                                           model._metric_weighted) if w]
-                if weighted:  # only then: files without them keep their bytes
-                    config["compile"]["weighted_metrics"] = weighted
-                if model._from_logits:
+            settings = model.compile_settings
+            if settings is not None:
+                config["compile"] = {"optimizer": O.serialize(settings.optimizer),
+                                     "loss": settings.loss,
+                                     "metrics": [M.serialize(m) for m in settings.metrics]}
+                if settings.weighted_metrics:  # only then: files without them keep their bytes
+                    config["compile"]["weighted_metrics"] = [
+                        M.serialize(m) for m in settings.weighted_metrics]
+                if settings.from_logits:
                     config["compile"]["from_logits"] = True
             config["state"] = {
                 "seed": int(model.seed),

@@ -18,6 +18,7 @@ import threading
 import time
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
 import numpy as np
@@ -56,6 +57,18 @@ PLAIN = _core.SumSlot.ACC_PLAIN - _core.SumSlot.ACC  # SUM_x + PLAIN: the same s
 
 STREAM_INIT, STREAM_SHUFFLE, STREAM_DROPOUT = range(3)
 CHUNK_SECONDS = 0.05  # C work per call of the epoch loop (Ctrl-C latency)
+
+
+@dataclass(frozen=True)
+class CompileSettings:
+    """What ``compile`` set, as one frozen value (``model.compile_settings``): the
+    optimizer (the model's own object, whose state training changes), the loss's
+    name, whether it takes logits, and the metric objects in compile's order."""
+    optimizer: O.Optimizer
+    loss: str
+    from_logits: bool
+    metrics: tuple[M.Metric, ...]
+    weighted_metrics: tuple[M.Metric, ...]
 
 
 class Trainer(SourceTraining):
@@ -111,6 +124,16 @@ class Trainer(SourceTraining):
             if self.built:
                 self._make_net()
 
+
+    @property
+    def compile_settings(self) -> CompileSettings | None:
+        """compile's settings as one frozen value; None before ``compile``."""
+        if self.optimizer is None or self.loss is None:
+            return None
+        pairs = list(zip(self._metric_objs, self._metric_weighted))
+        return CompileSettings(self.optimizer, self.loss, self._from_logits,
+                               tuple(m for m, w in pairs if not w),
+                               tuple(m for m, w in pairs if w))
 
     # ------------------------------------------------------------------ fit
     def fit(self, x: ArrayLike | None = None, y: ArrayLike | None = None,

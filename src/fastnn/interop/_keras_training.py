@@ -20,6 +20,7 @@ from .. import optimizers as O
 if TYPE_CHECKING:
     from ..metrics import Metric
     from ..models import Sequential
+    from ..training import CompileSettings
     from .keras_out import Snapshot
 
 OPTIMIZER_NAMES = {"SGD": "sgd", "RMSprop": "rmsprop", "Adam": "adam", "AdamW": "adamw",
@@ -37,12 +38,11 @@ def keras_object(module: str, cls: str, config: dict[str, Any]) -> dict[str, Any
     return {"module": module, "class_name": cls, "config": config, "registered_name": None}
 
 
-def _loss(model: Sequential) -> str | dict[str, Any]:
-    assert model.loss is not None  # compiled
-    if not model._from_logits:
-        return model.loss
-    cls = _LOSS_CLASSES[model.loss]
-    return keras_object("keras.losses", cls, {"name": model.loss, "reduction": "sum_over_batch_size",
+def _loss(settings: CompileSettings) -> str | dict[str, Any]:
+    if not settings.from_logits:
+        return settings.loss
+    cls = _LOSS_CLASSES[settings.loss]
+    return keras_object("keras.losses", cls, {"name": settings.loss, "reduction": "sum_over_batch_size",
                                       "from_logits": True})
 
 
@@ -68,9 +68,10 @@ def _schedule(opt: O.Optimizer) -> Any:
 
 def keras_compile_config(model: Sequential) -> dict[str, Any] | None:
     """Keras's compile_config for `model` (None when not compiled)."""
-    opt = model.optimizer
-    if opt is None:
+    settings = model.compile_settings
+    if settings is None:
         return None
+    opt = settings.optimizer
     cls = type(opt).__name__
     config = {"name": OPTIMIZER_NAMES[cls], "learning_rate": _schedule(opt),
               "weight_decay": None, "clipnorm": None, "global_clipnorm": None,
@@ -82,9 +83,9 @@ def keras_compile_config(model: Sequential) -> dict[str, Any] | None:
     if cls in ("Adam", "AdamW"):
         config["amsgrad"] = False
     config["learning_rate"] = _schedule(opt)  # over get_config's fastnn form
-    metrics = [_metric(m) for m, w in zip(model._metric_objs, model._metric_weighted) if not w]
-    weighted = [_metric(m) for m, w in zip(model._metric_objs, model._metric_weighted) if w]
-    return {"optimizer": keras_object("keras.optimizers", cls, config), "loss": _loss(model),
+    metrics = [_metric(m) for m in settings.metrics]
+    weighted = [_metric(m) for m in settings.weighted_metrics]
+    return {"optimizer": keras_object("keras.optimizers", cls, config), "loss": _loss(settings),
             "loss_weights": None, "metrics": metrics or None,
             "weighted_metrics": weighted or None, "run_eagerly": False, "steps_per_execution": 1,
             "jit_compile": True}
