@@ -20,7 +20,7 @@ def test_the_package_has_no_import_cycle_and_no_upward_import():
     tool = _tool()
     g = tool.graph()
     assert len(g) > 50 and "fastnn.models" in g  # it read the package
-    assert "fastnn._model_file" in g["fastnn.model_io"]
+    assert "fastnn._model_file" in g["fastnn._model_io"]
     cycles = tool.strongly_connected(g)
     assert cycles == [], "\n".join(
         f"{a} -> {b}" for a, b in tool.upward_edges(g, cycles))

@@ -6,7 +6,7 @@ import threading
 import numpy as np
 import pytest
 
-from fastnn._fit_helpers import N_SUMS
+from fastnn._epoch_results import N_SUMS
 import fastnn
 from fastnn._kernels import _core
 from fastnn.callbacks import Callback, EarlyStopping

@@ -9,7 +9,7 @@ except during fit(), when it raises RuntimeError.  The thread that writes may
 also read (callbacks inside fit).  Never start a write inside a read section of
 the same thread: it would wait for itself.
 
-``ModelState`` (below) declares, for the type checker, what the parts of
+``SequentialAttributes`` (below) declares, for the type checker, what the parts of
 Sequential share; it adds nothing at run time.
 """
 from __future__ import annotations
@@ -84,7 +84,7 @@ class ReadersWriter:
                                "callback).")
 
 
-class ModelState(ReadersWriter):
+class SequentialAttributes(ReadersWriter):
     """What the parts of :class:`fastnn.Sequential` (Trainer, TrainingChecks, ModelIO)
     share: the attributes ``Sequential.__init__`` sets and the methods of Sequential
     they call, declared here for the type checker only (annotations create no

@@ -16,7 +16,7 @@ chain are in fastnn/_shaping.py, data streams in fastnn/_sources.py.)
 Split along Keras's lines: this module holds the structure (``add``, ``build``),
 inference (``predict``), weights and config; :mod:`fastnn.training` the training
 loop (``compile``, ``fit``, ``evaluate``); :mod:`fastnn._model_file` the model file;
-:mod:`fastnn.summary` the printed summary; :mod:`fastnn.model_io` the files and
+:mod:`fastnn.summary` the printed summary; :mod:`fastnn._model_io` the files and
 handles (save, export, c_handle); :mod:`fastnn._state` the readers/writer rule.
 """
 from __future__ import annotations
@@ -42,13 +42,12 @@ from ._shaping import Activation, trace
 from ._config import layers_from_config
 from ._sparse import is_sparse
 from ._state import ReadersWriter
-from .utils import _next_seed
-from .model_io import ModelIO
-from ._fit_helpers import _check_verbose
+from .utils import next_model_seed
+from ._model_io import ModelIO
 from .threads import SPLIT_PREDICT_ABOVE, predict_thread_policy
 
 _core.set_split_predict_above(SPLIT_PREDICT_ABOVE)  # larger predicts: predict_thread_policy
-from ._progress import report as _report
+from ._progress import check_verbose, report as _report
 from ._sources import check_steps, source_kind
 from .training import ACC_NONE, STREAM_DROPOUT, STREAM_INIT, STREAM_SHUFFLE, Trainer
 
@@ -104,7 +103,7 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
         given = check_seed("Sequential", seed)
         self._seed_given = given
         if given is None:  # from set_random_seed's sequence, else from the OS
-            given = _next_seed()
+            given = next_model_seed()
         self.seed = given if given is not None else secrets.randbits(63)
         self._layers: list[Layer] = []
         self._input_dim: int | None = None  # features per sample, flattened
@@ -588,7 +587,7 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
             raise ValueError("predict(): `steps` applies when x is a generator or dataset.")
         if batch_size is not None:
             check_int("predict", "batch_size", batch_size, low=1)
-        verbose = _check_verbose("predict", verbose)
+        verbose = check_verbose("predict", verbose)
         self._ensure_built("predict")
         t0 = time.perf_counter()
         with self._reading("predict"):

@@ -35,7 +35,7 @@ from . import _model_file
 from ._archive import atomic_write, check_path, write_archive
 from ._model_file import save, snapshot
 from ._model_file import to_bytes as model_to_bytes
-from .model_io import load_weights, save_by_suffix
+from ._model_io import load_weights, save_by_suffix
 from ._untrusted import open_regular
 from ._validation import check_bool
 from .models import Sequential

@@ -26,7 +26,7 @@ import textwrap
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from ._progress import _can_write
+from ._progress import can_write
 from ._validation import check_bool, check_int, fail
 from ._shaping import show, trace
 
@@ -172,7 +172,7 @@ def print_summary(model: Sequential, line_length: int | None = None,
                          f"columns at positions={list(positions)}.")
     rows, trainable, frozen = _rows(model)
     rows = [r[:len(header)] for r in rows]
-    box = _BOX if print_fn is not None or _can_write(sys.stdout, "┏━┃┡╇│├┼└┴") \
+    box = _BOX if print_fn is not None or can_write(sys.stdout, "┏━┃┡╇│├┼└┴") \
         else _ASCII_BOX
     out = print_fn or print
     item = model.dtype.itemsize

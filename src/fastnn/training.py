@@ -9,7 +9,7 @@ weights and inference live in :mod:`fastnn.models`, which mixes this class in.
 (About 520 lines: the epoch loop with its rollback, callbacks and progress, and the
 evaluate/one-batch variants that share its plans, with their type annotations.
 compile's rules and the target and weight checks are in fastnn._training_checks,
-fit's helpers in fastnn._fit_helpers.)
+fit's helpers in fastnn._interrupts, _epoch_results and _callback_calls.)
 """
 from __future__ import annotations
 
@@ -30,10 +30,10 @@ from . import optimizers as O
 from ._kernels import _core
 from ._validation import (ZeroGradientWarning, check_bool, check_float, check_int,
                           fail)
-from ._fit_helpers import (N_SUMS, _batch_hooks, _call_batch_hook, _check_callbacks,
-                           _check_verbose, _HeldInterrupt, _say_interrupted,
-                           batches_to_hook, stop_at_non_finite)
-from ._progress import ProgressBar, report as _report
+from ._callback_calls import batches_to_hook, call_batch_hook, check_callbacks, has_batch_hooks
+from ._epoch_results import N_SUMS, stop_at_non_finite
+from ._interrupts import HeldInterrupt, say_interrupted
+from ._progress import ProgressBar, check_verbose, report as _report
 from ._sparse import CSRRows, n_samples
 from .threads import fit_thread_policy
 from ._training_checks import ACC_NONE  # noqa: F401  (models reads ACC_NONE)
@@ -198,11 +198,11 @@ class Trainer(SourceTraining):
                                                              low=1)
         epochs = check_int(func, "epochs", epochs, low=0)
         initial_epoch = check_int(func, "initial_epoch", initial_epoch, low=0)
-        verbose = _check_verbose(func, verbose)
+        verbose = check_verbose(func, verbose)
         validation_split = check_float(func, "validation_split", validation_split, low=0.0,
                                        high=1.0, high_open=True)
         shuffle = check_bool(func, "shuffle", shuffle)
-        callbacks = _check_callbacks(func, callbacks)
+        callbacks = check_callbacks(func, callbacks)
         kind = source_kind(func, "x", x)
         if kind is not None:  # a generator or dataset of batches (fastnn/_sources.py)
             return self._fit_stream(x, kind, y, epochs, verbose, callbacks, validation_split,
@@ -268,12 +268,12 @@ class Trainer(SourceTraining):
         try:
             # fastnn's threads (threads.py); Ctrl-C held in each epoch's batch loop (the
             # handler is installed once per fit: that costs ~10 µs, too much per epoch)
-            with fit_thread_policy(largest) as threads, _HeldInterrupt() as interrupt:
+            with fit_thread_policy(largest) as threads, HeldInterrupt() as interrupt:
                 return self._fit_loop(X, Y, Xv, Yv, batch_size, epochs, verbose, callbacks,
                                       shuffle, initial_epoch, W, Wv, bar, threads, interrupt)
         except KeyboardInterrupt:  # one line: where it stopped, and that it can go on
             bar.close()
-            _say_interrupted(self.optimizer.iterations - steps0, initial_epoch, epochs,
+            say_interrupted(self.optimizer.iterations - steps0, initial_epoch, epochs,
                              math.ceil(len(X) / batch_size))
             raise
         finally:
@@ -284,7 +284,7 @@ class Trainer(SourceTraining):
                   callbacks: list[Callback], shuffle: bool, initial_epoch: int = 0,
                   W: np.ndarray | None = None, Wv: np.ndarray | None = None,
                   bar: ProgressBar | None = None, threads: int = 1,
-                  interrupt: _HeldInterrupt | None = None) -> History:
+                  interrupt: HeldInterrupt | None = None) -> History:
         # _fit checked that the model is compiled, and built it
         assert self.optimizer is not None and self._params is not None
         assert interrupt is not None  # _fit installs it, once per fit
@@ -316,7 +316,7 @@ class Trainer(SourceTraining):
         for cb in cbs:
             cb.set_model(cast("Sequential", self))  # Trainer is mixed into Sequential only
             cb.set_params(params)
-        batch_cbs = [cb for cb in cbs if _batch_hooks(cb)]
+        batch_cbs = [cb for cb in cbs if has_batch_hooks(cb)]
         chunked = [cb for cb in batch_cbs if cb._batches_to_hook() is None]
         if chunked:  # the others (ModelCheckpoint(save_freq=N)) are called exactly
             warnings.warn(
@@ -350,7 +350,7 @@ class Trainer(SourceTraining):
                                       batches_to_hook(batch_cbs)))
                     part = order[b0 * batch:(b0 + size) * batch]
                     for cb in batch_cbs:
-                        _call_batch_hook(cb, "begin", b0, {})
+                        call_batch_hook(cb, "begin", b0, {})
                     t0 = time.perf_counter()
                     status, n_done, its = _core.train(
                         net, self.optimizer._c_params(), self._params, self._grads, S1, S2,
@@ -372,7 +372,7 @@ class Trainer(SourceTraining):
                     bar.chunk(b0, lambda: self._logs(sums, done,
                                                      wdone if W is not None else None))
                     for cb in batch_cbs:
-                        _call_batch_hook(cb, "end", b0 - 1,
+                        call_batch_hook(cb, "end", b0 - 1,
                                          self._logs(sums, done, wdone if W is not None else None))
                     if sigint.pending:  # the state is whole: stop here, then raise
                         break
@@ -529,7 +529,7 @@ class Trainer(SourceTraining):
             raise RuntimeError("evaluate(): the model must be compiled first.")
         if batch_size is not None:
             batch_size = check_int(func, "batch_size", batch_size, low=1)
-        verbose = _check_verbose(func, verbose)
+        verbose = check_verbose(func, verbose)
         return_dict = check_bool(func, "return_dict", return_dict)
         self._check_not_training(func)
         kind = source_kind(func, "x", x)

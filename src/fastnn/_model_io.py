@@ -15,7 +15,7 @@ from . import _model_file
 from ._archive import check_path
 from ._kernels import _core
 from ._shaping import variable_layout
-from ._state import ModelState
+from ._state import SequentialAttributes
 from ._untrusted import open_regular
 from ._validation import check_bool
 
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from .models import Sequential
 
 
-class ModelIO(ModelState):
+class ModelIO(SequentialAttributes):
     """Saving, exporting and pickling for :class:`fastnn.Sequential` (a mixin; it is
     mixed into Sequential only, so it passes ``cast("Sequential", self)`` on)."""
     def save(self, filepath: str | os.PathLike[str], overwrite: bool = True) -> None:
