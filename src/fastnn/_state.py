@@ -20,11 +20,12 @@ import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Literal
 
+from ._kernels import _core
+
 if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import ArrayLike
 
-    from ._kernels import _core
     from .callbacks import History
     from .layers import Dense, Layer
     from .metrics import Metric
@@ -32,12 +33,17 @@ if TYPE_CHECKING:
 
 
 class ReadersWriter:
-    """Needs ``self._lock`` (an RLock), ``self._guard`` (a _core.StateGuard) and
-    ``self._fitting_thread``."""
+    """The model's lock (an RLock), its ``_core.StateGuard`` and the thread inside
+    fit, set by ``__init__``."""
 
     _lock: threading.RLock
     _guard: _core.StateGuard
     _fitting_thread: int | None  # ident of the thread inside fit(), if any
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()  # held by every write; re-entrant for callbacks
+        self._guard = _core.StateGuard()  # counts reads, flags the writer (see _reading)
+        self._fitting_thread = None
 
     @contextlib.contextmanager
     def _reading(self, func: str) -> Iterator[None]:

@@ -24,7 +24,6 @@ from __future__ import annotations
 import copy
 import math
 import secrets
-import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal, cast
@@ -49,7 +48,7 @@ from .threads import SPLIT_PREDICT_ABOVE, predict_thread_policy
 _core.set_split_predict_above(SPLIT_PREDICT_ABOVE)  # larger predicts: predict_thread_policy
 from ._progress import check_verbose, report as _report
 from ._sources import check_steps, source_kind
-from .training import ACC_NONE, STREAM_DROPOUT, STREAM_INIT, STREAM_SHUFFLE, Trainer
+from .training import STREAM_DROPOUT, STREAM_INIT, STREAM_SHUFFLE, Trainer
 
 if TYPE_CHECKING:
     # fastnn.models.load_model (keras.models.load_model's place) is fastnn.saving's,
@@ -98,6 +97,7 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
         if not isinstance(name, str):
             fail("Sequential", "invalid type for argument `name`", "a str", "name", name,
                  error=TypeError)
+        super().__init__()  # Trainer: not compiled; ReadersWriter: the lock
         self.name = name
         self.dtype = _check_dtype("Sequential", dtype)
         given = check_seed("Sequential", seed)
@@ -110,22 +110,7 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
         self._input_shape: tuple[int, ...] | None = None  # one sample's shape, if not flat
         self._params = self._grads = self._slots = None
         self._dense_inputs: dict[Layer, int] = {}  # each stage's n_in
-        self._net = self._fit_net = None
-        self.optimizer = None
-        self.loss = None
-        self._loss_id = None
-        self._metric_objs = []
-        self._metric_weighted = []
-        self._from_logits = False  # the loss applies the last activation (predict: logits)
-        self._fit_net = None
-        self._acc_kind = ACC_NONE
-        self._want_err = False
-        self.history = None
-        self.stop_training = False
-        self._lock = threading.RLock()  # held by every write; re-entrant for callbacks
-        self._guard = _core.StateGuard()  # counts reads, flags the writer (see _reading)
-        self._fitting_thread = None      # ident of the thread inside fit(), if any
-        self._scratch_arrays: dict[str, np.ndarray] = {}  # fit's reused work arrays
+        self._net = self._fit_net = None  # the inference and training plans
         self._rng = {}
         for stream in (STREAM_INIT, STREAM_SHUFFLE, STREAM_DROPOUT):
             state = np.zeros(4, np.uint64)

@@ -36,7 +36,7 @@ from ._interrupts import HeldInterrupt, say_interrupted
 from ._progress import ProgressBar, check_verbose, report as _report
 from ._sparse import CSRRows, n_samples
 from .threads import fit_thread_policy
-from ._training_checks import ACC_NONE  # noqa: F401  (models reads ACC_NONE)
+from ._training_checks import ACC_NONE
 from ._sources import SourceTraining, check_steps, source_kind
 from .callbacks import Callback, History, TerminateOnNaN
 from . import metrics as M
@@ -74,6 +74,22 @@ class CompileSettings:
 class Trainer(SourceTraining):
     """compile / fit / evaluate for :class:`fastnn.Sequential` (a mixin: it uses the
     model's layers, flat buffers, C plan and lock)."""
+
+    def __init__(self) -> None:
+        """A model's training state before ``compile``: no optimizer, loss or metrics,
+        no history; then the readers/writer lock (``ReadersWriter``)."""
+        super().__init__()
+        self.optimizer = None
+        self.loss = None
+        self._loss_id = None
+        self._metric_objs = []
+        self._metric_weighted = []
+        self._from_logits = False  # the loss applies the last activation (predict: logits)
+        self._acc_kind = ACC_NONE
+        self._want_err = False
+        self.history = None
+        self.stop_training = False
+        self._scratch_arrays = {}  # fit's reused work arrays (see _fit_scratch)
 
     # ------------------------------------------------------------------ compile
     def compile(self, optimizer: str | O.Optimizer | dict[str, Any] = "rmsprop",
