@@ -6,8 +6,10 @@ the target checks, ``fit`` with its C epoch loop, and ``evaluate``.
 regularization and the optimizer step all run in C.  The model's structure,
 weights and inference live in :mod:`fastnn.models`, which mixes this class in.
 
-(About 520 lines: the epoch loop with its rollback, callbacks and progress, and the
-evaluate/one-batch variants that share its plans, with their type annotations.
+(About 610 lines: compile and its frozen settings, fit's epochs with callbacks and
+progress, the C batch loop they drive (``_BatchLoop``), and the evaluate/one-batch
+variants that share its plans, with their type annotations; they read the model's
+buffers and plans, which only this module and fastnn.models may.
 compile's rules and the target and weight checks are in fastnn._training_checks,
 fit's helpers in fastnn._interrupts, _epoch_results and _callback_calls.)
 """
@@ -301,48 +303,21 @@ class Trainer(SourceTraining):
                   W: np.ndarray | None = None, Wv: np.ndarray | None = None,
                   bar: ProgressBar | None = None, threads: int = 1,
                   interrupt: HeldInterrupt | None = None) -> History:
+        """The epochs of ``fit`` over checked arrays: callbacks around each epoch, the
+        batches in C (:class:`_BatchLoop`), then the logs and validation."""
         # _fit checked that the model is compiled, and built it
         assert self.optimizer is not None and self._params is not None
         assert interrupt is not None  # _fit installs it, once per fit
-        dense = self._dense
-        for layer in dense:
-            if layer._act in A.ZERO_GRADIENT:
-                warnings.warn(
-                    f"fit(): layer {layer.name!r} uses the {A.NAMES[layer._act]!r} "
-                    "activation, whose derivative is zero almost everywhere: "
-                    "backpropagation cannot train the weights that feed it. Use "
-                    "fastnn.Perceptron for the perceptron rule, or sigmoid/tanh.",
-                    ZeroGradientWarning, stacklevel=4)
-                break
-        if self._slots is None:
-            self._slots = self.optimizer._init_slots(self._params.size, self.dtype)
-        S1, S2 = self._slots
-        net, n = self._fit_net, len(X)
-        assert net is not None  # made with the weights
-        Y_plain = Y
-        if W is not None:  # the weights ride in a last column of the targets (C gathers it)
-            net = self._plan(weighted=True, training=True)
-            Y = np.ascontiguousarray(np.hstack([Y, W[:, None].astype(self.dtype)]))
-        ws = self._fit_scratch("ws", batch * net.ws_units)
-        n_batches = math.ceil(n / batch)
-        per_batch = CHUNK_SECONDS  # unknown: the first chunk is one batch, then measured
+        self._warn_zero_gradient()
+        n, n_batches = len(X), math.ceil(len(X) / batch)
         history = History()
         cbs = [*callbacks, history]  # History last, as Keras: it sees what callbacks add
-        params = {"epochs": epochs, "steps": n_batches, "verbose": verbose}
-        for cb in cbs:
-            cb.set_model(cast("Sequential", self))  # Trainer is mixed into Sequential only
-            cb.set_params(params)
-        batch_cbs = [cb for cb in cbs if has_batch_hooks(cb)]
-        chunked = [cb for cb in batch_cbs if cb._batches_to_hook() is None]
-        if chunked:  # the others (ModelCheckpoint(save_freq=N)) are called exactly
-            warnings.warn(
-                f"fit(): {type(chunked[0]).__name__} has batch hooks; fastnn runs the "
-                "batches in C and calls them once per chunk of batches (about every 50 ms "
-                "of work), with the index of the chunk's first (begin) or last (end) batch "
-                "and the logs so far.", UserWarning, stacklevel=4)
+        batch_cbs = self._start_callbacks(cbs, {"epochs": epochs, "steps": n_batches,
+                                                "verbose": verbose})
         nan_stops = any(isinstance(cb, TerminateOnNaN) for cb in cbs)
         if bar is None:
             bar = ProgressBar(epochs, n_batches, 0)
+        loop = _BatchLoop(self, X, Y, W, batch, threads, batch_cbs, bar, nan_stops)
         self.stop_training = False
         self.history = history
         for cb in cbs:
@@ -351,51 +326,11 @@ class Trainer(SourceTraining):
             for cb in cbs:
                 cb.on_epoch_begin(epoch)
             bar.epoch_begin(epoch)
-            sums = np.zeros(N_SUMS)
-            done = b0 = 0
-            wdone = 0.0  # Σ weights of the applied samples: the metrics' divisor
-            with interrupt.held() as sigint:
-                if shuffle:
-                    order = _core.rng_permutation(self._rng[STREAM_SHUFFLE], n)
-                else:
-                    order = np.arange(n, dtype=np.int64)
-                while b0 < n_batches:
-                    # one C call per chunk: ~CHUNK_SECONDS of work, so Ctrl-C lands promptly;
-                    # the progress bar is redrawn between chunks (never per batch)
-                    size = max(1, min(int(CHUNK_SECONDS / per_batch), n_batches - b0,
-                                      batches_to_hook(batch_cbs)))
-                    part = order[b0 * batch:(b0 + size) * batch]
-                    for cb in batch_cbs:
-                        call_batch_hook(cb, "begin", b0, {})
-                    t0 = time.perf_counter()
-                    status, n_done, its = _core.train(
-                        net, self.optimizer._c_params(), self._params, self._grads, S1, S2,
-                        ws, batch, X, Y, part, batch, self._rng[STREAM_DROPOUT], sums,
-                        threads)
-                    per_batch = max((time.perf_counter() - t0) / size, 1e-9)
-                    self.optimizer.iterations = its
-                    done += n_done
-                    if W is not None:
-                        wdone += float(W[part[:n_done]].sum())
-                    b0 += size
-                    if status:  # a non-finite step: C stopped before applying it
-                        if nan_stops:
-                            bar.close()
-                        stop_at_non_finite(epoch, f"in epoch {epoch + 1}, after {done} of "
-                                                  f"{n} samples", nan_stops)
-                        self.stop_training = True  # TerminateOnNaN (else it raised)
-                        break
-                    bar.chunk(b0, lambda: self._logs(sums, done,
-                                                     wdone if W is not None else None))
-                    for cb in batch_cbs:
-                        call_batch_hook(cb, "end", b0 - 1,
-                                         self._logs(sums, done, wdone if W is not None else None))
-                    if sigint.pending:  # the state is whole: stop here, then raise
-                        break
+            sums, done = loop.epoch(epoch, shuffle, interrupt)
             if self.stop_training and nan_stops and done < n:
                 break  # terminated on NaN: no epoch-end for a half epoch
             logs = self._logs(sums, n, None if W is None else float(W.sum()),
-                              (X, Y_plain, W) if self._has_epoch_metrics else None)
+                              (X, Y, W) if self._has_epoch_metrics else None)
             if Xv is not None:
                 assert Yv is not None  # _fit gives both or neither
                 vs = self._evaluate_sums(Xv, Yv, W=Wv)
@@ -410,6 +345,33 @@ class Trainer(SourceTraining):
         for cb in cbs:
             cb.on_train_end(history.history and {k: v[-1] for k, v in history.history.items()})
         return history
+
+    def _warn_zero_gradient(self) -> None:
+        for layer in self._dense:
+            if layer._act in A.ZERO_GRADIENT:
+                warnings.warn(
+                    f"fit(): layer {layer.name!r} uses the {A.NAMES[layer._act]!r} "
+                    "activation, whose derivative is zero almost everywhere: "
+                    "backpropagation cannot train the weights that feed it. Use "
+                    "fastnn.Perceptron for the perceptron rule, or sigmoid/tanh.",
+                    ZeroGradientWarning, stacklevel=5)
+                break
+
+    def _start_callbacks(self, cbs: list[Callback], params: dict[str, Any]) -> list[Callback]:
+        """Give each callback the model and fit's params; return those with batch hooks
+        (warning when fastnn can call one only once per chunk of batches)."""
+        for cb in cbs:
+            cb.set_model(cast("Sequential", self))  # Trainer is mixed into Sequential only
+            cb.set_params(params)
+        batch_cbs = [cb for cb in cbs if has_batch_hooks(cb)]
+        chunked = [cb for cb in batch_cbs if cb._batches_to_hook() is None]
+        if chunked:  # the others (ModelCheckpoint(save_freq=N)) are called exactly
+            warnings.warn(
+                f"fit(): {type(chunked[0]).__name__} has batch hooks; fastnn runs the "
+                "batches in C and calls them once per chunk of batches (about every 50 ms "
+                "of work), with the index of the chunk's first (begin) or last (end) batch "
+                "and the logs so far.", UserWarning, stacklevel=5)
+        return batch_cbs
 
     def _fit_scratch(self, key: str, size: int) -> np.ndarray:
         """A 1-D work array of `size` elements of the model's dtype that fit keeps on
@@ -575,3 +537,83 @@ class Trainer(SourceTraining):
             return logs
         values = list(logs.values())
         return values[0] if len(values) == 1 else values
+
+
+class _BatchLoop:
+    """The batches of one ``fit`` in C, epoch after epoch: what stays from one epoch
+    to the next (the training plan, the optimizer slots, the workspace, the targets
+    with the sample weights in a last column, the measured time per batch) and
+    :meth:`epoch`, which trains one epoch in chunks of ~CHUNK_SECONDS of C work.
+
+    Between chunks: the progress bar, the batch hooks, and Ctrl-C (held during a
+    chunk, so the weights, optimizer state, step count and random streams stay one
+    consistent state).  A non-finite step stops the loop before it is applied."""
+
+    def __init__(self, model: Trainer, X: np.ndarray | CSRRows, Y: np.ndarray,
+                 W: np.ndarray | None, batch: int, threads: int, batch_cbs: list[Callback],
+                 bar: ProgressBar, nan_stops: bool) -> None:
+        assert model.optimizer is not None and model._params is not None
+        if model._slots is None:
+            model._slots = model.optimizer._init_slots(model._params.size, model.dtype)
+        net = model._fit_net
+        assert net is not None  # made with the weights
+        if W is not None:  # the weights ride in a last column of the targets (C gathers it)
+            net = model._plan(weighted=True, training=True)
+            Y = np.ascontiguousarray(np.hstack([Y, W[:, None].astype(model.dtype)]))
+        self.model, self.net, self.X, self.Y, self.W = model, net, X, Y, W
+        self.batch, self.threads, self.batch_cbs = batch, threads, batch_cbs
+        self.bar, self.nan_stops = bar, nan_stops
+        self.ws = model._fit_scratch("ws", batch * net.ws_units)
+        self.n_batches = math.ceil(len(X) / batch)
+        self.per_batch = CHUNK_SECONDS  # unknown: the first chunk is one batch, then measured
+
+    def epoch(self, epoch: int, shuffle: bool, interrupt: HeldInterrupt
+              ) -> tuple[np.ndarray, int]:
+        """Train one epoch; (the C loop's sums, samples applied).  Sets the model's
+        ``stop_training`` after a non-finite step under TerminateOnNaN (without it,
+        NonFiniteLossError); stops early, the state whole, when Ctrl-C is pending."""
+        model, batch, n_batches, W = self.model, self.batch, self.n_batches, self.W
+        assert model.optimizer is not None and model._slots is not None
+        n = len(self.X)
+        S1, S2 = model._slots
+        sums = np.zeros(N_SUMS)
+        done = b0 = 0
+        wdone = 0.0  # Σ weights of the applied samples: the metrics' divisor
+        with interrupt.held() as sigint:
+            if shuffle:
+                order = _core.rng_permutation(model._rng[STREAM_SHUFFLE], n)
+            else:
+                order = np.arange(n, dtype=np.int64)
+            while b0 < n_batches:
+                # one C call per chunk: ~CHUNK_SECONDS of work, so Ctrl-C lands promptly;
+                # the progress bar is redrawn between chunks (never per batch)
+                size = max(1, min(int(CHUNK_SECONDS / self.per_batch), n_batches - b0,
+                                  batches_to_hook(self.batch_cbs)))
+                part = order[b0 * batch:(b0 + size) * batch]
+                for cb in self.batch_cbs:
+                    call_batch_hook(cb, "begin", b0, {})
+                t0 = time.perf_counter()
+                status, n_done, its = _core.train(
+                    self.net, model.optimizer._c_params(), model._params, model._grads, S1,
+                    S2, self.ws, batch, self.X, self.Y, part, batch,
+                    model._rng[STREAM_DROPOUT], sums, self.threads)
+                self.per_batch = max((time.perf_counter() - t0) / size, 1e-9)
+                model.optimizer.iterations = its
+                done += n_done
+                if W is not None:
+                    wdone += float(W[part[:n_done]].sum())
+                b0 += size
+                if status:  # a non-finite step: C stopped before applying it
+                    if self.nan_stops:
+                        self.bar.close()
+                    stop_at_non_finite(epoch, f"in epoch {epoch + 1}, after {done} of "
+                                              f"{n} samples", self.nan_stops)
+                    model.stop_training = True  # TerminateOnNaN (else it raised)
+                    break
+                wsum = wdone if W is not None else None
+                self.bar.chunk(b0, lambda: model._logs(sums, done, wsum))
+                for cb in self.batch_cbs:
+                    call_batch_hook(cb, "end", b0 - 1, model._logs(sums, done, wsum))
+                if sigint.pending:  # the state is whole: stop here, then raise
+                    break
+        return sums, done
