@@ -46,10 +46,55 @@ class ModelIO(SequentialAttributes):
 
     def load_weights(self, filepath: str | os.PathLike[str], *,
                      allow_nonfinite: bool = False) -> None:
-        """Set the weights from a file written by ``save_weights`` or ``save``; the
-        Dense layers must have the same shapes.  The optimizer state is kept."""
-        load_weights(cast("Sequential", self), filepath,
-                                 allow_nonfinite=allow_nonfinite)
+        """Set the weights from a file written by ``save_weights`` or ``save`` (or a
+        Keras ``.weights.h5``); the Dense layers must have the same shapes.  The
+        optimizer state is kept."""
+        func = "load_weights"
+        path = check_path(func, filepath)
+        allow_nonfinite = check_bool(func, "allow_nonfinite", allow_nonfinite)
+        self._check_not_training(func)
+        f, size = open_regular(path)
+        with f:
+            if f.read(8) == b"\x89HDF\r\n\x1a\n":  # Keras's .weights.h5
+                from .interop import keras
+
+                if self._input_dim is None:
+                    raise ValueError(f"{func}(): {path!r} is a Keras weights file, which holds "
+                                     "no input size; give the model an Input(shape=...) (or "
+                                     "build or fit it) before loading weights into it.")
+                shapes, n_in = [], self._input_dim
+                for layer in self._dense:
+                    shapes.append(((n_in, layer.units), layer.use_bias))
+                    n_in = layer.units
+                weights = keras.read_weights_file(f, size, path, shapes)
+                _model_file.check_finite(
+                    path, {f"weights[{i}]": w for i, w in enumerate(weights)}, allow_nonfinite)
+                with self._writing():
+                    self._ensure_built_locked(func)
+                    self._set_dense_weights(weights)
+                return
+        config, arrays, saved = _model_file.read(path, path,
+                                                type(cast("Sequential", self)))
+        weights = [] if saved.input_dim is None else [
+            arrays[f"weights/{j}/{name}.npy"]
+            for j, _, name, _ in variable_layout(saved._stages, saved.input_dim)]
+        _model_file.check_finite(path, arrays, allow_nonfinite)
+        _model_file.check_variances(path, arrays)
+        with self._writing():
+            input_dim = self._input_dim if self._input_dim is not None else saved.input_dim
+            mine = [] if input_dim is None else [
+                shape for _, _, _, shape in variable_layout(self._stages, input_dim)]
+            theirs = [w.shape for w in weights]
+            if not theirs or mine != theirs:
+                raise ValueError(f"{func}(): the file's weights do not fit this model. Expected "
+                                 f"shapes {mine}. Received: {theirs} from {path!r}.")
+            previous, self._input_dim = self._input_dim, input_dim
+            try:
+                self._ensure_built_locked(func)
+            except BaseException:
+                self._input_dim = previous
+                raise
+            self._set_dense_weights(weights)
 
     def export(self, filepath: str | os.PathLike[str], format: str = "onnx",
                verbose: bool = True, overwrite: bool = True) -> None:
@@ -120,56 +165,3 @@ def save_by_suffix(model: Sequential, filepath: str | os.PathLike[str], kind: st
                "file)" if kind == "model" else "a name ending in '.weights.h5' (Keras 3's "
                "weights file) or '.fastnn'") + f". Received: filepath={path!r}")
     _model_file.save(model, path, kind=kind, overwrite=overwrite)
-
-
-
-
-def load_weights(model: Sequential, filepath: str | os.PathLike[str], *,
-                 allow_nonfinite: bool = False) -> None:
-    """Set `model`'s weights from a file written by ``save_weights`` or ``save``; the
-    Dense layers must match in number and shapes.  Optimizer state is untouched."""
-    func = "load_weights"
-    path = check_path(func, filepath)
-    allow_nonfinite = check_bool(func, "allow_nonfinite", allow_nonfinite)
-    model._check_not_training(func)
-    f, size = open_regular(path)
-    with f:
-        if f.read(8) == b"\x89HDF\r\n\x1a\n":  # Keras's .weights.h5
-            from .interop import keras
-
-            if model.input_dim is None:
-                raise ValueError(f"{func}(): {path!r} is a Keras weights file, which holds "
-                                 "no input size; give the model an Input(shape=...) (or "
-                                 "build or fit it) before loading weights into it.")
-            shapes, n_in = [], model.input_dim
-            for layer in model.dense_layers:
-                shapes.append(((n_in, layer.units), layer.use_bias))
-                n_in = layer.units
-            weights = keras.read_weights_file(f, size, path, shapes)
-            _model_file.check_finite(path, {f"weights[{i}]": w for i, w in enumerate(weights)},
-                         allow_nonfinite)
-            with model._writing():
-                model._ensure_built_locked(func)
-                model._set_dense_weights(weights)
-            return
-    config, arrays, saved = _model_file.read(path, path, type(model))
-    weights = [] if saved.input_dim is None else [
-        arrays[f"weights/{j}/{name}.npy"]
-        for j, _, name, _ in variable_layout(saved._stages, saved.input_dim)]
-    _model_file.check_finite(path, arrays, allow_nonfinite)
-    _model_file.check_variances(path, arrays)
-    with model._writing():
-        input_dim = model.input_dim if model.input_dim is not None else saved.input_dim
-        mine = [] if input_dim is None else [
-            shape for _, _, _, shape in variable_layout(model._stages, input_dim)]
-        theirs = [w.shape for w in weights]
-        if not theirs or mine != theirs:
-            raise ValueError(f"{func}(): the file's weights do not fit this model. Expected "
-                             f"shapes {mine}. Received: {theirs} from {path!r}.")
-        previous, model._input_dim = model.input_dim, input_dim
-        try:
-            model._ensure_built_locked(func)
-        except BaseException:
-            model._input_dim = previous
-            raise
-        model._set_dense_weights(weights)

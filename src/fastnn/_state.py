@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from ._kernels import _core
@@ -125,6 +125,9 @@ class SequentialAttributes(ReadersWriter):
     if TYPE_CHECKING:  # defined by Sequential (fastnn/models.py)
         @property
         def _dense(self) -> list[Dense]: ...
+        @property
+        def _stages(self) -> list[Layer]: ...
+        def _set_dense_weights(self, weights: Sequence[ArrayLike]) -> None: ...
         @property
         def built(self) -> bool: ...
         def _build(self, input_dim: int) -> None: ...

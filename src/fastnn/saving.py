@@ -35,14 +35,13 @@ from . import _model_file
 from ._archive import atomic_write, check_path, write_archive
 from ._model_file import save, snapshot
 from ._model_file import to_bytes as model_to_bytes
-from ._model_io import load_weights, save_by_suffix
+from ._model_io import save_by_suffix
 from ._untrusted import open_regular
 from ._validation import check_bool
 from .models import Sequential
 from .quantization import QuantizedModel, quantize
 
-__all__ = ["load_model", "save", "save_by_suffix", "snapshot", "load_weights",
-           "model_from_archive", "model_to_bytes", "model_from_bytes", "atomic_write",
+__all__ = ["load_model", "save", "save_by_suffix", "snapshot", "model_from_archive", "model_to_bytes", "model_from_bytes", "atomic_write",
            "write_archive", "check_path"]
 
 
