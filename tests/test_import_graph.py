@@ -67,3 +67,17 @@ def test_it_finds_a_cycle_closed_by_a_lazy_import_and_ignores_type_only_ones(tmp
     assert tool.main(["--check", "--root", str(root)]) == 1
     levels = tool.levels(g, cycles)
     assert levels["fastnn.d"] == 0 and levels["fastnn.e"] == 1
+
+
+def test_it_lists_reads_of_sequentials_private_attributes_outside_its_modules(tmp_path):
+    tool = _tool()
+    root = _package(tmp_path, {
+        "__init__.py": "",
+        "_base.py": "class Base:\n    def _lock(self):\n        return other_model._size\n",
+        "models.py": "from ._base import Base\nclass Sequential(Base):\n"
+                     "    def __init__(self):\n        self._size = 1\n        self.public = 2\n",
+        "other.py": "def f(model):\n    model._lock()\n    return model._size + model.public"
+                    " + model._unrelated\n",
+    })
+    assert tool.private_reads(root) == [("fastnn.other", 2, "model._lock"),
+                                        ("fastnn.other", 3, "model._size")]

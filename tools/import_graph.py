@@ -3,6 +3,8 @@
     python tools/import_graph.py            # layers, edges, sizes; exit 1 on a cycle
     python tools/import_graph.py --check    # only the verdict (what the test runs)
     python tools/import_graph.py --sizes    # module sizes in lines, largest first
+    python tools/import_graph.py --private-reads   # X._name reads of Sequential's
+                                                   # private names outside its own modules
 
 Read from the source with ``ast`` (nothing is imported, no dependency).  An edge
 A -> B means module A imports module B at run time: at module level or inside a
@@ -174,12 +176,81 @@ def sizes(root: Path = ROOT) -> dict[str, int]:
             for name, path in module_files(root).items()}
 
 
+def _class_of(root: Path, module: str, name: str) -> tuple[str, ast.ClassDef] | None:
+    """The class `name` as module `module` sees it: defined there, or imported there
+    with ``from .x import name`` (followed to where it is defined)."""
+    modules = module_files(root)
+    if module not in modules:
+        return None
+    path = modules[module]
+    tree = ast.parse(path.read_text(), str(path))
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef) and node.name == name:
+            return module, node
+    base = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and any(
+                (a.asname or a.name) == name for a in node.names):
+            anchor = base[: len(base) - node.level + 1] if node.level else []
+            target = ".".join(anchor + ([node.module] if node.module else []))
+            real = next(a.name for a in node.names if (a.asname or a.name) == name)
+            return _class_of(root, target, real)
+    return None
+
+
+def private_reads(root: Path = ROOT, cls: str = "Sequential") -> list[tuple[str, int, str]]:
+    """(module, line, "x._name") for every ``x._name`` (x not ``self``/``cls``) outside
+    the modules that define `cls` (of fastnn.models) and its base classes (its mixins),
+    where ``_name`` is a private attribute or method those classes define.  By name: a few hits may be another
+    class's attribute of the same name."""
+    own_modules, names = set(), set()
+    todo = [(f"{PACKAGE}.models", cls)]
+    while todo:
+        found = _class_of(root, *todo.pop())
+        if found is None:
+            continue
+        module, node = found
+        own_modules.add(module)
+        todo += [(module, b.id) for b in node.bases if isinstance(b, ast.Name)]
+        for sub in ast.walk(node):
+            if isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                names.add(sub.name)
+            elif isinstance(sub, ast.Attribute) and isinstance(sub.ctx, ast.Store) \
+                    and isinstance(sub.value, ast.Name) and sub.value.id == "self":
+                names.add(sub.attr)
+            elif isinstance(sub, ast.AnnAssign) and isinstance(sub.target, ast.Name):
+                names.add(sub.target.id)
+    names = {n for n in names if n.startswith("_") and not n.startswith("__")}
+    out = []
+    for module, path in module_files(root).items():
+        if module in own_modules:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Attribute) and node.attr in names and not (
+                    isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")):
+                owner = ast.unparse(node.value)
+                out.append((module, node.lineno, f"{owner}.{node.attr}"))
+    return sorted(out)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--check", action="store_true", help="print only the verdict")
     parser.add_argument("--sizes", action="store_true", help="print module sizes")
+    parser.add_argument("--private-reads", action="store_true",
+                        help="list reads of Sequential's private attributes elsewhere")
     parser.add_argument("--root", type=Path, default=ROOT, help="the src/ folder")
     args = parser.parse_args(argv)
+    if args.private_reads:
+        reads = private_reads(args.root)
+        for module, line, text in reads:
+            print(f"{module}:{line}: {text}")
+        per: dict[str, int] = {}
+        for module, _, _ in reads:
+            per[module] = per.get(module, 0) + 1
+        print(", ".join(f"{m} {k}" for m, k in sorted(per.items(), key=lambda kv: -kv[1])))
+        print(f"{len(reads)} reads in {len(per)} modules")
+        return 0
     g = graph(args.root)
     cycles = strongly_connected(g)
     if args.sizes:
