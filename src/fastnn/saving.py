@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import os
 import zipfile
-from typing import IO, Any
+from typing import IO
 
 from . import _model_file
 from ._archive import atomic_write, check_path, write_archive
@@ -39,14 +39,14 @@ from ._model_io import save_by_suffix
 from ._untrusted import open_regular
 from ._validation import check_bool
 from .models import Sequential
-from .quantization import QuantizedModel, quantize
+from .quantization import quantize
 
 __all__ = ["load_model", "save", "save_by_suffix", "snapshot", "model_from_archive", "model_to_bytes", "model_from_bytes", "atomic_write",
            "write_archive", "check_path"]
 
 
 def load_model(filepath: str | os.PathLike[str], compile: bool = True, *,
-               allow_nonfinite: bool = False) -> Any:
+               allow_nonfinite: bool = False) -> Sequential:
     """The model saved at `filepath` by ``model.save`` — or a Keras 3 ``.keras`` file
     (see ``fastnn.interop.keras``; needs the ``keras`` extra): architecture, weights and,
     with ``compile=True``, the compile settings and the whole training state
@@ -80,7 +80,7 @@ def _is_keras_file(f: IO[bytes]) -> bool:
 
 
 def model_from_archive(source: str | IO[bytes], where: str, compile: bool = True,
-                       allow_nonfinite: bool = False) -> Sequential | QuantizedModel:
+                       allow_nonfinite: bool = False) -> Sequential:
     """A model from the bytes or path `source` of a model file (`where` names it in
     errors); a QuantizedModel for a file of kind "int8"."""
     config, arrays, model = _model_file.read(source, where, Sequential)
@@ -92,7 +92,7 @@ def model_from_archive(source: str | IO[bytes], where: str, compile: bool = True
             return model
         if not model.built:
             raise ValueError("an int8 file without weights")
-        return quantize(model, "int8")
+        return quantize(model, "int8")  # type: ignore[return-value]
 
 
 def model_from_bytes(data: bytes) -> Sequential:
