@@ -73,8 +73,7 @@ class ModelIO(SequentialAttributes):
                     self._ensure_built_locked(func)
                     self._set_dense_weights(weights)
                 return
-        config, arrays, saved = _model_file.read(path, path,
-                                                type(cast("Sequential", self)))
+        config, arrays, saved = _model_file.read(path, path, self._file_class())
         weights = [] if saved.input_dim is None else [
             arrays[f"weights/{j}/{name}.npy"]
             for j, _, name, _ in variable_layout(saved._stages, saved.input_dim)]
@@ -127,7 +126,7 @@ class ModelIO(SequentialAttributes):
                                   tuple[bytes, type[Sequential]]]:
         # copy and serialise through the model file: arrays and JSON, no C pointers
         model = cast("Sequential", self)
-        return _model_file.from_bytes, (_model_file.to_bytes(model), type(model))
+        return _model_file.from_bytes, (_model_file.to_bytes(model), self._file_class())
 
 
 def save_by_suffix(model: Sequential, filepath: str | os.PathLike[str], kind: str,

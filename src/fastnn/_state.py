@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from .callbacks import History
     from .layers import Dense, Layer
     from .metrics import Metric
+    from .models import Sequential
     from .optimizers import Optimizer
 
 
@@ -128,6 +129,8 @@ class SequentialAttributes(ReadersWriter):
         @property
         def _stages(self) -> list[Layer]: ...
         def _set_dense_weights(self, weights: Sequence[ArrayLike]) -> None: ...
+        @classmethod
+        def _file_class(cls) -> type[Sequential]: ...
         @property
         def built(self) -> bool: ...
         def _build(self, input_dim: int) -> None: ...

@@ -737,6 +737,12 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
                 "layers": layers}
 
     @classmethod
+    def _file_class(cls) -> type[Sequential]:
+        """The class a model file is read into (copies, pickles, load_weights):
+        fastnn.Sequential, whatever the subclass (the mixins cannot import it)."""
+        return Sequential
+
+    @classmethod
     def from_config(cls, config: dict[str, Any]) -> Sequential:
         """The model `get_config` describes (unbuilt: no weights).  A damaged config
         raises ValueError or TypeError saying which entry is wrong."""
