@@ -485,8 +485,8 @@ def plot_model(model: Sequential, path: str | os.PathLike[str] | None = None) ->
     ax.set_ylim(bottom, top)
     ax.set_aspect("equal")
     ax.axis("off")
-    n_params = sum(model._dense_inputs[d] * d.units + d.units * d.use_bias
-                   for d in model.dense_layers) if model.built else None
+    n_params = sum(w.size for d in model.dense_layers for w in d.get_weights()
+                   ) if model.built else None
     sub = f", {n_params:,} parameters" if n_params is not None else ""
     fig.suptitle(f'"{model.name}": {len(cols) - 1} Dense layers{sub}', fontsize=10)
     _save(fig, path)
