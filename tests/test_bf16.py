@@ -14,7 +14,7 @@ import pytest
 
 import fastnn
 from fastnn import mixed_precision
-from fastnn._fit_helpers import N_SUMS
+from fastnn._epoch_results import N_SUMS
 from fastnn._kernels import _core
 from fastnn.layers import Dense
 

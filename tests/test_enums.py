@@ -11,7 +11,7 @@ import pytest
 
 from fastnn import (activations, losses, noise, normalization, optimizers, schedules,
                     training)
-from fastnn import _fit_helpers, _training_checks
+from fastnn import _epoch_results, _training_checks
 from fastnn._kernels import _core
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -97,7 +97,7 @@ def test_python_constants_are_the_c_ids():
         assert plain_int(getattr(training, "SUM_" + name)) == _core.SumSlot[name]
     for name in ("ACC", "MAE", "MSE"):  # one offset takes each sum to its unweighted twin
         assert training.PLAIN == _core.SumSlot[name + "_PLAIN"] - _core.SumSlot[name]
-    assert _fit_helpers.N_SUMS == _core.N_SUMS
+    assert _epoch_results.N_SUMS == _core.N_SUMS
 
 
 def test_every_c_id_has_a_python_name():

@@ -6,7 +6,7 @@ import warnings
 import numpy as np
 import pytest
 
-from fastnn._fit_helpers import N_SUMS
+from fastnn._epoch_results import N_SUMS
 import fastnn
 from fastnn import _reference as ref
 from fastnn._kernels import _core

@@ -6,7 +6,7 @@ import threading
 import numpy as np
 import pytest
 
-from fastnn._fit_helpers import N_SUMS
+from fastnn._epoch_results import N_SUMS
 import fastnn
 from fastnn._kernels import _core
 from fastnn.callbacks import Callback, EarlyStopping
@@ -141,3 +141,37 @@ def test_dropout_added_after_build_is_used_in_training():
     m.compile("sgd", "binary_crossentropy")
     m.fit(X, y, epochs=1, verbose=0)
     assert m._noise_chains()[1][0] == [(1, 0.5)]  # (dropout, rate) after the first Dense
+
+
+def test_the_public_input_and_dense_layer_surface():
+    """input_dim, input_shape and dense_layers: what plot, summary, the exports and the
+    model file read (instead of the model's private attributes)."""
+    m = fastnn.Sequential([fastnn.layers.Dense(3), fastnn.layers.Dropout(0.1),
+                           fastnn.layers.Dense(2)])
+    assert m.input_dim is None and m.input_shape is None
+    assert m.dense_layers == [m.layers[0], m.layers[2]]
+    m.build((None, 5))
+    assert m.input_dim == 5 and m.input_shape == (None, 5)
+    img = fastnn.Sequential([fastnn.Input(shape=(4, 3)), fastnn.layers.Flatten(),
+                             fastnn.layers.Dense(2)])
+    assert img.input_dim == 12 and img.input_shape == (None, 4, 3)
+    assert [type(l).__name__ for l in img.dense_layers] == ["Dense"]
+    with pytest.raises(AttributeError):
+        img.input_dim = 3  # read-only: the shape is set by Input, build or fit
+
+
+def test_compile_settings_is_one_frozen_value():
+    import dataclasses
+
+    m = fastnn.Sequential([fastnn.Input(shape=(3,)), Dense(2)])
+    assert m.compile_settings is None
+    acc = fastnn.metrics.CategoricalAccuracy()
+    m.compile(optimizer="adam", loss=fastnn.losses.CategoricalCrossentropy(from_logits=True),
+              metrics=["mae", acc], weighted_metrics=["mse"])
+    s = m.compile_settings
+    assert s.optimizer is m.optimizer and s.loss == "categorical_crossentropy"
+    assert s.from_logits is True
+    assert [fastnn.metrics.serialize(x) for x in s.metrics] == ["mae", fastnn.metrics.serialize(acc)]
+    assert [fastnn.metrics.serialize(x) for x in s.weighted_metrics] == ["mse"]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        s.loss = "mse"

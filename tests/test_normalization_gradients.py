@@ -7,7 +7,7 @@ import pytest
 
 import fastnn
 from fastnn import _reference as ref
-from fastnn._fit_helpers import N_SUMS
+from fastnn._epoch_results import N_SUMS
 from fastnn._kernels import _core
 from fastnn.layers import (Activation, AlphaDropout, BatchNormalization, Dense, Dropout,
                            GaussianDropout, GaussianNoise, LayerNormalization,

@@ -265,7 +265,7 @@ def test_fit_and_partial_fit_check_the_parameters_once_per_call(monkeypatch):
     """One check of the estimator's parameters per fit / partial_fit call (the
     partial_fit rule too, however the method is reached)."""
     from fastnn.sklearn import _base
-    from fastnn.sklearn._base import _FastNNBase
+    from fastnn.sklearn._base import FastNNBase
     calls = {"params": 0, "own": 0, "partial": 0}
 
     def counting(key, fn):
@@ -276,7 +276,7 @@ def test_fit_and_partial_fit_check_the_parameters_once_per_call(monkeypatch):
 
     monkeypatch.setattr(_base, "check_params", counting("params", _base.check_params))
     for key, name in (("own", "_check_own_params"), ("partial", "_check_partial_fit")):
-        monkeypatch.setattr(_FastNNBase, name, counting(key, getattr(_FastNNBase, name)))
+        monkeypatch.setattr(FastNNBase, name, counting(key, getattr(FastNNBase, name)))
     X, y = np.random.default_rng(0).normal(size=(30, 3)), np.arange(30) % 2
     reg = FastNNRegressor((3,), max_iter=2)
     monkeypatch.setattr(FastNNRegressor, "_check_own_params",

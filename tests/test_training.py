@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fastnn._fit_helpers import N_SUMS
+from fastnn._epoch_results import N_SUMS
 import fastnn
 from fastnn import optimizers as O
 from fastnn._kernels import _core

@@ -21,6 +21,11 @@ from .perceptron import Perceptron
 from .quantization import QuantizedModel, quantize
 from .saving import load_model
 from .threads import get_num_threads, num_threads, set_num_threads
+from . import models as _models
+
+# keras.models.load_model's place; set here, at the top, because saving builds
+# Sequentials and so imports fastnn.models (which must not import it back)
+_models.load_model = load_model
 
 
 

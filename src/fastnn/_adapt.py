@@ -11,7 +11,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ._validation import check_bool, check_int, fail
-from .normalization import STAGE_STANDARDIZE, _NormLayer
+from .normalization import STAGE_STANDARDIZE, NormLayer
 
 
 def _statistic(func: str, name: str, value: Any) -> np.ndarray | None:
@@ -33,7 +33,7 @@ def _statistic(func: str, name: str, value: Any) -> np.ndarray | None:
     return arr.reshape(-1)
 
 
-class Normalization(_NormLayer):
+class Normalization(NormLayer):
     """Shifts and scales features to mean 0 and variance 1 with statistics fixed before
     training: ``z = (x − mean)/max(√variance, 1e-7)`` (Keras 3).
 

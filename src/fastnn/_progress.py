@@ -35,6 +35,8 @@ import time
 from collections.abc import Callable
 from typing import IO, Any
 
+from ._validation import check_int
+
 BAR_WIDTH = 20          # Keras 3's width
 _FULL, _ASCII = ("━", "━"), ("=", ".")
 _BOLD, _GREEN, _GREY, _RESET = "\x1b[1m", "\x1b[32m", "\x1b[37m", "\x1b[0m"
@@ -60,7 +62,7 @@ def _colors_ok() -> bool:
     return sys.platform != "win32" or any(k in env for k in ("WT_SESSION", "ANSICON", "TERM"))
 
 
-def _can_write(stream: IO[str], text: str) -> bool:
+def can_write(stream: IO[str], text: str) -> bool:
     encoding = getattr(stream, "encoding", None)
     if not encoding:  # StringIO and friends hold str
         return True
@@ -128,7 +130,7 @@ class ProgressBar:
         interactive = bool(verbose) and is_interactive(self.stream)
         self.live = verbose == 1 and interactive
         self.color = interactive and _colors_ok()
-        self.chars = _FULL if not verbose or _can_write(self.stream, "━") else _ASCII
+        self.chars = _FULL if not verbose or can_write(self.stream, "━") else _ASCII
         # the terminal's width, read at the first in-progress frame
         self.columns: int | None = None
         self._open = 0  # visible length of the line being redrawn (0: none)
@@ -260,3 +262,12 @@ def report(steps: int, seconds: float, logs: dict[str, Any], verbose: int,
     bar.t0, bar.t_done, bar.done = now - seconds, now, max(steps, 1)
     bar.epoch_end(logs)
     bar.close()
+
+
+def check_verbose(func: str, verbose: object) -> int:
+    """0, 1 or 2; ``"auto"`` is 1, Keras 3's rule (its ProgbarLogger turns "auto"
+    into 1 everywhere; tf.keras 2 chose 2 when logging was not interactive).  fastnn's
+    1 already writes plain per-epoch lines when stdout is not a terminal."""
+    if isinstance(verbose, str) and verbose == "auto":
+        return 1
+    return check_int(func, "verbose", verbose, low=0, high=2)

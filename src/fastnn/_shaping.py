@@ -30,35 +30,11 @@ from numpy.typing import ArrayLike
 
 from . import activations
 from ._validation import check_int, fail
-from .layers import Dense, Dropout, InputLayer, Layer
-
-Shape = tuple[Any, ...]  # dims are ints, or None where unknown until fit sees x
+from ._core_layers import Dense, Dropout, InputLayer, Layer, Shape, check_shape
 
 # activations that commute with inverted dropout: f(m·z/(1−p)) = m·f(z)/(1−p), m ∈ {0, 1}
 _DROPOUT_COMMUTES = {activations.LINEAR, activations.RELU, activations.RELU_KERAS,
                      activations.LEAKY_RELU}
-
-
-def check_shape(func: str, name: str, shape: Any, allow_minus_one: bool = False) -> Shape:
-    """A shape argument (an int or a tuple of ints >= 1; one -1 if allowed) as a tuple."""
-    if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
-        shape = (shape,)
-    what = "invalid input shape" if name.endswith("shape") else f"invalid argument `{name}`"
-    if not isinstance(shape, (tuple, list)) or not shape:
-        fail(func, what, "a non-empty tuple of ints", name, shape,
-             error=TypeError if not isinstance(shape, (tuple, list)) else ValueError)
-    out = []
-    for i, d in enumerate(shape):
-        if allow_minus_one and isinstance(d, (int, np.integer)) and d == -1:
-            out.append(-1)
-            continue
-        out.append(check_int(func, f"{name}[{i}]", d, low=1, high=2**31 - 1))
-    if out.count(-1) > 1:
-        fail(func, what, "at most one -1", name, shape)
-    if math.prod(d for d in out if d != -1) >= 2**31:
-        fail(func, what, "fewer than 2**31 values per sample",
-             name, shape)
-    return tuple(out)
 
 
 def show(shape: Shape | None) -> str:

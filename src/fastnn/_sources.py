@@ -35,7 +35,8 @@ import numpy as np
 from ._kernels import _core
 from ._sparse import is_sparse
 from ._validation import check_int, fail
-from ._fit_helpers import N_SUMS, batches_to_hook, stop_at_non_finite
+from ._callback_calls import batches_to_hook
+from ._epoch_results import N_SUMS, stop_at_non_finite
 from ._training_checks import TrainingChecks
 from .callbacks import Callback, History, TerminateOnNaN
 from .threads import fit_thread_policy

@@ -9,7 +9,7 @@ except during fit(), when it raises RuntimeError.  The thread that writes may
 also read (callbacks inside fit).  Never start a write inside a read section of
 the same thread: it would wait for itself.
 
-``ModelState`` (below) declares, for the type checker, what the parts of
+``SequentialAttributes`` (below) declares, for the type checker, what the parts of
 Sequential share; it adds nothing at run time.
 """
 from __future__ import annotations
@@ -17,27 +17,34 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Literal
+
+from ._kernels import _core
 
 if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import ArrayLike
 
-    from ._kernels import _core
     from .callbacks import History
     from .layers import Dense, Layer
     from .metrics import Metric
+    from .models import Sequential
     from .optimizers import Optimizer
 
 
 class ReadersWriter:
-    """Needs ``self._lock`` (an RLock), ``self._guard`` (a _core.StateGuard) and
-    ``self._fitting_thread``."""
+    """The model's lock (an RLock), its ``_core.StateGuard`` and the thread inside
+    fit, set by ``__init__``."""
 
     _lock: threading.RLock
     _guard: _core.StateGuard
     _fitting_thread: int | None  # ident of the thread inside fit(), if any
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()  # held by every write; re-entrant for callbacks
+        self._guard = _core.StateGuard()  # counts reads, flags the writer (see _reading)
+        self._fitting_thread = None
 
     @contextlib.contextmanager
     def _reading(self, func: str) -> Iterator[None]:
@@ -84,7 +91,7 @@ class ReadersWriter:
                                "callback).")
 
 
-class ModelState(ReadersWriter):
+class SequentialAttributes(ReadersWriter):
     """What the parts of :class:`fastnn.Sequential` (Trainer, TrainingChecks, ModelIO)
     share: the attributes ``Sequential.__init__`` sets and the methods of Sequential
     they call, declared here for the type checker only (annotations create no
@@ -119,6 +126,11 @@ class ModelState(ReadersWriter):
     if TYPE_CHECKING:  # defined by Sequential (fastnn/models.py)
         @property
         def _dense(self) -> list[Dense]: ...
+        @property
+        def _stages(self) -> list[Layer]: ...
+        def _set_dense_weights(self, weights: Sequence[ArrayLike]) -> None: ...
+        @classmethod
+        def _file_class(cls) -> type[Sequential]: ...
         @property
         def built(self) -> bool: ...
         def _build(self, input_dim: int) -> None: ...

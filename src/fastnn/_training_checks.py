@@ -19,7 +19,7 @@ from ._kernels._core import AccuracyKind
 from ._validation import (MismatchedLossWarning, as_float_array, check_float,
                           check_not_masked, fail)
 from ._sparse import CSRRows, as_sparse_rows, is_sparse
-from ._state import ModelState
+from ._state import SequentialAttributes
 from .layers import Dense
 from ._shaping import trace
 
@@ -40,7 +40,7 @@ def _as_array(func: str, name: str, x: object) -> np.ndarray:
                          f"numbers ({exc}).") from None
 
 
-class TrainingChecks(ModelState):
+class TrainingChecks(SequentialAttributes):
     """compile's rules and fit's target and weight checks."""
 
     @property

@@ -15,8 +15,8 @@ chain are in fastnn/_shaping.py, data streams in fastnn/_sources.py.)
 
 Split along Keras's lines: this module holds the structure (``add``, ``build``),
 inference (``predict``), weights and config; :mod:`fastnn.training` the training
-loop (``compile``, ``fit``, ``evaluate``); :mod:`fastnn.saving` the model file;
-:mod:`fastnn.summary` the printed summary; :mod:`fastnn.model_io` the files and
+loop (``compile``, ``fit``, ``evaluate``); :mod:`fastnn._model_file` the model file;
+:mod:`fastnn.summary` the printed summary; :mod:`fastnn._model_io` the files and
 handles (save, export, c_handle); :mod:`fastnn._state` the readers/writer rule.
 """
 from __future__ import annotations
@@ -24,10 +24,9 @@ from __future__ import annotations
 import copy
 import math
 import secrets
-import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -42,15 +41,19 @@ from ._shaping import Activation, trace
 from ._config import layers_from_config
 from ._sparse import is_sparse
 from ._state import ReadersWriter
-from .utils import _next_seed
-from .model_io import ModelIO
-from ._fit_helpers import _check_verbose
+from .utils import next_model_seed
+from ._model_io import ModelIO
 from .threads import SPLIT_PREDICT_ABOVE, predict_thread_policy
 
 _core.set_split_predict_above(SPLIT_PREDICT_ABOVE)  # larger predicts: predict_thread_policy
-from ._progress import report as _report
+from ._progress import check_verbose, report as _report
 from ._sources import check_steps, source_kind
-from .training import ACC_NONE, STREAM_DROPOUT, STREAM_INIT, STREAM_SHUFFLE, Trainer
+from .training import STREAM_DROPOUT, STREAM_INIT, STREAM_SHUFFLE, Trainer
+
+if TYPE_CHECKING:
+    # fastnn.models.load_model (keras.models.load_model's place) is fastnn.saving's,
+    # set by fastnn/__init__.py: saving builds Sequentials, so it imports this module
+    from .saving import load_model as load_model
 
 _DTYPES: dict[str, np.dtype[Any]] = {"float32": np.dtype(np.float32),
                                      "float64": np.dtype(np.float64)}
@@ -94,34 +97,20 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
         if not isinstance(name, str):
             fail("Sequential", "invalid type for argument `name`", "a str", "name", name,
                  error=TypeError)
+        super().__init__()  # Trainer: not compiled; ReadersWriter: the lock
         self.name = name
         self.dtype = _check_dtype("Sequential", dtype)
         given = check_seed("Sequential", seed)
         self._seed_given = given
         if given is None:  # from set_random_seed's sequence, else from the OS
-            given = _next_seed()
+            given = next_model_seed()
         self.seed = given if given is not None else secrets.randbits(63)
         self._layers: list[Layer] = []
         self._input_dim: int | None = None  # features per sample, flattened
         self._input_shape: tuple[int, ...] | None = None  # one sample's shape, if not flat
         self._params = self._grads = self._slots = None
         self._dense_inputs: dict[Layer, int] = {}  # each stage's n_in
-        self._net = self._fit_net = None
-        self.optimizer = None
-        self.loss = None
-        self._loss_id = None
-        self._metric_objs = []
-        self._metric_weighted = []
-        self._from_logits = False  # the loss applies the last activation (predict: logits)
-        self._fit_net = None
-        self._acc_kind = ACC_NONE
-        self._want_err = False
-        self.history = None
-        self.stop_training = False
-        self._lock = threading.RLock()  # held by every write; re-entrant for callbacks
-        self._guard = _core.StateGuard()  # counts reads, flags the writer (see _reading)
-        self._fitting_thread = None      # ident of the thread inside fit(), if any
-        self._scratch_arrays: dict[str, np.ndarray] = {}  # fit's reused work arrays
+        self._net = self._fit_net = None  # the inference and training plans
         self._rng = {}
         for stream in (STREAM_INIT, STREAM_SHUFFLE, STREAM_DROPOUT):
             state = np.zeros(4, np.uint64)
@@ -159,6 +148,24 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
     def built(self) -> bool:
         """Whether the weights exist (the input size is known)."""
         return self._params is not None
+
+    @property
+    def input_dim(self) -> int | None:
+        """Features per input sample, flattened; None until the model knows its input
+        (an Input layer or ``input_shape=``, ``build``, or the first ``fit``)."""
+        return self._input_dim
+
+    @property
+    def input_shape(self) -> tuple[int | None, ...] | None:
+        """Keras's ``model.input_shape``: ``(None, *one sample's shape)``, e.g.
+        ``(None, 28, 28)``; None while the input is unknown (Keras raises there)."""
+        shape = self._in_shape()
+        return None if shape is None else (None, *shape)
+
+    @property
+    def dense_layers(self) -> list[Dense]:
+        """The Dense layers, in order (what plots, summaries and exports walk)."""
+        return self._dense
 
     def add(self, layer: Layer) -> None:
         """Append a layer.  An Input (or ``input_shape=``) may only come first.
@@ -382,7 +389,7 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
                     b = params[layer._b_off:layer._b_off + layer.units]
                     initializers.fill(layer.bias_initializer, b, n, layer.units, rng)
             else:
-                layer._offsets = offsets  # type: ignore[attr-defined]  # a _NormLayer
+                layer._offsets = offsets  # type: ignore[attr-defined]  # a NormLayer
         self._input_dim = input_dim
         self._dense_inputs = inputs
         self._params = params
@@ -565,7 +572,7 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
             raise ValueError("predict(): `steps` applies when x is a generator or dataset.")
         if batch_size is not None:
             check_int("predict", "batch_size", batch_size, low=1)
-        verbose = _check_verbose("predict", verbose)
+        verbose = check_verbose("predict", verbose)
         self._ensure_built("predict")
         t0 = time.perf_counter()
         with self._reading("predict"):
@@ -730,6 +737,12 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
                 "layers": layers}
 
     @classmethod
+    def _file_class(cls) -> type[Sequential]:
+        """The class a model file is read into (copies, pickles, load_weights):
+        fastnn.Sequential, whatever the subclass (the mixins cannot import it)."""
+        return Sequential
+
+    @classmethod
     def from_config(cls, config: dict[str, Any]) -> Sequential:
         """The model `get_config` describes (unbuilt: no weights).  A damaged config
         raises ValueError or TypeError saying which entry is wrong."""
@@ -772,7 +785,3 @@ def _metric_lists(model: Sequential) -> dict[str, list[M.Metric]]:
             M.deserialize(M.serialize(m)))
     return out
 
-
-from . import saving as _saving  # noqa: E402  (after Sequential: saving reads it lazily)
-
-load_model = _saving.load_model  # keras.models.load_model

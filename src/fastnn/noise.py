@@ -12,9 +12,9 @@ from typing import Any
 
 from ._kernels._core import NoiseKind
 from ._validation import check_float, fail
-from .layers import Layer
+from ._core_layers import Layer
 
-# csrc/fnn_norm.h FNN_NOISE_* (read from the C; layers.Dropout uses NoiseKind.DROPOUT)
+# csrc/fnn_norm.h FNN_NOISE_* (read from the C; _core_layers.Dropout uses NoiseKind.DROPOUT)
 NOISE_DROPOUT, NOISE_GAUSSIAN, NOISE_GAUSSIAN_DROPOUT, NOISE_ALPHA_DROPOUT = (int(k) for k in (
     NoiseKind.DROPOUT, NoiseKind.GAUSSIAN, NoiseKind.GAUSSIAN_DROPOUT, NoiseKind.ALPHA_DROPOUT))
 

@@ -11,7 +11,7 @@ as stages of the plan (csrc/fnn_norm.h states the math):
 * ``UnitNormalization`` — each sample scaled to unit L2 norm.
 
 Each layer's variables live in the model's flat parameter buffer, after the previous
-layer's (the model lays them out from :meth:`_NormLayer._variables`); the layer reads
+layer's (the model lays them out from :meth:`NormLayer._variables`); the layer reads
 them through read-only views (``WeightView``) and writes them through the model's
 writer lock, as Dense does.
 """
@@ -25,7 +25,7 @@ from . import activations, initializers, regularizers
 from ._kernels._core import StageKind
 from ._validation import check_bool, check_float, fail
 from ._variables import WeightView
-from .layers import Layer, _check_shape
+from ._core_layers import Layer, check_flat_shape
 
 if TYPE_CHECKING:
     from typing_extensions import Self
@@ -49,7 +49,7 @@ def _no_constraint(func: str, name: str, value: Any) -> None:
         fail(func, f"fastnn has no weight constraints (`{name}`)", f"{name}=None", name, value)
 
 
-class _NormLayer(Layer):
+class NormLayer(Layer):
     """A layer the C loop runs as a stage of its own, with its variables in the flat
     buffer."""
 
@@ -61,7 +61,7 @@ class _NormLayer(Layer):
         self._offsets: dict[str, int] = {}
         self._act = activations.LINEAR  # an Activation layer after it folds in (_shaping)
         if input_shape is not None:
-            self._declared_shape = (_check_shape(type(self).__name__, input_shape),)
+            self._declared_shape = (check_flat_shape(type(self).__name__, input_shape),)
 
     # the model asks each layer for its variables: (name, shape, trained by fit)
     def _variables(self, n: int) -> list[tuple[str, tuple[int, ...], bool]]:
@@ -97,7 +97,7 @@ class _NormLayer(Layer):
         """The variables in Keras's order (e.g. gamma, beta, moving_mean,
         moving_variance) as read-only views with ``assign``."""
         model = self._model
-        if model is not None and not model.built and model._input_dim is not None:
+        if model is not None and not model.built and model.input_dim is not None:
             model._ensure_built("weights")
         return self._weight_views()
 
@@ -128,7 +128,7 @@ class _NormLayer(Layer):
         return config
 
 
-class _Affine(_NormLayer):
+class _Affine(NormLayer):
     """Batch and layer normalization: ``z = γ x̂ + β`` with Keras's arguments."""
 
     def __init__(self, func: str, axis: Any, epsilon: float, center: bool, scale: bool,
@@ -273,7 +273,7 @@ class LayerNormalization(_Affine):
                  "rms_scaling=False", "rms_scaling", rms_scaling)
 
 
-class UnitNormalization(_NormLayer):
+class UnitNormalization(NormLayer):
     """Keras's ``UnitNormalization``: ``z = x/max(‖x‖, 1e-12)`` per sample."""
 
     _base_name = "unit_normalization"
@@ -286,8 +286,3 @@ class UnitNormalization(_NormLayer):
 
     def get_config(self) -> dict[str, Any]:
         return {**self._base_config(), "axis": self.axis}
-
-
-from ._adapt import Normalization  # noqa: E402  (re-exported: one module per concern)
-
-__all__ = ["BatchNormalization", "LayerNormalization", "Normalization", "UnitNormalization"]

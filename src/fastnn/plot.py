@@ -71,11 +71,11 @@ def _check_path(func: str, path: object) -> str | None:
 
 
 def _save(fig: Figure, path: str | None) -> None:
-    """Write `fig` through fastnn.saving's atomic write (temporary file beside `path`,
+    """Write `fig` through fastnn._archive's atomic write (temporary file beside `path`,
     fsync, rename, the target's or the umask's permissions)."""
     if path is None:
         return
-    from .saving import atomic_write
+    from ._archive import atomic_write
 
     ext = os.path.splitext(path)[1].lower().lstrip(".") or "png"
     atomic_write("plot", path, lambda f: fig.savefig(f, format=ext, dpi=100))
@@ -87,14 +87,14 @@ def _check_model(func: str, model: object, weights: bool = True) -> Sequential:
     if not isinstance(model, Sequential):
         fail(func, "invalid type for argument `model`", "a fastnn.Sequential", "model", model,
              error=TypeError)
-    if not model._dense:
+    if not model.dense_layers:
         raise ValueError(f"{func}(): the model has no Dense layer.")
     if weights and not model.built:
-        if model._input_dim is None:
+        if model.input_dim is None:
             raise NotFittedError(f"{func}(): the model has no weights yet. Give it an input "
                                  "shape (fastnn.Input(shape=(n,))) or fit it first.")
         model.build()
-    if model._input_dim is None:
+    if model.input_dim is None:
         raise ValueError(f"{func}(): the model's input size is unknown. Give it an input "
                          "shape (fastnn.Input(shape=(n,))) or fit it first.")
     return model
@@ -232,8 +232,8 @@ def plot_decision_boundary(model: Sequential, x: ArrayLike, y: ArrayLike,
     """
     func = "plot_decision_boundary"
     model = _check_model(func, model)
-    if model._input_dim != 2:
-        raise ValueError(f"{func}(): the model takes {model._input_dim} input features; "
+    if model.input_dim != 2:
+        raise ValueError(f"{func}(): the model takes {model.input_dim} input features; "
                          "a decision boundary is drawn for 2-D inputs only.")
     X = as_float_array(func, "x", x, np.dtype(np.float64))
     if X.shape[1] != 2:
@@ -254,7 +254,7 @@ def plot_decision_boundary(model: Sequential, x: ArrayLike, y: ArrayLike,
     grid = np.column_stack([G0.ravel(), G1.ravel()])
     out = model.predict(grid)
     P = model.predict(X)
-    last = model._dense[-1]
+    last = model.dense_layers[-1]
     k = last.units
     fig = Figure(figsize=(6.4, 5.2), layout="constrained")
     ax = fig.add_subplot()
@@ -361,7 +361,7 @@ def plot_activations(model: Sequential, x: ArrayLike,
         ("input", f"{X.shape[1]} features", A.LINEAR, X)]
     panels += [(layer.name, f"{layer.units} unit{'s' * (layer.units != 1)}, "
                 f"{A.NAMES[layer._act]}",
-                layer._act, a) for layer, a in zip(model._dense, outs)]
+                layer._act, a) for layer, a in zip(model.dense_layers, outs)]
     widths = [min(max(p[3].shape[1], 2), 16) for p in panels]
     fig = Figure(figsize=(min(1.0 + 0.3 * sum(widths) + 1.0 * len(panels), 16),
                           1.6 + min(0.3 * len(X), 6)), layout="constrained")
@@ -420,10 +420,10 @@ def plot_model(model: Sequential, path: str | os.PathLike[str] | None = None) ->
     from matplotlib.patches import Circle
     from .layers import Dense, Dropout
 
-    assert model._input_dim is not None  # _check_model saw to it
+    assert model.input_dim is not None  # _check_model saw to it
     # (name, units, the Dense layer or None for the input, note) per column
     cols: list[tuple[str | None, int, Dense | None, str]] = [
-        ("input", model._input_dim, None, "")]
+        ("input", model.input_dim, None, "")]
     drops = []  # Dropout notes between columns
     for layer in model.layers:
         if isinstance(layer, Dense):
@@ -485,8 +485,8 @@ def plot_model(model: Sequential, path: str | os.PathLike[str] | None = None) ->
     ax.set_ylim(bottom, top)
     ax.set_aspect("equal")
     ax.axis("off")
-    n_params = sum(model._dense_inputs[d] * d.units + d.units * d.use_bias
-                   for d in model._dense) if model.built else None
+    n_params = sum(w.size for d in model.dense_layers for w in d.get_weights()
+                   ) if model.built else None
     sub = f", {n_params:,} parameters" if n_params is not None else ""
     fig.suptitle(f'"{model.name}": {len(cols) - 1} Dense layers{sub}', fontsize=10)
     _save(fig, path)

@@ -56,14 +56,15 @@ class QuantizedModel:
                  "build first)", "model.built", False)
         # its own copy: the float model may go on training
         self._source = model.__class__.from_config(model.get_config())
-        self._source.build((None, model._input_dim))
+        self._source.build((None, model.input_dim))
         self._source.set_weights(model.get_weights())
         self.name = model.name
-        self.input_dim = model._input_dim
-        self._input_shape = model._input_shape
+        self.input_dim = model.input_dim
+        shape = model.input_shape
+        self._input_shape = shape[1:] if shape is not None and len(shape) > 2 else None
         layers: list[_core.Int8Layer] = []
         self._onnx_parts: list[tuple[Any, ...]] = []
-        for layer in self._source._dense:
+        for layer in self._source.dense_layers:
             w = layer.get_weights()
             wq, ws = quantize_kernel(w[0])
             Wp, wsum = _core.int8_pack(wq)
@@ -93,8 +94,8 @@ class QuantizedModel:
 
     def save(self, filepath: str | os.PathLike[str], overwrite: bool = True) -> None:
         """Write a fastnn model file of kind "int8" (atomically)."""
-        from . import saving
-        saving.save(self._source, filepath, kind="int8", overwrite=overwrite)
+        from . import _model_file
+        _model_file.save(self._source, filepath, kind="int8", overwrite=overwrite)
 
     def float_model(self) -> Any:
         """A copy of the float32 model this was quantized from."""

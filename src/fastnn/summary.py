@@ -26,7 +26,7 @@ import textwrap
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from ._progress import _can_write
+from ._progress import can_write
 from ._validation import check_bool, check_int, fail
 from ._shaping import show, trace
 
@@ -69,8 +69,9 @@ def _rows(model: Sequential) -> tuple[list[tuple[str, ...]], int, int]:
     and frozen parameter counts."""
     rows: list[tuple[str, ...]] = []
     trainable, frozen = 0, 0
-    shapes = dict(zip(model._layers, trace(model._layers, model._in_shape())[0]))
-    prev = model._in_shape()
+    in_shape = None if model.input_shape is None else model.input_shape[1:]
+    shapes = dict(zip(model._layers, trace(model._layers, in_shape)[0]))
+    prev = in_shape
     for layer in model.layers:
         kind = type(layer).__name__
         if layer._is_stage:  # Dense and the normalizations: their variables
@@ -88,7 +89,7 @@ def _rows(model: Sequential) -> tuple[list[tuple[str, ...]], int, int]:
             flag = "Y" if layer.trainable else "N"
         else:
             count, flag = "0", "-"
-        prev = shapes[layer] if model._in_shape() is not None else None
+        prev = shapes[layer] if in_shape is not None else None
         rows.append((f"{layer.name} ({kind})", show(prev), count, flag))
     return rows, trainable, frozen
 
@@ -171,7 +172,7 @@ def print_summary(model: Sequential, line_length: int | None = None,
                          f"columns at positions={list(positions)}.")
     rows, trainable, frozen = _rows(model)
     rows = [r[:len(header)] for r in rows]
-    box = _BOX if print_fn is not None or _can_write(sys.stdout, "┏━┃┡╇│├┼└┴") \
+    box = _BOX if print_fn is not None or can_write(sys.stdout, "┏━┃┡╇│├┼└┴") \
         else _ASCII_BOX
     out = print_fn or print
     item = model.dtype.itemsize

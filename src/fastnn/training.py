@@ -6,10 +6,12 @@ the target checks, ``fit`` with its C epoch loop, and ``evaluate``.
 regularization and the optimizer step all run in C.  The model's structure,
 weights and inference live in :mod:`fastnn.models`, which mixes this class in.
 
-(About 520 lines: the epoch loop with its rollback, callbacks and progress, and the
-evaluate/one-batch variants that share its plans, with their type annotations.
+(About 610 lines: compile and its frozen settings, fit's epochs with callbacks and
+progress, the C batch loop they drive (``_BatchLoop``), and the evaluate/one-batch
+variants that share its plans, with their type annotations; they read the model's
+buffers and plans, which only this module and fastnn.models may.
 compile's rules and the target and weight checks are in fastnn._training_checks,
-fit's helpers in fastnn._fit_helpers.)
+fit's helpers in fastnn._interrupts, _epoch_results and _callback_calls.)
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ import threading
 import time
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
 import numpy as np
@@ -29,13 +32,13 @@ from . import optimizers as O
 from ._kernels import _core
 from ._validation import (ZeroGradientWarning, check_bool, check_float, check_int,
                           fail)
-from ._fit_helpers import (N_SUMS, _batch_hooks, _call_batch_hook, _check_callbacks,
-                           _check_verbose, _HeldInterrupt, _say_interrupted,
-                           batches_to_hook, stop_at_non_finite)
-from ._progress import ProgressBar, report as _report
+from ._callback_calls import batches_to_hook, call_batch_hook, check_callbacks, has_batch_hooks
+from ._epoch_results import N_SUMS, stop_at_non_finite
+from ._interrupts import HeldInterrupt, say_interrupted
+from ._progress import ProgressBar, check_verbose, report as _report
 from ._sparse import CSRRows, n_samples
 from .threads import fit_thread_policy
-from ._training_checks import ACC_NONE  # noqa: F401  (models reads ACC_NONE)
+from ._training_checks import ACC_NONE
 from ._sources import SourceTraining, check_steps, source_kind
 from .callbacks import Callback, History, TerminateOnNaN
 from . import metrics as M
@@ -58,9 +61,37 @@ STREAM_INIT, STREAM_SHUFFLE, STREAM_DROPOUT = range(3)
 CHUNK_SECONDS = 0.05  # C work per call of the epoch loop (Ctrl-C latency)
 
 
+@dataclass(frozen=True)
+class CompileSettings:
+    """What ``compile`` set, as one frozen value (``model.compile_settings``): the
+    optimizer (the model's own object, whose state training changes), the loss's
+    name, whether it takes logits, and the metric objects in compile's order."""
+    optimizer: O.Optimizer
+    loss: str
+    from_logits: bool
+    metrics: tuple[M.Metric, ...]
+    weighted_metrics: tuple[M.Metric, ...]
+
+
 class Trainer(SourceTraining):
     """compile / fit / evaluate for :class:`fastnn.Sequential` (a mixin: it uses the
     model's layers, flat buffers, C plan and lock)."""
+
+    def __init__(self) -> None:
+        """A model's training state before ``compile``: no optimizer, loss or metrics,
+        no history; then the readers/writer lock (``ReadersWriter``)."""
+        super().__init__()
+        self.optimizer = None
+        self.loss = None
+        self._loss_id = None
+        self._metric_objs = []
+        self._metric_weighted = []
+        self._from_logits = False  # the loss applies the last activation (predict: logits)
+        self._acc_kind = ACC_NONE
+        self._want_err = False
+        self.history = None
+        self.stop_training = False
+        self._scratch_arrays = {}  # fit's reused work arrays (see _fit_scratch)
 
     # ------------------------------------------------------------------ compile
     def compile(self, optimizer: str | O.Optimizer | dict[str, Any] = "rmsprop",
@@ -111,6 +142,16 @@ class Trainer(SourceTraining):
             if self.built:
                 self._make_net()
 
+
+    @property
+    def compile_settings(self) -> CompileSettings | None:
+        """compile's settings as one frozen value; None before ``compile``."""
+        if self.optimizer is None or self.loss is None:
+            return None
+        pairs = list(zip(self._metric_objs, self._metric_weighted))
+        return CompileSettings(self.optimizer, self.loss, self._from_logits,
+                               tuple(m for m, w in pairs if not w),
+                               tuple(m for m, w in pairs if w))
 
     # ------------------------------------------------------------------ fit
     def fit(self, x: ArrayLike | None = None, y: ArrayLike | None = None,
@@ -175,11 +216,11 @@ class Trainer(SourceTraining):
                                                              low=1)
         epochs = check_int(func, "epochs", epochs, low=0)
         initial_epoch = check_int(func, "initial_epoch", initial_epoch, low=0)
-        verbose = _check_verbose(func, verbose)
+        verbose = check_verbose(func, verbose)
         validation_split = check_float(func, "validation_split", validation_split, low=0.0,
                                        high=1.0, high_open=True)
         shuffle = check_bool(func, "shuffle", shuffle)
-        callbacks = _check_callbacks(func, callbacks)
+        callbacks = check_callbacks(func, callbacks)
         kind = source_kind(func, "x", x)
         if kind is not None:  # a generator or dataset of batches (fastnn/_sources.py)
             return self._fit_stream(x, kind, y, epochs, verbose, callbacks, validation_split,
@@ -245,12 +286,12 @@ class Trainer(SourceTraining):
         try:
             # fastnn's threads (threads.py); Ctrl-C held in each epoch's batch loop (the
             # handler is installed once per fit: that costs ~10 µs, too much per epoch)
-            with fit_thread_policy(largest) as threads, _HeldInterrupt() as interrupt:
+            with fit_thread_policy(largest) as threads, HeldInterrupt() as interrupt:
                 return self._fit_loop(X, Y, Xv, Yv, batch_size, epochs, verbose, callbacks,
                                       shuffle, initial_epoch, W, Wv, bar, threads, interrupt)
         except KeyboardInterrupt:  # one line: where it stopped, and that it can go on
             bar.close()
-            _say_interrupted(self.optimizer.iterations - steps0, initial_epoch, epochs,
+            say_interrupted(self.optimizer.iterations - steps0, initial_epoch, epochs,
                              math.ceil(len(X) / batch_size))
             raise
         finally:
@@ -261,49 +302,22 @@ class Trainer(SourceTraining):
                   callbacks: list[Callback], shuffle: bool, initial_epoch: int = 0,
                   W: np.ndarray | None = None, Wv: np.ndarray | None = None,
                   bar: ProgressBar | None = None, threads: int = 1,
-                  interrupt: _HeldInterrupt | None = None) -> History:
+                  interrupt: HeldInterrupt | None = None) -> History:
+        """The epochs of ``fit`` over checked arrays: callbacks around each epoch, the
+        batches in C (:class:`_BatchLoop`), then the logs and validation."""
         # _fit checked that the model is compiled, and built it
         assert self.optimizer is not None and self._params is not None
         assert interrupt is not None  # _fit installs it, once per fit
-        dense = self._dense
-        for layer in dense:
-            if layer._act in A.ZERO_GRADIENT:
-                warnings.warn(
-                    f"fit(): layer {layer.name!r} uses the {A.NAMES[layer._act]!r} "
-                    "activation, whose derivative is zero almost everywhere: "
-                    "backpropagation cannot train the weights that feed it. Use "
-                    "fastnn.Perceptron for the perceptron rule, or sigmoid/tanh.",
-                    ZeroGradientWarning, stacklevel=4)
-                break
-        if self._slots is None:
-            self._slots = self.optimizer._init_slots(self._params.size, self.dtype)
-        S1, S2 = self._slots
-        net, n = self._fit_net, len(X)
-        assert net is not None  # made with the weights
-        Y_plain = Y
-        if W is not None:  # the weights ride in a last column of the targets (C gathers it)
-            net = self._plan(weighted=True, training=True)
-            Y = np.ascontiguousarray(np.hstack([Y, W[:, None].astype(self.dtype)]))
-        ws = self._fit_scratch("ws", batch * net.ws_units)
-        n_batches = math.ceil(n / batch)
-        per_batch = CHUNK_SECONDS  # unknown: the first chunk is one batch, then measured
+        self._warn_zero_gradient()
+        n, n_batches = len(X), math.ceil(len(X) / batch)
         history = History()
         cbs = [*callbacks, history]  # History last, as Keras: it sees what callbacks add
-        params = {"epochs": epochs, "steps": n_batches, "verbose": verbose}
-        for cb in cbs:
-            cb.set_model(cast("Sequential", self))  # Trainer is mixed into Sequential only
-            cb.set_params(params)
-        batch_cbs = [cb for cb in cbs if _batch_hooks(cb)]
-        chunked = [cb for cb in batch_cbs if cb._batches_to_hook() is None]
-        if chunked:  # the others (ModelCheckpoint(save_freq=N)) are called exactly
-            warnings.warn(
-                f"fit(): {type(chunked[0]).__name__} has batch hooks; fastnn runs the "
-                "batches in C and calls them once per chunk of batches (about every 50 ms "
-                "of work), with the index of the chunk's first (begin) or last (end) batch "
-                "and the logs so far.", UserWarning, stacklevel=4)
+        batch_cbs = self._start_callbacks(cbs, {"epochs": epochs, "steps": n_batches,
+                                                "verbose": verbose})
         nan_stops = any(isinstance(cb, TerminateOnNaN) for cb in cbs)
         if bar is None:
             bar = ProgressBar(epochs, n_batches, 0)
+        loop = _BatchLoop(self, X, Y, W, batch, threads, batch_cbs, bar, nan_stops)
         self.stop_training = False
         self.history = history
         for cb in cbs:
@@ -312,51 +326,11 @@ class Trainer(SourceTraining):
             for cb in cbs:
                 cb.on_epoch_begin(epoch)
             bar.epoch_begin(epoch)
-            sums = np.zeros(N_SUMS)
-            done = b0 = 0
-            wdone = 0.0  # Σ weights of the applied samples: the metrics' divisor
-            with interrupt.held() as sigint:
-                if shuffle:
-                    order = _core.rng_permutation(self._rng[STREAM_SHUFFLE], n)
-                else:
-                    order = np.arange(n, dtype=np.int64)
-                while b0 < n_batches:
-                    # one C call per chunk: ~CHUNK_SECONDS of work, so Ctrl-C lands promptly;
-                    # the progress bar is redrawn between chunks (never per batch)
-                    size = max(1, min(int(CHUNK_SECONDS / per_batch), n_batches - b0,
-                                      batches_to_hook(batch_cbs)))
-                    part = order[b0 * batch:(b0 + size) * batch]
-                    for cb in batch_cbs:
-                        _call_batch_hook(cb, "begin", b0, {})
-                    t0 = time.perf_counter()
-                    status, n_done, its = _core.train(
-                        net, self.optimizer._c_params(), self._params, self._grads, S1, S2,
-                        ws, batch, X, Y, part, batch, self._rng[STREAM_DROPOUT], sums,
-                        threads)
-                    per_batch = max((time.perf_counter() - t0) / size, 1e-9)
-                    self.optimizer.iterations = its
-                    done += n_done
-                    if W is not None:
-                        wdone += float(W[part[:n_done]].sum())
-                    b0 += size
-                    if status:  # a non-finite step: C stopped before applying it
-                        if nan_stops:
-                            bar.close()
-                        stop_at_non_finite(epoch, f"in epoch {epoch + 1}, after {done} of "
-                                                  f"{n} samples", nan_stops)
-                        self.stop_training = True  # TerminateOnNaN (else it raised)
-                        break
-                    bar.chunk(b0, lambda: self._logs(sums, done,
-                                                     wdone if W is not None else None))
-                    for cb in batch_cbs:
-                        _call_batch_hook(cb, "end", b0 - 1,
-                                         self._logs(sums, done, wdone if W is not None else None))
-                    if sigint.pending:  # the state is whole: stop here, then raise
-                        break
+            sums, done = loop.epoch(epoch, shuffle, interrupt)
             if self.stop_training and nan_stops and done < n:
                 break  # terminated on NaN: no epoch-end for a half epoch
             logs = self._logs(sums, n, None if W is None else float(W.sum()),
-                              (X, Y_plain, W) if self._has_epoch_metrics else None)
+                              (X, Y, W) if self._has_epoch_metrics else None)
             if Xv is not None:
                 assert Yv is not None  # _fit gives both or neither
                 vs = self._evaluate_sums(Xv, Yv, W=Wv)
@@ -371,6 +345,33 @@ class Trainer(SourceTraining):
         for cb in cbs:
             cb.on_train_end(history.history and {k: v[-1] for k, v in history.history.items()})
         return history
+
+    def _warn_zero_gradient(self) -> None:
+        for layer in self._dense:
+            if layer._act in A.ZERO_GRADIENT:
+                warnings.warn(
+                    f"fit(): layer {layer.name!r} uses the {A.NAMES[layer._act]!r} "
+                    "activation, whose derivative is zero almost everywhere: "
+                    "backpropagation cannot train the weights that feed it. Use "
+                    "fastnn.Perceptron for the perceptron rule, or sigmoid/tanh.",
+                    ZeroGradientWarning, stacklevel=5)
+                break
+
+    def _start_callbacks(self, cbs: list[Callback], params: dict[str, Any]) -> list[Callback]:
+        """Give each callback the model and fit's params; return those with batch hooks
+        (warning when fastnn can call one only once per chunk of batches)."""
+        for cb in cbs:
+            cb.set_model(cast("Sequential", self))  # Trainer is mixed into Sequential only
+            cb.set_params(params)
+        batch_cbs = [cb for cb in cbs if has_batch_hooks(cb)]
+        chunked = [cb for cb in batch_cbs if cb._batches_to_hook() is None]
+        if chunked:  # the others (ModelCheckpoint(save_freq=N)) are called exactly
+            warnings.warn(
+                f"fit(): {type(chunked[0]).__name__} has batch hooks; fastnn runs the "
+                "batches in C and calls them once per chunk of batches (about every 50 ms "
+                "of work), with the index of the chunk's first (begin) or last (end) batch "
+                "and the logs so far.", UserWarning, stacklevel=5)
+        return batch_cbs
 
     def _fit_scratch(self, key: str, size: int) -> np.ndarray:
         """A 1-D work array of `size` elements of the model's dtype that fit keeps on
@@ -506,7 +507,7 @@ class Trainer(SourceTraining):
             raise RuntimeError("evaluate(): the model must be compiled first.")
         if batch_size is not None:
             batch_size = check_int(func, "batch_size", batch_size, low=1)
-        verbose = _check_verbose(func, verbose)
+        verbose = check_verbose(func, verbose)
         return_dict = check_bool(func, "return_dict", return_dict)
         self._check_not_training(func)
         kind = source_kind(func, "x", x)
@@ -536,3 +537,83 @@ class Trainer(SourceTraining):
             return logs
         values = list(logs.values())
         return values[0] if len(values) == 1 else values
+
+
+class _BatchLoop:
+    """The batches of one ``fit`` in C, epoch after epoch: what stays from one epoch
+    to the next (the training plan, the optimizer slots, the workspace, the targets
+    with the sample weights in a last column, the measured time per batch) and
+    :meth:`epoch`, which trains one epoch in chunks of ~CHUNK_SECONDS of C work.
+
+    Between chunks: the progress bar, the batch hooks, and Ctrl-C (held during a
+    chunk, so the weights, optimizer state, step count and random streams stay one
+    consistent state).  A non-finite step stops the loop before it is applied."""
+
+    def __init__(self, model: Trainer, X: np.ndarray | CSRRows, Y: np.ndarray,
+                 W: np.ndarray | None, batch: int, threads: int, batch_cbs: list[Callback],
+                 bar: ProgressBar, nan_stops: bool) -> None:
+        assert model.optimizer is not None and model._params is not None
+        if model._slots is None:
+            model._slots = model.optimizer._init_slots(model._params.size, model.dtype)
+        net = model._fit_net
+        assert net is not None  # made with the weights
+        if W is not None:  # the weights ride in a last column of the targets (C gathers it)
+            net = model._plan(weighted=True, training=True)
+            Y = np.ascontiguousarray(np.hstack([Y, W[:, None].astype(model.dtype)]))
+        self.model, self.net, self.X, self.Y, self.W = model, net, X, Y, W
+        self.batch, self.threads, self.batch_cbs = batch, threads, batch_cbs
+        self.bar, self.nan_stops = bar, nan_stops
+        self.ws = model._fit_scratch("ws", batch * net.ws_units)
+        self.n_batches = math.ceil(len(X) / batch)
+        self.per_batch = CHUNK_SECONDS  # unknown: the first chunk is one batch, then measured
+
+    def epoch(self, epoch: int, shuffle: bool, interrupt: HeldInterrupt
+              ) -> tuple[np.ndarray, int]:
+        """Train one epoch; (the C loop's sums, samples applied).  Sets the model's
+        ``stop_training`` after a non-finite step under TerminateOnNaN (without it,
+        NonFiniteLossError); stops early, the state whole, when Ctrl-C is pending."""
+        model, batch, n_batches, W = self.model, self.batch, self.n_batches, self.W
+        assert model.optimizer is not None and model._slots is not None
+        n = len(self.X)
+        S1, S2 = model._slots
+        sums = np.zeros(N_SUMS)
+        done = b0 = 0
+        wdone = 0.0  # Σ weights of the applied samples: the metrics' divisor
+        with interrupt.held() as sigint:
+            if shuffle:
+                order = _core.rng_permutation(model._rng[STREAM_SHUFFLE], n)
+            else:
+                order = np.arange(n, dtype=np.int64)
+            while b0 < n_batches:
+                # one C call per chunk: ~CHUNK_SECONDS of work, so Ctrl-C lands promptly;
+                # the progress bar is redrawn between chunks (never per batch)
+                size = max(1, min(int(CHUNK_SECONDS / self.per_batch), n_batches - b0,
+                                  batches_to_hook(self.batch_cbs)))
+                part = order[b0 * batch:(b0 + size) * batch]
+                for cb in self.batch_cbs:
+                    call_batch_hook(cb, "begin", b0, {})
+                t0 = time.perf_counter()
+                status, n_done, its = _core.train(
+                    self.net, model.optimizer._c_params(), model._params, model._grads, S1,
+                    S2, self.ws, batch, self.X, self.Y, part, batch,
+                    model._rng[STREAM_DROPOUT], sums, self.threads)
+                self.per_batch = max((time.perf_counter() - t0) / size, 1e-9)
+                model.optimizer.iterations = its
+                done += n_done
+                if W is not None:
+                    wdone += float(W[part[:n_done]].sum())
+                b0 += size
+                if status:  # a non-finite step: C stopped before applying it
+                    if self.nan_stops:
+                        self.bar.close()
+                    stop_at_non_finite(epoch, f"in epoch {epoch + 1}, after {done} of "
+                                              f"{n} samples", self.nan_stops)
+                    model.stop_training = True  # TerminateOnNaN (else it raised)
+                    break
+                wsum = wdone if W is not None else None
+                self.bar.chunk(b0, lambda: model._logs(sums, done, wsum))
+                for cb in self.batch_cbs:
+                    call_batch_hook(cb, "end", b0 - 1, model._logs(sums, done, wsum))
+                if sigint.pending:  # the state is whole: stop here, then raise
+                    break
+        return sums, done

@@ -54,7 +54,10 @@ def set_random_seed(seed: int) -> None:
     _seeds = np.random.default_rng(checked)
 
 
-def _next_seed() -> int | None:
+def next_model_seed() -> int | None:
+    """Draw the seed of a model created with ``seed=None`` (``Sequential`` calls it;
+    each call takes the next one): from the sequence ``set_random_seed`` started, or
+    None (a fresh OS seed) before it ran."""
     return None if _seeds is None else int(_seeds.integers(2**63))
 
 

@@ -135,9 +135,9 @@ BATCH_ROWS = 10_000
 
 def unavailable(workload: str) -> str | None:
     """Why a workload cannot run here (its data needs a package that is missing)."""
-    from .peers import _installed
+    from .peers import installed
 
-    if workload == "W2" and not _installed("sklearn"):
+    if workload == "W2" and not installed("sklearn"):
         return "scikit-learn is not installed (the digits data set comes with it)"
     return None
 

@@ -43,15 +43,18 @@ def read_extras(zf: zipfile.ZipFile) -> Any:
     return json.loads(text.decode("utf-8"), parse_constant=constant)
 
 
-def check_model(extras: Any) -> tuple[Sequential, dict[str, tuple[int, ...]]]:
-    """(unbuilt model, {fastnn member name: shape}) from fastnn.json, every check of
-    fastnn's own reader applied."""
-    from .._file_reader import _check_config
+def check_model(extras: Any, cls: type[Sequential]
+                ) -> tuple[Sequential, dict[str, tuple[int, ...]]]:
+    """(unbuilt model of class `cls`, {fastnn member name: shape}) from fastnn.json,
+    every check of fastnn's own reader applied."""
+    from .._archive import check_listing
+    from .._model_file import check_config
 
     need(isinstance(extras, dict) and extras.get("kind") == "model",
          f"{keras_out.EXTRAS} is not a fastnn model config")
-    model, expected = _check_config(extras)
-    need(model._input_dim is not None, f"{keras_out.EXTRAS} describes a model without weights")
+    model, expected = check_config(extras, cls)
+    check_listing(extras["arrays"], expected, np.dtype(model.dtype).str)
+    need(model.input_dim is not None, f"{keras_out.EXTRAS} describes a model without weights")
     return model, expected
 
 
@@ -74,7 +77,7 @@ def read_arrays(h5: _hdf5.Reader, model: Sequential, extras: dict[str, Any],
     Dense layers only (their group is ``layers/dense[_j]``): a layer kind with weights
     added to :data:`keras_out.LAYERS` must also be read back here, by its own group
     name and fastnn member names, or its files will fail the listing check."""
-    dense = model._dense
+    dense = model.dense_layers
     arrays: dict[str, np.ndarray] = {}
     for j, layer in enumerate(dense):
         group = f"layers/{'dense' if j == 0 else f'dense_{j}'}/vars"
@@ -112,10 +115,10 @@ def read_arrays(h5: _hdf5.Reader, model: Sequential, extras: dict[str, Any],
 def assemble(model: Sequential, extras: dict[str, Any], arrays: dict[str, np.ndarray],
              where: str, compile: bool, allow_nonfinite: bool) -> Sequential:
     from .._validation import ModelFileError
-    from ..saving import _assemble
+    from .._model_file import assemble as assemble_model
 
     try:
-        return _assemble(extras, arrays, model, where, compile, allow_nonfinite)
+        return assemble_model(extras, arrays, model, where, compile, allow_nonfinite)
     except (Invalid, ModelFileError):
         raise
     except Exception as exc:  # the config's parts disagree (as fastnn's own reader says)

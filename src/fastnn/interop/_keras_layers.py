@@ -7,12 +7,12 @@ from typing import Any
 
 from .._untrusted import need
 
-_REGULARIZERS = {"L1": ("l1",), "L2": ("l2",), "L1L2": ("l1", "l2")}
+REGULARIZERS = {"L1": ("l1",), "L2": ("l2",), "L1L2": ("l1", "l2")}
 
 # the normalization and noise layers fastnn reads, and the HDF5 group of each kind
-_NORMALIZATIONS = ("BatchNormalization", "LayerNormalization", "Normalization",
+NORMALIZATIONS = ("BatchNormalization", "LayerNormalization", "Normalization",
                    "UnitNormalization", "GaussianNoise", "GaussianDropout", "AlphaDropout")
-_NORM_GROUPS = {"BatchNormalization": "batch_normalization",
+NORM_GROUPS = {"BatchNormalization": "batch_normalization",
                 "LayerNormalization": "layer_normalization", "Normalization": "normalization"}
 
 
@@ -30,7 +30,7 @@ def _number(cfg: dict[str, Any], key: str, name: str, low: float, high: float,
     return float(value)
 
 
-def _normalization(cls: str, cfg: dict[str, Any], name: str) -> dict[str, Any]:
+def normalization_settings(cls: str, cfg: dict[str, Any], name: str) -> dict[str, Any]:
     """The settings of a normalization or noise layer, checked against what fastnn
     runs (fastnn/normalization.py, fastnn/noise.py)."""
     out: dict[str, Any] = {"trainable": cfg.get("trainable", True)}
@@ -71,7 +71,7 @@ def _normalization(cls: str, cfg: dict[str, Any], name: str) -> dict[str, Any]:
     for key in ("beta_regularizer", "gamma_regularizer"):
         reg = cfg.get(key)
         cls_ = reg.get("class_name") if isinstance(reg, dict) else reg
-        need(reg is None or cls_ in _REGULARIZERS, f"layer {name!r}: {key} {cls_!r} is not "
+        need(reg is None or cls_ in REGULARIZERS, f"layer {name!r}: {key} {cls_!r} is not "
              "one fastnn has")
         out[key] = None if reg is None else {
             k: float(reg.get("config", {}).get(k, 0.0)) for k in ("l1", "l2")}

@@ -16,11 +16,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .. import optimizers as O
-from .keras_out import Snapshot, keras_object
 
 if TYPE_CHECKING:
     from ..metrics import Metric
     from ..models import Sequential
+    from ..training import CompileSettings
+    from .keras_out import Snapshot
 
 OPTIMIZER_NAMES = {"SGD": "sgd", "RMSprop": "rmsprop", "Adam": "adam", "AdamW": "adamw",
                     "Adagrad": "adagrad", "Nadam": "nadam", "Adamax": "adamax"}
@@ -32,12 +33,16 @@ _LOSS_CLASSES = {"mse": "MeanSquaredError", "binary_crossentropy": "BinaryCrosse
                  "squared_hinge": "SquaredHinge"}
 
 
-def _loss(model: Sequential) -> str | dict[str, Any]:
-    assert model.loss is not None  # compiled
-    if not model._from_logits:
-        return model.loss
-    cls = _LOSS_CLASSES[model.loss]
-    return keras_object("keras.losses", cls, {"name": model.loss, "reduction": "sum_over_batch_size",
+def keras_object(module: str, cls: str, config: dict[str, Any]) -> dict[str, Any]:
+    """A serialized Keras object, as config.json holds it."""
+    return {"module": module, "class_name": cls, "config": config, "registered_name": None}
+
+
+def _loss(settings: CompileSettings) -> str | dict[str, Any]:
+    if not settings.from_logits:
+        return settings.loss
+    cls = _LOSS_CLASSES[settings.loss]
+    return keras_object("keras.losses", cls, {"name": settings.loss, "reduction": "sum_over_batch_size",
                                       "from_logits": True})
 
 
@@ -63,9 +68,10 @@ def _schedule(opt: O.Optimizer) -> Any:
 
 def keras_compile_config(model: Sequential) -> dict[str, Any] | None:
     """Keras's compile_config for `model` (None when not compiled)."""
-    opt = model.optimizer
-    if opt is None:
+    settings = model.compile_settings
+    if settings is None:
         return None
+    opt = settings.optimizer
     cls = type(opt).__name__
     config = {"name": OPTIMIZER_NAMES[cls], "learning_rate": _schedule(opt),
               "weight_decay": None, "clipnorm": None, "global_clipnorm": None,
@@ -77,9 +83,9 @@ def keras_compile_config(model: Sequential) -> dict[str, Any] | None:
     if cls in ("Adam", "AdamW"):
         config["amsgrad"] = False
     config["learning_rate"] = _schedule(opt)  # over get_config's fastnn form
-    metrics = [_metric(m) for m, w in zip(model._metric_objs, model._metric_weighted) if not w]
-    weighted = [_metric(m) for m, w in zip(model._metric_objs, model._metric_weighted) if w]
-    return {"optimizer": keras_object("keras.optimizers", cls, config), "loss": _loss(model),
+    metrics = [_metric(m) for m in settings.metrics]
+    weighted = [_metric(m) for m in settings.weighted_metrics]
+    return {"optimizer": keras_object("keras.optimizers", cls, config), "loss": _loss(settings),
             "loss_weights": None, "metrics": metrics or None,
             "weighted_metrics": weighted or None, "run_eagerly": False, "steps_per_execution": 1,
             "jit_compile": True}
@@ -115,7 +121,7 @@ def optimizer_vars(model: Sequential, snap: Snapshot) -> list[np.ndarray]:
     n = model.count_params()
     s1, s2 = (snap.arrays[name] for name in ("optimizer/slot_1.npy", "optimizer/slot_2.npy")) \
         if "optimizer/slot_1.npy" in snap.arrays else opt._init_slots(n, dtype)
-    ranges = trainable_ranges(model._dense, snap.arrays)
+    ranges = trainable_ranges(model.dense_layers, snap.arrays)
     slots = (s1, s2)
     out += [slots[which - 1][ranges[i][0]:ranges[i][0] + int(np.prod(ranges[i][1]))]
             .reshape(ranges[i][1]).copy() for which, i in slot_layout(opt, len(ranges))]
@@ -148,7 +154,7 @@ def zero_frozen_slots(model: Sequential, snap: Snapshot) -> None:
         if slot is None:
             continue
         kept = np.zeros(slot.size, bool)
-        for o, s in trainable_ranges(model._dense, snap.arrays):
+        for o, s in trainable_ranges(model.dense_layers, snap.arrays):
             kept[o:o + int(np.prod(s))] = True
         fresh = model.optimizer._init_slots(slot.size, slot.dtype)  # type: ignore
         slot[~kept] = fresh[name.endswith("2.npy")][~kept]

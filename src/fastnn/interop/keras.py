@@ -42,7 +42,7 @@ import numpy as np
 
 from .._untrusted import Invalid, member_data_start, model_file_errors, need
 from . import _hdf5, _keras_extras, keras_out
-from ._keras_layers import _NORM_GROUPS, _NORMALIZATIONS, _REGULARIZERS, _normalization
+from ._keras_layers import NORM_GROUPS, NORMALIZATIONS, REGULARIZERS, normalization_settings
 
 if TYPE_CHECKING:
     from typing import TypeAlias
@@ -64,18 +64,19 @@ _INITIALIZERS = keras_out.KERAS_INITIALIZERS
 
 
 def load(f: IO[bytes], size: int, where: str, compile: bool = True,
-         allow_nonfinite: bool = False) -> Sequential:
-    """The fastnn model for the Keras file open as `f` (`size` bytes; `where` names it
-    in errors); see the module docstring."""
+         allow_nonfinite: bool = False, *, cls: type[Sequential]) -> Sequential:
+    """The fastnn model of class `cls` (fastnn.Sequential: passed in, as this module
+    sits below fastnn.models) for the Keras file open as `f` (`size` bytes; `where`
+    names it in errors); see the module docstring."""
     with model_file_errors(where):
         try:
-            return _load(f, size, compile, allow_nonfinite, where)
+            return _load(f, size, compile, allow_nonfinite, where, cls)
         except Invalid as exc:
             raise Invalid(f"Keras file: {exc}") from None
 
 
 def _load(f: IO[bytes], size: int, compile: bool, allow_nonfinite: bool,
-          where: str) -> Sequential:
+          where: str, cls: type[Sequential]) -> Sequential:
     with zipfile.ZipFile(f) as zf:
         names = zf.namelist()
         need(len(names) == len(set(names)), "duplicate zip members "
@@ -84,7 +85,7 @@ def _load(f: IO[bytes], size: int, compile: bool, allow_nonfinite: bool,
         plan = _plan(config)
         if _keras_extras.EXTRAS in names:  # written by fastnn: its whole state comes back
             extras = _keras_extras.read_extras(zf)
-            model, expected = _keras_extras.check_model(extras)
+            model, expected = _keras_extras.check_model(extras, cls)
             _keras_extras.check_same_model(model, config)
             with _weights_file(f, zf, size, plan) as (h5file, base, length):
                 arrays = _keras_extras.read_arrays(_hdf5.Reader(h5file, base, length),
@@ -98,7 +99,7 @@ def _load(f: IO[bytes], size: int, compile: bool, allow_nonfinite: bool,
              f"the weights of layer {j} (with weights) hold NaN or infinite values"
              + (" (allow_nonfinite applies to fastnn's own files only)" if allow_nonfinite
                 else ""))
-    return _build(plan, weights, config, compile)
+    return _build(plan, weights, config, compile, cls)
 
 
 def read_weights_file(f: IO[bytes], size: int, where: str,
@@ -140,7 +141,7 @@ def _declared_bytes(plan: Plan) -> int:
         elif kind == "dense":
             total += (n_in + 1) * s["units"] * 8
             n_in = s["units"]
-        elif kind in _NORM_GROUPS:
+        elif kind in NORM_GROUPS:
             total += 4 * n_in * 8 + 8
     return total
 
@@ -232,12 +233,12 @@ def _plan(config: Any) -> Plan:
             plan.append(("dropout", name, {"rate": float(rate)}))
         elif cls in ("Activation", "ReLU", "Softmax", "Flatten", "Reshape"):
             plan.append((cls.lower(), name, _weightless(cls, cfg, name)))
-        elif cls in _NORMALIZATIONS:
-            plan.append((cls, name, _normalization(cls, cfg, name)))
+        elif cls in NORMALIZATIONS:
+            plan.append((cls, name, normalization_settings(cls, cfg, name)))
         else:
             raise Invalid(f"layer {name!r} is a {cls!r}; fastnn reads InputLayer, Dense, "
                           "Dropout, Activation, ReLU, Softmax, Flatten, Reshape, "
-                          f"{', '.join(sorted(_NORMALIZATIONS))} only")
+                          f"{', '.join(sorted(NORMALIZATIONS))} only")
     if plan[0][0] != "input":  # a Sequential built without an Input layer
         shape = body.get("build_input_shape")
         need(isinstance(shape, list) and 2 <= len(shape) <= 9
@@ -329,7 +330,7 @@ def _dense(cfg: dict[str, Any], name: str) -> dict[str, Any]:
             out[key] = None
             continue
         cls = reg.get("class_name") if isinstance(reg, dict) else reg
-        need(cls in _REGULARIZERS, f"dense {name!r}: {key} {cls!r} is not one fastnn has")
+        need(cls in REGULARIZERS, f"dense {name!r}: {key} {cls!r} is not one fastnn has")
         values = reg.get("config", {})
         out[key] = {k: float(values.get(k, 0.0)) for k in ("l1", "l2")}
     for key in ("kernel_constraint", "bias_constraint", "activity_regularizer",
@@ -355,8 +356,8 @@ def _read_weights(h5: _hdf5.Reader, plan: Plan) -> Weights:
         if kind == "dense":
             wanted = [(n_in, s["units"])] + ([(s["units"],)] if s["use_bias"] else [])
             prefix = "dense"
-        elif kind in _NORM_GROUPS:
-            prefix = _NORM_GROUPS[kind]
+        elif kind in NORM_GROUPS:
+            prefix = NORM_GROUPS[kind]
             if kind == "Normalization":
                 if s["mean"] is not None:  # given: constants, no variables
                     seen[prefix] = seen.get(prefix, 0) + 1
@@ -385,10 +386,9 @@ def _read_weights(h5: _hdf5.Reader, plan: Plan) -> Weights:
 
 
 def _build(plan: Plan, weights: Weights, config: dict[str, Any],
-           compile: bool) -> Sequential:
+           compile: bool, cls: type[Sequential]) -> Sequential:
     import warnings
 
-    from .. import Sequential
     from .. import layers as fl
     from ..layers import Activation, Dense, Dropout, Flatten, Input, Reshape
     from ..regularizers import l1_l2
@@ -407,7 +407,7 @@ def _build(plan: Plan, weights: Weights, config: dict[str, Any],
             layers.append(Flatten(name=name))
         elif kind == "reshape":
             layers.append(Reshape(tuple(s["target_shape"]), name=name))
-        elif kind in _NORMALIZATIONS:
+        elif kind in NORMALIZATIONS:
             args = dict(s)
             for key in ("beta_regularizer", "gamma_regularizer"):
                 if key in args:
@@ -424,7 +424,7 @@ def _build(plan: Plan, weights: Weights, config: dict[str, Any],
                                 dtype="mixed_bfloat16" if s["dtype"] == "mixed_bfloat16"
                                 else "float32"))
     try:  # a chain fastnn cannot run (an Activation after a non-linear Dense, ...)
-        model = Sequential(layers, name=str(config.get("config", {}).get("name",
+        model = cls(layers, name=str(config.get("config", {}).get("name",
                                                                           "sequential")),
                            dtype=dtype)
     except ValueError as exc:

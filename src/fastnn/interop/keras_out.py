@@ -52,6 +52,7 @@ import numpy as np
 from .. import activations as A
 from .. import regularizers as R
 from ..errors import KerasFileError  # defined with fastnn's other exceptions; kept here too
+from ._keras_training import keras_object  # (keras_out.keras_object: its old place)
 
 if TYPE_CHECKING:
     from ..layers import Layer
@@ -82,11 +83,6 @@ def h5py_module(func: str) -> Any:
                           "pip install 'fastnn-mlp[keras]' (or save to a .fastnn file, "
                           "which needs nothing).") from None
     return h5py
-
-
-def keras_object(module: str, cls: str, config: dict[str, Any]) -> dict[str, Any]:
-    """A serialized Keras object, as config.json holds it."""
-    return {"module": module, "class_name": cls, "config": config, "registered_name": None}
 
 
 def _policy(dtype: str) -> dict[str, Any]:
@@ -231,16 +227,16 @@ class Snapshot:
 
 def take_snapshot(model: Sequential, kind: str) -> Snapshot:
     """The model's state for a Keras file (ValueError while it has no weights)."""
-    from .. import saving
+    from .. import _model_file
 
     func = "save_weights" if kind == "weights" else "save"
-    if model._input_dim is None:
+    if model.input_dim is None:
         raise ValueError(f"{func}(): the model does not know its input size yet, so it has "
                          "no weights to write to a Keras file. Give it an Input(shape=...) "
                          "(or input_shape=) or fit it first; a .fastnn file can hold an "
                          "unbuilt model.")
-    config, arrays = saving.snapshot(model, kind)
-    return Snapshot(config, dict(arrays), {l: j for j, l in enumerate(model._dense)})
+    config, arrays = _model_file.snapshot(model, kind)
+    return Snapshot(config, dict(arrays), {l: j for j, l in enumerate(model.dense_layers)})
 
 
 def _names(layers: Sequence[Layer]) -> Iterator[str]:
@@ -281,8 +277,8 @@ def keras_layers(model: Sequential, snap: Snapshot | None
     from ..layers import InputLayer
 
     dtype = model.dtype.name
-    in_shape = model._in_shape()
-    assert in_shape is not None  # take_snapshot checked the input size
+    assert model.input_shape is not None  # take_snapshot checked the input size
+    in_shape = model.input_shape[1:]
     shapes, _ = trace(model._layers, tuple(in_shape))
     layers = [l for l in model._layers if not isinstance(l, InputLayer)]
     declared = next((l for l in model._layers if isinstance(l, InputLayer)), None)
@@ -377,7 +373,7 @@ def _member(name: str) -> zipfile.ZipInfo:
 
 def save_keras(model: Sequential, path: str, overwrite: bool = True) -> None:
     """``model.save(path)`` for a path ending in ``.keras``."""
-    from ..saving import atomic_write
+    from .._archive import atomic_write
 
     h5py = h5py_module("save")
     snap = take_snapshot(model, "model")
@@ -410,7 +406,7 @@ def save_keras(model: Sequential, path: str, overwrite: bool = True) -> None:
 def save_weights_h5(model: Sequential, path: str, overwrite: bool = True) -> None:
     """``model.save_weights(path)`` for a path ending in ``.weights.h5``: Keras's
     ``save_weights`` file (the layers' part of model.weights.h5)."""
-    from ..saving import atomic_write
+    from .._archive import atomic_write
 
     h5py = h5py_module("save_weights")
     snap = take_snapshot(model, "weights")

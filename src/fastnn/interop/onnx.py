@@ -82,12 +82,13 @@ def to_onnx(model: Sequential) -> onnx.ModelProto:
     onnx, helper, numpy_helper = _onnx()
     model._ensure_built("export")
     with model._reading("export"):
-        dense = model._dense
+        dense = model.dense_layers
         stages = model._stages
         weights = [layer.get_weights() for layer in stages]
         widths = [model._dense_inputs[layer] for layer in stages]
         values = [_buffer_values(layer, n) for layer, n in zip(stages, widths)]
-        n_in, dtype, shape = model._input_dim, model.dtype, model._input_shape
+        n_in, dtype, shape = model.input_dim, model.dtype, model.input_shape
+        shape = shape[1:] if shape is not None and len(shape) > 2 else None  # not flat
     elem = onnx.TensorProto.DOUBLE if dtype == np.float64 else onnx.TensorProto.FLOAT
     g = _Graph(helper, numpy_helper, dtype, elem)
     x = "input"
@@ -319,9 +320,9 @@ _ERF_POLY = (
 
 def export(model: Sequential, filepath: str | os.PathLike[str], overwrite: bool = True) -> None:
     """Write the ONNX file atomically (as ``model.save`` does)."""
-    from ..saving import _check_path, atomic_write
+    from .._archive import atomic_write, check_path
 
-    path = _check_path("export", filepath)
+    path = check_path("export", filepath)
     data = to_onnx(model).SerializeToString()
     atomic_write("export", path, lambda f: f.write(data), overwrite)
 
@@ -367,8 +368,8 @@ def to_onnx_int8(qmodel: Any) -> onnx.ModelProto:
 
 def export_int8(qmodel: Any, filepath: str | os.PathLike[str], overwrite: bool = True) -> None:
     """Write a QuantizedModel's ONNX file atomically."""
-    from ..saving import _check_path, atomic_write
+    from .._archive import atomic_write, check_path
 
-    path = _check_path("export_onnx", filepath)
+    path = check_path("export_onnx", filepath)
     data = to_onnx_int8(qmodel).SerializeToString()
     atomic_write("export_onnx", path, lambda f: f.write(data), overwrite)

@@ -70,7 +70,7 @@ class StochasticOnly:
         return MethodType(self.fn, obj)
 
 
-class _FastNNBase(IterationRules, BaseEstimator):
+class FastNNBase(IterationRules, BaseEstimator):
     # what fit sets (scikit-learn's trailing underscores), declared for the type checker
     model_: Sequential
     n_layers_: int

@@ -11,7 +11,7 @@ from sklearn.base import ClassifierMixin, RegressorMixin
 from sklearn.metrics import accuracy_score, r2_score
 from sklearn.utils.multiclass import check_classification_targets, type_of_target, unique_labels
 
-from ._base import StochasticOnly, Targets, _FastNNBase
+from ._base import StochasticOnly, Targets, FastNNBase
 from ._params import ACTIVATIONS
 
 if TYPE_CHECKING:
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
 
-class FastNNClassifier(ClassifierMixin, _FastNNBase):
+class FastNNClassifier(ClassifierMixin, FastNNBase):
     """Multi-layer perceptron classifier: ``MLPClassifier``'s parameters, defaults and
     loss scale (see ``help(fastnn.sklearn)``).  Binary (one sigmoid unit), multiclass
     (softmax) and multilabel (one sigmoid per label) targets; any label values.
@@ -134,7 +134,7 @@ class FastNNClassifier(ClassifierMixin, _FastNNBase):
         return tags
 
 
-class FastNNRegressor(RegressorMixin, _FastNNBase):
+class FastNNRegressor(RegressorMixin, FastNNBase):
     """Multi-layer perceptron regressor: ``MLPRegressor``'s parameters, defaults and
     loss scale (see ``help(fastnn.sklearn)``); one or several outputs.
 

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 class IterationRules:
     """Mixed into the estimators: what happens after each epoch."""
 
-    # set by the estimator (see _base._FastNNBase)
+    # set by the estimator (see _base.FastNNBase)
     model_: Sequential
     n_iter_: int
     t_: int

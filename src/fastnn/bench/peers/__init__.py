@@ -37,7 +37,7 @@ def module(peer: str):
     return importlib.import_module(f"{__name__}.{REGISTRY[peer][0]}")
 
 
-def _installed(package: str) -> bool:
+def installed(package: str) -> bool:
     try:
         return importlib.util.find_spec(package) is not None
     except (ImportError, ValueError):  # a broken or half-removed installation
@@ -46,7 +46,7 @@ def _installed(package: str) -> bool:
 
 def missing(peer: str) -> list[str]:
     """Packages `peer` needs that are not installed (found without importing them)."""
-    return [p for p in REGISTRY[peer][1] if not _installed(p)]
+    return [p for p in REGISTRY[peer][1] if not installed(p)]
 
 
 def unsupported(peer: str, case) -> str | None:

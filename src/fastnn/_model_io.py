@@ -1,0 +1,166 @@
+"""Files and handles of a model (a mixin of Sequential): ``save``,
+``save_weights``, ``load_weights`` (fastnn's model file, :mod:`fastnn._model_file`),
+``export`` (ONNX, :mod:`fastnn.interop.onnx`), ``c_handle`` (the Cython API,
+fastnn/capi.pxd) and pickling, which goes through the model file.  The functions below the class
+pick the file kind by name (``.keras``, ``.weights.h5``: fastnn.interop) or by
+content, so the model <-> archive mapping (fastnn._model_file) knows no interop."""
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Callable
+from typing import TYPE_CHECKING, cast
+
+from . import _model_file
+from ._archive import check_path
+from ._kernels import _core
+from ._shaping import variable_layout
+from ._state import SequentialAttributes
+from ._untrusted import open_regular
+from ._validation import check_bool
+
+if TYPE_CHECKING:
+    from .models import Sequential
+
+
+class ModelIO(SequentialAttributes):
+    """Saving, exporting and pickling for :class:`fastnn.Sequential` (a mixin; it is
+    mixed into Sequential only, so it passes ``cast("Sequential", self)`` on)."""
+    def save(self, filepath: str | os.PathLike[str], overwrite: bool = True) -> None:
+        """Save the whole model to `filepath` (fastnn's file format; ``.fastnn`` is the
+        usual suffix): architecture, weights, compile settings and the training state
+        (optimizer slots, step count, learning rate, random streams), so
+        ``fastnn.load_model`` gives a model that trains on exactly as this one would.
+        A path ending in ``.keras`` gets a Keras 3 file that ``keras.saving.load_model``
+        loads (and fastnn reads back with all of the above; needs the ``keras`` extra,
+        see ``fastnn.interop.keras_out``); other ``.h5`` names are refused.
+        The write is atomic: the previous file stays intact until the new one is
+        complete.  Safe while other threads predict; raises RuntimeError while ``fit``
+        runs in another thread."""
+        save_by_suffix(cast("Sequential", self), filepath, "model", overwrite)
+
+    def save_weights(self, filepath: str | os.PathLike[str], overwrite: bool = True) -> None:
+        """Save only the weights (with the architecture they belong to); a path ending in
+        ``.weights.h5`` gets Keras 3's weights file (``keras`` extra)."""
+        save_by_suffix(cast("Sequential", self), filepath, "weights", overwrite)
+
+    def load_weights(self, filepath: str | os.PathLike[str], *,
+                     allow_nonfinite: bool = False) -> None:
+        """Set the weights from a file written by ``save_weights`` or ``save`` (or a
+        Keras ``.weights.h5``); the Dense layers must have the same shapes.  The
+        optimizer state is kept."""
+        func = "load_weights"
+        path = check_path(func, filepath)
+        allow_nonfinite = check_bool(func, "allow_nonfinite", allow_nonfinite)
+        self._check_not_training(func)
+        f, size = open_regular(path)
+        with f:
+            if f.read(8) == b"\x89HDF\r\n\x1a\n":  # Keras's .weights.h5
+                from .interop import keras
+
+                if self._input_dim is None:
+                    raise ValueError(f"{func}(): {path!r} is a Keras weights file, which holds "
+                                     "no input size; give the model an Input(shape=...) (or "
+                                     "build or fit it) before loading weights into it.")
+                shapes, n_in = [], self._input_dim
+                for layer in self._dense:
+                    shapes.append(((n_in, layer.units), layer.use_bias))
+                    n_in = layer.units
+                weights = keras.read_weights_file(f, size, path, shapes)
+                _model_file.check_finite(
+                    path, {f"weights[{i}]": w for i, w in enumerate(weights)}, allow_nonfinite)
+                with self._writing():
+                    self._ensure_built_locked(func)
+                    self._set_dense_weights(weights)
+                return
+        config, arrays, saved = _model_file.read(path, path, self._file_class())
+        weights = [] if saved.input_dim is None else [
+            arrays[f"weights/{j}/{name}.npy"]
+            for j, _, name, _ in variable_layout(saved._stages, saved.input_dim)]
+        _model_file.check_finite(path, arrays, allow_nonfinite)
+        _model_file.check_variances(path, arrays)
+        with self._writing():
+            input_dim = self._input_dim if self._input_dim is not None else saved.input_dim
+            mine = [] if input_dim is None else [
+                shape for _, _, _, shape in variable_layout(self._stages, input_dim)]
+            theirs = [w.shape for w in weights]
+            if not theirs or mine != theirs:
+                raise ValueError(f"{func}(): the file's weights do not fit this model. Expected "
+                                 f"shapes {mine}. Received: {theirs} from {path!r}.")
+            previous, self._input_dim = self._input_dim, input_dim
+            try:
+                self._ensure_built_locked(func)
+            except BaseException:
+                self._input_dim = previous
+                raise
+            self._set_dense_weights(weights)
+
+    def export(self, filepath: str | os.PathLike[str], format: str = "onnx",
+               verbose: bool = True, overwrite: bool = True) -> None:
+        """Export for inference in another runtime (Keras 3's name).  ``format="onnx"``
+        writes an ONNX model (opset 17, dynamic batch axis, the model's dtype) that
+        ONNX Runtime runs with the outputs of ``predict``; see
+        ``fastnn.interop.onnx``.  Needs the ``onnx`` extra."""
+        if format != "onnx":
+            raise ValueError(f"export(): unsupported format {format!r}. Expected 'onnx' "
+                             "(fastnn exports ONNX only; model.save writes fastnn's own file).")
+        from .interop import onnx
+
+        onnx.export(cast("Sequential", self), filepath, overwrite=overwrite)
+        if verbose:
+            print(f"Saved the ONNX model to {filepath!s}")
+
+    def c_handle(self) -> _core.CHandle:
+        """The C-level entry for Cython code (``cimport fastnn.capi``): an object
+        holding the C plan and a copy of the current weights, whose ``capsule`` gives
+        the ``fastnn_handle`` that ``fastnn.capi.forward`` runs nogil.  A snapshot:
+        later training does not change it.  See fastnn/capi.pxd."""
+        self._check_not_training("c_handle")
+        self._ensure_built("c_handle")
+        with self._reading("c_handle"):
+            net = self._net
+            assert net is not None  # _ensure_built made it
+            return _core.CHandle(net, net.params)
+
+    def __reduce__(self) -> tuple[Callable[[bytes, type[Sequential]], Sequential],
+                                  tuple[bytes, type[Sequential]]]:
+        # copy and serialise through the model file: arrays and JSON, no C pointers
+        model = cast("Sequential", self)
+        return _model_file.from_bytes, (_model_file.to_bytes(model), self._file_class())
+
+
+def save_by_suffix(model: Sequential, filepath: str | os.PathLike[str], kind: str,
+                   overwrite: bool) -> None:
+    """``model.save`` / ``save_weights``: a Keras file for ``.keras`` (model) and
+    ``.weights.h5`` (weights), fastnn's own file otherwise; other ``.h5`` names (Keras's
+    legacy HDF5 model format) are refused."""
+    func = "save_weights" if kind == "weights" else "save"
+    path = check_path(func, filepath)
+    overwrite = check_bool(func, "overwrite", overwrite)
+    lower = path.lower()
+    if kind == "model" and lower.endswith(".keras"):
+        from .interop import keras_out
+
+        missing = keras_out.layers_without_writer(model)
+        if not missing:
+            return keras_out.save_keras(model, path, overwrite)
+        # a layer Keras has but fastnn cannot write yet: the script goes on, with its
+        # model in fastnn's own format under this name (fastnn.load_model reads it back)
+        warnings.warn(f"{func}(): fastnn cannot yet write {', '.join(missing)} into a Keras "
+                      f"file, so {path!r} is written in fastnn's own format: "
+                      "fastnn.load_model reads it back whole, Keras cannot load it. Save to "
+                      "a '.fastnn' name to say so, or leave these layers out for a Keras "
+                      "file.", UserWarning, stacklevel=3)
+    if kind == "weights" and lower.endswith(".weights.h5"):
+        from .interop import keras_out
+
+        return keras_out.save_weights_h5(model, path, overwrite)
+    if lower.endswith((".h5", ".hdf5")):
+        what = ("Keras's legacy HDF5 model format" if kind == "model" else
+                "an HDF5 weights file whose name does not end in .weights.h5")
+        raise ValueError(
+            f"{func}(): {path!r} asks for {what}, which fastnn does not write. Use "
+            + ("'.keras' (a Keras 3 file Keras and fastnn load) or '.fastnn' (fastnn's own "
+               "file)" if kind == "model" else "a name ending in '.weights.h5' (Keras 3's "
+               "weights file) or '.fastnn'") + f". Received: filepath={path!r}")
+    _model_file.save(model, path, kind=kind, overwrite=overwrite)
