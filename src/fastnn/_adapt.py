@@ -151,21 +151,19 @@ class Normalization(NormLayer):
             mean, var = np.array([arr.mean()]), np.array([arr.var()])
         else:
             mean, var = arr.mean(axis=0), arr.var(axis=0)
-        model = self._model
-        if model is None:
+        host = self._host
+        if host is None or host.model is None:
             self._adapted = (mean, var)
             return
-        with model._writing():
-            n = model._dense_inputs.get(self) if model._params is not None else None
+        with host.writing():
+            n = host.width(self)
             if n is not None and mean.size not in (1, n):
                 raise ValueError(f"{func}(): `data` has {mean.size} features; the layer "
                                  f"receives {n}.")
             self._adapted = (mean, var)
             if n is not None:
-                assert model._params is not None
-                m, v = self._values(n)
-                model._params[self._offsets["mean"]:self._offsets["mean"] + n] = m
-                model._params[self._offsets["variance"]:self._offsets["variance"] + n] = v
+                variables = host.variables(self, writable=True)
+                variables["mean"][...], variables["variance"][...] = self._values(n)
 
     def get_config(self) -> dict[str, Any]:
         config = {**self._base_config(), "axis": self.axis, "invert": self.invert,

@@ -15,10 +15,11 @@ def layers_from_config(config: Any) -> list[Layer]:
     if not isinstance(config, dict):
         fail(func, "invalid config", "a dict from get_config()", "config", config,
              error=TypeError)
-    unknown = set(config) - {"name", "dtype", "seed", "layers"}
+    unknown = set(config) - {"name", "dtype", "seed", "layers", "build_input_shape"}
     if unknown:
         fail(func, f"unknown config keys {sorted(unknown)}",
-             "only 'name', 'dtype', 'seed' and 'layers'", "config", config)
+             "only 'name', 'dtype', 'seed', 'layers' and 'build_input_shape'", "config",
+             config)
     specs = config.get("layers", [])
     if not isinstance(specs, list):
         fail(func, "invalid config['layers']", "a list of layer configs", "layers", specs,

@@ -25,7 +25,6 @@ detached, as a popped layer is: it has no weights and may join another model.
 from __future__ import annotations
 
 import math
-import weakref
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -41,7 +40,7 @@ if TYPE_CHECKING:
     from typing_extensions import Self
 
     from .initializers import Initializer
-    from .models import Sequential
+    from .models import LayerHost, Sequential
     from .regularizers import Regularizer
 
 Shape = tuple[Any, ...]  # dims are ints, or None where unknown until fit sees x
@@ -61,24 +60,20 @@ class Layer:
             fail(type(self).__name__, "invalid type for argument `name`", "a str or None",
                  "name", name, error=TypeError)
         self.name = name
-        self._model_ref: weakref.ref[Sequential] | None = None
+        self._host: LayerHost | None = None  # set by the model's add, cleared by pop
 
     @property
     def _model(self) -> Sequential | None:
         """The model this layer belongs to; None before ``add``, after ``pop`` and once
-        the model is freed (a weak reference: the model owns the layer, not the
+        the model is freed (its host holds it weakly: the model owns the layer, not the
         other way round)."""
-        ref = self._model_ref
-        return None if ref is None else ref()
-
-    @_model.setter
-    def _model(self, model: Sequential | None) -> None:
-        self._model_ref = None if model is None else weakref.ref(model)
+        host = self._host
+        return None if host is None else host.model
 
     def __getstate__(self) -> dict[str, Any]:
         # a copy or a pickle of a layer is detached (a weak reference is not copied)
         state = self.__dict__.copy()
-        state["_model_ref"] = None
+        state["_host"] = None
         return state
 
     @property
@@ -90,13 +85,13 @@ class Layer:
     @trainable.setter
     def trainable(self, value: bool) -> None:
         value = check_bool(f"{type(self).__name__}.trainable", "trainable", value)
-        model = self._model
-        if model is None or not model.built:
+        model, host = self._model, self._host
+        if model is None or host is None or not model.built:
             self._trainable = value
             return
-        with model._writing():  # the plan carries the frozen flags
+        with host.writing():  # the plan carries the frozen flags
             self._trainable = value
-            model._make_net()
+            host.replan()
 
     def get_config(self) -> dict[str, Any]:
         """The layer's constructor arguments, as Keras's ``get_config``."""
@@ -116,29 +111,29 @@ class Layer:
         bias]; none for a layer without weights); a model that knows its input size
         creates its weights now if it has none yet (Keras builds at once).  A read of
         the model (see fastnn/_state.py)."""
-        model = self._model
-        if model is None or not self._is_stage:
+        model, host = self._model, self._host
+        if model is None or host is None or not self._is_stage:
             return []
         if not model.built and model.input_dim is not None:
-            model._ensure_built("get_weights")
-        with model._reading("get_weights"):
+            host.ensure_built("get_weights")
+        with host.reading("get_weights"):
             return [np.array(w) for w in self._weight_views()]
 
     def set_weights(self, weights: Sequence[ArrayLike]) -> None:
         """Replace this layer's weights, in ``get_weights``'s order (checked as
         ``model.set_weights``)."""
-        model = self._model
-        if model is None:
+        host = self._host
+        if host is None or host.model is None:
             raise ValueError(f"{self.name}.set_weights(): the layer belongs to no model yet; "
                              "add it to a Sequential first.")
         if not isinstance(weights, (list, tuple)):
             fail(f"{self.name}.set_weights", "invalid type for argument `weights`",
                  "a list of arrays", "weights", weights, error=TypeError)
-        with model._writing():  # the other layers' weights and the write, one moment
-            model._ensure_built_locked("set_weights")
-            others = [w for layer in model._stages for w in
+        with host.writing():  # the other layers' weights and the write, one moment
+            host.ensure_built("set_weights", locked=True)
+            others = [w for layer in host.stages() for w in
                       (weights if layer is self else layer.get_weights())]
-            model._set_dense_weights(others)
+            host.set_stage_weights(others)
 
     @property
     def weights(self) -> list[WeightView]:
@@ -176,15 +171,14 @@ class Layer:
     def _assign(self, which: str, value: ArrayLike) -> None:
         """Write `value` over variable `which` (``WeightView.assign``), checked: shape,
         numbers, finite, a variance >= 0."""
-        model = self._model
-        if model is None:
+        model, host = self._model, self._host
+        if model is None or host is None:
             raise ValueError(f"{self.name}.{which}.assign(): the layer belongs to no model "
                              "any more; its weights are gone.")
-        with model._writing():
-            model._ensure_built_locked("assign")
-            layout = {name: (shape, off) for (name, shape, _), off in zip(
-                self._variables(model._dense_inputs[self]), model._offsets_of(self))}
-            shape, off = layout[which]
+        with host.writing():
+            host.ensure_built("assign", locked=True)
+            target = host.variables(self, writable=True)[which]
+            shape = target.shape
             func = f"{self.name}.{which}.assign"
             arr = as_float_array(func, "value", value, model.dtype, ndim=None,
                                  allow_empty=True)
@@ -194,8 +188,7 @@ class Layer:
             if which in ("moving_variance", "variance") and arr.size and arr.min() < 0:
                 raise ValueError(f"{func}(): a variance cannot be negative. Received: min "
                                  f"{float(arr.min())}")
-            assert model._params is not None  # built above
-            model._params[off:off + arr.size] = arr.ravel()
+            target[...] = arr
 
     def _weight_names(self, n_in: int) -> list[str]:
         """The variables Keras shows (``weights``, ``get_weights``, summary counts)."""
@@ -394,29 +387,19 @@ class Dense(Layer):
 
     # weights: views into the model's flat buffer
     def _view(self, which: str) -> WeightView | None:
-        model = self._model
-        if model is None or model._params is None:
+        host = self._host
+        if host is None or host.model is None:
             return None
-        n_in = model._dense_inputs[self]
-        if which == "bias" and not self.use_bias:
-            return None
-        # a view through a read-only buffer: unlike a view with the flag cleared, it
-        # cannot be made writable again (setflags(write=True) raises)
-        params = model._params
-        frozen = np.frombuffer(params.data.toreadonly(), dtype=params.dtype)  # memoryview(params)
-        if which == "kernel":
-            view = frozen[self._w_off:self._w_off + n_in * self.units].reshape(n_in,
-                                                                               self.units)
-        else:
-            view = frozen[self._b_off:self._b_off + self.units]
-        return WeightView.of(view, self, which)
+        view = host.variables(self).get(which)  # read-only: cannot be made writable again
+        return None if view is None else WeightView.of(view, self, which)
 
     def _built_model(self) -> None:
         """Create the model's weights now if it knows its input size (Keras builds a
         Sequential with an input at once)."""
-        model = self._model
-        if model is not None and not model.built and model.input_dim is not None:
-            model._ensure_built("weights")
+        model, host = self._model, self._host
+        if model is not None and host is not None and not model.built \
+                and model.input_dim is not None:
+            host.ensure_built("weights")
 
     @property
     def kernel(self) -> WeightView | None:

@@ -27,7 +27,6 @@ from . import losses as L
 from . import metrics as M
 from . import optimizers as O
 from ._archive import atomic_write, check_listing, check_path, read_archive, write_archive
-from ._shaping import variable_layout
 from ._untrusted import Invalid, need
 from ._validation import MismatchedLossWarning, ModelFileError, check_bool
 from ._version import __version__
@@ -53,24 +52,14 @@ def snapshot(model: Sequential, kind: str = "model"
     state is one consistent moment.  Raises RuntimeError while fit() runs in another
     thread."""
     func = "save_weights" if kind == "weights" else "save"
-    model._check_not_training(func)
     assert kind in ("model", "weights", "int8")
-    if model.input_dim is not None and model.dense_layers:
-        model._ensure_built(func)  # the weights predict() would create, created now
-    with model._reading(func):  # one consistent moment; predicts may run alongside
+    with model.state_for_saving(func) as state:  # one consistent moment
         config: dict[str, Any] = {"format": FORMAT_NAME, "format_version": FORMAT_VERSION,
                   "fastnn_version": __version__, "kind": kind,
                   "model": {"class_name": "Sequential", "config": model.get_config()},
                   "input_dim": model.input_dim, "compile": None, "state": None}
-        arrays: list[tuple[str, np.ndarray]] = []
-        if model.built:
-            assert model._params is not None and model.input_dim is not None
-            for (j, layer, name, shape), off in zip(
-                    variable_layout(model._stages, model.input_dim),
-                    [o for layer in model._stages for o in model._offsets_of(layer)]):
-                size = math.prod(shape)
-                arrays.append((f"weights/{j}/{name}.npy",
-                               model._params[off:off + size].reshape(shape).copy()))
+        arrays: list[tuple[str, np.ndarray]] = [
+            (f"weights/{key}.npy", arr) for key, arr in state.variables.items()]
         if kind == "model":
             if model.optimizer is not None and model.optimizer._lr_function is not None:
                 raise ValueError(f"{func}(): the optimizer's learning rate is a Python "
@@ -90,13 +79,13 @@ def snapshot(model: Sequential, kind: str = "model"
             config["state"] = {
                 "seed": int(model.seed),
                 "iterations": int(model.optimizer.iterations) if model.optimizer else 0,
-                "rng": {name: [int(v) for v in model._rng[i]]
+                "rng": {name: [int(v) for v in state.rng[i]]
                         for i, name in enumerate(STREAMS)},
-                "optimizer_slots": model._slots is not None and model.optimizer is not None,
+                "optimizer_slots": state.slots is not None and model.optimizer is not None,
             }
             if config["state"]["optimizer_slots"]:
-                assert model._slots is not None
-                arrays += [(name, s.copy()) for name, s in zip(SLOTS, model._slots)]
+                assert state.slots is not None
+                arrays += list(zip(SLOTS, state.slots))
     return config, arrays
 
 
@@ -173,12 +162,19 @@ def check_config(config: Any, cls: type[Sequential]
     if input_dim is not None:
         need(bool(model.dense_layers), "input_dim given for a model without Dense layers")
         total = 0
-        for j, _, name, shape in variable_layout(model._stages, input_dim):
-            expected[f"weights/{j}/{name}.npy"] = shape
+        for key, shape in model.own_variable_shapes(input_dim).items():
+            expected[f"weights/{key}.npy"] = shape
             total += int(np.prod(shape, dtype=object))
         need(total <= MAX_PARAMS, f"the architecture has {total} parameters "
               f"(fastnn supports at most {MAX_PARAMS})")
-        model._input_dim = input_dim
+        if model.input_dim is None:  # the layers do not declare it: the file's (no weights yet)
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", MismatchedLossWarning)
+                    model = cls.from_config({**spec["config"],
+                                             "build_input_shape": [None, input_dim]})
+            except (ValueError, TypeError) as exc:
+                raise Invalid(f"invalid model config: {exc}") from None
     if kind == "model":
         _check_compile(config["compile"])
         slots = _check_state(config["state"], config["compile"])
@@ -267,20 +263,14 @@ def assemble(config: dict[str, Any], arrays: dict[str, np.ndarray], model: Seque
     """Put the checked config and arrays into the unbuilt `model` from :func:`read`."""
     check_finite(where, arrays, allow_nonfinite)
     check_variances(where, arrays)
-    if model.input_dim is not None:
-        model._build(model.input_dim)
-        assert model._params is not None  # just built
-        for (j, layer, name, _), off in zip(
-                variable_layout(model._stages, model.input_dim),
-                [o for layer in model._stages for o in model._offsets_of(layer)]):
-            w = arrays.get(f"weights/{j}/{name}.npy")
-            if w is not None:
-                model._params[off:off + w.size] = w.reshape(-1)
     state = config["state"]
+    model.load_own_state(model.input_dim, {
+        key: arrays[f"weights/{key}.npy"] for key in model.own_variable_shapes()
+        if f"weights/{key}.npy" in arrays},
+        None if state is None else [np.array(state["rng"][name], dtype=np.uint64)
+                                    for name in STREAMS])
     if state is not None:
         model.seed = state["seed"]
-        for i, name in enumerate(STREAMS):
-            model._rng[i][:] = np.array(state["rng"][name], dtype=np.uint64)
     comp = config["compile"]
     if compile and comp is not None:
         with warnings.catch_warnings():  # the pairing was reported when first compiled
@@ -293,7 +283,7 @@ def assemble(config: dict[str, Any], arrays: dict[str, np.ndarray], model: Seque
         assert model.optimizer is not None  # just compiled
         model.optimizer.iterations = state["iterations"]
         if state["optimizer_slots"]:
-            model._slots = (arrays[SLOTS[0]], arrays[SLOTS[1]])
+            model.load_optimizer_slots((arrays[SLOTS[0]], arrays[SLOTS[1]]))
     return model
 
 

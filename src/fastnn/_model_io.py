@@ -6,10 +6,14 @@ pick the file kind by name (``.keras``, ``.weights.h5``: fastnn.interop) or by
 content, so the model <-> archive mapping (fastnn._model_file) knows no interop."""
 from __future__ import annotations
 
+import contextlib
+import math
 import os
 import warnings
-from collections.abc import Callable
-from typing import TYPE_CHECKING, cast
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, NamedTuple, cast
+
+import numpy as np
 
 from . import _model_file
 from ._archive import check_path
@@ -21,6 +25,17 @@ from ._validation import check_bool
 
 if TYPE_CHECKING:
     from .models import Sequential
+
+
+class SavedState(NamedTuple):
+    """Copies of what a model file holds beside the config, taken at one moment:
+    ``variables`` maps "j/name" (stage j's kernel, bias, gamma, ..., in
+    :meth:`ModelIO.own_variable_shapes`'s order) to an array; ``rng`` the three random
+    streams' generator states (fastnn.training.STREAM_* order); ``slots`` the
+    optimizer's two state arrays, None before the first fit."""
+    variables: dict[str, np.ndarray]
+    rng: tuple[np.ndarray, ...]
+    slots: tuple[np.ndarray, np.ndarray] | None
 
 
 class ModelIO(SequentialAttributes):
@@ -74,13 +89,13 @@ class ModelIO(SequentialAttributes):
                     self._set_dense_weights(weights)
                 return
         config, arrays, saved = _model_file.read(path, path, self._file_class())
-        weights = [] if saved.input_dim is None else [
-            arrays[f"weights/{j}/{name}.npy"]
-            for j, _, name, _ in variable_layout(saved._stages, saved.input_dim)]
+        saved_dim = config["input_dim"]
+        weights = [] if saved_dim is None else [
+            arrays[f"weights/{key}.npy"] for key in saved.own_variable_shapes(saved_dim)]
         _model_file.check_finite(path, arrays, allow_nonfinite)
         _model_file.check_variances(path, arrays)
         with self._writing():
-            input_dim = self._input_dim if self._input_dim is not None else saved.input_dim
+            input_dim = self._input_dim if self._input_dim is not None else saved_dim
             mine = [] if input_dim is None else [
                 shape for _, _, _, shape in variable_layout(self._stages, input_dim)]
             theirs = [w.shape for w in weights]
@@ -94,6 +109,73 @@ class ModelIO(SequentialAttributes):
                 self._input_dim = previous
                 raise
             self._set_dense_weights(weights)
+
+    # ------------------------------------------------- the state a file writer reads
+    def own_variable_shapes(self, input_dim: int | None = None) -> dict[str, tuple[int, ...]]:
+        """{"j/name": shape} of every variable the model keeps for `input_dim` input
+        features (default: its own input size; {} when unknown), in the flat buffer's
+        order (fastnn._shaping.variable_layout).  Nothing is created."""
+        n = self._input_dim if input_dim is None else input_dim
+        if n is None:
+            return {}
+        return {f"{j}/{name}": shape for j, _, name, shape in variable_layout(self._stages, n)}
+
+    @contextlib.contextmanager
+    def state_for_saving(self, func: str) -> Iterator[SavedState]:
+        """Yield a :class:`SavedState` while holding the model's read lock, so that what
+        the caller reads of the model meanwhile (config, compile settings) is of the
+        same moment; predicts may run alongside.  The weights predict would create are
+        created first.  RuntimeError while fit() runs in another thread."""
+        self._check_not_training(func)
+        if self._input_dim is not None and self._dense:
+            self._ensure_built(func)
+        with self._reading(func):
+            variables: dict[str, np.ndarray] = {}
+            if self._params is not None:
+                assert self._input_dim is not None  # built
+                offsets = [o for layer in self._stages for o in self._offsets_of(layer)]
+                for (key, shape), off in zip(self.own_variable_shapes().items(), offsets):
+                    size = math.prod(shape)
+                    variables[key] = self._params[off:off + size].reshape(shape).copy()
+            slots = None if self._slots is None else (self._slots[0].copy(),
+                                                      self._slots[1].copy())
+            yield SavedState(variables, tuple(self._rng[i].copy() for i in range(3)), slots)
+
+    def load_own_state(self, input_dim: int | None, variables: dict[str, np.ndarray],
+                       rng: Sequence[np.ndarray] | None = None) -> None:
+        """Create the weights for `input_dim` features (None: none, for a model that
+        has no input size) and set each variable that `variables` holds (keys and
+        shapes of :meth:`own_variable_shapes`, checked by the caller: a model file's
+        reader), then the random streams' states if given.  For a model just made
+        from a config (unbuilt, not shared yet)."""
+        shapes = self.own_variable_shapes(input_dim) if input_dim is not None else {}
+        for key, arr in variables.items():
+            if shapes.get(key) != arr.shape:
+                raise ValueError(f"load_own_state(): {key} has shape {arr.shape}; the model "
+                                 f"expects {shapes.get(key)}")
+        if input_dim is not None:
+            self._build(input_dim)
+            assert self._params is not None  # just built
+            offsets = [o for layer in self._stages for o in self._offsets_of(layer)]
+            for key, off in zip(shapes, offsets):
+                arr = variables.get(key)
+                if arr is not None:
+                    self._params[off:off + arr.size] = arr.reshape(-1)
+        if rng is not None:
+            for i, state in enumerate(rng):
+                self._rng[i][:] = state
+
+    def load_optimizer_slots(self, slots: tuple[np.ndarray, np.ndarray]) -> None:
+        """Set the optimizer's two state arrays (of a compiled, built model) from a
+        model file, as fit() left them."""
+        size = 0 if self._params is None else self._params.size
+        if self.optimizer is None or len(slots) != 2 or any(
+                s.shape != (size,) for s in slots):
+            raise ValueError(f"load_optimizer_slots(): expected two arrays of shape "
+                             f"({size},) for a compiled model. Received: "
+                             f"{[getattr(s, 'shape', s) for s in slots]}")
+        self._slots = (np.ascontiguousarray(slots[0], self.dtype),
+                       np.ascontiguousarray(slots[1], self.dtype))
 
     def export(self, filepath: str | os.PathLike[str], format: str = "onnx",
                verbose: bool = True, overwrite: bool = True) -> None:

@@ -21,10 +21,12 @@ handles (save, export, c_handle); :mod:`fastnn._state` the readers/writer rule.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
 import secrets
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal, cast
 
@@ -106,6 +108,7 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
             given = next_model_seed()
         self.seed = given if given is not None else secrets.randbits(63)
         self._layers: list[Layer] = []
+        self._layer_host = LayerHost(self)  # what the layers may ask of the model
         self._input_dim: int | None = None  # features per sample, flattened
         self._input_shape: tuple[int, ...] | None = None  # one sample's shape, if not flat
         self._params = self._grads = self._slots = None
@@ -125,7 +128,7 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
                     self.add(layer)
             except Exception:
                 for layer in self._layers:  # give the layers back: they stay usable
-                    layer._model = None
+                    layer._host = None
                 raise
 
     # ------------------------------------------------------------------ structure
@@ -226,7 +229,7 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
                 name = f"{layer._base_name}_{k}"
             layer.name = name
         saved = {l: l.get_weights() for l in self._stages} if self.built else None
-        layer._model = self
+        layer._host = self._layer_host
         self._layers.append(layer)
         if declared is not None:
             self._set_input_shape(declared)
@@ -242,7 +245,7 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
             self._build(self._input_dim, stacking=True)
         except BaseException:
             self._layers.pop()
-            layer._model = None
+            layer._host = None
             self._refold()
             raise
         self._restore_weights(saved, compiled)
@@ -309,7 +312,7 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
                                               self._metric_weighted)
         saved = {l: l.get_weights() for l in rest if l._is_stage} if self.built else None
         self._layers.pop()
-        last._model = None
+        last._host = None
         if last._is_stage:
             last._act = getattr(last, "activation", int(_core.ActivationId.LINEAR))
         for d, act in acts.items():
@@ -411,19 +414,7 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
         """Create the weights for inputs of shape ``(None, n_features)`` (or
         ``(None, 28, 28)`` for a model that starts with Flatten)."""
         if input_shape is not None:
-            shape: Any = (tuple(input_shape) if isinstance(input_shape, (tuple, list))
-                          else input_shape)
-            if isinstance(shape, tuple) and len(shape) >= 2 and shape[0] is None:
-                shape = shape[1:]
-            from ._shaping import check_shape, show
-
-            dims = check_shape("build", "shape", shape)
-            known = self._in_shape()
-            if known is not None and dims != known:
-                fail("build", "input shape differs from the declared one",
-                     show(known), "input_shape", input_shape)
-            trace(self._layers, dims)  # the layers accept it
-            self._set_input_shape(dims)
+            self._declare_input_shape("build", input_shape)
         if self._input_dim is None:
             raise ValueError("build(): the number of input features is unknown. Pass "
                              "input_shape=(None, n_features), start the model with "
@@ -431,6 +422,23 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
         if not self.built:
             self._build(self._input_dim)
         self._refold()
+
+    def _declare_input_shape(self, func: str, input_shape: Any) -> None:
+        """Take `input_shape` ((None, n) or one sample's shape) as the model's input
+        without creating weights (as an Input layer does)."""
+        shape: Any = (tuple(input_shape) if isinstance(input_shape, (tuple, list))
+                      else input_shape)
+        if isinstance(shape, tuple) and len(shape) >= 2 and shape[0] is None:
+            shape = shape[1:]
+        from ._shaping import check_shape, show
+
+        dims = check_shape(func, "shape", shape)
+        known = self._in_shape()
+        if known is not None and dims != known:
+            fail(func, "input shape differs from the declared one",
+                 show(known), "input_shape", input_shape)
+        trace(self._layers, dims)  # the layers accept it
+        self._set_input_shape(dims)
 
     def _ensure_built(self, func: str) -> None:
         """Create the weights and the plan if they are missing (a write).  Never call
@@ -745,9 +753,86 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Sequential:
         """The model `get_config` describes (unbuilt: no weights).  A damaged config
-        raises ValueError or TypeError saying which entry is wrong."""
-        return cls(layers_from_config(config), name=config.get("name", "sequential"),
-                   dtype=config.get("dtype", "float32"), seed=config.get("seed"))
+        raises ValueError or TypeError saying which entry is wrong.  An optional
+        ``"build_input_shape"`` entry, ``[None, n_features]`` (Keras's key), gives the
+        input size of a model whose layers do not declare it; no weights are made."""
+        model = cls(layers_from_config(config), name=config.get("name", "sequential"),
+                    dtype=config.get("dtype", "float32"), seed=config.get("seed"))
+        shape = config.get("build_input_shape")
+        if shape is not None:
+            model._declare_input_shape("Sequential.from_config", shape)
+        return model
+
+
+class LayerHost:
+    """What a layer may ask of the model it belongs to; each layer of a model holds
+    its model's host (``Layer._host``), the host holds the model weakly (the model
+    owns its layers, not the other way round).  The layer's variables live in the
+    model's flat buffer: ``variables`` gives views of them, valid inside
+    ``reading``/``writing`` (fastnn/_state.py's readers-writer rule)."""
+
+    __slots__ = ("_ref",)
+
+    def __init__(self, model: Sequential) -> None:
+        self._ref = weakref.ref(model)
+
+    @property
+    def model(self) -> Sequential | None:
+        """The model; None once it is freed."""
+        return self._ref()
+
+    def _live(self) -> Sequential:
+        model = self._ref()
+        if model is None:
+            raise ValueError("the layer's model no longer exists; its weights are gone.")
+        return model
+
+    def reading(self, func: str) -> contextlib.AbstractContextManager[None]:
+        """The model's read section (predicts may run alongside)."""
+        return self._live()._reading(func)
+
+    def writing(self) -> contextlib.AbstractContextManager[None]:
+        """The model's write section (alone)."""
+        return self._live()._writing()
+
+    def ensure_built(self, func: str, locked: bool = False) -> None:
+        """Create the weights and the plan if missing; ``locked``: inside ``writing``."""
+        model = self._live()
+        if locked:
+            model._ensure_built_locked(func)
+        else:
+            model._ensure_built(func)
+
+    def replan(self) -> None:
+        """Rebuild the C plan after a layer's setting changed (inside ``writing``)."""
+        self._live()._make_net()
+
+    def width(self, layer: Layer) -> int | None:
+        """The number of inputs `layer` receives; None while the model has no weights."""
+        model = self._live()
+        return None if model._params is None else model._dense_inputs.get(layer)
+
+    def variables(self, layer: Layer, writable: bool = False) -> dict[str, np.ndarray]:
+        """{name: view of the flat buffer} of `layer`'s variables in Keras's order ({}
+        while the model has no weights): read-only views (a read-only buffer's, which
+        cannot be made writable again) unless ``writable`` (inside ``writing``)."""
+        model = self._live()
+        params, n = model._params, self.width(layer)
+        if params is None or n is None:
+            return {}
+        if not writable:
+            params = np.frombuffer(params.data.toreadonly(), dtype=params.dtype)
+        return {name: params[off:off + math.prod(shape)].reshape(shape)
+                for (name, shape, _), off in zip(layer._variables(n),
+                                                 model._offsets_of(layer))}
+
+    def stages(self) -> list[Layer]:
+        """The layers the C loop runs (Dense and the normalizations), in order."""
+        return self._live()._stages
+
+    def set_stage_weights(self, weights: Sequence[ArrayLike]) -> None:
+        """Every stage's weights, in ``get_weights``'s order, checked (inside ``writing``)."""
+        self._live()._set_dense_weights(weights)
 
 
 def _after_last_dense(layers: Sequence[Layer]) -> Layer | None:

@@ -71,19 +71,15 @@ class NormLayer(Layer):
         out.fill(0.0)
 
     def _width(self) -> int | None:
-        model = self._model
-        return None if model is None or model._params is None else \
-            model._dense_inputs[self]
+        host = self._host
+        return None if host is None or host.model is None else host.width(self)
 
     def _view(self, which: str) -> WeightView | None:
-        model, n = self._model, self._width()
-        if model is None or model._params is None or n is None or which not in self._offsets:
+        host = self._host
+        if host is None or host.model is None:
             return None
-        params = model._params
-        frozen = np.frombuffer(params.data.toreadonly(), dtype=params.dtype)
-        off = self._offsets[which]
-        shape = dict((k, v) for k, v, _ in self._variables(n))[which]
-        return WeightView.of(frozen[off:off + int(np.prod(shape))].reshape(shape), self, which)
+        view = host.variables(self).get(which)  # read-only views
+        return None if view is None else WeightView.of(view, self, which)
 
     def _names(self) -> list[str]:
         n = self._width()
@@ -96,9 +92,10 @@ class NormLayer(Layer):
     def weights(self) -> list[WeightView]:
         """The variables in Keras's order (e.g. gamma, beta, moving_mean,
         moving_variance) as read-only views with ``assign``."""
-        model = self._model
-        if model is not None and not model.built and model.input_dim is not None:
-            model._ensure_built("weights")
+        model, host = self._model, self._host
+        if model is not None and host is not None and not model.built \
+                and model.input_dim is not None:
+            host.ensure_built("weights")
         return self._weight_views()
 
     def _weight_views(self) -> list[WeightView]:
