@@ -24,6 +24,7 @@ from ._untrusted import open_regular
 from ._validation import check_bool
 
 if TYPE_CHECKING:
+    from .layers import Layer
     from .models import Sequential
 
 
@@ -32,10 +33,14 @@ class SavedState(NamedTuple):
     ``variables`` maps "j/name" (stage j's kernel, bias, gamma, ..., in
     :meth:`ModelIO.own_variable_shapes`'s order) to an array; ``rng`` the three random
     streams' generator states (fastnn.training.STREAM_* order); ``slots`` the
-    optimizer's two state arrays, None before the first fit."""
+    optimizer's two state arrays, None before the first fit; ``stages`` the layers
+    the C loop runs (Dense and the normalizations: stage j of the keys) and
+    ``widths`` the number of inputs each receives."""
     variables: dict[str, np.ndarray]
     rng: tuple[np.ndarray, ...]
     slots: tuple[np.ndarray, np.ndarray] | None
+    stages: tuple[Layer, ...]
+    widths: tuple[int, ...]
 
 
 class ModelIO(SequentialAttributes):
@@ -121,13 +126,15 @@ class ModelIO(SequentialAttributes):
         return {f"{j}/{name}": shape for j, _, name, shape in variable_layout(self._stages, n)}
 
     @contextlib.contextmanager
-    def state_for_saving(self, func: str) -> Iterator[SavedState]:
+    def state_for_saving(self, func: str, need_weights: bool = False
+                         ) -> Iterator[SavedState]:
         """Yield a :class:`SavedState` while holding the model's read lock, so that what
         the caller reads of the model meanwhile (config, compile settings) is of the
         same moment; predicts may run alongside.  The weights predict would create are
-        created first.  RuntimeError while fit() runs in another thread."""
+        created first (``need_weights``: NotFittedError when they cannot be).
+        RuntimeError while fit() runs in another thread."""
         self._check_not_training(func)
-        if self._input_dim is not None and self._dense:
+        if need_weights or (self._input_dim is not None and self._dense):
             self._ensure_built(func)
         with self._reading(func):
             variables: dict[str, np.ndarray] = {}
@@ -139,7 +146,9 @@ class ModelIO(SequentialAttributes):
                     variables[key] = self._params[off:off + size].reshape(shape).copy()
             slots = None if self._slots is None else (self._slots[0].copy(),
                                                       self._slots[1].copy())
-            yield SavedState(variables, tuple(self._rng[i].copy() for i in range(3)), slots)
+            stages = tuple(self._stages) if self._params is not None else ()
+            yield SavedState(variables, tuple(self._rng[i].copy() for i in range(3)), slots,
+                             stages, tuple(self._dense_inputs[layer] for layer in stages))
 
     def load_own_state(self, input_dim: int | None, variables: dict[str, np.ndarray],
                        rng: Sequence[np.ndarray] | None = None) -> None:

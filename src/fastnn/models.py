@@ -138,6 +138,12 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
         return [l for l in self._layers if not isinstance(l, InputLayer)]
 
     @property
+    def input_layer(self) -> InputLayer | None:
+        """The ``Input`` layer the model was given (``fastnn.Input(...)`` first in its
+        layers), if any; ``layers`` leaves it out, as Keras's does."""
+        return next((l for l in self._layers if isinstance(l, InputLayer)), None)
+
+    @property
     def _dense(self) -> list[Dense]:
         return [l for l in self._layers if isinstance(l, Dense)]
 

@@ -348,15 +348,20 @@ def plot_activations(model: Sequential, x: ArrayLike,
     """
     func = "plot_activations"
     model = _check_model(func, model)
-    X = model._inputs(func, x)  # samples of an image model are flattened
-    if len(X) > 100:
-        raise ValueError(f"{func}(): x has {len(X)} samples; pass a few (at most 100), "
+    try:
+        n = len(x)  # type: ignore[arg-type]
+    except TypeError:  # not a sequence: get_layer_outputs says what it expects
+        n = 0
+    if n > 100:
+        raise ValueError(f"{func}(): x has {n} samples; pass a few (at most 100), "
                          "e.g. x[:8].")
+    outs = model.get_layer_outputs(x)  # x checked as predict checks it
+    # the input panel: the samples as the C loop read them (an image model's flattened)
+    X = np.asarray(x, dtype=model.dtype).reshape(len(outs[0]), -1)
     path = _check_path(func, path)
     Figure = _matplotlib()
     from matplotlib.colors import LinearSegmentedColormap
 
-    outs = model.get_layer_outputs(X)
     panels: list[tuple[str | None, str, int, np.ndarray]] = [
         ("input", f"{X.shape[1]} features", A.LINEAR, X)]
     panels += [(layer.name, f"{layer.units} unit{'s' * (layer.units != 1)}, "

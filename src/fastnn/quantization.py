@@ -75,6 +75,18 @@ class QuantizedModel:
         self._layers: tuple[_core.Int8Layer, ...] = tuple(layers)
 
     @property
+    def quantized_layers(self) -> list[tuple[Any, ...]]:
+        """Per Dense layer (layer, int8 kernel, per-column scale, float bias): what an
+        ONNX export writes."""
+        return list(self._onnx_parts)
+
+    @property
+    def sample_shape(self) -> tuple[int, ...] | None:
+        """One sample's shape when the model takes samples that are not flat (e.g.
+        (28, 28)); None for flat samples."""
+        return self._input_shape
+
+    @property
     def units(self) -> int:
         """Outputs of the last layer."""
         return int(self._layers[-1].n_out)

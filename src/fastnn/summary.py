@@ -57,11 +57,11 @@ def readable_size(n_bytes: float) -> str:
 
 def optimizer_state_size(model: Sequential) -> int:
     """Values in the optimizer's state (its slot arrays) once ``fit`` created it; 0 before."""
-    if model.optimizer is None or model._slots is None:
+    size = model.optimizer_slot_size
+    if model.optimizer is None or size == 0:
         return 0
     slots = _SLOTS_USED.get(type(model.optimizer).__name__, lambda o: 2)(model.optimizer)
-    assert model._params is not None  # slots exist for a built model only
-    return slots * int(model._params.size)
+    return slots * size
 
 
 def _rows(model: Sequential) -> tuple[list[tuple[str, ...]], int, int]:
@@ -70,7 +70,7 @@ def _rows(model: Sequential) -> tuple[list[tuple[str, ...]], int, int]:
     rows: list[tuple[str, ...]] = []
     trainable, frozen = 0, 0
     in_shape = None if model.input_shape is None else model.input_shape[1:]
-    shapes = dict(zip(model._layers, trace(model._layers, in_shape)[0]))
+    shapes = dict(zip(model.layers, trace(model.layers, in_shape)[0]))
     prev = in_shape
     for layer in model.layers:
         kind = type(layer).__name__

@@ -153,6 +153,13 @@ class Trainer(SourceTraining):
                                tuple(m for m, w in pairs if not w),
                                tuple(m for m, w in pairs if w))
 
+    @property
+    def optimizer_slot_size(self) -> int:
+        """Values in each of the optimizer's state arrays (one per weight) once ``fit``
+        created them; 0 before (and after ``compile``, which restarts the optimizer)."""
+        slots = self._slots
+        return 0 if slots is None else int(slots[0].size)
+
     # ------------------------------------------------------------------ fit
     def fit(self, x: ArrayLike | None = None, y: ArrayLike | None = None,
             batch_size: int | None = None, epochs: int = 1,

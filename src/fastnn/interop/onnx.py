@@ -80,13 +80,11 @@ def _onnx() -> tuple[ModuleType, ModuleType, ModuleType]:
 def to_onnx(model: Sequential) -> onnx.ModelProto:
     """The model as an ``onnx.ModelProto`` (weights copied, under the model's read lock)."""
     onnx, helper, numpy_helper = _onnx()
-    model._ensure_built("export")
-    with model._reading("export"):
+    with model.state_for_saving("export", need_weights=True) as state:
         dense = model.dense_layers
-        stages = model._stages
+        stages, widths = state.stages, state.widths
         weights = [layer.get_weights() for layer in stages]
-        widths = [model._dense_inputs[layer] for layer in stages]
-        values = [_buffer_values(layer, n) for layer, n in zip(stages, widths)]
+        values = [_buffer_values(layer, j, state.variables) for j, layer in enumerate(stages)]
         n_in, dtype, shape = model.input_dim, model.dtype, model.input_shape
         shape = shape[1:] if shape is not None and len(shape) > 2 else None  # not flat
     elem = onnx.TensorProto.DOUBLE if dtype == np.float64 else onnx.TensorProto.FLOAT
@@ -183,13 +181,14 @@ def _normalization(g: _Graph, layer: Layer, n: int, value: dict[str, np.ndarray]
     return g.op("LayerNormalization", x, *args, axis=-1, epsilon=eps)
 
 
-def _buffer_values(layer: Layer, n: int) -> dict[str, np.ndarray]:
-    """Copies of the layer's values in the flat buffer by name (a Normalization given
-    its mean and variance shows no weights, but keeps them there)."""
+def _buffer_values(layer: Layer, j: int, variables: dict[str, np.ndarray]
+                   ) -> dict[str, np.ndarray]:
+    """Copies of stage j's values in the flat buffer by name (a Normalization given its
+    mean and variance shows no weights, but keeps them there)."""
     if isinstance(layer, Dense):
         return {}
-    return {name: np.array(layer._view(name))  # type: ignore[attr-defined]
-            for name, _, _ in layer._variables(n)}
+    return {key.split("/", 1)[1]: arr for key, arr in variables.items()
+            if key.split("/", 1)[0] == str(j)}
 
 
 def _activation(g: _Graph, layer: Layer, z: str) -> str:
@@ -336,10 +335,10 @@ def to_onnx_int8(qmodel: Any) -> onnx.ModelProto:
     onnx, helper, numpy_helper = _onnx()
     g = _Graph(helper, numpy_helper, np.float32, onnx.TensorProto.FLOAT)
     x = "input"
-    shape = qmodel._input_shape
+    shape = qmodel.sample_shape
     if shape is not None:
         x = g.op("Flatten", x, axis=1)
-    for j, (layer, wq, ws, bias) in enumerate(qmodel._onnx_parts):
+    for j, (layer, wq, ws, bias) in enumerate(qmodel.quantized_layers):
         g.prefix = f"dense{j}_"
         q, xs, zp = (f"dense{j}_xq", f"dense{j}_xscale", f"dense{j}_xzp")
         g.nodes.append(helper.make_node("DynamicQuantizeLinear", [x], [q, xs, zp]))
