@@ -167,9 +167,9 @@ class ModelIO(SequentialAttributes):
             assert self._params is not None  # just built
             offsets = [o for layer in self._stages for o in self._offsets_of(layer)]
             for key, off in zip(shapes, offsets):
-                arr = variables.get(key)
-                if arr is not None:
-                    self._params[off:off + arr.size] = arr.reshape(-1)
+                value = variables.get(key)
+                if value is not None:
+                    self._params[off:off + value.size] = value.reshape(-1)
         if rng is not None:
             for i, state in enumerate(rng):
                 self._rng[i][:] = state

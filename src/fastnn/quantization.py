@@ -81,7 +81,7 @@ class QuantizedModel:
         return list(self._onnx_parts)
 
     @property
-    def sample_shape(self) -> tuple[int, ...] | None:
+    def sample_shape(self) -> tuple[int | None, ...] | None:
         """One sample's shape when the model takes samples that are not flat (e.g.
         (28, 28)); None for flat samples."""
         return self._input_shape
