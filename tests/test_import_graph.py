@@ -81,3 +81,10 @@ def test_it_lists_reads_of_sequentials_private_attributes_outside_its_modules(tm
     })
     assert tool.private_reads(root) == [("fastnn.other", 2, "model._lock"),
                                         ("fastnn.other", 3, "model._size")]
+
+
+def test_no_module_reads_a_private_attribute_of_sequential():
+    # layers reach their model through models.LayerHost, the file and export code through
+    # ModelIO's state_for_saving / load_own_state and public properties
+    reads = _tool().private_reads()
+    assert reads == [], "\n".join(f"{m}:{line}: {text}" for m, line, text in reads)

@@ -209,10 +209,7 @@ _install_layers()
 def layers_without_writer(model: Sequential) -> list[str]:
     """The layers of `model` (class names, once each) the table cannot write (the
     input layer is written by keras_layers itself)."""
-    from ..layers import InputLayer
-
-    return sorted({type(l).__name__ for l in model._layers
-                   if type(l) not in LAYERS and not isinstance(l, InputLayer)})
+    return sorted({type(l).__name__ for l in model.layers if type(l) not in LAYERS})
 
 
 # ------------------------------------------------------------------ the snapshot
@@ -274,14 +271,13 @@ def keras_layers(model: Sequential, snap: Snapshot | None
     """(Keras layer configs, input layer first; [(h5 group, layer name, weights)]) for
     `model`; weights only with a snapshot.  KerasFileError for what Keras lacks."""
     from .._shaping import trace
-    from ..layers import InputLayer
 
     dtype = model.dtype.name
     assert model.input_shape is not None  # take_snapshot checked the input size
     in_shape = model.input_shape[1:]
-    shapes, _ = trace(model._layers, tuple(in_shape))
-    layers = [l for l in model._layers if not isinstance(l, InputLayer)]
-    declared = next((l for l in model._layers if isinstance(l, InputLayer)), None)
+    layers = model.layers  # the Input layer aside
+    shapes, _ = trace(layers, tuple(in_shape))
+    declared = model.input_layer
     input_name = declared.name if declared is not None and declared.name else None
     if input_name is None:  # Keras's default, unless a layer has that name
         taken, k = {l.name for l in layers}, 0
@@ -296,7 +292,7 @@ def keras_layers(model: Sequential, snap: Snapshot | None
     groups: list[tuple[str, str, list[np.ndarray]]] = []
     used: dict[str, int] = {}
     shape_in: tuple[Any, ...] = tuple(in_shape)
-    out_shapes = {id(l): s for l, s in zip(model._layers, shapes)}
+    out_shapes = {id(l): s for l, s in zip(layers, shapes)}
     for layer, name in zip(layers, _names(layers)):
         entry = LAYERS.get(type(layer))
         if entry is None:
