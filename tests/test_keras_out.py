@@ -377,9 +377,11 @@ def test_fastnn_files_saved_as_keras_by_older_versions_still_load(tmp_path):
     assert back.optimizer.iterations == m.optimizer.iterations
 
 
-def test_a_layer_without_a_keras_writer_falls_back_to_fastnns_format_with_a_warning(tmp_path):
-    """BatchNormalization has no Keras writer yet: save('m.keras') says so and writes
-    fastnn's own format under that name, which load_model reads back whole."""
+def test_a_batchnorm_model_goes_into_a_real_keras_file_without_a_warning(tmp_path):
+    """save('m.keras') of a model with BatchNormalization writes a Keras file (no
+    fallback to fastnn's format), which load_model reads back whole."""
+    import warnings
+
     from fastnn.layers import BatchNormalization, Dense
 
     rng = np.random.default_rng(3)
@@ -389,9 +391,11 @@ def test_a_layer_without_a_keras_writer_falls_back_to_fastnns_format_with_a_warn
     m.compile("adam", "binary_crossentropy")
     m.fit(x, y, epochs=2, verbose=0)
     path = tmp_path / "m.keras"
-    with pytest.warns(UserWarning, match="cannot yet write BatchNormalization into a Keras "
-                                         "file.*Keras cannot load it"):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
         m.save(path)
+    with zipfile.ZipFile(path) as zf:
+        assert "model.weights.h5" in zf.namelist()
     back = fastnn.load_model(path)
     np.testing.assert_array_equal(back.predict(x), m.predict(x))
     for a, b in zip(back.get_weights(), m.get_weights()):

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import warnings
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, NamedTuple, cast
 
@@ -232,16 +231,7 @@ def save_by_suffix(model: Sequential, filepath: str | os.PathLike[str], kind: st
     if kind == "model" and lower.endswith(".keras"):
         from .interop import keras_out
 
-        missing = keras_out.layers_without_writer(model)
-        if not missing:
-            return keras_out.save_keras(model, path, overwrite)
-        # a layer Keras has but fastnn cannot write yet: the script goes on, with its
-        # model in fastnn's own format under this name (fastnn.load_model reads it back)
-        warnings.warn(f"{func}(): fastnn cannot yet write {', '.join(missing)} into a Keras "
-                      f"file, so {path!r} is written in fastnn's own format: "
-                      "fastnn.load_model reads it back whole, Keras cannot load it. Save to "
-                      "a '.fastnn' name to say so, or leave these layers out for a Keras "
-                      "file.", UserWarning, stacklevel=3)
+        return keras_out.save_keras(model, path, overwrite)
     if kind == "weights" and lower.endswith(".weights.h5"):
         from .interop import keras_out
 

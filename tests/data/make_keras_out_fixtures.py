@@ -10,7 +10,11 @@ predictions on fixed inputs, the optimizer it restored (class, step count, wheth
 it loaded the saved optimizer variables without a warning) and, for the weights
 file, the predictions of a Keras model built alike go into keras_out_expected.npz.
 tests/test_keras_out.py compares fastnn against those values without Keras, and
-checks that fastnn still writes exactly these files.
+checks that fastnn still writes exactly these files.  A run writes every file again
+with the fastnn at hand (whose training may have changed since a file was made): to
+add a model, keep the committed files and values of the others (git checkout them,
+and keep their keys of the old keras_out_expected.npz), as was done when norms_adam
+and norm_given_sgd were added.
 
 ``... make_keras_out_fixtures.py auc`` (also part of the full run) stores Keras's
 ``AUC`` values (PR and ROC curves, every summation method, given thresholds,
@@ -93,6 +97,28 @@ def fastnn_models():
         m.compile(opt, "mse")
         fit(m, (4,), "real")
         out[name] = m
+    # the normalization layers (appended last: the models above keep their random draws)
+    norm = fl.Normalization()
+    norm.adapt(rng.standard_normal((40, 6)) * 3.0 + 1.0)
+    m = fastnn.Sequential([
+        fastnn.Input(shape=(6,)), norm, fl.Dense(12, activation="relu"),
+        fl.BatchNormalization(), fl.Dense(8),
+        fl.LayerNormalization(scale=False, epsilon=1e-5), fl.UnitNormalization(),
+        fl.BatchNormalization(center=False, momentum=0.9, epsilon=0.01),
+        fl.Dense(4, activation="softmax")], name="norms", seed=8)
+    m.layers[3].trainable = False  # a frozen BatchNormalization: no Keras slots
+    m.compile(fastnn.optimizers.Adam(0.01), "sparse_categorical_crossentropy",
+              metrics=["accuracy"])
+    fit(m, (6,), "sparse")
+    out["norms_adam"] = m
+    m = fastnn.Sequential([
+        fastnn.Input(shape=(3,)), fl.Normalization(mean=[1.0, -2.0, 0.5],
+                                                   variance=[4.0, 0.25, 1.0]),
+        fl.Dense(5, activation="relu"), fl.LayerNormalization(), fl.Dense(3)],
+        name="norm_given", seed=9)
+    m.compile(fastnn.optimizers.SGD(0.01, momentum=0.9), "mse")
+    fit(m, (3,), "real")
+    out["norm_given_sgd"] = m
     return out
 
 

@@ -73,21 +73,40 @@ def check_same_model(model: Sequential, keras_config: Any) -> None:
 
 def read_arrays(h5: _hdf5.Reader, model: Sequential, extras: dict[str, Any],
                 expected: dict[str, tuple[int, ...]]) -> dict[str, np.ndarray]:
-    """fastnn's arrays, read from Keras's HDF5 layout, each with its listed SHA-256.
-    Dense layers only (their group is ``layers/dense[_j]``): a layer kind with weights
-    added to :data:`keras_out.LAYERS` must also be read back here, by its own group
-    name and fastnn member names, or its files will fail the listing check."""
-    dense = model.dense_layers
+    """fastnn's arrays, read from Keras's HDF5 layout, each with its listed SHA-256:
+    each stage layer's Keras variables from its group (``layers/dense[_k]``,
+    ``layers/batch_normalization[_k]``, ...: class in snake case, numbered by class
+    in layer order); a Normalization given its mean and variance has none in Keras,
+    and its values come from its config; the optimizer's slots from Keras's
+    optimizer variables."""
+    stages = _keras_training.stage_layers(model)
+    groups: dict[Any, str] = {}
+    used: dict[str, int] = {}
+    for layer in model.layers:  # every layer has a group, weightless ones too
+        group = keras_out.snake(keras_out.LAYERS[type(layer)].keras_class)
+        k = used.get(group, -1) + 1
+        used[group] = k
+        groups[layer] = f"layers/{group if k == 0 else f'{group}_{k}'}/vars"
     arrays: dict[str, np.ndarray] = {}
-    for j, layer in enumerate(dense):
-        group = f"layers/{'dense' if j == 0 else f'dense_{j}'}/vars"
-        for i, part in enumerate(("kernel", "bias")[:1 + layer.use_bias]):
-            name = f"weights/{j}/{part}.npy"
-            arrays[name] = h5.read(f"{group}/{i}", expected[name])
+    for j, layer in enumerate(stages):
+        names = keras_out.keras_weight_names(layer)
+        for i, name in enumerate(names):
+            member = f"weights/{j}/{name}.npy"
+            if name == "count":  # Keras's int32 scalar, 0 (the writer saw to it)
+                need(f"{groups[layer]}/{i}" in h5.datasets, f"no dataset "
+                     f"{groups[layer]}/{i!r} (the count of {layer.name!r})")
+                arrays[member] = np.zeros((), model.dtype)
+            else:
+                arrays[member] = h5.read(f"{groups[layer]}/{i}", expected[member])
+        for key in ("mean", "variance"):  # a given Normalization's constants
+            member = f"weights/{j}/{key}.npy"
+            if member in expected and member not in arrays:
+                values = layer.input_mean if key == "mean" else layer.input_variance
+                arrays[member] = np.broadcast_to(np.asarray(values), expected[member])
     slot_names = [n for n in expected if n.startswith("optimizer/")]
     if slot_names:
         opt = O.get(extras["compile"]["optimizer"])
-        ranges = _keras_training.trainable_ranges(dense, expected)
+        ranges = _keras_training.trainable_ranges(stages, expected)
         first = 2 if opt._schedule is None else 1  # iteration[, learning_rate]
         n = expected[slot_names[0]][0]
         slots = opt._init_slots(n, model.dtype)
@@ -104,7 +123,7 @@ def read_arrays(h5: _hdf5.Reader, model: Sequential, extras: dict[str, Any],
         arrays.update(zip(("optimizer/slot_1.npy", "optimizer/slot_2.npy"), slots))
     listing = extras["arrays"]
     for name, arr in arrays.items():
-        arr = np.ascontiguousarray(arr, dtype=model.dtype)
+        arr = np.require(arr, model.dtype, "C")  # 0-d stays 0-d (a Normalization's count)
         arrays[name] = arr
         digest = hashlib.sha256(arr.data.cast("B") if arr.size else b"").hexdigest()
         need(digest == listing[name]["sha256"], f"{name} in model.weights.h5 differs from "

@@ -91,20 +91,32 @@ def keras_compile_config(model: Sequential) -> dict[str, Any] | None:
             "jit_compile": True}
 
 
-def trainable_ranges(dense: Sequence[Any], arrays: dict[str, Any]
+def stage_layers(model: Sequential) -> list[Any]:
+    """The layers with variables in the model's flat buffer, in order (Dense and the
+    normalizations: the stages j of fastnn's member names weights/j/...)."""
+    from ..layers import Dense
+    from ..normalization import NormLayer
+
+    return [l for l in model.layers if isinstance(l, (Dense, NormLayer))]
+
+
+def trainable_ranges(stages: Sequence[Any], arrays: dict[str, Any]
                      ) -> list[tuple[int, tuple[int, ...]]]:
     """(offset in the flat parameter buffer, shape) of each trainable Keras variable,
-    in order, for the Dense layers `dense` whose weights (or shapes) `arrays` holds
-    under fastnn's member names: the buffer is each Dense's kernel then bias, in
-    layer order (docs/file-format.md), and frozen layers have no Keras slots."""
+    in order, for the stage layers `stages` (Dense and normalizations) whose variables
+    (or their shapes) `arrays` holds under fastnn's member names weights/j/name.npy, in
+    the buffer's order (docs/file-format.md).  Trainable: a Dense's kernel and bias, a
+    normalization's gamma and beta, of a layer not frozen (frozen layers, moving
+    statistics and a Normalization's values have no Keras slots)."""
     out, offset = [], 0
-    for j, layer in enumerate(dense):
-        for part in ("kernel", "bias")[:1 + layer.use_bias]:
-            found = arrays[f"weights/{j}/{part}.npy"]  # an array or its shape
-            shape = tuple(found if isinstance(found, tuple) else found.shape)
-            if layer.trainable:
-                out.append((offset, shape))
-            offset += int(np.prod(shape))
+    for key, found in arrays.items():
+        if not key.startswith("weights/"):
+            continue
+        j, name = key[len("weights/"):-len(".npy")].split("/")
+        shape = tuple(found if isinstance(found, tuple) else found.shape)
+        if stages[int(j)].trainable and name in ("kernel", "bias", "gamma", "beta"):
+            out.append((offset, shape))
+        offset += int(np.prod(shape))
     return out
 
 
@@ -121,7 +133,7 @@ def optimizer_vars(model: Sequential, snap: Snapshot) -> list[np.ndarray]:
     n = model.count_params()
     s1, s2 = (snap.arrays[name] for name in ("optimizer/slot_1.npy", "optimizer/slot_2.npy")) \
         if "optimizer/slot_1.npy" in snap.arrays else opt._init_slots(n, dtype)
-    ranges = trainable_ranges(model.dense_layers, snap.arrays)
+    ranges = trainable_ranges(stage_layers(model), snap.arrays)
     slots = (s1, s2)
     out += [slots[which - 1][ranges[i][0]:ranges[i][0] + int(np.prod(ranges[i][1]))]
             .reshape(ranges[i][1]).copy() for which, i in slot_layout(opt, len(ranges))]
@@ -154,7 +166,7 @@ def zero_frozen_slots(model: Sequential, snap: Snapshot) -> None:
         if slot is None:
             continue
         kept = np.zeros(slot.size, bool)
-        for o, s in trainable_ranges(model.dense_layers, snap.arrays):
+        for o, s in trainable_ranges(stage_layers(model), snap.arrays):
             kept[o:o + int(np.prod(s))] = True
         fresh = model.optimizer._init_slots(slot.size, slot.dtype)  # type: ignore
         slot[~kept] = fresh[name.endswith("2.npy")][~kept]

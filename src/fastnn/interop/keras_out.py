@@ -3,7 +3,10 @@
 A ``.keras`` file is a zip of ``metadata.json``, ``config.json`` (the architecture
 and compile settings as Keras serializes them) and ``model.weights.h5`` (HDF5:
 ``layers/<class in snake case>[_k]/vars/<i>`` per layer, numbered by class in layer
-order, weightless layers included with an empty ``vars`` group; the top ``vars``
+order, weightless layers included with an empty ``vars`` group — a Dense's kernel and
+bias, a BatchNormalization's gamma, beta, moving mean and variance, a
+LayerNormalization's gamma and beta, an adapted Normalization's mean, variance and
+count (none for one given its mean and variance); the top ``vars``
 group; ``optimizer/vars/<i>`` with the iteration count, the learning rate (absent
 with a schedule) and the optimizer's slots in Keras's order).  The layout follows
 Keras 3.15's ``keras/src/saving/saving_lib.py`` and the real files in tests/data.
@@ -52,7 +55,7 @@ import numpy as np
 from .. import activations as A
 from .. import regularizers as R
 from ..errors import KerasFileError  # defined with fastnn's other exceptions; kept here too
-from ._keras_training import keras_object  # (keras_out.keras_object: its old place)
+from ._keras_training import keras_object, stage_layers  # keras_object: once here
 
 if TYPE_CHECKING:
     from ..layers import Layer
@@ -166,9 +169,72 @@ def _dense_config(layer: Any) -> dict[str, Any]:
 
 
 def _dense_weights(layer: Any, snap: Snapshot) -> list[np.ndarray]:
-    j = snap.dense_index[layer]
+    j = snap.stage_index[layer]
     return [snap.arrays[f"weights/{j}/{part}.npy"] for part in ("kernel", "bias")
             [:1 + layer.use_bias]]
+
+
+def keras_weight_names(layer: Any) -> list[str]:
+    """The names of a stage layer's Keras variables, in Keras's order: a Dense's kernel
+    (and bias), a normalization's ``weights`` (gamma, beta, moving statistics; an
+    adapted Normalization's mean, variance and count; none for a given mean)."""
+    from ..layers import Dense
+
+    if isinstance(layer, Dense):
+        return ["kernel", "bias"][:1 + layer.use_bias]
+    return [w.name for w in layer.weights]
+
+
+def _norm_weights(layer: Any, snap: Snapshot) -> list[np.ndarray]:
+    j = snap.stage_index[layer]
+    out = [snap.arrays[f"weights/{j}/{name}.npy"] for name in keras_weight_names(layer)]
+    if out and type(layer).__name__ == "Normalization":  # Keras's count: an int32, 0
+        if float(out[2]) != 0.0:
+            raise KerasFileError(f"the Normalization {layer.name!r} has count "
+                                 f"{float(out[2])!r}; Keras 3 keeps 0 there (it plays no "
+                                 "part in a prediction). Assign 0 to it, or save to a "
+                                 ".fastnn file.")
+        out[2] = np.array(0, np.int32)
+    return out
+
+
+def _keras_axis(layer: Any, as_list: bool) -> Any:
+    if layer.axis is None:  # one mean for all values: Keras's variables are scalars
+        raise KerasFileError(f"the Normalization {layer.name!r} has axis=None, whose one "
+                             "mean and variance fastnn keeps per feature; Keras keeps "
+                             "scalars. Save this model to a .fastnn file.")
+    return [-1] if as_list else -1
+
+
+def _affine_config(layer: Any, as_list: bool) -> dict[str, Any]:
+    return {"axis": _keras_axis(layer, as_list), "epsilon": layer.epsilon,
+            "center": layer.center, "scale": layer.scale,
+            "beta_initializer": _initializer(layer.beta_initializer),
+            "gamma_initializer": _initializer(layer.gamma_initializer),
+            "beta_regularizer": _regularizer(layer.beta_regularizer),
+            "gamma_regularizer": _regularizer(layer.gamma_regularizer),
+            "beta_constraint": None, "gamma_constraint": None}
+
+
+def _batchnorm_config(layer: Any) -> dict[str, Any]:
+    return {**_affine_config(layer, False), "momentum": layer.momentum,
+            "moving_mean_initializer": _initializer(layer.moving_mean_initializer),
+            "moving_variance_initializer": _initializer(layer.moving_variance_initializer),
+            "synchronized": False, "renorm": False, "renorm_clipping": None,
+            "renorm_momentum": 0.99}
+
+
+def _layernorm_config(layer: Any) -> dict[str, Any]:
+    config = _affine_config(layer, True)
+    config["rms_scaling"] = False
+    return config
+
+
+def _normalization_config(layer: Any) -> dict[str, Any]:
+    given = layer.input_mean is not None
+    return {"axis": _keras_axis(layer, True), "invert": False,
+            "mean": [float(v) for v in np.ravel(layer.input_mean)] if given else None,
+            "variance": [float(v) for v in np.ravel(layer.input_variance)] if given else None}
 
 
 def _install_layers() -> None:
@@ -188,11 +254,20 @@ def _install_layers() -> None:
         "data_format": "channels_last"}, build_config=True))
     register_layer(Reshape, LayerEntry("Reshape", lambda l: {
         "target_shape": list(l.target_shape)}))  # type: ignore[attr-defined]
-    # the noise layers (no weights; their configs as Keras 3.15 writes them).  The
-    # normalization layers have no writer yet: their weights are numbered among the C
-    # plan's stages (saving.variable_layout), not among the Dense layers as here, and
-    # Keras orders their optimizer variables among the Dense ones; a model with them is
-    # saved in fastnn's own format under a .keras name, with a warning (fastnn.saving)
+    # the normalization layers: their variables are numbered among the C plan's stages
+    # (fastnn._shaping.variable_layout), as the Dense layers'
+    from .._adapt import Normalization
+    from ..normalization import BatchNormalization, LayerNormalization, UnitNormalization
+
+    register_layer(BatchNormalization, LayerEntry("BatchNormalization", _batchnorm_config,
+                                                  _norm_weights, True))
+    register_layer(LayerNormalization, LayerEntry("LayerNormalization", _layernorm_config,
+                                                  _norm_weights, True))
+    register_layer(Normalization, LayerEntry("Normalization", _normalization_config,
+                                             _norm_weights, True))
+    register_layer(UnitNormalization, LayerEntry("UnitNormalization",
+                                                 lambda l: {"axis": -1}))
+    # the noise layers (no weights; their configs as Keras 3.15 writes them)
     from ..noise import AlphaDropout, GaussianDropout, GaussianNoise
 
     register_layer(GaussianNoise, LayerEntry("GaussianNoise", lambda l: {
@@ -206,12 +281,6 @@ def _install_layers() -> None:
 _install_layers()
 
 
-def layers_without_writer(model: Sequential) -> list[str]:
-    """The layers of `model` (class names, once each) the table cannot write (the
-    input layer is written by keras_layers itself)."""
-    return sorted({type(l).__name__ for l in model.layers if type(l) not in LAYERS})
-
-
 # ------------------------------------------------------------------ the snapshot
 @dataclass
 class Snapshot:
@@ -219,7 +288,7 @@ class Snapshot:
     Keras translation needs of it."""
     config: dict[str, Any]                # fastnn's own model-file config (no arrays)
     arrays: dict[str, np.ndarray]         # fastnn's member name -> array copy
-    dense_index: dict[Any, int]           # Dense layer -> its index in the snapshot
+    stage_index: dict[Any, int]           # Dense or normalization layer -> its stage j
 
 
 def take_snapshot(model: Sequential, kind: str) -> Snapshot:
@@ -233,7 +302,7 @@ def take_snapshot(model: Sequential, kind: str) -> Snapshot:
                          "(or input_shape=) or fit it first; a .fastnn file can hold an "
                          "unbuilt model.")
     config, arrays = _model_file.snapshot(model, kind)
-    return Snapshot(config, dict(arrays), {l: j for j, l in enumerate(model.dense_layers)})
+    return Snapshot(config, dict(arrays), {l: j for j, l in enumerate(stage_layers(model))})
 
 
 def _names(layers: Sequence[Layer]) -> Iterator[str]:
@@ -255,7 +324,7 @@ def _names(layers: Sequence[Layer]) -> Iterator[str]:
                 break
 
 
-def _snake(cls: str) -> str:
+def snake(cls: str) -> str:
     """Keras's naming.to_snake_case for class names: ReLU -> re_lu, Dense -> dense."""
     out = []
     for i, c in enumerate(cls):
@@ -306,7 +375,7 @@ def keras_layers(model: Sequential, snap: Snapshot | None
         if entry.build_config:
             spec["build_config"] = {"input_shape": [None, *shape_in]}
         configs.append(spec)
-        group = _snake(entry.keras_class)
+        group = snake(entry.keras_class)
         k = used.get(group, -1) + 1
         used[group] = k
         weights = entry.weights(layer, snap) if entry.weights and snap is not None else []
@@ -334,7 +403,7 @@ def keras_model_config(model: Sequential, snap: Snapshot | None,
 def _listing(arrays: dict[str, np.ndarray]) -> dict[str, dict[str, Any]]:
     out = {}
     for name, arr in arrays.items():
-        arr = np.ascontiguousarray(arr)
+        arr = np.require(arr, requirements="C")  # (ascontiguousarray makes a 0-d array 1-d)
         out[name] = {"shape": list(arr.shape), "dtype": arr.dtype.str,
                      "sha256": hashlib.sha256(arr.data.cast("B") if arr.size else b""
                                               ).hexdigest()}
