@@ -122,9 +122,10 @@ def test_relu_and_softmax_layers_are_activation_layers(tmp_path):
         Softmax(axis=0)
 
 
-def test_calling_a_layer_is_refused_with_the_alternative():
-    with pytest.raises(TypeError, match=r"no functional API.*Sequential"):
-        Dense(3)(np.zeros((1, 2)))
+def test_calling_a_layer_of_a_model_on_data_is_refused_with_the_alternative():
+    m = fastnn.Sequential([fastnn.Input(shape=(2,)), Dense(3)])
+    with pytest.raises(TypeError, match=r"belongs to a model.*model\(x\)"):
+        m.layers[0](np.zeros((1, 2)))
 
 
 # ---------------------------------------------------------------- 2. Activation layer

@@ -17,6 +17,7 @@ from .errors import (ConvergenceWarning, MismatchedLossWarning, ModelFileError,
 from ._version import __version__
 from .layers import Input
 from .models import Sequential, clone_model
+from .functional import Model
 from .perceptron import Perceptron
 from .quantization import QuantizedModel, quantize
 from .saving import load_model
@@ -29,6 +30,27 @@ _models.load_model = load_model
 
 
 
+# Keras modules fastnn has no counterpart for: `import fastnn as keras` scripts that
+# reach them get a message saying why, not a bare AttributeError
+_KERAS_ONLY = {
+    "constraints": "fastnn's layers take no weight constraints (kernel_constraint=None)",
+    "applications": "fastnn trains dense networks; it has no pretrained image models",
+    "preprocessing": "fastnn takes NumPy arrays, scipy.sparse matrices, generators and "
+                     "PyDataset-style sequences; prepare data with NumPy or scikit-learn",
+    "ops": "fastnn runs its layers in C and has no tensor operations for Python code",
+    "backend": "fastnn has one backend, its C kernels",
+    "Layer": "fastnn runs its own layers in C (see fastnn.layers); it cannot call a "
+             "custom layer's Python code",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name in _KERAS_ONLY:
+        raise AttributeError(f"module 'fastnn' has no attribute {name!r}: "
+                             f"{_KERAS_ONLY[name]}.")
+    raise AttributeError(f"module 'fastnn' has no attribute {name!r}")
+
+
 def get_include() -> str:
     """The folder to put on Cython's include path to ``cimport fastnn.capi``."""
     import os
@@ -38,7 +60,7 @@ def get_include() -> str:
 
 __all__ = [
     "get_include",
-    "Sequential", "Input", "load_model", "ModelFileError", "set_num_threads",
+    "Sequential", "Model", "Input", "load_model", "ModelFileError", "set_num_threads",
     "get_num_threads", "num_threads", "Perceptron", "clone_model", "layers", "activations", "losses",
     "optimizers", "regularizers", "initializers", "callbacks", "datasets",
     "mixed_precision", "model_selection", "plot", "utils", "NotFittedError", "NonFiniteLossError", "ConvergenceWarning",

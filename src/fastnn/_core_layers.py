@@ -74,6 +74,8 @@ class Layer:
         # a copy or a pickle of a layer is detached (a weak reference is not copied)
         state = self.__dict__.copy()
         state["_host"] = None
+        state.pop("_keep_alive", None)  # a copy of a layer run alone is a fresh layer
+        state.pop("_alone", None)
         return state
 
     @property
@@ -198,15 +200,70 @@ class Layer:
         """Whether fit updates variable `which` (when the layer is trainable)."""
         return True
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        raise TypeError(
-            f"{type(self).__name__}(...)(inputs): fastnn has no functional API; layers "
-            "are not called one by one. Stack them in a fastnn.Sequential([...]) and call "
-            "the model (model(x) or model.predict(x)), or read one layer's outputs with "
-            "model.get_layer_outputs(x).")
+    _alone = False  # True in the model layer(x) on data made for it (fastnn.models)
+
+    def __call__(self, inputs: Any = None, *args: Any, **kwargs: Any) -> Any:
+        """Keras's functional API for a linear chain: ``x = Dense(8)(inputs)`` on a
+        ``fastnn.Input(...)`` or on another layer's output records the chain, which
+        ``fastnn.Model(inputs, outputs)`` turns into a Sequential.  On data (a layer
+        in no model): the layer's output, its weights created on the first call from
+        the data's shape (Keras's ``layer(x)``; a model of its own holds them).
+        Several inputs and a layer used twice are refused."""
+        what = f"{type(self).__name__}(...)(inputs)"
+        if isinstance(inputs, (list, tuple)) and any(
+                isinstance(v, (InputLayer, KerasTensor)) for v in inputs):
+            raise TypeError(f"{what}: a layer of several inputs (Concatenate, Add, ...); "
+                            "fastnn's models are linear chains with one input and one "
+                            "output.")
+        if set(kwargs) - {"training", "mask"} or args:
+            raise TypeError(f"{what}: unexpected arguments {list(args) + sorted(kwargs)}; "
+                            "fastnn's layers take their input only.")
+        if isinstance(inputs, InputLayer):
+            chain: tuple[Layer, ...] = (inputs,)
+        elif isinstance(inputs, KerasTensor):
+            chain = inputs.layers
+        elif _RUN_ALONE is not None and (self._model is None or self._alone):
+            # data: the layer by itself (Keras's layer(x), which creates its weights)
+            return _RUN_ALONE(self, inputs, bool(kwargs.get("training", False)))
+        else:
+            raise TypeError(
+                f"{what}: this layer belongs to a model; fastnn runs it inside the model "
+                "(model(x), model.predict(x), or each layer's outputs with "
+                "model.get_layer_outputs(x)).")
+        if any(layer is self for layer in chain) or self._model is not None:
+            raise ValueError(f"{what}: the layer {self.name or type(self).__name__!r} is "
+                             "used already; fastnn has no shared layers (use a new "
+                             "instance).")
+        return KerasTensor((*chain, self))
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name!r}>"
+
+
+# layer(x) on data: the layer in a model of its own (set by fastnn.models, which this
+# module cannot import: models import layers)
+_RUN_ALONE: Callable[[Layer, Any, bool], Any] | None = None
+
+
+def set_run_alone(runner: Callable[[Layer, Any, bool], Any]) -> None:
+    """Install what ``layer(x)`` on data runs (fastnn.models does at import)."""
+    global _RUN_ALONE
+    _RUN_ALONE = runner
+
+
+class KerasTensor:
+    """What calling a layer on ``fastnn.Input(...)`` gives (Keras's functional API for
+    a linear chain): the chain's layers from the Input on.  ``fastnn.Model(inputs,
+    outputs)`` makes them a Sequential; calling a layer on it extends the chain."""
+
+    __slots__ = ("layers",)
+
+    def __init__(self, layers: Sequence[Layer]) -> None:
+        self.layers = tuple(layers)
+
+    def __repr__(self) -> str:
+        names = " -> ".join(l.name or type(l).__name__ for l in self.layers)
+        return f"<KerasTensor of {names}>"
 
 
 def check_flat_shape(func: str, shape: Any) -> int:
@@ -306,8 +363,18 @@ class Dense(Layer):
                  input_shape: int | Sequence[int] | None = None,
                  name: str | None = None, trainable: bool = True,
                  input_dim: int | None = None,
-                 dtype: str | mixed_precision.Policy | None = None) -> None:
+                 dtype: str | mixed_precision.Policy | None = None,
+                 kernel_constraint: Any = None, bias_constraint: Any = None,
+                 activity_regularizer: Any = None) -> None:
         super().__init__(name)
+        for key, value in (("kernel_constraint", kernel_constraint),
+                           ("bias_constraint", bias_constraint),
+                           ("activity_regularizer", activity_regularizer)):
+            if value is not None:  # Keras's arguments, with the only value fastnn runs
+                fail("Dense", f"fastnn has no {key.split('_')[1]}s (`{key}`): its C loop "
+                     "updates the weights without projecting them, and regularizes "
+                     "weights only (kernel_regularizer, bias_regularizer)", f"{key}=None",
+                     key, value)
         self._trainable = check_bool("Dense", "trainable", trainable)
         self._policy = mixed_precision.get(dtype, "Dense", "dtype")
         self.units = check_int("Dense", "units", units, low=1, high=2**31 - 1)

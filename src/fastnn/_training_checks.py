@@ -211,6 +211,13 @@ class TrainingChecks(SequentialAttributes):
             fail(func, f"argument `{name}` is missing", "targets for every sample", name, y,
                  error=TypeError)
         check_not_masked(func, name, y)
+        if isinstance(y, (list, tuple, dict)) and len(y) != n and len(y) > 0 and all(
+                isinstance(v, np.ndarray) and v.ndim >= 1 for v in
+                (y.values() if isinstance(y, dict) else y)):
+            raise ValueError(f"{func}(): {name} is a {type(y).__name__} of {len(y)} arrays, "
+                             "one per output of a multi-output Keras model; fastnn models "
+                             f"have one output. Pass one array of targets ({n} rows), or "
+                             "train one model per output.")
         arr = np.asarray(y)
         if arr.dtype.kind not in "biuf":
             if arr.dtype.kind in "USO" and arr.size:

@@ -7,10 +7,10 @@ Memory of a built model:
 * a ``Net`` (fastnn._kernels._core): the C plan — layer sizes, activation ids,
   offsets, regularization and dropout rates, loss id.
 
-(About 740 lines on purpose: the flat buffer's layout — every Dense and
+(About 870 lines on purpose: the flat buffer's layout — every Dense and
 normalization layer's variables —, building, growing and shrinking it (add, pop),
-the input shape, and the inference path that reads it — predict, model(x), the
-weight views — belong together.  The rules of a layer
+the input shape, the inference path that reads it — predict, model(x), the weight
+views — and LayerHost, what a layer may ask of it, belong together.  The rules of a layer
 chain are in fastnn/_shaping.py, data streams in fastnn/_sources.py.)
 
 Split along Keras's lines: this module holds the structure (``add``, ``build``),
@@ -203,6 +203,10 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
 
     def _add(self, layer: Layer) -> None:
         check_supported("add", layer)
+        if layer._alone:
+            fail("add", "this layer was run on data by itself (layer(x)), which gave it a "
+                 "model of its own holding its weights", "a new layer instance", "layer",
+                 layer)
         if layer._model is not None or any(layer is l for l in self._layers):
             fail("add", "this layer already belongs to a model", "a new layer instance",
                  "layer", layer)
@@ -863,9 +867,10 @@ def clone_model(model: Sequential) -> Sequential:
     clone = Sequential.from_config(copy.deepcopy(model.get_config()))
     if model.optimizer is not None:
         assert model.loss is not None  # set by compile with the optimizer
+        lists = _metric_lists(model)
         clone.compile(optimizer=O.get(O.serialize(model.optimizer)),
                       loss=L.make(model.loss, model._from_logits),
-                      **_metric_lists(model))
+                      metrics=lists["metrics"], weighted_metrics=lists["weighted_metrics"])
     return clone
 
 def _metric_lists(model: Sequential) -> dict[str, list[M.Metric]]:

@@ -97,8 +97,16 @@ class Trainer(SourceTraining):
     def compile(self, optimizer: str | O.Optimizer | dict[str, Any] = "rmsprop",
                 loss: str | L.Loss | None = None,
                 metrics: Sequence[str | M.Metric] | None = None,
-                weighted_metrics: Sequence[str | M.Metric] | None = None) -> None:
+                weighted_metrics: Sequence[str | M.Metric] | None = None,
+                loss_weights: Any = None, run_eagerly: bool = False,
+                steps_per_execution: int = 1, jit_compile: bool | str = "auto",
+                auto_scale_loss: bool = True) -> None:
         """Configure training: ``compile(optimizer="adam", loss="mse", metrics=["mae"])``.
+
+        Keras's execution settings are accepted and change nothing: ``run_eagerly``,
+        ``steps_per_execution`` (fastnn runs every step in C, its callbacks still per
+        batch), ``jit_compile`` (the loop is compiled C) and ``auto_scale_loss``;
+        ``loss_weights`` (for models with several outputs) only as None.
 
         As in Keras 3, ``sample_weight`` and ``class_weight`` weight the loss and the
         ``weighted_metrics`` only: ``metrics`` are plain means over the samples.  A
@@ -110,6 +118,15 @@ class Trainer(SourceTraining):
         and raises for impossible ones (softmax or sparse categorical
         cross-entropy on a single unit).  Resets the optimizer state.
         """
+        if loss_weights is not None:
+            fail("compile", "fastnn models have one output, so there are no losses to "
+                 "weigh against each other", "loss_weights=None", "loss_weights",
+                 loss_weights)
+        for key, value in (("run_eagerly", run_eagerly), ("auto_scale_loss", auto_scale_loss)):
+            check_bool("compile", key, value)
+        check_int("compile", "steps_per_execution", steps_per_execution, low=1)
+        if jit_compile != "auto":
+            check_bool("compile", "jit_compile", jit_compile)
         opt = O.get(optimizer, caller="compile", argument="optimizer")
         if loss is None:
             raise TypeError("compile(): argument `loss` is missing. Expected one of "
