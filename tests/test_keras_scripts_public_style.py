@@ -184,6 +184,37 @@ history = model.fit(train_features, train_targets, batch_size=2048, epochs=4, ve
 '''
 
 
+# 6. the keras.io functional-API guide's MNIST model, and the Sequential guide's layer
+#    called on data by itself (it creates its weights on the first call)
+FUNCTIONAL = '''
+import numpy as np
+import fastnn as keras
+from fastnn import layers
+
+inputs = keras.Input(shape=(784,))
+x = layers.Dense(64, activation="relu")(inputs)
+x = layers.Dense(64, activation="relu")(x)
+outputs = layers.Dense(10)(x)
+model = keras.Model(inputs=inputs, outputs=outputs, name="mnist_model")
+model.summary()
+x_train = x_train.reshape(len(x_train), 784).astype("float32") / 255
+x_test = x_test.reshape(len(x_test), 784).astype("float32") / 255
+model.compile(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+              optimizer=keras.optimizers.RMSprop(), metrics=["accuracy"])
+history = model.fit(x_train, y_train, batch_size=64, epochs=4, validation_split=0.2,
+                    verbose=0)
+test_scores = model.evaluate(x_test, y_test, verbose=0)
+model.save(folder + "/functional.keras")
+del model
+model = keras.models.load_model(folder + "/functional.keras")
+
+layer = layers.Dense(3)
+weights_before = len(layer.weights)
+out = layer(np.ones((1, 4)))
+weights_after = len(layer.weights)
+'''
+
+
 def run(script, tmp_path):
     namespace = {"folder": str(tmp_path)}
     exec(compile(DATA + script, "script.py", "exec"), namespace)  # noqa: S102 (our own text)
@@ -249,3 +280,14 @@ def test_fraud_example_class_weights_leave_metrics_unweighted(tmp_path):
     last = fastnn.load_model(tmp_path / "every_3_batches.keras")
     assert last.optimizer.iterations == 12
     np.testing.assert_array_equal(last.predict(x[:50]), model.predict(x[:50]))
+
+
+def test_functional_api_guide_and_a_layer_called_alone(tmp_path, capsys):
+    ns = run(FUNCTIONAL, tmp_path)
+    assert ns["test_scores"][1] > 0.9 and ns["history"].history["val_accuracy"][-1] > 0.9
+    assert "mnist_model" in capsys.readouterr().out
+    assert [l.name for l in ns["model"].layers] == ["dense", "dense_1", "dense_2"]
+    assert ns["model"].evaluate(ns["x_test"], ns["y_test"], verbose=0)[1] == \
+        ns["test_scores"][1]
+    assert ns["weights_before"] == 0 and ns["weights_after"] == 2
+    assert ns["out"].shape == (1, 3)
