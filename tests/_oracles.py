@@ -1,4 +1,4 @@
-"""Tolerances used across the tests, each with its reason (RELIABILITY.md, T1–T9).
+"""Tolerances used across the tests, each with its reason.
 
 Comparisons use numpy semantics: |actual − expected| <= atol + rtol·|expected|.
 """

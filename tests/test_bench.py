@@ -15,6 +15,8 @@ import pytest
 from fastnn.bench import cli, harness, report, workloads
 from fastnn.bench.harness import CpuReading, judge_window, parse_own_ticks, parse_proc_stat
 
+pytestmark = pytest.mark.slow  # starts Python processes
+
 
 # ---------------------------------------------------------------- smoke run
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ import pytest
 
 from fastnn import _blas
 
+pytestmark = pytest.mark.slow  # starts Python processes
 HAS_OPENBLAS32 = importlib.util.find_spec("scipy_openblas32") is not None
 
 CHILD = r"""

@@ -1,4 +1,4 @@
-"""Keras 3's callbacks (issue 10, item 1): ModelCheckpoint, ReduceLROnPlateau,
+"""Keras 3's callbacks: EarlyStopping, ModelCheckpoint, ReduceLROnPlateau,
 LearningRateScheduler, CSVLogger, TerminateOnNaN, LambdaCallback, and the
 callback surface (params, batch hooks per chunk, learning_rate in the logs)."""
 import csv
@@ -8,9 +8,12 @@ import numpy as np
 import pytest
 
 import fastnn
-from fastnn.callbacks import (Callback, CSVLogger, LambdaCallback, LearningRateScheduler,
-                              ModelCheckpoint, ReduceLROnPlateau, TerminateOnNaN)
+from fastnn.callbacks import (Callback, CSVLogger, EarlyStopping, LambdaCallback,
+                              LearningRateScheduler, ModelCheckpoint, ReduceLROnPlateau,
+                              TerminateOnNaN)
 from fastnn.layers import Dense
+
+from .test_training import Recorder, blob_data, small_model
 
 
 def data(n=200, seed=0):
@@ -222,3 +225,37 @@ def test_model_checkpoint_starts_from_its_threshold_or_from_nothing():
     ckpt = ModelCheckpoint("m.fastnn", initial_value_threshold=0.5)
     assert ckpt.best == 0.5 and ckpt.min_delta == 0.0
     assert ckpt._is_improvement(0.49, ckpt.best) and not ckpt._is_improvement(0.5, ckpt.best)
+
+
+# ---- EarlyStopping -------------------------------------------------------------------
+def test_early_stopping_stops_and_restores_best_weights():
+    X, y = blob_data()
+    rec = Recorder()
+    # min_delta so large that nothing after the first epoch counts as better
+    es = EarlyStopping(monitor="loss", min_delta=100.0, patience=2, restore_best_weights=True)
+    m = small_model()
+    h = m.fit(X, y, epochs=50, verbose=0, callbacks=[rec, es])
+    assert len(h.history["loss"]) == 3 and es.stopped_epoch == 2
+    for got, best in zip(m.get_weights(), rec.weights[0]):
+        np.testing.assert_array_equal(got, best)
+    assert not all(np.array_equal(a, b) for a, b in zip(rec.weights[-1], rec.weights[0]))
+
+
+def test_early_stopping_on_val_loss_after_overfitting():
+    X, y = fastnn.datasets.make_gaussian(300, noise=0.4, seed=0)
+    X = X / 5
+    m = fastnn.Sequential([fastnn.Input(shape=(2,)), Dense(128, activation="relu"),
+                           Dense(128, activation="relu"), Dense(1, activation="sigmoid")], seed=0)
+    m.compile(fastnn.optimizers.Adam(0.01), "binary_crossentropy")
+    es = EarlyStopping(patience=10, restore_best_weights=True)
+    h = m.fit(X[:60], y[:60], epochs=300, batch_size=16, validation_data=(X[60:], y[60:]),
+              verbose=0, callbacks=[es])
+    assert len(h.history["loss"]) < 300
+    best = min(h.history["val_loss"])
+    assert m.evaluate(X[60:], y[60:], verbose=0) == pytest.approx(best, rel=1e-6)
+
+
+def test_callbacks_must_be_callbacks():
+    X, y = blob_data(10)
+    with pytest.raises(TypeError, match="Callback"):
+        small_model().fit(X, y, callbacks=[object()], verbose=0)

@@ -1,4 +1,4 @@
-"""The Cython API (issue 8): examples/capi builds against fastnn/capi.pxd alone and
+"""The Cython API: examples/capi builds against fastnn/capi.pxd alone and
 its nogil, OpenMP-parallel loop of forward calls matches predict."""
 import os
 import shutil
@@ -11,6 +11,8 @@ import pytest
 
 import fastnn
 from fastnn.layers import Dense, Dropout
+
+pytestmark = pytest.mark.slow  # starts Python processes
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "capi"
 

@@ -1,4 +1,4 @@
-"""The command line explains itself (issue 21): bare ``python -m fastnn`` prints
+"""The command line explains itself: bare ``python -m fastnn`` prints
 help, every --help has a description and examples, the demo's options say what
 they do, and bench --help says what W1-W5 are."""
 import re
@@ -9,6 +9,8 @@ import pytest
 
 from fastnn.__main__ import main
 from fastnn.bench import workloads
+
+pytestmark = pytest.mark.slow  # starts Python processes
 
 
 def help_of(argv, capsys, monkeypatch):

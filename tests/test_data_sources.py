@@ -1,4 +1,4 @@
-"""fit / evaluate / predict on data that is not one array (issue 19, item 5): Python
+"""fit / evaluate / predict on data that is not one array: Python
 generators, iterables and PyDataset-like objects, batch group by batch group, and
 a clear TypeError for objects fastnn cannot read."""
 import itertools
@@ -165,7 +165,7 @@ def test_a_bad_batch_is_reported_and_the_batches_before_stay_applied():
         m.fit(x, y, steps_per_epoch=2, verbose=0)
     with pytest.raises(ValueError, match=r"has 7 batches; the steps argument asks for 8"):
         m.fit(Batches(x, y, 16), steps_per_epoch=8, verbose=0)
-    p = model(metrics=["auc"])  # epoch metrics are gathered from streams (issue 19)
+    p = model(metrics=["auc"])  # epoch metrics are gathered from streams
     assert 0 <= p.fit(Batches(x, y, 16), verbose=0).history["auc"][-1] <= 1
 
 

@@ -15,6 +15,8 @@ import fastnn
 from fastnn.__main__ import demo, main
 from ._needs import needs  # noqa: E402
 
+pytestmark = pytest.mark.slow  # starts Python processes
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 

@@ -1,4 +1,4 @@
-"""Every public object has a docstring (issue 11): the classes and functions of
+"""Every public object has a docstring: the classes and functions of
 each public module, and their public methods and properties (a method may inherit
 its base class's docstring, as help() shows it)."""
 import importlib

@@ -9,6 +9,8 @@ import pytest
 import fastnn
 from ._needs import needs  # noqa: E402
 
+pytestmark = pytest.mark.slow  # starts Python processes
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
 

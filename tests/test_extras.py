@@ -11,6 +11,8 @@ import pytest
 import fastnn
 from fastnn.layers import Dense
 
+pytestmark = pytest.mark.slow  # starts Python processes
+
 KERAS_FILE = next(iter(sorted((Path(__file__).parent / "data").glob("**/*.keras"))), None)
 
 

@@ -132,6 +132,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 @pytest.mark.skipif(not os.path.isfile(os.path.join(ROOT, "csrc", "fnn_pool.c")),
                     reason="needs the source checkout (csrc/)")
+@pytest.mark.slow
 def test_the_pool_runs_every_item_once_under_thread_sanitizer(tmp_path):
     """18,000 loops on 2-4 threads, built with -fsanitize=thread: a data race in the
     pool (the claim counter, the generation, the wake-up and finish signals) is

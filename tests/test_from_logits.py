@@ -1,4 +1,4 @@
-"""Loss objects with from_logits=True (issue 10, item 5): the loss applies the
+"""Loss objects with from_logits=True: the loss applies the
 sigmoid/softmax to a linear last layer.  Training must be the very computation of
 the sigmoid/softmax model (bitwise: the same fused C kernels), predict returns the
 logits, the loss equals the from-logits formula, and the setting survives saving."""

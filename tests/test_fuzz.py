@@ -1,4 +1,4 @@
-"""No internal error reaches the user (issue 7, RELIABILITY A1): every public entry
+"""No internal error reaches the user: every public entry
 point, fed mangled configs or arbitrary arguments, either works or raises one of
 fastnn's documented exceptions — ValueError / TypeError (and their subclasses
 NotFittedError, ModelFileError), RuntimeError for call-order and concurrency

@@ -1,4 +1,4 @@
-"""Hostile model files (issue 18): every loader gives ModelFileError or the right
+"""Hostile model files: every loader gives ModelFileError or the right
 model — no outside read, no crash, no hang, bounded memory — for files crafted
 as an attacker would, with the public h5py API and by hand.
 
@@ -302,6 +302,7 @@ def test_a_fifo_is_refused_without_blocking(tmp_path):
 
 
 # ------------------------------------------------------------ one exception type
+@pytest.mark.slow
 def test_mutated_weights_files_give_model_file_error_or_a_model(tmp_path):
     """700 seeded mutations of the HDF5 member, its zip CRC recomputed so that the
     HDF5 reader meets every damaged byte: each load raises ModelFileError or returns
@@ -338,6 +339,7 @@ def test_mutated_weights_files_give_model_file_error_or_a_model(tmp_path):
     assert outcomes["refused"] > 50 and outcomes["loaded"] > 50, outcomes
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fixture", ["functional_chain.keras", "fastnn"])
 def test_every_flipped_byte_from_a_path_is_refused_or_harmless(tmp_path, fixture):
     """Each byte of a whole file (zip directory included) inverted in turn, loaded
@@ -487,7 +489,7 @@ def _resign(cfg, name, arr):
 
 
 def test_hostile_files_with_normalization_layers(tmp_path):
-    """fastnn files of a model with every normalization layer (issue 19), with a
+    """fastnn files of a model with every normalization layer, with a
     negative variance, a missing statistics member, a bad momentum, a config whose
     variables differ from the members, a member of the wrong shape."""
     from .test_normalization_layers import full_model

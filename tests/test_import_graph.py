@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 TOOL = Path(__file__).resolve().parent.parent / "tools" / "import_graph.py"
 
 
@@ -26,6 +28,7 @@ def test_the_package_has_no_import_cycle_and_no_upward_import():
         f"{a} -> {b}" for a, b in tool.upward_edges(g, cycles))
 
 
+@pytest.mark.slow
 def test_the_command_says_so():
     out = subprocess.run([sys.executable, str(TOOL), "--check"], capture_output=True,
                          text=True, timeout=60)

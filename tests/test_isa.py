@@ -14,6 +14,8 @@ import fastnn
 from fastnn._kernels import _core
 from fastnn.layers import Dense, Dropout
 
+pytestmark = pytest.mark.slow  # starts Python processes
+
 ISAS = _core.available_isas()
 HIGHER = [name for name in _core.ISAS if name != "baseline"]
 

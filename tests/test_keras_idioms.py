@@ -1,4 +1,4 @@
-"""Issue 19, first part: Keras idioms that public MLP scripts use — custom classes
+"""Keras idioms that public MLP scripts use — custom classes
 refused with one clear message, the Activation layer, Flatten/Reshape/Input on image
 shapes, calling a model, weights as views with assign, Dense(input_dim=),
 initializers.Constant, bias_initializer=None."""

@@ -1,4 +1,4 @@
-"""Keras 3 files in (issue 8): fixtures made once with Keras
+"""Keras 3 files in: fixtures made once with Keras
 (tests/data/make_keras_fixtures.py, with Keras's predictions in
 keras_expected.npz), plus crafted malformed files.  Tolerance against Keras:
 rtol 1e-5, atol 1e-6 — float32 rounding; Keras on JAX computes its float64
@@ -27,7 +27,7 @@ pytestmark = pytest.mark.skipif(EXPECTED is None, reason="tests/data is not pres
 @pytest.mark.parametrize("name", ["sequential_activations", "sequential_new_activations",
                                   "sequential_float64", "functional_chain",
                                   "sequential_image_activations", "sequential_reshape",
-                                  # normalization and noise layers (issue 19); the
+                                  # normalization and noise layers; the
                                   # 'unsupported_layer' file is a BatchNormalization
                                   # made before fastnn had one
                                   "sequential_batchnorm", "sequential_normalizations",
@@ -43,7 +43,7 @@ def test_keras_models_predict_as_in_keras(name):
 
 
 def test_image_inputs_and_weightless_layers_from_keras(tmp_path):
-    """Input((4, 3)), Flatten, Activation, ReLU, Softmax, Reshape (issue 19): the loaded
+    """Input((4, 3)), Flatten, Activation, ReLU, Softmax, Reshape: the loaded
     model takes the images, and saves and loads in fastnn's format."""
     model = fastnn.load_model(DATA / "sequential_image_activations.keras")
     assert model._input_shape == (4, 3)

@@ -1,4 +1,4 @@
-"""Keras files out (issue 19): ``model.save("m.keras")`` writes a Keras 3 file,
+"""Keras files out: ``model.save("m.keras")`` writes a Keras 3 file,
 ``save_weights("m.weights.h5")`` Keras's weights file (fastnn/interop/keras_out.py).
 
 Checked three ways, none needing Keras in CI:

@@ -1,5 +1,5 @@
 """Scripts written the way public Keras MLP tutorials write them (our own text, from
-the idioms of issue 19), run with only the imports changed to fastnn.  Downloads are
+the idioms such scripts use), run with only the imports changed to fastnn.  Downloads are
 replaced by generated data of the same shapes, made so that a working model learns
 it; each script asserts that it trained."""
 import numpy as np

@@ -1,4 +1,4 @@
-"""Keras's model surface (issue 10, item 6, in part): get_layer, pop,
+"""Keras's model surface: get_layer, pop,
 metrics_names, train/test/predict_on_batch, fit(initial_epoch=), verbose on
 evaluate/predict, utils.to_categorical / set_random_seed, and no silent
 ``trainable = False``."""

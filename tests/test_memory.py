@@ -1,4 +1,4 @@
-"""fit allocates nothing per batch (issue 12, memory): the C kernels never call the
+"""fit allocates nothing per batch: the C kernels never call the
 allocator (their one workspace is an array fit allocates once), the C epoch loop
 allocates no Python memory, and fit's peak does not grow with the number of epochs
 or batches.  Its peak beyond the model's own state (weights, gradients and the two

@@ -1,4 +1,4 @@
-"""Keras's other metrics (issue 10, item 4): precision, recall, auc (exact ROC),
+"""Keras's other metrics: precision, recall, auc (exact ROC),
 top_k_categorical_accuracy, rmse, r2_score — equal to scikit-learn's on the same
 predictions (rtol 1e-12 in float64), weighted too (compile's weighted_metrics: sample
 weights leave `metrics` unweighted, as in Keras 3)."""

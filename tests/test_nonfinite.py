@@ -1,4 +1,4 @@
-"""IEEE-faithful NaN (issue 7): NaN in gives NaN out for every activation and its
+"""IEEE-faithful NaN: NaN in gives NaN out for every activation and its
 derivative, in the C kernels on every ISA and in their NumPy twins, so an overflow
 inside a network shows in its output instead of a clean-looking number."""
 import numpy as np

@@ -1,6 +1,6 @@
 """A batch whose loss, gradient or update is not finite is never applied (csrc/fnn_net.c
 fnn_net_train, fnn_optim_finite): fit stops with the state of the last applied batch,
-bit for bit, without keeping any copy of the weights to go back to (issue 17, item 5)."""
+bit for bit, without keeping any copy of the weights to go back to."""
 from __future__ import annotations
 
 import numpy as np

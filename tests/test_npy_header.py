@@ -1,7 +1,7 @@
 """fastnn/_npy_header.py reads a .npy header as numpy does for every header numpy
 writes for a plain array, refuses the rest with ValueError, and leaves no
 reference cycle behind (numpy's reader, through ast.literal_eval, leaves one per
-call: issue 18, memory of repeated loads)."""
+call: the memory of repeated loads)."""
 import gc
 import io
 import struct

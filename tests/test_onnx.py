@@ -1,4 +1,4 @@
-"""ONNX export (issue 8): every activation, both dtypes, with and without bias, run
+"""ONNX export: every activation, both dtypes, with and without bias, run
 by a real ONNX Runtime session with the outputs of ``predict``.  Tolerances:
 float64 rtol 1e-12 (only the summation order differs); float32 rtol 1e-5,
 atol 1e-6 (summation order, and fastnn's vectorised exp/tanh, within 5 ulp)."""
@@ -64,7 +64,7 @@ def test_export_arguments(tmp_path, capsys):
         fastnn.Sequential([Dense(1)]).export(tmp_path / "x.onnx")
 
 
-# ---- extreme pre-activations (issue 18, item 7) --------------------------------------------
+# ---- extreme pre-activations --------------------------------------------
 # Each activation is checked at chosen pre-activations z, in both dtypes, against predict:
 #  * finite z: Input(3) -> Dense(3, act) with the identity kernel and a zero bias, so the
 #    Gemm of either side gives z = x exactly (x_j·1 + x_k·0) and only the activation is

@@ -1,4 +1,4 @@
-"""fastnn.plot (issue 11, item 2): the pictures are written as valid PNGs of the
+"""fastnn.plot: the pictures are written as valid PNGs of the
 figure's size, hold what they claim (panels, labelled lines, the layer outputs, one
 circle per drawn neuron), and every function checks its input; without matplotlib
 each raises an ImportError naming the extra."""
@@ -290,6 +290,7 @@ def test_without_matplotlib_each_function_names_the_extra(circle, monkeypatch):
             call()
 
 
+@pytest.mark.slow
 def test_import_fastnn_does_not_import_matplotlib():
     code = "import sys, fastnn, fastnn.plot; print('matplotlib' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -297,6 +298,7 @@ def test_import_fastnn_does_not_import_matplotlib():
     assert out.strip() == "False"
 
 
+@pytest.mark.slow
 def test_demo_writes_its_pictures(tmp_path, monkeypatch, capsys):
     from fastnn.__main__ import main
 

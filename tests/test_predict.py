@@ -22,6 +22,7 @@ def numpy_forward(model, X):
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("width,rows", [(3, 1), (3, 1500), (64, 1), (64, 2), (64, 1500),
                                         (5000, 1), (5000, 3)])
+@pytest.mark.slow
 def test_predict_matches_numpy_for_any_width_and_rows(dtype, width, rows):
     m = fastnn.Sequential([fastnn.Input(shape=(2,)), Dense(width, activation="relu"),
                            Dense(width, activation="tanh", use_bias=False),

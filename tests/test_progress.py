@@ -1,4 +1,4 @@
-"""What ``verbose`` prints (issue 11, item 1): Keras 3's bar redrawn in place only on
+"""What ``verbose`` prints: Keras 3's bar redrawn in place only on
 a terminal; into a pipe or a log file one finished line per epoch with no carriage
 returns or ANSI codes; updates once per C chunk, with no extra C calls."""
 import io
@@ -59,6 +59,7 @@ def test_log_file_gets_one_clean_line_per_epoch(tmp_path, monkeypatch):
         assert m and m.group(1) == m.group(2) == "6" and m.group(4), line  # 48 rows / 8
 
 
+@pytest.mark.slow
 def test_pipe_with_verbose_auto_gets_clean_lines():
     code = ("import fastnn, numpy as np\nfrom fastnn.layers import Dense\n"
             "X, y = fastnn.datasets.make_circle(64, noise=0.05, seed=0)\n"

@@ -110,6 +110,7 @@ def test_every_section_with_an_expectation_has_a_block():
 
 @pytest.mark.parametrize("heading,code", BLOCKS, ids=[f"{i}-{h[:30]}" for i, (h, _) in
                                                       enumerate(BLOCKS)])
+@pytest.mark.slow
 def test_block_runs_on_its_own(heading, code, tmp_path, monkeypatch):
     _needs_of(code)
     monkeypatch.chdir(tmp_path)   # a block that writes relative paths writes here
@@ -141,6 +142,7 @@ class _Prompt(codemod.InteractiveConsole):
 
 @pytest.mark.parametrize("heading,code", BLOCKS, ids=[f"{i}-{h[:30]}" for i, (h, _) in
                                                       enumerate(BLOCKS)])
+@pytest.mark.slow
 def test_block_pastes_into_the_interactive_prompt(heading, code, tmp_path, monkeypatch):
     _needs_of(code)
     monkeypatch.chdir(tmp_path)
@@ -163,7 +165,7 @@ def test_block_pastes_into_the_interactive_prompt(heading, code, tmp_path, monke
 
 
 def test_the_prompt_check_catches_a_line_after_a_loop_body():
-    """The check above can fail: the mistake of issue 21 is reported."""
+    """The check above can fail: a README example that no longer runs is reported."""
     prompt = _Prompt()
     with contextlib.redirect_stdout(io.StringIO()):
         for line in ["for i in range(2):", "    x = i", "print(x)", ""]:

@@ -1,4 +1,4 @@
-"""State, data and concurrency guarantees of the Sequential model (RELIABILITY.md A2, A6-A8).
+"""State, data and concurrency guarantees of the Sequential model.
 
 * a failed ``fit`` changes nothing: weights, optimizer state, History and random streams;
 * inputs are never mutated, any memory layout is accepted, outputs are fresh arrays;
@@ -552,6 +552,7 @@ _SUBPROCESS_CODE = textwrap.dedent("""
 """)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_same_seed_same_weights_in_a_fresh_process(dtype):
     code = _SUBPROCESS_CODE.format(n=N, n_in=N_IN, k=N_CLASSES, dtype=dtype)

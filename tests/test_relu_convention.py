@@ -1,5 +1,5 @@
 """ReLU'(0): ``relu`` uses 1 (the guide's u(z)), ``relu_keras`` uses 0 (Keras,
-TensorFlow, JAX, PyTorch), issue 21.  The two compute the same function and
+TensorFlow, JAX, PyTorch).  The two compute the same function and
 differ in training only where a pre-activation is exactly 0 -- everywhere in a
 layer initialised with zeros."""
 import numpy as np

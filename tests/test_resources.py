@@ -1,6 +1,6 @@
 """No memory growth over repeated fit / predict / evaluate, nor over repeated
-failed calls (RELIABILITY A10); a model is freed by reference counting, without
-the cycle collector, and repeated loads stay flat (issue 18)."""
+failed calls; a model is freed by reference counting, without
+the cycle collector, and repeated loads stay flat."""
 import contextlib
 import copy
 import gc
@@ -54,7 +54,7 @@ def test_no_growth_over_repeated_calls():
     assert sys.getrefcount(m) == refs
 
 
-# ----------------------------------------------- freed by reference counting (issue 18)
+# ----------------------------------------------- freed by reference counting
 # A model must not need the cycle collector: a loaded model of 95 MB, loaded 200
 # times, peaked at 5.8 GiB when each one waited for the collector (the layers held
 # their model, the model's History held it too).  The tests below turn the
@@ -227,7 +227,7 @@ def test_repeated_loads_stay_flat_without_the_cycle_collector(tmp_path):
     """20 loads of a 3.4 MB model file with the collector off: the traced peak is
     the new model plus the one it replaces plus the file's read buffers, the same
     after 3 loads as after 20, and nothing is left once the last model is dropped
-    (before issue 18's fix: 40 model sizes at the 30th load, all of them kept)."""
+    (before the loader freed them: 40 model sizes at the 30th load, all of them kept)."""
     path = tmp_path / "big.fastnn"
     m = fastnn.Sequential([fastnn.Input(shape=(64,)), Dense(512, activation="relu"),
                            Dense(512, activation="relu"), Dense(4)], seed=0)

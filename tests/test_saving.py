@@ -1,4 +1,4 @@
-"""The model file (RELIABILITY A9): round trips, exact resume, atomic saves, hostile
+"""The model file: round trips, exact resume, atomic saves, hostile
 files, threads.  The crafted-file table and the bit-flip fuzz load every damaged
 file under tracemalloc, so a file that makes the loader allocate what it declares
 instead of what it holds fails here."""
@@ -76,6 +76,7 @@ def zoo():
     return models
 
 
+@pytest.mark.slow
 def test_round_trip_in_a_fresh_process(tmp_path):
     X = np.random.default_rng(7).standard_normal((50, 4))
     paths = []
@@ -578,6 +579,7 @@ while True:
 """
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
 def test_sigkill_mid_save_leaves_a_loadable_file(tmp_path):
     path = tmp_path / "m.fastnn"
@@ -690,6 +692,7 @@ def test_no_code_execution_paths_in_the_loader():
 @pytest.mark.skipif("libasan" in os.environ.get("LD_PRELOAD", ""),
                     reason="under AddressSanitizer freed memory stays resident in its "
                            "quarantine (256 MB): RSS growth measures the quarantine")
+@pytest.mark.slow
 def test_no_growth_over_repeated_save_and_load(tmp_path):
     import gc
     import resource

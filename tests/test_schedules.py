@@ -1,4 +1,4 @@
-"""Learning-rate schedules (issue 10, item 2): Keras's formulas, evaluated per
+"""Learning-rate schedules: Keras's formulas, evaluated per
 optimizer step inside the C loop — checked against the Python formula at every
 step of a run — saved and resumed exactly, and never a Python call per batch."""
 import numpy as np

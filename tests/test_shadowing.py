@@ -1,4 +1,4 @@
-"""A folder named ``fastnn`` in the current directory does not hide fastnn (issue 21).
+"""A folder named ``fastnn`` in the current directory does not hide fastnn.
 
 Python puts the current directory first on ``sys.path``; a directory there named
 ``fastnn`` without an ``__init__.py`` (typically the clone itself, seen from the
@@ -14,6 +14,8 @@ import subprocess
 import sys
 
 import pytest
+
+pytestmark = pytest.mark.slow  # starts Python processes
 
 
 def _run(args, cwd):

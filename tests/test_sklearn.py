@@ -1,4 +1,4 @@
-"""fastnn's scikit-learn estimators (issue 9): scikit-learn's own estimator checks,
+"""fastnn's scikit-learn estimators: scikit-learn's own estimator checks,
 the model-selection tools with n_jobs, pickling, and a real Dask cluster."""
 import os
 import pickle
@@ -28,7 +28,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceW
 ROOT = Path(fastnn.__file__).resolve().parent.parent
 
 
-# the defaults, and the configurations issue 20 names (each with its sample-weight checks)
+# the defaults, and the configurations MLPClassifier's users use (each with its sample-weight checks)
 CONFIGS = [{}, {"solver": "sgd"}, {"early_stopping": True, "validation_fraction": 0.2},
            {"activation": "tanh"}]
 
@@ -147,6 +147,7 @@ def test_partial_fit_refuses_early_stopping():
     assert clf.best_loss_ == clf.loss_ and np.isfinite(clf.loss_)
 
 
+@pytest.mark.slow
 def test_pipeline_grid_search_and_cross_val_with_n_jobs():
     X, y = digits(500)
     pipe = make_pipeline(StandardScaler(), FastNNClassifier(
@@ -165,6 +166,7 @@ def test_pipeline_grid_search_and_cross_val_with_n_jobs():
     assert search.best_estimator_.predict(X).shape == (500,)
 
 
+@pytest.mark.slow
 def test_pickle_predicts_bitwise_the_same_and_seeds_cross_processes(tmp_path):
     X, y = digits(300)
     clf = FastNNClassifier((16,), max_iter=10, random_state=3).fit(X, y)
@@ -187,6 +189,7 @@ def test_pickle_predicts_bitwise_the_same_and_seeds_cross_processes(tmp_path):
     assert np.array_equal(np.load(tmp_path / "c.npy"), clf.coefs_[0])
 
 
+@pytest.mark.slow
 def test_thread_settings(tmp_path):
     needs("threadpoolctl")
     with fastnn.num_threads(1):
@@ -212,6 +215,7 @@ def test_thread_settings(tmp_path):
     assert out.stdout.strip() == "[1]"
 
 
+@pytest.mark.slow
 def test_grid_search_on_a_real_dask_cluster():
     distributed = needs("distributed")
     import joblib
@@ -233,7 +237,7 @@ def test_grid_search_on_a_real_dask_cluster():
                           on_dask.best_estimator_.predict_proba(X))
 
 
-# ---------------------------------------------------------------- issue 20: MLP's rules
+# ---------------------------------------------------------------- MLP's rules
 BAD_PARAMS = [
     ("hidden_layer_sizes", 0, ValueError), ("hidden_layer_sizes", "10", TypeError),
     ("hidden_layer_sizes", (10, True), TypeError), ("activation", "softmax", ValueError),

@@ -1,8 +1,8 @@
-"""solver="lbfgs" (issue 20): scipy's L-BFGS-B over fastnn's C loss and gradient.
+"""solver="lbfgs": scipy's L-BFGS-B over fastnn's C loss and gradient.
 
 The gradient is read out of one SGD step of rate 2²⁰ (fastnn/sklearn/_lbfgs.py);
 here it is checked against central finite differences of the loss in float64
-(T1 of RELIABILITY.md: eps 1e-6, the tolerance below from the measured ~1e-9), and
+(central differences, eps 1e-6, the tolerance below from the measured ~1e-9), and
 whole lbfgs runs against MLP's from the same start (same random_state)."""
 import warnings
 

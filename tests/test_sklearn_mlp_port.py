@@ -1,4 +1,4 @@
-"""scikit-learn's MLP test-suite, ported (issue 20): the behaviour cases of
+"""scikit-learn's MLP test-suite, ported: the behaviour cases of
 ``sklearn/neural_network/tests/test_mlp.py`` (scikit-learn 1.9), written here from
 its cases, each run against ``MLPClassifier``/``MLPRegressor`` *and* fastnn's
 estimators, which must agree.  ``tools/sklearn_mlp_aliased.py`` runs the original

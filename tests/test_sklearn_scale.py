@@ -1,5 +1,5 @@
-"""The estimators train on MLP's loss scale, the Keras-style Sequential on Keras's
-(issue 20): SGD steps from the same weights as MLPClassifier/MLPRegressor give
+"""The estimators train on MLP's loss scale, the Keras-style Sequential on Keras's:
+SGD steps from the same weights as MLPClassifier/MLPRegressor give
 MLP's weights and loss_ for every target kind, with and without alpha, sample
 weights, momentum, Adam and learning-rate schedules.
 

@@ -1,4 +1,4 @@
-"""``model.summary()`` in Keras 3's table (issue 11, item 1): output shapes, parameter
+"""``model.summary()`` in Keras 3's table: output shapes, parameter
 counts with their memory, frozen layers, optimizer state, and its arguments."""
 import io
 import sys

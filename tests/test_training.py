@@ -1,6 +1,6 @@
 """Training behaviour: optimizers (closed form and golden values), dropout,
-validation, callbacks, early stopping, loss/activation pairing, k-fold
-cross-validation and the overfitting remedies."""
+validation, the callback hooks, loss/activation pairing, k-fold cross-validation
+and the overfitting remedies (EarlyStopping itself: test_callbacks.py)."""
 import sys
 from pathlib import Path
 
@@ -11,7 +11,7 @@ from fastnn._epoch_results import N_SUMS
 import fastnn
 from fastnn import optimizers as O
 from fastnn._kernels import _core
-from fastnn.callbacks import Callback, EarlyStopping
+from fastnn.callbacks import Callback
 from fastnn.layers import Dense, Dropout
 
 from .test_kernels import c_params
@@ -183,39 +183,6 @@ class Recorder(Callback):
     def on_epoch_end(self, epoch, logs=None):
         self.weights.append(self.model.get_weights())
         self.logs.append(dict(logs))
-
-
-def test_early_stopping_stops_and_restores_best_weights():
-    X, y = blob_data()
-    rec = Recorder()
-    # min_delta so large that nothing after the first epoch counts as better
-    es = EarlyStopping(monitor="loss", min_delta=100.0, patience=2, restore_best_weights=True)
-    m = small_model()
-    h = m.fit(X, y, epochs=50, verbose=0, callbacks=[rec, es])
-    assert len(h.history["loss"]) == 3 and es.stopped_epoch == 2
-    for got, best in zip(m.get_weights(), rec.weights[0]):
-        np.testing.assert_array_equal(got, best)
-    assert not all(np.array_equal(a, b) for a, b in zip(rec.weights[-1], rec.weights[0]))
-
-
-def test_early_stopping_on_val_loss_after_overfitting():
-    X, y = fastnn.datasets.make_gaussian(300, noise=0.4, seed=0)
-    X = X / 5
-    m = fastnn.Sequential([fastnn.Input(shape=(2,)), Dense(128, activation="relu"),
-                           Dense(128, activation="relu"), Dense(1, activation="sigmoid")], seed=0)
-    m.compile(fastnn.optimizers.Adam(0.01), "binary_crossentropy")
-    es = EarlyStopping(patience=10, restore_best_weights=True)
-    h = m.fit(X[:60], y[:60], epochs=300, batch_size=16, validation_data=(X[60:], y[60:]),
-              verbose=0, callbacks=[es])
-    assert len(h.history["loss"]) < 300
-    best = min(h.history["val_loss"])
-    assert m.evaluate(X[60:], y[60:], verbose=0) == pytest.approx(best, rel=1e-6)
-
-
-def test_callbacks_must_be_callbacks():
-    X, y = blob_data(10)
-    with pytest.raises(TypeError, match="Callback"):
-        small_model().fit(X, y, callbacks=[object()], verbose=0)
 
 
 # ---- pairing of last layer and loss -----------------------------------------------------------

@@ -1,4 +1,4 @@
-"""fastnn is typed (issue 11): ``python -m mypy src/fastnn`` from the repository root,
+"""fastnn is typed: ``python -m mypy src/fastnn`` from the repository root,
 with the settings of pyproject.toml's [tool.mypy] (every function annotated, every
 body checked), reports nothing.  mypy comes with the ``test`` extra; without it
 these tests fail rather than skip, so the check cannot silently vanish.  (Tests
@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+pytestmark = pytest.mark.slow  # starts Python processes
 
 ROOT = Path(__file__).resolve().parent.parent  # the checkout: pyproject.toml, src/fastnn/
 

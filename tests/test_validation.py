@@ -1,4 +1,4 @@
-"""Input validation of every public entry point (RELIABILITY.md A1-A4).
+"""Input validation of every public entry point.
 
 One parametrized table: (public callable x bad input x expected exception x ``match=``
 regex).  Wrong *types* raise TypeError, wrong *values* ValueError (or the documented

@@ -1,4 +1,4 @@
-"""Keras 3's weighting rules (issue 19): ``class_weight`` and ``sample_weight`` weight
+"""Keras 3's weighting rules: ``class_weight`` and ``sample_weight`` weight
 the loss and compile's ``weighted_metrics``, never its ``metrics``; and
 ``ModelCheckpoint(save_freq=N)`` saving after every N batches."""
 import json

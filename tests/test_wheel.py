@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # starts Python processes
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -3,7 +3,7 @@ CI does not run it, the files are committed):
 
     pip install keras jax h5py && KERAS_BACKEND=jax python tests/data/make_keras_fixtures.py
 
-(``... make_keras_fixtures.py shapes`` writes only the issue-19 files, adding their
+(``... make_keras_fixtures.py shapes`` writes only the layer-kind files, adding their
 predictions to keras_expected.npz; ``... layers`` the normalization and noise ones.)
 
 Each model gets seeded random weights (biases too), and Keras's own predictions on
@@ -67,7 +67,7 @@ models = {
     "lambda_layer": keras.Sequential([keras.Input(shape=(4,)), layers.Dense(4),
                                       layers.Lambda(lambda t: t * 2.0), layers.Dense(1)]),
 }
-# issue 19: weightless layers and image inputs, from their own generator so that the
+# weightless layers and image inputs, from their own generator so that the
 # files above stay as they were (`python make_keras_fixtures.py shapes` writes only these)
 rng_shapes = np.random.default_rng(2027)
 
@@ -93,7 +93,7 @@ shape_models = {
 }
 
 
-# issue 19, second part: the normalization and noise layers, from their own generator
+# the normalization and noise layers, from their own generator
 # (`python make_keras_fixtures.py layers` writes only these); variances stay positive
 rng_layers = np.random.default_rng(2028)
 
