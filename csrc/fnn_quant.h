@@ -47,4 +47,32 @@ void fnn_int8_dense_vnni(ptrdiff_t B, ptrdiff_t K, ptrdiff_t N, const uint8_t *X
                          int zp, const int32_t *Wp, const int32_t *wsum, const float *ws,
                          const float *b, float *Z);
 
+/* One layer of an int8 network: K inputs, N outputs, activation id `act`, packed
+ * weights, column sums, per-column weight scales, bias (NULL: none). */
+typedef struct {
+    ptrdiff_t K, N;
+    int act;
+    const int32_t *Wp, *wsum;
+    const float *ws, *b;
+} fnn_int8_layer;
+
+/* A = activation `id` of Z (B×n), in place allowed (fnn_kernels.act_forward_f32) */
+typedef void (*fnn_int8_act)(int id, ptrdiff_t B, ptrdiff_t n, const float *Z, float *A);
+
+/* Rows per block: each block of an input has its own scale and zero point per layer
+ * (ONNX Runtime's per-batch quantization for batches of up to this many rows). */
+enum { FNN_INT8_BLOCK = 1024 };
+
+/* Scratch bytes one thread needs for fnn_int8_network (64-byte aligned parts; each
+ * thread keeps its own between calls, up to 8 MiB). */
+ptrdiff_t fnn_int8_scratch_bytes(int L, const fnn_int8_layer *layers);
+
+struct fnn_pool;
+/* Y (n×N of the last layer) := the network on X (n×K of the first), block by block,
+ * the blocks shared by `threads` threads of `pool` (NULL or threads < 2: the caller
+ * alone).  The blocks depend on n only, so Y does not depend on the thread count.
+ * Returns 0, or -1 when a thread found no memory for its scratch (Y incomplete). */
+int fnn_int8_network(int mode, fnn_int8_act act, int L, const fnn_int8_layer *layers,
+                     ptrdiff_t n, const float *X, float *Y, struct fnn_pool *pool, int threads);
+
 #endif

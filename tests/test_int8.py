@@ -144,3 +144,21 @@ def test_onnx_export_runs_in_onnx_runtime(trained, tmp_path):
         # the same integers; ORT's softmax and float epilogue may round differently:
         # probabilities agree to a few float32 ulps
         np.testing.assert_allclose(got, q.predict(X[:rows]), atol=2e-6)
+
+
+def test_blocks_shared_by_threads_give_the_bits_of_one_thread():
+    """Blocks of 1024 rows (each with its own input scales) run on several of fastnn's
+    threads: the output depends on the row count only, not on the thread count."""
+    rng = np.random.default_rng(5)
+    m = linear_model((40, 24, 6), seed=2)
+    q = fastnn.quantize(m)
+    X = rng.standard_normal((2500, 40)).astype(np.float32)  # blocks of 1024, 1024, 452
+    one = _core.int8_predict(q._layers, X, threads=1)
+    for threads in (2, 3, 8):
+        np.testing.assert_array_equal(_core.int8_predict(q._layers, X, threads=threads), one)
+    np.testing.assert_array_equal(q.predict(X), one)
+    # each block is the network on those rows alone
+    np.testing.assert_array_equal(one[1024:2048], q.predict(X[1024:2048]))
+    with pytest.raises(ValueError, match="threads must be >= 1"):
+        _core.int8_predict(q._layers, X, threads=0)
+    assert _core.int8_predict(q._layers, X[:0], threads=2).shape == (0, 6)

@@ -27,6 +27,7 @@ from numpy.typing import ArrayLike
 
 from ._kernels import _core
 from ._validation import as_float_array, fail
+from .threads import predict_thread_policy
 
 MODES = ("int8",)
 
@@ -100,7 +101,10 @@ class QuantizedModel:
         if X.ndim != 2 or X.shape[1] != self.input_dim:
             fail("predict", "x has the wrong shape",
                  f"(n_samples, {self.input_dim})", "x.shape", X.shape)
-        return _core.int8_predict(self._layers, np.ascontiguousarray(X))
+        X = np.ascontiguousarray(X)
+        n_params = sum(layer[0] * layer[1] for layer in self._layers)  # K·N per layer
+        with predict_thread_policy(len(X), n_params) as threads:  # blocks over threads
+            return _core.int8_predict(self._layers, X, threads=max(threads, 1))
 
     __call__ = predict
 

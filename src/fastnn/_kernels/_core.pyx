@@ -840,8 +840,10 @@ act (ActivationId), packed (int8_pack's int32 words), col_sums (its int32 column
 scales (float32, one per output) and bias (float32 or None)."""
 
 
-def int8_predict(tuple layers, X, str kernel="auto"):
-    """Outputs of an int8 network for float32 rows X (n, K0), in chunks of 1024 rows.
+def int8_predict(tuple layers, X, str kernel="auto", int threads=1):
+    """Outputs of an int8 network for float32 rows X (n, K0), in blocks of 1024 rows
+    (each with its own input scales), the blocks shared by `threads` of fastnn's
+    threads (fnn_pool.h; on the caller alone when another thread holds the pool).
     layers: Int8Layer tuples as made by fastnn/quantization.py (checked here: shapes
     chain, arrays sized and typed)."""
     cdef int mode = _int8_mode() if kernel == "auto" else (
@@ -851,6 +853,8 @@ def int8_predict(tuple layers, X, str kernel="auto"):
                          f"'avx512_vnni', received {kernel!r}")
     if mode == FNN_INT8_VNNI and not _HAVE_VNNI:
         raise ValueError("int8_predict: this CPU has no AVX512_VNNI")
+    if threads < 1:
+        raise ValueError(f"int8_predict: threads must be >= 1, got {threads}")
     if not isinstance(X, np.ndarray) or X.dtype != np.float32 or X.ndim != 2 \
             or not X.flags.c_contiguous:
         raise TypeError("int8_predict: X must be a C-contiguous 2-D float32 array")
@@ -881,36 +885,33 @@ def int8_predict(tuple layers, X, str kernel="auto"):
         rowb = max(rowb, fnn_int8_row_bytes(K))
         prev = N
     cdef cnp.ndarray out = np.empty((n, prev), np.float32)
-    cdef Py_ssize_t cap = min(max(n, 1), 1024)
-    cdef cnp.ndarray bufs = np.empty((2, cap * width), np.float32)
-    cdef cnp.ndarray xq = np.empty(cap * rowb, np.uint8)
-    cdef Py_ssize_t start, B, K_, N_, k0 = X.shape[1], n_last = prev
-    cdef float xs
-    cdef int zp, act_
-    cdef const float *inp
-    cdef float *z
-    cdef const fnn_kernels *k = _K
-    for start in range(0, n, cap):
-        B = min(cap, n - start)
-        inp = <const float *>cnp.PyArray_DATA(<cnp.ndarray>X) + start * k0
-        for l in range(L):
-            K_, N_, act_ = layers[l].n_in, layers[l].n_out, layers[l].act
-            Wp, wsum, wsc, b = (layers[l].packed, layers[l].col_sums, layers[l].scales,
-                                layers[l].bias)
-            if l == L - 1:
-                z = <float *>cnp.PyArray_DATA(out) + start * n_last
-            else:
-                z = <float *>cnp.PyArray_DATA(bufs) + (l & 1) * cap * width
-            with nogil:
-                fnn_int8_quantize_rows(mode, B, K_, inp, <uint8_t *>cnp.PyArray_DATA(xq), &xs, &zp)
-            fnn_int8_dense(mode, B, K_, N_, <const uint8_t *>cnp.PyArray_DATA(xq), xs, zp,
-                           <const int32_t *>cnp.PyArray_DATA(<cnp.ndarray>Wp),
-                           <const int32_t *>cnp.PyArray_DATA(<cnp.ndarray>wsum),
-                           <const float *>cnp.PyArray_DATA(<cnp.ndarray>wsc),
-                           NULL if b is None else <const float *>cnp.PyArray_DATA(<cnp.ndarray>b),
-                           z)
-            k.act_forward_f32(act_, B, N_, z, z)
-            inp = z
+    if n == 0:
+        return out
+    cdef fnn_int8_layer *spec = <fnn_int8_layer *>malloc(L * sizeof(fnn_int8_layer))
+    if spec == NULL:
+        raise MemoryError()
+    for l in range(L):
+        b = layers[l].bias
+        spec[l].K, spec[l].N, spec[l].act = layers[l].n_in, layers[l].n_out, layers[l].act
+        spec[l].Wp = <const int32_t *>cnp.PyArray_DATA(<cnp.ndarray>layers[l].packed)
+        spec[l].wsum = <const int32_t *>cnp.PyArray_DATA(<cnp.ndarray>layers[l].col_sums)
+        spec[l].ws = <const float *>cnp.PyArray_DATA(<cnp.ndarray>layers[l].scales)
+        spec[l].b = NULL if b is None else <const float *>cnp.PyArray_DATA(<cnp.ndarray>b)
+    cdef Py_ssize_t blocks = (n + FNN_INT8_BLOCK - 1) // FNN_INT8_BLOCK
+    cdef int t = <int>min(threads, blocks)
+    cdef const float *px = <const float *>cnp.PyArray_DATA(<cnp.ndarray>X)
+    cdef float *po = <float *>cnp.PyArray_DATA(out)
+    cdef fnn_pool *pool = NULL
+    cdef int Lc = <int>L, status
+    with nogil:
+        if t > 1:
+            pool = fnn_pool_acquire(t)  # NULL: another thread's loop holds it
+        status = fnn_int8_network(mode, _K.act_forward_f32, Lc, spec, n, px, po, pool,
+                                  t if pool != NULL else 1)
+        fnn_pool_release(pool)
+    free(spec)
+    if status != 0:
+        raise MemoryError("int8_predict: no memory for the blocks' scratch")
     return out
 
 

@@ -173,6 +173,20 @@ cdef extern from "fastnn.h" nogil:
     void fnn_int8_dense(int mode, Py_ssize_t B, Py_ssize_t K, Py_ssize_t N, const uint8_t *Xq,
                         float xs, int zp, const int32_t *Wp, const int32_t *wsum,
                         const float *ws, const float *b, float *Z)
+    ctypedef struct fnn_int8_layer:
+        Py_ssize_t K, N
+        int act
+        const int32_t *Wp
+        const int32_t *wsum
+        const float *ws
+        const float *b
+    ctypedef void (*fnn_int8_act)(int, Py_ssize_t, Py_ssize_t, const float *, float *) noexcept nogil
+    enum:
+        FNN_INT8_BLOCK
+    Py_ssize_t fnn_int8_scratch_bytes(int L, const fnn_int8_layer *layers)
+    int fnn_int8_network(int mode, fnn_int8_act act, int L, const fnn_int8_layer *layers,
+                         Py_ssize_t n, const float *X, float *Y, fnn_pool *pool,
+                         int threads) nogil
     int fnn_have_avx512_bf16()
     void fnn_gemm_rm_f32(const fnn_blas *blas, int tA, int tB, Py_ssize_t M, Py_ssize_t N,
                          Py_ssize_t K, float alpha, const float *A, Py_ssize_t lda,
