@@ -28,6 +28,36 @@ static inline __attribute__((always_inline)) void fnn_q_tile(
     }
 }
 
+/* One row (a one-sample predict): fnn_q_tile's sums for R = 1, with four pairs of
+ * accumulators over the quads (q mod 4) so that the dependent vpdpbusd of one pair do
+ * not wait on each other, and quads of four zero bytes skipped (they add 0·w: inputs
+ * of 0 with zero point 0, as in images and after ReLU); integer sums, so the same
+ * bits in any grouping. */
+static void fnn_q_row(ptrdiff_t Q, const uint8_t *X, const int32_t *P, __m512i acc[8][2])
+{
+    __m512i a0[4], a1[4];
+    for (int u = 0; u < 4; u++) a0[u] = a1[u] = _mm512_setzero_si512();
+    ptrdiff_t q = 0;
+    for (; q + 4 <= Q; q += 4)
+        for (int u = 0; u < 4; u++) {
+            int32_t a4;
+            memcpy(&a4, X + 4 * (q + u), 4);
+            if (a4 == 0) continue;
+            const __m512i a = _mm512_set1_epi32(a4);
+            a0[u] = _mm512_dpbusd_epi32(a0[u], a, _mm512_loadu_si512((const void *)(P + (q + u) * 32)));
+            a1[u] = _mm512_dpbusd_epi32(a1[u], a, _mm512_loadu_si512((const void *)(P + (q + u) * 32 + 16)));
+        }
+    for (; q < Q; q++) {
+        int32_t a4;
+        memcpy(&a4, X + 4 * q, 4);
+        const __m512i a = _mm512_set1_epi32(a4);
+        a0[0] = _mm512_dpbusd_epi32(a0[0], a, _mm512_loadu_si512((const void *)(P + q * 32)));
+        a1[0] = _mm512_dpbusd_epi32(a1[0], a, _mm512_loadu_si512((const void *)(P + q * 32 + 16)));
+    }
+    acc[0][0] = _mm512_add_epi32(_mm512_add_epi32(a0[0], a0[1]), _mm512_add_epi32(a0[2], a0[3]));
+    acc[0][1] = _mm512_add_epi32(_mm512_add_epi32(a1[0], a1[1]), _mm512_add_epi32(a1[2], a1[3]));
+}
+
 /* pass 0: *lo, *hi := min(0, X), max(0, X); pass 1: Xq := clamp(round(x / scale) + zp)
  * (a true division and round to nearest even, as the portable loop) */
 void fnn_int8_quantize_rows_avx512(ptrdiff_t B, ptrdiff_t K, const float *X, uint8_t *Xq,
@@ -88,7 +118,8 @@ void fnn_int8_dense_vnni(ptrdiff_t B, ptrdiff_t K, ptrdiff_t N, const uint8_t *X
             switch (R) {
 #define FNN_Q_CASE(RR) case RR: fnn_q_tile(RR, Q, Xq + i * row, row, P, acc); break;
                 FNN_Q_CASE(8) FNN_Q_CASE(7) FNN_Q_CASE(6) FNN_Q_CASE(5)
-                FNN_Q_CASE(4) FNN_Q_CASE(3) FNN_Q_CASE(2) FNN_Q_CASE(1)
+                FNN_Q_CASE(4) FNN_Q_CASE(3) FNN_Q_CASE(2)
+            case 1: fnn_q_row(Q, Xq + i * row, P, acc); break;
 #undef FNN_Q_CASE
             default: break;
             }

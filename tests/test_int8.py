@@ -162,3 +162,31 @@ def test_blocks_shared_by_threads_give_the_bits_of_one_thread():
     with pytest.raises(ValueError, match="threads must be >= 1"):
         _core.int8_predict(q._layers, X, threads=0)
     assert _core.int8_predict(q._layers, X[:0], threads=2).shape == (0, 6)
+
+
+def test_a_quantized_model_copies_and_pickles():
+    import copy
+    import pickle
+
+    m = linear_model((12, 5, 3), seed=4)
+    q = fastnn.quantize(m)
+    X = np.random.default_rng(2).standard_normal((7, 12)).astype(np.float32)
+    for other in (copy.deepcopy(q), pickle.loads(pickle.dumps(q))):
+        np.testing.assert_array_equal(other.predict(X), q.predict(X))
+
+
+@pytest.mark.parametrize("rows", [1, 2, 9])
+def test_rows_with_zero_runs_give_the_portable_bits(rows):
+    """A one-row product skips quads of four zero inputs (they add 0): the VNNI kernel
+    gives the portable loops' bits on images with zero borders (and the reference's
+    values: linear layers, as the reference computes)."""
+    rng = np.random.default_rng(rows)
+    q = fastnn.quantize(linear_model((100, 48, 5), seed=3))
+    X = np.abs(rng.standard_normal((rows, 100))).astype(np.float32)
+    X[:, :37] = 0.0       # a zero border: whole quads of zeros, and one split quad
+    X[:, 60:70] = 0.0
+    X[0, 80] = -0.5        # one negative input: a zero point above 0 for that block
+    out = _core.int8_predict(q._layers, X, "portable")
+    if _core.int8_kernel() == "avx512_vnni":
+        np.testing.assert_array_equal(_core.int8_predict(q._layers, X, "avx512_vnni"), out)
+    np.testing.assert_allclose(out, reference(q, X), rtol=2e-7, atol=1e-7)

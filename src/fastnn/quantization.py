@@ -74,6 +74,7 @@ class QuantizedModel:
                                           packed=Wp, col_sums=wsum, scales=ws, bias=bias))
             self._onnx_parts.append((layer, wq, ws, bias))
         self._layers: tuple[_core.Int8Layer, ...] = tuple(layers)
+        self._net = _core.Int8Net(self._layers)  # checked once; predict runs it
 
     @property
     def quantized_layers(self) -> list[tuple[Any, ...]]:
@@ -102,9 +103,11 @@ class QuantizedModel:
             fail("predict", "x has the wrong shape",
                  f"(n_samples, {self.input_dim})", "x.shape", X.shape)
         X = np.ascontiguousarray(X)
+        if len(X) <= 1024:  # one block: one thread
+            return self._net.predict(X)
         n_params = sum(layer[0] * layer[1] for layer in self._layers)  # K·N per layer
         with predict_thread_policy(len(X), n_params) as threads:  # blocks over threads
-            return _core.int8_predict(self._layers, X, threads=max(threads, 1))
+            return self._net.predict(X, threads=max(threads, 1))
 
     __call__ = predict
 

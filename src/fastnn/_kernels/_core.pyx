@@ -145,7 +145,8 @@ OptimizerSettings = namedtuple(
     "OptimizerSettings",
     "kind lr nesterov momentum rho beta_1 beta_2 epsilon weight_decay iterations "
     "clipnorm clipvalue global_clipnorm u_product schedule",
-    defaults=(False, 0.0, 0.0, 0.0, 0.0, 1e-7, 0.0, 0, 0.0, 0.0, 0.0, 1.0, None))
+    defaults=(False, 0.0, 0.0, 0.0, 0.0, 1e-7, 0.0, 0, 0.0, 0.0, 0.0, 1.0, None),
+    module=__name__)  # (namedtuple would guess the module wrong in a compiled module)
 OptimizerSettings.__doc__ = """fnn_optim's fields: kind (OptimizerId), lr, the rule's
 hyper-parameters (0 where the rule has none), iterations (steps taken), the three
 clips (0: off), u_product (Nadam's momentum product; 1 for the others) and schedule
@@ -155,7 +156,8 @@ ScheduleSettings = namedtuple(
     "ScheduleSettings",
     "kind init steps rate end power alpha warm_steps warm_target staircase cycle "
     "boundaries values",
-    defaults=(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, False, False, None, None))
+    defaults=(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, False, False, None, None),
+    module=__name__)
 ScheduleSettings.__doc__ = """fnn_optim's s_* fields: kind (ScheduleKind), init (lr0),
 steps, rate, end, power, alpha, warm_steps, warm_target, staircase, cycle and, for
 PIECEWISE, float64 arrays of boundaries and values (kept referenced by the caller
@@ -165,7 +167,8 @@ LayerSpec = namedtuple(
     "LayerSpec",
     "n_in n_out act w_off b_off kernel_l1 kernel_l2 bias_l1 bias_l2 noise frozen kind "
     "s_off epsilon momentum s_len bf16",
-    defaults=(-1, 0.0, 0.0, 0.0, 0.0, (), False, FNN_STAGE_DENSE, -1, 0.0, 0.0, 0, False))
+    defaults=(-1, 0.0, 0.0, 0.0, 0.0, (), False, FNN_STAGE_DENSE, -1, 0.0, 0.0, 0, False),
+    module=__name__)
 LayerSpec.__doc__ = """One stage of a Net (fnn_layer): sizes, act (ActivationId),
 offsets into the parameter buffer (w_off; b_off -1: no bias), the four regularization
 rates, noise (a dropout rate or (NoiseKind, rate) pairs applied to its output),
@@ -834,85 +837,123 @@ def int8_pack(wq):
     return Wp, ws
 
 
-Int8Layer = namedtuple("Int8Layer", "n_in n_out act packed col_sums scales bias")
+Int8Layer = namedtuple("Int8Layer", "n_in n_out act packed col_sums scales bias",
+                       module=__name__)  # (namedtuple would guess the module wrong here)
 Int8Layer.__doc__ = """One layer of an int8 network: n_in (K) inputs, n_out (N) outputs,
 act (ActivationId), packed (int8_pack's int32 words), col_sums (its int32 column sums),
 scales (float32, one per output) and bias (float32 or None)."""
 
 
-def int8_predict(tuple layers, X, str kernel="auto", int threads=1):
-    """Outputs of an int8 network for float32 rows X (n, K0), in blocks of 1024 rows
-    (each with its own input scales), the blocks shared by `threads` of fastnn's
-    threads (fnn_pool.h; on the caller alone when another thread holds the pool).
-    layers: Int8Layer tuples as made by fastnn/quantization.py (checked here: shapes
-    chain, arrays sized and typed)."""
-    cdef int mode = _int8_mode() if kernel == "auto" else (
-        FNN_INT8_PORTABLE if kernel == "portable" else FNN_INT8_VNNI)
-    if kernel not in ("auto", "portable", "avx512_vnni"):
-        raise ValueError(f"int8_predict: kernel must be 'auto', 'portable' or "
-                         f"'avx512_vnni', received {kernel!r}")
-    if mode == FNN_INT8_VNNI and not _HAVE_VNNI:
-        raise ValueError("int8_predict: this CPU has no AVX512_VNNI")
-    if threads < 1:
-        raise ValueError(f"int8_predict: threads must be >= 1, got {threads}")
-    if not isinstance(X, np.ndarray) or X.dtype != np.float32 or X.ndim != 2 \
-            or not X.flags.c_contiguous:
-        raise TypeError("int8_predict: X must be a C-contiguous 2-D float32 array")
-    cdef Py_ssize_t L = len(layers), l, n = X.shape[0], width = 0, rowb = 0
-    if L < 1:
-        raise ValueError("int8_predict: no layer")
-    prev = X.shape[1]
-    for l in range(L):
-        if not isinstance(layers[l], Int8Layer):
-            raise TypeError(f"int8_predict: layer {l} must be an Int8Layer")
-        K, N, act = layers[l].n_in, layers[l].n_out, layers[l].act
-        Wp, wsum, wsc, b = (layers[l].packed, layers[l].col_sums, layers[l].scales,
-                            layers[l].bias)
-        if K != prev or not (1 <= K < 65536) or N < 1:
-            raise ValueError(f"int8_predict: layer {l} takes {K} inputs (1 to 65535), "
-                             f"gets {prev}")
-        if not (0 <= act < FNN_N_ACTS):
-            raise ValueError(f"int8_predict: layer {l} has activation id {act}")
-        for name, arr, dt, size in (("Wp", Wp, np.int32, fnn_int8_packed_words(K, N)),
-                                    ("wsum", wsum, np.int32, N), ("wscale", wsc, np.float32, N)):
-            if not isinstance(arr, np.ndarray) or arr.dtype != dt or arr.size != size \
-                    or not arr.flags.c_contiguous:
-                raise ValueError(f"int8_predict: layer {l} {name} must be {size} {np.dtype(dt)}")
-        if b is not None and (not isinstance(b, np.ndarray) or b.dtype != np.float32
-                              or b.size != N or not b.flags.c_contiguous):
-            raise ValueError(f"int8_predict: layer {l} bias must be {N} float32")
-        width = max(width, N)
-        rowb = max(rowb, fnn_int8_row_bytes(K))
-        prev = N
-    cdef cnp.ndarray out = np.empty((n, prev), np.float32)
-    if n == 0:
+cdef class Int8Net:
+    """An int8 network checked once (fastnn/quantization.py makes one per model): its
+    Int8Layer tuples — shapes chain, arrays sized and typed, activations known — and
+    the C description of each layer (fnn_int8_layer) that ``predict`` hands to
+    fnn_int8_network.  Keeps the layers' arrays alive."""
+    cdef fnn_int8_layer *spec
+    cdef readonly tuple layers
+    cdef readonly Py_ssize_t n_in, n_out
+
+    def __cinit__(self, tuple layers):
+        self.spec = NULL
+        cdef Py_ssize_t L = len(layers), l
+        if L < 1:
+            raise ValueError("Int8Net: no layer")
+        prev = layers[0].n_in if isinstance(layers[0], Int8Layer) else None
+        for l in range(L):
+            if not isinstance(layers[l], Int8Layer):
+                raise TypeError(f"Int8Net: layer {l} must be an Int8Layer")
+            K, N, act = layers[l].n_in, layers[l].n_out, layers[l].act
+            Wp, wsum, wsc, b = (layers[l].packed, layers[l].col_sums, layers[l].scales,
+                                layers[l].bias)
+            if K != prev or not (1 <= K < 65536) or N < 1:
+                raise ValueError(f"Int8Net: layer {l} takes {K} inputs (1 to 65535), "
+                                 f"gets {prev}")
+            if not (0 <= act < FNN_N_ACTS):
+                raise ValueError(f"Int8Net: layer {l} has activation id {act}")
+            for name, arr, dt, size in (("Wp", Wp, np.int32, fnn_int8_packed_words(K, N)),
+                                        ("wsum", wsum, np.int32, N),
+                                        ("wscale", wsc, np.float32, N)):
+                if not isinstance(arr, np.ndarray) or arr.dtype != dt or arr.size != size \
+                        or not arr.flags.c_contiguous:
+                    raise ValueError(f"Int8Net: layer {l} {name} must be {size} "
+                                     f"{np.dtype(dt)}")
+            if b is not None and (not isinstance(b, np.ndarray) or b.dtype != np.float32
+                                  or b.size != N or not b.flags.c_contiguous):
+                raise ValueError(f"Int8Net: layer {l} bias must be {N} float32")
+            prev = N
+        self.spec = <fnn_int8_layer *>malloc(L * sizeof(fnn_int8_layer))
+        if self.spec == NULL:
+            raise MemoryError()
+        for l in range(L):
+            b = layers[l].bias
+            self.spec[l].K, self.spec[l].N = layers[l].n_in, layers[l].n_out
+            self.spec[l].act = layers[l].act
+            self.spec[l].Wp = <const int32_t *>cnp.PyArray_DATA(<cnp.ndarray>layers[l].packed)
+            self.spec[l].wsum = <const int32_t *>cnp.PyArray_DATA(<cnp.ndarray>layers[l].col_sums)
+            self.spec[l].ws = <const float *>cnp.PyArray_DATA(<cnp.ndarray>layers[l].scales)
+            self.spec[l].b = NULL if b is None else <const float *>cnp.PyArray_DATA(<cnp.ndarray>b)
+        self.layers = layers
+        self.n_in, self.n_out = layers[0].n_in, prev
+
+    def __dealloc__(self):
+        free(self.spec)
+
+    def __reduce__(self):
+        return Int8Net, (self.layers,)
+
+    def predict(self, X, str kernel="auto", int threads=1):
+        """Outputs for float32 rows X (n, n_in), in blocks of 1024 rows (each with its
+        own input scales) shared by `threads` of fastnn's threads (fnn_pool.h; on the
+        caller alone when another thread holds the pool)."""
+        cdef int mode
+        if kernel == "auto":
+            mode = _int8_mode()
+        elif kernel == "portable":
+            mode = FNN_INT8_PORTABLE
+        elif kernel == "avx512_vnni":
+            mode = FNN_INT8_VNNI
+            if not _HAVE_VNNI:
+                raise ValueError("int8_predict: this CPU has no AVX512_VNNI")
+        else:
+            raise ValueError(f"int8_predict: kernel must be 'auto', 'portable' or "
+                             f"'avx512_vnni', received {kernel!r}")
+        if threads < 1:
+            raise ValueError(f"int8_predict: threads must be >= 1, got {threads}")
+        # (C-level checks: a one-row predict is a few microseconds)
+        if not isinstance(X, np.ndarray) or cnp.PyArray_TYPE(<cnp.ndarray>X) != cnp.NPY_FLOAT32 \
+                or cnp.PyArray_NDIM(<cnp.ndarray>X) != 2 \
+                or not cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>X):
+            raise TypeError("int8_predict: X must be a C-contiguous 2-D float32 array")
+        if cnp.PyArray_DIMS(<cnp.ndarray>X)[1] != self.n_in:
+            raise ValueError(f"int8_predict: the network takes {self.n_in} inputs, X has "
+                             f"{X.shape[1]} columns")
+        cdef Py_ssize_t n = cnp.PyArray_DIMS(<cnp.ndarray>X)[0]
+        cdef cnp.npy_intp dims[2]
+        dims[0], dims[1] = n, self.n_out
+        cdef cnp.ndarray out = cnp.PyArray_EMPTY(2, dims, cnp.NPY_FLOAT32, 0)
+        if n == 0:
+            return out
+        cdef Py_ssize_t blocks = (n + FNN_INT8_BLOCK - 1) // FNN_INT8_BLOCK
+        cdef int t = <int>min(threads, blocks), status
+        cdef int L = <int>len(self.layers)
+        cdef const float *px = <const float *>cnp.PyArray_DATA(<cnp.ndarray>X)
+        cdef float *po = <float *>cnp.PyArray_DATA(out)
+        cdef fnn_pool *pool = NULL
+        with nogil:
+            if t > 1:
+                pool = fnn_pool_acquire(t)  # NULL: another thread's loop holds it
+            status = fnn_int8_network(mode, _K.act_forward_f32, L, self.spec, n, px, po,
+                                      pool, t if pool != NULL else 1)
+            fnn_pool_release(pool)
+        if status != 0:
+            raise MemoryError("int8_predict: no memory for the blocks' scratch")
         return out
-    cdef fnn_int8_layer *spec = <fnn_int8_layer *>malloc(L * sizeof(fnn_int8_layer))
-    if spec == NULL:
-        raise MemoryError()
-    for l in range(L):
-        b = layers[l].bias
-        spec[l].K, spec[l].N, spec[l].act = layers[l].n_in, layers[l].n_out, layers[l].act
-        spec[l].Wp = <const int32_t *>cnp.PyArray_DATA(<cnp.ndarray>layers[l].packed)
-        spec[l].wsum = <const int32_t *>cnp.PyArray_DATA(<cnp.ndarray>layers[l].col_sums)
-        spec[l].ws = <const float *>cnp.PyArray_DATA(<cnp.ndarray>layers[l].scales)
-        spec[l].b = NULL if b is None else <const float *>cnp.PyArray_DATA(<cnp.ndarray>b)
-    cdef Py_ssize_t blocks = (n + FNN_INT8_BLOCK - 1) // FNN_INT8_BLOCK
-    cdef int t = <int>min(threads, blocks)
-    cdef const float *px = <const float *>cnp.PyArray_DATA(<cnp.ndarray>X)
-    cdef float *po = <float *>cnp.PyArray_DATA(out)
-    cdef fnn_pool *pool = NULL
-    cdef int Lc = <int>L, status
-    with nogil:
-        if t > 1:
-            pool = fnn_pool_acquire(t)  # NULL: another thread's loop holds it
-        status = fnn_int8_network(mode, _K.act_forward_f32, Lc, spec, n, px, po, pool,
-                                  t if pool != NULL else 1)
-        fnn_pool_release(pool)
-    free(spec)
-    if status != 0:
-        raise MemoryError("int8_predict: no memory for the blocks' scratch")
-    return out
+
+
+def int8_predict(tuple layers, X, str kernel="auto", int threads=1):
+    """``Int8Net(layers).predict(X, kernel, threads)``: the layers checked on every
+    call (a QuantizedModel keeps its Int8Net instead)."""
+    return Int8Net(layers).predict(X, kernel, threads)
 
 
 cdef fnn_optim _make_optim(object opt) except *:
