@@ -11,10 +11,11 @@ parameter buffer; ``Dense.kernel`` and ``Dense.bias`` are read-only views of it
 (with Keras's ``assign``, see fastnn/_variables.py) and ``get_weights()`` returns
 copies.
 
-(About 460 lines: Dense's views into the flat buffer and its ``assign`` belong with
+(About 520 lines: Dense's views into the flat buffer and its ``assign`` belong with
 it, and the base class declares what the model asks of every layer — its variables,
-noise and plan fields; the weightless layers and the chain rules are in
-fastnn/_shaping.py.)
+noise and plan fields — and what calling a layer does (Keras's functional chain,
+``KerasTensor``); the weightless layers and the chain rules are in
+fastnn/_shaping.py, ``Model`` in fastnn/functional.py.)
 
 Ownership is one-directional: the model owns its layers, and a layer reaches its
 model through a weak reference (``Layer._model``), so a model and its layers form

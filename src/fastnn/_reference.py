@@ -5,6 +5,9 @@ Each function states the same math as its kernel (csrc/*.c) in the most direct
 NumPy form, computing in the dtype of its inputs.  Tests hold the kernels equal
 to these (tests/test_kernels.py) and check the network gradient built from them
 against finite differences (tests/test_gradients.py).
+
+(About 400 lines: one twin per kernel, kept in one file so that a kernel's test
+finds its twin by name; the normalization layers' twins are in _reference_norm.py.)
 """
 from __future__ import annotations
 
