@@ -1,7 +1,6 @@
 /* fnn_quant.c — int8 dense inference (fnn_quant.h): packing, input quantization and
  * the portable kernel; the VNNI kernel is in fnn_quant_avx512.c.  No target flags. */
 #include <math.h>
-#include <stdlib.h>
 #include "fnn_quant.h"
 
 #include "fnn_isa.h"
@@ -125,34 +124,8 @@ typedef struct {
     ptrdiff_t n, per_thread, width;
     const float *X;
     float *Y;
-    volatile int failed;  /* a thread found no memory for its scratch */
+    unsigned char *scratch;  /* per_thread bytes for each thread */
 } fnn_q_run;
-
-/* Each thread's scratch, kept between calls up to FNN_Q_KEEP bytes: a fresh buffer of
- * megabytes per call would come from mmap, and the kernel zeroes its pages each time
- * (measured 5 % of a 10,000-row predict).  Larger ones are freed after the call. */
-#define FNN_Q_KEEP ((size_t)8 << 20)
-static _Thread_local unsigned char *fnn_q_buf;
-static _Thread_local size_t fnn_q_cap;
-
-static unsigned char *fnn_q_scratch(size_t bytes)
-{
-    if (bytes > fnn_q_cap) {
-        free(fnn_q_buf);
-        fnn_q_buf = aligned_alloc(64, (bytes + 63) / 64 * 64);
-        fnn_q_cap = fnn_q_buf ? bytes : 0;
-    }
-    return fnn_q_buf;
-}
-
-static void fnn_q_scratch_trim(void)
-{
-    if (fnn_q_cap > FNN_Q_KEEP) {
-        free(fnn_q_buf);
-        fnn_q_buf = NULL;
-        fnn_q_cap = 0;
-    }
-}
 
 /* block `item` through every layer: quantize its input (one scale for the block),
  * the integer product with the float epilogue, the activation */
@@ -161,12 +134,7 @@ static void fnn_q_block(void *vctx, ptrdiff_t item, int thread)
     const fnn_q_run *c = (const fnn_q_run *)vctx;
     const ptrdiff_t start = item * FNN_INT8_BLOCK;
     const ptrdiff_t B = c->n - start < FNN_INT8_BLOCK ? c->n - start : FNN_INT8_BLOCK;
-    unsigned char *buf = fnn_q_scratch((size_t)c->per_thread);
-    (void)thread;
-    if (buf == NULL) {
-        ((fnn_q_run *)vctx)->failed = 1;
-        return;
-    }
+    unsigned char *buf = c->scratch + thread * c->per_thread;
     uint8_t *xq = buf;
     float *z0 = (float *)(buf + c->per_thread
                           - 2 * fnn_q_round64(FNN_INT8_BLOCK * c->width * (ptrdiff_t)sizeof(float)));
@@ -182,18 +150,17 @@ static void fnn_q_block(void *vctx, ptrdiff_t item, int thread)
         c->act(ly->act, B, ly->N, z, z);
         in = z;
     }
-    fnn_q_scratch_trim();
 }
 
-int fnn_int8_network(int mode, fnn_int8_act act, int L, const fnn_int8_layer *layers,
-                     ptrdiff_t n, const float *X, float *Y, struct fnn_pool *pool, int threads)
+void fnn_int8_network(int mode, fnn_int8_act act, int L, const fnn_int8_layer *layers,
+                      ptrdiff_t n, const float *X, float *Y, unsigned char *scratch,
+                      struct fnn_pool *pool, int threads)
 {
     ptrdiff_t width = 0;
     for (int l = 0; l < L; l++) width = layers[l].N > width ? layers[l].N : width;
     fnn_q_run c = {mode, L, act, layers, n, fnn_int8_scratch_bytes(L, layers), width, X, Y,
-                   0};
+                   scratch};
     const ptrdiff_t blocks = (n + FNN_INT8_BLOCK - 1) / FNN_INT8_BLOCK;
     fnn_pool_run_w(pool, threads < (int)blocks ? threads : (int)blocks, fnn_q_block, &c,
                    blocks);
-    return c.failed ? -1 : 0;
 }

@@ -63,16 +63,16 @@ typedef void (*fnn_int8_act)(int id, ptrdiff_t B, ptrdiff_t n, const float *Z, f
  * (ONNX Runtime's per-batch quantization for batches of up to this many rows). */
 enum { FNN_INT8_BLOCK = 1024 };
 
-/* Scratch bytes one thread needs for fnn_int8_network (64-byte aligned parts; each
- * thread keeps its own between calls, up to 8 MiB). */
+/* Scratch bytes one thread needs for fnn_int8_network (64-byte aligned parts). */
 ptrdiff_t fnn_int8_scratch_bytes(int L, const fnn_int8_layer *layers);
 
 struct fnn_pool;
 /* Y (n×N of the last layer) := the network on X (n×K of the first), block by block,
  * the blocks shared by `threads` threads of `pool` (NULL or threads < 2: the caller
- * alone).  The blocks depend on n only, so Y does not depend on the thread count.
- * Returns 0, or -1 when a thread found no memory for its scratch (Y incomplete). */
-int fnn_int8_network(int mode, fnn_int8_act act, int L, const fnn_int8_layer *layers,
-                     ptrdiff_t n, const float *X, float *Y, struct fnn_pool *pool, int threads);
+ * alone); scratch: 64-byte aligned, threads × fnn_int8_scratch_bytes bytes.  The
+ * blocks depend on n only, so Y does not depend on the thread count. */
+void fnn_int8_network(int mode, fnn_int8_act act, int L, const fnn_int8_layer *layers,
+                      ptrdiff_t n, const float *X, float *Y, unsigned char *scratch,
+                      struct fnn_pool *pool, int threads);
 
 #endif

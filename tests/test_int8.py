@@ -190,3 +190,27 @@ def test_rows_with_zero_runs_give_the_portable_bits(rows):
     if _core.int8_kernel() == "avx512_vnni":
         np.testing.assert_array_equal(_core.int8_predict(q._layers, X, "avx512_vnni"), out)
     np.testing.assert_allclose(out, reference(q, X), rtol=2e-7, atol=1e-7)
+
+
+def test_threads_predicting_at_once_each_get_their_rows():
+    """One QuantizedModel predicting in several threads at once: each call gets the
+    outputs of its own rows (a call that finds the kept scratch in use makes its own)."""
+    import threading
+
+    rng = np.random.default_rng(8)
+    q = fastnn.quantize(linear_model((30, 20, 4), seed=6))
+    inputs = [rng.standard_normal((3000, 30)).astype(np.float32) for _ in range(4)]
+    expected = [q.predict(X) for X in inputs]
+    bad = []
+
+    def run(i):
+        for _ in range(20):
+            if not np.array_equal(q.predict(inputs[i]), expected[i]):
+                bad.append(i)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(600)
+    assert not bad

@@ -852,9 +852,18 @@ cdef class Int8Net:
     cdef fnn_int8_layer *spec
     cdef readonly tuple layers
     cdef readonly Py_ssize_t n_in, n_out
+    # the blocks' scratch, kept between calls (a fresh buffer of megabytes per call
+    # comes from mmap, whose pages the kernel zeroes each time: ~5 % of a 10,000-row
+    # predict); a call that finds it in use (another thread's predict) makes its own
+    cdef unsigned char *cache
+    cdef size_t cache_bytes
+    cdef bint cache_busy
 
     def __cinit__(self, tuple layers):
         self.spec = NULL
+        self.cache = NULL
+        self.cache_bytes = 0
+        self.cache_busy = False
         cdef Py_ssize_t L = len(layers), l
         if L < 1:
             raise ValueError("Int8Net: no layer")
@@ -897,9 +906,30 @@ cdef class Int8Net:
 
     def __dealloc__(self):
         free(self.spec)
+        free(self.cache)
 
     def __reduce__(self):
         return Int8Net, (self.layers,)
+
+    cdef unsigned char *_scratch(self, size_t bytes, bint *own) except? NULL:
+        """`bytes` + 64 of scratch (the caller aligns its start to 64 bytes): the cache
+        when free (taken under the GIL), else a buffer of this call's own (*own set:
+        the caller frees it)."""
+        cdef unsigned char *p
+        own[0] = self.cache_busy
+        if not own[0]:
+            if bytes + 64 > self.cache_bytes:
+                free(self.cache)
+                self.cache = <unsigned char *>malloc(bytes + 64)
+                self.cache_bytes = bytes + 64 if self.cache != NULL else 0
+                if self.cache == NULL:
+                    raise MemoryError()
+            self.cache_busy = True
+            return self.cache
+        p = <unsigned char *>malloc(bytes + 64)
+        if p == NULL:
+            raise MemoryError()
+        return p
 
     def predict(self, X, str kernel="auto", int threads=1):
         """Outputs for float32 rows X (n, n_in), in blocks of 1024 rows (each with its
@@ -934,19 +964,27 @@ cdef class Int8Net:
         if n == 0:
             return out
         cdef Py_ssize_t blocks = (n + FNN_INT8_BLOCK - 1) // FNN_INT8_BLOCK
-        cdef int t = <int>min(threads, blocks), status
+        cdef int t = <int>min(threads, blocks)
         cdef int L = <int>len(self.layers)
         cdef const float *px = <const float *>cnp.PyArray_DATA(<cnp.ndarray>X)
         cdef float *po = <float *>cnp.PyArray_DATA(out)
         cdef fnn_pool *pool = NULL
-        with nogil:
-            if t > 1:
-                pool = fnn_pool_acquire(t)  # NULL: another thread's loop holds it
-            status = fnn_int8_network(mode, _K.act_forward_f32, L, self.spec, n, px, po,
-                                      pool, t if pool != NULL else 1)
-            fnn_pool_release(pool)
-        if status != 0:
-            raise MemoryError("int8_predict: no memory for the blocks' scratch")
+        cdef bint own
+        cdef unsigned char *raw = self._scratch(
+            <size_t>t * fnn_int8_scratch_bytes(L, self.spec), &own)
+        cdef unsigned char *scratch = raw + (64 - <size_t>raw % 64) % 64
+        try:
+            with nogil:
+                if t > 1:
+                    pool = fnn_pool_acquire(t)  # NULL: another thread's loop holds it
+                fnn_int8_network(mode, _K.act_forward_f32, L, self.spec, n, px, po, scratch,
+                                 pool, t if pool != NULL else 1)
+                fnn_pool_release(pool)
+        finally:
+            if own:
+                free(raw)
+            else:
+                self.cache_busy = False
         return out
 
 

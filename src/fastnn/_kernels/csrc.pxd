@@ -184,9 +184,9 @@ cdef extern from "fastnn.h" nogil:
     enum:
         FNN_INT8_BLOCK
     Py_ssize_t fnn_int8_scratch_bytes(int L, const fnn_int8_layer *layers)
-    int fnn_int8_network(int mode, fnn_int8_act act, int L, const fnn_int8_layer *layers,
-                         Py_ssize_t n, const float *X, float *Y, fnn_pool *pool,
-                         int threads) nogil
+    void fnn_int8_network(int mode, fnn_int8_act act, int L, const fnn_int8_layer *layers,
+                          Py_ssize_t n, const float *X, float *Y, unsigned char *scratch,
+                          fnn_pool *pool, int threads) nogil
     int fnn_have_avx512_bf16()
     void fnn_gemm_rm_f32(const fnn_blas *blas, int tA, int tB, Py_ssize_t M, Py_ssize_t N,
                          Py_ssize_t K, float alpha, const float *A, Py_ssize_t lda,
