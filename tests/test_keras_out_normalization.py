@@ -244,3 +244,35 @@ def test_a_weights_file_that_does_not_fit_the_normalizations_is_refused(tmp_path
             m.load_weights(bad)
         for a, b in zip(m.get_weights(), before):  # nothing was written
             np.testing.assert_array_equal(a, b)
+
+
+def test_keras_loaded_fastnns_normalization_weights_file():
+    """tests/data/make_keras_out_fixtures.py saved the norms_adam model with
+    save_weights("norms.weights.h5") and real Keras 3.15 (JAX) loaded it with
+    load_weights into a Keras Sequential built alike, silently, and predicted
+    norms_weights_y; fastnn's model of the same architecture with other initial weights
+    takes the file and predicts that.  The file holds the variables norms_adam.keras
+    holds (the layers' part of its model.weights.h5)."""
+    written = os.path.join(DATA, "fastnn_written")
+    expected = np.load(os.path.join(DATA, "keras_out_expected.npz"))
+    wpath = os.path.join(written, "norms.weights.h5")
+    with open(wpath, "rb") as f:
+        mine = _h5(f.read())
+    keras_file = _h5(_members(os.path.join(written, "norms_adam.keras"))["model.weights.h5"])
+    layers = {k: v for k, v in keras_file.items() if k.startswith("layers/")}
+    assert layers.keys() == mine.keys()
+    for key, value in layers.items():
+        assert mine[key].dtype == value.dtype, key
+        np.testing.assert_array_equal(mine[key], value, err_msg=key)
+    saved = fastnn.load_model(os.path.join(written, "norms_adam.keras"))
+    fresh = fastnn.Sequential.from_config(saved.get_config())
+    fresh.build()
+    x = expected["norms_adam_x"]
+    assert not np.allclose(fresh.predict(x), expected["norms_weights_y"])
+    fresh.load_weights(wpath)
+    assert str(expected["norms_weights_warnings"]) == ""  # Keras loaded it silently
+    # float32 on both sides, products summed in different orders: ~1e-7 relative per
+    # layer over 8 layers, as test_keras_out's bound for the .keras files
+    np.testing.assert_allclose(fresh.predict(x), expected["norms_weights_y"],
+                               rtol=2e-5, atol=2e-6)
+    np.testing.assert_array_equal(fresh.predict(x), saved.predict(x))
