@@ -276,3 +276,23 @@ def test_keras_loaded_fastnns_normalization_weights_file():
     np.testing.assert_allclose(fresh.predict(x), expected["norms_weights_y"],
                                rtol=2e-5, atol=2e-6)
     np.testing.assert_array_equal(fresh.predict(x), saved.predict(x))
+
+
+@pytest.mark.parametrize("member, value, error, what", [
+    ("layers/batch_normalization/vars/2", -1.0, ValueError, "negative variance"),
+    ("layers/normalization/vars/1", -1.0, ValueError, "negative variance"),
+    ("layers/batch_normalization/vars/1", np.nan, fastnn.errors.ModelFileError,
+     "NaN or infinite")])
+def test_a_weights_file_with_impossible_statistics_is_refused(member, value, error, what,
+                                                              tmp_path):
+    m, x, _ = _norm_model(5)
+    m.build()
+    path = tmp_path / "w.weights.h5"
+    m.save_weights(path)
+    with h5py.File(path, "r+") as f:
+        f[member][...] = value
+    before = m.get_weights()
+    with pytest.raises(error, match=what):
+        m.load_weights(path)
+    for a, b in zip(m.get_weights(), before):
+        np.testing.assert_array_equal(a, b)

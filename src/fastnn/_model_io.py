@@ -66,8 +66,8 @@ class ModelIO(SequentialAttributes):
     def load_weights(self, filepath: str | os.PathLike[str], *,
                      allow_nonfinite: bool = False) -> None:
         """Set the weights from a file written by ``save_weights`` or ``save`` (or a
-        Keras ``.weights.h5``); the Dense layers must have the same shapes.  The
-        optimizer state is kept."""
+        Keras ``.weights.h5``); the layers with weights (Dense, normalizations) must
+        have the same shapes.  The optimizer state is kept."""
         func = "load_weights"
         path = check_path(func, filepath)
         allow_nonfinite = check_bool(func, "allow_nonfinite", allow_nonfinite)
