@@ -66,8 +66,8 @@ class ModelIO(SequentialAttributes):
     def load_weights(self, filepath: str | os.PathLike[str], *,
                      allow_nonfinite: bool = False) -> None:
         """Set the weights from a file written by ``save_weights`` or ``save`` (or a
-        Keras ``.weights.h5``); the Dense layers must have the same shapes.  The
-        optimizer state is kept."""
+        Keras ``.weights.h5``); the layers with weights (Dense, normalizations) must
+        have the same shapes.  The optimizer state is kept."""
         func = "load_weights"
         path = check_path(func, filepath)
         allow_nonfinite = check_bool(func, "allow_nonfinite", allow_nonfinite)
@@ -81,11 +81,8 @@ class ModelIO(SequentialAttributes):
                     raise ValueError(f"{func}(): {path!r} is a Keras weights file, which holds "
                                      "no input size; give the model an Input(shape=...) (or "
                                      "build or fit it) before loading weights into it.")
-                shapes, n_in = [], self._input_dim
-                for layer in self._dense:
-                    shapes.append(((n_in, layer.units), layer.use_bias))
-                    n_in = layer.units
-                weights = keras.read_weights_file(f, size, path, shapes)
+                self._ensure_built(func)  # the layers' shapes, from get_weights
+                weights = keras.read_weights_file(f, size, path, cast("Sequential", self))
                 _model_file.check_finite(
                     path, {f"weights[{i}]": w for i, w in enumerate(weights)}, allow_nonfinite)
                 with self._writing():

@@ -16,6 +16,10 @@ add a model, keep the committed files and values of the others (git checkout the
 and keep their keys of the old keras_out_expected.npz), as was done when norms_adam
 and norm_given_sgd were added.
 
+``... make_keras_out_fixtures.py norms_weights`` adds only norms.weights.h5 (the
+normalization layers' ``save_weights`` file, loaded by Keras's ``load_weights``) and
+its values to the committed npz.
+
 ``... make_keras_out_fixtures.py auc`` (also part of the full run) stores Keras's
 ``AUC`` values (PR and ROC curves, every summation method, given thresholds,
 weights, multi_label) on fixed predictions in keras_auc_expected.npz, for
@@ -159,8 +163,45 @@ def main():
         keras.layers.Dense(4, activation="softmax")])
     km.load_weights(wpath)
     expected["weights_y"] = np.asarray(km.predict(expected["acts_adam_x"], verbose=0))
+    expected.update(norms_weights(keras, expected["norms_adam_x"]))
     np.savez(os.path.join(HERE, "keras_out_expected.npz"), **expected)
     print("wrote keras_out_expected.npz with keras", keras.__version__)
+
+
+def norms_weights(keras, x):
+    """The normalization layers' weights file: fastnn's norms_adam model saved with
+    ``save_weights("norms.weights.h5")``, loaded by Keras's ``load_weights`` into a
+    Keras model built alike (its Normalization unadapted: the file sets its mean,
+    variance and count), and Keras's predictions on `x` (``norms_adam_x``)."""
+    model = fastnn_models()["norms_adam"]
+    wpath = os.path.join(OUT, "norms.weights.h5")
+    model.save_weights(wpath)
+    L = keras.layers
+    km = keras.Sequential([
+        keras.Input(shape=(6,)), L.Normalization(), L.Dense(12, activation="relu"),
+        L.BatchNormalization(), L.Dense(8), L.LayerNormalization(scale=False, epsilon=1e-5),
+        L.UnitNormalization(), L.BatchNormalization(center=False, momentum=0.9, epsilon=0.01),
+        L.Dense(4, activation="softmax")])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        km.load_weights(wpath)
+    noted = [str(w.message) for w in caught]
+    print("norms.weights.h5 ->", noted or "no warnings")
+    return {"norms_weights_y": np.asarray(km.predict(x, verbose=0)),
+            "norms_weights_warnings": np.array("\n".join(noted))}
+
+
+def add_norms_weights():
+    """``... make_keras_out_fixtures.py norms_weights``: only norms.weights.h5 and its
+    keys, added to the committed keras_out_expected.npz (the other files and values
+    kept as they are)."""
+    import keras
+
+    path = os.path.join(HERE, "keras_out_expected.npz")
+    expected = dict(np.load(path))
+    expected.update(norms_weights(keras, expected["norms_adam_x"]))
+    np.savez(path, **expected)
+    print("added norms_weights_* to keras_out_expected.npz with keras", keras.__version__)
 
 
 AUC_CASES = [dict(curve="PR"), dict(curve="PR", num_thresholds=50),
@@ -192,6 +233,9 @@ def auc_cases():
 
 
 if __name__ == "__main__":
+    if sys.argv[1:] == ["norms_weights"]:
+        add_norms_weights()
+        sys.exit()
     if sys.argv[1:] != ["auc"]:
         main()
     auc_cases()

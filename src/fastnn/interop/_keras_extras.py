@@ -71,6 +71,20 @@ def check_same_model(model: Sequential, keras_config: Any) -> None:
          "changed after fastnn wrote it); remove fastnn.json to read the Keras model alone")
 
 
+def layer_groups(model: Sequential) -> dict[Any, str]:
+    """Each layer's variables group in Keras's HDF5 layout (``layers/dense/vars``,
+    ``layers/batch_normalization_1/vars``, ...: class in snake case, numbered by class
+    in layer order; every layer has one, weightless ones too), as keras_out writes it."""
+    groups: dict[Any, str] = {}
+    used: dict[str, int] = {}
+    for layer in model.layers:
+        group = keras_out.snake(keras_out.LAYERS[type(layer)].keras_class)
+        k = used.get(group, -1) + 1
+        used[group] = k
+        groups[layer] = f"layers/{group if k == 0 else f'{group}_{k}'}/vars"
+    return groups
+
+
 def read_arrays(h5: _hdf5.Reader, model: Sequential, extras: dict[str, Any],
                 expected: dict[str, tuple[int, ...]]) -> dict[str, np.ndarray]:
     """fastnn's arrays, read from Keras's HDF5 layout, each with its listed SHA-256:
@@ -80,13 +94,7 @@ def read_arrays(h5: _hdf5.Reader, model: Sequential, extras: dict[str, Any],
     and its values come from its config; the optimizer's slots from Keras's
     optimizer variables."""
     stages = _keras_training.stage_layers(model)
-    groups: dict[Any, str] = {}
-    used: dict[str, int] = {}
-    for layer in model.layers:  # every layer has a group, weightless ones too
-        group = keras_out.snake(keras_out.LAYERS[type(layer)].keras_class)
-        k = used.get(group, -1) + 1
-        used[group] = k
-        groups[layer] = f"layers/{group if k == 0 else f'{group}_{k}'}/vars"
+    groups = layer_groups(model)
     arrays: dict[str, np.ndarray] = {}
     for j, layer in enumerate(stages):
         names = keras_out.keras_weight_names(layer)

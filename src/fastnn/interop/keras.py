@@ -103,29 +103,40 @@ def _load(f: IO[bytes], size: int, compile: bool, allow_nonfinite: bool,
 
 
 def read_weights_file(f: IO[bytes], size: int, where: str,
-                      shapes: list[tuple[tuple[int, int], bool]]) -> list[np.ndarray]:
-    """The Dense weights of a Keras ``.weights.h5`` file (``save_weights``) for a model
-    whose Dense layers have the kernel shapes and use_bias flags `shapes`:
-    [kernel, bias, ...] as ``set_weights`` takes them.  Other layers' groups must hold
-    no weights (fastnn's other layers have none)."""
+                      model: Sequential) -> list[np.ndarray]:
+    """The weights of a Keras ``.weights.h5`` file (``save_weights``) for `model` (built:
+    its layers' ``get_weights`` give the shapes), as ``set_weights`` takes them: per
+    Dense or normalization layer, its variables from its group (``layers/dense[_k]``,
+    ``layers/batch_normalization[_k]``, ...; see keras_out) in Keras's order.  A
+    Normalization's count (Keras's int32, which plays no part in a prediction) must be
+    there and is read as 0.  Every other group must hold no weights; every dataset in
+    ``layers/`` must be one the model reads."""
+    from ..layers import Dense
+
+    groups = _keras_extras.layer_groups(model)
     with model_file_errors(where):
         try:
             h5 = _hdf5.Reader(f, 0, size)
             out: list[np.ndarray] = []
-            for k, (kernel, use_bias) in enumerate(shapes):
-                group = f"layers/{'dense' if k == 0 else f'dense_{k}'}/vars"
-                wanted = ["0", "1"][:1 + use_bias]
-                found = sorted(p[len(group) + 1:] for p in h5.datasets
-                               if p.startswith(group + "/"))
-                need(found == wanted, f"{group} holds weights {found}; this model's Dense "
-                     f"layer {k} needs {wanted} (kernel {kernel}"
-                     + (f", bias ({kernel[1]},))" if use_bias else ")"))
-                out.append(h5.read(f"{group}/0", kernel))
-                if use_bias:
-                    out.append(h5.read(f"{group}/1", (kernel[1],)))
-            dense = {f"layers/{'dense' if k == 0 else f'dense_{k}'}/" for k in range(len(shapes))}
-            others = sorted(p for p in h5.datasets if p.startswith("layers/")
-                            and not any(p.startswith(d) for d in dense))
+            read: set[str] = set()
+            for layer in model.layers:
+                group = groups[layer]
+                current = layer.get_weights()
+                names = keras_out.keras_weight_names(layer) if current else []
+                wanted = [str(i) for i in range(len(names))]
+                found = sorted((p[len(group) + 1:] for p in h5.datasets
+                                if p.startswith(group + "/")), key=lambda n: (len(n), n))
+                kind = "Dense" if isinstance(layer, Dense) else type(layer).__name__
+                need(found == wanted, f"{group} holds weights {found}; this model's {kind} "
+                     f"layer {layer.name!r} needs {wanted} ("
+                     + ", ".join(f"{n} {tuple(w.shape)}" for n, w in zip(names, current))
+                     + ")")
+                for i, (name, value) in enumerate(zip(names, current)):
+                    path = f"{group}/{i}"
+                    read.add(path)
+                    out.append(np.zeros((), value.dtype) if name == "count"
+                               else h5.read(path, value.shape))
+            others = sorted(p for p in h5.datasets if p.startswith("layers/") and p not in read)
             need(not others, f"the file holds weights this model has no layer for: {others}")
             return out
         except Invalid as exc:
