@@ -159,8 +159,9 @@ def plan_of(s) -> tuple[list, list, dict]:
                     continue
                 for c in cases:
                     why = unsupported(p, c)
-                    if c.kind in ("noop", "peak", "contended"):
-                        continue
+                    if c.kind in ("noop", "peak", "contended") or (
+                            why and c.precision != "float32"):
+                        continue  # probes, and reduced precision the peer lacks: not listed
                     if why:
                         static[(c.id, p)] = {"status": "unsupported", "reason": why}
                     elif gone[p]:
