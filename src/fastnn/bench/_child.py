@@ -184,6 +184,7 @@ def run_workload(args, workload: str, mod, setup: dict, setup_s: float) -> dict:
         if reason:
             out["results"].append({**base, "status": "unsupported", "reason": reason})
             continue
+        t_case = time.perf_counter()
         try:
             if case.kind == "train":
                 got = [_train_case(mod, case, args, cpus)]
@@ -197,7 +198,11 @@ def run_workload(args, workload: str, mod, setup: dict, setup_s: float) -> dict:
             traceback.print_exc()
             out["results"].append({**base, "status": "error", "error": f"{type(e).__name__}: {e}"})
             continue
-        out["results"] += [{**base, "status": "ok", **g} for g in got]
+        # the case's whole time in this child (model building, warm-up, window sizing
+        # and windows): what it adds to a run
+        case_s = time.perf_counter() - t_case
+        out["results"] += [{**base, "status": "ok", **g, "case_s": case_s / len(got)}
+                           for g in got]  # the peak probe: its variants share the time
     return out
 
 

@@ -65,7 +65,8 @@ def speedup(fastnn: float, peer: float, higher_is_better: bool) -> float:
 # ---------------------------------------------------------------- aggregation
 def _slot():
     return {"values": [], "windows": [], "warmups": [], "checks": [], "accuracy": [],
-            "work": None, "status": None, "reason": None, "accuracy_epochs": None}
+            "work": None, "status": None, "reason": None, "accuracy_epochs": None,
+            "case_s": 0.0}
 
 
 def aggregate(records: list[dict], plan: list[tuple], peers: list[str],
@@ -89,6 +90,7 @@ def aggregate(records: list[dict], plan: list[tuple], peers: list[str],
             s["values"] += r["values"]
             s["windows"] += r["windows"]
             s["warmups"].append(r["warmup_s"])
+            s["case_s"] += r.get("case_s", 0.0)
             s["work"] = r.get("work_per_window")
             if r.get("check") is not None:
                 s["checks"].append(r["check"])
@@ -138,7 +140,8 @@ def _peer_entry(s):
             "warmup_s": float(statistics.median(s["warmups"])), "work_per_window": s["work"],
             "check": s["checks"][0] if s["checks"] else None,
             "test_accuracy": (float(statistics.median(s["accuracy"])) if s["accuracy"] else None),
-            "accuracy_epochs": s["accuracy_epochs"]}
+            "accuracy_epochs": s["accuracy_epochs"],
+            "case_seconds": s["case_s"]}  # wall time in its children, all rounds
 
 
 def _finish(entries):
