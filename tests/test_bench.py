@@ -59,6 +59,8 @@ def test_smoke_figures_are_consistent(smoke):
             assert p["min"] <= p["median"] <= p["max"]
             assert math.isfinite(p["warmup_s"]) and p["warmup_s"] > 0
             assert 0 <= p["flagged"] <= p["n_windows"]
+            # the case's whole time in its child covers at least its timed windows
+            assert math.isfinite(p["case_seconds"]) and p["case_seconds"] > 0
         f, n = e["peers"]["fastnn"], e["peers"]["numpy"]
         assert e["speedup"]["numpy"] == pytest.approx(f["median"] / n["median"], rel=1e-12)
         # both loaded the suite's initial weights: same outputs before training
