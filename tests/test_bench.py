@@ -228,6 +228,15 @@ def test_plan_runs_tiny_nets_at_one_thread_and_skips_inapplicable_peers(monkeypa
     assert s["skipped"] == {}
     info = cli._peer_info([], s, {"torch": ["torch"]})
     assert info["ort"]["not_applicable"] == {"W1": "inference only (W5)"}
+    # numpy has no int8/bf16 path, but runs W5's float32 cases: W5 is not "not run"
+    assert info["numpy"]["not_applicable"] == {}
+    # --quick: the reduced-precision cases at the smallest count only
+    s["quick"] = True
+    _, quick_plan, _ = cli.plan_of(s)
+    assert [c for c, t in quick_plan if t == 2] == ["peak", "W5-lat-mnist", "W5-lat-dense",
+                                                    "W5-batch-mnist"]
+    assert {("W5-lat-int8", 1), ("W5-batch-bf16", 1), ("W5-batch-int8", 1)} <= set(quick_plan)
+    assert not workloads.one_thread_only(workloads.CASE_BY_ID["W5-batch-int8"], False)
     assert info["torch"]["status"] == "not installed"
 
 

@@ -175,7 +175,7 @@ def run_workload(args, workload: str, mod, setup: dict, setup_s: float) -> dict:
     cases = ([workloads.CASE_BY_ID["peak"]] if args.peer == "sgemm"
              else workloads.cases_of(workload))
     for case in cases:
-        if args.skip_one_thread_cases and case.id in workloads.ONE_THREAD_CASES:
+        if args.skip_one_thread_cases and workloads.one_thread_only(case, args.quick):
             continue  # measured at the run's smallest thread count (cli.plan_of)
         base = {"case": case.id, "unit": case.unit}
         reason = peer_unsupported(args.peer, case)

@@ -146,6 +146,13 @@ MULTI_THREAD = ("W3", "W4", "W5")
 #: of the 2-16-16-1 net): run at the smallest --threads count only.  The MNIST-size
 #: one-sample cases run at every count: ONNX Runtime splits those over its threads.
 ONE_THREAD_CASES = ("W5-noop", "W5-lat-circle")
+
+
+def one_thread_only(case: Case, quick: bool) -> bool:
+    """Whether a case runs at the smallest --threads count only: ONE_THREAD_CASES
+    always; in a --quick run also the reduced-precision cases (they would add ~35 s
+    at 2 threads on a busy 2-core machine; a full run measures them at every count)."""
+    return case.id in ONE_THREAD_CASES or (quick and case.precision != "float32")
 #: workloads whose arithmetic dominates: the sgemm peak probe runs with the first of
 #: them at each thread count, and their GFLOP/s are given as a share of it
 ARITHMETIC = ("W3", "W4", "W5")

@@ -56,7 +56,8 @@ def unsupported(peer: str, case) -> str | None:
     if case.kind == "contended" and peer != "fastnn":
         return "fastnn only: its default thread setting beside a busy process"
     if case.precision != "float32" and peer not in REDUCED_PRECISION:
-        return f"float32 only here (the {case.precision} cases: fastnn, torch, ort)"
+        return ("float32 only here (bf16: fastnn beside torch autocast; int8: fastnn beside "
+                "ONNX Runtime's quantize_dynamic)")
     return module(peer).unsupported(peer, case)
 
 
