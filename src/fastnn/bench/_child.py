@@ -175,7 +175,7 @@ def run_workload(args, workload: str, mod, setup: dict, setup_s: float) -> dict:
     cases = ([workloads.CASE_BY_ID["peak"]] if args.peer == "sgemm"
              else workloads.cases_of(workload))
     for case in cases:
-        if args.skip_one_thread_cases and case.id in workloads.ONE_THREAD_CASES:
+        if args.skip_one_thread_cases and workloads.one_thread_only(case, args.quick):
             continue  # measured at the run's smallest thread count (cli.plan_of)
         base = {"case": case.id, "unit": case.unit}
         reason = peer_unsupported(args.peer, case)
@@ -184,6 +184,7 @@ def run_workload(args, workload: str, mod, setup: dict, setup_s: float) -> dict:
         if reason:
             out["results"].append({**base, "status": "unsupported", "reason": reason})
             continue
+        t_case = time.perf_counter()
         try:
             if case.kind == "train":
                 got = [_train_case(mod, case, args, cpus)]
@@ -197,7 +198,11 @@ def run_workload(args, workload: str, mod, setup: dict, setup_s: float) -> dict:
             traceback.print_exc()
             out["results"].append({**base, "status": "error", "error": f"{type(e).__name__}: {e}"})
             continue
-        out["results"] += [{**base, "status": "ok", **g} for g in got]
+        # the case's whole time in this child (model building, warm-up, window sizing
+        # and windows): what it adds to a run
+        case_s = time.perf_counter() - t_case
+        out["results"] += [{**base, "status": "ok", **g, "case_s": case_s / len(got)}
+                           for g in got]  # the peak probe: its variants share the time
     return out
 
 

@@ -90,7 +90,7 @@ def build_parser(prog="python -m fastnn bench") -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true",
                    help="a short run: 1 round of 3 windows of 0.15 s, disturbed windows "
                         "flagged but not re-run, W3 12k rows, W4 256 rows, 1 thread unless "
-                        "--threads is given")
+                        "--threads is given (the bf16 and int8 cases: the smallest count only)")
     p.add_argument("--only", type=_choices("workload", workloads.WORKLOADS), metavar="W1,W3",
                    help="workloads to run (default: all)")
     p.add_argument("--peers", type=_choices("peer", PEERS), metavar="numpy,jax",
@@ -159,8 +159,9 @@ def plan_of(s) -> tuple[list, list, dict]:
                     continue
                 for c in cases:
                     why = unsupported(p, c)
-                    if c.kind in ("noop", "peak", "contended"):
-                        continue
+                    if c.kind in ("noop", "peak", "contended") or (
+                            why and c.precision != "float32"):
+                        continue  # probes, and reduced precision the peer lacks: not listed
                     if why:
                         static[(c.id, p)] = {"status": "unsupported", "reason": why}
                     elif gone[p]:
@@ -170,7 +171,8 @@ def plan_of(s) -> tuple[list, list, dict]:
                     run.append(p)
             groups.append((w, t, run))
             plan += [(c.id, t) for c in cases if (c.kind != "contended" or t >= 2)
-                     and (c.id not in workloads.ONE_THREAD_CASES or t == min(s["threads"]))]
+                     and (not workloads.one_thread_only(c, s["quick"])
+                          or t == min(s["threads"]))]
     return groups, plan, static
 
 
@@ -182,7 +184,7 @@ def run_child(peer, ws, t, rnd, folder, s, env, cwd) -> list[dict]:
            "--window-seconds", str(s["window_seconds"]), "--max-retries",
            str(s["max_retries"]), "--seed", str(s["seed"]), "--round", str(rnd)]
     if t != min(s["threads"]):
-        cmd += ["--skip-one-thread-cases"]  # workloads.ONE_THREAD_CASES
+        cmd += ["--skip-one-thread-cases"]  # workloads.one_thread_only
     if "W2" in ws and rnd == 0:
         cmd += ["--accuracy-epochs", str(s["accuracy_epochs"])]
     if s["quick"]:
@@ -226,7 +228,7 @@ def _peer_info(records, s, gone) -> dict:
              "missing": gone.get(name, []), "not_applicable": {}}
         for w in s["workloads"]:
             why = {unsupported(name, c) for c in workloads.cases_of(w)
-                   if c.kind not in ("noop", "peak", "contended")}
+                   if c.kind not in ("noop", "peak", "contended") and c.precision == "float32"}
             if None not in why:
                 d["not_applicable"][w] = "; ".join(sorted(str(r) for r in why))
         for rec in records:

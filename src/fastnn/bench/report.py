@@ -18,9 +18,12 @@ from __future__ import annotations
 import math
 import statistics
 
-from .workloads import CASE_BY_ID, FLOPS_PER_SAMPLE, NETS
+from .workloads import CASE_BY_ID, FLOPS_PER_SAMPLE, NETS, TARGETS
+from .workloads import CHECK_RTOL as CHECK_RTOL_OF
 
-CHECK_RTOL = 1e-4  # outputs before training, relative to max(1, |fastnn's|): float32 sums
+#: outputs before training, relative to max(1, |fastnn's|): float32 sums (the
+#: reduced-precision cases: workloads.CHECK_RTOL)
+CHECK_RTOL = CHECK_RTOL_OF["float32"]
 
 
 def fmt_table(header: list[str], rows: list[list[str]]) -> str:
@@ -62,7 +65,8 @@ def speedup(fastnn: float, peer: float, higher_is_better: bool) -> float:
 # ---------------------------------------------------------------- aggregation
 def _slot():
     return {"values": [], "windows": [], "warmups": [], "checks": [], "accuracy": [],
-            "work": None, "status": None, "reason": None, "accuracy_epochs": None}
+            "work": None, "status": None, "reason": None, "accuracy_epochs": None,
+            "case_s": 0.0}
 
 
 def aggregate(records: list[dict], plan: list[tuple], peers: list[str],
@@ -86,6 +90,7 @@ def aggregate(records: list[dict], plan: list[tuple], peers: list[str],
             s["values"] += r["values"]
             s["windows"] += r["windows"]
             s["warmups"].append(r["warmup_s"])
+            s["case_s"] += r.get("case_s", 0.0)
             s["work"] = r.get("work_per_window")
             if r.get("check") is not None:
                 s["checks"].append(r["check"])
@@ -103,11 +108,18 @@ def aggregate(records: list[dict], plan: list[tuple], peers: list[str],
         got = slots.get((cid, t), {})
         if case.kind in ("noop", "peak", "contended"):  # probes: only who measured them
             names = [k for k in got if got[k]["status"] != "unsupported"]
+        elif case.precision != "float32":  # only the peers with such a path
+            names = [p for p in peers if (p in got and got[p]["status"] != "unsupported")
+                     or (cid, p) in static and static[(cid, p)]["status"] != "unsupported"]
         else:
             names = [p for p in peers if p in got or (cid, p) in static]
         entry = {"case": cid, "label": case.label, "workload": case.workload, "threads": t,
                  "unit": case.unit, "higher_is_better": case.higher_is_better, "peers": {},
-                 "speedup": {}}
+                 "speedup": {}, "precision": case.precision}
+        if case.fp32:
+            entry["fp32_case"] = case.fp32
+        if cid in TARGETS:
+            entry["targets"] = dict(TARGETS[cid])
         for name in names:
             entry["peers"][name] = (_peer_entry(got[name]) if name in got
                                     else dict(static[(cid, name)]))
@@ -128,7 +140,8 @@ def _peer_entry(s):
             "warmup_s": float(statistics.median(s["warmups"])), "work_per_window": s["work"],
             "check": s["checks"][0] if s["checks"] else None,
             "test_accuracy": (float(statistics.median(s["accuracy"])) if s["accuracy"] else None),
-            "accuracy_epochs": s["accuracy_epochs"]}
+            "accuracy_epochs": s["accuracy_epochs"],
+            "case_seconds": s["case_s"]}  # wall time in its children, all rounds
 
 
 def _finish(entries):
@@ -138,9 +151,17 @@ def _finish(entries):
             for e in entries if e["case"] == "peak"}
     noop = {e["threads"]: e["peers"].get("fastnn", {}).get("median")
             for e in entries if e["case"] == "W5-noop"}
+    by_case = {(e["case"], e["threads"]): e for e in entries}
     for e in entries:
         f = e["peers"].get("fastnn")
         ok_f = f is not None and f["status"] == "ok"
+        rtol = CHECK_RTOL_OF[e.get("precision", "float32")]
+        base = by_case.get((e.get("fp32_case"), e["threads"]), {}).get("peers", {}).get("fastnn")
+        if ok_f and base is not None and base["status"] == "ok":
+            # fastnn in reduced precision against fastnn float32, same run and threads
+            e["speedup_vs_fp32"] = speedup(f["median"], base["median"], e["higher_is_better"])
+            if f.get("check") is not None and base.get("check") is not None:
+                f["fp32_max_diff"] = _check_diff(base["check"], f["check"])
         for name, p in e["peers"].items():
             if p["status"] != "ok":
                 continue
@@ -148,6 +169,7 @@ def _finish(entries):
                 e["speedup"][name] = speedup(f["median"], p["median"], e["higher_is_better"])
                 if f.get("check") is not None and p.get("check") is not None:
                     p["check_max_diff"] = _check_diff(f["check"], p["check"])
+                    p["check_rtol"] = rtol
             if e["case"] in FLOPS_PER_SAMPLE:
                 net, kind = FLOPS_PER_SAMPLE[e["case"]]
                 flops = getattr(NETS[net], f"{kind}_flops")
@@ -172,8 +194,19 @@ def _check_diff(a, b) -> float:
 
 
 # ---------------------------------------------------------------- the table
-def note_of(name: str, p: dict) -> str:
+def _target(e: dict, against: str) -> str:
+    want = e.get("targets", {}).get(against)
+    return f" (target ≥ {want:g}×)" if want is not None else ""
+
+
+def note_of(name: str, p: dict, e: dict | None = None) -> str:
     bits = []
+    if e is not None and name == "fastnn" and e.get("speedup_vs_fp32") is not None:
+        bits.append(f"{fmt_ratio(e['speedup_vs_fp32'])} fastnn float32{_target(e, 'float32')}")
+    if e is not None and name == "fastnn" and p.get("fp32_max_diff") is not None:
+        bits.append(f"outputs within {p['fp32_max_diff']:.2g} of float32's")
+    if e is not None and name != "fastnn" and name in e.get("targets", {}):
+        bits.append(f"target ≥ {e['targets'][name]:g}×")
     if p.get("test_accuracy") is not None:
         bits.append(f"test acc {p['test_accuracy']:.1%} after {p['accuracy_epochs']} epochs")
     if p.get("gflops") is not None:
@@ -183,7 +216,7 @@ def note_of(name: str, p: dict) -> str:
     if p.get("noop_multiple") is not None:
         bits.append(f"= {p['noop_multiple']:.0f}× the no-op call")
     d = p.get("check_max_diff")
-    if d is not None and d > CHECK_RTOL:
+    if d is not None and d > p.get("check_rtol", CHECK_RTOL):
         bits.append(f"OUTPUTS DIFFER from fastnn's before training (max rel. {d:.2g})")
     if not p.get("checked", True):
         bits.append("quiet check unavailable")
@@ -206,7 +239,7 @@ def table(entries: list[dict]) -> str:
                          f"{fmt_value(p['min'], u)} – {fmt_value(p['max'], u)}",
                          fmt_ratio(e["speedup"].get(name)) if name != "fastnn" else "",
                          fmt_seconds(p["warmup_s"]),
-                         f"{p['flagged']}/{p['n_windows']}", note_of(name, p)])
+                         f"{p['flagged']}/{p['n_windows']}", note_of(name, p, e)])
         title = f"{e['label']} — {e['threads']} thread{'s' if e['threads'] > 1 else ''}"
         if e.get("peak_gflops"):
             title += f" — peak {e['peak_gflops']:.1f} GFLOP/s"
@@ -309,6 +342,15 @@ def footer(doc: dict) -> str:
             f"{NETS['wide'].train_flops:,} per trained sample; % of peak = over the "
             "sgemm peak (the faster of NumPy matmul and SciPy sgemm on a square float32 "
             "product) at the same threads and CPUs, in the same run")
+    if any(e.get("precision", "float32") != "float32" for e in res):
+        lines.append(
+            "precision : bf16 = fastnn's mixed_bfloat16 policy (bfloat16 products, float32 "
+            "sums, weights and optimizer) beside torch's CPU autocast(bfloat16); int8 = "
+            "fastnn.quantize beside ONNX Runtime's quantize_dynamic (QInt8 per channel). "
+            "'× fastnn float32' = how many times faster than fastnn's float32 case of the "
+            "same run and threads (W5a int8's target ≥ 2× = ≤ 0.5× the time); targets: "
+            "issue 23, for an idle machine; 'outputs within' = largest output difference "
+            "from float32's on the check rows before training")
     if any(e["case"] == "W3-busy" for e in res):
         lines.append(
             "W3-busy   : one child process spins on the same CPUs while fastnn fits and "

@@ -84,6 +84,13 @@ class Case:
     data: str | None  # data file (workload id) the rows come from
     batch: int = 0
     label: str = ""
+    #: "float32", or the reduced precision of the case: "bf16" (fastnn's mixed_bfloat16
+    #: policy; torch's CPU autocast(bfloat16)) or "int8" (fastnn.quantize; ONNX Runtime's
+    #: quantize_dynamic model)
+    precision: str = "float32"
+    #: the float32 case a reduced-precision case is compared with (fastnn against
+    #: itself, same run and thread count)
+    fp32: str | None = None
 
     @property
     def unit(self) -> str:
@@ -104,17 +111,32 @@ CASES = [
     Case("peak", "peak", "peak", None, None, 0,
          "sgemm peak (square float32 product): what '% of peak' divides by"),
     Case("W3", "W3", "train", "mnist", "W3", 128, "W3 784-256-128-10 relu, Adam, batch 128"),
+    Case("W3-bf16", "W3", "train", "mnist", "W3", 128,
+         "W3 784-256-128-10 under mixed_bfloat16 (torch: autocast(bfloat16)), Adam, batch 128",
+         precision="bf16", fp32="W3"),
     Case("W3-busy", "W3", "contended", "mnist", "W3", 128,
          "W3 fit 1 epoch + predict, 10k rows, beside one CPU-bound process: time at the "
          "run's thread count ÷ time at 1 thread"),
     Case("W4", "W4", "train", "wide", "W4", 256, "W4 1024-4096-4096-1024, MSE, SGD, batch 256"),
+    Case("W4-bf16", "W4", "train", "wide", "W4", 256,
+         "W4 1024-4096-4096-1024 under mixed_bfloat16 (torch: autocast(bfloat16)), batch 256",
+         precision="bf16", fp32="W4"),
     Case("W5-noop", "W5", "noop", None, None, 0, "W5 no-op C-extension call (_core.get_isa)"),
     Case("W5-lat-circle", "W5", "latency", "circle", "W1", 1, "W5 predict 1 sample, 2-16-16-1"),
     Case("W5-lat-mnist", "W5", "latency", "mnist", "W3", 1, "W5 predict 1 sample, 784-256-128-10"),
+    Case("W5-lat-int8", "W5", "latency", "mnist", "W3", 1,
+         "W5 predict 1 sample, 784-256-128-10, int8 weights (fastnn.quantize; ORT "
+         "quantize_dynamic)", precision="int8", fp32="W5-lat-mnist"),
     Case("W5-lat-dense", "W5", "latency", "mnist", "W5dense", 1,
          "W5 predict 1 sample, 784-256-128-10, an input without zeros"),
     Case("W5-batch-mnist", "W5", "batch", "mnist", "W3", 10_000,
          "W5 predict 10k rows, 784-256-128-10"),
+    Case("W5-batch-bf16", "W5", "batch", "mnist", "W3", 10_000,
+         "W5 predict 10k rows, 784-256-128-10, mixed_bfloat16 (torch: autocast(bfloat16))",
+         precision="bf16", fp32="W5-batch-mnist"),
+    Case("W5-batch-int8", "W5", "batch", "mnist", "W3", 10_000,
+         "W5 predict 10k rows, 784-256-128-10, int8 (fastnn.quantize; ORT quantize_dynamic "
+         "per channel, QInt8)", precision="int8", fp32="W5-batch-mnist"),
 ]
 CASE_BY_ID = {c.id: c for c in CASES}
 WORKLOADS = ("W1", "W2", "W3", "W4", "W5")
@@ -124,6 +146,13 @@ MULTI_THREAD = ("W3", "W4", "W5")
 #: of the 2-16-16-1 net): run at the smallest --threads count only.  The MNIST-size
 #: one-sample cases run at every count: ONNX Runtime splits those over its threads.
 ONE_THREAD_CASES = ("W5-noop", "W5-lat-circle")
+
+
+def one_thread_only(case: Case, quick: bool) -> bool:
+    """Whether a case runs at the smallest --threads count only: ONE_THREAD_CASES
+    always; in a --quick run also the reduced-precision cases (they would add ~35 s
+    at 2 threads on a busy 2-core machine; a full run measures them at every count)."""
+    return case.id in ONE_THREAD_CASES or (quick and case.precision != "float32")
 #: workloads whose arithmetic dominates: the sgemm peak probe runs with the first of
 #: them at each thread count, and their GFLOP/s are given as a share of it
 ARITHMETIC = ("W3", "W4", "W5")
@@ -131,6 +160,19 @@ ARITHMETIC = ("W3", "W4", "W5")
 FLOPS_PER_SAMPLE = {"W3": ("mnist", "train"), "W4": ("wide", "train"),
                     "W5-batch-mnist": ("mnist", "predict")}
 BATCH_ROWS = 10_000
+#: what fastnn's reduced-precision cases aim at (issue 23's targets, an idle machine):
+#: {case: {"float32" or a peer: fastnn's speed-up over it}}; a speed-up is "times
+#: faster" for every unit, so W5a's "≤ 0.5× the float32 time" is ≥ 2× here
+TARGETS = {"W3-bf16": {"float32": 2.0, "torch": 1.2}, "W4-bf16": {"float32": 2.5},
+           "W5-batch-bf16": {"float32": 2.0}, "W5-batch-int8": {"float32": 3.0, "ort": 1.3},
+           "W5-lat-int8": {"float32": 2.0}}
+#: largest difference of a peer's outputs from fastnn's before training (relative to
+#: max(1, |fastnn's|)) still counted as the same function: float32 sums agree to
+#: ~1e-6; bfloat16 keeps 8 significant bits (relative rounding 2^-9 ≈ 2e-3 per
+#: input, and torch's autocast also rounds each layer's output to bfloat16); int8
+#: rounds weights to 1/254 of a column's range and activations per batch (ORT) or
+#: per block of rows (fastnn)
+CHECK_RTOL = {"float32": 1e-4, "bf16": 3e-2, "int8": 3e-2}
 
 
 def unavailable(workload: str) -> str | None:

@@ -31,6 +31,9 @@ REGISTRY = {
     "sgemm": ("numpy_peer", ()),  # the GEMM-peak probe, not a framework
 }
 PEERS = ("numpy", "torch", "jax", "jax-step", "sklearn", "ort")  # selectable with --peers
+#: peers with a reduced-precision path measured beside fastnn's: torch's CPU
+#: autocast(bfloat16), ONNX Runtime's quantize_dynamic int8 model
+REDUCED_PRECISION = ("fastnn", "torch", "ort")
 
 
 def module(peer: str):
@@ -52,6 +55,9 @@ def missing(peer: str) -> list[str]:
 def unsupported(peer: str, case) -> str | None:
     if case.kind == "contended" and peer != "fastnn":
         return "fastnn only: its default thread setting beside a busy process"
+    if case.precision != "float32" and peer not in REDUCED_PRECISION:
+        return ("float32 only here (bf16: fastnn beside torch autocast; int8: fastnn beside "
+                "ONNX Runtime's quantize_dynamic)")
     return module(peer).unsupported(peer, case)
 
 

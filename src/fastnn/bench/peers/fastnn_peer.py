@@ -4,7 +4,9 @@ from __future__ import annotations
 import numpy as np
 
 NOTES = {"fastnn": "Sequential.fit(x, y, batch_size, epochs=k, shuffle=True, verbose=0): one "
-                   "call per window (the batch loop runs in C); predict(x)"}
+                   "call per window (the batch loop runs in C); predict(x); bf16 cases: "
+                   "every Dense(..., dtype='mixed_bfloat16'); int8 cases: "
+                   "fastnn.quantize(model).predict(x)"}
 
 
 def unsupported(peer, case):
@@ -25,16 +27,24 @@ def setup(peer, threads):
         fastnn.set_num_threads(threads)
     except ImportError:  # threadpoolctl missing: the environment variables did it
         pass
+    info = blas_pools()
+    info.append({"note": f"fastnn: mixed_bfloat16 products by {fastnn.mixed_precision.kernel()}, "
+                         f"int8 products by {fastnn.quantization.kernel()}"})
     return {"versions": {"fastnn": fastnn.__version__, "numpy": np.__version__,
                          "scipy": scipy.__version__},
-            "isa": str(_core.get_isa()), "blas": blas_pools()}
+            "isa": str(_core.get_isa()), "blas": info}
 
 
-def build(net, weights, seed=0):
+def build(net, weights, seed=0, precision="float32"):
+    """The suite's net with its initial weights, compiled; precision "bf16": every
+    Dense layer under the mixed_bfloat16 policy (int8 models are quantized from the
+    float32 one: see predictor)."""
     import fastnn
 
+    policy = "mixed_bfloat16" if precision == "bf16" else "float32"
     layers = [fastnn.Input(shape=(net.sizes[0],))]
-    layers += [fastnn.layers.Dense(n, activation=a) for n, a in zip(net.sizes[1:], net.acts)]
+    layers += [fastnn.layers.Dense(n, activation=a, dtype=policy)
+               for n, a in zip(net.sizes[1:], net.acts)]
     model = fastnn.Sequential(layers, dtype="float32", seed=seed)
     if net.optimizer[0] == "sgd":
         opt = fastnn.optimizers.SGD(net.optimizer[1], momentum=net.optimizer[2])
@@ -47,7 +57,9 @@ def build(net, weights, seed=0):
 
 class Trainer:
     def __init__(self, case, net, data, weights, seed):
-        self.model = build(net, weights, seed)
+        if case.precision == "int8":
+            raise ValueError("int8 models are for inference (fastnn.quantize)")
+        self.model = build(net, weights, seed, case.precision)
         self.X, self.y, self.batch = data["X"], data["y"], case.batch
 
     def train(self, epochs):
@@ -67,6 +79,10 @@ def predictor(peer, case, net, weights, x):
         from fastnn._kernels import _core
 
         return _core.get_isa
-    model = build(net, weights)
+    model = build(net, weights, precision=case.precision)
+    if case.precision == "int8":
+        import fastnn
+
+        model = fastnn.quantize(model)
     predict = model.predict
     return lambda: predict(x)

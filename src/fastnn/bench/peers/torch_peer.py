@@ -1,8 +1,16 @@
 """PyTorch eager, written the way its tutorials teach: ``torch.nn.Sequential``,
 a loss on logits (``BCEWithLogitsLoss`` / ``CrossEntropyLoss``), ``torch.optim``,
-tensors converted once, batches indexed through ``torch.randperm``."""
+tensors converted once, batches indexed through ``torch.randperm``.
+
+The bf16 cases: CPU automatic mixed precision as PyTorch's AMP documentation
+writes it, float32 parameters and optimizer, forward and loss under
+``torch.autocast("cpu", dtype=torch.bfloat16)``, ``backward`` and ``step``
+outside it (no GradScaler: bfloat16 has float32's exponent range); predict under
+``inference_mode`` + autocast, outputs cast back to float32.  Eager, as the
+float32 cases (torch.compile not measured here)."""
 from __future__ import annotations
 
+import contextlib
 import re
 
 import numpy as np
@@ -10,7 +18,9 @@ import numpy as np
 NOTES = {"torch": "eager nn.Sequential; per batch: zero_grad(set_to_none), forward, loss on "
                   "logits, backward, optim.step; SGD(momentum) / Adam(eps=1e-7), fused=True; "
                   "predict = "
-                  "model(from_numpy(x)) + sigmoid/softmax under inference_mode, .numpy()"}
+                  "model(from_numpy(x)) + sigmoid/softmax under inference_mode, .numpy(); "
+                  "bf16 cases: forward + loss under torch.autocast('cpu', bfloat16), "
+                  "predict under inference_mode + autocast, .float().numpy()"}
 
 _ACT = {"tanh": "Tanh", "relu": "ReLU"}
 
@@ -18,7 +28,18 @@ _ACT = {"tanh": "Tanh", "relu": "ReLU"}
 def unsupported(peer, case):
     if case.kind in ("peak", "noop"):
         return "fastnn only" if case.kind == "noop" else "measured by the sgemm probe"
+    if case.precision == "int8":
+        return "int8: the peer is ONNX Runtime's quantize_dynamic model"
     return None
+
+
+def _autocast(case):
+    """The context a case's products run in: CPU autocast to bfloat16, or none."""
+    import torch
+
+    if case.precision == "bf16":
+        return torch.autocast("cpu", dtype=torch.bfloat16)
+    return contextlib.nullcontext()
 
 
 def setup(peer, threads):
@@ -87,6 +108,7 @@ class Trainer:
             self.opt = torch.optim.Adam(params, lr=net.optimizer[1], eps=1e-7, fused=True)
         self.batch = case.batch
         self.gen = torch.Generator().manual_seed(seed)
+        self.case = case
 
     def train(self, epochs):
         torch, model, opt, loss_fn, X, Y, B = (self.torch, self.model, self.opt, self.loss_fn,
@@ -98,13 +120,14 @@ class Trainer:
             for i in range(0, n, B):
                 idx = perm[i:i + B]
                 opt.zero_grad(set_to_none=True)
-                loss = loss_fn(model(X[idx]), Y[idx])
+                with _autocast(self.case):
+                    loss = loss_fn(model(X[idx]), Y[idx])
                 loss.backward()
                 opt.step()
 
     def predict(self, X):
-        with self.torch.inference_mode():
-            return self.infer(self.torch.from_numpy(X)).numpy()
+        with self.torch.inference_mode(), _autocast(self.case):
+            return self.infer(self.torch.from_numpy(X)).float().numpy()
 
 
 def trainer(peer, case, net, data, weights, seed):
@@ -115,6 +138,12 @@ def predictor(peer, case, net, weights, x):
     import torch
 
     _, infer = _model(net, weights)
+
+    if case.precision == "bf16":
+        def call():
+            with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
+                return infer(torch.from_numpy(x)).float().numpy()
+        return call
 
     def call():
         with torch.inference_mode():
