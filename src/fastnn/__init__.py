@@ -39,6 +39,9 @@ _KERAS_ONLY = {
                      "PyDataset-style sequences; prepare data with NumPy or scikit-learn",
     "ops": "fastnn runs its layers in C and has no tensor operations for Python code",
     "backend": "fastnn has one backend, its C kernels",
+    "distribution": "fastnn trains on the CPU cores of one machine "
+                    "(fastnn.set_num_threads); it has no device or data-parallel "
+                    "distribution",
     "Layer": "fastnn runs its own layers in C (see fastnn.layers); it cannot call a "
              "custom layer's Python code",
 }

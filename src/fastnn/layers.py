@@ -61,7 +61,23 @@ _NOT_IN_FASTNN = frozenset({
     "LSTM", "GRU", "Bidirectional", "TimeDistributed", "RepeatVector", "Permute",
     "MultiHeadAttention", "Attention", "Concatenate", "Add", "Multiply", "Average",
     "Masking", "ZeroPadding2D", "Cropping2D", "UpSampling2D", "PReLU", "LeakyReLU", "ELU",
-    "Identity", "EinsumDense"})
+    "Identity", "EinsumDense",
+    # the rest of Keras 3's keras.layers classes
+    "Subtract", "Dot", "Maximum", "Minimum", "ThresholdedReLU", "RMSNormalization",
+    "ConvLSTM1D", "ConvLSTM2D", "ConvLSTM3D", "RNN", "SimpleRNNCell", "LSTMCell",
+    "GRUCell", "StackedRNNCells", "Wrapper", "AdditiveAttention", "GroupQueryAttention",
+    "GlobalAveragePooling3D", "GlobalMaxPooling1D", "GlobalMaxPooling3D",
+    "MaxPooling1D", "AdaptiveAveragePooling1D", "AdaptiveAveragePooling2D",
+    "AdaptiveMaxPooling1D", "AdaptiveMaxPooling2D", "ZeroPadding1D", "ZeroPadding3D",
+    "Cropping1D", "Cropping3D", "UpSampling1D", "UpSampling3D", "HashedCrossing",
+    "Resizing", "CenterCrop", "RandomCrop", "RandomFlip", "RandomRotation", "RandomZoom",
+    "RandomTranslation", "RandomContrast", "RandomBrightness", "RandomHeight",
+    "RandomWidth", "RandomGrayscale", "RandomHue", "RandomSaturation", "RandomShear",
+    "RandomSharpness", "RandomPerspective", "RandomPosterization", "RandomInvert",
+    "RandomErasing", "RandomGaussianBlur", "RandomElasticTransform", "RandomColorJitter",
+    "RandomColorDegeneration", "AutoContrast", "Equalization", "Solarization", "MixUp",
+    "CutMix", "RandAugment", "AugMix", "Pipeline", "MelSpectrogram", "STFTSpectrogram",
+    "TFSMLayer", "TorchModuleWrapper", "JaxLayer", "FlaxLayer", "ReversibleEmbedding"})
 
 
 def __getattr__(name: str) -> Any:

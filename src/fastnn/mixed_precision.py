@@ -113,3 +113,14 @@ def kernel() -> str:
 
 
 __all__ = ["Policy", "POLICIES", "set_global_policy", "global_policy", "get", "kernel"]
+
+
+def __getattr__(name: str) -> Any:
+    # Keras's loss scaling exists for float16; fastnn's one mixed policy is bfloat16,
+    # which has float32's exponent range and needs none
+    if name == "LossScaleOptimizer":
+        raise ImportError(
+            "fastnn.mixed_precision has no LossScaleOptimizer: fastnn mixes only "
+            "'mixed_bfloat16', whose gradients keep float32's range and need no loss "
+            "scaling. Pass the optimizer itself to compile().")
+    raise AttributeError(f"module 'fastnn.mixed_precision' has no attribute {name!r}")

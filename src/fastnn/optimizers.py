@@ -33,6 +33,7 @@ velocities, step count) persists across ``fit`` calls and is reset by ``compile`
 """
 from __future__ import annotations
 
+import inspect
 import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -78,7 +79,16 @@ class Optimizer(FromConfig):
     _learning_rate: float | None   # a constant rate, else None (set by _set_rate)
 
     def __init__(self, learning_rate: LearningRate, clipnorm: float | None = None,
-                 clipvalue: float | None = None, global_clipnorm: float | None = None) -> None:
+                 clipvalue: float | None = None, global_clipnorm: float | None = None,
+                 **keras_only: Any) -> None:
+        if keras_only:  # amsgrad, use_ema, weight_decay outside AdamW, loss_scale_factor...
+            known = [p for p in inspect.signature(type(self).__init__).parameters
+                     if p not in ("self", "clipping", "keras_only")]
+            raise TypeError(
+                f"{type(self).__name__}(): fastnn's C update has no "
+                f"{', '.join(sorted(keras_only))} (Keras options fastnn does not "
+                f"implement). Expected arguments among {known + list(_CLIPS)}. "
+                f"Received: {', '.join(f'{k}={v!r}' for k, v in keras_only.items())}")
         self._schedule: schedules.LearningRateSchedule | None = None
         self._lr_function: Callable[[int], float] | None = None
         self._set_rate(learning_rate)
@@ -287,9 +297,31 @@ def get(identifier: str | Optimizer | dict[str, Any], *, caller: str | None = No
         return from_config_dict("optimizers", identifier, ALL_OBJECTS_DICT)
     found = resolve("optimizers", identifier, ALL_OBJECTS_DICT, Optimizer, caller=caller,
                     argument=argument)
+    kind = found if isinstance(found, type) else type(found)
+    if kind not in ALL_OBJECTS_DICT.values():  # its Python update_step would never run
+        raise TypeError(
+            f"{caller or 'optimizers.get'}(): {kind.__name__} is a custom Optimizer class; "
+            "fastnn updates the weights in C with its own optimizers and cannot call an "
+            f"optimizer's Python code. Supported optimizers: {sorted(ALL_OBJECTS_DICT)} "
+            f"(or fastnn.optimizers.<Name>(...)). Received: {argument}={kind.__name__}(...)")
     return found if isinstance(found, Optimizer) else found()
 
 
 def serialize(opt: Optimizer) -> dict[str, Any]:
     """``{"class_name": ..., "config": ...}`` for a model file; :func:`get` reads it back."""
     return {"class_name": type(opt).__name__, "config": opt.get_config()}
+
+
+# Keras optimizers fastnn does not have: reaching one says so (as fastnn.layers does)
+_NOT_IN_FASTNN = frozenset({"Adadelta", "Ftrl", "Lion", "Lamb", "Adafactor", "Muon",
+                            "LossScaleOptimizer"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _NOT_IN_FASTNN:
+        raise ImportError(
+            f"fastnn.optimizers has no {name}: fastnn updates the weights in C with "
+            f"{', '.join(type_.__name__ for type_ in ALL_OBJECTS_DICT.values())} "
+            "(Keras's defaults and update rules). Use one of them, or train this model "
+            "with Keras.")
+    raise AttributeError(f"module 'fastnn.optimizers' has no attribute {name!r}")

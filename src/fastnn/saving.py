@@ -38,6 +38,7 @@ from ._model_file import to_bytes as model_to_bytes
 from ._model_io import save_by_suffix
 from ._untrusted import open_regular
 from ._validation import check_bool
+from .errors import ModelFileError
 from .models import Sequential
 from .quantization import quantize
 
@@ -63,7 +64,17 @@ def load_model(filepath: str | os.PathLike[str], compile: bool = True, *,
             from .interop import keras
 
             return keras.load(f, size, path, compile, allow_nonfinite, cls=Sequential)
+        if f.read(len(_HDF5_SIGNATURE)) == _HDF5_SIGNATURE:  # Keras 2's legacy model.h5
+            raise ModelFileError(
+                path, "an HDF5 file (Keras's legacy .h5 model format), which fastnn does "
+                "not read; load it in Keras and save it as .keras (keras.saving."
+                "load_model(path).save('model.keras')), which fastnn loads, or read its "
+                "weights with model.load_weights from a Keras 3 .weights.h5 file")
+        f.seek(0)
         return model_from_archive(f, path, compile, allow_nonfinite)
+
+
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
 
 def _is_keras_file(f: IO[bytes]) -> bool:

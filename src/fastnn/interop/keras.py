@@ -117,6 +117,10 @@ def read_weights_file(f: IO[bytes], size: int, where: str,
     with model_file_errors(where):
         try:
             h5 = _hdf5.Reader(f, 0, size)
+            need(any(p.startswith("layers/") for p in h5.datasets),
+                 "no weights under 'layers/', so not Keras 3's .weights.h5 layout (Keras "
+                 "2's legacy .h5 weights, or another HDF5 file); in Keras, load the model "
+                 "and save_weights('model.weights.h5'), which fastnn reads")
             out: list[np.ndarray] = []
             read: set[str] = set()
             for layer in model.layers:
