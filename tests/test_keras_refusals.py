@@ -19,9 +19,7 @@ BARE = ("got an unexpected keyword argument", "object has no attribute",
 # refused by Python's own argument check or attribute lookup, before any fastnn code:
 # clear about the name, silent about what fastnn has instead (the report lists them)
 PYTHON_ONLY = {"`Dense(lora_rank=4)`", "`Dropout(0.5, noise_shape=(None, 1))`",
-               "`compile(distribute=...)` (TF 2 Keras)", "`fit(validation_freq=2)`",
-               "`fit(validation_batch_size=8)`",
-               "saving a TF SavedModel (`save_format='tf'`)", "`model.to_json()`",
+               "`compile(distribute=...)` (TF 2 Keras)", "`model.to_json()`",
                "`model.quantize('int8')`", "`model.stateless_call(...)`"}
 
 
@@ -115,3 +113,48 @@ def test_legacy_keras_h5_weights_are_named_as_such(tmp_path):
     with pytest.raises(ModelFileError, match=r"not Keras 3's \.weights\.h5 layout.*legacy"):
         model.load_weights(path)
     assert all((a == b).all() for a, b in zip(before, model.get_weights()))
+
+
+def _compiled():
+    model = _small()
+    model.compile(optimizer="sgd", loss="mse")
+    return model
+
+
+_X = np.random.default_rng(1).standard_normal((16, 4)).astype(np.float32)
+_Y = _X[:, 0].copy()
+
+
+def test_validation_freq_other_than_1_is_refused_before_training():
+    model = _compiled()
+    before = model.get_weights()
+    with pytest.raises(ValueError, match=r"validates after every epoch.*validation_freq=1"
+                                         r".*Received: validation_freq=2"):
+        model.fit(_X, _Y, validation_split=0.25, validation_freq=2, verbose=0)
+    assert all((a == b).all() for a, b in zip(before, model.get_weights()))
+
+
+def test_validation_batch_size_changes_nothing_and_is_checked():
+    a, b = _compiled(), _compiled()
+    b.set_weights(a.get_weights())
+    ha = a.fit(_X, _Y, validation_split=0.25, epochs=2, shuffle=False, verbose=0)
+    hb = b.fit(_X, _Y, validation_split=0.25, epochs=2, shuffle=False, verbose=0,
+               validation_batch_size=3)
+    assert ha.history == hb.history
+    with pytest.raises(ValueError, match="validation_batch_size"):
+        _compiled().fit(_X, _Y, validation_split=0.25, validation_batch_size=0, verbose=0)
+
+
+@pytest.mark.parametrize("fmt", ["tf", "h5", "keras"])
+def test_save_format_is_refused_and_nothing_is_written(tmp_path, fmt):
+    path = tmp_path / "model"
+    with pytest.raises(ValueError, match=r"picks the format from the file name.*"
+                                         r"Expected save_format=None"):
+        _compiled().save(path, save_format=fmt)
+    assert not path.exists()
+
+
+def test_an_unbatched_dataset_says_to_batch_it():
+    model = _compiled()
+    with pytest.raises(ValueError, match=r"one sample, not a batch.*dataset\.batch"):
+        model.fit(iter(list(zip(_X, _Y))), epochs=1, verbose=0)

@@ -45,7 +45,8 @@ class SavedState(NamedTuple):
 class ModelIO(SequentialAttributes):
     """Saving, exporting and pickling for :class:`fastnn.Sequential` (a mixin; it is
     mixed into Sequential only, so it passes ``cast("Sequential", self)`` on)."""
-    def save(self, filepath: str | os.PathLike[str], overwrite: bool = True) -> None:
+    def save(self, filepath: str | os.PathLike[str], overwrite: bool = True,
+             save_format: str | None = None) -> None:
         """Save the whole model to `filepath` (fastnn's file format; ``.fastnn`` is the
         usual suffix): architecture, weights, compile settings and the training state
         (optimizer slots, step count, learning rate, random streams), so
@@ -55,7 +56,15 @@ class ModelIO(SequentialAttributes):
         see ``fastnn.interop.keras_out``); other ``.h5`` names are refused.
         The write is atomic: the previous file stays intact until the new one is
         complete.  Safe while other threads predict; raises RuntimeError while ``fit``
-        runs in another thread."""
+        runs in another thread.  ``save_format`` (Keras 2's) is refused: the name's
+        suffix picks the format, and fastnn writes no TensorFlow SavedModel."""
+        if save_format is not None:
+            raise ValueError(
+                "save(): fastnn picks the format from the file name ('.keras': a Keras 3 "
+                "file; any other name: fastnn's own file) and writes no TensorFlow "
+                "SavedModel or legacy HDF5 ('tf', 'h5'); for an ONNX graph use "
+                "model.export(path). Expected save_format=None. "
+                f"Received: save_format={save_format!r}")
         save_by_suffix(cast("Sequential", self), filepath, "model", overwrite)
 
     def save_weights(self, filepath: str | os.PathLike[str], overwrite: bool = True) -> None:

@@ -152,6 +152,12 @@ class SourceTraining(TrainingChecks):
         bx, by, bw = _unpack(func, name, item, i, True)
         where = f"{name}[{i}]"
         _refuse_sparse_batch(func, where, bx)
+        if np.ndim(bx) < 2:  # an unbatched tf.data.Dataset or a generator of samples
+            raise ValueError(
+                f"{func}(): {where} x has shape {np.shape(bx)}: one sample, not a batch. A "
+                "generator, iterable or dataset must yield batches (x, y) with x of shape "
+                "(batch_size, n_features); batch it first (tf.data: dataset.batch(32)), "
+                "or pass the arrays themselves.")
         if not self.built:
             shape = self._in_shape() or self._data_shape(func, bx)
             X = self._inputs(func, bx, f"{where} x", shape=shape)

@@ -185,7 +185,8 @@ class Trainer(SourceTraining):
             validation_data: ValidationData | None = None, shuffle: bool = True,
             initial_epoch: int = 0, sample_weight: ArrayLike | None = None,
             class_weight: dict[int, float] | None = None, steps_per_epoch: int | None = None,
-            validation_steps: int | None = None) -> History:
+            validation_steps: int | None = None, validation_batch_size: int | None = None,
+            validation_freq: int = 1) -> History:
         """Train for `epochs` passes over (x, y) with mini-batch backpropagation.
 
         Every argument is checked before any state changes; a failing call leaves
@@ -209,7 +210,17 @@ class Trainer(SourceTraining):
         ``(x, y[, sample_weight])`` batches (``y`` then stays None), read batch group by
         batch group (fastnn/_sources.py); ``steps_per_epoch`` and ``validation_steps``
         cap the batches taken per epoch.
+
+        ``validation_batch_size`` is accepted and changes nothing (validation runs in C
+        in chunks of its own; its results do not depend on a batch size); fastnn
+        validates after every epoch, so ``validation_freq`` must be 1.
         """
+        if validation_batch_size is not None:
+            check_int("fit", "validation_batch_size", validation_batch_size, low=1)
+        if validation_freq != 1:
+            fail("fit", "fastnn validates after every epoch (its history has validation "
+                 "metrics for each one)", "validation_freq=1", "validation_freq",
+                 validation_freq)
         me = threading.get_ident()
         if self._fitting_thread == me:
             raise RuntimeError("fit(): this model's fit() is already running in this thread "
