@@ -158,3 +158,11 @@ def test_an_unbatched_dataset_says_to_batch_it():
     model = _compiled()
     with pytest.raises(ValueError, match=r"one sample, not a batch.*dataset\.batch"):
         model.fit(iter(list(zip(_X, _Y))), epochs=1, verbose=0)
+
+
+def test_activity_regularizer_refusal_names_what_fastnn_regularizes():
+    with pytest.raises(ValueError, match=r"no activity regularizers.*penalizes weights only"
+                                         r" \(kernel_regularizer, bias_regularizer\)"):
+        fastnn.layers.Dense(3, activity_regularizer="l2")
+    with pytest.raises(ValueError, match=r"no constraints.*without projecting"):
+        fastnn.layers.Dense(3, kernel_constraint="max_norm")

@@ -241,7 +241,7 @@ IDIOMS = [
         optimizer="adam", loss=lambda t, p: (t - p) ** 2)),
     ("a metric given as a Python function", lambda: small().compile(
         optimizer="adam", loss="mse", metrics=[lambda t, p: abs(t - p)])),
-    ("an unknown loss (`'focal_loss'`)", lambda: small().compile(
+    ("an unknown loss (`'binary_focal_crossentropy'`)", lambda: small().compile(
         optimizer="adam", loss="binary_focal_crossentropy")),
     ("an unknown optimizer (`'adafactor'`)", lambda: small().compile(
         optimizer="adafactor", loss="mse")),

@@ -372,10 +372,12 @@ class Dense(Layer):
                            ("bias_constraint", bias_constraint),
                            ("activity_regularizer", activity_regularizer)):
             if value is not None:  # Keras's arguments, with the only value fastnn runs
-                fail("Dense", f"fastnn has no {key.split('_')[1]}s (`{key}`): its C loop "
-                     "updates the weights without projecting them, and regularizes "
-                     "weights only (kernel_regularizer, bias_regularizer)", f"{key}=None",
-                     key, value)
+                why = ("its C loop updates the weights without projecting them"
+                       if key.endswith("constraint") else "it penalizes weights only "
+                       "(kernel_regularizer, bias_regularizer), not layer outputs")
+                what = "constraints" if key.endswith("constraint") else "activity regularizers"
+                fail("Dense", f"fastnn has no {what} (`{key}`): {why}",
+                     f"{key}=None", key, value)
         self._trainable = check_bool("Dense", "trainable", trainable)
         self._policy = mixed_precision.get(dtype, "Dense", "dtype")
         self.units = check_int("Dense", "units", units, low=1, high=2**31 - 1)
