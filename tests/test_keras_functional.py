@@ -121,3 +121,22 @@ def test_constraints_and_several_targets_are_refused_clearly():
     with pytest.raises(ValueError, match="list of 2 arrays, one per output.*one output"):
         m.fit(x, [y, y], verbose=0)
     m.fit(x, list(y), epochs=1, verbose=0)  # a plain list of labels is one target
+
+
+def test_to_json_and_model_from_json_round_trip_the_architecture():
+    m = fastnn.Sequential([fastnn.Input(shape=(5,)), layers.Dense(4, activation="relu"),
+                           layers.Dropout(0.1), layers.Dense(2)], name="net", seed=3)
+    back = fastnn.models.model_from_json(m.to_json())
+    assert back.get_config() == m.get_config() and not back.built
+    with pytest.raises(ValueError, match="Sequential models only"):
+        fastnn.models.model_from_json('{"class_name": "Functional", "config": {}}')
+    with pytest.raises(ValueError, match="not JSON"):
+        fastnn.models.model_from_json("{")
+    with pytest.raises(TypeError, match="returns an int8 copy"):
+        m.quantize("int8")
+    with pytest.raises(ValueError, match="no LoRA"):
+        layers.Dense(3, lora_rank=4)
+    with pytest.raises(ValueError, match="noise_shape=None"):
+        layers.Dropout(0.5, noise_shape=(None, 1))
+    with pytest.raises(ValueError, match="seed"):
+        layers.Dropout(0.5, seed=-1)

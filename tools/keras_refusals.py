@@ -286,7 +286,6 @@ IDIOMS = [
     ("loading a `.keras` file whose Activation cannot fold into its Dense",
      load("unfoldable_activation.keras")),
     # --- the rest of Keras 3's Model API
-    ("`model.to_json()`", lambda: compiled().to_json()),
     ("`model.quantize('int8')`", lambda: compiled().quantize("int8")),
     ("`model.stateless_call(...)`", lambda: compiled().stateless_call([], [], x)),
 ]
@@ -295,6 +294,10 @@ IDIOMS = [
 # Keras executes the step, and fastnn's is compiled C): the same model, trained the
 # same way.
 ACCEPTED = [
+    ("`model.to_json()` / `fastnn.models.model_from_json`",
+     lambda: keras.models.model_from_json(compiled().to_json())),
+    ("`Dropout(0.5, seed=1)` (the model's seed decides the masks)",
+     lambda: keras.layers.Dropout(0.5, seed=1)),
     ("loading tests/data/unsupported_layer.keras (its layer is a BatchNormalization, "
      "which fastnn has now)", load("unsupported_layer.keras")),
     ("`fit(validation_batch_size=8)`", fit_with(validation_batch_size=8,

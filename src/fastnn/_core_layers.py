@@ -366,8 +366,12 @@ class Dense(Layer):
                  input_dim: int | None = None,
                  dtype: str | mixed_precision.Policy | None = None,
                  kernel_constraint: Any = None, bias_constraint: Any = None,
-                 activity_regularizer: Any = None) -> None:
+                 activity_regularizer: Any = None, lora_rank: int | None = None) -> None:
         super().__init__(name)
+        if lora_rank is not None:
+            fail("Dense", "fastnn trains every weight of a Dense layer (no LoRA "
+                 "low-rank adapters); freeze a layer with trainable=False instead",
+                 "lora_rank=None", "lora_rank", lora_rank)
         for key, value in (("kernel_constraint", kernel_constraint),
                            ("bias_constraint", bias_constraint),
                            ("activity_regularizer", activity_regularizer)):
@@ -503,13 +507,20 @@ class Dropout(Layer):
     is zeroed with probability ``rate`` and the survivors are scaled by
     ``1/(1 − rate)``; ``predict`` and ``evaluate`` use every unit unchanged.
     Masks come from the model's seeded C PRNG (one mask per batch, shared by the
-    forward and backward pass)."""
+    forward and backward pass): Keras's per-layer ``seed`` is accepted and checked,
+    the model's ``seed`` decides; ``noise_shape`` only as None."""
 
     _base_name = "dropout"
 
-    def __init__(self, rate: float, name: str | None = None):
+    def __init__(self, rate: float, noise_shape: Any = None, seed: int | None = None,
+                 name: str | None = None):
         super().__init__(name)
         self.rate = check_float("Dropout", "rate", rate, low=0.0, high=1.0, high_open=True)
+        if noise_shape is not None:
+            fail("Dropout", "fastnn draws one mask value per unit of each sample (no mask "
+                 "shared along an axis)", "noise_shape=None", "noise_shape", noise_shape)
+        if seed is not None:  # Keras's per-layer seed: fastnn's masks come from the model's
+            check_int("Dropout", "seed", seed, low=0)
 
     @property
     def _noise(self) -> tuple[int, float] | None:

@@ -736,7 +736,24 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
 
         print_summary(self, line_length, positions, print_fn, show_trainable)
 
+    def quantize(self, mode: str = "int8", **kwargs: Any) -> None:
+        """Keras 3's in-place quantization is refused: fastnn keeps this float32 model
+        and makes an int8 copy for inference, ``fastnn.quantize(model, "int8")``."""
+        raise TypeError(f"model.quantize({mode!r}): fastnn does not quantize a model in "
+                        "place (its training keeps float32 weights); "
+                        "fastnn.quantize(model, 'int8') returns an int8 copy for "
+                        "inference.")
+
     # ------------------------------------------------------------------ config
+    def to_json(self, **kwargs: Any) -> str:
+        """The architecture as JSON (Keras's ``to_json``): ``{"class_name":
+        "Sequential", "config": get_config()}``, no weights;
+        :func:`model_from_json` reads it back.  Keyword arguments go to json.dumps."""
+        import json
+
+        return json.dumps({"class_name": "Sequential", "config": self.get_config()},
+                          **kwargs)
+
     def get_config(self) -> dict[str, Any]:
         """Name, dtype, seed and every layer's config; :meth:`from_config` rebuilds
         the model (without weights)."""
@@ -843,6 +860,26 @@ class LayerHost:
     def set_stage_weights(self, weights: Sequence[ArrayLike]) -> None:
         """Every stage's weights, in ``get_weights``'s order, checked (inside ``writing``)."""
         self._live()._set_dense_weights(weights)
+
+
+def model_from_json(json_string: str) -> Sequential:
+    """The model :meth:`Sequential.to_json` describes (unbuilt: no weights), as
+    Keras's ``keras.models.model_from_json``.  A damaged string raises ValueError."""
+    import json
+
+    if not isinstance(json_string, str):
+        fail("model_from_json", "invalid type for argument `json_string`", "a str",
+             "json_string", json_string, error=TypeError)
+    try:
+        spec = json.loads(json_string)
+    except ValueError as exc:
+        raise ValueError(f"model_from_json(): not JSON: {exc}") from None
+    if not isinstance(spec, dict) or spec.get("class_name") != "Sequential" \
+            or not isinstance(spec.get("config"), dict):
+        raise ValueError("model_from_json(): expected the JSON of Sequential.to_json(), "
+                         "{\"class_name\": \"Sequential\", \"config\": {...}}; fastnn "
+                         "reads Sequential models only.")
+    return Sequential.from_config(spec["config"])
 
 
 def _after_last_dense(layers: Sequence[Layer]) -> Layer | None:
