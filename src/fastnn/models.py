@@ -7,10 +7,11 @@ Memory of a built model:
 * a ``Net`` (fastnn._kernels._core): the C plan — layer sizes, activation ids,
   offsets, regularization and dropout rates, loss id.
 
-(About 870 lines on purpose: the flat buffer's layout — every Dense and
+(About 920 lines on purpose: the flat buffer's layout — every Dense and
 normalization layer's variables —, building, growing and shrinking it (add, pop),
 the input shape, the inference path that reads it — predict, model(x), the weight
-views — and LayerHost, what a layer may ask of it, belong together.  The rules of a layer
+views —, LayerHost, what a layer may ask of it, and the config (get_config, to_json)
+belong together.  The rules of a layer
 chain are in fastnn/_shaping.py, data streams in fastnn/_sources.py.)
 
 Split along Keras's lines: this module holds the structure (``add``, ``build``),

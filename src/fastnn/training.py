@@ -6,7 +6,7 @@ the target checks, ``fit`` with its C epoch loop, and ``evaluate``.
 regularization and the optimizer step all run in C.  The model's structure,
 weights and inference live in :mod:`fastnn.models`, which mixes this class in.
 
-(About 610 lines: compile and its frozen settings, fit's epochs with callbacks and
+(About 650 lines: compile and its frozen settings, fit's epochs with callbacks and
 progress, the C batch loop they drive (``_BatchLoop``), and the evaluate/one-batch
 variants that share its plans, with their type annotations; they read the model's
 buffers and plans, which only this module and fastnn.models may.

@@ -26,6 +26,11 @@ file's compile settings are not imported (compile the loaded model yourself) —
 except from a file fastnn wrote (:mod:`fastnn.interop.keras_out`), whose
 ``fastnn.json`` brings back the whole fastnn model and training state.
 No extra is needed.
+
+(About 450 lines: every entry of a Keras config is checked before anything is built,
+and the checks, the plan and the weights' reading are one path; the normalization
+and noise layers' settings are in _keras_layers.py, fastnn's own extras in
+_keras_extras.py.)
 """
 from __future__ import annotations
 

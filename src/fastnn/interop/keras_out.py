@@ -35,6 +35,10 @@ Decisions (each tested in tests/test_keras_out.py):
 Writing needs h5py (the ``keras`` extra), imported when a Keras file is written.
 The write is atomic (:func:`fastnn.saving.atomic_write`).
 
+(About 480 lines: the layer table — one writer per fastnn layer, Dense and the
+normalizations with their variables —, the snapshot and the zip/HDF5 writing are one
+path; the training half is fastnn/interop/_keras_training.py.)
+
 New layer kinds: add one entry to :data:`LAYERS` with :func:`register_layer`
 (the Keras class name, a function giving the layer's Keras config fields, and one
 giving its weights in Keras's variable order from the model's snapshot).
