@@ -18,7 +18,24 @@ from fastnn.layers import Dense, Dropout
 pytestmark = pytest.mark.slow  # starts Python processes
 ROOT = Path(fastnn.__file__).resolve().parent.parent
 
+@pytest.fixture(autouse=True)
+def python_handles_ctrl_c():
+    """Python's own Ctrl-C handler, whatever the test run inherited: a run started in
+    the background by a shell without job control starts with SIGINT ignored, and
+    Python then installs no handler (the signal would do nothing)."""
+    if sys.platform == "win32":
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 CHILD = r"""
+import signal
+signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started with it ignored
 import sys, time, numpy as np, fastnn
 from fastnn.layers import Dense, Dropout
 batch = int(sys.argv[1])
