@@ -113,7 +113,8 @@ void fnn_net_bf16_pack(const fnn_net *net, const float *P)
 /* the call's packed bfloat16 weights from P (fnn_net.h, bf16_pack); float32 only */
 static inline void FNN_(pack_weights)(const fnn_net *net, const FNN_T *P)
 {
-    if (sizeof(FNN_T) == sizeof(float)) fnn_net_bf16_pack(net, (const float *)P);
+    if (sizeof(FNN_T) == sizeof(float) && !net->bf16_packed)
+        fnn_net_bf16_pack(net, (const float *)P);
 }
 
 /* The B of layer l's weight gradient, δ (B rows × n_out), packed whole into its region

@@ -121,6 +121,10 @@ typedef struct {
        thread) and the input gradient read it.  Not shared between calls, so two calls
        on one plan may run at once. */
     uint32_t *bf16_pack;
+    /* 1: bf16_pack already holds this call's P packed (predict's copy kept while the
+       model's weights do not change, _core.pyx _predict_pack), so the entry points
+       read it without packing; 0: they pack first, as above */
+    int bf16_packed;
     /* set by fnn_net_layout */
     ptrdiff_t bf16_pack_words;
     ptrdiff_t ws_x, ws_xm, ws_xd, ws_xn, ws_y, ws_units, max_width;

@@ -233,17 +233,62 @@ def test_predict_uses_bf16_products(digits):
 
 
 def test_predict_with_weights_packed_once_gives_the_bits_of_small_calls(digits):
-    # predict on more rows than one row block of the kernel packs each W once for the
-    # call (_core._attach_bf16_pack); calls of <= 64 rows pack W per product: the same
-    # words, so the same outputs bit for bit; on one thread and split over two
+    # predict reads the model's W packed once and kept until the next write
+    # (_core._predict_pack); a call on a buffer that is not the model's, of <= 64
+    # rows, packs W per product: the same words, so the same outputs bit for bit; on
+    # one thread and split over two
     X, _ = digits
     m = _digits_model("mixed_bfloat16")
     m.build((None, 64))
     whole = m.predict(X[:700])
     parts = np.concatenate([m.predict(X[i:i + 50]) for i in range(0, 700, 50)])
     np.testing.assert_array_equal(whole, parts)
+    net, params = m._net, m._params.copy()
+    per_call = np.concatenate([_core.predict(net, params, X[i:i + 50])
+                               for i in range(0, 700, 50)])
+    np.testing.assert_array_equal(whole, per_call)
     with fastnn.num_threads(2):
         np.testing.assert_array_equal(m.predict(X[:700]), whole)
+
+
+def test_predict_sees_every_change_of_the_weights(digits, tmp_path):
+    # the packed weights predict keeps are packed again after each write: after
+    # set_weights, a variable's assign, fit, load_weights and inside fit (callbacks),
+    # predict gives what a fresh model with the same weights gives
+    X, y = digits
+    m = _digits_model("mixed_bfloat16")
+    m.compile("adam", "sparse_categorical_crossentropy")
+    m.build((None, 64))
+    x1 = X[:40]  # enough rows for bfloat16 products (one row: float32 ones)
+
+    def fresh(weights):
+        f = _digits_model("mixed_bfloat16", seed=5)
+        f.build((None, 64))
+        f.set_weights(weights)
+        return f.predict(x1)
+
+    first = m.predict(x1)
+    np.testing.assert_array_equal(first, fresh(m.get_weights()))
+    w = m.get_weights()
+    m.set_weights([w[0] * 0.5, w[1], w[2], w[3] + 0.25])
+    np.testing.assert_array_equal(m.predict(x1), fresh(m.get_weights()))
+    m.layers[-1].kernel.assign(m.layers[-1].kernel.numpy() * -1.0)
+    np.testing.assert_array_equal(m.predict(x1), fresh(m.get_weights()))
+    m.save_weights(tmp_path / "a.weights.h5")
+    seen = []
+
+    class Seen(fastnn.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append((self.model.predict(x1), self.model.get_weights()))
+
+    m.fit(X[:300], y[:300], epochs=2, verbose=0, callbacks=[Seen()])
+    for out, weights in seen:
+        np.testing.assert_array_equal(out, fresh(weights))
+    np.testing.assert_array_equal(m.predict(x1), fresh(m.get_weights()))
+    assert not np.array_equal(seen[0][0], seen[1][0])
+    m.load_weights(tmp_path / "a.weights.h5")
+    np.testing.assert_array_equal(m.predict(x1), fresh(m.get_weights()))
+    assert not np.array_equal(m.predict(x1), first)
 
 
 def test_save_load_and_resume_exactly(digits, tmp_path):
@@ -375,3 +420,34 @@ def test_training_gradient_with_packed_weights_and_delta_matches_numpy():
     for g, want in zip(got, ref):
         err = np.abs(g - want).max() / np.abs(want).max()
         assert err <= 1e-3, err
+
+
+def test_threads_predicting_at_once_share_the_packed_weights(digits):
+    # four threads predict at once (the GIL released in C) while the weights change
+    # between rounds: a call that finds the kept copy in use by another packs its
+    # own, and every output is the model's output for the weights of its round
+    import threading
+    X, _ = digits
+    m = _digits_model("mixed_bfloat16")
+    m.build((None, 64))
+    for _ in range(3):
+        want = {n: m.predict(X[:n]) for n in (1, 40, 500, 1500)}
+        outs, errors = {}, []
+
+        def run(n):
+            try:
+                for _ in range(20):
+                    outs.setdefault(n, []).append(m.predict(X[:n]))
+            except Exception as e:  # pragma: no cover - reported below
+                errors.append(e)
+
+        threads = [threading.Thread(target=run, args=(n,)) for n in want]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert not errors
+        for n, got in outs.items():
+            for out in got:
+                np.testing.assert_array_equal(out, want[n])
+        m.set_weights([w * 1.1 for w in m.get_weights()])

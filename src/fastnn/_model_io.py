@@ -175,6 +175,7 @@ class ModelIO(SequentialAttributes):
                 value = variables.get(key)
                 if value is not None:
                     self._params[off:off + value.size] = value.reshape(-1)
+            self._guard.writes += 1  # as a write section ends (fastnn/_state.py)
         if rng is not None:
             for i, state in enumerate(rng):
                 self._rng[i][:] = state

@@ -81,6 +81,7 @@ class ReadersWriter:
                     delay = min(2 * delay, 1e-3)
                 yield
             finally:
+                guard.writes += 1  # what was derived from the old weights is stale
                 guard.writer = 0
 
 

@@ -148,11 +148,13 @@ cdef extern from "fastnn.h" nogil:
         fnn_adapt *adapt
         const fnn_csr *sparse_x
         uint32_t *bf16_pack
+        int bf16_packed
         Py_ssize_t bf16_pack_words
         Py_ssize_t ws_x, ws_xm, ws_xd, ws_xn, ws_y, ws_units, max_width
 
     Py_ssize_t fnn_net_layout(fnn_net *net)
     Py_ssize_t fnn_net_bf16_delta_words(const fnn_net *net, Py_ssize_t cap)
+    void fnn_net_bf16_pack(const fnn_net *net, const float *P) nogil
 
     # bfloat16-input products (fnn_gemm_bf16.h)
     enum:
