@@ -46,7 +46,7 @@ def linear_model(sizes, seed=0):
 
 
 @pytest.mark.parametrize("sizes,rows", [((13, 7, 3), 5), ((64, 40, 33), 1), ((300, 65, 10), 1030),
-                                        ((4, 1), 9)])
+                                        ((4, 1), 9), ((70, 160, 130), 13)])
 def test_kernels_match_reference_on_every_level(sizes, rows):
     rng = np.random.default_rng(sum(sizes))
     m = linear_model(sizes)
