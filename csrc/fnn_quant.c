@@ -1,6 +1,7 @@
 /* fnn_quant.c — int8 dense inference (fnn_quant.h): packing, input quantization and
  * the portable kernel; the VNNI kernel is in fnn_quant_avx512.c.  No target flags. */
 #include <math.h>
+#include <stdatomic.h>
 #include "fnn_quant.h"
 
 #include "fnn_isa.h"
@@ -39,18 +40,24 @@ void fnn_int8_pack(ptrdiff_t K, ptrdiff_t N, const int8_t *wq, int32_t *Wp, int3
     }
 }
 
-void fnn_int8_quantize_rows(int mode, ptrdiff_t B, ptrdiff_t K, const float *X, uint8_t *Xq,
-                            float *xs, int *zp)
+int fnn_int8_quantize_rows(int mode, ptrdiff_t B, ptrdiff_t K, const float *X, uint8_t *Xq,
+                           float *xs, int *zp)
 {
     const ptrdiff_t row = fnn_int8_row_bytes(K);
     float lo = 0.0f, hi = 0.0f;
-    if (mode == FNN_INT8_VNNI) /* min and max are exact in any order */
-        fnn_int8_quantize_rows_avx512(B, K, X, Xq, 0.0f, 0, &lo, &hi, 0);
-    else
+    if (mode == FNN_INT8_VNNI) { /* min and max are exact in any order */
+        if (fnn_int8_quantize_rows_avx512(B, K, X, Xq, 0.0f, 0, &lo, &hi, 0)) return 1;
+    } else {
+        uint32_t bad = 0; /* exponent bits all ones: NaN or ±inf */
         for (ptrdiff_t i = 0; i < B * K; i++) {
+            uint32_t u;
+            memcpy(&u, X + i, 4);
+            bad |= (u & 0x7f800000u) == 0x7f800000u;
             lo = X[i] < lo ? X[i] : lo;
             hi = X[i] > hi ? X[i] : hi;
         }
+        if (bad) return 1;
+    }
     float scale = (hi - lo) / 255.0f;
     int z = 0;
     if (scale > 0.0f) {
@@ -63,7 +70,7 @@ void fnn_int8_quantize_rows(int mode, ptrdiff_t B, ptrdiff_t K, const float *X, 
     *zp = z;
     if (mode == FNN_INT8_VNNI) {
         fnn_int8_quantize_rows_avx512(B, K, X, Xq, scale, z, NULL, NULL, 1);
-        return;
+        return 0;
     }
     for (ptrdiff_t r = 0; r < B; r++) {
         uint8_t *q = Xq + r * row;
@@ -74,6 +81,7 @@ void fnn_int8_quantize_rows(int mode, ptrdiff_t B, ptrdiff_t K, const float *X, 
         }
         for (ptrdiff_t k = K; k < row; k++) q[k] = (uint8_t)z; /* (z − zp)·0 = 0 either way */
     }
+    return 0;
 }
 
 void fnn_int8_dense(int mode, ptrdiff_t B, ptrdiff_t K, ptrdiff_t N, const uint8_t *Xq,
@@ -125,6 +133,7 @@ typedef struct {
     const float *X;
     float *Y;
     unsigned char *scratch;  /* per_thread bytes for each thread */
+    _Atomic int *nonfinite;  /* set to 1 by a block whose input holds a NaN or inf */
 } fnn_q_run;
 
 /* block `item` through every layer: quantize its input (one scale for the block),
@@ -145,22 +154,27 @@ static void fnn_q_block(void *vctx, ptrdiff_t item, int thread)
         float *z = l == c->L - 1 ? c->Y + start * ly->N : (l & 1 ? z1 : z0);
         float xs;
         int zp;
-        fnn_int8_quantize_rows(c->mode, B, ly->K, in, xq, &xs, &zp);
+        if (fnn_int8_quantize_rows(c->mode, B, ly->K, in, xq, &xs, &zp)) {
+            atomic_store_explicit(c->nonfinite, 1, memory_order_relaxed);
+            return;
+        }
         fnn_int8_dense(c->mode, B, ly->K, ly->N, xq, xs, zp, ly->Wp, ly->wsum, ly->ws, ly->b, z);
         c->act(ly->act, B, ly->N, z, z);
         in = z;
     }
 }
 
-void fnn_int8_network(int mode, fnn_int8_act act, int L, const fnn_int8_layer *layers,
-                      ptrdiff_t n, const float *X, float *Y, unsigned char *scratch,
-                      struct fnn_pool *pool, int threads)
+int fnn_int8_network(int mode, fnn_int8_act act, int L, const fnn_int8_layer *layers,
+                     ptrdiff_t n, const float *X, float *Y, unsigned char *scratch,
+                     struct fnn_pool *pool, int threads)
 {
+    _Atomic int nonfinite = 0;
     ptrdiff_t width = 0;
     for (int l = 0; l < L; l++) width = layers[l].N > width ? layers[l].N : width;
     fnn_q_run c = {mode, L, act, layers, n, fnn_int8_scratch_bytes(L, layers), width, X, Y,
-                   scratch};
+                   scratch, &nonfinite};
     const ptrdiff_t blocks = (n + FNN_INT8_BLOCK - 1) / FNN_INT8_BLOCK;
     fnn_pool_run_w(pool, threads < (int)blocks ? threads : (int)blocks, fnn_q_block, &c,
                    blocks);
+    return atomic_load(&nonfinite);
 }

@@ -32,12 +32,15 @@ ptrdiff_t fnn_int8_row_bytes(ptrdiff_t K);
 void fnn_int8_pack(ptrdiff_t K, ptrdiff_t N, const int8_t *wq, int32_t *Wp, int32_t *wsum);
 
 /* Xq (B rows of fnn_int8_row_bytes(K)) := X (B×K float32) quantized as above;
- * *xs, *zp := the block's scale and zero point.  All-zero X: xs = 1, zp = 0. */
-void fnn_int8_quantize_rows(int mode, ptrdiff_t B, ptrdiff_t K, const float *X, uint8_t *Xq,
+ * *xs, *zp := the block's scale and zero point.  All-zero X: xs = 1, zp = 0.
+ * Returns 1, and sets nothing, when X holds a NaN or an infinity (found by the pass
+ * that takes the range, so checking the input costs no pass of its own); else 0. */
+int fnn_int8_quantize_rows(int mode, ptrdiff_t B, ptrdiff_t K, const float *X, uint8_t *Xq,
                             float *xs, int *zp);
-/* its vector loop (the same divisions and roundings), fnn_quant_avx512.c */
-void fnn_int8_quantize_rows_avx512(ptrdiff_t B, ptrdiff_t K, const float *X, uint8_t *Xq,
-                                   float scale, int zp, float *lo, float *hi, int pass);
+/* its vector loops (the same divisions and roundings), fnn_quant_avx512.c; pass 0
+ * returns 1 when X holds a NaN or an infinity */
+int fnn_int8_quantize_rows_avx512(ptrdiff_t B, ptrdiff_t K, const float *X, uint8_t *Xq,
+                                  float scale, int zp, float *lo, float *hi, int pass);
 
 /* Z (B×N) := the output above (b may be NULL) */
 void fnn_int8_dense(int mode, ptrdiff_t B, ptrdiff_t K, ptrdiff_t N, const uint8_t *Xq,
@@ -70,8 +73,9 @@ struct fnn_pool;
 /* Y (n×N of the last layer) := the network on X (n×K of the first), block by block,
  * the blocks shared by `threads` threads of `pool` (NULL or threads < 2: the caller
  * alone); scratch: 64-byte aligned, threads × fnn_int8_scratch_bytes bytes.  The
- * blocks depend on n only, so Y does not depend on the thread count. */
-void fnn_int8_network(int mode, fnn_int8_act act, int L, const fnn_int8_layer *layers,
+ * blocks depend on n only, so Y does not depend on the thread count.  Returns 1 when
+ * X holds a NaN or an infinity (Y is then not set), else 0. */
+int fnn_int8_network(int mode, fnn_int8_act act, int L, const fnn_int8_layer *layers,
                       ptrdiff_t n, const float *X, float *Y, unsigned char *scratch,
                       struct fnn_pool *pool, int threads);
 

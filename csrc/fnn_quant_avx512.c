@@ -103,24 +103,27 @@ static void fnn_q_row(ptrdiff_t Q, const uint8_t *X, const int32_t *P, __m512i a
     acc[0][1] = _mm512_add_epi32(_mm512_add_epi32(a1[0], a1[1]), _mm512_add_epi32(a1[2], a1[3]));
 }
 
-/* pass 0: *lo, *hi := min(0, X), max(0, X); pass 1: Xq := clamp(round(x / scale) + zp)
+/* pass 0: *lo, *hi := min(0, X), max(0, X), and 1 returned if X holds a NaN or an
+ * infinity (vfpclassps: QNaN, SNaN, ±inf); pass 1: Xq := clamp(round(x / scale) + zp)
  * (a true division and round to nearest even, as the portable loop) */
-void fnn_int8_quantize_rows_avx512(ptrdiff_t B, ptrdiff_t K, const float *X, uint8_t *Xq,
-                                   float scale, int zp, float *lo, float *hi, int pass)
+int fnn_int8_quantize_rows_avx512(ptrdiff_t B, ptrdiff_t K, const float *X, uint8_t *Xq,
+                                  float scale, int zp, float *lo, float *hi, int pass)
 {
     const ptrdiff_t row = fnn_int8_row_bytes(K);
     if (pass == 0) {
         __m512 vlo = _mm512_setzero_ps(), vhi = _mm512_setzero_ps();
+        __mmask16 bad = 0;
         const ptrdiff_t n = B * K;
         for (ptrdiff_t i = 0; i < n; i += 16) {
             const __mmask16 m = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
             const __m512 x = _mm512_maskz_loadu_ps(m, X + i); /* masked lanes: 0 */
+            bad |= _mm512_fpclass_ps_mask(x, 0x99);
             vlo = _mm512_min_ps(vlo, x);
             vhi = _mm512_max_ps(vhi, x);
         }
         *lo = _mm512_reduce_min_ps(vlo);
         *hi = _mm512_reduce_max_ps(vhi);
-        return;
+        return bad != 0;
     }
     const __m512 vs = _mm512_set1_ps(scale), vz = _mm512_set1_ps((float)zp);
     const __m512 v0 = _mm512_setzero_ps(), v255 = _mm512_set1_ps(255.0f);
@@ -136,6 +139,7 @@ void fnn_int8_quantize_rows_avx512(ptrdiff_t B, ptrdiff_t K, const float *X, uin
         }
         for (ptrdiff_t k = K; k < row; k++) q[k] = (uint8_t)zp;
     }
+    return 0;
 }
 
 void fnn_int8_dense_vnni(ptrdiff_t B, ptrdiff_t K, ptrdiff_t N, const uint8_t *Xq, float xs,
@@ -209,10 +213,11 @@ void fnn_int8_dense_vnni(ptrdiff_t B, ptrdiff_t K, ptrdiff_t N, const uint8_t *X
 }
 
 #else
-void fnn_int8_quantize_rows_avx512(ptrdiff_t B, ptrdiff_t K, const float *X, uint8_t *Xq,
-                                   float scale, int zp, float *lo, float *hi, int pass)
+int fnn_int8_quantize_rows_avx512(ptrdiff_t B, ptrdiff_t K, const float *X, uint8_t *Xq,
+                                  float scale, int zp, float *lo, float *hi, int pass)
 {
     (void)B; (void)K; (void)X; (void)Xq; (void)scale; (void)zp; (void)lo; (void)hi; (void)pass;
+    return 0;
 }
 void fnn_int8_dense_vnni(ptrdiff_t B, ptrdiff_t K, ptrdiff_t N, const uint8_t *Xq, float xs,
                          int zp, const int32_t *Wp, const int32_t *wsum, const float *ws,

@@ -214,3 +214,27 @@ def test_threads_predicting_at_once_each_get_their_rows():
     for t in threads:
         t.join(600)
     assert not bad
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf, 1e39])
+def test_nan_or_inf_anywhere_is_refused_on_every_level(bad):
+    # the kernel's range pass finds it (the input is not checked by a pass of its
+    # own): in the first or last value, in the short last block, with two threads
+    rng = np.random.default_rng(3)
+    q = fastnn.quantize(linear_model((37, 20, 4)))
+    for isa in ISAS:
+        previous = _core.set_isa(isa)
+        try:
+            for n, (i, j) in [(1, (0, 0)), (5, (4, 36)), (2100, (2099, 36)), (2100, (1030, 3))]:
+                X = rng.standard_normal((n, 37))
+                X[i, j] = bad
+                with pytest.raises(ValueError, match=rf"contains NaN or infinity .* \[\({i}, {j}\)\]"):
+                    q.predict(X)
+                with np.errstate(over="ignore"):  # 1e39 becomes inf in float32
+                    X32 = X.astype(np.float32)
+                with fastnn.num_threads(2), pytest.raises(ValueError, match="NaN or infinity"):
+                    q._net.predict(X32, threads=2)
+            X = rng.standard_normal((2100, 37))  # finite: no error on the same paths
+            assert np.isfinite(q.predict(X)).all()
+        finally:
+            _core.set_isa(previous)

@@ -117,12 +117,15 @@ def as_numeric_array(func: str, name: str, x: Any) -> np.ndarray:
 
 
 def as_float_array(func: str, name: str, x: Any, dtype: np.dtype, *, ndim: int | None = 2,
-                   n_features: int | None = None, allow_empty: bool = False) -> np.ndarray:
+                   n_features: int | None = None, allow_empty: bool = False,
+                   finite: bool = True) -> np.ndarray:
     """Convert an array-like once to a C-contiguous array of `dtype` and check it.
 
     Accepts bool, int, uint and float data (any order, strides, read-only);
     rejects other dtype kinds with TypeError and shape or NaN/inf problems with
-    ValueError.  Finiteness is checked after the cast (1e39 overflows float32).
+    ValueError.  Finiteness is checked after the cast (1e39 overflows float32);
+    finite=False leaves that check to the caller (a kernel whose first pass over the
+    data finds NaN and inf anyway, then calls check_finite for the message).
     """
     arr = as_numeric_array(func, name, x)
     if ndim is not None and arr.ndim != ndim:
@@ -142,7 +145,8 @@ def as_float_array(func: str, name: str, x: Any, dtype: np.dtype, *, ndim: int |
              f"{name}.shape", arr.shape)
     with np.errstate(over="ignore", invalid="ignore"):
         arr = np.require(arr, dtype=dtype, requirements=["C", "A"])
-    check_finite(func, name, arr)
+    if finite:
+        check_finite(func, name, arr)
     return arr
 
 

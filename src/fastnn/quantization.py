@@ -26,7 +26,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ._kernels import _core
-from ._validation import as_float_array, fail
+from ._validation import as_float_array, check_finite, fail
 from .threads import predict_thread_policy
 
 MODES = ("int8",)
@@ -96,18 +96,22 @@ class QuantizedModel:
     def predict(self, x: ArrayLike, verbose: int = 0) -> np.ndarray:
         """Outputs for the rows of `x` (n, n_features) (or (n, *input_shape)), float32."""
         X = as_float_array("predict", "x", x, np.dtype(np.float32), ndim=None,
-                           allow_empty=True)
+                           allow_empty=True, finite=False)  # the kernel's range pass checks
         if self._input_shape is not None and X.ndim > 2 and X.shape[1:] == self._input_shape:
             X = X.reshape(len(X), -1)
         if X.ndim != 2 or X.shape[1] != self.input_dim:
             fail("predict", "x has the wrong shape",
                  f"(n_samples, {self.input_dim})", "x.shape", X.shape)
         X = np.ascontiguousarray(X)
-        if len(X) <= 1024:  # one block: one thread
-            return self._net.predict(X)
-        n_params = sum(layer[0] * layer[1] for layer in self._layers)  # K·N per layer
-        with predict_thread_policy(len(X), n_params) as threads:  # blocks over threads
-            return self._net.predict(X, threads=max(threads, 1))
+        try:
+            if len(X) <= 1024:  # one block: one thread
+                return self._net.predict(X)
+            n_params = sum(layer[0] * layer[1] for layer in self._layers)  # K·N per layer
+            with predict_thread_policy(len(X), n_params) as threads:  # blocks over threads
+                return self._net.predict(X, threads=max(threads, 1))
+        except ValueError:
+            check_finite("predict", "x", X)  # NaN or inf: the message that says where
+            raise
 
     __call__ = predict
 

@@ -1021,18 +1021,22 @@ cdef class Int8Net:
         cdef unsigned char *raw = self._scratch(
             <size_t>t * fnn_int8_scratch_bytes(L, self.spec), &own)
         cdef unsigned char *scratch = raw + (64 - <size_t>raw % 64) % 64
+        cdef int nonfinite
         try:
             with nogil:
                 if t > 1:
                     pool = fnn_pool_acquire(t)  # NULL: another thread's loop holds it
-                fnn_int8_network(mode, _K.act_forward_f32, L, self.spec, n, px, po, scratch,
-                                 pool, t if pool != NULL else 1)
+                nonfinite = fnn_int8_network(mode, _K.act_forward_f32, L, self.spec, n, px,
+                                             po, scratch, pool, t if pool != NULL else 1)
                 fnn_pool_release(pool)
         finally:
             if own:
                 free(raw)
             else:
                 self.cache_busy = False
+        if nonfinite:  # found by the pass that takes each block's range
+            raise ValueError("int8_predict: X contains NaN or infinity. Expected finite "
+                             "values.")
         return out
 
 

@@ -170,8 +170,8 @@ cdef extern from "fastnn.h" nogil:
     Py_ssize_t fnn_int8_packed_words(Py_ssize_t K, Py_ssize_t N)
     Py_ssize_t fnn_int8_row_bytes(Py_ssize_t K)
     void fnn_int8_pack(Py_ssize_t K, Py_ssize_t N, const int8_t *wq, int32_t *Wp, int32_t *wsum)
-    void fnn_int8_quantize_rows(int mode, Py_ssize_t B, Py_ssize_t K, const float *X, uint8_t *Xq,
-                                float *xs, int *zp)
+    int fnn_int8_quantize_rows(int mode, Py_ssize_t B, Py_ssize_t K, const float *X, uint8_t *Xq,
+                               float *xs, int *zp)
     void fnn_int8_dense(int mode, Py_ssize_t B, Py_ssize_t K, Py_ssize_t N, const uint8_t *Xq,
                         float xs, int zp, const int32_t *Wp, const int32_t *wsum,
                         const float *ws, const float *b, float *Z)
@@ -186,9 +186,9 @@ cdef extern from "fastnn.h" nogil:
     enum:
         FNN_INT8_BLOCK
     Py_ssize_t fnn_int8_scratch_bytes(int L, const fnn_int8_layer *layers)
-    void fnn_int8_network(int mode, fnn_int8_act act, int L, const fnn_int8_layer *layers,
-                          Py_ssize_t n, const float *X, float *Y, unsigned char *scratch,
-                          fnn_pool *pool, int threads) nogil
+    int fnn_int8_network(int mode, fnn_int8_act act, int L, const fnn_int8_layer *layers,
+                         Py_ssize_t n, const float *X, float *Y, unsigned char *scratch,
+                         fnn_pool *pool, int threads) nogil
     int fnn_have_avx512_bf16()
     void fnn_gemm_rm_f32(const fnn_blas *blas, int tA, int tB, Py_ssize_t M, Py_ssize_t N,
                          Py_ssize_t K, float alpha, const float *A, Py_ssize_t lda,
