@@ -103,6 +103,96 @@ static void fnn_q_row(ptrdiff_t Q, const uint8_t *X, const int32_t *P, __m512i a
     acc[0][1] = _mm512_add_epi32(_mm512_add_epi32(a1[0], a1[1]), _mm512_add_epi32(a1[2], a1[3]));
 }
 
+/* One row against G panels (32·G columns, from column g0) at once, over the non-zero
+ * quads of X only (their indices in nz: found once for all panels, without a branch
+ * per quad; a data-dependent branch per quad mispredicted on images); 2·G named
+ * accumulators (an array of them stayed in memory), G = 8, 4, 2 or 1; integer sums, so
+ * the same bits as every other path.  The epilogue: Z := (acc − zp·wsum)·xs·ws + b. */
+static inline __attribute__((always_inline)) void fnn_q_row_store(
+    __m512i acc, ptrdiff_t n0, ptrdiff_t N, float xs, int zp, const int32_t *wsum,
+    const float *ws, const float *b, float *Z)
+{
+    const ptrdiff_t nn = N - n0;
+    const __mmask16 k = nn >= 16 ? 0xffff : nn <= 0 ? 0 : (__mmask16)((1u << nn) - 1);
+    const __m512 scale = _mm512_mul_ps(_mm512_set1_ps(xs), _mm512_maskz_loadu_ps(k, ws + n0));
+    const __m512i corr = _mm512_mullo_epi32(_mm512_set1_epi32(zp),
+                                            _mm512_maskz_loadu_epi32(k, wsum + n0));
+    __m512 z = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc, corr)), scale);
+    if (b) z = _mm512_add_ps(z, _mm512_maskz_loadu_ps(k, b + n0));
+    _mm512_mask_storeu_ps(Z + n0, k, z);
+}
+
+#define FNN_Q_ROW_GROUP(G, PANELS)                                                        \
+    static void fnn_q_row_g##G(ptrdiff_t Q, ptrdiff_t N, ptrdiff_t g0, const uint16_t *nz, \
+                               ptrdiff_t n_nz, const uint8_t *X, const int32_t *P,        \
+                               float xs, int zp, const int32_t *wsum, const float *ws,    \
+                               const float *b, float *Z)                                  \
+    {                                                                                     \
+        PANELS(FNN_Q_ZERO)                                                                \
+        for (ptrdiff_t i = 0; i < n_nz; i++) {                                            \
+            const ptrdiff_t q = nz[i];                                                    \
+            int32_t a4;                                                                   \
+            memcpy(&a4, X + 4 * q, 4);                                                    \
+            const __m512i a = _mm512_set1_epi32(a4);                                      \
+            PANELS(FNN_Q_PANEL)                                                           \
+        }                                                                                 \
+        PANELS(FNN_Q_STORE)                                                               \
+    }
+#define FNN_Q_ZERO(p) __m512i c##p##0 = _mm512_setzero_si512(), c##p##1 = c##p##0;
+#define FNN_Q_PANEL(p) {                                                                  \
+        const __m512i b0 = _mm512_loadu_si512((const void *)(P + p * 32 * Q + q * 32));   \
+        const __m512i b1 = _mm512_loadu_si512((const void *)(P + p * 32 * Q + q * 32 + 16)); \
+        FNN_DPBUSD(c##p##0, a, b0);                                                       \
+        FNN_DPBUSD(c##p##1, a, b1); }
+#define FNN_Q_STORE(p)                                                                    \
+    fnn_q_row_store(c##p##0, g0 + 32 * p, N, xs, zp, wsum, ws, b, Z);                     \
+    fnn_q_row_store(c##p##1, g0 + 32 * p + 16, N, xs, zp, wsum, ws, b, Z);
+#define FNN_Q_P1(F) F(0)
+#define FNN_Q_P2(F) F(0) F(1)
+#define FNN_Q_P4(F) F(0) F(1) F(2) F(3)
+#define FNN_Q_P8(F) F(0) F(1) F(2) F(3) F(4) F(5) F(6) F(7)
+FNN_Q_ROW_GROUP(1, FNN_Q_P1)
+FNN_Q_ROW_GROUP(2, FNN_Q_P2)
+FNN_Q_ROW_GROUP(4, FNN_Q_P4)
+FNN_Q_ROW_GROUP(8, FNN_Q_P8)
+#undef FNN_Q_ROW_GROUP
+#undef FNN_Q_ZERO
+#undef FNN_Q_PANEL
+#undef FNN_Q_STORE
+
+/* Z (one row) := the output, in groups of panels (Q <= 16384: K < 65536) */
+static void fnn_q_one_row(ptrdiff_t Q, ptrdiff_t N, const uint8_t *X, float xs, int zp,
+                          const int32_t *Wp, const int32_t *wsum, const float *ws,
+                          const float *b, float *Z)
+{
+    uint16_t nz[16384]; /* 32 KiB on the stack, as the bf16 kernel's blocks */
+    ptrdiff_t n_nz = 0;
+    for (ptrdiff_t q = 0; q < Q; q++) { /* a quad of four zero bytes adds 0 to Σ xq·w */
+        int32_t a4;                      /* (the zero point enters through wsum) */
+        memcpy(&a4, X + 4 * q, 4);
+        nz[n_nz] = (uint16_t)q;
+        n_nz += a4 != 0;
+    }
+    const ptrdiff_t panels = (N + 31) / 32;
+    for (ptrdiff_t p0 = 0; p0 < panels;) { /* groups of 8, then 4, 2, 1 panels */
+        const ptrdiff_t left = panels - p0, g0 = 32 * p0;
+        const int32_t *P = Wp + g0 * Q;
+        if (left >= 8) {
+            fnn_q_row_g8(Q, N, g0, nz, n_nz, X, P, xs, zp, wsum, ws, b, Z);
+            p0 += 8;
+        } else if (left >= 4) {
+            fnn_q_row_g4(Q, N, g0, nz, n_nz, X, P, xs, zp, wsum, ws, b, Z);
+            p0 += 4;
+        } else if (left >= 2) {
+            fnn_q_row_g2(Q, N, g0, nz, n_nz, X, P, xs, zp, wsum, ws, b, Z);
+            p0 += 2;
+        } else {
+            fnn_q_row_g1(Q, N, g0, nz, n_nz, X, P, xs, zp, wsum, ws, b, Z);
+            p0 += 1;
+        }
+    }
+}
+
 /* pass 0: *lo, *hi := min(0, X), max(0, X), and 1 returned if X holds a NaN or an
  * infinity (vfpclassps: QNaN, SNaN, ±inf); pass 1: Xq := clamp(round(x / scale) + zp)
  * (a true division and round to nearest even, as the portable loop) */
@@ -147,6 +237,10 @@ void fnn_int8_dense_vnni(ptrdiff_t B, ptrdiff_t K, ptrdiff_t N, const uint8_t *X
                          const float *b, float *Z)
 {
     const ptrdiff_t Q = (K + 3) / 4, row = fnn_int8_row_bytes(K);
+    if (B == 1) { /* a one-sample predict */
+        fnn_q_one_row(Q, N, Xq, xs, zp, Wp, wsum, ws, b, Z);
+        return;
+    }
     ptrdiff_t n0 = 0;
     const ptrdiff_t B6 = B / 6 * 6; /* rows in 6×64 tiles; the rest in the 8×32 ones */
     if (B6 > 0)

@@ -46,7 +46,7 @@ def linear_model(sizes, seed=0):
 
 
 @pytest.mark.parametrize("sizes,rows", [((13, 7, 3), 5), ((64, 40, 33), 1), ((300, 65, 10), 1030),
-                                        ((4, 1), 9), ((70, 160, 130), 13)])
+                                        ((4, 1), 9), ((70, 160, 130), 13), ((100, 300, 130), 1)])
 def test_kernels_match_reference_on_every_level(sizes, rows):
     rng = np.random.default_rng(sum(sizes))
     m = linear_model(sizes)
@@ -181,7 +181,7 @@ def test_rows_with_zero_runs_give_the_portable_bits(rows):
     gives the portable loops' bits on images with zero borders (and the reference's
     values: linear layers, as the reference computes)."""
     rng = np.random.default_rng(rows)
-    q = fastnn.quantize(linear_model((100, 48, 5), seed=3))
+    q = fastnn.quantize(linear_model((100, 300, 130, 5), seed=3))  # panel groups 8+2, 4+1
     X = np.abs(rng.standard_normal((rows, 100))).astype(np.float32)
     X[:, :37] = 0.0       # a zero border: whole quads of zeros, and one split quad
     X[:, 60:70] = 0.0

@@ -95,6 +95,10 @@ class QuantizedModel:
 
     def predict(self, x: ArrayLike, verbose: int = 0) -> np.ndarray:
         """Outputs for the rows of `x` (n, n_features) (or (n, *input_shape)), float32."""
+        if type(x) is np.ndarray:  # already float32, 2-D, C order: checked in C
+            out = self._net.predict_fast(x)
+            if out is not None:
+                return out
         X = as_float_array("predict", "x", x, np.dtype(np.float32), ndim=None,
                            allow_empty=True, finite=False)  # the kernel's range pass checks
         if self._input_shape is not None and X.ndim > 2 and X.shape[1:] == self._input_shape:

@@ -998,14 +998,39 @@ cdef class Int8Net:
         if threads < 1:
             raise ValueError(f"int8_predict: threads must be >= 1, got {threads}")
         # (C-level checks: a one-row predict is a few microseconds)
-        if not isinstance(X, np.ndarray) or cnp.PyArray_TYPE(<cnp.ndarray>X) != cnp.NPY_FLOAT32 \
-                or cnp.PyArray_NDIM(<cnp.ndarray>X) != 2 \
-                or not cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>X):
-            raise TypeError("int8_predict: X must be a C-contiguous 2-D float32 array")
-        if cnp.PyArray_DIMS(<cnp.ndarray>X)[1] != self.n_in:
+        if not self._final_form(X):
+            if not isinstance(X, np.ndarray) or X.dtype != np.float32 or X.ndim != 2 \
+                    or not X.flags.c_contiguous:
+                raise TypeError("int8_predict: X must be a C-contiguous 2-D float32 array")
             raise ValueError(f"int8_predict: the network takes {self.n_in} inputs, X has "
                              f"{X.shape[1]} columns")
-        cdef Py_ssize_t n = cnp.PyArray_DIMS(<cnp.ndarray>X)[0]
+        out = self._run(<cnp.ndarray>X, mode, threads)
+        if out is None:  # found by the pass that takes each block's range
+            raise ValueError("int8_predict: X contains NaN or infinity. Expected finite "
+                             "values.")
+        return out
+
+    def predict_fast(self, X):
+        """predict(X) on one thread for X already in final form (a C-contiguous,
+        aligned float32 ndarray, not a subclass, of n_in columns and at most one block
+        of rows), else None, as also when X holds NaN or inf: the caller then takes the
+        converting, fully checked path (fastnn/quantization.py).  All checks are C."""
+        if type(X) is not cnp.ndarray or not self._final_form(X) \
+                or cnp.PyArray_DIMS(<cnp.ndarray>X)[0] > FNN_INT8_BLOCK:
+            return None
+        return self._run(<cnp.ndarray>X, _int8_mode(), 1)
+
+    cdef bint _final_form(self, X):
+        return (isinstance(X, cnp.ndarray)
+                and cnp.PyArray_TYPE(<cnp.ndarray>X) == cnp.NPY_FLOAT32
+                and cnp.PyArray_NDIM(<cnp.ndarray>X) == 2
+                and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>X)
+                and cnp.PyArray_ISALIGNED(<cnp.ndarray>X)
+                and cnp.PyArray_DIMS(<cnp.ndarray>X)[1] == self.n_in)
+
+    cdef object _run(self, cnp.ndarray X, int mode, int threads):
+        """The outputs for X in final form, or None when X holds NaN or inf."""
+        cdef Py_ssize_t n = cnp.PyArray_DIMS(X)[0]
         cdef cnp.npy_intp dims[2]
         dims[0], dims[1] = n, self.n_out
         cdef cnp.ndarray out = cnp.PyArray_EMPTY(2, dims, cnp.NPY_FLOAT32, 0)
@@ -1014,7 +1039,7 @@ cdef class Int8Net:
         cdef Py_ssize_t blocks = (n + FNN_INT8_BLOCK - 1) // FNN_INT8_BLOCK
         cdef int t = <int>min(threads, blocks)
         cdef int L = <int>len(self.layers)
-        cdef const float *px = <const float *>cnp.PyArray_DATA(<cnp.ndarray>X)
+        cdef const float *px = <const float *>cnp.PyArray_DATA(X)
         cdef float *po = <float *>cnp.PyArray_DATA(out)
         cdef fnn_pool *pool = NULL
         cdef bint own
@@ -1023,21 +1048,23 @@ cdef class Int8Net:
         cdef unsigned char *scratch = raw + (64 - <size_t>raw % 64) % 64
         cdef int nonfinite
         try:
-            with nogil:
-                if t > 1:
-                    pool = fnn_pool_acquire(t)  # NULL: another thread's loop holds it
+            if n <= 16:  # a few rows take about a microsecond: keep the GIL
                 nonfinite = fnn_int8_network(mode, _K.act_forward_f32, L, self.spec, n, px,
-                                             po, scratch, pool, t if pool != NULL else 1)
-                fnn_pool_release(pool)
+                                             po, scratch, NULL, 1)
+            else:
+                with nogil:
+                    if t > 1:
+                        pool = fnn_pool_acquire(t)  # NULL: another thread's loop holds it
+                    nonfinite = fnn_int8_network(mode, _K.act_forward_f32, L, self.spec, n,
+                                                 px, po, scratch, pool,
+                                                 t if pool != NULL else 1)
+                    fnn_pool_release(pool)
         finally:
             if own:
                 free(raw)
             else:
                 self.cache_busy = False
-        if nonfinite:  # found by the pass that takes each block's range
-            raise ValueError("int8_predict: X contains NaN or infinity. Expected finite "
-                             "values.")
-        return out
+        return None if nonfinite else out
 
 
 def int8_predict(tuple layers, X, str kernel="auto", int threads=1):
