@@ -40,23 +40,37 @@ void fnn_int8_pack(ptrdiff_t K, ptrdiff_t N, const int8_t *wq, int32_t *Wp, int3
     }
 }
 
+int fnn_int8_range(const float *X, ptrdiff_t n, float *range)
+{
+    float lo = 0.0f, hi = 0.0f;
+    uint32_t bad = 0; /* exponent bits all ones: NaN or ±inf */
+    for (ptrdiff_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, X + i, 4);
+        bad |= (u & 0x7f800000u) == 0x7f800000u;
+        lo = X[i] < lo ? X[i] : lo;
+        hi = X[i] > hi ? X[i] : hi;
+    }
+    range[0] = lo;
+    range[1] = hi;
+    return bad != 0;
+}
+
 int fnn_int8_quantize_rows(int mode, ptrdiff_t B, ptrdiff_t K, const float *X, uint8_t *Xq,
-                           float *xs, int *zp)
+                           float *xs, int *zp, const float *range)
 {
     const ptrdiff_t row = fnn_int8_row_bytes(K);
     float lo = 0.0f, hi = 0.0f;
-    if (mode == FNN_INT8_VNNI) { /* min and max are exact in any order */
+    if (range) { /* min and max are exact in any order: the same as either pass below */
+        lo = range[0];
+        hi = range[1];
+    } else if (mode == FNN_INT8_VNNI) {
         if (fnn_int8_quantize_rows_avx512(B, K, X, Xq, 0.0f, 0, &lo, &hi, 0)) return 1;
     } else {
-        uint32_t bad = 0; /* exponent bits all ones: NaN or ±inf */
-        for (ptrdiff_t i = 0; i < B * K; i++) {
-            uint32_t u;
-            memcpy(&u, X + i, 4);
-            bad |= (u & 0x7f800000u) == 0x7f800000u;
-            lo = X[i] < lo ? X[i] : lo;
-            hi = X[i] > hi ? X[i] : hi;
-        }
-        if (bad) return 1;
+        float r[2];
+        if (fnn_int8_range(X, B * K, r)) return 1;
+        lo = r[0];
+        hi = r[1];
     }
     float scale = (hi - lo) / 255.0f;
     int z = 0;
@@ -90,7 +104,7 @@ void fnn_int8_dense(int mode, ptrdiff_t B, ptrdiff_t K, ptrdiff_t N, const uint8
 {
     FNN_ASSERT(K >= 1 && K < 65536 && N >= 1 && B >= 0);
     if (mode == FNN_INT8_VNNI) {
-        fnn_int8_dense_vnni(B, K, N, Xq, xs, zp, Wp, wsum, ws, b, Z);
+        fnn_int8_dense_vnni(B, K, N, Xq, xs, zp, Wp, wsum, ws, b, Z, NULL, 0, NULL);
         return;
     }
     const ptrdiff_t Q = (K + 3) / 4, row = fnn_int8_row_bytes(K);
@@ -133,7 +147,8 @@ typedef struct {
     const float *X;
     float *Y;
     unsigned char *scratch;  /* per_thread bytes for each thread */
-    _Atomic int *nonfinite;  /* set to 1 by a block whose input holds a NaN or inf */
+    _Atomic int *nonfinite;  /* |= 1: a block's input holds a NaN or inf; |= 2: a hidden
+                                layer's output does (an overflow) */
 } fnn_q_run;
 
 /* block `item` through every layer: quantize its input (one scale for the block),
@@ -149,17 +164,32 @@ static void fnn_q_block(void *vctx, ptrdiff_t item, int thread)
                           - 2 * fnn_q_round64(FNN_INT8_BLOCK * c->width * (ptrdiff_t)sizeof(float)));
     float *z1 = z0 + fnn_q_round64(FNN_INT8_BLOCK * c->width * (ptrdiff_t)sizeof(float)) / 4;
     const float *in = c->X + start * c->layers[0].K;
+    float range[2]; /* the next layer's input range, when the VNNI kernel took it */
+    int ranged = 0;
     for (int l = 0; l < c->L; l++) {
         const fnn_int8_layer *ly = &c->layers[l];
-        float *z = l == c->L - 1 ? c->Y + start * ly->N : (l & 1 ? z1 : z0);
+        const int last = l == c->L - 1;
+        float *z = last ? c->Y + start * ly->N : (l & 1 ? z1 : z0);
         float xs;
         int zp;
-        if (fnn_int8_quantize_rows(c->mode, B, ly->K, in, xq, &xs, &zp)) {
-            atomic_store_explicit(c->nonfinite, 1, memory_order_relaxed);
+        if (fnn_int8_quantize_rows(c->mode, B, ly->K, in, xq, &xs, &zp, ranged ? range : NULL)) {
+            /* 1: the input; 2: a hidden layer's output (an overflow) */
+            atomic_fetch_or_explicit(c->nonfinite, l == 0 ? 1 : 2, memory_order_relaxed);
             return;
         }
-        fnn_int8_dense(c->mode, B, ly->K, ly->N, xq, xs, zp, ly->Wp, ly->wsum, ly->ws, ly->b, z);
-        c->act(ly->act, B, ly->N, z, z);
+        if (c->mode == FNN_INT8_VNNI) { /* activation and range fused into the strips */
+            if (fnn_int8_dense_vnni(B, ly->K, ly->N, xq, xs, zp, ly->Wp, ly->wsum, ly->ws,
+                                    ly->b, z, c->act, ly->act, last ? NULL : range)
+                && !last) {
+                atomic_fetch_or_explicit(c->nonfinite, 2, memory_order_relaxed);
+                return;
+            }
+            ranged = !last;
+        } else {
+            fnn_int8_dense(c->mode, B, ly->K, ly->N, xq, xs, zp, ly->Wp, ly->wsum, ly->ws,
+                           ly->b, z);
+            c->act(ly->act, B, ly->N, z, z);
+        }
         in = z;
     }
 }

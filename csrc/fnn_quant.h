@@ -36,19 +36,29 @@ void fnn_int8_pack(ptrdiff_t K, ptrdiff_t N, const int8_t *wq, int32_t *Wp, int3
  * Returns 1, and sets nothing, when X holds a NaN or an infinity (found by the pass
  * that takes the range, so checking the input costs no pass of its own); else 0. */
 int fnn_int8_quantize_rows(int mode, ptrdiff_t B, ptrdiff_t K, const float *X, uint8_t *Xq,
-                            float *xs, int *zp);
+                           float *xs, int *zp, const float *range);
+/* range[0], range[1] := min(0, X), max(0, X) over n floats (exact in any order);
+ * returns 1 when X holds a NaN or an infinity.  Given to fnn_int8_quantize_rows as
+ * `range` (non-NULL), it skips that pass: the block is known finite, its range given. */
+int fnn_int8_range(const float *X, ptrdiff_t n, float *range);
 /* its vector loops (the same divisions and roundings), fnn_quant_avx512.c; pass 0
  * returns 1 when X holds a NaN or an infinity */
 int fnn_int8_quantize_rows_avx512(ptrdiff_t B, ptrdiff_t K, const float *X, uint8_t *Xq,
                                   float scale, int zp, float *lo, float *hi, int pass);
 
+/* A = activation `id` of Z (B×n), in place allowed (fnn_kernels.act_forward_f32) */
+typedef void (*fnn_int8_act)(int id, ptrdiff_t B, ptrdiff_t n, const float *Z, float *A);
+
 /* Z (B×N) := the output above (b may be NULL) */
 void fnn_int8_dense(int mode, ptrdiff_t B, ptrdiff_t K, ptrdiff_t N, const uint8_t *Xq,
                     float xs, int zp, const int32_t *Wp, const int32_t *wsum,
                     const float *ws, const float *b, float *Z);
-void fnn_int8_dense_vnni(ptrdiff_t B, ptrdiff_t K, ptrdiff_t N, const uint8_t *Xq, float xs,
-                         int zp, const int32_t *Wp, const int32_t *wsum, const float *ws,
-                         const float *b, float *Z);
+/* The VNNI kernel, in strips of 6 rows; act non-NULL: each strip then goes through
+ * activation act_id in place and, range non-NULL, its min(0, ·), max(0, ·) into range
+ * (the next layer's, as fnn_int8_range gives), returning 1 if a NaN or inf came out */
+int fnn_int8_dense_vnni(ptrdiff_t B, ptrdiff_t K, ptrdiff_t N, const uint8_t *Xq, float xs,
+                        int zp, const int32_t *Wp, const int32_t *wsum, const float *ws,
+                        const float *b, float *Z, fnn_int8_act act, int act_id, float *range);
 
 /* One layer of an int8 network: K inputs, N outputs, activation id `act`, packed
  * weights, column sums, per-column weight scales, bias (NULL: none). */
@@ -59,8 +69,6 @@ typedef struct {
     const float *ws, *b;
 } fnn_int8_layer;
 
-/* A = activation `id` of Z (B×n), in place allowed (fnn_kernels.act_forward_f32) */
-typedef void (*fnn_int8_act)(int id, ptrdiff_t B, ptrdiff_t n, const float *Z, float *A);
 
 /* Rows per block: each block of an input has its own scale and zero point per layer
  * (ONNX Runtime's per-batch quantization for batches of up to this many rows). */
@@ -73,8 +81,9 @@ struct fnn_pool;
 /* Y (n×N of the last layer) := the network on X (n×K of the first), block by block,
  * the blocks shared by `threads` threads of `pool` (NULL or threads < 2: the caller
  * alone); scratch: 64-byte aligned, threads × fnn_int8_scratch_bytes bytes.  The
- * blocks depend on n only, so Y does not depend on the thread count.  Returns 1 when
- * X holds a NaN or an infinity (Y is then not set), else 0. */
+ * blocks depend on n only, so Y does not depend on the thread count.  Returns 0, or
+ * (Y then not set) 1 when X holds a NaN or an infinity, | 2 when a hidden layer's
+ * output does (an overflow inside the network). */
 int fnn_int8_network(int mode, fnn_int8_act act, int L, const fnn_int8_layer *layers,
                       ptrdiff_t n, const float *X, float *Y, unsigned char *scratch,
                       struct fnn_pool *pool, int threads);

@@ -238,3 +238,24 @@ def test_nan_or_inf_anywhere_is_refused_on_every_level(bad):
             assert np.isfinite(q.predict(X)).all()
         finally:
             _core.set_isa(previous)
+
+
+def test_a_hidden_layer_overflowing_is_an_error_not_an_input_error():
+    # finite inputs near float32's limit overflow the first layer's outputs; the
+    # second layer cannot quantize them: FloatingPointError saying so on every level
+    # (the VNNI kernel finds it while the rows are in cache, the portable loops in the
+    # next layer's range pass), never "x contains NaN"
+    m = fastnn.Sequential([fastnn.Input(shape=(20,)), Dense(30, activation="relu"),
+                           Dense(3)], seed=0)
+    m.build((None, 20))
+    q = fastnn.quantize(m)
+    X = np.full((50, 20), 3e38, np.float32)
+    for isa in ISAS:
+        previous = _core.set_isa(isa)
+        try:
+            with pytest.raises(FloatingPointError, match="hidden layer"):
+                q.predict(X)
+            with pytest.raises(FloatingPointError, match="hidden layer"):
+                q.predict(X[:1])
+        finally:
+            _core.set_isa(previous)

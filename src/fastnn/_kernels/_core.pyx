@@ -1004,10 +1004,16 @@ cdef class Int8Net:
                 raise TypeError("int8_predict: X must be a C-contiguous 2-D float32 array")
             raise ValueError(f"int8_predict: the network takes {self.n_in} inputs, X has "
                              f"{X.shape[1]} columns")
-        out = self._run(<cnp.ndarray>X, mode, threads)
-        if out is None:  # found by the pass that takes each block's range
+        cdef int nonfinite
+        out = self._run(<cnp.ndarray>X, mode, threads, &nonfinite)
+        if nonfinite & 1:  # found by the pass that takes each block's range
             raise ValueError("int8_predict: X contains NaN or infinity. Expected finite "
                              "values.")
+        if nonfinite:
+            raise FloatingPointError("int8 predict: a hidden layer's outputs overflowed to "
+                                     "infinity or NaN (inputs too large for the weights, "
+                                     "or an activation such as 'exponential' overflowing); "
+                                     "scale the inputs, or predict with the float model")
         return out
 
     def predict_fast(self, X):
@@ -1018,7 +1024,9 @@ cdef class Int8Net:
         if type(X) is not cnp.ndarray or not self._final_form(X) \
                 or cnp.PyArray_DIMS(<cnp.ndarray>X)[0] > FNN_INT8_BLOCK:
             return None
-        return self._run(<cnp.ndarray>X, _int8_mode(), 1)
+        cdef int nonfinite
+        out = self._run(<cnp.ndarray>X, _int8_mode(), 1, &nonfinite)
+        return None if nonfinite else out
 
     cdef bint _final_form(self, X):
         return (isinstance(X, cnp.ndarray)
@@ -1028,12 +1036,14 @@ cdef class Int8Net:
                 and cnp.PyArray_ISALIGNED(<cnp.ndarray>X)
                 and cnp.PyArray_DIMS(<cnp.ndarray>X)[1] == self.n_in)
 
-    cdef object _run(self, cnp.ndarray X, int mode, int threads):
-        """The outputs for X in final form, or None when X holds NaN or inf."""
+    cdef object _run(self, cnp.ndarray X, int mode, int threads, int *nonfinite):
+        """The outputs for X in final form; *nonfinite := fnn_int8_network's flags (the
+        outputs are not set when they are not 0)."""
         cdef Py_ssize_t n = cnp.PyArray_DIMS(X)[0]
         cdef cnp.npy_intp dims[2]
         dims[0], dims[1] = n, self.n_out
         cdef cnp.ndarray out = cnp.PyArray_EMPTY(2, dims, cnp.NPY_FLOAT32, 0)
+        nonfinite[0] = 0
         if n == 0:
             return out
         cdef Py_ssize_t blocks = (n + FNN_INT8_BLOCK - 1) // FNN_INT8_BLOCK
@@ -1046,16 +1056,15 @@ cdef class Int8Net:
         cdef unsigned char *raw = self._scratch(
             <size_t>t * fnn_int8_scratch_bytes(L, self.spec), &own)
         cdef unsigned char *scratch = raw + (64 - <size_t>raw % 64) % 64
-        cdef int nonfinite
         try:
             if n <= 16:  # a few rows take about a microsecond: keep the GIL
-                nonfinite = fnn_int8_network(mode, _K.act_forward_f32, L, self.spec, n, px,
+                nonfinite[0] = fnn_int8_network(mode, _K.act_forward_f32, L, self.spec, n, px,
                                              po, scratch, NULL, 1)
             else:
                 with nogil:
                     if t > 1:
                         pool = fnn_pool_acquire(t)  # NULL: another thread's loop holds it
-                    nonfinite = fnn_int8_network(mode, _K.act_forward_f32, L, self.spec, n,
+                    nonfinite[0] = fnn_int8_network(mode, _K.act_forward_f32, L, self.spec, n,
                                                  px, po, scratch, pool,
                                                  t if pool != NULL else 1)
                     fnn_pool_release(pool)
@@ -1064,7 +1073,7 @@ cdef class Int8Net:
                 free(raw)
             else:
                 self.cache_busy = False
-        return None if nonfinite else out
+        return out
 
 
 def int8_predict(tuple layers, X, str kernel="auto", int threads=1):

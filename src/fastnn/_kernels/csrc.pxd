@@ -171,7 +171,7 @@ cdef extern from "fastnn.h" nogil:
     Py_ssize_t fnn_int8_row_bytes(Py_ssize_t K)
     void fnn_int8_pack(Py_ssize_t K, Py_ssize_t N, const int8_t *wq, int32_t *Wp, int32_t *wsum)
     int fnn_int8_quantize_rows(int mode, Py_ssize_t B, Py_ssize_t K, const float *X, uint8_t *Xq,
-                               float *xs, int *zp)
+                               float *xs, int *zp, const float *range)
     void fnn_int8_dense(int mode, Py_ssize_t B, Py_ssize_t K, Py_ssize_t N, const uint8_t *Xq,
                         float xs, int zp, const int32_t *Wp, const int32_t *wsum,
                         const float *ws, const float *b, float *Z)
