@@ -34,3 +34,22 @@ def test_predict_matches_numpy_for_any_width_and_rows(dtype, width, rows):
     # T6: one row at a time equals the batch
     np.testing.assert_allclose(m.predict(X[:1]), got[:1], rtol=1e-9 if dtype == "float64" else 1e-5,
                                atol=1e-12 if dtype == "float64" else 1e-6)
+
+
+def test_batch_size_changes_nothing_and_keeps_the_checks():
+    # Keras code passes batch_size to predict; fastnn's C loop chunks rows its own way,
+    # so any valid batch_size gives the same bits (and the fast path); invalid ones
+    # are refused as before
+    rng = np.random.default_rng(0)
+    m = fastnn.Sequential([fastnn.Input(shape=(30,)), Dense(40, activation="relu"),
+                           Dense(3)], seed=0)
+    m.build((None, 30))
+    for rows in (1, 7, 3000):
+        X = rng.standard_normal((rows, 30)).astype(np.float32)
+        want = m.predict(X)
+        for bs in (1, 32, 10**6):
+            np.testing.assert_array_equal(m.predict(X, batch_size=bs), want)
+    for bad, exc in ((0, ValueError), (-3, ValueError), (2.5, TypeError), (True, TypeError),
+                     ("8", TypeError)):
+        with pytest.raises(exc, match="batch_size"):
+            m.predict(X, batch_size=bad)

@@ -572,7 +572,10 @@ class Sequential(Trainer, ModelIO, ReadersWriter):
         ``steps`` of them, or all); the outputs are concatenated.
         """
         net = self._net
-        if net is not None and batch_size is None and verbose == 0:
+        # batch_size changes nothing in how fastnn predicts (rows go through C in
+        # chunks of its own); a valid one keeps the fast path (Keras code passes it)
+        if net is not None and verbose == 0 and (
+                batch_size is None or (type(batch_size) is int and batch_size >= 1)):
             flat: Any = x
             if self._input_shape is not None:  # images: (n, 28, 28) -> (n, 784), no copy
                 flat = x.reshape(len(x), -1) if (type(x) is np.ndarray and x.ndim > 1 and
