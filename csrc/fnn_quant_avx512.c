@@ -1,8 +1,8 @@
 /* fnn_quant_avx512.c — the VNNI kernel of fnn_quant.h (vpdpbusd: per 32-bit lane,
  * acc += Σ_t u8(a)[t]·s8(b)[t] over the lane's 4 bytes), compiled for AVX-512 VNNI
- * in this file only; called where fnn_have_avx512_vnni() returns 1.  A tile of
- * R <= 8 rows × 32 columns: 16 int32 vectors over the whole depth (a panel of 32
- * columns of a 784-deep layer is 25 KiB: it stays in L1 across the tiles). */
+ * in this file only; called where fnn_have_avx512_vnni() returns 1.  Tiles of 6 rows ×
+ * 64 columns, and of R <= 6 rows × 32 columns for the rest, sum over the whole depth
+ * in int32 vectors; one row has its own path (fnn_q_one_row). */
 #include "fnn_quant.h"
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
@@ -14,6 +14,46 @@
  * register copy (and a stack store) per accumulator per step in these loops
  * (measured: the 6×64 tile ran at 175 GMAC/s with the intrinsic, 399 with this) */
 #define FNN_DPBUSD(acc, a, b) __asm__("vpdpbusd %2, %1, %0" : "+v"(acc) : "v"(a), "v"(b))
+
+/* The float epilogue of fnn_quant.h, Z := (acc − zp·wsum)·(xs·ws) + b, for the 16
+ * columns from n0 (lanes of mask k): its per-column constants, then one vector */
+typedef struct { __m512 scale, bias; __m512i corr; } fnn_q_cols;
+static inline __attribute__((always_inline)) fnn_q_cols fnn_q_cols_at(
+    ptrdiff_t n0, __mmask16 k, float xs, int zp, const int32_t *wsum, const float *ws,
+    const float *b)
+{
+    fnn_q_cols c;
+    c.scale = _mm512_mul_ps(_mm512_set1_ps(xs), _mm512_maskz_loadu_ps(k, ws + n0));
+    c.bias = b ? _mm512_maskz_loadu_ps(k, b + n0) : _mm512_setzero_ps();
+    c.corr = _mm512_mullo_epi32(_mm512_set1_epi32(zp), _mm512_maskz_loadu_epi32(k, wsum + n0));
+    return c;
+}
+static inline __attribute__((always_inline)) __m512 fnn_q_out(__m512i acc, const fnn_q_cols *c,
+                                                              const float *b)
+{
+    const __m512 z = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc, c->corr)), c->scale);
+    return b ? _mm512_add_ps(z, c->bias) : z;
+}
+
+/* the first min(n, 16) lanes (none for n <= 0) */
+static inline __attribute__((always_inline)) __mmask16 fnn_q_mask(ptrdiff_t n)
+{
+    return n >= 16 ? (__mmask16)0xffff : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1);
+}
+
+/* min/max (and NaN/inf: vfpclassps QNaN, SNaN, ±inf) of n floats into the running
+ * vectors; masked-off lanes read as 0, which min(0, ·) and max(0, ·) include anyway */
+static inline __attribute__((always_inline)) void fnn_q_range(const float *Z, ptrdiff_t n, __m512 *lo, __m512 *hi,
+                               __mmask16 *bad)
+{
+    for (ptrdiff_t i = 0; i < n; i += 16) {
+        const __mmask16 m = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
+        const __m512 x = _mm512_maskz_loadu_ps(m, Z + i);
+        *bad |= _mm512_fpclass_ps_mask(x, 0x99);
+        *lo = _mm512_min_ps(*lo, x);
+        *hi = _mm512_max_ps(*hi, x);
+    }
+}
 
 
 static inline __attribute__((always_inline)) void fnn_q_tile(
@@ -112,14 +152,9 @@ static inline __attribute__((always_inline)) void fnn_q_row_store(
     __m512i acc, ptrdiff_t n0, ptrdiff_t N, float xs, int zp, const int32_t *wsum,
     const float *ws, const float *b, float *Z)
 {
-    const ptrdiff_t nn = N - n0;
-    const __mmask16 k = nn >= 16 ? 0xffff : nn <= 0 ? 0 : (__mmask16)((1u << nn) - 1);
-    const __m512 scale = _mm512_mul_ps(_mm512_set1_ps(xs), _mm512_maskz_loadu_ps(k, ws + n0));
-    const __m512i corr = _mm512_mullo_epi32(_mm512_set1_epi32(zp),
-                                            _mm512_maskz_loadu_epi32(k, wsum + n0));
-    __m512 z = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc, corr)), scale);
-    if (b) z = _mm512_add_ps(z, _mm512_maskz_loadu_ps(k, b + n0));
-    _mm512_mask_storeu_ps(Z + n0, k, z);
+    const __mmask16 k = fnn_q_mask(N - n0);
+    const fnn_q_cols c = fnn_q_cols_at(n0, k, xs, zp, wsum, ws, b);
+    _mm512_mask_storeu_ps(Z + n0, k, fnn_q_out(acc, &c, b));
 }
 
 #define FNN_Q_ROW_GROUP(G, PANELS)                                                        \
@@ -203,14 +238,7 @@ int fnn_int8_quantize_rows_avx512(ptrdiff_t B, ptrdiff_t K, const float *X, uint
     if (pass == 0) {
         __m512 vlo = _mm512_setzero_ps(), vhi = _mm512_setzero_ps();
         __mmask16 bad = 0;
-        const ptrdiff_t n = B * K;
-        for (ptrdiff_t i = 0; i < n; i += 16) {
-            const __mmask16 m = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
-            const __m512 x = _mm512_maskz_loadu_ps(m, X + i); /* masked lanes: 0 */
-            bad |= _mm512_fpclass_ps_mask(x, 0x99);
-            vlo = _mm512_min_ps(vlo, x);
-            vhi = _mm512_max_ps(vhi, x);
-        }
+        fnn_q_range(X, B * K, &vlo, &vhi, &bad);
         *lo = _mm512_reduce_min_ps(vlo);
         *hi = _mm512_reduce_max_ps(vhi);
         return bad != 0;
@@ -239,9 +267,6 @@ static void fnn_q_strip_panels(int R, ptrdiff_t n0, ptrdiff_t Q, ptrdiff_t N, co
                                const int32_t *wsum, const float *ws, const float *b, float *Z)
 {
     for (; n0 < N; n0 += 32) {
-        const ptrdiff_t nn = N - n0;
-        const __mmask16 k0 = nn >= 16 ? 0xffff : (__mmask16)((1u << nn) - 1);
-        const __mmask16 k1 = nn >= 32 ? 0xffff : nn <= 16 ? 0 : (__mmask16)((1u << (nn - 16)) - 1);
         const int32_t *P = Wp + n0 * Q;
         __m512i acc[8][2];
         switch (R) {
@@ -252,30 +277,11 @@ static void fnn_q_strip_panels(int R, ptrdiff_t n0, ptrdiff_t Q, ptrdiff_t N, co
         default: return;
         }
         for (int h = 0; h < 2; h++) {
-            const __mmask16 k = h ? k1 : k0;
-            const __m512 scale = _mm512_mul_ps(_mm512_set1_ps(xs), _mm512_maskz_loadu_ps(k, ws + n0 + 16 * h));
-            const __m512 bias = b ? _mm512_maskz_loadu_ps(k, b + n0 + 16 * h) : _mm512_setzero_ps();
-            const __m512i corr = _mm512_mullo_epi32(_mm512_set1_epi32(zp),
-                                                    _mm512_maskz_loadu_epi32(k, wsum + n0 + 16 * h));
-            for (int r = 0; r < R; r++) {
-                __m512 z = _mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(acc[r][h], corr)), scale);
-                if (b) z = _mm512_add_ps(z, bias);
-                _mm512_mask_storeu_ps(Z + r * N + n0 + 16 * h, k, z);
-            }
+            const __mmask16 k = fnn_q_mask(N - n0 - 16 * h);
+            const fnn_q_cols c = fnn_q_cols_at(n0 + 16 * h, k, xs, zp, wsum, ws, b);
+            for (int r = 0; r < R; r++)
+                _mm512_mask_storeu_ps(Z + r * N + n0 + 16 * h, k, fnn_q_out(acc[r][h], &c, b));
         }
-    }
-}
-
-/* min/max (and NaN/inf: vfpclassps) of n floats into the running vectors */
-static inline void fnn_q_range(const float *Z, ptrdiff_t n, __m512 *lo, __m512 *hi,
-                               __mmask16 *bad)
-{
-    for (ptrdiff_t i = 0; i < n; i += 16) {
-        const __mmask16 m = n - i >= 16 ? 0xffff : (__mmask16)((1u << (n - i)) - 1);
-        const __m512 x = _mm512_maskz_loadu_ps(m, Z + i); /* masked lanes: 0 */
-        *bad |= _mm512_fpclass_ps_mask(x, 0x99);
-        *lo = _mm512_min_ps(*lo, x);
-        *hi = _mm512_max_ps(*hi, x);
     }
 }
 
@@ -305,24 +311,17 @@ int fnn_int8_dense_vnni(ptrdiff_t B, ptrdiff_t K, ptrdiff_t N, const uint8_t *Xq
                 for (; n64 + 64 <= N; n64 += 64) {
                     const ptrdiff_t n0 = n64;
                     const int32_t *P0 = Wp + n0 * Q, *P1 = P0 + 32 * Q;
-                    __m512 scale[4], bias[4];
-                    __m512i corr[4];
-                    for (int h = 0; h < 4; h++) {
-                        scale[h] = _mm512_mul_ps(_mm512_set1_ps(xs), _mm512_loadu_ps(ws + n0 + 16 * h));
-                        bias[h] = b ? _mm512_loadu_ps(b + n0 + 16 * h) : _mm512_setzero_ps();
-                        corr[h] = _mm512_mullo_epi32(
-                            _mm512_set1_epi32(zp), _mm512_loadu_si512((const void *)(wsum + n0 + 16 * h)));
-                    }
+                    fnn_q_cols cols[4];
+                    for (int h = 0; h < 4; h++)
+                        cols[h] = fnn_q_cols_at(n0 + 16 * h, 0xffff, xs, zp, wsum, ws, b);
                     for (ptrdiff_t i = c0; i < c0 + full; i += 6) {
                         int32_t T[6 * 64] __attribute__((aligned(64)));
                         fnn_q_tile6x64(Q, Xq + i * row, row, P0, P1, T);
                         for (int r = 0; r < 6; r++)
                             for (int h = 0; h < 4; h++) {
                                 const __m512i acc = _mm512_load_si512((const void *)(T + r * 64 + 16 * h));
-                                __m512 z = _mm512_mul_ps(
-                                    _mm512_cvtepi32_ps(_mm512_sub_epi32(acc, corr[h])), scale[h]);
-                                if (b) z = _mm512_add_ps(z, bias[h]);
-                                _mm512_storeu_ps(Z + (i + r) * N + n0 + 16 * h, z);
+                                _mm512_storeu_ps(Z + (i + r) * N + n0 + 16 * h,
+                                                 fnn_q_out(acc, &cols[h], b));
                             }
                     }
                 }

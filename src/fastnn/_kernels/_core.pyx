@@ -833,18 +833,18 @@ cdef void *_predict_pack(fnn_net *c, Net net, const void *pp, Py_ssize_t n,
     if (guard is None or guard.writer != 0 or type(net.params) is not cnp.ndarray
             or pp != cnp.PyArray_DATA(<cnp.ndarray>net.params)):
         return _attach_bf16_pack(c, n)
-    if net.pred_raw == NULL or net.pred_params != pp or net.pred_writes != guard.writes:
-        if net.pred_users > 0:  # another call reads the old copy: pack for this call only
-            return _attach_bf16_pack(c, n)
+    cdef bint stale = (net.pred_raw == NULL or net.pred_params != pp
+                       or net.pred_writes != guard.writes)
+    if stale and net.pred_users > 0:  # another call reads the old copy: pack for this one
+        return _attach_bf16_pack(c, n)
+    if net.pred_raw == NULL:
+        net.pred_raw = malloc(<size_t>c.bf16_pack_words * 4 + 64)
         if net.pred_raw == NULL:
-            net.pred_raw = malloc(<size_t>c.bf16_pack_words * 4 + 64)
-            if net.pred_raw == NULL:
-                raise MemoryError()
-        net.pred_params = NULL  # invalid while packing
-        c.bf16_pack = <uint32_t *>((<size_t>net.pred_raw + 63) & ~(<size_t>63))
+            raise MemoryError()
+    c.bf16_pack = <uint32_t *>((<size_t>net.pred_raw + 63) & ~(<size_t>63))
+    if stale:  # packed with the GIL held: no other call starts reading meanwhile
         fnn_net_bf16_pack(c, <const float *>pp)
         net.pred_params, net.pred_writes = pp, guard.writes
-    c.bf16_pack = <uint32_t *>((<size_t>net.pred_raw + 63) & ~(<size_t>63))
     c.bf16_packed = 1
     net.pred_users += 1
     cached[0] = True
